@@ -1,0 +1,43 @@
+{
+  "variables": {
+    "netfilter_modules": "libnftnl libmnl libip4tc libip6tc"
+  },
+  "targets": [
+    {
+      "target_name": "bridgewall",
+      "sources": [
+        "native/addon.cc",
+        "native/error.cc",
+        "native/netns.cc",
+        "native/nft/connection.cc",
+        "native/nft/batch.cc",
+        "native/nft/expressions.cc",
+        "native/nft/dump.cc",
+        "native/nft/socket.cc",
+        "native/iptc/table.cc",
+        "native/iptc/entry.cc",
+        "native/iptc/xtables_lock.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "<!@(node native/pkg-config.js --cflags <(netfilter_modules))"
+      ],
+      "cflags_cc": ["-std=c++17", "-fexceptions"],
+      "libraries": [
+        "<!@(node native/pkg-config.js --libs <(netfilter_modules))"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,17 @@
+/**
+ * Loads the compiled addon. The raw binding is private: only the typed
+ * wrappers in src/nft and src/iptc use it, and it is never exported.
+ */
+import path from 'node:path';
+import type { NativeIptcBinding } from './iptc';
+import type { NativeNftBinding } from './nft';
+
+export type NativeBinding = NativeNftBinding & NativeIptcBinding;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The package root: dist/src/native -> ../../.. */
+const packageRoot = path.resolve(__dirname, '..', '..', '..');
+
+export const binding = load(packageRoot) as NativeBinding;

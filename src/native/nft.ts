@@ -1,0 +1,4 @@
+/** Private types of the addon's nftables half. */
+export interface NativeNftBinding {
+  openNftConnection(netnsPath: string): Promise<unknown>;
+}

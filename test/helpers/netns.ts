@@ -1,0 +1,94 @@
+/**
+ * Throwaway network namespaces for kernel tests. Every namespace gets a
+ * unique name, is registered for deletion when the test ends (pass or fail)
+ * and again when the process exits, so nothing is left on the machine.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import test, { type ExecutionContext, type Implementation } from 'ava';
+
+const execFileAsync = promisify(execFile);
+
+const CAP_NET_ADMIN = 12n;
+const CAP_SYS_ADMIN = 21n;
+
+function effectiveCapabilities(): bigint {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const line = status.split('\n').find((l) => l.startsWith('CapEff:'));
+  return line ? BigInt(`0x${line.split(/\s+/)[1]}`) : 0n;
+}
+
+const caps = effectiveCapabilities();
+/** Why kernel tests cannot run here, or undefined when they can. */
+export const kernelSkipReason =
+  (caps >> CAP_NET_ADMIN) & 1n && (caps >> CAP_SYS_ADMIN) & 1n
+    ? undefined
+    : 'needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces';
+
+/**
+ * Declares a test that talks to the kernel. Without privileges it is skipped
+ * with the reason, except under CI=true, where it fails instead.
+ */
+export function kernelTest(title: string, implementation: Implementation<[]>): void {
+  if (kernelSkipReason === undefined) {
+    test(title, implementation);
+  } else if (process.env.CI === 'true') {
+    test(title, (t) => t.fail(`CI=true but kernel tests cannot run: ${kernelSkipReason}`));
+  } else {
+    test.skip(`${title} (skipped: ${kernelSkipReason})`, () => {});
+  }
+}
+
+export interface TestNetns {
+  readonly name: string;
+  /** The path the library is given: /run/netns/NAME. */
+  readonly path: string;
+  /** Runs a command inside the namespace and returns its stdout. */
+  run(command: string, ...args: string[]): Promise<string>;
+}
+
+const live = new Set<string>();
+let counter = 0;
+
+function deleteNetns(name: string): void {
+  if (!live.delete(name)) return;
+  try {
+    execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    // Already gone.
+  }
+}
+
+process.on('exit', () => {
+  for (const name of [...live]) deleteNetns(name);
+});
+
+/** Creates a namespace that is deleted when the test `t` finishes. */
+export async function createNetns(t: ExecutionContext, label = 'ns'): Promise<TestNetns> {
+  const name = `bwt-${label}-${process.pid}-${++counter}`;
+  await execFileAsync('ip', ['netns', 'add', name], { timeout: 10_000 });
+  live.add(name);
+  t.teardown(() => deleteNetns(name));
+  await execFileAsync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up'], { timeout: 10_000 });
+  return {
+    name,
+    path: `/run/netns/${name}`,
+    async run(command: string, ...args: string[]) {
+      const { stdout } = await execFileAsync('ip', ['netns', 'exec', name, command, ...args], {
+        timeout: 30_000,
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      return stdout;
+    },
+  };
+}
+
+/** `iptables-save` output without comment lines and with counters zeroed. */
+export function normaliseSave(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .map((line) => line.replace(/\[\d+:\d+\]$/, '[0:0]'))
+    .join('\n');
+}
