@@ -11,12 +11,9 @@
         "native/netns.cc",
         "native/nft/connection.cc",
         "native/nft/batch.cc",
-        "native/nft/expressions.cc",
         "native/nft/dump.cc",
         "native/nft/socket.cc",
-        "native/iptc/table.cc",
-        "native/iptc/entry.cc",
-        "native/iptc/xtables_lock.cc"
+        "native/nft/expressions.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -32,6 +29,7 @@
       "cflags": [
         "-Wall",
         "-Wextra",
+        "-Wno-missing-field-initializers",
         "<!@(node native/pkg-config.js --cflags <(netfilter_modules))"
       ],
       "cflags_cc": ["-std=c++17", "-fexceptions"],

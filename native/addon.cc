@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "addon_data.h"
-#include "iptc/table.h"
 #include "nft/connection.h"
 
 namespace bridgewall {
@@ -17,17 +16,18 @@ void CloseOpenHandles(AddonData* data) {
   for (Closable* handle : handles) handle->Close();
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData();
-  env.SetInstanceData<AddonData>(data);
-  env.AddCleanupHook(CloseOpenHandles, data);
-  NftConnection::Init(env, exports);
-  IptcTable::Init(env, exports);
-  return exports;
-}
-
 }  // namespace
 
 }  // namespace bridgewall
 
-NODE_API_MODULE(bridgewall, bridgewall::Init)
+// Outside any namespace: NODE_API_MODULE pastes the name into an identifier.
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  using namespace bridgewall;
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  env.AddCleanupHook(CloseOpenHandles, data);
+  NftConnection::Init(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(bridgewall, InitAddon)

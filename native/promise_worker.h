@@ -18,7 +18,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   using Work = std::function<Result()>;
   using Convert = std::function<Napi::Value(Napi::Env, Result&)>;
 
-  static Napi::Promise Queue(Napi::Env env, const char* operation, Work work, Convert convert) {
+  static Napi::Promise Start(Napi::Env env, const char* operation, Work work, Convert convert) {
     auto* worker = new PromiseWorker(env, operation, std::move(work), std::move(convert));
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();

@@ -1,4 +1,135 @@
-/** Private types of the addon's nftables half. */
+/**
+ * Private types of the addon's nftables half: what src/nft hands to C++ and
+ * what it gets back. Values are plain and already validated.
+ */
+
+export type NativeBatchOp = 'add' | 'create' | 'insert' | 'replace' | 'delete' | 'flush';
+
+/** One nftables expression: its libnftnl name and attributes (see native/nft/expressions.cc). */
+export interface NativeExpr {
+  type: string;
+  [attribute: string]: string | number | bigint | Uint8Array;
+}
+
+export interface NativeVerdict {
+  code: number;
+  chain?: string;
+}
+
+export type NativeBatchMessage =
+  | { kind: 'table'; op: NativeBatchOp; family: number; name: string; flags?: number }
+  | {
+      kind: 'chain';
+      op: NativeBatchOp;
+      family: number;
+      table: string;
+      name: string;
+      hook?: number;
+      priority?: number;
+      type?: string;
+      policy?: number;
+    }
+  | {
+      kind: 'rule';
+      op: NativeBatchOp;
+      family: number;
+      table: string;
+      chain: string;
+      handle?: number;
+      position?: number;
+      exprs?: readonly NativeExpr[];
+      comment?: string;
+    }
+  | {
+      kind: 'set';
+      op: NativeBatchOp;
+      family: number;
+      table: string;
+      name: string;
+      id?: number;
+      flags?: number;
+      keyType?: number;
+      keyLen?: number;
+      dataType?: number;
+      dataLen?: number;
+      policy?: number;
+      /** nft's byte order hints: 1 host, 2 big endian. */
+      keyByteorder?: number;
+      dataByteorder?: number;
+      comment?: string;
+    }
+  | {
+      kind: 'elements';
+      op: NativeBatchOp;
+      family: number;
+      table: string;
+      set: string;
+      keyLen: number;
+      count: number;
+      keys: Uint8Array;
+      dataLen?: number;
+      data?: Uint8Array;
+      verdicts?: readonly NativeVerdict[];
+    };
+
+export interface NativeTable {
+  name: string;
+  family: number;
+  flags: number;
+  handle: number;
+}
+
+export interface NativeChain {
+  name: string;
+  handle: number;
+  use: number;
+  hook?: number;
+  priority?: number;
+  type?: string;
+  policy?: number;
+}
+
+export interface NativeRule {
+  chain: string;
+  handle: number;
+  exprs: NativeExpr[];
+  comment?: string;
+}
+
+export interface NativeSet {
+  name: string;
+  handle: number;
+  flags: number;
+  keyType: number;
+  keyLen: number;
+  dataType?: number;
+  dataLen?: number;
+  comment?: string;
+  count: number;
+  keys: Buffer;
+  data?: Buffer;
+  verdicts?: NativeVerdict[];
+}
+
+export interface NativeTableDump {
+  generation: number;
+  /** False when the ruleset changed during the read. */
+  consistent: boolean;
+  table: NativeTable | null;
+  chains: NativeChain[];
+  rules: NativeRule[];
+  sets: NativeSet[];
+}
+
+export interface NativeNftConnection {
+  generation(): Promise<number>;
+  commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<void>;
+  dumpTable(family: number, name: string): Promise<NativeTableDump>;
+  listTables(family: number): Promise<NativeTable[]>;
+  close(): void;
+}
+
 export interface NativeNftBinding {
-  openNftConnection(netnsPath: string): Promise<unknown>;
+  /** Opens a netfilter netlink socket inside the namespace at `netnsPath` ("" = the caller's). */
+  openNftConnection(netnsPath: string): Promise<NativeNftConnection>;
 }

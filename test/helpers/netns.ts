@@ -4,7 +4,7 @@
  * and again when the process exits, so nothing is left on the machine.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext, type Implementation } from 'ava';
 
@@ -48,6 +48,16 @@ export interface TestNetns {
   run(command: string, ...args: string[]): Promise<string>;
 }
 
+/**
+ * System tools by absolute path: under npm, node_modules/.bin comes first in
+ * PATH and holds an unrelated `nft` (ava's @vercel/nft).
+ */
+export function systemTool(command: string): string {
+  if (command.includes('/')) return command;
+  const found = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((dir) => `${dir}/${command}`).find((p) => existsSync(p));
+  return found ?? command;
+}
+
 const live = new Set<string>();
 let counter = 0;
 
@@ -75,7 +85,7 @@ export async function createNetns(t: ExecutionContext, label = 'ns'): Promise<Te
     name,
     path: `/run/netns/${name}`,
     async run(command: string, ...args: string[]) {
-      const { stdout } = await execFileAsync('ip', ['netns', 'exec', name, command, ...args], {
+      const { stdout } = await execFileAsync(systemTool('ip'), ['netns', 'exec', name, systemTool(command), ...args], {
         timeout: 30_000,
         maxBuffer: 256 * 1024 * 1024,
       });

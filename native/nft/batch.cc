@@ -1,0 +1,412 @@
+#include "nft/batch.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <memory>
+
+#include "nft/owned.h"
+
+#include "js_values.h"
+
+namespace bridgewall {
+
+namespace {
+
+// ---- Reading from JavaScript (main thread) ---------------------------------
+
+BatchOp ReadOp(const Napi::Object& object) {
+  std::string op = ReadString(object, "op");
+  if (op == "add") return BatchOp::kAdd;
+  if (op == "create") return BatchOp::kCreate;
+  if (op == "insert") return BatchOp::kInsert;
+  if (op == "replace") return BatchOp::kReplace;
+  if (op == "delete") return BatchOp::kDelete;
+  if (op == "flush") return BatchOp::kFlush;
+  throw Napi::TypeError::New(object.Env(), "unknown op " + op);
+}
+
+TableMessage ReadTable(const Napi::Object& o) {
+  TableMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "name")};
+  if (Has(o, "flags")) m.flags = ReadU32(o, "flags");
+  return m;
+}
+
+ChainMessage ReadChain(const Napi::Object& o) {
+  ChainMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "name")};
+  if (Has(o, "hook")) {
+    m.base = true;
+    m.hook = ReadU32(o, "hook");
+    m.priority = ReadI32(o, "priority");
+    m.type = ReadString(o, "type");
+  }
+  if (Has(o, "policy")) {
+    m.has_policy = true;
+    m.policy = ReadU32(o, "policy");
+  }
+  return m;
+}
+
+RuleMessage ReadRule(const Napi::Object& o) {
+  RuleMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "chain")};
+  if (Has(o, "handle")) {
+    m.has_handle = true;
+    m.handle = ReadU64(o, "handle");
+  }
+  if (Has(o, "position")) {
+    m.has_position = true;
+    m.position = ReadU64(o, "position");
+  }
+  if (Has(o, "exprs")) {
+    Napi::Array exprs = o.Get("exprs").As<Napi::Array>();
+    m.exprs.reserve(exprs.Length());
+    for (uint32_t i = 0; i < exprs.Length(); i++) {
+      m.exprs.push_back(ReadExpr(exprs.Get(i).As<Napi::Object>(), "exprs[" + std::to_string(i) + "]"));
+    }
+  }
+  if (Has(o, "comment")) {
+    m.has_comment = true;
+    m.comment = ReadString(o, "comment");
+  }
+  return m;
+}
+
+SetMessage ReadSet(const Napi::Object& o) {
+  SetMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "name")};
+  if (Has(o, "id")) m.id = ReadU32(o, "id");
+  if (Has(o, "flags")) m.flags = ReadU32(o, "flags");
+  if (Has(o, "keyType")) m.key_type = ReadU32(o, "keyType");
+  if (Has(o, "keyLen")) m.key_len = ReadU32(o, "keyLen");
+  if (Has(o, "dataType")) {
+    m.has_data = true;
+    m.data_type = ReadU32(o, "dataType");
+    m.data_len = ReadU32(o, "dataLen");
+  }
+  if (Has(o, "policy")) {
+    m.has_policy = true;
+    m.policy = ReadU32(o, "policy");
+  }
+  if (Has(o, "keyByteorder")) m.key_byteorder = ReadU32(o, "keyByteorder");
+  if (Has(o, "dataByteorder")) m.data_byteorder = ReadU32(o, "dataByteorder");
+  if (Has(o, "comment")) {
+    m.has_comment = true;
+    m.comment = ReadString(o, "comment");
+  }
+  return m;
+}
+
+ElementsMessage ReadElements(const Napi::Object& o) {
+  ElementsMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "set")};
+  m.key_len = ReadU32(o, "keyLen");
+  m.count = static_cast<size_t>(ReadNumber(o, "count"));
+  m.keys = ReadBytes(o, "keys");
+  if (m.keys.size() != m.count * m.key_len) throw Napi::RangeError::New(o.Env(), "keys must hold count * keyLen bytes");
+  if (Has(o, "data")) {
+    m.data_len = ReadU32(o, "dataLen");
+    m.data = ReadBytes(o, "data");
+    if (m.data.size() != m.count * m.data_len) {
+      throw Napi::RangeError::New(o.Env(), "data must hold count * dataLen bytes");
+    }
+  }
+  if (Has(o, "verdicts")) {
+    Napi::Array verdicts = o.Get("verdicts").As<Napi::Array>();
+    if (verdicts.Length() != m.count) throw Napi::RangeError::New(o.Env(), "verdicts must hold count entries");
+    m.verdicts.reserve(m.count);
+    for (uint32_t i = 0; i < verdicts.Length(); i++) {
+      Napi::Object v = verdicts.Get(i).As<Napi::Object>();
+      m.verdicts.push_back(Verdict{ReadI32(v, "code"), Has(v, "chain") ? ReadString(v, "chain") : std::string()});
+    }
+  }
+  return m;
+}
+
+// ---- Encoding (worker thread) ----------------------------------------------
+
+// The element list of one message is a nested attribute whose length is 16 bits.
+constexpr size_t kMaxElementListBytes = 0xFFFF - 64;
+// Room kept free before encoding one non-element message.
+constexpr size_t kMessageHeadroom = 1 << 16;
+
+class BatchWriter {
+ public:
+  explicit BatchWriter(uint32_t first_seq) : seq_(first_seq) { encoded_.first_seq = first_seq; }
+
+  // Starts a netlink message for batch object `object` and returns its header.
+  nlmsghdr* Begin(uint16_t type, uint16_t family, uint16_t flags, long object, size_t room = kMessageHeadroom) {
+    Reserve(room);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(Tail(), type, family, flags | NLM_F_ACK, seq_++);
+    encoded_.object_of_message.push_back(object);
+    return nlh;
+  }
+
+  void End(nlmsghdr* nlh) { used_ += NLMSG_ALIGN(nlh->nlmsg_len); }
+
+  void Control(uint16_t type, bool with_generation, uint32_t generation) {
+    Reserve(256);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(Tail());
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    nlh->nlmsg_seq = seq_++;
+    auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+    nfg->nfgen_family = AF_UNSPEC;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+    if (with_generation) mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(generation));
+    used_ += NLMSG_ALIGN(nlh->nlmsg_len);
+  }
+
+  EncodedBatch Finish() {
+    encoded_.bytes.resize(used_);
+    return std::move(encoded_);
+  }
+
+ private:
+  char* Tail() { return encoded_.bytes.data() + used_; }
+  void Reserve(size_t room) {
+    if (encoded_.bytes.size() - used_ < room) encoded_.bytes.resize(std::max(encoded_.bytes.size() * 2, used_ + room));
+  }
+
+  EncodedBatch encoded_;
+  size_t used_ = 0;
+  uint32_t seq_;
+};
+
+uint16_t CreateFlags(BatchOp op) {
+  return op == BatchOp::kCreate ? (NLM_F_CREATE | NLM_F_EXCL) : NLM_F_CREATE;
+}
+
+
+void EncodeTable(BatchWriter& w, const TableMessage& m, long index) {
+  Owned<nftnl_table, nftnl_table_free> table(nftnl_table_alloc());
+  nftnl_table_set_str(table.get(), NFTNL_TABLE_NAME, m.name.c_str());
+  nlmsghdr* nlh;
+  if (m.op == BatchOp::kFlush) {
+    // Flushing a table deletes the rules of all its chains.
+    Owned<nftnl_rule, nftnl_rule_free> rule(nftnl_rule_alloc());
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, m.name.c_str());
+    nlh = w.Begin(NFT_MSG_DELRULE, m.family, 0, index);
+    nftnl_rule_nlmsg_build_payload(nlh, rule.get());
+  } else if (m.op == BatchOp::kDelete) {
+    nlh = w.Begin(NFT_MSG_DELTABLE, m.family, 0, index);
+    nftnl_table_nlmsg_build_payload(nlh, table.get());
+  } else {
+    nftnl_table_set_u32(table.get(), NFTNL_TABLE_FLAGS, m.flags);
+    nlh = w.Begin(NFT_MSG_NEWTABLE, m.family, CreateFlags(m.op), index);
+    nftnl_table_nlmsg_build_payload(nlh, table.get());
+  }
+  w.End(nlh);
+}
+
+void EncodeChain(BatchWriter& w, const ChainMessage& m, long index) {
+  nlmsghdr* nlh;
+  if (m.op == BatchOp::kFlush) {
+    Owned<nftnl_rule, nftnl_rule_free> rule(nftnl_rule_alloc());
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, m.table.c_str());
+    nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, m.name.c_str());
+    nlh = w.Begin(NFT_MSG_DELRULE, m.family, 0, index);
+    nftnl_rule_nlmsg_build_payload(nlh, rule.get());
+    w.End(nlh);
+    return;
+  }
+  Owned<nftnl_chain, nftnl_chain_free> chain(nftnl_chain_alloc());
+  nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_TABLE, m.table.c_str());
+  nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_NAME, m.name.c_str());
+  if (m.op == BatchOp::kDelete) {
+    nlh = w.Begin(NFT_MSG_DELCHAIN, m.family, 0, index);
+  } else {
+    if (m.base) {
+      nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_HOOKNUM, m.hook);
+      nftnl_chain_set_s32(chain.get(), NFTNL_CHAIN_PRIO, m.priority);
+      nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_TYPE, m.type.c_str());
+    }
+    if (m.has_policy) nftnl_chain_set_u32(chain.get(), NFTNL_CHAIN_POLICY, m.policy);
+    nlh = w.Begin(NFT_MSG_NEWCHAIN, m.family, CreateFlags(m.op), index);
+  }
+  nftnl_chain_nlmsg_build_payload(nlh, chain.get());
+  w.End(nlh);
+}
+
+void EncodeRule(BatchWriter& w, const RuleMessage& m, long index) {
+  Owned<nftnl_rule, nftnl_rule_free> rule(nftnl_rule_alloc());
+  nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, m.table.c_str());
+  nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, m.chain.c_str());
+  if (m.has_handle) nftnl_rule_set_u64(rule.get(), NFTNL_RULE_HANDLE, m.handle);
+  if (m.has_position) nftnl_rule_set_u64(rule.get(), NFTNL_RULE_POSITION, m.position);
+  for (const auto& spec : m.exprs) nftnl_rule_add_expr(rule.get(), BuildExpr(spec));
+  if (m.has_comment) {
+    // Userdata in the TLV layout nft itself writes, so `nft list` shows the comment.
+    Owned<nftnl_udata_buf, nftnl_udata_buf_free> udata(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+    nftnl_udata_put_strz(udata.get(), NFTNL_UDATA_RULE_COMMENT, m.comment.c_str());
+    nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(udata.get()),
+                        nftnl_udata_buf_len(udata.get()));
+  }
+  uint16_t type = NFT_MSG_NEWRULE;
+  uint16_t flags = 0;
+  switch (m.op) {
+    case BatchOp::kAdd:
+    case BatchOp::kCreate:
+      flags = NLM_F_CREATE | NLM_F_APPEND;
+      break;
+    case BatchOp::kInsert:
+      flags = NLM_F_CREATE;
+      break;
+    case BatchOp::kReplace:
+      flags = NLM_F_REPLACE;
+      break;
+    case BatchOp::kDelete:
+    case BatchOp::kFlush:
+      type = NFT_MSG_DELRULE;
+      break;
+  }
+  nlmsghdr* nlh = w.Begin(type, m.family, flags, index);
+  nftnl_rule_nlmsg_build_payload(nlh, rule.get());
+  w.End(nlh);
+}
+
+void EncodeSet(BatchWriter& w, const SetMessage& m, long index) {
+  Owned<nftnl_set, nftnl_set_free> set(nftnl_set_alloc());
+  nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, m.table.c_str());
+  nftnl_set_set_str(set.get(), NFTNL_SET_NAME, m.name.c_str());
+  nlmsghdr* nlh;
+  if (m.op == BatchOp::kFlush) {
+    nlh = w.Begin(NFT_MSG_DELSETELEM, m.family, 0, index);
+    nftnl_set_elems_nlmsg_build_payload(nlh, set.get());
+  } else if (m.op == BatchOp::kDelete) {
+    nlh = w.Begin(NFT_MSG_DELSET, m.family, 0, index);
+    nftnl_set_nlmsg_build_payload(nlh, set.get());
+  } else {
+    nftnl_set_set_u32(set.get(), NFTNL_SET_FAMILY, m.family);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_ID, m.id);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, m.flags);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, m.key_type);
+    nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, m.key_len);
+    if (m.has_data) {
+      nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_TYPE, m.data_type);
+      nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_LEN, m.data_len);
+    }
+    if (m.has_policy) nftnl_set_set_u32(set.get(), NFTNL_SET_POLICY, m.policy);
+    Owned<nftnl_udata_buf, nftnl_udata_buf_free> udata(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+    if (m.key_byteorder != 0) nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_KEYBYTEORDER, m.key_byteorder);
+    if (m.data_byteorder != 0) nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_DATABYTEORDER, m.data_byteorder);
+    if (m.has_comment) nftnl_udata_put_strz(udata.get(), NFTNL_UDATA_SET_COMMENT, m.comment.c_str());
+    if (nftnl_udata_buf_len(udata.get()) > 0) {
+      nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(udata.get()),
+                         nftnl_udata_buf_len(udata.get()));
+    }
+    nlh = w.Begin(NFT_MSG_NEWSET, m.family, CreateFlags(m.op), index);
+    nftnl_set_nlmsg_build_payload(nlh, set.get());
+  }
+  w.End(nlh);
+}
+
+size_t ElementBytes(const ElementsMessage& m, size_t i) {
+  size_t bytes = MNL_ATTR_HDRLEN * 3 + MNL_ALIGN(m.key_len);  // list elem, key nest, key value
+  if (!m.data.empty()) bytes += MNL_ATTR_HDRLEN * 2 + MNL_ALIGN(m.data_len);
+  if (!m.verdicts.empty()) {
+    bytes += MNL_ATTR_HDRLEN * 3 + MNL_ALIGN(sizeof(uint32_t));  // data nest, verdict nest, code
+    if (!m.verdicts[i].chain.empty()) bytes += MNL_ATTR_HDRLEN + MNL_ALIGN(m.verdicts[i].chain.size() + 1);
+  }
+  return bytes;
+}
+
+void PutElement(nlmsghdr* nlh, const ElementsMessage& m, size_t i) {
+  nlattr* element = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+  nlattr* key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+  mnl_attr_put(nlh, NFTA_DATA_VALUE, m.key_len, m.keys.data() + i * m.key_len);
+  mnl_attr_nest_end(nlh, key);
+  if (!m.data.empty()) {
+    nlattr* data = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
+    mnl_attr_put(nlh, NFTA_DATA_VALUE, m.data_len, m.data.data() + i * m.data_len);
+    mnl_attr_nest_end(nlh, data);
+  } else if (!m.verdicts.empty()) {
+    nlattr* data = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
+    nlattr* verdict = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+    mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl(static_cast<uint32_t>(m.verdicts[i].code)));
+    if (!m.verdicts[i].chain.empty()) mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, m.verdicts[i].chain.c_str());
+    mnl_attr_nest_end(nlh, verdict);
+    mnl_attr_nest_end(nlh, data);
+  }
+  mnl_attr_nest_end(nlh, element);
+}
+
+// Elements are written with libmnl directly: one libnftnl object per element
+// would cost an allocation each for lists of 100,000.
+void EncodeElements(BatchWriter& w, const ElementsMessage& m, long index) {
+  uint16_t type = m.op == BatchOp::kDelete ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
+  uint16_t flags = m.op == BatchOp::kDelete ? 0 : CreateFlags(m.op);
+  size_t next = 0;
+  while (next < m.count) {
+    nlmsghdr* nlh = w.Begin(type, m.family, flags, index, kMaxElementListBytes + kMessageHeadroom);
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, m.table.c_str());
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, m.set.c_str());
+    nlattr* list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+    size_t list_bytes = MNL_ATTR_HDRLEN;
+    while (next < m.count && list_bytes + ElementBytes(m, next) <= kMaxElementListBytes) {
+      list_bytes += ElementBytes(m, next);
+      PutElement(nlh, m, next++);
+    }
+    mnl_attr_nest_end(nlh, list);
+    w.End(nlh);
+  }
+}
+
+}  // namespace
+
+Batch ReadBatch(const Napi::Array& messages, const Napi::Value& generation) {
+  Batch batch;
+  batch.messages.reserve(messages.Length());
+  for (uint32_t i = 0; i < messages.Length(); i++) {
+    Napi::Object o = messages.Get(i).As<Napi::Object>();
+    std::string kind = ReadString(o, "kind");
+    if (kind == "table") {
+      batch.messages.emplace_back(ReadTable(o));
+    } else if (kind == "chain") {
+      batch.messages.emplace_back(ReadChain(o));
+    } else if (kind == "rule") {
+      batch.messages.emplace_back(ReadRule(o));
+    } else if (kind == "set") {
+      batch.messages.emplace_back(ReadSet(o));
+    } else if (kind == "elements") {
+      batch.messages.emplace_back(ReadElements(o));
+    } else {
+      throw Napi::TypeError::New(o.Env(), "messages[" + std::to_string(i) + "]: unknown kind " + kind);
+    }
+  }
+  if (generation.IsNumber()) {
+    batch.has_generation = true;
+    batch.generation = generation.As<Napi::Number>().Uint32Value();
+  }
+  return batch;
+}
+
+EncodedBatch EncodeBatch(const Batch& batch, uint32_t first_seq) {
+  BatchWriter writer(first_seq);
+  writer.Control(NFNL_MSG_BATCH_BEGIN, batch.has_generation, batch.generation);
+  for (size_t i = 0; i < batch.messages.size(); i++) {
+    long index = static_cast<long>(i);
+    std::visit(
+        [&](const auto& message) {
+          using T = std::decay_t<decltype(message)>;
+          if constexpr (std::is_same_v<T, TableMessage>) EncodeTable(writer, message, index);
+          if constexpr (std::is_same_v<T, ChainMessage>) EncodeChain(writer, message, index);
+          if constexpr (std::is_same_v<T, RuleMessage>) EncodeRule(writer, message, index);
+          if constexpr (std::is_same_v<T, SetMessage>) EncodeSet(writer, message, index);
+          if constexpr (std::is_same_v<T, ElementsMessage>) EncodeElements(writer, message, index);
+        },
+        batch.messages[i]);
+  }
+  writer.Control(NFNL_MSG_BATCH_END, false, 0);
+  return writer.Finish();
+}
+
+}  // namespace bridgewall

@@ -1,0 +1,115 @@
+// One nftables transaction as plain C++ data, read from JavaScript on the main
+// thread and encoded into netlink messages on a worker.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "nft/expressions.h"
+
+namespace bridgewall {
+
+enum class BatchOp { kAdd, kCreate, kInsert, kReplace, kDelete, kFlush };
+
+struct TableMessage {
+  BatchOp op;
+  uint32_t family;
+  std::string name;
+  uint32_t flags = 0;
+};
+
+struct ChainMessage {
+  BatchOp op;
+  uint32_t family;
+  std::string table;
+  std::string name;
+  bool base = false;  // a base chain has a hook, a priority and a type
+  uint32_t hook = 0;
+  int32_t priority = 0;
+  std::string type;
+  bool has_policy = false;
+  uint32_t policy = 0;
+};
+
+struct RuleMessage {
+  BatchOp op;
+  uint32_t family;
+  std::string table;
+  std::string chain;
+  bool has_handle = false;    // the rule to delete or replace
+  uint64_t handle = 0;
+  bool has_position = false;  // insert before / add after this rule handle
+  uint64_t position = 0;
+  std::vector<ExprSpec> exprs;
+  bool has_comment = false;
+  std::string comment;
+};
+
+struct SetMessage {
+  BatchOp op;
+  uint32_t family;
+  std::string table;
+  std::string name;
+  uint32_t id = 0;
+  uint32_t flags = 0;
+  uint32_t key_type = 0;
+  uint32_t key_len = 0;
+  bool has_data = false;
+  uint32_t data_type = 0;
+  uint32_t data_len = 0;
+  bool has_policy = false;
+  uint32_t policy = 0;
+  // nft's byte order hints (1 host, 2 big endian) so `nft list` prints keys right; 0 = none.
+  uint32_t key_byteorder = 0;
+  uint32_t data_byteorder = 0;
+  bool has_comment = false;
+  std::string comment;
+};
+
+struct Verdict {
+  int32_t code;
+  std::string chain;
+};
+
+// Elements travel as packed bytes: `count` keys of `key_len` bytes, and for
+// data maps `count` values of `data_len` bytes; verdict maps list verdicts.
+struct ElementsMessage {
+  BatchOp op;
+  uint32_t family;
+  std::string table;
+  std::string set;
+  uint32_t key_len = 0;
+  size_t count = 0;
+  std::string keys;
+  uint32_t data_len = 0;
+  std::string data;
+  std::vector<Verdict> verdicts;
+};
+
+using BatchMessage = std::variant<TableMessage, ChainMessage, RuleMessage, SetMessage, ElementsMessage>;
+
+struct Batch {
+  std::vector<BatchMessage> messages;
+  bool has_generation = false;  // commit only if the ruleset is still at this generation
+  uint32_t generation = 0;
+};
+
+Batch ReadBatch(const Napi::Array& messages, const Napi::Value& generation);
+
+// The encoded transaction and, for every netlink message in it, the index of
+// the batch object it came from (element lists span several messages).
+struct EncodedBatch {
+  std::vector<char> bytes;
+  uint32_t first_seq = 0;
+  std::vector<long> object_of_message;  // by seq - first_seq
+};
+
+// Encodes begin, messages and end with consecutive sequence numbers from
+// `first_seq`; object_of_message.size() + 2 numbers are used.
+EncodedBatch EncodeBatch(const Batch& batch, uint32_t first_seq);
+
+}  // namespace bridgewall

@@ -1,0 +1,157 @@
+#include "nft/connection.h"
+
+#include <cerrno>
+#include <mutex>
+#include <string>
+
+#include "error.h"
+#include "nft/batch.h"
+#include "nft/dump.h"
+#include "promise_worker.h"
+
+namespace bridgewall {
+
+namespace {
+
+// Turns the kernel's acks into the first failure, with the index of the
+// batch object whose message the kernel rejected.
+void CheckAcks(const std::vector<Ack>& acks, const EncodedBatch& encoded) {
+  const uint32_t begin_seq = encoded.first_seq;
+  const size_t messages = encoded.object_of_message.size();
+  size_t successes = 0;
+  for (const Ack& ack : acks) {
+    if (ack.errnum == 0) {
+      successes++;
+      continue;
+    }
+    uint32_t offset = ack.seq - begin_seq;
+    if (offset == 0) {
+      // The batch as a whole: ERESTART when the generation moved on.
+      Fail(ack.errnum, "nft.commit",
+           ack.errnum == ERESTART ? std::string("the ruleset changed since it was read; read it again and retry")
+                                  : std::string("the kernel rejected the batch: ") + std::strerror(ack.errnum));
+    }
+    long index = offset - 1 < messages ? encoded.object_of_message[offset - 1] : -1;
+    Fail(ack.errnum, "nft.commit",
+         std::string("the kernel rejected batch object ") + std::to_string(index) + ": " + std::strerror(ack.errnum),
+         index);
+  }
+  if (successes != messages) {
+    Fail(EIO, "nft.commit",
+         "the kernel acknowledged " + std::to_string(successes) + " of " + std::to_string(messages) + " messages");
+  }
+}
+
+}  // namespace
+
+void NftConnection::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor =
+      DefineClass(env, "NftConnection",
+                  {
+                      InstanceMethod<&NftConnection::Generation>("generation"),
+                      InstanceMethod<&NftConnection::Commit>("commit"),
+                      InstanceMethod<&NftConnection::DumpTable>("dumpTable"),
+                      InstanceMethod<&NftConnection::ListTables>("listTables"),
+                      InstanceMethod<&NftConnection::CloseMethod>("close"),
+                  });
+  AddonData::Of(env).nft_connection = Napi::Persistent(constructor);
+  exports.Set("openNftConnection", Napi::Function::New(env, Open, "openNftConnection"));
+}
+
+NftConnection::NftConnection(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NftConnection>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "NftConnection is created by openNftConnection()");
+  }
+  socket_ = *info[0].As<Napi::External<std::shared_ptr<NetlinkSocket>>>().Data();
+  data_ = &AddonData::Of(info.Env());
+  data_->Track(this);
+}
+
+NftConnection::~NftConnection() { Close(); }
+
+void NftConnection::Close() {
+  if (data_ != nullptr) data_->Untrack(this);
+  data_ = nullptr;
+  // Workers still running hold their own reference; the socket closes after them.
+  socket_.reset();
+}
+
+Napi::Value NftConnection::CloseMethod(const Napi::CallbackInfo& info) {
+  Close();
+  return info.Env().Undefined();
+}
+
+std::shared_ptr<NetlinkSocket> NftConnection::Socket(Napi::Env env, const char* operation) {
+  if (!socket_) throw ToJsError(env, Failure{EBADF, operation, "the nftables connection is closed", -1});
+  return socket_;
+}
+
+Napi::Value NftConnection::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string netns_path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string();
+  using Handle = std::shared_ptr<NetlinkSocket>;
+  return PromiseWorker<Handle>::Start(
+      env, "nft.open", [netns_path]() { return std::make_shared<NetlinkSocket>(netns_path); },
+      [](Napi::Env env, Handle& socket) -> Napi::Value {
+        return AddonData::Of(env).nft_connection.New({Napi::External<Handle>::New(env, &socket)});
+      });
+}
+
+Napi::Value NftConnection::Generation(const Napi::CallbackInfo& info) {
+  auto socket = Socket(info.Env(), "nft.generation");
+  return PromiseWorker<uint32_t>::Start(
+      info.Env(), "nft.generation",
+      [socket]() {
+        std::lock_guard<std::mutex> lock(socket->mutex());
+        return ReadGeneration(*socket);
+      },
+      [](Napi::Env env, uint32_t& generation) -> Napi::Value { return Napi::Number::New(env, generation); });
+}
+
+Napi::Value NftConnection::Commit(const Napi::CallbackInfo& info) {
+  auto socket = Socket(info.Env(), "nft.commit");
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "messages must be an array");
+  auto batch = std::make_shared<Batch>(ReadBatch(info[0].As<Napi::Array>(), info[1]));
+  return PromiseWorker<Nothing>::Start(
+      info.Env(), "nft.commit",
+      [socket, batch]() {
+        std::lock_guard<std::mutex> lock(socket->mutex());
+        EncodedBatch encoded = EncodeBatch(*batch, socket->NextSeq(0));
+        socket->NextSeq(static_cast<uint32_t>(encoded.object_of_message.size() + 2));
+        CheckAcks(socket->SendBatch(encoded.bytes, encoded.object_of_message.size(), "nft.commit"), encoded);
+        return Nothing{};
+      },
+      [](Napi::Env env, Nothing&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value NftConnection::DumpTable(const Napi::CallbackInfo& info) {
+  auto socket = Socket(info.Env(), "nft.dump");
+  uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  return PromiseWorker<TableDump>::Start(
+      info.Env(), "nft.dump",
+      [socket, family, name]() {
+        std::lock_guard<std::mutex> lock(socket->mutex());
+        return ReadTable(*socket, family, name);
+      },
+      [](Napi::Env env, TableDump& dump) -> Napi::Value { return TableDumpToJs(env, dump); });
+}
+
+Napi::Value NftConnection::ListTables(const Napi::CallbackInfo& info) {
+  auto socket = Socket(info.Env(), "nft.dump");
+  uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+  using Tables = std::vector<DumpedTable>;
+  return PromiseWorker<Tables>::Start(
+      info.Env(), "nft.dump",
+      [socket, family]() {
+        std::lock_guard<std::mutex> lock(socket->mutex());
+        return ReadTables(*socket, family);
+      },
+      [](Napi::Env env, Tables& tables) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, tables.size());
+        for (size_t i = 0; i < tables.size(); i++) array.Set(i, TableToJs(env, tables[i]));
+        return array;
+      });
+}
+
+}  // namespace bridgewall

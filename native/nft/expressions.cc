@@ -1,0 +1,228 @@
+#include "nft/expressions.h"
+
+#include <libnftnl/expr.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace bridgewall {
+
+namespace {
+
+struct AttrEntry {
+  const char* type;
+  const char* name;
+  uint16_t id;
+  ExprAttr::Kind kind;
+};
+
+// Every expression the Docker semantics need, and the attributes the kernel
+// reports back for them. The JavaScript names are the camelCase of libnftnl's.
+constexpr AttrEntry kAttrs[] = {
+    {"payload", "dreg", NFTNL_EXPR_PAYLOAD_DREG, ExprAttr::kU32},
+    {"payload", "base", NFTNL_EXPR_PAYLOAD_BASE, ExprAttr::kU32},
+    {"payload", "offset", NFTNL_EXPR_PAYLOAD_OFFSET, ExprAttr::kU32},
+    {"payload", "len", NFTNL_EXPR_PAYLOAD_LEN, ExprAttr::kU32},
+    {"meta", "key", NFTNL_EXPR_META_KEY, ExprAttr::kU32},
+    {"meta", "dreg", NFTNL_EXPR_META_DREG, ExprAttr::kU32},
+    {"meta", "sreg", NFTNL_EXPR_META_SREG, ExprAttr::kU32},
+    {"cmp", "sreg", NFTNL_EXPR_CMP_SREG, ExprAttr::kU32},
+    {"cmp", "op", NFTNL_EXPR_CMP_OP, ExprAttr::kU32},
+    {"cmp", "data", NFTNL_EXPR_CMP_DATA, ExprAttr::kBytes},
+    {"range", "sreg", NFTNL_EXPR_RANGE_SREG, ExprAttr::kU32},
+    {"range", "op", NFTNL_EXPR_RANGE_OP, ExprAttr::kU32},
+    {"range", "from", NFTNL_EXPR_RANGE_FROM_DATA, ExprAttr::kBytes},
+    {"range", "to", NFTNL_EXPR_RANGE_TO_DATA, ExprAttr::kBytes},
+    {"bitwise", "sreg", NFTNL_EXPR_BITWISE_SREG, ExprAttr::kU32},
+    {"bitwise", "dreg", NFTNL_EXPR_BITWISE_DREG, ExprAttr::kU32},
+    {"bitwise", "len", NFTNL_EXPR_BITWISE_LEN, ExprAttr::kU32},
+    {"bitwise", "mask", NFTNL_EXPR_BITWISE_MASK, ExprAttr::kBytes},
+    {"bitwise", "xor", NFTNL_EXPR_BITWISE_XOR, ExprAttr::kBytes},
+    {"immediate", "dreg", NFTNL_EXPR_IMM_DREG, ExprAttr::kU32},
+    {"immediate", "data", NFTNL_EXPR_IMM_DATA, ExprAttr::kBytes},
+    {"immediate", "verdict", NFTNL_EXPR_IMM_VERDICT, ExprAttr::kS32},
+    {"immediate", "chain", NFTNL_EXPR_IMM_CHAIN, ExprAttr::kString},
+    {"lookup", "sreg", NFTNL_EXPR_LOOKUP_SREG, ExprAttr::kU32},
+    {"lookup", "dreg", NFTNL_EXPR_LOOKUP_DREG, ExprAttr::kU32},
+    {"lookup", "set", NFTNL_EXPR_LOOKUP_SET, ExprAttr::kString},
+    {"lookup", "setId", NFTNL_EXPR_LOOKUP_SET_ID, ExprAttr::kU32},
+    {"lookup", "flags", NFTNL_EXPR_LOOKUP_FLAGS, ExprAttr::kU32},
+    {"counter", "packets", NFTNL_EXPR_CTR_PACKETS, ExprAttr::kU64},
+    {"counter", "bytes", NFTNL_EXPR_CTR_BYTES, ExprAttr::kU64},
+    {"ct", "key", NFTNL_EXPR_CT_KEY, ExprAttr::kU32},
+    {"ct", "dreg", NFTNL_EXPR_CT_DREG, ExprAttr::kU32},
+    {"ct", "dir", NFTNL_EXPR_CT_DIR, ExprAttr::kU8},
+    {"fib", "flags", NFTNL_EXPR_FIB_FLAGS, ExprAttr::kU32},
+    {"fib", "result", NFTNL_EXPR_FIB_RESULT, ExprAttr::kU32},
+    {"fib", "dreg", NFTNL_EXPR_FIB_DREG, ExprAttr::kU32},
+    {"nat", "natType", NFTNL_EXPR_NAT_TYPE, ExprAttr::kU32},
+    {"nat", "family", NFTNL_EXPR_NAT_FAMILY, ExprAttr::kU32},
+    {"nat", "regAddrMin", NFTNL_EXPR_NAT_REG_ADDR_MIN, ExprAttr::kU32},
+    {"nat", "regAddrMax", NFTNL_EXPR_NAT_REG_ADDR_MAX, ExprAttr::kU32},
+    {"nat", "regProtoMin", NFTNL_EXPR_NAT_REG_PROTO_MIN, ExprAttr::kU32},
+    {"nat", "regProtoMax", NFTNL_EXPR_NAT_REG_PROTO_MAX, ExprAttr::kU32},
+    {"nat", "flags", NFTNL_EXPR_NAT_FLAGS, ExprAttr::kU32},
+    {"masq", "flags", NFTNL_EXPR_MASQ_FLAGS, ExprAttr::kU32},
+    {"masq", "regProtoMin", NFTNL_EXPR_MASQ_REG_PROTO_MIN, ExprAttr::kU32},
+    {"masq", "regProtoMax", NFTNL_EXPR_MASQ_REG_PROTO_MAX, ExprAttr::kU32},
+};
+
+bool KnownType(const std::string& type) {
+  for (const auto& entry : kAttrs) {
+    if (type == entry.type) return true;
+  }
+  return false;
+}
+
+const AttrEntry* FindAttr(const std::string& type, const std::string& name) {
+  for (const auto& entry : kAttrs) {
+    if (type == entry.type && name == entry.name) return &entry;
+  }
+  return nullptr;
+}
+
+ExprAttr ReadAttr(const AttrEntry& entry, const Napi::Value& value, const std::string& field) {
+  ExprAttr attr;
+  attr.id = entry.id;
+  attr.name = entry.name;
+  attr.kind = entry.kind;
+  switch (entry.kind) {
+    case ExprAttr::kString:
+      if (!value.IsString()) throw Napi::TypeError::New(value.Env(), field + " must be a string");
+      attr.text = value.As<Napi::String>().Utf8Value();
+      break;
+    case ExprAttr::kBytes: {
+      if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), field + " must be a Uint8Array");
+      auto bytes = value.As<Napi::Uint8Array>();
+      attr.text.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+      break;
+    }
+    case ExprAttr::kU64:
+      if (value.IsBigInt()) {
+        bool lossless = true;
+        attr.number = value.As<Napi::BigInt>().Uint64Value(&lossless);
+        break;
+      }
+      [[fallthrough]];
+    default:
+      if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), field + " must be a number");
+      attr.number = entry.kind == ExprAttr::kS32
+                        ? static_cast<uint64_t>(static_cast<uint32_t>(value.As<Napi::Number>().Int32Value()))
+                        : static_cast<uint64_t>(value.As<Napi::Number>().Int64Value());
+  }
+  return attr;
+}
+
+}  // namespace
+
+ExprSpec ReadExpr(const Napi::Object& object, const std::string& field) {
+  Napi::Env env = object.Env();
+  Napi::Value type = object.Get("type");
+  if (!type.IsString()) throw Napi::TypeError::New(env, field + ".type must be a string");
+  ExprSpec spec;
+  spec.type = type.As<Napi::String>().Utf8Value();
+  if (!KnownType(spec.type)) throw Napi::TypeError::New(env, field + ".type: unknown expression " + spec.type);
+  Napi::Array names = object.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+    if (name == "type") continue;
+    Napi::Value value = object.Get(name);
+    if (value.IsUndefined()) continue;
+    const AttrEntry* entry = FindAttr(spec.type, name);
+    if (entry == nullptr) {
+      throw Napi::TypeError::New(env, field + "." + name + ": unknown attribute of " + spec.type);
+    }
+    spec.attrs.push_back(ReadAttr(*entry, value, field + "." + name));
+  }
+  return spec;
+}
+
+nftnl_expr* BuildExpr(const ExprSpec& spec) {
+  nftnl_expr* expr = nftnl_expr_alloc(spec.type.c_str());
+  if (expr == nullptr) throw std::bad_alloc();
+  for (const auto& attr : spec.attrs) {
+    switch (attr.kind) {
+      case ExprAttr::kU8:
+        nftnl_expr_set_u8(expr, attr.id, static_cast<uint8_t>(attr.number));
+        break;
+      case ExprAttr::kU32:
+      case ExprAttr::kS32:
+        nftnl_expr_set_u32(expr, attr.id, static_cast<uint32_t>(attr.number));
+        break;
+      case ExprAttr::kU64:
+        nftnl_expr_set_u64(expr, attr.id, attr.number);
+        break;
+      case ExprAttr::kString:
+        nftnl_expr_set_str(expr, attr.id, attr.text.c_str());
+        break;
+      case ExprAttr::kBytes:
+        nftnl_expr_set_data(expr, attr.id, attr.text.data(), attr.text.size());
+        break;
+    }
+  }
+  return expr;
+}
+
+ExprSpec DecodeExpr(const nftnl_expr* expr) {
+  ExprSpec spec;
+  spec.type = nftnl_expr_get_str(expr, NFTNL_EXPR_NAME);
+  for (const auto& entry : kAttrs) {
+    if (spec.type != entry.type || !nftnl_expr_is_set(expr, entry.id)) continue;
+    ExprAttr attr;
+    attr.id = entry.id;
+    attr.name = entry.name;
+    attr.kind = entry.kind;
+    switch (entry.kind) {
+      case ExprAttr::kU8:
+        attr.number = nftnl_expr_get_u8(expr, entry.id);
+        break;
+      case ExprAttr::kU32:
+      case ExprAttr::kS32:
+        attr.number = nftnl_expr_get_u32(expr, entry.id);
+        break;
+      case ExprAttr::kU64:
+        attr.number = nftnl_expr_get_u64(expr, entry.id);
+        break;
+      case ExprAttr::kString:
+        attr.text = nftnl_expr_get_str(expr, entry.id);
+        break;
+      case ExprAttr::kBytes: {
+        uint32_t len = 0;
+        const void* data = nftnl_expr_get(expr, entry.id, &len);
+        attr.text.assign(static_cast<const char*>(data), len);
+        break;
+      }
+    }
+    spec.attrs.push_back(std::move(attr));
+  }
+  return spec;
+}
+
+Napi::Object ExprToJs(Napi::Env env, const ExprSpec& spec) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("type", spec.type);
+  for (const auto& attr : spec.attrs) {
+    switch (attr.kind) {
+      case ExprAttr::kU8:
+      case ExprAttr::kU32:
+        object.Set(attr.name, static_cast<double>(attr.number));
+        break;
+      case ExprAttr::kS32:
+        object.Set(attr.name, static_cast<double>(static_cast<int32_t>(attr.number)));
+        break;
+      case ExprAttr::kU64:
+        object.Set(attr.name, Napi::BigInt::New(env, attr.number));
+        break;
+      case ExprAttr::kString:
+        object.Set(attr.name, attr.text);
+        break;
+      case ExprAttr::kBytes:
+        object.Set(attr.name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(attr.text.data()),
+                                                         attr.text.size()));
+        break;
+    }
+  }
+  return object;
+}
+
+}  // namespace bridgewall

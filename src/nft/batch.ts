@@ -1,0 +1,262 @@
+/**
+ * NftBatch buffers tables, chains, rules, sets and elements; an NftConnection
+ * commits it as ONE netlink transaction that the kernel applies all or nothing.
+ */
+import { invalid } from '../errors';
+import type { NativeBatchMessage, NativeBatchOp, NativeVerdict } from '../native/nft';
+import {
+  DATA_VERDICT, DATATYPE, HOOK, NAME_MAXLEN, NFPROTO, type NftDatatype, type NftFamily, type NftHook, type NftPolicy,
+  POLICY, SET_FLAG,
+} from './constants';
+import type { NftExpr } from './expr';
+import { byteorderOf, datatypeOf, lengthOf } from './keys';
+
+export interface TableRef {
+  family: NftFamily;
+  table: string;
+}
+
+export interface ChainSpec extends TableRef {
+  name: string;
+  /** Base chains only: the hook, priority and type. */
+  hook?: NftHook;
+  priority?: number;
+  type?: 'filter' | 'nat' | 'route';
+  policy?: NftPolicy;
+}
+
+export interface RuleSpec extends TableRef {
+  chain: string;
+  exprs: readonly NftExpr[];
+  comment?: string;
+  /** add: after this rule handle; insert: before it. Default: end / start of the chain. */
+  position?: number;
+}
+
+export interface SetSpec extends TableRef {
+  name: string;
+  /** The key's datatype; several for a concatenation (`ipv4_addr . inet_service`). */
+  key: readonly NftDatatype[];
+  /** Maps: the value's datatype(s), or 'verdict' for a verdict map. */
+  data?: readonly NftDatatype[] | 'verdict';
+  /** Extra SET_FLAG bits (MAP is implied by `data`). */
+  flags?: number;
+  comment?: string;
+}
+
+export interface ElementsSpec extends TableRef {
+  set: string;
+  keyLen: number;
+  /** count * keyLen bytes. */
+  keys: Uint8Array;
+  /** Data maps: count * dataLen bytes. */
+  dataLen?: number;
+  data?: Uint8Array;
+  /** Verdict maps: one verdict per key. */
+  verdicts?: readonly NativeVerdict[];
+}
+
+function checkName(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) >= NAME_MAXLEN || value.includes('\0')) {
+    invalid(field, `a name of 1 to ${NAME_MAXLEN - 1} bytes`, value);
+  }
+}
+
+function family(ref: TableRef): number {
+  const number = NFPROTO[ref.family];
+  if (number === undefined) invalid('family', `one of ${Object.keys(NFPROTO).join(', ')}`, ref.family);
+  checkName(ref.table, 'table');
+  return number;
+}
+
+export class NftBatch {
+  /** @internal The messages in commit order. */
+  readonly messages: NativeBatchMessage[] = [];
+  private readonly descriptions: string[] = [];
+
+  get length(): number {
+    return this.messages.length;
+  }
+
+  /** What the object at `index` is, for error messages. */
+  describe(index: number): string | undefined {
+    return this.descriptions[index];
+  }
+
+  private push(message: NativeBatchMessage, description: string): this {
+    this.messages.push(message);
+    this.descriptions.push(description);
+    return this;
+  }
+
+  /** Adds a table; no error if it exists. `create` fails with EEXIST instead. */
+  addTable(spec: { family: NftFamily; name: string }, op: 'add' | 'create' = 'add'): this {
+    const f = family({ family: spec.family, table: spec.name });
+    return this.push({ kind: 'table', op, family: f, name: spec.name }, `${op} table ${spec.family} ${spec.name}`);
+  }
+
+  deleteTable(spec: { family: NftFamily; name: string }): this {
+    const f = family({ family: spec.family, table: spec.name });
+    return this.push({ kind: 'table', op: 'delete', family: f, name: spec.name }, `delete table ${spec.family} ${spec.name}`);
+  }
+
+  /** Deletes every rule of every chain in the table. */
+  flushTable(spec: { family: NftFamily; name: string }): this {
+    const f = family({ family: spec.family, table: spec.name });
+    return this.push({ kind: 'table', op: 'flush', family: f, name: spec.name }, `flush table ${spec.family} ${spec.name}`);
+  }
+
+  addChain(spec: ChainSpec, op: 'add' | 'create' = 'add'): this {
+    const f = family(spec);
+    checkName(spec.name, 'chain');
+    const message: NativeBatchMessage = { kind: 'chain', op, family: f, table: spec.table, name: spec.name };
+    if (spec.hook !== undefined) {
+      if (HOOK[spec.hook] === undefined) invalid('hook', `one of ${Object.keys(HOOK).join(', ')}`, spec.hook);
+      if (!Number.isInteger(spec.priority)) invalid('priority', 'an integer', spec.priority);
+      message.hook = HOOK[spec.hook];
+      message.priority = spec.priority!;
+      message.type = spec.type ?? 'filter';
+    }
+    if (spec.policy !== undefined) {
+      if (POLICY[spec.policy] === undefined) invalid('policy', 'accept or drop', spec.policy);
+      message.policy = POLICY[spec.policy];
+    }
+    return this.push(message, `${op} chain ${spec.family} ${spec.table} ${spec.name}`);
+  }
+
+  deleteChain(spec: TableRef & { name: string }): this {
+    return this.chainOp('delete', spec);
+  }
+
+  /** Deletes every rule of the chain. */
+  flushChain(spec: TableRef & { name: string }): this {
+    return this.chainOp('flush', spec);
+  }
+
+  private chainOp(op: NativeBatchOp, spec: TableRef & { name: string }): this {
+    const f = family(spec);
+    checkName(spec.name, 'chain');
+    return this.push({ kind: 'chain', op, family: f, table: spec.table, name: spec.name }, `${op} chain ${spec.family} ${spec.table} ${spec.name}`);
+  }
+
+  /** Appends a rule (after `position` when given). */
+  addRule(spec: RuleSpec): this {
+    return this.rule('add', spec);
+  }
+
+  /** Inserts a rule at the head of the chain (before `position` when given). */
+  insertRule(spec: RuleSpec): this {
+    return this.rule('insert', spec);
+  }
+
+  replaceRule(spec: RuleSpec & { handle: number }): this {
+    return this.rule('replace', spec);
+  }
+
+  deleteRule(spec: TableRef & { chain: string; handle: number }): this {
+    return this.rule('delete', { ...spec, exprs: [] });
+  }
+
+  private rule(op: NativeBatchOp, spec: RuleSpec & { handle?: number }): this {
+    const f = family(spec);
+    checkName(spec.chain, 'chain');
+    if (!Array.isArray(spec.exprs)) invalid('exprs', 'an array of expressions', spec.exprs);
+    const message: NativeBatchMessage = { kind: 'rule', op, family: f, table: spec.table, chain: spec.chain };
+    if (op !== 'delete') message.exprs = spec.exprs;
+    if (spec.handle !== undefined) message.handle = checkHandle(spec.handle, 'handle');
+    if (spec.position !== undefined) message.position = checkHandle(spec.position, 'position');
+    if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
+    return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}`);
+  }
+
+  addSet(spec: SetSpec, op: 'add' | 'create' = 'add'): this {
+    const f = family(spec);
+    checkName(spec.name, 'set');
+    checkDatatypes(spec.key, 'key');
+    const message: NativeBatchMessage = {
+      kind: 'set', op, family: f, table: spec.table, name: spec.name, flags: spec.flags ?? 0,
+      keyType: datatypeOf(spec.key), keyLen: lengthOf(spec.key), keyByteorder: byteorderOf(spec.key),
+    };
+    if (spec.data === 'verdict') {
+      message.flags! |= SET_FLAG.map;
+      message.dataType = DATA_VERDICT;
+      message.dataLen = 0;
+    } else if (spec.data !== undefined) {
+      checkDatatypes(spec.data, 'data');
+      message.flags! |= SET_FLAG.map;
+      message.dataType = datatypeOf(spec.data);
+      message.dataLen = lengthOf(spec.data);
+      message.dataByteorder = byteorderOf(spec.data);
+    }
+    if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
+    return this.push(message, `${op} set ${spec.family} ${spec.table} ${spec.name}`);
+  }
+
+  deleteSet(spec: TableRef & { name: string }): this {
+    return this.setOp('delete', spec);
+  }
+
+  /** Removes every element of the set. */
+  flushSet(spec: TableRef & { name: string }): this {
+    return this.setOp('flush', spec);
+  }
+
+  private setOp(op: NativeBatchOp, spec: TableRef & { name: string }): this {
+    const f = family(spec);
+    checkName(spec.name, 'set');
+    return this.push({ kind: 'set', op, family: f, table: spec.table, name: spec.name }, `${op} set ${spec.family} ${spec.table} ${spec.name}`);
+  }
+
+  /** Adds elements (no error for ones already present); `create` fails on an existing one. */
+  addElements(spec: ElementsSpec, op: 'add' | 'create' = 'add'): this {
+    return this.elements(op, spec);
+  }
+
+  deleteElements(spec: ElementsSpec): this {
+    return this.elements('delete', spec);
+  }
+
+  private elements(op: NativeBatchOp, spec: ElementsSpec): this {
+    const f = family(spec);
+    checkName(spec.set, 'set');
+    if (!(spec.keys instanceof Uint8Array)) invalid('keys', 'a Uint8Array', spec.keys);
+    if (!Number.isInteger(spec.keyLen) || spec.keyLen <= 0 || spec.keys.length % spec.keyLen !== 0) {
+      invalid('keyLen', `a length that divides the ${spec.keys.length} key bytes`, spec.keyLen);
+    }
+    const count = spec.keys.length / spec.keyLen;
+    if (count === 0) return this;
+    const message: NativeBatchMessage = {
+      kind: 'elements', op, family: f, table: spec.table, set: spec.set, keyLen: spec.keyLen, count, keys: spec.keys,
+    };
+    if (op !== 'delete' && spec.data !== undefined) {
+      if (spec.dataLen === undefined || spec.data.length !== count * spec.dataLen) {
+        invalid('data', `${count} values of dataLen bytes`, spec.data.length);
+      }
+      message.data = spec.data;
+      message.dataLen = spec.dataLen;
+    }
+    if (op !== 'delete' && spec.verdicts !== undefined) {
+      if (spec.verdicts.length !== count) invalid('verdicts', `${count} verdicts`, spec.verdicts.length);
+      message.verdicts = spec.verdicts;
+    }
+    return this.push(message, `${op} ${count} elements of set ${spec.family} ${spec.table} ${spec.set}`);
+  }
+}
+
+function checkDatatypes(types: unknown, field: string): void {
+  if (!Array.isArray(types) || types.length === 0 || types.length > 5 || !types.every((t) => t in DATATYPE)) {
+    invalid(field, `1 to 5 of ${Object.keys(DATATYPE).join(', ')}`, types);
+  }
+}
+
+function checkHandle(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) invalid(field, 'a rule handle', value);
+  return value;
+}
+
+function checkComment(value: unknown): string {
+  if (typeof value !== 'string' || Buffer.byteLength(value) > 127 || value.includes('\0')) {
+    invalid('comment', 'a comment of at most 127 bytes', value);
+  }
+  return value;
+}

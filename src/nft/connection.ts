@@ -1,0 +1,131 @@
+/**
+ * NftConnection: one netfilter netlink socket, opened inside a network
+ * namespace and kept. Batches commit as single transactions; reads come back
+ * as plain data the library can rebuild its state from.
+ */
+import { callNative, invalid, NetfilterError } from '../errors';
+import { binding } from '../native/binding';
+import type { NativeChain, NativeNftConnection, NativeRule, NativeSet, NativeTable } from '../native/nft';
+import { NFPROTO, type NftFamily } from './constants';
+import type { NftBatch } from './batch';
+
+export interface ConnectionOptions {
+  /** A network namespace path such as /run/netns/NAME or /proc/PID/ns/net; default: the caller's. */
+  netns?: string;
+}
+
+export interface NftTableInfo {
+  name: string;
+  family: NftFamily;
+  flags: number;
+  handle: number;
+}
+
+export interface NftTableState {
+  /** The ruleset generation the state was read at: pass it to commit() for optimistic concurrency. */
+  generation: number;
+  /** null when the table does not exist. */
+  table: NftTableInfo | null;
+  chains: NativeChain[];
+  rules: NativeRule[];
+  sets: NativeSet[];
+}
+
+const familyName = new Map<number, NftFamily>(Object.entries(NFPROTO).map(([name, number]) => [number, name as NftFamily]));
+/** Reads retried when the ruleset keeps changing underneath. */
+const MAX_READ_ATTEMPTS = 20;
+
+export function checkNetns(netns: unknown): string {
+  if (netns === undefined) return '';
+  if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) {
+    invalid('netns', 'a network namespace path such as /run/netns/NAME', netns);
+  }
+  return netns;
+}
+
+export class NftConnection {
+  private native: NativeNftConnection | undefined;
+
+  private constructor(native: NativeNftConnection) {
+    this.native = native;
+  }
+
+  static async open(options: ConnectionOptions = {}): Promise<NftConnection> {
+    const netns = checkNetns(options.netns);
+    return new NftConnection(await callNative(() => binding.openNftConnection(netns)));
+  }
+
+  get closed(): boolean {
+    return this.native === undefined;
+  }
+
+  /** The current ruleset generation id. */
+  generation(): Promise<number> {
+    const native = this.handle('nft.generation');
+    return callNative(() => native.generation());
+  }
+
+  /**
+   * Commits the batch as one transaction. With `generation`, the kernel
+   * refuses it (code ERESTART) if the ruleset changed since that generation.
+   * On failure nothing is applied and `index` names the rejected object.
+   */
+  commit(batch: NftBatch, options: { generation?: number } = {}): Promise<void> {
+    const native = this.handle('nft.commit');
+    if (options.generation !== undefined && (!Number.isInteger(options.generation) || options.generation < 0)) {
+      invalid('generation', 'a generation id from generation() or readTable()', options.generation);
+    }
+    if (batch.length === 0) return Promise.resolve();
+    return callNative(() => native.commit(batch.messages, options.generation), (index) => batch.describe(index));
+  }
+
+  /** Reads a table's chains, rules, sets and elements as of one generation. */
+  async readTable(family: NftFamily, name: string): Promise<NftTableState> {
+    const native = this.handle('nft.dump');
+    const number = NFPROTO[family];
+    if (number === undefined) invalid('family', `one of ${Object.keys(NFPROTO).join(', ')}`, family);
+    for (let attempt = 1; ; attempt++) {
+      const dump = await callNative(() => native.dumpTable(number, name));
+      if (dump.consistent) {
+        return {
+          generation: dump.generation,
+          table: dump.table && tableInfo(dump.table),
+          chains: dump.chains,
+          rules: dump.rules,
+          sets: dump.sets,
+        };
+      }
+      if (attempt === MAX_READ_ATTEMPTS) {
+        throw new NetfilterError({
+          code: 'ERESTART', errno: 85, operation: 'nft.dump',
+          message: `the ruleset changed during each of ${MAX_READ_ATTEMPTS} reads of table ${family} ${name}`,
+        });
+      }
+    }
+  }
+
+  /** Lists the tables of one family, or of all families. */
+  async listTables(family?: NftFamily): Promise<NftTableInfo[]> {
+    const native = this.handle('nft.dump');
+    const number = family === undefined ? 0 : NFPROTO[family];
+    const tables = await callNative(() => native.listTables(number));
+    return tables.map(tableInfo);
+  }
+
+  /** Closes the socket. Safe to call more than once. */
+  close(): void {
+    this.native?.close();
+    this.native = undefined;
+  }
+
+  private handle(operation: string): NativeNftConnection {
+    if (this.native === undefined) {
+      throw new NetfilterError({ code: 'EBADF', errno: 9, operation, message: 'the nftables connection is closed' });
+    }
+    return this.native;
+  }
+}
+
+function tableInfo(table: NativeTable): NftTableInfo {
+  return { name: table.name, family: familyName.get(table.family) ?? 'inet', flags: table.flags, handle: table.handle };
+}

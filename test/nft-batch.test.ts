@@ -1,0 +1,180 @@
+import { kernelTest, createNetns } from './helpers/netns';
+import { NftBatch, NftConnection, KeyPacker, match, statement, VERDICT } from '../src/nft';
+
+const T = { family: 'ip', table: 'bw' } as const;
+
+kernelTest('a batch of tables, chains, rules, sets and maps lists in nft as written', async (t) => {
+  const ns = await createNetns(t, 'nftlist');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+
+  const ports = new KeyPacker(['ipv4_addr', 'inet_service']).add(['198.51.100.1', 8080]).add(['198.51.100.1', 8081]);
+  const targets = new KeyPacker(['ipv4_addr', 'inet_service']).add(['192.0.2.2', 80]).add(['192.0.2.3', 80]);
+  const bridges = new KeyPacker(['ifname']).add(['br-a']);
+  const batch = new NftBatch()
+    .addTable({ family: 'ip', name: 'bw' })
+    .addChain({ ...T, name: 'forward', hook: 'forward', priority: 0, type: 'filter', policy: 'accept' })
+    .addChain({ ...T, name: 'prerouting', hook: 'prerouting', priority: -100, type: 'nat' })
+    .addChain({ ...T, name: 'br-a' })
+    .addSet({ ...T, name: 'published', key: ['ipv4_addr', 'inet_service'], data: ['ipv4_addr', 'inet_service'], comment: 'published ports' })
+    .addSet({ ...T, name: 'bridges', key: ['ifname'], data: 'verdict' })
+    .addElements({ ...T, set: 'published', keyLen: ports.length, keys: ports.bytes(), dataLen: 8, data: targets.bytes() })
+    .addElements({ ...T, set: 'bridges', keyLen: 16, keys: bridges.bytes(), verdicts: [{ code: VERDICT.jump, chain: 'br-a' }] })
+    .addRule({
+      ...T, chain: 'forward', comment: 'direct access',
+      exprs: [...match.iifname('br-a', { negate: true }), ...match.saddr('192.0.2.0/24'), ...match.dport('tcp', 80), ...statement.counter(), ...statement.drop()],
+    })
+    .addRule({ ...T, chain: 'forward', exprs: [...match.ctState(['established', 'related']), ...statement.accept()] })
+    .addRule({ ...T, chain: 'forward', exprs: [...match.fibDaddrType('local'), ...match.oifname('br-a'), ...match.daddr('192.0.2.2'), ...match.dport('udp', [1000, 2000]), ...statement.jump('br-a')] })
+    .addRule({ ...T, chain: 'prerouting', exprs: [...match.dport('tcp', 8080), ...statement.dnat('192.0.2.2', 80)] })
+    .addRule({ ...T, chain: 'br-a', exprs: [...match.saddr('192.0.2.0/24', { negate: true }), ...statement.return()] });
+  await conn.commit(batch);
+
+  const listed = await ns.run('nft', 'list', 'table', 'ip', 'bw');
+  t.is(
+    listed,
+    `table ip bw {
+	map published {
+		type ipv4_addr . inet_service : ipv4_addr . inet_service
+		comment "published ports"
+		elements = { 198.51.100.1 . 8080 : 192.0.2.2 . 80,
+			     198.51.100.1 . 8081 : 192.0.2.3 . 80 }
+	}
+
+	map bridges {
+		type ifname : verdict
+		elements = { "br-a" : jump br-a }
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname != "br-a" ip saddr 192.0.2.0/24 tcp dport 80 counter packets 0 bytes 0 drop comment "direct access"
+		ct state established,related accept
+		fib daddr type local oifname "br-a" ip daddr 192.0.2.2 udp dport 1000-2000 jump br-a
+	}
+
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		tcp dport 8080 dnat to 192.0.2.2:80
+	}
+
+	chain br-a {
+		ip saddr != 192.0.2.0/24 return
+	}
+}
+`,
+  );
+});
+
+kernelTest('rules read back with the expressions that were committed', async (t) => {
+  const ns = await createNetns(t, 'nftread');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const exprs = [...match.iifname('br-a'), ...match.daddr('192.0.2.0/25', { negate: true }), ...match.dport('sctp', 9), ...statement.snat('198.51.100.7')];
+  await conn.commit(
+    new NftBatch()
+      .addTable({ family: 'ip', name: 'bw' })
+      .addChain({ ...T, name: 'post', hook: 'postrouting', priority: 100, type: 'nat' })
+      .addRule({ ...T, chain: 'post', exprs, comment: 'bridgewall' }),
+  );
+  const state = await conn.readTable('ip', 'bw');
+  t.is(state.table?.name, 'bw');
+  t.deepEqual(state.chains.map((c) => [c.name, c.hook, c.priority, c.type]), [['post', 4, 100, 'nat']]);
+  t.is(state.rules.length, 1);
+  t.is(state.rules[0]!.comment, 'bridgewall');
+  const normalise = (list: readonly object[]) => list.map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v instanceof Uint8Array ? [...v] : v])));
+  t.deepEqual(normalise(state.rules[0]!.exprs), normalise(exprs));
+});
+
+kernelTest('10,000 map elements and 1,000 rules commit as one batch and read back exactly', async (t) => {
+  const ns = await createNetns(t, 'nftbulk');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const keys = new KeyPacker(['ipv4_addr', 'inet_service'], 10_000);
+  const values = new KeyPacker(['ipv4_addr', 'inet_service'], 10_000);
+  for (let i = 0; i < 10_000; i++) {
+    keys.add([`198.18.${i >> 8}.${i & 255}`, 1024 + i]);
+    values.add([`198.19.${i >> 8}.${i & 255}`, 80]);
+  }
+  const batch = new NftBatch()
+    .addTable({ family: 'ip', name: 'bw' })
+    .addChain({ ...T, name: 'c' })
+    .addSet({ ...T, name: 'm', key: ['ipv4_addr', 'inet_service'], data: ['ipv4_addr', 'inet_service'] })
+    .addElements({ ...T, set: 'm', keyLen: 8, keys: keys.bytes(), dataLen: 8, data: values.bytes() });
+  for (let i = 0; i < 1_000; i++) batch.addRule({ ...T, chain: 'c', exprs: [...match.dport('tcp', 1 + i), ...statement.accept()] });
+  await conn.commit(batch);
+
+  const state = await conn.readTable('ip', 'bw');
+  const map = state.sets.find((s) => s.name === 'm')!;
+  t.is(map.count, 10_000);
+  // The kernel lists hash sets in its own order: compare as sorted pairs.
+  const pairs = (k: Uint8Array, v: Uint8Array) =>
+    Array.from({ length: k.length / 8 }, (_, i) => Buffer.from(k.subarray(i * 8, i * 8 + 8)).toString('hex') + Buffer.from(v.subarray(i * 8, i * 8 + 8)).toString('hex')).sort();
+  t.deepEqual(pairs(map.keys, map.data!), pairs(keys.bytes(), values.bytes()));
+  t.is(state.rules.length, 1_000);
+  t.is((await ns.run('nft', 'list', 'chain', 'ip', 'bw', 'c')).split('\n').filter((l) => l.includes('accept')).length, 1_000);
+});
+
+kernelTest('one invalid object among 10,000 changes nothing and the error names it', async (t) => {
+  const ns = await createNetns(t, 'nftatomic');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  await conn.commit(new NftBatch().addTable({ family: 'ip', name: 'keep' }).addChain({ family: 'ip', table: 'keep', name: 'c' }));
+  const before = await ns.run('nft', 'list', 'ruleset');
+
+  const batch = new NftBatch().addTable({ family: 'ip', name: 'bw' }).addChain({ ...T, name: 'c' });
+  for (let i = 0; i < 10_000; i++) {
+    const verdict = i === 5_000 ? statement.jump('missing-chain') : statement.accept();
+    batch.addRule({ ...T, chain: 'c', exprs: [...match.dport('tcp', 1 + (i % 60_000)), ...verdict] });
+  }
+  const error = await t.throwsAsync(conn.commit(batch));
+  t.is(error?.name, 'NetfilterError');
+  t.like(error, { code: 'ENOENT', operation: 'nft.commit', index: 5_002, object: 'add rule in ip bw c' });
+  t.is(await ns.run('nft', 'list', 'ruleset'), before);
+});
+
+kernelTest('a commit after a concurrent change of the ruleset fails with ERESTART', async (t) => {
+  const ns = await createNetns(t, 'nftgen');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const { generation } = await conn.readTable('ip', 'bw');
+  await ns.run('nft', 'add', 'table', 'ip', 'someone-else');
+  const error = await t.throwsAsync(conn.commit(new NftBatch().addTable({ family: 'ip', name: 'bw' }), { generation }));
+  t.like(error, { name: 'NetfilterError', code: 'ERESTART', errno: 85, operation: 'nft.commit' });
+  t.is((await conn.readTable('ip', 'bw')).table, null);
+  // Read again, commit again: now it goes through.
+  const fresh = await conn.generation();
+  await conn.commit(new NftBatch().addTable({ family: 'ip', name: 'bw' }), { generation: fresh });
+  t.is((await conn.readTable('ip', 'bw')).table?.name, 'bw');
+});
+
+kernelTest('elements, rules and sets are deleted, flushed and replaced', async (t) => {
+  const ns = await createNetns(t, 'nftdel');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const keys = new KeyPacker(['inet_service']).add([80]).add([443]).add([8080]);
+  await conn.commit(
+    new NftBatch()
+      .addTable({ family: 'ip6', name: 'bw' })
+      .addChain({ family: 'ip6', table: 'bw', name: 'c' })
+      .addSet({ family: 'ip6', table: 'bw', name: 's', key: ['inet_service'] })
+      .addElements({ family: 'ip6', table: 'bw', set: 's', keyLen: 2, keys: keys.bytes() })
+      .addRule({ family: 'ip6', table: 'bw', chain: 'c', exprs: [...match.saddr('2001:db8::/32'), ...statement.accept()] }),
+  );
+  let state = await conn.readTable('ip6', 'bw');
+  const handle = state.rules[0]!.handle;
+  await conn.commit(
+    new NftBatch()
+      .deleteElements({ family: 'ip6', table: 'bw', set: 's', keyLen: 2, keys: new KeyPacker(['inet_service']).add([443]).bytes() })
+      .replaceRule({ family: 'ip6', table: 'bw', chain: 'c', handle, exprs: [...match.daddr('2001:db8::1'), ...statement.drop()] }),
+  );
+  t.regex(await ns.run('nft', 'list', 'chain', 'ip6', 'bw', 'c'), /ip6 daddr 2001:db8::1 drop/);
+  state = await conn.readTable('ip6', 'bw');
+  t.is(state.sets[0]!.count, 2);
+  await conn.commit(new NftBatch().flushSet({ family: 'ip6', table: 'bw', name: 's' }).flushChain({ family: 'ip6', table: 'bw', name: 'c' }));
+  state = await conn.readTable('ip6', 'bw');
+  t.is(state.sets[0]!.count, 0);
+  t.is(state.rules.length, 0);
+  await conn.commit(new NftBatch().deleteTable({ family: 'ip6', name: 'bw' }));
+  t.deepEqual(await conn.listTables(), []);
+});
