@@ -1,0 +1,98 @@
+/**
+ * The desired iptables state for a model: Docker's sequence of firewaller
+ * calls replayed, in spec order, on an empty in-memory ruleset per family.
+ *
+ * The sequence is the daemon's: set-up, then each network followed by its
+ * endpoints, each endpoint followed by its port bindings (as `docker run`
+ * creates, joins and publishes one container at a time), then the swarm
+ * ingress, which the daemon configures once docker_gwbridge exists. Since
+ * rules go either to the head or the tail of a chain, only the order among
+ * inserts and among appends matters, and this sequence fixes both.
+ */
+import { formatSave, type IptTableSnapshot } from '../../iptc/format.js';
+import type { IptFamily } from '../../iptc/rule.js';
+import type { FamilyModel, FirewallModel, IngressModel } from '../model.js';
+import {
+  addEndpoint, addIngressPorts, addPorts, delEndpoint, delIngress, delIngressPorts, delNetwork, delPorts, newNetwork,
+  setupDaemon,
+} from './firewaller.js';
+import { IptablesRuleset, PLANNED_TABLES, type TablePlan } from './ruleset.js';
+
+export interface IptablesPlan {
+  /** One entry per enabled family. */
+  families: IptablesFamilyPlan[];
+}
+
+export interface IptablesFamilyPlan {
+  family: IptFamily;
+  /** raw, filter and nat, in that order. */
+  tables: TablePlan[];
+}
+
+/** The owner of ingress ports published through a spec (the imperative API passes service names). */
+export const SPEC_INGRESS_SERVICE = 'spec';
+
+export function planIptables(model: FirewallModel): IptablesPlan {
+  return {
+    families: model.families.map((family) => familyPlan(buildRuleset(family, ingressFor(model, family)))),
+  };
+}
+
+/** Replays the whole model on a fresh ruleset: what `apply` commits. */
+export function buildRuleset(family: FamilyModel, ingress?: IngressModel): IptablesRuleset {
+  const ruleset = new IptablesRuleset(family.family);
+  setupDaemon(ruleset, family);
+  for (const network of family.networks) {
+    newNetwork(ruleset, network);
+    for (const endpoint of network.endpoints) {
+      addEndpoint(ruleset, network, endpoint);
+      addPorts(ruleset, network, endpoint.bindings);
+    }
+  }
+  if (ingress) addIngressPorts(ruleset, ingress, ingress.ports, SPEC_INGRESS_SERVICE);
+  return ruleset;
+}
+
+/** Removes everything the model added on top of the daemon-level set-up, in reverse. */
+export function removeModel(ruleset: IptablesRuleset, family: FamilyModel, ingress?: IngressModel): void {
+  if (ingress) {
+    delIngressPorts(ruleset, ingress, ingress.ports, SPEC_INGRESS_SERVICE);
+    delIngress(ruleset, ingress);
+  }
+  for (const network of [...family.networks].reverse()) {
+    for (const endpoint of [...network.endpoints].reverse()) {
+      delPorts(ruleset, network, endpoint.bindings);
+      delEndpoint(ruleset, network, endpoint);
+    }
+    delNetwork(ruleset, network);
+  }
+}
+
+export function familyPlan(ruleset: IptablesRuleset): IptablesFamilyPlan {
+  return { family: ruleset.family, tables: PLANNED_TABLES.map((table) => ruleset.table(table)) };
+}
+
+/**
+ * What `iptables-save -t raw; -t filter; -t nat` would print in a namespace
+ * holding only this plan (a disabled family prints its empty tables).
+ */
+export function renderIptablesSave(family: IptFamily, plan: IptablesFamilyPlan | undefined): string {
+  const tables = plan?.tables ?? PLANNED_TABLES.map((name): TablePlan => ({ name, chains: [] }));
+  return formatSave(family, tables.map(toSnapshot));
+}
+
+function toSnapshot(table: TablePlan): IptTableSnapshot {
+  return {
+    name: table.name,
+    chains: table.chains.map((chain) => ({
+      name: chain.name,
+      ...(chain.builtin ? { policy: 'ACCEPT' as const } : {}),
+      rules: [...chain.head, ...chain.tail],
+    })),
+  };
+}
+
+/** Swarm's routing mesh is IPv4 only. */
+function ingressFor(model: FirewallModel, family: FamilyModel): IngressModel | undefined {
+  return family.family === 'ipv4' ? model.ingress : undefined;
+}

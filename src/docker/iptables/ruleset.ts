@@ -1,0 +1,200 @@
+/**
+ * An in-memory iptables ruleset for one family that behaves like Docker's
+ * iptables helpers: rules are added only if missing (`Rule.Append`,
+ * `Rule.Insert`), jumps can be moved to the head (`EnsureJumpRule`), and
+ * deleting a missing rule is a no-op. Each rule also records who asked for it,
+ * so a rule two bindings share stays until the last of them is removed (where
+ * Docker would delete it with the first).
+ *
+ * Rules inserted at the head of a chain always precede appended ones, so a
+ * chain is `head` then `tail`; in a built-in chain, rules that are not ours
+ * sit between the two.
+ */
+import { BUILTIN_CHAINS, compareChains, formatRule } from '../../iptc/format.js';
+import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
+
+/** How a rule is added, named after Docker's helpers. */
+export type Placement =
+  /** `Rule.Append`: at the end, unless already present. */
+  | 'append'
+  /** `Rule.Insert`: at the head, unless already present anywhere. */
+  | 'insert'
+  /** `EnsureJumpRule`: moved to (or inserted at) the head, even when present. */
+  | 'first';
+
+/** The tables Docker uses, in the order their saves are concatenated. */
+export const PLANNED_TABLES: readonly IptTableName[] = ['raw', 'filter', 'nat'];
+
+export interface ChainPlan {
+  name: string;
+  builtin: boolean;
+  /** The chain belongs to the user (DOCKER-USER): create it if missing, never flush or delete it. */
+  userOwned: boolean;
+  /** Rules above any foreign ones (inserted at the head by Docker). */
+  head: IptRule[];
+  /** Rules below any foreign ones (appended by Docker). */
+  tail: IptRule[];
+}
+
+export interface TablePlan {
+  name: IptTableName;
+  /** Built-in chains with rules of ours, and every chain we own, user chains by name. */
+  chains: ChainPlan[];
+}
+
+interface Entry {
+  rule: IptRule;
+  text: string;
+  owners: Set<string>;
+  atHead: boolean;
+  previous: Entry | undefined;
+  next: Entry | undefined;
+}
+
+interface Chain {
+  builtin: boolean;
+  userOwned: boolean;
+  owners: Set<string>;
+  first: Entry | undefined;
+  last: Entry | undefined;
+  byText: Map<string, Entry>;
+}
+
+export class IptablesRuleset {
+  private readonly tables = new Map<IptTableName, Map<string, Chain>>();
+
+  constructor(readonly family: IptFamily) {}
+
+  /** Creates a chain if missing (Docker's `NewChain`); `userOwned` chains are never removed. */
+  ensureChain(table: IptTableName, name: string, owner: string, userOwned = false): void {
+    const chains = this.chainsOf(table);
+    const chain = chains.get(name) ?? newChain(false, userOwned);
+    chain.owners.add(owner);
+    chains.set(name, chain);
+  }
+
+  /** Drops `owner`'s claim on a chain; the last claim removes the chain with whatever rules are left in it. */
+  releaseChain(table: IptTableName, name: string, owner: string): void {
+    const chain = this.chainsOf(table).get(name);
+    if (!chain || chain.builtin || chain.userOwned) return;
+    chain.owners.delete(owner);
+    if (chain.owners.size === 0) this.chainsOf(table).delete(name);
+  }
+
+  add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement, owner: string): void {
+    const chain = this.chain(table, chainName);
+    const text = formatRule(this.family, rule);
+    const existing = chain.byText.get(text);
+    if (existing) {
+      existing.owners.add(owner);
+      if (placement !== 'first') return;
+      unlink(chain, existing);
+    }
+    const entry = existing ?? { rule, text, owners: new Set([owner]), atHead: false, previous: undefined, next: undefined };
+    if (placement === 'append') linkLast(chain, entry);
+    else linkFirst(chain, entry);
+    chain.byText.set(text, entry);
+  }
+
+  /** Drops `owner`'s claim on a rule; the rule goes with the last claim. A missing rule is a no-op. */
+  remove(table: IptTableName, chainName: string, rule: IptRule, owner: string): void {
+    const chain = this.tables.get(table)?.get(chainName);
+    const entry = chain?.byText.get(formatRule(this.family, rule));
+    if (!chain || !entry) return;
+    entry.owners.delete(owner);
+    if (entry.owners.size > 0) return;
+    unlink(chain, entry);
+    chain.byText.delete(entry.text);
+  }
+
+  /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
+  table(table: IptTableName): TablePlan {
+    const chains = [...(this.tables.get(table) ?? new Map<string, Chain>()).entries()]
+      .filter(([, chain]) => !chain.builtin || chain.first !== undefined)
+      .sort(([a], [b]) => compareChains(table, a, b))
+      .map(([name, chain]): ChainPlan => {
+        const entries = [...iterate(chain)];
+        return {
+          name,
+          builtin: chain.builtin,
+          userOwned: chain.userOwned,
+          head: entries.filter((entry) => entry.atHead).map((entry) => entry.rule),
+          tail: entries.filter((entry) => !entry.atHead).map((entry) => entry.rule),
+        };
+      });
+    return { name: table, chains };
+  }
+
+  clone(): IptablesRuleset {
+    const copy = new IptablesRuleset(this.family);
+    for (const [table, chains] of this.tables) {
+      for (const [name, chain] of chains) {
+        const chainCopy = newChain(chain.builtin, chain.userOwned);
+        for (const owner of chain.owners) chainCopy.owners.add(owner);
+        for (const entry of iterate(chain)) {
+          const entryCopy: Entry = { ...entry, owners: new Set(entry.owners), previous: undefined, next: undefined };
+          linkLast(chainCopy, entryCopy);
+          entryCopy.atHead = entry.atHead;
+          chainCopy.byText.set(entry.text, entryCopy);
+        }
+        copy.chainsOf(table).set(name, chainCopy);
+      }
+    }
+    return copy;
+  }
+
+  private chain(table: IptTableName, name: string): Chain {
+    const chains = this.chainsOf(table);
+    let chain = chains.get(name);
+    if (!chain) {
+      if (!BUILTIN_CHAINS[table].includes(name)) throw new Error(`No chain ${name} in table ${table}`);
+      chain = newChain(true, false);
+      chains.set(name, chain);
+    }
+    return chain;
+  }
+
+  private chainsOf(table: IptTableName): Map<string, Chain> {
+    let chains = this.tables.get(table);
+    if (!chains) {
+      chains = new Map();
+      this.tables.set(table, chains);
+    }
+    return chains;
+  }
+}
+
+function newChain(builtin: boolean, userOwned: boolean): Chain {
+  return { builtin, userOwned, owners: new Set(), first: undefined, last: undefined, byText: new Map() };
+}
+
+function* iterate(chain: Chain): Generator<Entry> {
+  for (let entry = chain.first; entry; entry = entry.next) yield entry;
+}
+
+function linkFirst(chain: Chain, entry: Entry): void {
+  entry.atHead = true;
+  entry.previous = undefined;
+  entry.next = chain.first;
+  if (chain.first) chain.first.previous = entry;
+  else chain.last = entry;
+  chain.first = entry;
+}
+
+function linkLast(chain: Chain, entry: Entry): void {
+  entry.atHead = false;
+  entry.next = undefined;
+  entry.previous = chain.last;
+  if (chain.last) chain.last.next = entry;
+  else chain.first = entry;
+  chain.last = entry;
+}
+
+function unlink(chain: Chain, entry: Entry): void {
+  if (entry.previous) entry.previous.next = entry.next;
+  else chain.first = entry.next;
+  if (entry.next) entry.next.previous = entry.previous;
+  else chain.last = entry.previous;
+  entry.previous = undefined;
+  entry.next = undefined;
+}

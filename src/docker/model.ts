@@ -1,0 +1,252 @@
+/**
+ * The backend-neutral model of Docker's bridge firewall: a validated spec
+ * turned into per-family networks, endpoints and port bindings, with every
+ * Docker decision (masquerade or SNAT, hairpin, direct-access protection,
+ * which bindings get DNAT, ...) taken here once. The iptables planner and a
+ * future nftables backend only translate these decisions into rules.
+ *
+ * Every network, endpoint and binding has a `key`, unique within its family,
+ * for backends that diff two models or reference-count shared rules.
+ */
+import type { IptFamily } from '../iptc/rule.js';
+import { compareAddresses, parseAddress } from '../spec/address.js';
+import type { EndpointSpec, IngressSpec, NetworkSpec, PortProtocol, PortSpec, Spec } from '../spec/types.js';
+
+export interface FirewallModel {
+  /** The enabled families, IPv4 first. */
+  families: FamilyModel[];
+  /** Swarm's routing mesh; IPv4 only, as in Docker. */
+  ingress?: IngressModel;
+  /** Kernel settings the rules depend on, written before the rules. */
+  sysctls: Sysctl[];
+}
+
+export interface Sysctl {
+  /** e.g. `net.ipv4.conf.docker_gwbridge.route_localnet` */
+  name: string;
+  value: string;
+}
+
+export interface FamilyModel {
+  family: IptFamily;
+  /**
+   * The userland proxy is off (`--userland-proxy=false`), so NAT must handle
+   * traffic from the host and from containers to published ports ("hairpin").
+   */
+  hairpin: boolean;
+  /**
+   * Host-local traffic to these addresses is left to the userland proxy: the
+   * nat OUTPUT jump excludes them. Absent in hairpin mode, when NAT handles it.
+   */
+  proxiedLoopback?: string;
+  networks: NetworkModel[];
+}
+
+export type SourceNat = { kind: 'masquerade' } | { kind: 'snat'; toSource: string };
+
+export interface NetworkModel {
+  /** The bridge name: unique, and what every rule of the network mentions. */
+  key: string;
+  bridge: string;
+  family: IptFamily;
+  /** `network/prefix` */
+  subnet: string;
+  /** Internal (or gateway mode isolated): no traffic in or out of the subnet, nothing else. */
+  internal: boolean;
+  icc: boolean;
+  /** NAT for traffic leaving the subnet; absent when it leaves with the containers' addresses. */
+  outboundNat?: SourceNat;
+  /** NAT for host-originated traffic into the bridge (hairpin only), so replies return through the host. */
+  localHostNat?: SourceNat;
+  /** Routed mode: ICMP into the bridge is accepted (containers are addressed directly). */
+  acceptIcmp: boolean;
+  /** Traffic into the bridge that no per-port rule accepted: dropped, or accepted in nat-unprotected mode. */
+  defaultInbound: 'ACCEPT' | 'DROP';
+  /** Packets addressed straight to a container from outside the bridge are dropped (nat mode only). */
+  dropDirectAccess: boolean;
+  endpoints: EndpointModel[];
+}
+
+export interface EndpointModel {
+  /** `bridge/address` */
+  key: string;
+  address: string;
+  /** In Docker's port-mapping order (see `compareBindings`). */
+  bindings: PortBindingModel[];
+}
+
+export interface PortBindingModel {
+  /** `proto hostAddress:hostPort>containerAddress:containerPort` (`*` = every host address, `-` = no host port). */
+  key: string;
+  proto: PortProtocol;
+  containerAddress: string;
+  containerPort: number;
+  /** Absent: every address of the family. */
+  hostAddress?: string;
+  /** Absent: nothing is translated, the container port is only opened for direct routing. */
+  hostPort?: number;
+  /** Traffic from the bridge itself is left to the userland proxy rather than DNATed (not in hairpin mode). */
+  dnatSkipsBridge: boolean;
+  /** Link-local sources are never DNATed (IPv6). */
+  dnatExcludedSource?: string;
+  /** Hairpin mode: a container reaching its own published port is masqueraded so replies come back. */
+  hairpinMasquerade: boolean;
+  /** A port published on an IPv4 loopback address drops packets arriving from other interfaces. */
+  dropNonLoopback: boolean;
+  /** Forwarding to the container port is accepted (not needed when the network accepts everything). */
+  acceptForward: boolean;
+}
+
+export interface IngressModel {
+  bridge: string;
+  /** The ingress sandbox's address, where published ports are DNATed to. */
+  address: string;
+  ports: IngressPortModel[];
+}
+
+export interface IngressPortModel {
+  /** `proto/port` */
+  key: string;
+  proto: PortProtocol;
+  port: number;
+}
+
+const FAMILY_LOOPBACK: Record<IptFamily, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
+const LINK_LOCAL_V6 = 'fe80::/10';
+
+export function buildModel(spec: Spec): FirewallModel {
+  const families = (['ipv4', 'ipv6'] as const)
+    .filter((family) => spec[family])
+    .map((family) => buildFamily(spec, family));
+  const model: FirewallModel = { families, sysctls: [] };
+  if (spec.ingress && spec.ipv4) {
+    model.ingress = buildIngress(spec.ingress);
+    // The DNAT to the ingress sandbox must also work for traffic the host sends to its own 127.0.0.1.
+    model.sysctls.push({ name: `net.ipv4.conf.${spec.ingress.bridge}.route_localnet`, value: '1' });
+  }
+  return model;
+}
+
+function buildFamily(spec: Spec, family: IptFamily): FamilyModel {
+  const hairpin = !spec.userlandProxy;
+  const model: FamilyModel = {
+    family,
+    hairpin,
+    networks: spec.networks.flatMap((network) => {
+      const built = buildNetwork(network, family, hairpin);
+      return built ? [built] : [];
+    }),
+  };
+  if (!hairpin) model.proxiedLoopback = FAMILY_LOOPBACK[family];
+  return model;
+}
+
+function buildNetwork(spec: NetworkSpec, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+  const subnet = spec[family];
+  if (!subnet) return undefined;
+  const internal = spec.internal || spec.gatewayMode === 'isolated';
+  const routed = spec.gatewayMode === 'routed';
+  const unprotected = spec.gatewayMode === 'nat-unprotected';
+  const sourceNat: SourceNat = subnet.hostIp === undefined
+    ? { kind: 'masquerade' }
+    : { kind: 'snat', toSource: subnet.hostIp };
+  const network: NetworkModel = {
+    key: spec.bridge,
+    bridge: spec.bridge,
+    family,
+    subnet: subnet.subnet,
+    internal,
+    icc: spec.icc,
+    acceptIcmp: !internal && routed,
+    defaultInbound: unprotected ? 'ACCEPT' : 'DROP',
+    dropDirectAccess: !internal && !routed && !unprotected,
+    endpoints: [],
+  };
+  if (!internal && spec.masquerade && !routed) network.outboundNat = sourceNat;
+  if (!internal && hairpin) network.localHostNat = sourceNat;
+  network.endpoints = spec.endpoints.flatMap((endpoint) => {
+    const address = endpoint[family];
+    if (address === undefined) return [];
+    return [{
+      key: `${spec.bridge}/${address}`,
+      address,
+      // Internal networks have no way in, so Docker programs nothing for their ports.
+      bindings: internal ? [] : buildBindings(endpoint, address, network, hairpin),
+    }];
+  });
+  return network;
+}
+
+function buildBindings(endpoint: EndpointSpec, containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
+  const bindings = new Map<string, PortBindingModel>();
+  for (const port of endpoint.ports) {
+    const hostAddress = hostAddressIn(port, network.family);
+    if (hostAddress === null) continue;
+    for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {
+      const binding = buildBinding(port, offset, containerAddress, hostAddress, network, hairpin);
+      // The same binding listed twice is one binding, as its rules would be.
+      bindings.set(binding.key, binding);
+    }
+  }
+  return [...bindings.values()].sort(compareBindings);
+}
+
+/** The binding's host address in `family`: undefined for every address, null when the port is not published there. */
+function hostAddressIn(port: PortSpec, family: IptFamily): string | undefined | null {
+  if (port.hostIp === undefined) return undefined;
+  const hostIp = parseAddress(port.hostIp);
+  if (hostIp?.unspecified) return undefined;
+  return hostIp?.family === family ? port.hostIp : null;
+}
+
+function buildBinding(
+  port: PortSpec, offset: number, containerAddress: string, hostAddress: string | undefined,
+  network: NetworkModel, hairpin: boolean,
+): PortBindingModel {
+  const containerPort = port.containerPort.first + offset;
+  const hostPort = port.hostPort === undefined ? undefined : port.hostPort.first + offset;
+  const hostSide = hostPort === undefined ? '-' : `${hostAddress ?? '*'}:${hostPort}`;
+  const binding: PortBindingModel = {
+    key: `${port.proto} ${hostSide}>${containerAddress}:${containerPort}`,
+    proto: port.proto,
+    containerAddress,
+    containerPort,
+    dnatSkipsBridge: !hairpin,
+    hairpinMasquerade: hairpin && hostPort !== undefined,
+    dropNonLoopback: hostPort !== undefined && network.family === 'ipv4' &&
+      hostAddress !== undefined && parseAddress(hostAddress)?.loopback === true,
+    acceptForward: network.defaultInbound === 'DROP',
+  };
+  if (hostAddress !== undefined) binding.hostAddress = hostAddress;
+  if (hostPort !== undefined) binding.hostPort = hostPort;
+  if (network.family === 'ipv6') binding.dnatExcludedSource = LINK_LOCAL_V6;
+  return binding;
+}
+
+/** IANA protocol numbers: Docker orders bindings by its protocol enum, which uses them. */
+const PROTOCOL_NUMBER: Record<PortProtocol, number> = { tcp: 6, udp: 17, sctp: 132 };
+
+/**
+ * Docker's `PortBindingReq.Compare`, which fixes the order bindings are
+ * programmed in (so the order of their rules): bindings with a host port
+ * first, then by container port, protocol, host port and host address.
+ * Within one family and network the port mapper and container address are
+ * the same for every binding, so they never decide.
+ */
+export function compareBindings(a: PortBindingModel, b: PortBindingModel): number {
+  const aHasHostPort = a.hostPort !== undefined;
+  const bHasHostPort = b.hostPort !== undefined;
+  if (aHasHostPort !== bHasHostPort) return aHasHostPort ? -1 : 1;
+  return a.containerPort - b.containerPort ||
+    PROTOCOL_NUMBER[a.proto] - PROTOCOL_NUMBER[b.proto] ||
+    (a.hostPort ?? 0) - (b.hostPort ?? 0) ||
+    compareAddresses(a.hostAddress, b.hostAddress);
+}
+
+function buildIngress(spec: IngressSpec): IngressModel {
+  return {
+    bridge: spec.bridge,
+    address: spec.address,
+    ports: spec.ports.map((port) => ({ key: `${port.proto}/${port.port}`, proto: port.proto, port: port.port })),
+  };
+}

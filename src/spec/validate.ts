@@ -1,0 +1,296 @@
+/**
+ * Strict validation of a spec: every problem is a ValidationError naming the
+ * field path (`networks[0].endpoints[1].ports[0].hostPort`), raised before
+ * anything is planned or committed.
+ */
+import { invalid, ValidationError } from '../errors.js';
+import type { IptFamily } from '../iptc/rule.js';
+import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import type {
+  EndpointSpec, FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, NetworkSpec, PortProtocol,
+  PortRange, PortSpec, Spec, SubnetSpec,
+} from './types.js';
+
+/** Upper bounds that keep a spec within what a host can sensibly carry. */
+export const SPEC_LIMITS = {
+  networks: 1024,
+  endpointsPerNetwork: 4096,
+  portsPerEndpoint: 1024,
+  ingressPorts: 4096,
+  /** Published ports after expanding ranges, over the whole spec: every tcp and udp port. */
+  expandedPorts: 2 * 65536,
+} as const;
+
+const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
+const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
+const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
+const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
+
+/**
+ * Kernel interface names are at most 15 bytes. The character set is narrower
+ * than the kernel's: iptables reads a trailing `+` as a wildcard and a leading
+ * `!` as negation, and `/`, `:` and whitespace are not allowed at all.
+ */
+const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+const PORT_TEXT = /^(\d{1,5})(?:-(\d{1,5}))?$/;
+
+type Json = Record<string, unknown>;
+
+/** Validates `input` and returns it with defaults filled and addresses canonical. */
+export function parseSpec(input: unknown): Spec {
+  const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress']);
+  const context: SpecContext = { expandedPorts: 0, hostBindings: new Map(), subnets: [] };
+  const networks = readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)
+    .map((network, index) => parseNetwork(network, `networks[${index}]`, context));
+  rejectDuplicateBridges(networks);
+  const spec: Spec = {
+    backend: readEnum(root, 'backend', 'backend', BACKENDS, 'nftables'),
+    ipv4: readBoolean(root, 'ipv4', 'ipv4', true),
+    ipv6: readBoolean(root, 'ipv6', 'ipv6', false),
+    userlandProxy: readBoolean(root, 'userlandProxy', 'userlandProxy', true),
+    networks,
+  };
+  if (root.ingress !== undefined) {
+    if (!spec.ipv4) invalid('ingress', 'no ingress when ipv4 is disabled (the routing mesh is IPv4 only)', root.ingress);
+    spec.ingress = parseIngress(root.ingress, networks);
+  }
+  return spec;
+}
+
+interface SpecContext {
+  expandedPorts: number;
+  /** `family proto/hostPort` → host addresses already published there (`''` = every address), with their field. */
+  hostBindings: Map<string, { address: string; field: string }[]>;
+  subnets: { subnet: ParsedSubnet; field: string }[];
+}
+
+function parseNetwork(value: unknown, field: string, context: SpecContext): NetworkSpec {
+  const object = readObject(value, field,
+    ['bridge', 'internal', 'icc', 'masquerade', 'gatewayMode', 'ipv4', 'ipv6', 'endpoints']);
+  const bridge = readInterfaceName(object, 'bridge', `${field}.bridge`);
+  const internal = readBoolean(object, 'internal', `${field}.internal`, false);
+  const gatewayMode = readEnum(object, 'gatewayMode', `${field}.gatewayMode`, GATEWAY_MODES, 'nat');
+  if (gatewayMode === 'isolated' && !internal) {
+    invalid(`${field}.gatewayMode`, 'a gateway mode other than "isolated" for a network that is not internal', gatewayMode);
+  }
+  const subnets = {
+    ipv4: parseSubnetSpec(object.ipv4, `${field}.ipv4`, 'ipv4', context),
+    ipv6: parseSubnetSpec(object.ipv6, `${field}.ipv6`, 'ipv6', context),
+  };
+  if (!subnets.ipv4 && !subnets.ipv6) invalid(`${field}.ipv4`, 'an ipv4 or ipv6 subnet', undefined);
+
+  const network: NetworkSpec = {
+    bridge,
+    internal,
+    icc: readBoolean(object, 'icc', `${field}.icc`, true),
+    masquerade: readBoolean(object, 'masquerade', `${field}.masquerade`, true),
+    gatewayMode,
+    endpoints: [],
+  };
+  if (subnets.ipv4) network.ipv4 = subnets.ipv4.spec;
+  if (subnets.ipv6) network.ipv6 = subnets.ipv6.spec;
+  const seen = new Map<string, string>();
+  network.endpoints = readArray(object, 'endpoints', `${field}.endpoints`, SPEC_LIMITS.endpointsPerNetwork)
+    .map((endpoint, index) => parseEndpoint(endpoint, `${field}.endpoints[${index}]`, subnets, seen, context));
+  return network;
+}
+
+function parseSubnetSpec(
+  value: unknown, field: string, family: IptFamily, context: SpecContext,
+): { spec: SubnetSpec; parsed: ParsedSubnet; field: string } | undefined {
+  if (value === undefined) return undefined;
+  const object = readObject(value, field, ['subnet', 'hostIp']);
+  const subnetField = `${field}.subnet`;
+  const parsed = typeof object.subnet === 'string' ? parseSubnet(object.subnet) : undefined;
+  if (!parsed || parsed.family !== family) invalid(subnetField, `an ${familyName(family)} subnet`, object.subnet);
+  const clash = context.subnets.find((other) => subnetsOverlap(other.subnet, parsed));
+  if (clash) invalid(subnetField, `a subnet not overlapping ${clash.field} (${clash.subnet.cidr})`, object.subnet);
+  context.subnets.push({ subnet: parsed, field: subnetField });
+
+  const spec: SubnetSpec = { subnet: parsed.cidr };
+  if (object.hostIp !== undefined) {
+    const hostIp = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    if (!hostIp || hostIp.family !== family || hostIp.unspecified) {
+      invalid(`${field}.hostIp`, `an ${familyName(family)} host address`, object.hostIp);
+    }
+    spec.hostIp = hostIp.address;
+  }
+  return { spec, parsed, field: subnetField };
+}
+
+type NetworkSubnets = Record<IptFamily, { parsed: ParsedSubnet; field: string } | undefined>;
+
+function parseEndpoint(
+  value: unknown, field: string, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
+): EndpointSpec {
+  const object = readObject(value, field, ['ipv4', 'ipv6', 'ports']);
+  const endpoint: EndpointSpec = { ports: [] };
+  for (const family of FAMILIES) {
+    if (object[family] === undefined) continue;
+    const addressField = `${field}.${family}`;
+    const subnet = subnets[family];
+    const parsed = typeof object[family] === 'string' ? parseAddress(object[family]) : undefined;
+    if (!parsed || parsed.family !== family) invalid(addressField, `an ${familyName(family)} address`, object[family]);
+    if (!subnet) invalid(addressField, `no ${family} address on a network without an ${family} subnet`, object[family]);
+    if (!subnetContains(subnet.parsed, parsed.address)) {
+      invalid(addressField, `an address in ${subnet.field} (${subnet.parsed.cidr})`, object[family]);
+    }
+    const owner = seen.get(parsed.address);
+    if (owner) invalid(addressField, `an address not already used by ${owner}`, object[family]);
+    seen.set(parsed.address, addressField);
+    endpoint[family] = parsed.address;
+  }
+  if (endpoint.ipv4 === undefined && endpoint.ipv6 === undefined) invalid(`${field}.ipv4`, 'an ipv4 or ipv6 address', undefined);
+  endpoint.ports = readArray(object, 'ports', `${field}.ports`, SPEC_LIMITS.portsPerEndpoint)
+    .map((port, index) => parsePort(port, `${field}.ports[${index}]`, endpoint, context));
+  return endpoint;
+}
+
+function parsePort(value: unknown, field: string, endpoint: EndpointSpec, context: SpecContext): PortSpec {
+  const object = readObject(value, field, ['proto', 'hostIp', 'hostPort', 'containerPort']);
+  const port: PortSpec = {
+    proto: readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined),
+    containerPort: parsePortRange(object.containerPort, `${field}.containerPort`),
+  };
+  let families: readonly IptFamily[] = FAMILIES.filter((family) => endpoint[family] !== undefined);
+  if (object.hostIp !== undefined) {
+    const hostIp = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    if (!hostIp) invalid(`${field}.hostIp`, 'an IPv4 or IPv6 address', object.hostIp);
+    if (!hostIp.unspecified) {
+      if (endpoint[hostIp.family] === undefined) {
+        invalid(`${field}.hostIp`, `a host address of a family the endpoint has an address in`, object.hostIp);
+      }
+      families = [hostIp.family];
+    }
+    port.hostIp = hostIp.address;
+  }
+  const portCount = port.containerPort.last - port.containerPort.first + 1;
+  if (object.hostPort !== undefined) {
+    const hostPortField = `${field}.hostPort`;
+    const hostPort = parsePortRange(object.hostPort, hostPortField);
+    if (hostPort.last - hostPort.first + 1 !== portCount) {
+      invalid(hostPortField, `a range of ${portCount} port(s), as many as containerPort`, object.hostPort);
+    }
+    port.hostPort = hostPort;
+    claimHostPorts(port, families, hostPortField, context);
+  }
+  context.expandedPorts += portCount;
+  if (context.expandedPorts > SPEC_LIMITS.expandedPorts) {
+    invalid(`${field}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, object.containerPort);
+  }
+  return port;
+}
+
+/** Two bindings may not take the same host port, and "every address" overlaps every address. */
+function claimHostPorts(port: PortSpec, families: readonly IptFamily[], field: string, context: SpecContext): void {
+  const hostPort = port.hostPort as PortRange;
+  const unspecified = port.hostIp === undefined || parseAddress(port.hostIp)?.unspecified === true;
+  for (const family of families) {
+    const address = unspecified ? '' : (port.hostIp as string);
+    for (let number = hostPort.first; number <= hostPort.last; number++) {
+      const key = `${family} ${port.proto}/${number}`;
+      const claims = context.hostBindings.get(key) ?? [];
+      const clash = claims.find((claim) => claim.address === '' || address === '' || claim.address === address);
+      if (clash) {
+        throw new ValidationError(field,
+          `Expected a host port not already published by ${clash.field} for ${field} but ${port.proto} port ${number} ` +
+          `on ${address || 'every address'} (${family}) is`);
+      }
+      claims.push({ address, field });
+      context.hostBindings.set(key, claims);
+    }
+  }
+}
+
+function parsePortRange(value: unknown, field: string): PortRange {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) invalid(field, 'a port from 1 to 65535', value);
+    return { first: value, last: value };
+  }
+  const match = typeof value === 'string' ? PORT_TEXT.exec(value) : null;
+  if (!match) invalid(field, 'a port from 1 to 65535 or a range "A-B"', value);
+  const first = Number(match[1]);
+  const last = match[2] === undefined ? first : Number(match[2]);
+  if (first < 1 || last > 65535 || first > last) invalid(field, 'a port from 1 to 65535 or a range "A-B" with A <= B', value);
+  return { first, last };
+}
+
+function parseIngress(value: unknown, networks: readonly NetworkSpec[]): IngressSpec {
+  const object = readObject(value, 'ingress', ['bridge', 'address', 'ports']);
+  const bridge = readInterfaceName(object, 'bridge', 'ingress.bridge');
+  const address = typeof object.address === 'string' ? parseAddress(object.address) : undefined;
+  if (!address || address.family !== 'ipv4' || address.unspecified) invalid('ingress.address', 'an IPv4 address', object.address);
+  const gatewayNetwork = networks.findIndex((network) => network.bridge === bridge);
+  const gatewaySubnet = networks[gatewayNetwork]?.ipv4?.subnet;
+  if (gatewaySubnet !== undefined && !subnetContains(parseSubnet(gatewaySubnet) as ParsedSubnet, address.address)) {
+    invalid('ingress.address', `an address in networks[${gatewayNetwork}].ipv4.subnet (${gatewaySubnet})`, object.address);
+  }
+  const seen = new Set<string>();
+  const ports = readArray(object, 'ports', 'ingress.ports', SPEC_LIMITS.ingressPorts).map((entry, index): IngressPortSpec => {
+    const field = `ingress.ports[${index}]`;
+    const port = readObject(entry, field, ['proto', 'port']);
+    const proto = readEnum(port, 'proto', `${field}.proto`, PROTOCOLS, undefined);
+    if (typeof port.port !== 'number' || !Number.isInteger(port.port) || port.port < 1 || port.port > 65535) {
+      invalid(`${field}.port`, 'a port from 1 to 65535', port.port);
+    }
+    if (seen.has(`${proto}/${port.port}`)) invalid(`${field}.port`, 'a protocol and port not already published', port.port);
+    seen.add(`${proto}/${port.port}`);
+    return { proto, port: port.port };
+  });
+  return { bridge, address: address.address, ports };
+}
+
+function rejectDuplicateBridges(networks: readonly NetworkSpec[]): void {
+  const seen = new Set<string>();
+  networks.forEach((network, index) => {
+    if (seen.has(network.bridge)) invalid(`networks[${index}].bridge`, 'a bridge not used by another network', network.bridge);
+    seen.add(network.bridge);
+  });
+}
+
+function readObject(value: unknown, field: string, keys: readonly string[]): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(field, 'an object', value);
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      throw new ValidationError(`${field === 'spec' ? '' : `${field}.`}${key}`,
+        `Unknown key ${JSON.stringify(key)}; expected one of ${keys.join(', ')}`);
+    }
+  }
+  return value as Json;
+}
+
+function readArray(object: Json, key: string, field: string, limit: number): unknown[] {
+  const value = object[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) invalid(field, 'an array', value);
+  if (value.length > limit) invalid(field, `an array of at most ${limit}`, value);
+  return value;
+}
+
+function readBoolean(object: Json, key: string, field: string, fallback: boolean): boolean {
+  const value = object[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') invalid(field, 'true or false', value);
+  return value;
+}
+
+function readEnum<T extends string>(
+  object: Json, key: string, field: string, choices: readonly T[], fallback: T | undefined,
+): T {
+  const value = object[key];
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (!choices.includes(value as T)) invalid(field, `one of ${choices.map((choice) => `"${choice}"`).join(', ')}`, value);
+  return value as T;
+}
+
+function readInterfaceName(object: Json, key: string, field: string): string {
+  const value = object[key];
+  if (typeof value !== 'string' || !INTERFACE_NAME.test(value)) {
+    invalid(field, 'an interface name of 1 to 15 characters from A-Z a-z 0-9 _ . - (not starting with . or -)', value);
+  }
+  return value;
+}
+
+function familyName(family: IptFamily): string {
+  return family === 'ipv4' ? 'IPv4' : 'IPv6';
+}

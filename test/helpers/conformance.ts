@@ -1,0 +1,44 @@
+/**
+ * Docker Engine's own golden rulesets, shared next to the repository
+ * (`../shared/conformance`). Found from the repository root so the compiled
+ * tests in dist/ read the same files.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export function repositoryRoot(): string {
+  let directory = __dirname;
+  while (!existsSync(join(directory, 'package.json'))) {
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error(`No package.json above ${__dirname}`);
+    directory = parent;
+  }
+  return directory;
+}
+
+export const DOCKER_IPTABLES_GOLDEN_DIR = join(repositoryRoot(), '..', 'shared', 'conformance', 'docker-v29', 'iptables');
+
+export function dockerIptablesGoldens(): { name: string; text: string }[] {
+  return readdirSync(DOCKER_IPTABLES_GOLDEN_DIR)
+    .filter((file) => file.endsWith('__iptables.golden'))
+    .sort()
+    .map((file) => ({
+      name: file.slice(0, -'__iptables.golden'.length),
+      text: readFileSync(join(DOCKER_IPTABLES_GOLDEN_DIR, file), 'utf8'),
+    }));
+}
+
+/**
+ * Docker's goldens come from its iptables layer, below the daemon, so they
+ * lack the daemon's DOCKER-USER chain and the FORWARD jump to it (placed
+ * first). Removes exactly those two lines, or returns undefined when either
+ * is missing or misplaced.
+ */
+export function withoutDockerUser(save: string): string | undefined {
+  const lines = save.split('\n');
+  const header = lines.indexOf(':DOCKER-USER - [0:0]');
+  const jump = lines.indexOf('-A FORWARD -j DOCKER-USER');
+  const firstForwardRule = lines.findIndex((line) => line.startsWith('-A FORWARD '));
+  if (header < 0 || jump < 0 || jump !== firstForwardRule) return undefined;
+  return lines.filter((_, index) => index !== header && index !== jump).join('\n');
+}
