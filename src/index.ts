@@ -1,0 +1,8 @@
+/**
+ * bridgewall: Docker's bridge-network firewall rules for Node.js, programmed
+ * into netfilter through a native addon. The raw addon is not exported.
+ */
+export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';
+export * from './nft';
+export type { Spec, SpecInput } from './spec/types';
+export { parseSpec } from './spec/validate';
