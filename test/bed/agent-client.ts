@@ -1,0 +1,109 @@
+/**
+ * Drives one agent.ts process inside a namespace: start it, ask it to serve
+ * ports, probe addresses through it, stop it. The process is killed when the
+ * test ends, and ends by itself if this process dies (its stdin closes).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import type { ExecutionContext } from 'ava';
+import { systemTool, type TestNetns } from '../helpers/netns.js';
+import type { AgentReply, AgentRequest, ProbeProtocol, ProbeResult } from './agent-protocol.js';
+
+const AGENT_SCRIPT = path.join(__dirname, 'agent.js');
+const START_TIMEOUT_MS = 10_000;
+/** A connection attempt that gets no answer within this long counts as unreachable (the brief's bound is 1.5 s). */
+const PROBE_TIMEOUT_MS = 1200;
+/** Room for the agent to answer after its own probe timeout. */
+const REPLY_GRACE_MS = 5000;
+
+type Pending = { resolve: (reply: AgentReply) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+export interface ProbeTarget {
+  proto: ProbeProtocol;
+  address: string;
+  port: number;
+}
+
+export class NetnsAgent {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  private constructor(readonly name: string, private readonly child: ChildProcessWithoutNullStreams, lines: Interface) {
+    lines.on('line', (line) => this.receive(line));
+    child.on('exit', () => this.failAll(new Error(`agent ${name} exited`)));
+  }
+
+  /** Starts an agent named `name` (the name its servers answer with) inside `netns`. */
+  static async start(t: ExecutionContext, netns: TestNetns, name: string): Promise<NetnsAgent> {
+    const child = spawn(systemTool('ip'), ['netns', 'exec', netns.name, process.execPath, AGENT_SCRIPT, name], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const lines = createInterface({ input: child.stdout });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent ${name} did not start: ${stderr}`)), START_TIMEOUT_MS);
+      // The agent's first line says it is ready.
+      lines.once('line', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`agent ${name} exited with ${code}: ${stderr}`));
+      });
+    });
+    return new NetnsAgent(name, child, lines);
+  }
+
+  /** Listens on `ports` on every address of the namespace, both families. */
+  async serve(proto: ProbeProtocol, ports: readonly number[]): Promise<void> {
+    await this.request({ op: 'serve', proto, ports: [...ports] });
+  }
+
+  /** One bounded connection attempt from this namespace. */
+  async probe(target: ProbeTarget, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+    const reply = await this.request({ op: 'probe', ...target, timeoutMs });
+    return reply.ok && reply.result ? reply.result : { reachable: false, error: 'no result' };
+  }
+
+  private request(request: WithoutId<AgentRequest>): Promise<AgentReply> {
+    const id = this.nextId++;
+    return new Promise<AgentReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`agent ${this.name} did not answer ${JSON.stringify(request)}`));
+      }, PROBE_TIMEOUT_MS + REPLY_GRACE_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      this.child.stdin.write(`${JSON.stringify({ ...request, id })}\n`);
+    }).then((reply) => {
+      if (!reply.ok) throw new Error(`agent ${this.name}: ${reply.error}`);
+      return reply;
+    });
+  }
+
+  private receive(line: string): void {
+    const reply = JSON.parse(line) as AgentReply | { ready: string };
+    if (!('id' in reply)) return;
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    this.pending.delete(reply.id);
+    clearTimeout(pending.timer);
+    pending.resolve(reply);
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}
