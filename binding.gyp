@@ -13,7 +13,12 @@
         "native/nft/batch.cc",
         "native/nft/dump.cc",
         "native/nft/socket.cc",
-        "native/nft/expressions.cc"
+        "native/nft/expressions.cc",
+        "native/iptc/table.cc",
+        "native/iptc/entry.cc",
+        "native/iptc/session.cc",
+        "native/iptc/js_values.cc",
+        "native/iptc/xtables_lock.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

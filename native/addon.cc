@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "addon_data.h"
+#include "iptc/table.h"
 #include "nft/connection.h"
 
 namespace bridgewall {
@@ -27,6 +28,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook(CloseOpenHandles, data);
   NftConnection::Init(env, exports);
+  IptcTable::Init(env, exports);
   return exports;
 }
 

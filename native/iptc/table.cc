@@ -1,0 +1,100 @@
+#include "iptc/table.h"
+
+#include <cerrno>
+#include <utility>
+
+#include "error.h"
+#include "iptc/js_values.h"
+#include "iptc/session.h"
+#include "promise_worker.h"
+
+namespace bridgewall {
+
+namespace {
+
+using NetnsHandle = std::shared_ptr<NetnsFd>;
+
+Napi::Promise RejectClosed(Napi::Env env, const char* operation) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(ToJsError(env, Failure{EBADF, operation, "the IptcTable is closed", -1}).Value());
+  return deferred.Promise();
+}
+
+}  // namespace
+
+void IptcTable::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = DefineClass(env, "IptcTable",
+                                           {
+                                               InstanceMethod<&IptcTable::Transaction>("transaction"),
+                                               InstanceMethod<&IptcTable::Dump>("dump"),
+                                               InstanceMethod<&IptcTable::CloseFromJs>("close"),
+                                           });
+  AddonData::Of(env).iptc_table = Napi::Persistent(constructor);
+  exports.Set("openIptcTable", Napi::Function::New<&IptcTable::Open>(env, "openIptcTable"));
+}
+
+IptcTable::IptcTable(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<IptcTable>(info), addon_(&AddonData::Of(info.Env())) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "IptcTable is created by openIptcTable()");
+  }
+  netns_ = *info[0].As<Napi::External<NetnsHandle>>().Data();
+  addon_->Track(this);
+}
+
+IptcTable::~IptcTable() { Close(); }
+
+void IptcTable::Close() {
+  if (!netns_) return;
+  netns_.reset();
+  addon_->Untrack(this);
+}
+
+Napi::Value IptcTable::Open(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  return PromiseWorker<NetnsHandle>::Start(
+      info.Env(), "iptc.open", [path] { return std::make_shared<NetnsFd>(OpenNetns(path, "netns.open")); },
+      [](Napi::Env env, NetnsHandle& netns) -> Napi::Value {
+        return AddonData::Of(env).iptc_table.New({Napi::External<NetnsHandle>::New(env, &netns)});
+      });
+}
+
+// transaction(family, table, operations, lockPath, lockTimeoutMs): Promise<void>
+Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
+  constexpr const char* kOperation = "iptc.transaction";
+  if (!netns_) return RejectClosed(info.Env(), kOperation);
+  iptc::Transaction transaction;
+  transaction.ip_version = iptc::IpVersionFromJs(info[0]);
+  transaction.table = info[1].As<Napi::String>().Utf8Value();
+  transaction.operations = iptc::OperationsFromJs(info[2].As<Napi::Array>());
+  transaction.lock_path = info[3].As<Napi::String>().Utf8Value();
+  transaction.lock_timeout_ms = info[4].As<Napi::Number>().Uint32Value();
+  return PromiseWorker<Nothing>::Start(
+      info.Env(), kOperation,
+      [transaction = std::move(transaction), netns = netns_] {
+        iptc::RunTransaction(transaction, netns->get());
+        return Nothing{};
+      },
+      [](Napi::Env env, Nothing&) -> Napi::Value { return env.Undefined(); });
+}
+
+// dump(family, table): Promise<NativeTableDump>
+Napi::Value IptcTable::Dump(const Napi::CallbackInfo& info) {
+  constexpr const char* kOperation = "iptc.dump";
+  if (!netns_) return RejectClosed(info.Env(), kOperation);
+  iptc::IpVersion ip_version = iptc::IpVersionFromJs(info[0]);
+  std::string table = info[1].As<Napi::String>().Utf8Value();
+  return PromiseWorker<iptc::TableDump>::Start(
+      info.Env(), kOperation,
+      [ip_version, table, netns = netns_] { return iptc::ReadTable(ip_version, table, netns->get()); },
+      [ip_version](Napi::Env env, iptc::TableDump& dump) -> Napi::Value {
+        return iptc::TableDumpToJs(env, dump, ip_version);
+      });
+}
+
+Napi::Value IptcTable::CloseFromJs(const Napi::CallbackInfo& info) {
+  Close();
+  return info.Env().Undefined();
+}
+
+}  // namespace bridgewall

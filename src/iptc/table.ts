@@ -1,0 +1,120 @@
+/**
+ * Legacy iptables tables of one network namespace, changed through libiptc in
+ * atomic transactions: each transaction reads a snapshot of one table, applies
+ * its operations in order and replaces the table in one commit, holding the
+ * xtables lock throughout like the iptables commands do.
+ */
+import { callNative, invalid } from '../errors';
+import { binding } from '../native/binding';
+import type { NativeIptcTable } from '../native/iptc';
+import { decodeRule, type DecodedRule } from './decode';
+import { encodeOperations } from './encode';
+import { describeOperation, type IptcOperation } from './operation';
+import type { IptFamily, IptTableName } from './rule';
+
+export interface IptcTableOptions {
+  /** A network namespace path such as /run/netns/NAME; the caller's namespace when absent. */
+  netns?: string;
+  /** The iptables lock file; default `$XTABLES_LOCKFILE`, else /run/xtables.lock. */
+  lockFile?: string;
+  /** How long a transaction waits for the lock before failing with EBUSY; default 10 s. */
+  lockTimeoutMs?: number;
+}
+
+export type IptRuleEntry = DecodedRule & {
+  packets: bigint;
+  bytes: bigint;
+  /** The entry bytes as the kernel holds them, counters zeroed (for diagnostics). */
+  raw: Buffer;
+};
+
+export interface IptChain {
+  name: string;
+  builtin: boolean;
+  /** Built-in chains only. */
+  policy?: 'ACCEPT' | 'DROP';
+  /** Policy counters of built-in chains; 0 for user chains. */
+  packets: bigint;
+  bytes: bigint;
+  rules: IptRuleEntry[];
+}
+
+const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
+const TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
+const DEFAULT_LOCK_FILE = '/run/xtables.lock';
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+const MAX_LOCK_TIMEOUT_MS = 0x7fffffff;
+
+export class IptcTable {
+  readonly #native: NativeIptcTable;
+  readonly #lockFile: string;
+  readonly #lockTimeoutMs: number;
+
+  private constructor(native: NativeIptcTable, lockFile: string, lockTimeoutMs: number) {
+    this.#native = native;
+    this.#lockFile = lockFile;
+    this.#lockTimeoutMs = lockTimeoutMs;
+  }
+
+  static async open(options: IptcTableOptions = {}): Promise<IptcTable> {
+    if (typeof options !== 'object' || options === null) invalid('options', 'an options object', options);
+    const { netns, lockFile = process.env.XTABLES_LOCKFILE || DEFAULT_LOCK_FILE, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS } = options;
+    if (netns !== undefined && (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0'))) {
+      invalid('netns', 'a network namespace path', netns);
+    }
+    if (typeof lockFile !== 'string' || lockFile.length === 0 || lockFile.includes('\0')) {
+      invalid('lockFile', 'a file path', lockFile);
+    }
+    if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > MAX_LOCK_TIMEOUT_MS) {
+      invalid('lockTimeoutMs', `an integer number of milliseconds from 0 to ${MAX_LOCK_TIMEOUT_MS}`, lockTimeoutMs);
+    }
+    const native = await callNative(() => binding.openIptcTable(netns ?? ''));
+    return new IptcTable(native, lockFile, lockTimeoutMs);
+  }
+
+  /**
+   * Applies `operations` in order to one snapshot of `table` and commits it
+   * atomically. When an operation fails, nothing is committed and the
+   * NetfilterError's `index` names it.
+   */
+  async transaction(family: IptFamily, table: IptTableName, operations: readonly IptcOperation[]): Promise<void> {
+    checkFamilyAndTable(family, table);
+    const native = encodeOperations(family, table, operations);
+    await callNative(
+      () => this.#native.transaction(family, table, native, this.#lockFile, this.#lockTimeoutMs),
+      (index) => (operations[index] ? `operations[${index}]: ${describeOperation(operations[index])}` : undefined),
+    );
+  }
+
+  /** Every chain of `table` in kernel order, with its rules decoded into the rule model. */
+  async read(family: IptFamily, table: IptTableName): Promise<IptChain[]> {
+    checkFamilyAndTable(family, table);
+    const dump = await callNative(() => this.#native.dump(family, table));
+    return dump.chains.map((chain) => {
+      const result: IptChain = {
+        name: chain.name,
+        builtin: chain.builtin,
+        packets: chain.packets,
+        bytes: chain.bytes,
+        rules: chain.rules.map((entry) => ({
+          ...decodeRule(family, entry.rule),
+          packets: entry.packets,
+          bytes: entry.bytes,
+          raw: entry.raw,
+        })),
+      };
+      if (chain.policy !== undefined) result.policy = chain.policy as 'ACCEPT' | 'DROP';
+      return result;
+    });
+  }
+
+  /** Releases the namespace. Safe to call twice; later calls reject with EBADF. */
+  close(): void {
+    this.#native.close();
+  }
+}
+
+function checkFamilyAndTable(family: unknown, table: unknown): void {
+  if (!FAMILIES.includes(family as IptFamily)) invalid('family', '"ipv4" or "ipv6"', family);
+  if (!TABLES.includes(table as IptTableName)) invalid('table', `one of ${TABLES.join(', ')}`, table);
+}

@@ -1,0 +1,275 @@
+/**
+ * Transaction semantics: every operation kind, failures naming the failing
+ * operation by index with a stable code, and atomicity (a failed transaction
+ * changes nothing).
+ */
+import { NetfilterError, ValidationError, type NetfilterErrorCode } from '../src/errors';
+import type { IptcOperation } from '../src/iptc/operation';
+import type { IptRule } from '../src/iptc/rule';
+import { IptcTable } from '../src/iptc/table';
+import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns';
+import type { ExecutionContext } from 'ava';
+
+async function openIn(t: ExecutionContext, label: string): Promise<{ netns: TestNetns; table: IptcTable }> {
+  const netns = await createNetns(t, label);
+  const table = await IptcTable.open({ netns: netns.path });
+  t.teardown(() => table.close());
+  return { netns, table };
+}
+
+const accept = (port: number): IptRule => ({
+  protocol: 'tcp',
+  matches: [{ name: 'tcp', destinationPort: port }],
+  target: { name: 'ACCEPT' },
+});
+
+async function ports(table: IptcTable, chain: string): Promise<unknown[]> {
+  const chains = await table.read('ipv4', 'filter');
+  const found = chains.find((c) => c.name === chain);
+  return found ? found.rules.map((entry) => (entry.rule?.matches?.[0] as { destinationPort?: number }).destinationPort) : [];
+}
+
+kernelTest('insert, replace, deleteAt and deleteRule edit rules by 0-based position or by content', async (t) => {
+  const { table } = await openIn(t, 'ops');
+  await table.transaction('ipv4', 'filter', [
+    { op: 'newChain', chain: 'TEST' },
+    { op: 'append', chain: 'TEST', rule: accept(2) },
+    { op: 'append', chain: 'TEST', rule: accept(3) },
+    { op: 'insert', chain: 'TEST', index: 0, rule: accept(1) },
+    { op: 'insert', chain: 'TEST', index: 3, rule: accept(4) },
+  ]);
+  t.deepEqual(await ports(table, 'TEST'), [1, 2, 3, 4]);
+  await table.transaction('ipv4', 'filter', [
+    { op: 'replace', chain: 'TEST', index: 1, rule: accept(10) },
+    { op: 'deleteAt', chain: 'TEST', index: 0 },
+    { op: 'deleteRule', chain: 'TEST', rule: accept(3) },
+  ]);
+  t.deepEqual(await ports(table, 'TEST'), [10, 4]);
+  await table.transaction('ipv4', 'filter', [
+    { op: 'flushChain', chain: 'TEST' },
+    { op: 'deleteChain', chain: 'TEST' },
+    { op: 'setPolicy', chain: 'FORWARD', policy: 'DROP' },
+  ]);
+  const chains = await table.read('ipv4', 'filter');
+  t.deepEqual(
+    chains.map((c) => [c.name, c.policy, c.builtin]),
+    [
+      ['INPUT', 'ACCEPT', true],
+      ['FORWARD', 'DROP', true],
+      ['OUTPUT', 'ACCEPT', true],
+    ],
+  );
+});
+
+kernelTest('an empty transaction commits nothing and succeeds', async (t) => {
+  const { table } = await openIn(t, 'empty');
+  await t.notThrowsAsync(table.transaction('ipv6', 'nat', []));
+});
+
+interface FailureCase {
+  title: string;
+  setup?: IptcOperation[];
+  operations: IptcOperation[];
+  code: NetfilterErrorCode;
+  operation: string;
+  index?: number;
+}
+
+const FAILURES: FailureCase[] = [
+  {
+    title: 'appending to a missing chain',
+    operations: [{ op: 'newChain', chain: 'A' }, { op: 'append', chain: 'MISSING', rule: accept(1) }],
+    code: 'ENOENT',
+    operation: 'iptc.append',
+    index: 1,
+  },
+  {
+    title: 'jumping to a missing chain',
+    operations: [
+      { op: 'newChain', chain: 'A' },
+      { op: 'append', chain: 'A', rule: accept(1) },
+      { op: 'append', chain: 'FORWARD', rule: { target: { name: 'jump', chain: 'MISSING' } } },
+    ],
+    code: 'ENOENT',
+    operation: 'iptc.append',
+    index: 2,
+  },
+  {
+    title: 'deleting a chain a rule still jumps to',
+    setup: [
+      { op: 'newChain', chain: 'USED' },
+      { op: 'append', chain: 'FORWARD', rule: { target: { name: 'jump', chain: 'USED' } } },
+    ],
+    operations: [{ op: 'deleteChain', chain: 'USED' }],
+    code: 'EBUSY',
+    operation: 'iptc.deleteChain',
+    index: 0,
+  },
+  {
+    title: 'deleting a chain that still has rules',
+    setup: [{ op: 'newChain', chain: 'FULL' }, { op: 'append', chain: 'FULL', rule: accept(1) }],
+    operations: [{ op: 'flushChain', chain: 'FORWARD' }, { op: 'deleteChain', chain: 'FULL' }],
+    code: 'ENOTEMPTY',
+    operation: 'iptc.deleteChain',
+    index: 1,
+  },
+  {
+    title: 'creating a chain that exists',
+    operations: [{ op: 'newChain', chain: 'TWICE' }, { op: 'newChain', chain: 'TWICE' }],
+    code: 'EEXIST',
+    operation: 'iptc.newChain',
+    index: 1,
+  },
+  {
+    title: 'deleting a rule position past the end',
+    operations: [{ op: 'deleteAt', chain: 'INPUT', index: 0 }],
+    code: 'E2BIG',
+    operation: 'iptc.deleteAt',
+    index: 0,
+  },
+  {
+    title: 'deleting a rule that does not exist',
+    operations: [{ op: 'deleteRule', chain: 'INPUT', rule: accept(1) }],
+    code: 'ENOENT',
+    operation: 'iptc.deleteRule',
+    index: 0,
+  },
+  {
+    title: 'setting a policy on a user chain',
+    operations: [{ op: 'newChain', chain: 'USER' }, { op: 'setPolicy', chain: 'USER', policy: 'DROP' }],
+    code: 'ENOENT',
+    operation: 'iptc.setPolicy',
+    index: 1,
+  },
+];
+
+for (const failure of FAILURES) {
+  kernelTest(`${failure.title} fails with ${failure.code} at index ${failure.index} and changes nothing`, async (t) => {
+    const { netns, table } = await openIn(t, 'fail');
+    await table.transaction('ipv4', 'filter', [
+      ...(failure.setup ?? []),
+      { op: 'append', chain: 'INPUT', rule: { inInterface: 'lo', target: { name: 'ACCEPT' } } },
+    ]);
+    if (failure.operations.some((op) => op.op === 'deleteAt' || op.op === 'deleteRule')) {
+      await table.transaction('ipv4', 'filter', [{ op: 'flushChain', chain: 'INPUT' }]);
+    }
+    const before = normaliseSave(await netns.run('iptables-legacy-save', '-t', 'filter'));
+
+    const error = await t.throwsAsync(table.transaction('ipv4', 'filter', failure.operations), {
+      instanceOf: NetfilterError,
+    });
+    t.is(error.code, failure.code);
+    t.is(error.operation, failure.operation);
+    t.is(error.index, failure.index);
+    t.true(error.object?.startsWith(`operations[${failure.index}]: `), error.object);
+    t.regex(error.stack ?? '', /iptc-transaction\.test/, 'the stack is the caller’s');
+
+    t.is(normaliseSave(await netns.run('iptables-legacy-save', '-t', 'filter')), before);
+  });
+}
+
+kernelTest('a rule the kernel rejects fails the commit, without an index', async (t) => {
+  const { table } = await openIn(t, 'commit');
+  // DNAT is only valid where the destination is still to be routed.
+  const error = await t.throwsAsync(
+    table.transaction('ipv4', 'nat', [
+      { op: 'append', chain: 'POSTROUTING', rule: { target: { name: 'DNAT', toAddress: '10.0.0.1' } } },
+    ]),
+    { instanceOf: NetfilterError },
+  );
+  t.is(error.code, 'EINVAL');
+  t.is(error.operation, 'iptc.commit');
+  t.is(error.index, undefined);
+});
+
+kernelTest('a namespace path that does not exist fails with ENOENT', async (t) => {
+  const error = await t.throwsAsync(IptcTable.open({ netns: '/run/netns/bridgewall-no-such-namespace' }), {
+    instanceOf: NetfilterError,
+  });
+  t.is(error.code, 'ENOENT');
+  t.is(error.operation, 'netns.open');
+});
+
+kernelTest('a path that is no network namespace fails with EINVAL', async (t) => {
+  const error = await t.throwsAsync(IptcTable.open({ netns: '/proc/self/status' }), { instanceOf: NetfilterError });
+  t.is(error.code, 'EINVAL');
+  t.is(error.operation, 'netns.open');
+});
+
+kernelTest('concurrent transactions on one table all land (none overwrites another)', async (t) => {
+  const { table } = await openIn(t, 'concurrent');
+  await table.transaction('ipv4', 'filter', [{ op: 'newChain', chain: 'MANY' }]);
+  const count = 40;
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => table.transaction('ipv4', 'filter', [{ op: 'append', chain: 'MANY', rule: accept(i + 1) }])),
+  );
+  const written = (await ports(table, 'MANY')) as number[];
+  t.deepEqual(
+    [...written].sort((a, b) => a - b),
+    Array.from({ length: count }, (_, i) => i + 1),
+  );
+});
+
+const INVALID: { title: string; operations: unknown; field: string }[] = [
+  {
+    title: 'a chain name over 28 bytes',
+    operations: [{ op: 'newChain', chain: 'X'.repeat(29) }],
+    field: 'operations[0].chain',
+  },
+  {
+    title: 'an interface name over 15 bytes',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { inInterface: 'a'.repeat(16), target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.inInterface',
+  },
+  {
+    title: 'an interface name with a slash',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { outInterface: 'br/0', target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.outInterface',
+  },
+  {
+    title: 'port 0',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { protocol: 'tcp', matches: [{ name: 'tcp', destinationPort: 0 }], target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.matches[0].destinationPort',
+  },
+  {
+    title: 'a reversed port range',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { protocol: 'udp', matches: [{ name: 'udp', sourcePort: [20, 10] }], target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.matches[0].sourcePort',
+  },
+  {
+    title: 'a tcp match without -p tcp',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { matches: [{ name: 'tcp', destinationPort: 80 }], target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.protocol',
+  },
+  {
+    title: 'an IPv6 address in an IPv4 rule',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { source: 'fd00::/8', target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.source',
+  },
+  {
+    title: 'a prefix with host bits',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { source: '192.168.0.1/24', target: { name: 'ACCEPT' } } }],
+    field: 'operations[0].rule.source',
+  },
+  {
+    title: 'a NAT target outside the nat table',
+    operations: [{ op: 'append', chain: 'INPUT', rule: { target: { name: 'MASQUERADE' } } }],
+    field: 'operations[0].rule.target.name',
+  },
+  {
+    title: 'an unknown operation',
+    operations: [{ op: 'rename', chain: 'INPUT' }],
+    field: 'operations[0].op',
+  },
+];
+
+for (const { title, operations, field } of INVALID) {
+  kernelTest(`${title} is rejected before reaching the kernel`, async (t) => {
+    const { table } = await openIn(t, 'invalid');
+    const error = await t.throwsAsync(table.transaction('ipv4', 'filter', operations as IptcOperation[]), {
+      instanceOf: ValidationError,
+    });
+    t.is(error.field, field);
+    t.regex(error.message, /Expected .+ for .+ but received /);
+  });
+}
