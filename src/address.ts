@@ -1,15 +1,42 @@
 /**
- * Addresses and prefixes, parsed with ipaddr.js and turned into the network
- * byte order the kernel compares against.
+ * Addresses and prefixes, parsed and printed only with ipaddr.js, for every
+ * layer: the spec, the nftables expressions and the libiptc entries.
+ *
+ * Parsing is strict: IPv4 only as dotted-quad decimal (ipaddr.js also takes
+ * `0x7f.1` and `127.1`, which other tools read differently) and IPv6 without a
+ * zone id, which has no meaning in a rule.
  */
 import ipaddr from 'ipaddr.js';
 import { invalid } from './errors';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
+export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
+
+const FAMILY_NAMES: Record<AddressFamily, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+
+export function familyOf(address: IpAddress): AddressFamily {
+  return address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+}
+
+/** An address of the given family (or either), or undefined. */
+export function parseIp(text: string, family?: AddressFamily): IpAddress | undefined {
+  if (family !== 'ipv6' && ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (family === 'ipv4' || !ipaddr.IPv6.isValid(text)) return undefined;
+  const address = ipaddr.IPv6.parse(text);
+  return address.zoneId === undefined ? address : undefined;
+}
+
+/** `address/length` of the given family (or either), host bits kept, or undefined. */
+export function parseCidr(text: string, family?: AddressFamily): [IpAddress, number] | undefined {
+  if (family !== 'ipv6' && ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) return ipaddr.IPv4.parseCIDR(text);
+  if (family === 'ipv4' || !ipaddr.IPv6.isValidCIDR(text)) return undefined;
+  const parsed = ipaddr.IPv6.parseCIDR(text);
+  return parsed[0].zoneId === undefined ? parsed : undefined;
+}
 
 export interface Prefix {
   family: AddressFamily;
-  /** The network address (host bits cleared), network byte order. */
+  /** The network address, network byte order. */
   address: Uint8Array;
   /** The prefix length: 32 or 128 for a single address. */
   length: number;
@@ -17,63 +44,48 @@ export interface Prefix {
   mask: Uint8Array;
 }
 
-function familyOf(address: ipaddr.IPv4 | ipaddr.IPv6): AddressFamily {
-  return address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
+function describeExpected(family: AddressFamily | undefined, what: string): string {
+  return family ? `an ${FAMILY_NAMES[family]} ${what}` : `an IP ${what}`;
 }
 
-/** Parses an address ("192.0.2.1", "2001:db8::1") into network-order bytes. */
+/** Parses an address ("192.0.2.1", "2001:db8::1") into network-order bytes, or throws a ValidationError. */
 export function parseAddress(text: unknown, field: string, family?: AddressFamily): { family: AddressFamily; bytes: Uint8Array } {
-  if (typeof text !== 'string' || !ipaddr.isValid(text) || text.includes('/')) {
-    invalid(field, family ? `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address` : 'an IP address', text);
-  }
-  const address = ipaddr.parse(text);
-  const actual = familyOf(address);
-  if (family !== undefined && actual !== family) invalid(field, `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`, text);
-  return { family: actual, bytes: Uint8Array.from(address.toByteArray()) };
+  const address = typeof text === 'string' ? parseIp(text, family) : undefined;
+  if (!address) invalid(field, describeExpected(family, 'address'), text);
+  return { family: familyOf(address), bytes: Uint8Array.from(address.toByteArray()) };
 }
 
-/** Parses "addr/len" or a bare address (a /32 or /128) into a prefix with host bits cleared. */
-export function parsePrefix(text: unknown, field: string, family?: AddressFamily): Prefix {
-  if (typeof text !== 'string') invalid(field, 'an address or prefix', text);
-  if (!text.includes('/')) {
-    const { family: actual, bytes } = parseAddress(text, field, family);
-    const length = bytes.length * 8;
-    return { family: actual, address: bytes, length, mask: maskBytes(bytes.length, length) };
-  }
-  if (!ipaddr.isValidCIDR(text)) invalid(field, 'an address prefix such as 192.0.2.0/24', text);
-  const [address, length] = ipaddr.parseCIDR(text);
-  const actual = familyOf(address);
-  if (family !== undefined && actual !== family) {
-    invalid(field, `an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} prefix`, text);
-  }
+/**
+ * Parses "address/length", or a bare address as a full-length prefix. Host
+ * bits are cleared, or refused with `hostBits: 'reject'` (a rule written with
+ * them would not read back as written).
+ */
+export function parsePrefix(
+  text: unknown,
+  field: string,
+  family?: AddressFamily,
+  hostBits: 'clear' | 'reject' = 'clear',
+): Prefix {
+  const expected = describeExpected(family, hostBits === 'reject' ? 'address or prefix without host bits' : 'address or prefix');
+  if (typeof text !== 'string') invalid(field, expected, text);
+  const host = parseIp(text, family);
+  const [address, length] = host ? [host, host.kind() === 'ipv4' ? 32 : 128] : (parseCidr(text, family) ?? invalid(field, expected, text));
+  const mask = Uint8Array.from(
+    (address.kind() === 'ipv4' ? ipaddr.IPv4 : ipaddr.IPv6).subnetMaskFromPrefixLength(length).toByteArray(),
+  );
   const bytes = Uint8Array.from(address.toByteArray());
-  const mask = maskBytes(bytes.length, length);
+  if (hostBits === 'reject' && bytes.some((byte, i) => (byte & ~mask[i]!) !== 0)) invalid(field, expected, text);
   for (let i = 0; i < bytes.length; i++) bytes[i]! &= mask[i]!;
-  return { family: actual, address: bytes, length, mask };
+  return { family: familyOf(address), address: bytes, length, mask };
 }
 
-function maskBytes(size: number, length: number): Uint8Array {
-  const mask = new Uint8Array(size);
-  for (let bit = 0; bit < length; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
-  return mask;
-}
-
-/** Formats network-order bytes back to text ("192.0.2.1", "2001:db8::1"). */
+/** Formats network-order bytes as text ("192.0.2.1", "2001:db8::1"). */
 export function formatAddress(bytes: Uint8Array): string {
   return ipaddr.fromByteArray([...bytes]).toString();
 }
 
-/** Formats a prefix as "addr/len". */
-export function formatPrefix(prefix: Prefix): string {
-  return `${formatAddress(prefix.address)}/${prefix.length}`;
-}
-
-/** The prefix length of a contiguous netmask, or undefined if the mask has holes. */
-export function maskLength(mask: Uint8Array): number | undefined {
-  let length = 0;
-  while (length < mask.length * 8 && (mask[length >> 3]! & (0x80 >> (length & 7))) !== 0) length++;
-  for (let bit = length; bit < mask.length * 8; bit++) {
-    if ((mask[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) return undefined;
-  }
-  return length;
+/** "address/length", or undefined for a mask that is not a prefix. */
+export function formatPrefix(address: Uint8Array, mask: Uint8Array): string | undefined {
+  const length = ipaddr.fromByteArray([...mask]).prefixLengthFromSubnetMask();
+  return length === null ? undefined : `${formatAddress(address)}/${length}`;
 }

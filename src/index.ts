@@ -4,5 +4,7 @@
  */
 export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';
 export * from './nft';
+export * from './iptc';
+export { formatAddress, parseAddress, parsePrefix, type AddressFamily, type Prefix } from './address';
 export type { Spec, SpecInput } from './spec/types';
 export { parseSpec } from './spec/validate';

@@ -5,7 +5,7 @@
  * mask omitted. A rule encoded from canonical input decodes deep-equal to it.
  */
 import type { NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native/iptc';
-import { decodeAddress, decodePrefix } from './address';
+import { formatAddress, formatPrefix } from '../address';
 import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './kernel-values';
 import type { IptAddrType, IptFamily, IptMatch, IptPortRange, IptRule, IptTarget } from './rule';
 
@@ -55,7 +55,7 @@ function decodeModelled(family: IptFamily, native: NativeRule): IptRule {
 }
 
 function prefix(address: Buffer, mask: Buffer, what: string): string {
-  const text = decodePrefix(address, mask);
+  const text = formatPrefix(address, mask);
   if (text === undefined) throw new Unmodelled(`a non-prefix ${what} mask`);
   return text;
 }
@@ -124,7 +124,7 @@ function decodeTarget(native: NativeTarget): IptTarget {
     case 'DNAT':
     case 'SNAT': {
       if (!native.address) throw new Unmodelled(`${native.kind} without an address`);
-      const target: IptTarget = { name: native.kind, toAddress: decodeAddress(native.address) };
+      const target: IptTarget = { name: native.kind, toAddress: formatAddress(native.address) };
       if (native.ports) target.toPort = ports(native.ports);
       return target;
     }

@@ -12,7 +12,7 @@ import type {
   NativeRule,
   NativeTarget,
 } from '../native/iptc';
-import { encodeAddress, encodePrefix } from './address';
+import { parseAddress, parsePrefix } from '../address';
 import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './kernel-values';
 import type { IptcOperation } from './operation';
 import type { IptFamily, IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from './rule';
@@ -138,7 +138,8 @@ function encodeAddressMatch(
     if (negated !== undefined) invalid(`${field}Negated`, `no negation without ${field}`, negated);
     return undefined;
   }
-  return { ...encodePrefix(family, value, field), negated: checkFlag(negated, `${field}Negated`) };
+  const prefix = parsePrefix(value, field, family, 'reject');
+  return { address: Buffer.from(prefix.address), mask: Buffer.from(prefix.mask), negated: checkFlag(negated, `${field}Negated`) };
 }
 
 function encodeRule(family: IptFamily, table: IptTableName, value: unknown, field: string): NativeRule {
@@ -267,7 +268,7 @@ function encodeTarget(family: IptFamily, table: IptTableName, rule: IptRule, rul
       return { kind: 'jump', chain: checkChainName(target.chain, `${field}.chain`), goto: checkFlag(target.goto, `${field}.goto`) };
     case 'DNAT':
     case 'SNAT': {
-      const native: NativeTarget = { kind: target.name, address: encodeAddress(family, target.toAddress, `${field}.toAddress`) };
+      const native: NativeTarget = { kind: target.name, address: Buffer.from(parseAddress(target.toAddress, `${field}.toAddress`, family).bytes) };
       const ports = encodeTargetPorts(rule, target.toPort, ruleField, `${field}.toPort`);
       if (ports) native.ports = ports;
       return native;

@@ -4,6 +4,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { IptFamily } from '../iptc/rule.js';
+import { familyOf, type IpAddress, parseCidr, parseIp } from '../address.js';
 
 export interface ParsedAddress {
   family: IptFamily;
@@ -22,30 +23,27 @@ export interface ParsedSubnet {
 }
 
 /**
- * Parses an address of either family, or returns undefined. IPv4 must be
- * dotted-quad decimal (ipaddr.js also takes `0x7f.1` and `127.1`, which
- * iptables would read differently); IPv6 zone ids and IPv4-mapped addresses
- * are refused because they have no meaning in a rule.
+ * Parses an address of either family, or returns undefined (strict, see
+ * src/address.ts); IPv4-mapped IPv6 addresses are refused too because they
+ * have no meaning in a rule.
  */
 export function parseAddress(text: string): ParsedAddress | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return describe(ipaddr.IPv4.parse(text));
-  if (!ipaddr.IPv6.isValid(text)) return undefined;
-  const address = ipaddr.IPv6.parse(text);
-  if (address.zoneId !== undefined || address.isIPv4MappedAddress()) return undefined;
+  const address = parseIp(text);
+  if (!address || isMapped(address)) return undefined;
   return describe(address);
 }
 
 export function parseSubnet(text: string): ParsedSubnet | undefined {
-  if (ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) {
-    const [, prefix] = ipaddr.IPv4.parseCIDR(text);
-    const network = ipaddr.IPv4.networkAddressFromCIDR(text);
-    return { family: 'ipv4', cidr: `${network.toString()}/${prefix}`, range: [network, prefix] };
-  }
-  if (!ipaddr.IPv6.isValidCIDR(text)) return undefined;
-  const [address, prefix] = ipaddr.IPv6.parseCIDR(text);
-  if (address.zoneId !== undefined || address.isIPv4MappedAddress()) return undefined;
-  const network = ipaddr.IPv6.networkAddressFromCIDR(text);
-  return { family: 'ipv6', cidr: `${network.toString()}/${prefix}`, range: [network, prefix] };
+  const parsed = parseCidr(text);
+  if (!parsed || isMapped(parsed[0])) return undefined;
+  const [, prefix] = parsed;
+  const network = parsed[0].kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+  return { family: familyOf(network), cidr: `${network.toString()}/${prefix}`, range: [network, prefix] };
+}
+
+/** IPv4-mapped IPv6 addresses have no meaning in a rule of either family. */
+function isMapped(address: IpAddress): boolean {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
 }
 
 export function subnetContains(subnet: ParsedSubnet, address: string): boolean {
