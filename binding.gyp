@@ -9,6 +9,7 @@
         "native/addon.cc",
         "native/error.cc",
         "native/netns.cc",
+        "native/sysctl.cc",
         "native/nft/connection.cc",
         "native/nft/batch.cc",
         "native/nft/dump.cc",

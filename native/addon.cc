@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "iptc/table.h"
 #include "nft/connection.h"
+#include "sysctl.h"
 
 namespace bridgewall {
 
@@ -29,6 +30,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook(CloseOpenHandles, data);
   NftConnection::Init(env, exports);
   IptcTable::Init(env, exports);
+  InitSysctl(env, exports);
   return exports;
 }
 

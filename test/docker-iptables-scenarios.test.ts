@@ -145,7 +145,11 @@ const SWARM_HOST_SAVE = lines(
 test('several networks, endpoints, a port range and swarm ingress, in Docker\'s order', (t) => {
   const model = buildModel(parseSpec(SWARM_HOST));
   t.is(renderIptablesSave('ipv4', planIptables(model).families[0]), SWARM_HOST_SAVE);
-  t.deepEqual(model.sysctls, [{ name: 'net.ipv4.conf.docker_gwbridge.route_localnet', value: '1' }]);
+  // route_localnet for the ingress DNAT from 127.0.0.1; br_netfilter because a network has ICC off.
+  t.deepEqual(model.sysctls, [
+    { path: ['net', 'ipv4', 'conf', 'docker_gwbridge', 'route_localnet'], value: '1' },
+    { path: ['net', 'bridge', 'bridge-nf-call-iptables'], value: '1' },
+  ]);
 });
 
 test('removing the swarm host\'s networks and ingress leaves the daemon-level state', (t) => {

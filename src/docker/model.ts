@@ -22,8 +22,8 @@ export interface FirewallModel {
 }
 
 export interface Sysctl {
-  /** e.g. `net.ipv4.conf.docker_gwbridge.route_localnet` */
-  name: string;
+  /** The entry under /proc/sys by component, e.g. net, ipv4, conf, docker_gwbridge, route_localnet (a bridge name may hold dots). */
+  path: readonly string[];
   value: string;
 }
 
@@ -118,13 +118,32 @@ export function buildModel(spec: Spec): FirewallModel {
   const families = (['ipv4', 'ipv6'] as const)
     .filter((family) => spec[family])
     .map((family) => buildFamily(spec, family));
-  const model: FirewallModel = { families, sysctls: [] };
-  if (spec.ingress && spec.ipv4) {
-    model.ingress = buildIngress(spec.ingress);
-    // The DNAT to the ingress sandbox must also work for traffic the host sends to its own 127.0.0.1.
-    model.sysctls.push({ name: `net.ipv4.conf.${spec.ingress.bridge}.route_localnet`, value: '1' });
-  }
+  const model: FirewallModel = { families, sysctls: hostSysctls(spec) };
+  if (spec.ingress && spec.ipv4) model.ingress = buildIngress(spec.ingress);
   return model;
+}
+
+/**
+ * The kernel settings Docker's bridge driver makes for the rules to work
+ * (moby bridge_linux.go createNetwork): route_localnet where traffic from the
+ * host's 127.0.0.1 is DNATed into a bridge, and br_netfilter's
+ * bridge-nf-call-ip(6)tables where bridged traffic must meet the rules (ICC
+ * off, or hairpin NAT without the userland proxy).
+ */
+function hostSysctls(spec: Spec): Sysctl[] {
+  const sysctls: Sysctl[] = [];
+  const routeLocalnet = (bridge: string): Sysctl => ({ path: ['net', 'ipv4', 'conf', bridge, 'route_localnet'], value: '1' });
+  if (!spec.userlandProxy && spec.ipv4) {
+    for (const network of spec.networks) if (network.ipv4) sysctls.push(routeLocalnet(network.bridge));
+  }
+  if (spec.ingress && spec.ipv4 && !sysctls.some((s) => s.path[3] === spec.ingress!.bridge)) {
+    // The DNAT to the ingress sandbox must also work for traffic the host sends to its own 127.0.0.1.
+    sysctls.push(routeLocalnet(spec.ingress.bridge));
+  }
+  const bridgeFiltering = !spec.userlandProxy || spec.networks.some((network) => !network.icc);
+  if (bridgeFiltering && spec.ipv4) sysctls.push({ path: ['net', 'bridge', 'bridge-nf-call-iptables'], value: '1' });
+  if (bridgeFiltering && spec.ipv6) sysctls.push({ path: ['net', 'bridge', 'bridge-nf-call-ip6tables'], value: '1' });
+  return sysctls;
 }
 
 function buildFamily(spec: Spec, family: IptFamily): FamilyModel {

@@ -5,8 +5,9 @@
 import path from 'node:path';
 import type { NativeIptcBinding } from './iptc';
 import type { NativeNftBinding } from './nft';
+import type { NativeSysctlBinding } from './sysctl';
 
-export type NativeBinding = NativeNftBinding & NativeIptcBinding;
+export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;

@@ -1,16 +1,11 @@
 /**
- * The topology a spec describes, with the host-side settings Docker Engine
- * makes outside the firewall (moby bridge driver, createNetwork and
- * CreateEndpoint), so packets meet the rules under the same conditions:
- * - br_netfilter's bridge-nf-call-ip(6)tables when a network disables ICC
- *   or the userland proxy is off (bridged traffic must traverse iptables);
- * - route_localnet on every bridge without the userland proxy, so that
- *   DNAT from 127.0.0.1 into a bridge is routable;
- * - hairpin mode on every bridge port without the userland proxy, so that
- *   a container reaches its own published port.
- * Forwarding is enabled by the bed itself (Docker then leaves the FORWARD
- * policy alone). Sysctls the library writes itself (model.sysctls) are
- * left to the apply step.
+ * The topology a spec describes, with the host-side setting Docker Engine
+ * makes per container outside the firewall (moby bridge driver,
+ * CreateEndpoint): hairpin mode on every bridge port without the userland
+ * proxy, so that a container reaches its own published port. The settings
+ * per network (route_localnet, bridge-nf-call-ip(6)tables) are the
+ * library's, written by apply. Forwarding is enabled by the bed itself
+ * (Docker then leaves the FORWARD policy alone).
  */
 import type { Spec } from '../../src/spec/types.js';
 import type { BridgeDescription, ContainerDescription, TopologyDescription } from './topology.js';
@@ -20,7 +15,6 @@ export const INGRESS_SANDBOX = 'ingress-sbox';
 
 export function dockerTopology(label: string, spec: Spec): TopologyDescription {
   const hairpin = !spec.userlandProxy;
-  const bridgeNetfilter = hairpin || spec.networks.some((network) => !network.icc);
   const bridges = spec.networks.map((network): BridgeDescription => {
     const containers = network.endpoints.map((endpoint): ContainerDescription => ({
       name: containerName(endpoint.ipv4 ?? endpoint.ipv6 ?? ''),
@@ -39,15 +33,7 @@ export function dockerTopology(label: string, spec: Spec): TopologyDescription {
   if (spec.ingress && !bridges.some((bridge) => bridge.name === spec.ingress?.bridge)) {
     throw new Error(`the bed needs the ingress bridge ${spec.ingress.bridge} among the spec's networks, for its subnet`);
   }
-  const hostSysctls = new Map<string, string>();
-  if (bridgeNetfilter) {
-    hostSysctls.set('net/bridge/bridge-nf-call-iptables', '1');
-    hostSysctls.set('net/bridge/bridge-nf-call-ip6tables', '1');
-  }
-  if (hairpin) {
-    for (const bridge of bridges) hostSysctls.set(`net/ipv4/conf/${bridge.name}/route_localnet`, '1');
-  }
-  return { label, bridges, hostSysctls };
+  return { label, bridges, hostSysctls: new Map() };
 }
 
 /** Containers are named after their address, so test output says who answered. */

@@ -1,0 +1,36 @@
+/**
+ * One netfilter flavour behind the Docker semantics. A backend turns the
+ * backend-neutral model into its own rules, reads back what the kernel holds,
+ * and commits only the difference; the semantics never depend on which.
+ */
+import type { FirewallModel } from '../docker/model.js';
+
+export type BackendName = 'iptables' | 'nftables';
+
+export interface ApplyOutcome {
+  /** Kernel commits made: 0 when the kernel already matched. */
+  commits: number;
+  /** Changes inside those commits (libiptc operations, netlink messages). */
+  changes: number;
+}
+
+export interface BackendState {
+  backend: BackendName;
+  /** What the library owns, as the backend's own tool prints it (iptables-save, nft list). */
+  text: string;
+  /** The same, as data. */
+  data: unknown;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Reads the kernel, commits what differs from the model (one commit per table or family). */
+  apply(model: FirewallModel): Promise<ApplyOutcome>;
+  /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
+  dryRun(model: FirewallModel): Promise<string>;
+  /** What the library owns, read back from the kernel. */
+  show(): Promise<BackendState>;
+  /** Removes everything the library owns; the user's chain only if it is empty. */
+  flush(): Promise<ApplyOutcome>;
+  close(): void;
+}

@@ -1,0 +1,5 @@
+/** Private types of the addon's /proc/sys writer. */
+export interface NativeSysctlBinding {
+  /** Writes each entry (path relative to /proc/sys) inside the namespace; false where the entry does not exist. */
+  writeSysctls(netnsPath: string, entries: readonly { path: string; value: string }[]): Promise<boolean[]>;
+}
