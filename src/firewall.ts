@@ -44,6 +44,11 @@ export class Firewall {
 
   private constructor(private readonly netns: string | undefined) {}
 
+  /** Whether this build has the backend. */
+  static supports(backend: BackendName): boolean {
+    return BACKENDS[backend] !== undefined;
+  }
+
   static async open(options: FirewallOptions = {}): Promise<Firewall> {
     if (typeof options !== 'object' || options === null) invalid('options', 'an options object', options);
     return new Firewall(options.netns === undefined ? undefined : checkNetns(options.netns));

@@ -1,0 +1,77 @@
+/** The CLI commands, each reading already-parsed options and printing its outcome. */
+import { readFileSync } from 'node:fs';
+import { BACKEND_NAMES, Firewall } from '../firewall.js';
+import type { BackendName } from '../backends/backend.js';
+import { invalid, ValidationError } from '../errors.js';
+
+export interface CommonOptions {
+  netns?: string;
+  json?: boolean;
+}
+
+function readSpec(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new ValidationError('SPEC', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError('SPEC', `${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function backendsOf(name: string | undefined): BackendName[] {
+  if (name === undefined) return BACKEND_NAMES.filter((backend) => Firewall.supports(backend));
+  if (!BACKEND_NAMES.includes(name as BackendName)) invalid('--backend', 'iptables or nftables', name);
+  return [name as BackendName];
+}
+
+async function withFirewall<T>(options: CommonOptions, run: (firewall: Firewall) => Promise<T>): Promise<T> {
+  const firewall = await Firewall.open(options.netns === undefined ? {} : { netns: options.netns });
+  try {
+    return await run(firewall);
+  } finally {
+    firewall.close();
+  }
+}
+
+export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean }): Promise<string> {
+  const spec = readSpec(file) as Parameters<Firewall['apply']>[0];
+  return withFirewall(options, async (firewall) => {
+    if (options.dryRun) {
+      const script = await firewall.dryRun(spec);
+      return options.json ? `${JSON.stringify({ dryRun: script })}\n` : script;
+    }
+    const result = await firewall.apply(spec);
+    if (options.json) return `${JSON.stringify(result)}\n`;
+    const lines = [`applied with ${result.backend}: ${result.changes} change(s) in ${result.commits} commit(s)`];
+    if (result.otherBackendChanges > 0) lines.push(`removed ${result.otherBackendChanges} rule change(s) left by the other backend`);
+    for (const name of result.sysctls.missing) lines.push(`note: ${name} does not exist (yet); create the interface and apply again`);
+    return `${lines.join('\n')}\n`;
+  });
+}
+
+export async function showCommand(options: CommonOptions & { backend?: string }): Promise<string> {
+  const backends = backendsOf(options.backend);
+  return withFirewall(options, async (firewall) => {
+    const states = [];
+    for (const backend of backends) states.push(await firewall.show(backend));
+    if (options.json) return `${JSON.stringify(states.map(({ backend, data }) => ({ backend, state: data })))}\n`;
+    return states.map((state) => `# ${state.backend}\n${state.text}`).join('');
+  });
+}
+
+export async function flushCommand(options: CommonOptions & { backend?: string }): Promise<string> {
+  const backends = backendsOf(options.backend);
+  return withFirewall(options, async (firewall) => {
+    const lines = [];
+    for (const backend of backends) {
+      const outcome = await firewall.flush(backend);
+      lines.push(`flushed ${backend}: ${outcome.changes} change(s) in ${outcome.commits} commit(s)`);
+    }
+    return options.json ? `${JSON.stringify({ flushed: backends })}\n` : `${lines.join('\n')}\n`;
+  });
+}

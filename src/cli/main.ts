@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * The bridgewall command. Exit 0 on success; on failure a non-zero exit and
+ * exactly one line `error: CODE: message` on stderr.
+ */
+import { parseArgs } from 'node:util';
+import { applyCommand, flushCommand, showCommand } from './commands.js';
+import { APPLY_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
+
+const COMMON = {
+  netns: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMANDS = {
+  apply: {
+    help: APPLY_HELP,
+    options: { ...COMMON, 'dry-run': { type: 'boolean' } },
+    run: (values: Record<string, unknown>, positionals: string[]) => {
+      if (positionals.length !== 1) throw new UsageError('apply takes one SPEC.json file (or - for standard input)');
+      return applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true });
+    },
+  },
+  show: {
+    help: SHOW_HELP,
+    options: { ...COMMON, backend: { type: 'string' } },
+    run: (values: Record<string, unknown>, positionals: string[]) => {
+      if (positionals.length > 0) throw new UsageError(`show takes no argument, got ${positionals[0]}`);
+      return showCommand({ ...common(values), ...backend(values) });
+    },
+  },
+  flush: {
+    help: FLUSH_HELP,
+    options: { ...COMMON, backend: { type: 'string' } },
+    run: (values: Record<string, unknown>, positionals: string[]) => {
+      if (positionals.length > 0) throw new UsageError(`flush takes no argument, got ${positionals[0]}`);
+      return flushCommand({ ...common(values), ...backend(values) });
+    },
+  },
+} as const;
+
+class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+function common(values: Record<string, unknown>): { netns?: string; json?: boolean } {
+  return {
+    ...(typeof values.netns === 'string' ? { netns: values.netns } : {}),
+    ...(values.json === true ? { json: true } : {}),
+  };
+}
+
+function backend(values: Record<string, unknown>): { backend?: string } {
+  return typeof values.backend === 'string' ? { backend: values.backend } : {};
+}
+
+async function main(argv: string[]): Promise<string> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') return MAIN_HELP;
+  const command = COMMANDS[name as keyof typeof COMMANDS];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; run bridgewall --help`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; run bridgewall ${name} --help`);
+  }
+  if (parsed.values.help) return command.help;
+  return command.run(parsed.values as Record<string, unknown>, parsed.positionals);
+}
+
+function errorLine(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = String(message ?? error).replace(/\s*\n\s*/g, ' ');
+  const stable = typeof code === 'string' ? code : 'UNKNOWN';
+  const hint = HINTS[stable];
+  return `error: ${stable}: ${text}${hint ? ` (${hint})` : ''}\n`;
+}
+
+main(process.argv.slice(2)).then(
+  (output) => process.stdout.write(output),
+  (error: unknown) => {
+    process.stderr.write(errorLine(error));
+    process.exitCode = (error as { code?: unknown }).code === 'EUSAGE' ? 2 : 1;
+  },
+);

@@ -1,0 +1,143 @@
+/**
+ * The CLI contract: apply / show / flush on a namespace, idempotence,
+ * --dry-run touching nothing, --json, and failures as one line
+ * `error: CODE: message` with nothing applied.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
+
+const execFileAsync = promisify(execFile);
+const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+function specFile(spec: unknown): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridgewall-cli-'));
+  chmodSync(dir, 0o755); // readable by the unprivileged run below
+  const file = path.join(dir, 'spec.json');
+  writeFileSync(file, JSON.stringify(spec));
+  return file;
+}
+
+const SPEC = {
+  backend: 'iptables',
+  networks: [{
+    bridge: 'br-web',
+    ipv4: { subnet: '198.18.1.0/24' },
+    endpoints: [{ ipv4: '198.18.1.2', ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }] }],
+  }],
+};
+
+async function saveAll(ns: TestNetns): Promise<string> {
+  let text = '';
+  for (const table of ['raw', 'filter', 'nat']) text += normaliseSave(await ns.run('iptables-legacy-save', '-t', table));
+  return text;
+}
+
+kernelTest('apply programs the namespace, a second apply changes nothing, flush removes it all', async (t) => {
+  const ns = await createNetns(t, 'cli');
+  const file = specFile(SPEC);
+  const first = await cli('apply', file, '--netns', ns.path, '--json');
+  t.is(first.code, 0, first.stderr);
+  t.like(JSON.parse(first.stdout), { backend: 'iptables', commits: 3 });
+  const saved = await saveAll(ns);
+  t.regex(saved, /-A DOCKER ! -i br-web -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198\.18\.1\.2:80/);
+
+  const second = await cli('apply', file, '--netns', ns.path, '--json');
+  t.like(JSON.parse(second.stdout), { commits: 0, changes: 0 });
+  t.is(await saveAll(ns), saved);
+
+  const shown = await cli('show', '--backend', 'iptables', '--netns', ns.path, '--json');
+  const [state] = JSON.parse(shown.stdout);
+  t.is(state.backend, 'iptables');
+  t.true(JSON.stringify(state.state).includes('-d 198.18.1.2/32 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT'));
+  t.regex((await cli('show', '--backend', 'iptables', '--netns', ns.path)).stdout, /^# iptables\n\*raw\n/);
+
+  const flushed = await cli('flush', '--backend', 'iptables', '--netns', ns.path);
+  t.is(flushed.code, 0, flushed.stderr);
+  t.notRegex(await saveAll(ns), /DOCKER/);
+});
+
+kernelTest('apply --dry-run prints the rules and touches nothing', async (t) => {
+  const ns = await createNetns(t, 'clidry');
+  const before = await saveAll(ns);
+  const run = await cli('apply', specFile(SPEC), '--netns', ns.path, '--dry-run');
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /^# iptables: \d+ change\(s\) to commit/);
+  t.regex(run.stdout, /-A POSTROUTING -s 198\.18\.1\.0\/24 ! -o br-web -j MASQUERADE/);
+  t.is(await saveAll(ns), before);
+});
+
+kernelTest('an invalid spec fails with one error line naming the field, and nothing is applied', async (t) => {
+  const ns = await createNetns(t, 'clibad');
+  const before = await saveAll(ns);
+  const bad = structuredClone(SPEC);
+  bad.networks[0]!.endpoints[0]!.ports[0]!.hostPort = 70_000;
+  const run = await cli('apply', specFile(bad), '--netns', ns.path);
+  t.is(run.code, 1);
+  t.is(run.stdout, '');
+  t.regex(run.stderr, /^error: EVALIDATION: networks\[0\]\.endpoints\[0\]\.ports\[0\]\.hostPort: .*\n$/);
+  t.is(run.stderr.split('\n').length, 2);
+  t.is(await saveAll(ns), before);
+});
+
+test('usage errors and unreadable specs are one error line too', async (t) => {
+  const missing = await cli('apply', '/nonexistent/spec.json');
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^error: EVALIDATION: SPEC: cannot read \/nonexistent\/spec\.json: .*\n$/);
+  const unknown = await cli('frobnicate');
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /^error: EUSAGE: unknown command "frobnicate"; run bridgewall --help\n$/);
+  const option = await cli('show', '--colour');
+  t.regex(option.stderr, /^error: EUSAGE: .*--colour.*\n$/);
+  const backend = await cli('show', '--backend', 'pf');
+  t.regex(backend.stderr, /^error: EVALIDATION: --backend: Expected iptables or nftables for --backend but received "pf"\n$/);
+});
+
+kernelTest('a namespace that does not exist is a typed error', async (t) => {
+  const run = await cli('show', '--netns', '/run/netns/bridgewall-none');
+  t.is(run.code, 1);
+  t.regex(run.stderr, /^error: ENOENT: cannot open network namespace \/run\/netns\/bridgewall-none/);
+});
+
+test('every command has complete help', async (t) => {
+  const main = await cli('--help');
+  for (const command of ['apply', 'show', 'flush']) {
+    t.true(main.stdout.includes(`bridgewall ${command}`));
+    const help = await cli(command, '--help');
+    t.is(help.code, 0);
+    t.regex(help.stdout, new RegExp(`^Usage: bridgewall ${command}`));
+    t.regex(help.stdout, /--netns PATH/);
+  }
+});
+
+kernelTest('without privileges the error says what to do next', async (t) => {
+  const ns = await createNetns(t, 'cliperm');
+  const file = specFile(SPEC);
+  const { stdout, stderr } = await execFileAsync(
+    'ip',
+    ['netns', 'exec', ns.name, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, CLI, 'apply', file],
+    { timeout: 30_000 },
+  ).catch((error: { stdout: string; stderr: string }) => error);
+  t.is(stdout, '');
+  t.regex(stderr, /^error: (EPERM|EACCES): .*\(run as root, or with CAP_NET_ADMIN/);
+});
