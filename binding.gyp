@@ -10,6 +10,7 @@
         "native/error.cc",
         "native/netns.cc",
         "native/sysctl.cc",
+        "native/bridge_ports.cc",
         "native/nft/connection.cc",
         "native/nft/batch.cc",
         "native/nft/dump.cc",

@@ -6,6 +6,7 @@
 #include "iptc/table.h"
 #include "nft/connection.h"
 #include "sysctl.h"
+#include "bridge_ports.h"
 
 namespace bridgewall {
 
@@ -31,6 +32,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   NftConnection::Init(env, exports);
   IptcTable::Init(env, exports);
   InitSysctl(env, exports);
+  InitBridgePorts(env, exports);
   return exports;
 }
 

@@ -14,7 +14,7 @@ import { invalid, ValidationError } from './errors.js';
 import { checkNetns } from './nft/connection.js';
 import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
 import { parseSpec } from './spec/validate.js';
-import { writeSysctls, type SysctlOutcome } from './sysctl.js';
+import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 
 export interface FirewallOptions {
   /** The network namespace, e.g. /run/netns/NAME or /proc/PID/ns/net; default: the caller's own. */
@@ -24,6 +24,7 @@ export interface FirewallOptions {
 export interface ApplyResult extends ApplyOutcome {
   backend: BackendName;
   sysctls: SysctlOutcome;
+  hairpin: HairpinOutcome;
   /** Changes made to remove what the other backend had programmed in this namespace. */
   otherBackendChanges: number;
 }
@@ -60,13 +61,14 @@ export class Firewall {
     const model = buildModel(spec);
     const backend = await this.backend(spec.backend);
     const sysctls = await writeSysctls(this.netns ?? '', model.sysctls);
+    const hairpin = await setHairpinPorts(this.netns ?? '', model.hairpinBridges);
     const outcome = await backend.apply(model);
     let otherBackendChanges = 0;
     for (const other of BACKEND_NAMES) {
       if (other !== spec.backend && BACKENDS[other]) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
     }
     this.spec = structuredClone(input);
-    return { backend: spec.backend, ...outcome, sysctls, otherBackendChanges };
+    return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges };
   }
 
   /** What apply(spec) would commit, in the backend's syntax; nothing is written. */

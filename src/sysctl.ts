@@ -1,6 +1,7 @@
 /**
- * Writes the kernel settings a model needs under /proc/sys inside the target
- * namespace, natively (no sysctl(8) process).
+ * The host settings a model needs besides its rules, written natively inside
+ * the target namespace (no sysctl(8) or ip(8) process): /proc/sys entries and
+ * hairpin mode on bridge ports.
  */
 import type { Sysctl } from './docker/model.js';
 import { callNative, invalid } from './errors.js';
@@ -27,4 +28,20 @@ export async function writeSysctls(netns: string, sysctls: readonly Sysctl[]): P
   const outcome: SysctlOutcome = { written: [], missing: [] };
   sysctls.forEach((sysctl, i) => (written[i] ? outcome.written : outcome.missing).push(sysctl.path.join('.')));
   return outcome;
+}
+
+export interface HairpinOutcome {
+  /** Bridges found, with the number of ports set to hairpin mode. */
+  set: { bridge: string; ports: number }[];
+  /** Bridges that do not exist (yet). */
+  missing: string[];
+}
+
+export async function setHairpinPorts(netns: string, bridges: readonly string[]): Promise<HairpinOutcome> {
+  if (bridges.length === 0) return { set: [], missing: [] };
+  const results = await callNative(() => binding.setBridgePortsHairpin(netns, bridges));
+  return {
+    set: results.filter((r) => r.exists).map(({ bridge, ports }) => ({ bridge, ports })),
+    missing: results.filter((r) => !r.exists).map((r) => r.bridge),
+  };
 }

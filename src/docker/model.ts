@@ -19,6 +19,12 @@ export interface FirewallModel {
   ingress?: IngressModel;
   /** Kernel settings the rules depend on, written before the rules. */
   sysctls: Sysctl[];
+  /**
+   * Bridges whose ports need hairpin mode (userland proxy off), so a
+   * container's packets to its own published port may leave by the port
+   * they came in on. Docker sets it on each veth as it attaches it.
+   */
+  hairpinBridges: string[];
 }
 
 export interface Sysctl {
@@ -118,7 +124,11 @@ export function buildModel(spec: Spec): FirewallModel {
   const families = (['ipv4', 'ipv6'] as const)
     .filter((family) => spec[family])
     .map((family) => buildFamily(spec, family));
-  const model: FirewallModel = { families, sysctls: hostSysctls(spec) };
+  const model: FirewallModel = {
+    families,
+    sysctls: hostSysctls(spec),
+    hairpinBridges: spec.userlandProxy ? [] : spec.networks.map((network) => network.bridge),
+  };
   if (spec.ingress && spec.ipv4) model.ingress = buildIngress(spec.ingress);
   return model;
 }

@@ -3,11 +3,12 @@
  * wrappers in src/nft and src/iptc use it, and it is never exported.
  */
 import path from 'node:path';
+import type { NativeBridgeBinding } from './bridge';
 import type { NativeIptcBinding } from './iptc';
 import type { NativeNftBinding } from './nft';
 import type { NativeSysctlBinding } from './sysctl';
 
-export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding;
+export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;

@@ -1,11 +1,9 @@
 /**
- * The topology a spec describes, with the host-side setting Docker Engine
- * makes per container outside the firewall (moby bridge driver,
- * CreateEndpoint): hairpin mode on every bridge port without the userland
- * proxy, so that a container reaches its own published port. The settings
- * per network (route_localnet, bridge-nf-call-ip(6)tables) are the
- * library's, written by apply. Forwarding is enabled by the bed itself
- * (Docker then leaves the FORWARD policy alone).
+ * The topology a spec describes. The host settings Docker makes besides its
+ * rules (route_localnet, bridge-nf-call-ip(6)tables, hairpin mode on bridge
+ * ports) are the library's, written by apply, so the packet tests prove
+ * them too. Forwarding is enabled by the bed itself (Docker then leaves the
+ * FORWARD policy alone).
  */
 import type { Spec } from '../../src/spec/types.js';
 import type { BridgeDescription, ContainerDescription, TopologyDescription } from './topology.js';
@@ -14,7 +12,6 @@ import type { BridgeDescription, ContainerDescription, TopologyDescription } fro
 export const INGRESS_SANDBOX = 'ingress-sbox';
 
 export function dockerTopology(label: string, spec: Spec): TopologyDescription {
-  const hairpin = !spec.userlandProxy;
   const bridges = spec.networks.map((network): BridgeDescription => {
     const containers = network.endpoints.map((endpoint): ContainerDescription => ({
       name: containerName(endpoint.ipv4 ?? endpoint.ipv6 ?? ''),
@@ -26,7 +23,6 @@ export function dockerTopology(label: string, spec: Spec): TopologyDescription {
       name: network.bridge,
       ...(network.ipv4 ? { ipv4: network.ipv4.subnet } : {}),
       ...(network.ipv6 ? { ipv6: network.ipv6.subnet } : {}),
-      hairpin,
       containers,
     };
   });

@@ -39,8 +39,6 @@ export interface BridgeDescription {
   /** Subnets; the bridge takes the first address of each as the containers' gateway. */
   ipv4?: string;
   ipv6?: string;
-  /** Bridge ports send frames back where they came from (Docker's hairpin mode, set without the userland proxy). */
-  hairpin: boolean;
   containers: ContainerDescription[];
 }
 
@@ -126,7 +124,6 @@ function bridgeCommands(bridges: readonly BridgeDescription[], containers: reado
     commands.push(
       `link add ${port} type veth peer name eth0 netns ${netns.name}`,
       `link set ${port} master ${bridge.name}`,
-      ...(bridge.hairpin ? [`link set ${port} type bridge_slave hairpin on`] : []),
       `link set ${port} up`,
     );
   }
