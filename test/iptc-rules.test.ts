@@ -4,6 +4,7 @@
  * another; the kernel must then hold the same entry bytes in both, both must
  * save to the same (and the expected) text, and both must read back as the input rules.
  */
+import type { ExecutionContext } from 'ava';
 import { IptcTable } from '../src/iptc/table';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns';
 import {
@@ -24,10 +25,8 @@ async function buildWithIptables(netns: TestNetns, tableCase: TableCase): Promis
   }
 }
 
-for (const tableCase of TABLE_CASES) {
-  const title = `${tableCase.family} ${tableCase.table}`;
-
-  kernelTest(`${title}: the library writes what iptables-legacy writes, byte for byte`, async (t) => {
+/** The table built by iptables-legacy in one namespace and by the library in another. */
+async function buildBoth(t: ExecutionContext, tableCase: TableCase): Promise<{ cliTable: IptcTable; libTable: IptcTable }> {
     const [byIptables, byLibrary] = await Promise.all([createNetns(t, 'cli'), createNetns(t, 'lib')]);
     await buildWithIptables(byIptables, tableCase);
     const [cliTable, libTable] = await Promise.all([
@@ -39,6 +38,14 @@ for (const tableCase of TABLE_CASES) {
       libTable.close();
     });
     await libTable.transaction(tableCase.family, tableCase.table, buildOperations(tableCase));
+  return { cliTable, libTable };
+}
+
+for (const tableCase of TABLE_CASES) {
+  const title = `${tableCase.family} ${tableCase.table}`;
+
+  kernelTest(`${title}: the library writes what iptables-legacy writes, byte for byte`, async (t) => {
+    const { cliTable, libTable } = await buildBoth(t, tableCase);
 
     const cliChains = await cliTable.read(tableCase.family, tableCase.table);
     const libChains = await libTable.read(tableCase.family, tableCase.table);
@@ -70,17 +77,7 @@ for (const tableCase of TABLE_CASES) {
   });
 
   kernelTest(`${title}: rules read back deep-equal to what was written, and to what iptables wrote`, async (t) => {
-    const [byIptables, byLibrary] = await Promise.all([createNetns(t, 'cli'), createNetns(t, 'lib')]);
-    await buildWithIptables(byIptables, tableCase);
-    const [cliTable, libTable] = await Promise.all([
-      IptcTable.open({ netns: byIptables.path }),
-      IptcTable.open({ netns: byLibrary.path }),
-    ]);
-    t.teardown(() => {
-      cliTable.close();
-      libTable.close();
-    });
-    await libTable.transaction(tableCase.family, tableCase.table, buildOperations(tableCase));
+    const { cliTable, libTable } = await buildBoth(t, tableCase);
     for (const table of [libTable, cliTable]) {
       const chains = await table.read(tableCase.family, tableCase.table);
       const read = chains.flatMap((chain) => chain.rules.map((entry) => ({ chain: chain.name, rule: entry.rule })));
