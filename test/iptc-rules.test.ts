@@ -26,7 +26,14 @@ async function buildWithIptables(netns: TestNetns, tableCase: TableCase): Promis
 }
 
 /** The table built by iptables-legacy in one namespace and by the library in another. */
-async function buildBoth(t: ExecutionContext, tableCase: TableCase): Promise<{ cliTable: IptcTable; libTable: IptcTable }> {
+interface BothTables {
+  byIptables: TestNetns;
+  byLibrary: TestNetns;
+  cliTable: IptcTable;
+  libTable: IptcTable;
+}
+
+async function buildBoth(t: ExecutionContext, tableCase: TableCase): Promise<BothTables> {
     const [byIptables, byLibrary] = await Promise.all([createNetns(t, 'cli'), createNetns(t, 'lib')]);
     await buildWithIptables(byIptables, tableCase);
     const [cliTable, libTable] = await Promise.all([
@@ -38,14 +45,14 @@ async function buildBoth(t: ExecutionContext, tableCase: TableCase): Promise<{ c
       libTable.close();
     });
     await libTable.transaction(tableCase.family, tableCase.table, buildOperations(tableCase));
-  return { cliTable, libTable };
+  return { byIptables, byLibrary, cliTable, libTable };
 }
 
 for (const tableCase of TABLE_CASES) {
   const title = `${tableCase.family} ${tableCase.table}`;
 
   kernelTest(`${title}: the library writes what iptables-legacy writes, byte for byte`, async (t) => {
-    const { cliTable, libTable } = await buildBoth(t, tableCase);
+    const { byIptables, byLibrary, cliTable, libTable } = await buildBoth(t, tableCase);
 
     const cliChains = await cliTable.read(tableCase.family, tableCase.table);
     const libChains = await libTable.read(tableCase.family, tableCase.table);
