@@ -16,16 +16,22 @@ const RTN_NAMES = new Map<number, string>(Object.entries(RTN).map(([name, n]) =>
 const VERDICT_NAMES = new Map<number, string>(Object.entries(VERDICT).map(([name, n]) => [n, name]));
 const CMP_TEXT = ['', '!= ', '< ', '<= ', '> ', '>= '];
 
-type Loaded = { field: string; kind: 'ifname' | 'address' | 'proto' | 'port' | 'fib' | 'ct state' | 'other'; mask?: Uint8Array };
+type Loaded = {
+  field: string;
+  kind: 'ifname' | 'address' | 'proto' | 'port' | 'fib' | 'ct state' | 'other';
+  mask?: Uint8Array;
+  /** Addresses: the full length, when only a prefix of it is loaded. */
+  fullLength?: number;
+};
 
 function payloadField(family: 'ip' | 'ip6', e: NftExpr): Loaded {
   const base = e.base as number;
   const offset = e.offset as number;
-  if (base === PAYLOAD_BASE.transport && e.len === 2) return { field: offset === 0 ? 'th sport' : `th dport`, kind: 'port' };
+  if (base === PAYLOAD_BASE.transport && e.len === 2) return { field: offset === 0 ? 'th sport' : 'th dport', kind: 'port' };
   const v4 = { 12: 'saddr', 16: 'daddr' } as Record<number, string>;
   const v6 = { 8: 'saddr', 24: 'daddr' } as Record<number, string>;
   const name = base === PAYLOAD_BASE.network ? (family === 'ip' ? v4 : v6)[offset] : undefined;
-  return name ? { field: `${family} ${name}`, kind: 'address' } : { field: `@${base},${offset * 8},${(e.len as number) * 8}`, kind: 'other' };
+  return name ? { field: `${family} ${name}`, kind: 'address', fullLength: family === 'ip' ? 4 : 16 } : { field: `@${base},${offset * 8},${(e.len as number) * 8}`, kind: 'other' };
 }
 
 function valueText(loaded: Loaded, data: Uint8Array): string {
@@ -35,7 +41,14 @@ function valueText(loaded: Loaded, data: Uint8Array): string {
       const name = Buffer.from(data.subarray(0, end === -1 ? data.length : end)).toString();
       return JSON.stringify(end === -1 ? `${name}*` : name);
     }
-    case 'address': return loaded.mask ? formatPrefix(data, loaded.mask) ?? formatAddress(data) : formatAddress(data);
+    case 'address': {
+      if (loaded.mask) return formatPrefix(data, loaded.mask) ?? formatAddress(data);
+      if (data.length === loaded.fullLength) return formatAddress(data);
+      // A prefix on a byte boundary: only its leading bytes were compared.
+      const padded = new Uint8Array(loaded.fullLength!);
+      padded.set(data);
+      return `${formatAddress(padded)}/${data.length * 8}`;
+    }
     case 'proto': return PROTOCOLS[data[0]!] ?? String(data[0]);
     case 'port': return String((data[0]! << 8) | data[1]!);
     case 'fib': return RTN_NAMES.get(new DataView(data.buffer, data.byteOffset).getUint32(0, true)) ?? 'unknown';
