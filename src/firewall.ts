@@ -9,6 +9,7 @@
  */
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
+import { NftablesBackend } from './backends/nftables/backend.js';
 import { buildModel } from './docker/model.js';
 import { invalid, ValidationError } from './errors.js';
 import { checkNetns } from './nft/connection.js';
@@ -31,9 +32,9 @@ export interface ApplyResult extends ApplyOutcome {
 
 type BackendOpener = (netns: string | undefined) => Promise<Backend>;
 
-const BACKENDS: Record<BackendName, BackendOpener | undefined> = {
+const BACKENDS: Record<BackendName, BackendOpener> = {
   iptables: (netns) => IptablesBackend.open(netns === undefined ? {} : { netns }),
-  nftables: undefined,
+  nftables: (netns) => NftablesBackend.open(netns === undefined ? {} : { netns }),
 };
 
 export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
@@ -65,7 +66,7 @@ export class Firewall {
     const outcome = await backend.apply(model);
     let otherBackendChanges = 0;
     for (const other of BACKEND_NAMES) {
-      if (other !== spec.backend && BACKENDS[other]) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
+      if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
     }
     this.spec = structuredClone(input);
     return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges };
@@ -184,7 +185,7 @@ export class Firewall {
     const existing = this.backends.get(name);
     if (existing) return existing;
     const open = BACKENDS[name];
-    if (!open) invalid('backend', `one of ${BACKEND_NAMES.filter((n) => BACKENDS[n]).join(', ')} (nftables is not available yet)`, name);
+    if (!open) invalid('backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
     const backend = await open(this.netns);
     this.backends.set(name, backend);
     return backend;

@@ -55,9 +55,15 @@ function cmpOp(options: Negatable): 'eq' | 'neq' {
 function addressMatch(offsets: { ipv4: number; ipv6: number }, prefix: string, options: Negatable, field: string): NftExpr[] {
   const parsed = parsePrefix(prefix, field);
   const offset = offsets[parsed.family];
+  // A prefix on a byte boundary compares only its leading bytes, as nft writes it.
+  if (parsed.length > 0 && parsed.length % 8 === 0) {
+    const bytes = parsed.length / 8;
+    return [
+      expr.payload(PAYLOAD_BASE.network, offset, bytes, REG_1),
+      expr.cmp(REG_1, cmpOp(options), parsed.address.subarray(0, bytes)),
+    ];
+  }
   const load = expr.payload(PAYLOAD_BASE.network, offset, parsed.address.length, REG_1);
-  const fullLength = parsed.address.length * 8;
-  if (parsed.length === fullLength) return [load, expr.cmp(REG_1, cmpOp(options), parsed.address)];
   return [
     load,
     expr.bitwise(REG_1, REG_1, parsed.mask, new Uint8Array(parsed.address.length)),

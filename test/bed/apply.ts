@@ -21,3 +21,13 @@ export const applyWithIptablesBackend: SpecApplier = async (host, input) => {
     firewall.close();
   }
 };
+
+/** The library's nftables backend, the same way. */
+export const applyWithNftablesBackend: SpecApplier = async (host, input) => {
+  const firewall = await Firewall.open({ netns: host.path });
+  try {
+    await firewall.apply({ ...input, backend: 'nftables' });
+  } finally {
+    firewall.close();
+  }
+};

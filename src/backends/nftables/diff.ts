@@ -1,0 +1,94 @@
+/**
+ * The operations that turn one of our tables as it is into the table as
+ * planned, in an order the kernel accepts within one transaction: rules are
+ * flushed before the sets and chains they reference go, elements before the
+ * chains they jump to, and new sets and chains come before what uses them.
+ *
+ * Port mappings are elements, so publishing or removing ports is element
+ * additions and deletions only; a chain is rewritten only when its own rules
+ * differ, and the user's chain never is.
+ */
+import type { ChainImage, ElementImage, SetImage, TableImage } from './image.js';
+import type { Transaction } from './transaction.js';
+
+/** Records in `tx` what makes `current` (null: no such table) equal to `desired`. */
+export function diffTable(tx: Transaction, current: TableImage | null, desired: TableImage): void {
+  if (current === null) {
+    tx.addTable(desired);
+    current = { ...desired, chains: new Map(), sets: new Map() };
+  }
+  const changedSets = [...desired.sets.values()].filter((set) => {
+    const existing = current!.sets.get(set.name);
+    return existing !== undefined && !sameDeclaration(existing, set);
+  });
+  // A set redeclared must be unbound first: every rule is written again.
+  const rewriteAll = changedSets.length > 0;
+  const changedBases = [...desired.chains.values()].filter((chain) => {
+    const existing = current!.chains.get(chain.name);
+    return existing !== undefined && !sameBase(existing, chain);
+  });
+
+  const refills: ChainImage[] = [];
+  for (const chain of desired.chains.values()) {
+    if (chain.userOwned) continue;
+    const existing = current.chains.get(chain.name);
+    if (existing && !rewriteAll && !changedBases.includes(chain) && sameRules(existing, chain)) continue;
+    if (existing && existing.rules.length > 0) tx.flushChain(current, chain.name);
+    refills.push(chain);
+  }
+  const removedChains = [...current.chains.values()].filter((chain) => !desired.chains.has(chain.name));
+  for (const chain of removedChains) if (chain.rules.length > 0) tx.flushChain(current, chain.name);
+
+  const additions: [SetImage, Map<string, ElementImage>][] = [];
+  for (const set of desired.sets.values()) {
+    const existing = current.sets.get(set.name);
+    if (!existing || changedSets.includes(set)) {
+      additions.push([set, set.elements]);
+      continue;
+    }
+    const { added, removed } = diffElements(existing.elements, set.elements);
+    tx.deleteElements(current, existing, removed);
+    additions.push([set, added]);
+  }
+  const removedSets = [...current.sets.values()].filter((set) => !desired.sets.has(set.name) || changedSets.some((s) => s.name === set.name));
+  for (const set of removedSets) tx.deleteSet(current, set);
+  for (const chain of [...removedChains, ...changedBases]) tx.deleteChain(current, chain.name);
+
+  for (const set of desired.sets.values()) if (!current.sets.has(set.name) || changedSets.includes(set)) tx.addSet(desired, set);
+  for (const chain of desired.chains.values()) {
+    if (!current.chains.has(chain.name) || changedBases.includes(chain)) tx.addChain(desired, chain.name, chain.base);
+  }
+  for (const [set, elements] of additions) tx.addElements(desired, set, elements);
+  for (const chain of refills) for (const rule of chain.rules) tx.addRule(desired, chain.name, rule);
+}
+
+/** Elements to add (new, or with another value) and to delete (gone, or with another value). */
+function diffElements(
+  current: ReadonlyMap<string, ElementImage>, desired: ReadonlyMap<string, ElementImage>,
+): { added: Map<string, ElementImage>; removed: Map<string, ElementImage> } {
+  const added = new Map<string, ElementImage>();
+  const removed = new Map<string, ElementImage>();
+  for (const [key, element] of desired) {
+    const existing = current.get(key);
+    if (existing && existing.valueText === element.valueText) continue;
+    if (existing) removed.set(key, existing);
+    added.set(key, element);
+  }
+  for (const [key, element] of current) if (!desired.has(key)) removed.set(key, element);
+  return { added, removed };
+}
+
+function sameDeclaration(a: SetImage, b: SetImage): boolean {
+  const data = (set: SetImage) => (set.data === undefined ? '' : set.data === 'verdict' ? 'verdict' : set.data.join('.'));
+  return a.key.join('.') === b.key.join('.') && data(a) === data(b);
+}
+
+function sameBase(a: ChainImage, b: ChainImage): boolean {
+  if (a.base === undefined || b.base === undefined) return a.base === b.base;
+  return a.base.type === b.base.type && a.base.hook === b.base.hook && a.base.priority === b.base.priority &&
+    a.base.policy === b.base.policy;
+}
+
+function sameRules(a: ChainImage, b: ChainImage): boolean {
+  return a.rules.length === b.rules.length && a.rules.every((rule, i) => rule.signature === b.rules[i]!.signature);
+}

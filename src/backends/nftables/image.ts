@@ -1,0 +1,73 @@
+/**
+ * One of our tables as plain data: chains with their rules, sets and maps
+ * with their elements keyed by their nft text. The plan builds the desired
+ * image from the model, the kernel's read-back is decoded into the same shape,
+ * and the diff compares the two.
+ */
+import type { NativeVerdict } from '../../native/nft.js';
+import type { NftDatatype, NftFamily, NftHook, NftPolicy } from '../../nft/constants.js';
+import type { KeyPart } from '../../nft/keys.js';
+import type { NftExpr } from '../../nft/expr.js';
+
+export interface BaseChain {
+  type: 'filter' | 'nat';
+  hook: NftHook;
+  priority: number;
+  policy: NftPolicy;
+}
+
+export interface RuleImage {
+  /** Expressions and comment in a canonical form: equal signatures are equal rules. */
+  signature: string;
+  exprs: NftExpr[];
+  comment?: string;
+  /** nft syntax; only rules we planned have it. */
+  text?: string;
+}
+
+export interface ChainImage {
+  name: string;
+  base?: BaseChain;
+  /** The user's chain (DOCKER-USER): created if missing, its rules never touched. */
+  userOwned: boolean;
+  rules: RuleImage[];
+}
+
+export type SetData = readonly NftDatatype[] | 'verdict';
+
+export interface ElementImage {
+  key: readonly KeyPart[];
+  value?: readonly KeyPart[];
+  verdict?: NativeVerdict;
+  /** The value (or verdict) in nft syntax: equal text, equal element. */
+  valueText?: string;
+}
+
+export interface SetImage {
+  name: string;
+  key: readonly NftDatatype[];
+  data?: SetData;
+  /** By the key's nft text. */
+  elements: Map<string, ElementImage>;
+}
+
+export interface TableImage {
+  family: NftFamily;
+  name: string;
+  chains: Map<string, ChainImage>;
+  sets: Map<string, SetImage>;
+}
+
+export function emptyImage(family: NftFamily, name: string): TableImage {
+  return { family, name, chains: new Map(), sets: new Map() };
+}
+
+/** A canonical text of expressions: attributes sorted, bytes in hex. */
+export function signatureOf(exprs: readonly NftExpr[], comment: string | undefined): string {
+  const canonical = exprs.map((e) =>
+    Object.keys(e).sort().map((k) => {
+      const v = e[k]!;
+      return `${k}=${v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : String(v)}`;
+    }).join(','));
+  return `${canonical.join(';')}#${comment ?? ''}`;
+}

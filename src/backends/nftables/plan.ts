@@ -1,0 +1,194 @@
+/**
+ * The model's decisions translated into the nftables layout (see layout.ts),
+ * one table image per family. Each iptables rule of Docker's layout
+ * (src/docker/iptables/rules.ts) has its counterpart here, either a rule of a
+ * chain or an element of a set, with the same effect on every packet.
+ *
+ * Stage order in the forward hook follows Docker's FORWARD chain: DOCKER-USER,
+ * DOCKER-INGRESS, DOCKER-CT, DOCKER-INTERNAL, DOCKER (through DOCKER-BRIDGE),
+ * then the per-network rules of DOCKER-FORWARD.
+ */
+import type { FamilyModel, FirewallModel, IngressModel, NetworkModel, PortBindingModel } from '../../docker/model.js';
+import type { IptFamily } from '../../iptc/rule.js';
+import type { Field } from '../../nft/concat.js';
+import { VERDICT } from '../../nft/constants.js';
+import type { KeyPart } from '../../nft/keys.js';
+import { partsText, valueTextOf } from './elements.js';
+import { emptyImage, signatureOf, type ChainImage, type ElementImage, type TableImage } from './image.js';
+import {
+  BASE_CHAINS, CHAIN, FAMILY_TABLES, INGRESS_SET, INGRESS_SET_KEY, networkChain, setsOf, TABLE, USER_CHAIN, type NetworkRole,
+} from './layout.js';
+import { addressKeyword, phrase, rule, type NftRule } from './phrase.js';
+
+const PROTOCOL_NUMBER = { tcp: 6, udp: 17, sctp: 132 } as const;
+const PORT: Field = 'th dport';
+const PROTO: Field = 'meta l4proto';
+
+/** The desired table of every family the model enables. */
+export function planNftables(model: FirewallModel): TableImage[] {
+  return model.families.map((family) =>
+    planFamily(family, family.family === 'ipv4' ? model.ingress : undefined));
+}
+
+class TableBuilder {
+  readonly image: TableImage;
+
+  constructor(readonly family: IptFamily) {
+    this.image = emptyImage(FAMILY_TABLES[family], TABLE);
+    for (const [name, declaration] of Object.entries(setsOf(family))) {
+      this.image.sets.set(name, { name, ...declaration, elements: new Map() });
+    }
+  }
+
+  chain(name: string, rules: readonly NftRule[], extra: Partial<ChainImage> = {}): void {
+    this.image.chains.set(name, {
+      name, userOwned: false, ...extra,
+      rules: rules.map((r) => ({ ...r, signature: signatureOf(r.exprs, r.comment) })),
+    });
+  }
+
+  element(set: string, key: readonly KeyPart[], value?: { parts?: readonly KeyPart[]; jump?: string }): void {
+    const target = this.image.sets.get(set)!;
+    const element: Omit<ElementImage, 'valueText'> & { valueText?: string } = { key };
+    if (value?.parts) element.value = value.parts;
+    if (value?.jump) element.verdict = { code: VERDICT.jump, chain: value.jump };
+    const valueText = valueTextOf(target.data, element);
+    if (valueText !== undefined) element.valueText = valueText;
+    target.elements.set(partsText(target.key, key), element);
+  }
+
+  /** A per-network chain and the map element that jumps to it. */
+  networkChain(role: NetworkRole, network: NetworkModel, rules: readonly NftRule[]): void {
+    const name = networkChain(role, network.bridge);
+    this.chain(name, rules);
+    this.element(role, [network.bridge], { jump: name });
+  }
+}
+
+function planFamily(family: FamilyModel, ingress: IngressModel | undefined): TableImage {
+  const table = new TableBuilder(family.family);
+  const f = family.family;
+  const address: Field = `${addressKeyword(f)} daddr`;
+  const source: Field = `${addressKeyword(f)} saddr`;
+
+  if (ingress) table.image.sets.set(INGRESS_SET, { name: INGRESS_SET, key: INGRESS_SET_KEY, elements: new Map() });
+  const ingressDnat = ingress
+    ? [rule([phrase.fibDaddrLocal(), phrase.inSet([PROTO, PORT], INGRESS_SET), phrase.dnat(ingress.address)], 'swarm ingress')]
+    : [];
+  const toPublished = rule([phrase.fibDaddrLocal(), phrase.jump(CHAIN.dnat)]);
+  const fromHost = family.proxiedLoopback === undefined
+    ? toPublished
+    // Host-local traffic to loopback is left to the userland proxy.
+    : rule([phrase.daddr(f, family.proxiedLoopback, true), phrase.fibDaddrLocal(), phrase.jump(CHAIN.dnat)]);
+
+  table.chain('raw-prerouting', [
+    rule([phrase.iifname('lo', true), phrase.inSet([address, PROTO, PORT], 'loopback-ports'), phrase.drop()], 'loopback-bound ports'),
+    rule([phrase.verdictMap(address, 'direct-access')]),
+  ], { base: BASE_CHAINS['raw-prerouting'] });
+  table.chain('nat-prerouting', [...ingressDnat, toPublished], { base: BASE_CHAINS['nat-prerouting'] });
+  table.chain('nat-output', [...ingressDnat, fromHost], { base: BASE_CHAINS['nat-output'] });
+  table.chain(CHAIN.dnat, [
+    ...excludedSources(family).map((prefix) => rule([phrase.saddr(f, prefix), phrase.return()])),
+    rule([phrase.inSet(['iifname', address, PROTO, PORT], 'dnat-skip-by-address'), phrase.return()], 'from the container\'s own bridge'),
+    rule([phrase.inSet(['iifname', PROTO, PORT], 'dnat-skip-any-address'), phrase.return()], 'from the container\'s own bridge'),
+    rule([phrase.dnatFromMap(f, [address, PROTO, PORT], 'dnat-by-address')]),
+    rule([phrase.dnatFromMap(f, [PROTO, PORT], 'dnat-any-address')]),
+  ]);
+  table.chain('nat-postrouting', [
+    ...(ingress ? [rule([phrase.oifname(ingress.bridge), phrase.fibSaddrLocal(), phrase.sourceNat({ kind: 'masquerade' })], 'swarm ingress')] : []),
+    rule([phrase.inSet([source, address, PROTO, PORT], 'hairpin-masquerade'), phrase.sourceNat({ kind: 'masquerade' })], 'hairpin'),
+    rule([phrase.verdictMap('oifname', 'nat-into')]),
+    rule([phrase.verdictMap('iifname', 'nat-from')]),
+  ], { base: BASE_CHAINS['nat-postrouting'] });
+  table.chain('forward', [
+    rule([phrase.jump(USER_CHAIN)]),
+    ...(ingress ? [rule([phrase.jump(CHAIN.ingressForward)])] : []),
+    rule([phrase.replies(), phrase.inSet(['oifname'], 'conntrack-bridges'), phrase.accept()]),
+    rule([phrase.verdictMap('iifname', 'internal-from')]),
+    rule([phrase.verdictMap('oifname', 'internal-into')]),
+    rule([phrase.verdictMap('oifname', 'forward-into')]),
+    rule([phrase.verdictMap('iifname', 'forward-from')]),
+  ], { base: BASE_CHAINS.forward });
+  table.chain(USER_CHAIN, [], { userOwned: true });
+  if (ingress) {
+    table.chain(CHAIN.ingressForward, [
+      rule([phrase.inSet([PROTO, PORT], INGRESS_SET), phrase.accept()]),
+      rule([phrase.replies(), phrase.inSet([PROTO, 'th sport'], INGRESS_SET), phrase.accept()]),
+    ]);
+    for (const port of ingress.ports) table.element(INGRESS_SET, [PROTOCOL_NUMBER[port.proto], port.port]);
+  }
+  for (const network of family.networks) planNetwork(table, network);
+  return table.image;
+}
+
+/** Sources never DNATed (IPv6 link-local), as the bindings list them. */
+function excludedSources(family: FamilyModel): string[] {
+  const prefixes = new Set<string>();
+  for (const network of family.networks) {
+    for (const endpoint of network.endpoints) {
+      for (const binding of endpoint.bindings) if (binding.dnatExcludedSource !== undefined) prefixes.add(binding.dnatExcludedSource);
+    }
+  }
+  return [...prefixes].sort();
+}
+
+function planNetwork(table: TableBuilder, network: NetworkModel): void {
+  const f = network.family;
+  const bridge = network.bridge;
+  if (network.internal) {
+    // IPv6 also lets traffic staying on the bridge through, as Docker's ip6tables rules do.
+    const stays = f === 'ipv6';
+    table.networkChain('internal-from', network, [
+      rule([...(stays ? [phrase.oifname(bridge, true)] : []), phrase.daddr(f, network.subnet, true), phrase.drop()]),
+    ]);
+    table.networkChain('internal-into', network, [
+      rule([...(stays ? [phrase.iifname(bridge, true)] : []), phrase.saddr(f, network.subnet, true), phrase.drop()]),
+    ]);
+    table.networkChain('forward-from', network, [rule([phrase.oifname(bridge), phrase.verdict(network.icc ? 'ACCEPT' : 'DROP')], 'icc')]);
+    return;
+  }
+  table.element('conntrack-bridges', [bridge]);
+  table.networkChain('forward-into', network, [
+    rule([phrase.iifname(bridge, true), phrase.inSet([`${addressKeyword(f)} daddr`, PROTO, PORT], 'forward-ports'), phrase.accept()], 'published'),
+    ...(network.acceptIcmp ? [rule([phrase.icmp(f), phrase.accept()])] : []),
+    rule([phrase.iifname(bridge, true), phrase.verdict(network.defaultInbound)], 'unpublished'),
+  ]);
+  table.networkChain('forward-from', network, [
+    ...(network.icc ? [] : [rule([phrase.oifname(bridge), phrase.drop()], 'icc')]),
+    rule([...(network.icc ? [] : [phrase.oifname(bridge, true)]), phrase.accept()], 'outgoing'),
+  ]);
+  if (network.outboundNat) {
+    table.networkChain('nat-from', network, [
+      rule([phrase.oifname(bridge, true), phrase.saddr(f, network.subnet), phrase.sourceNat(network.outboundNat)]),
+    ]);
+  }
+  if (network.localHostNat) {
+    table.networkChain('nat-into', network, [rule([phrase.fibSaddrLocal(), phrase.sourceNat(network.localHostNat)], 'from the host')]);
+  }
+  if (network.dropDirectAccess) {
+    const chain = networkChain('direct-access', bridge);
+    table.chain(chain, [rule([phrase.iifname(bridge, true), phrase.drop()])]);
+    for (const endpoint of network.endpoints) table.element('direct-access', [endpoint.address], { jump: chain });
+  }
+  for (const endpoint of network.endpoints) {
+    for (const binding of endpoint.bindings) planBinding(table, network, binding);
+  }
+}
+
+function planBinding(table: TableBuilder, network: NetworkModel, binding: PortBindingModel): void {
+  const proto = PROTOCOL_NUMBER[binding.proto];
+  const { hostAddress, hostPort, containerAddress, containerPort } = binding;
+  if (hostPort !== undefined) {
+    if (binding.dropNonLoopback) table.element('loopback-ports', [hostAddress!, proto, hostPort]);
+    const target = { parts: [containerAddress, containerPort] };
+    if (hostAddress === undefined) {
+      table.element('dnat-any-address', [proto, hostPort], target);
+      if (binding.dnatSkipsBridge) table.element('dnat-skip-any-address', [network.bridge, proto, hostPort]);
+    } else {
+      table.element('dnat-by-address', [hostAddress, proto, hostPort], target);
+      if (binding.dnatSkipsBridge) table.element('dnat-skip-by-address', [network.bridge, hostAddress, proto, hostPort]);
+    }
+  }
+  if (binding.hairpinMasquerade) table.element('hairpin-masquerade', [containerAddress, containerAddress, proto, containerPort]);
+  if (binding.acceptForward) table.element('forward-ports', [containerAddress, proto, containerPort]);
+}

@@ -1,0 +1,106 @@
+/**
+ * One nftables transaction, recorded twice: as the netlink batch that is
+ * committed and as the `nft -f` script `--dry-run` prints. Every operation
+ * goes through here, so the script always says what the batch does.
+ */
+import { NftBatch, type TableRef } from '../../nft/batch.js';
+import { KeyPacker } from '../../nft/keys.js';
+import type { ElementImage, RuleImage, SetImage, TableImage } from './image.js';
+import { verdictText } from './elements.js';
+import type { BaseChain } from './image.js';
+
+export class Transaction {
+  readonly batch = new NftBatch();
+  readonly script: string[] = [];
+  /** Objects changed: tables, chains, rules, sets and elements, each counted once. */
+  changes = 0;
+
+  addTable(table: TableImage): void {
+    this.batch.addTable({ family: table.family, name: table.name });
+    this.record(`add table ${where(table)}`);
+  }
+
+  deleteTable(table: TableImage): void {
+    this.batch.deleteTable({ family: table.family, name: table.name });
+    this.record(`delete table ${where(table)}`);
+  }
+
+  addChain(table: TableImage, name: string, base: BaseChain | undefined): void {
+    this.batch.addChain({ ...ref(table), name, ...(base ?? {}) });
+    const hook = base ? ` { type ${base.type} hook ${base.hook} priority ${base.priority}; policy ${base.policy}; }` : '';
+    this.record(`add chain ${where(table)} ${name}${hook}`);
+  }
+
+  flushChain(table: TableImage, name: string): void {
+    this.batch.flushChain({ ...ref(table), name });
+    this.record(`flush chain ${where(table)} ${name}`);
+  }
+
+  deleteChain(table: TableImage, name: string): void {
+    this.batch.deleteChain({ ...ref(table), name });
+    this.record(`delete chain ${where(table)} ${name}`);
+  }
+
+  addRule(table: TableImage, chain: string, rule: RuleImage): void {
+    if (rule.text === undefined) throw new Error(`rule of chain ${chain} has no nft text`);
+    this.batch.addRule({ ...ref(table), chain, exprs: rule.exprs, ...(rule.comment !== undefined ? { comment: rule.comment } : {}) });
+    const comment = rule.comment === undefined ? '' : ` comment ${JSON.stringify(rule.comment)}`;
+    this.record(`add rule ${where(table)} ${chain} ${rule.text}${comment}`);
+  }
+
+  addSet(table: TableImage, set: SetImage): void {
+    this.batch.addSet({ ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}) });
+    const type = set.key.join(' . ') + (set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`);
+    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type}; }`);
+  }
+
+  deleteSet(table: TableImage, set: SetImage): void {
+    this.batch.deleteSet({ ...ref(table), name: set.name });
+    this.record(`delete ${kind(set)} ${where(table)} ${set.name}`);
+  }
+
+  addElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
+    if (elements.size === 0) return;
+    const keys = new KeyPacker(set.key, elements.size);
+    const values = set.data !== undefined && set.data !== 'verdict' ? new KeyPacker(set.data, elements.size) : undefined;
+    const verdicts = set.data === 'verdict' ? [] as NonNullable<ElementImage['verdict']>[] : undefined;
+    for (const element of elements.values()) {
+      keys.add(element.key);
+      values?.add(element.value!);
+      verdicts?.push(element.verdict!);
+    }
+    this.batch.addElements({
+      ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(),
+      ...(values ? { dataLen: values.length, data: values.bytes() } : {}),
+      ...(verdicts ? { verdicts } : {}),
+    });
+    const texts = [...elements].map(([key, element]) =>
+      element.valueText === undefined ? key : `${key} : ${element.verdict ? verdictText(element.verdict) : element.valueText}`);
+    this.record(`add element ${where(table)} ${set.name} { ${texts.join(', ')} }`, elements.size);
+  }
+
+  deleteElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
+    if (elements.size === 0) return;
+    const keys = new KeyPacker(set.key, elements.size);
+    for (const element of elements.values()) keys.add(element.key);
+    this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes() });
+    this.record(`delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
+  }
+
+  private record(line: string, count = 1): void {
+    this.script.push(line);
+    this.changes += count;
+  }
+}
+
+function ref(table: TableImage): TableRef {
+  return { family: table.family, table: table.name };
+}
+
+function where(table: TableImage): string {
+  return `${table.family} ${table.name}`;
+}
+
+function kind(set: SetImage): 'set' | 'map' {
+  return set.data === undefined ? 'set' : 'map';
+}

@@ -1,0 +1,196 @@
+/**
+ * The nftables backend against the kernel: `nft list table` of the main
+ * scenarios equals the project's goldens (test/golden/nftables, rewritten
+ * with BRIDGEWALL_UPDATE_GOLDENS=1); a second apply, from a new process's
+ * point of view, commits nothing; `--dry-run` text fed to `nft -f` builds the
+ * same ruleset; the user's chain survives; publishing ports changes elements
+ * only; switching backends leaves nothing of the other behind.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { Firewall } from '../src/firewall.js';
+import type { GatewayMode, PortSpecInput, SpecInput } from '../src/spec/types.js';
+import { runWithInput } from './bed/netns-exec.js';
+import { repositoryRoot } from './helpers/conformance.js';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+
+const GOLDEN_DIR = join(repositoryRoot(), 'test', 'golden', 'nftables');
+const UPDATE = process.env.BRIDGEWALL_UPDATE_GOLDENS === '1';
+
+interface Scenario {
+  hairpin: boolean;
+  internal: boolean;
+  icc: boolean;
+  masq: boolean;
+  snat: boolean;
+  gwm: GatewayMode;
+  bindlh: boolean;
+}
+
+/** Docker's golden scenario (one network, one endpoint, tcp 8080->80) in documentation ranges. */
+function scenarioSpec(s: Scenario): SpecInput {
+  const ports: PortSpecInput[] = s.bindlh
+    ? [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 }, { proto: 'tcp', hostIp: '::1', hostPort: 8080, containerPort: 80 }]
+    : [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }];
+  return {
+    backend: 'nftables', ipv4: true, ipv6: true, userlandProxy: !s.hairpin,
+    networks: [{
+      bridge: 'br-dummy', internal: s.internal, icc: s.icc, masquerade: s.masq, gatewayMode: s.gwm,
+      ipv4: { subnet: '198.18.0.0/24', ...(s.snat ? { hostIp: '203.0.113.123' } : {}) },
+      ipv6: { subnet: '2001:db8:54aa::/64', ...(s.snat ? { hostIp: '2001:db8:672f::123' } : {}) },
+      endpoints: [{ ipv4: '198.18.0.2', ipv6: '2001:db8:54aa::2', ports }],
+    }],
+  };
+}
+
+const BASE: Scenario = { hairpin: false, internal: false, icc: true, masq: true, snat: false, gwm: 'nat', bindlh: false };
+const SCENARIOS: Record<string, Scenario> = {
+  'proxy,nat': BASE,
+  'hairpin,nat': { ...BASE, hairpin: true },
+  'proxy,nat,no-icc,snat,bind-loopback': { ...BASE, icc: false, snat: true, bindlh: true },
+  'hairpin,nat-unprotected,no-masquerade': { ...BASE, hairpin: true, gwm: 'nat-unprotected', masq: false },
+  'proxy,routed': { ...BASE, gwm: 'routed' },
+  'proxy,internal,no-icc': { ...BASE, internal: true, icc: false },
+};
+
+/** A bit of everything: two networks, ranges, loopback, internal, ingress. */
+const RICH: SpecInput = {
+  backend: 'nftables', ipv6: true, userlandProxy: false,
+  networks: [
+    {
+      bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, ipv6: { subnet: '2001:db8:1::/64' },
+      endpoints: [{
+        ipv4: '198.18.1.2', ipv6: '2001:db8:1::2',
+        ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }, { proto: 'udp', hostIp: '127.0.0.1', hostPort: '5300-5301', containerPort: '53-54' }],
+      }],
+    },
+    { bridge: 'br-int', internal: true, icc: false, ipv4: { subnet: '198.18.3.0/24' }, endpoints: [{ ipv4: '198.18.3.2' }] },
+    { bridge: 'br-routed', gatewayMode: 'routed', ipv4: { subnet: '198.18.5.0/24', hostIp: '203.0.113.5' }, endpoints: [{ ipv4: '198.18.5.2', ports: [{ proto: 'sctp', containerPort: 9 }] }] },
+  ],
+  ingress: { bridge: 'docker_gwbridge', address: '198.18.4.2', ports: [{ proto: 'tcp', port: 9000 }] },
+};
+
+async function openFirewall(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  return firewall;
+}
+
+async function listTables(ns: TestNetns): Promise<string> {
+  return (await ns.run('nft', 'list', 'table', 'ip', 'bridgewall')) + (await ns.run('nft', 'list', 'table', 'ip6', 'bridgewall'));
+}
+
+function expectGolden(t: ExecutionContext, name: string, actual: string): void {
+  const file = join(GOLDEN_DIR, `${name}.nft`);
+  if (UPDATE || !existsSync(file)) {
+    mkdirSync(GOLDEN_DIR, { recursive: true });
+    writeFileSync(file, actual);
+    if (!UPDATE) t.fail(`golden ${file} was missing and has been written: review it`);
+    return;
+  }
+  t.is(actual, readFileSync(file, 'utf8'), `golden ${name}`);
+}
+
+for (const [name, scenario] of Object.entries(SCENARIOS)) {
+  kernelTest(`nftables backend golden: ${name}`, async (t) => {
+    const ns = await createNetns(t, 'nftgold');
+    const spec = scenarioSpec(scenario);
+    const first = await openFirewall(t, ns);
+    t.is((await first.apply(spec)).commits, 1);
+    expectGolden(t, name, await listTables(ns));
+    first.close();
+    // A new Firewall knows nothing: it reads the tables back and finds nothing to do.
+    const second = await openFirewall(t, ns);
+    t.like(await second.apply(spec), { commits: 0, changes: 0 });
+    await second.apply({ ...spec, networks: [] });
+    expectGolden(t, `cleaned,${scenario.hairpin ? 'hairpin' : 'proxy'}`, await listTables(ns));
+  });
+}
+
+kernelTest('nftables backend: the dry-run script, fed to nft -f, builds the same ruleset', async (t) => {
+  const applied = await createNetns(t, 'nftdry');
+  const scripted = await createNetns(t, 'nftdry');
+  const byLibrary = await openFirewall(t, applied);
+  const byScript = await openFirewall(t, scripted);
+  const steps: SpecInput[] = [
+    RICH,
+    // An incremental change: a port more, a network less, the ingress gone.
+    {
+      ...RICH, ingress: undefined,
+      networks: [{ ...RICH.networks![0]!, endpoints: [{ ...RICH.networks![0]!.endpoints![0]!, ports: [{ proto: 'tcp', hostPort: 8081, containerPort: 81 }] }] }, RICH.networks![2]!],
+    },
+    { ...RICH, networks: [] },
+  ];
+  for (const spec of steps) {
+    const script = await byScript.dryRun(spec);
+    await runWithInput(scripted, 'nft', ['-f', '-'], script);
+    await byLibrary.apply(spec);
+    t.is(await scripted.run('nft', 'list', 'ruleset'), await applied.run('nft', 'list', 'ruleset'));
+    t.like(await byScript.apply(spec), { commits: 0, changes: 0 }, 'the library reads the script\'s ruleset as its own');
+  }
+});
+
+kernelTest('nftables backend: the user chain is jumped to first and never flushed', async (t) => {
+  const ns = await createNetns(t, 'nftuser');
+  const firewall = await openFirewall(t, ns);
+  await firewall.apply(RICH);
+  await ns.run('nft', 'add', 'rule', 'ip', 'bridgewall', 'DOCKER-USER', 'ip', 'saddr', '192.0.2.0/24', 'drop');
+  await firewall.apply({ ...RICH, networks: RICH.networks!.slice(1) });
+  t.regex(await ns.run('nft', 'list', 'chain', 'ip', 'bridgewall', 'DOCKER-USER'), /ip saddr 192\.0\.2\.0\/24 drop/);
+  t.like(await firewall.flush(), { commits: 1 });
+  // The IPv4 table keeps the user's chain alone; the IPv6 one, whose user chain was empty, is gone.
+  t.is(
+    await ns.run('nft', 'list', 'ruleset'),
+    'table ip bridgewall {\n\tchain DOCKER-USER {\n\t\tip saddr 192.0.2.0/24 drop\n\t}\n}\n',
+  );
+  await firewall.apply(RICH);
+  t.regex(await ns.run('nft', 'list', 'chain', 'ip', 'bridgewall', 'DOCKER-USER'), /ip saddr 192\.0\.2\.0\/24 drop/);
+});
+
+kernelTest('nftables backend: publishing and unpublishing ports changes elements only, one commit', async (t) => {
+  const ns = await createNetns(t, 'nftports');
+  const firewall = await openFirewall(t, ns);
+  const endpoint = { ipv4: '198.18.1.2' };
+  const many: PortSpecInput = { proto: 'tcp', hostPort: '20000-20999', containerPort: '30000-30999' };
+  await firewall.apply({ backend: 'nftables', networks: [{ bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, endpoints: [{ ...endpoint, ports: [many] }] }] });
+  const rules = await ns.run('nft', '-a', 'list', 'chain', 'ip', 'bridgewall', 'nat-published');
+  // A port is three elements: its DNAT, the proxy's exclusion from its own bridge, the forward accept.
+  t.like(await firewall.addPorts('br-alpha', endpoint, [{ proto: 'udp', hostPort: 53, containerPort: 53 }]), { commits: 1, changes: 3 });
+  t.like(await firewall.removePorts('br-alpha', endpoint, [many]), { commits: 1, changes: 3000 });
+  t.is(await ns.run('nft', '-a', 'list', 'chain', 'ip', 'bridgewall', 'nat-published'), rules, 'no rule was rewritten');
+  t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address'), /elements = \{ udp \. 53 : 198\.18\.1\.2 \. 53 \}/);
+});
+
+kernelTest('nftables backend: a change made behind its back is seen and repaired', async (t) => {
+  const ns = await createNetns(t, 'nftrepair');
+  const firewall = await openFirewall(t, ns);
+  await firewall.apply(RICH);
+  const before = await listTables(ns);
+  await ns.run('nft', 'delete', 'element', 'ip', 'bridgewall', 'dnat-any-address', '{ tcp . 8080 }');
+  await ns.run('nft', 'flush', 'chain', 'ip', 'bridgewall', 'forward');
+  t.like(await firewall.apply(RICH), { commits: 1, changes: 1 + 7 });
+  t.is(await listTables(ns), before);
+});
+
+kernelTest('switching backends with apply leaves no rules of the other behind', async (t) => {
+  const ns = await createNetns(t, 'nftswitch');
+  const firewall = await openFirewall(t, ns);
+  const spec = scenarioSpec({ ...BASE, hairpin: true });
+  const emptyIptables = async () => {
+    for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+      t.notRegex(await ns.run(tool), /^-A /m, `${tool} lists rules`);
+      t.notRegex(await ns.run(tool), /DOCKER/, `${tool} lists Docker's chains`);
+    }
+  };
+  await firewall.apply({ ...spec, backend: 'iptables' });
+  t.regex(await ns.run('iptables-legacy-save'), /DOCKER-FORWARD/);
+  const toNft = await firewall.apply(spec);
+  t.true(toNft.otherBackendChanges > 0);
+  await emptyIptables();
+  t.regex(await ns.run('nft', 'list', 'ruleset'), /table ip bridgewall/);
+  await firewall.apply({ ...spec, backend: 'iptables' });
+  t.is(await ns.run('nft', 'list', 'ruleset'), '');
+  await firewall.apply(spec);
+  await emptyIptables();
+});
