@@ -14,8 +14,8 @@ const AGENT_SCRIPT = path.join(__dirname, 'agent.js');
 const START_TIMEOUT_MS = 10_000;
 /** A connection attempt that gets no answer within this long counts as unreachable (the brief's bound is 1.5 s). */
 const PROBE_TIMEOUT_MS = 1200;
-/** Room for the agent to answer after its own probe timeout. */
-const REPLY_GRACE_MS = 5000;
+/** Room for the agent to answer after its own probe timeout (generous: a loaded 2-core machine can stall a process for seconds). */
+const REPLY_GRACE_MS = 20_000;
 
 type Pending = { resolve: (reply: AgentReply) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
