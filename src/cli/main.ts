@@ -4,8 +4,8 @@
  * exactly one line `error: CODE: message` on stderr.
  */
 import { parseArgs } from 'node:util';
-import { applyCommand, flushCommand, showCommand } from './commands.js';
-import { APPLY_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
+import { applyCommand, demoCommand, flushCommand, showCommand } from './commands.js';
+import { APPLY_HELP, DEMO_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
 
 const COMMON = {
   netns: { type: 'string' },
@@ -36,6 +36,14 @@ const COMMANDS = {
     run: (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length > 0) throw new UsageError(`flush takes no argument, got ${positionals[0]}`);
       return flushCommand({ ...common(values), ...backend(values) });
+    },
+  },
+  demo: {
+    help: DEMO_HELP,
+    options: { json: COMMON.json, help: COMMON.help, backend: { type: 'string' } },
+    run: (values: Record<string, unknown>, positionals: string[]) => {
+      if (positionals.length > 0) throw new UsageError(`demo takes no argument, got ${positionals[0]}`);
+      return demoCommand({ ...(values.json === true ? { json: true } : {}), ...backend(values) });
     },
   },
 } as const;
