@@ -86,7 +86,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     progress(`[4/${STEPS}] proving ${CHECKS.length} connections (each attempt bounded to 1.2 s)`);
     const checks = await runChecks(agents, CHECKS);
 
-    progress(`[5/${STEPS}] publishing ${BULK_PORT_COUNT} ports in one call, then proving one of them`);
+    progress(`[5/${STEPS}] publishing ${BULK_PORT_COUNT.toLocaleString('en-US')} ports in one call, then proving one of them`);
     const bulk = await timeBulkPublish(firewall, WEB.bridge, { ipv4: WEB.address }, BULK_PORTS, BULK_PORT_COUNT);
     checks.push(...await runChecks(agents, [BULK_CHECK]));
 
