@@ -2,9 +2,12 @@
  * bridgewall: Docker's bridge-network firewall rules for Node.js, programmed
  * into netfilter through a native addon. The raw addon is not exported.
  */
+export { Firewall, BACKEND_NAMES, type ApplyResult, type FirewallOptions } from './firewall';
+export type { ApplyOutcome, BackendName, BackendState } from './backends/backend';
+export type { SysctlOutcome } from './sysctl';
 export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';
 export * from './nft';
 export * from './iptc';
 export { formatAddress, parseAddress, parsePrefix, type AddressFamily, type Prefix } from './address';
-export type { Spec, SpecInput } from './spec/types';
-export { parseSpec } from './spec/validate';
+export type * from './spec/types';
+export { DEFAULT_BACKEND, SPEC_LIMITS, parseSpec } from './spec/validate';

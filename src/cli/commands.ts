@@ -2,6 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { BACKEND_NAMES, Firewall } from '../firewall.js';
 import type { BackendName } from '../backends/backend.js';
+import { runDemo } from '../demo/demo.js';
+import { formatReport } from '../demo/format.js';
+import { DemoError } from '../demo/system.js';
 import { invalid, ValidationError } from '../errors.js';
 
 export interface CommonOptions {
@@ -23,10 +26,14 @@ function readSpec(file: string): unknown {
   }
 }
 
+function backendOf(name: string): BackendName {
+  if (!BACKEND_NAMES.includes(name as BackendName)) invalid('--backend', 'iptables or nftables', name);
+  return name as BackendName;
+}
+
 function backendsOf(name: string | undefined): BackendName[] {
   if (name === undefined) return BACKEND_NAMES.filter((backend) => Firewall.supports(backend));
-  if (!BACKEND_NAMES.includes(name as BackendName)) invalid('--backend', 'iptables or nftables', name);
-  return [name as BackendName];
+  return [backendOf(name)];
 }
 
 async function withFirewall<T>(options: CommonOptions, run: (firewall: Firewall) => Promise<T>): Promise<T> {
@@ -75,4 +82,21 @@ export async function flushCommand(options: CommonOptions & { backend?: string }
     }
     return options.json ? `${JSON.stringify({ flushed: backends })}\n` : `${lines.join('\n')}\n`;
   });
+}
+
+/**
+ * Runs the sandboxed demo. Progress goes to standard output as it happens
+ * (not with --json, whose output is one JSON document); the table is printed
+ * even when a check fails, followed by the one error line.
+ */
+export async function demoCommand(options: { backend?: string; json?: boolean }): Promise<string> {
+  const report = await runDemo({
+    ...(options.backend === undefined ? {} : { backend: backendOf(options.backend) }),
+    ...(options.json ? {} : { progress: (line: string) => process.stdout.write(`${line}\n`) }),
+  });
+  const output = options.json ? `${JSON.stringify(report)}\n` : `\n${formatReport(report)}`;
+  const failed = report.checks.filter((row) => !row.passed).length;
+  if (failed === 0) return output;
+  process.stdout.write(output);
+  throw new DemoError('ECHECKS', `${failed} of ${report.checks.length} checks failed (see the table)`);
 }

@@ -4,8 +4,7 @@
  * exactly one line `error: CODE: message` on stderr.
  */
 import { parseArgs } from 'node:util';
-import { applyCommand, flushCommand, showCommand } from './commands.js';
-import { APPLY_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
+import { APPLY_HELP, DEMO_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
 
 const COMMON = {
   netns: { type: 'string' },
@@ -17,31 +16,58 @@ const COMMANDS = {
   apply: {
     help: APPLY_HELP,
     options: { ...COMMON, 'dry-run': { type: 'boolean' } },
-    run: (values: Record<string, unknown>, positionals: string[]) => {
+    run: async (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length !== 1) throw new UsageError('apply takes one SPEC.json file (or - for standard input)');
-      return applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true });
+      return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true });
     },
   },
   show: {
     help: SHOW_HELP,
     options: { ...COMMON, backend: { type: 'string' } },
-    run: (values: Record<string, unknown>, positionals: string[]) => {
+    run: async (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length > 0) throw new UsageError(`show takes no argument, got ${positionals[0]}`);
-      return showCommand({ ...common(values), ...backend(values) });
+      return (await commands()).showCommand({ ...common(values), ...backend(values) });
     },
   },
   flush: {
     help: FLUSH_HELP,
     options: { ...COMMON, backend: { type: 'string' } },
-    run: (values: Record<string, unknown>, positionals: string[]) => {
+    run: async (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length > 0) throw new UsageError(`flush takes no argument, got ${positionals[0]}`);
-      return flushCommand({ ...common(values), ...backend(values) });
+      return (await commands()).flushCommand({ ...common(values), ...backend(values) });
+    },
+  },
+  demo: {
+    help: DEMO_HELP,
+    options: { json: COMMON.json, help: COMMON.help, backend: { type: 'string' } },
+    run: async (values: Record<string, unknown>, positionals: string[]) => {
+      if (positionals.length > 0) throw new UsageError(`demo takes no argument, got ${positionals[0]}`);
+      return (await commands()).demoCommand({ ...(values.json === true ? { json: true } : {}), ...backend(values) });
     },
   },
 } as const;
 
 class UsageError extends Error {
   readonly code = 'EUSAGE';
+}
+
+class AddonError extends Error {
+  readonly code = 'EADDON';
+}
+
+/**
+ * The commands load the native addon, so they are loaded on first use: help
+ * works without it, and a missing build or system library is one error line
+ * saying what to install.
+ */
+async function commands(): Promise<typeof import('./commands.js')> {
+  try {
+    return await import('./commands.js');
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (code !== 'ERR_DLOPEN_FAILED' && !/No native build was found/.test(String(message))) throw error;
+    throw new AddonError(`cannot load the native addon: ${String(message).split('\n')[0]}`);
+  }
 }
 
 function common(values: Record<string, unknown>): { netns?: string; json?: boolean } {

@@ -22,6 +22,8 @@ export const SPEC_LIMITS = {
 } as const;
 
 const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
+/** The backend a spec without `backend` is applied with. */
+export const DEFAULT_BACKEND: FirewallBackend = 'nftables';
 const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
@@ -44,7 +46,7 @@ export function parseSpec(input: unknown): Spec {
     .map((network, index) => parseNetwork(network, `networks[${index}]`, context));
   rejectDuplicateBridges(networks);
   const spec: Spec = {
-    backend: readEnum(root, 'backend', 'backend', BACKENDS, 'nftables'),
+    backend: readEnum(root, 'backend', 'backend', BACKENDS, DEFAULT_BACKEND),
     ipv4: readBoolean(root, 'ipv4', 'ipv4', true),
     ipv6: readBoolean(root, 'ipv6', 'ipv6', false),
     userlandProxy: readBoolean(root, 'userlandProxy', 'userlandProxy', true),

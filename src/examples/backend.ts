@@ -1,0 +1,14 @@
+/** The examples' backend: the library's default, or iptables while this build lacks it. */
+import { DEFAULT_BACKEND, Firewall, type BackendName } from '../index.js'; // in your project: from 'bridgewall'
+
+export const BACKEND: BackendName = Firewall.supports(DEFAULT_BACKEND) ? DEFAULT_BACKEND : 'iptables';
+
+/** The namespace to program, from the command line: the examples never default to the machine's own. */
+export function netnsArgument(usage: string): string {
+  const netns = process.argv[2];
+  if (netns === undefined || !netns.startsWith('/')) {
+    process.stderr.write(`usage: ${usage}\n  e.g. ip netns add try && node ${process.argv[1]} /run/netns/try ...; ip netns del try\n`);
+    process.exit(2);
+  }
+  return netns;
+}
