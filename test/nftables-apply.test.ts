@@ -10,23 +10,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import type { GatewayMode, PortSpecInput, SpecInput } from '../src/spec/types.js';
+import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
 import { runWithInput } from './bed/netns-exec.js';
 import { repositoryRoot } from './helpers/conformance.js';
+import type { ScenarioOptions } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const GOLDEN_DIR = join(repositoryRoot(), 'test', 'golden', 'nftables');
 const UPDATE = process.env.BRIDGEWALL_UPDATE_GOLDENS === '1';
 
-interface Scenario {
-  hairpin: boolean;
-  internal: boolean;
-  icc: boolean;
-  masq: boolean;
-  snat: boolean;
-  gwm: GatewayMode;
-  bindlh: boolean;
-}
+type Scenario = ScenarioOptions;
 
 /** Docker's golden scenario (one network, one endpoint, tcp 8080->80) in documentation ranges. */
 function scenarioSpec(s: Scenario): SpecInput {
