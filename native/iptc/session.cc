@@ -235,6 +235,20 @@ TableDump Read(const std::string& table) {
 }
 
 
+// A copy of an entry read from the kernel that libiptc can append again: in
+// what it reads, standard verdicts and jumps are offsets under an empty target
+// name, and appending needs the verdict or chain by name instead.
+template <typename Family>
+std::vector<uint8_t> NamedTargetCopy(const typename Family::Entry& entry, xtc_handle* handle) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
+  std::vector<uint8_t> copy(bytes, bytes + entry.next_offset);
+  auto* target = reinterpret_cast<xt_entry_target*>(copy.data() + entry.target_offset);
+  if (target->u.user.name[0] == '\0') {
+    std::strncpy(target->u.user.name, Family::GetTarget(&entry, handle), sizeof(target->u.user.name) - 1);
+  }
+  return copy;
+}
+
 // One table of a transaction: its snapshot with every operation applied, and
 // (unless it commits last) an untouched snapshot to put it back with.
 class PreparedTable {
@@ -269,18 +283,40 @@ class PreparedTableOf : public PreparedTable {
 
   int Commit() override { return ErrnoUnless(Family::Commit(changed_.get())); }
 
-  // libiptc skips the commit of an unchanged snapshot, so the original is
-  // marked changed by setting a built-in chain's policy to what it already is.
+  // The kernel refuses to replace a table with a snapshot of an older
+  // version of it (the rule count must match, EAGAIN), so the committed table
+  // is read again and rebuilt into the original: every chain emptied, chains
+  // the original lacks deleted, then its chains, policies and rules put back.
   int RollBack() override {
-    xtc_handle* handle = original_->get();
-    for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
-      if (!Family::IsBuiltin(name, handle)) continue;
-      xt_counters counters{};
-      std::string policy = Family::GetPolicy(name, &counters, handle);
-      if (!Family::SetPolicy(name, policy.c_str(), &counters, handle)) return errno;
-      break;
+    Snapshot<Family> current(table_);
+    xtc_handle* now = current.get();
+    xtc_handle* was = original_->get();
+    std::vector<std::string> chains;
+    for (const char* name = Family::FirstChain(now); name != nullptr; name = Family::NextChain(now)) chains.emplace_back(name);
+    for (const std::string& name : chains) {
+      if (!Family::FlushEntries(name.c_str(), now)) return errno;
     }
-    return ErrnoUnless(Family::Commit(handle));
+    for (const std::string& name : chains) {
+      if (!Family::IsBuiltin(name.c_str(), now) && !Family::IsChain(name.c_str(), was) &&
+          !Family::DeleteChain(name.c_str(), now)) {
+        return errno;
+      }
+    }
+    for (const char* name = Family::FirstChain(was); name != nullptr; name = Family::NextChain(was)) {
+      if (!Family::IsChain(name, now) && !Family::CreateChain(name, now)) return errno;
+    }
+    for (const char* name = Family::FirstChain(was); name != nullptr; name = Family::NextChain(was)) {
+      if (Family::IsBuiltin(name, was)) {
+        xt_counters counters{};
+        std::string policy = Family::GetPolicy(name, &counters, was);
+        if (!Family::SetPolicy(name, policy.c_str(), &counters, now)) return errno;
+      }
+      for (const auto* entry = Family::FirstRule(name, was); entry != nullptr; entry = Family::NextRule(entry, was)) {
+        std::vector<uint8_t> copy = NamedTargetCopy<Family>(*entry, was);
+        if (!Family::AppendEntry(name, AsEntry<Family>(copy), now)) return errno;
+      }
+    }
+    return ErrnoUnless(Family::Commit(now));
   }
 
   std::string StrError(int errnum) const override { return Family::StrError(errnum); }
