@@ -44,6 +44,12 @@ export class NftablesBackend implements Backend {
     return new NftablesBackend(await NftConnection.open(options.netns === undefined ? {} : { netns: options.netns }));
   }
 
+  // Interim: the whole `after` model is applied, so concurrent imperative
+  // writers do not yet add up on nftables (see the reliability notes).
+  applyChange(_before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    return this.apply(after);
+  }
+
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
     const planned = planNftables(model);
     return this.commit((family) => planned.find((table) => table.family === FAMILY_TABLES[family]));

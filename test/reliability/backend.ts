@@ -1,0 +1,46 @@
+/**
+ * What the reliability suite needs to know about a backend: how to dump the
+ * whole of a namespace's ruleset with the system tools (everything, not only
+ * ours, so that any stray change shows), and how someone else writes to it
+ * with those tools at the same time.
+ */
+import type { BackendName } from '../../src/backends/backend.js';
+import { normaliseSave, type TestNetns } from '../helpers/netns.js';
+
+export interface ReliabilityBackend {
+  name: BackendName;
+  /** The full ruleset of the namespace, counters zeroed. */
+  dump(ns: TestNetns): Promise<string>;
+  /**
+   * The ruleset cut into the units the kernel replaces atomically: the whole
+   * ruleset for nftables (one transaction), each table of each family for
+   * legacy iptables, where a process killed between two table commits cannot
+   * put back the earlier ones.
+   */
+  atomicUnits(ns: TestNetns): Promise<string[]>;
+  /** Adds one rule of someone else's, by the system tool; `n` makes it unique. */
+  foreignWrite(ns: TestNetns, n: number): Promise<void>;
+  /** How the rule `foreignWrite(n)` added reads in `dump`. */
+  foreignRule(n: number): string;
+}
+
+export const IPTABLES: ReliabilityBackend = {
+  name: 'iptables',
+  async dump(ns) {
+    return normaliseSave(await ns.run('iptables-legacy-save')) + normaliseSave(await ns.run('ip6tables-legacy-save'));
+  },
+  async atomicUnits(ns) {
+    const units = [];
+    for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+      for (const table of ['raw', 'filter', 'nat']) units.push(normaliseSave(await ns.run(tool, '-t', table)));
+    }
+    return units;
+  },
+  async foreignWrite(ns, n) {
+    // -w: wait for the xtables lock like any well-behaved iptables caller.
+    await ns.run('iptables-legacy', '-w', '-A', 'INPUT', '-s', `192.0.2.${n % 250}/32`, '-p', 'tcp', '--dport', String(1000 + n), '-j', 'ACCEPT');
+  },
+  foreignRule(n) {
+    return `-A INPUT -s 192.0.2.${n % 250}/32 -p tcp -m tcp --dport ${1000 + n} -j ACCEPT`;
+  },
+};
