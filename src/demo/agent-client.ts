@@ -34,6 +34,8 @@ export class Agent {
   static async start(sandbox: Sandbox, role: string, ports: readonly number[]): Promise<Agent> {
     const child = spawn(systemTool('ip'), ['netns', 'exec', sandbox.name(role), process.execPath, AGENT_SCRIPT, role, ...ports.map(String)]);
     sandbox.onRemove(() => child.kill('SIGKILL'));
+    // An agent that died fails its pending probes by timeout; a write to it must not crash the demo.
+    child.stdin.on('error', () => {});
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');

@@ -36,6 +36,8 @@ export function runTool(name: string, args: readonly string[], input?: string): 
       if (error) reject(new DemoError('ETOOL', `${name} ${args.join(' ')} failed: ${(stderr || error.message).trim()}`));
       else resolve(stdout);
     });
+    // A tool may exit without reading its input; that shows in its exit status, not as EPIPE here.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }

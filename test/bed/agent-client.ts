@@ -43,6 +43,8 @@ export class NetnsAgent {
     t.teardown(() => {
       child.kill('SIGKILL');
     });
+    // An agent that died fails its pending requests by timeout; a write to it must not crash the test process.
+    child.stdin.on('error', () => {});
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
