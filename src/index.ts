@@ -4,7 +4,8 @@
  */
 export { Firewall, BACKEND_NAMES, type ApplyResult, type FirewallOptions } from './firewall';
 export type { ApplyOutcome, BackendName, BackendState } from './backends/backend';
-export type { SysctlOutcome } from './sysctl';
+export type { HairpinOutcome, SysctlOutcome } from './sysctl';
+export { FirewallWatcher, type FirewallWatcherEvents, type WatchOptions } from './watch';
 export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';
 export * from './nft';
 export * from './iptc';

@@ -1,0 +1,60 @@
+/**
+ * Self-healing: a FirewallWatcher keeps re-asserting the spec a Firewall last
+ * applied, so rules someone else flushed (`nft flush ruleset`,
+ * `iptables -t nat -F`, a firewalld reload) come back within one interval.
+ * Each check is an ordinary apply: it reads back, diffs, and commits nothing
+ * while the kernel still matches (the nftables backend does not even read the
+ * tables while the ruleset generation is unchanged).
+ *
+ * Opt-in. It restores only this Firewall's spec: in a namespace shared by
+ * several writers, it would also remove what the others added.
+ */
+import { EventEmitter } from 'node:events';
+import { invalid } from './errors.js';
+import type { ApplyResult, Firewall } from './firewall.js';
+
+export interface WatchOptions {
+  /** How often the kernel is compared with the spec; default 250 ms. */
+  intervalMs?: number;
+}
+
+export interface FirewallWatcherEvents {
+  /** Something had removed or changed our rules; they were put back. */
+  repaired: [result: ApplyResult];
+  /** A check failed; the watcher keeps going. */
+  error: [error: Error];
+}
+
+const DEFAULT_INTERVAL_MS = 250;
+
+export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly firewall: Firewall, options: WatchOptions = {}) {
+    super();
+    const interval = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    if (!Number.isInteger(interval) || interval < 10 || interval > 3_600_000) {
+      invalid('intervalMs', 'an interval of 10 ms to 1 hour', interval);
+    }
+    if (firewall.currentSpec() === undefined) invalid('firewall', 'a Firewall that has applied a spec', 'none applied');
+    const check = async () => {
+      const spec = this.firewall.currentSpec();
+      if (this.stopped || spec === undefined) return;
+      try {
+        const result = await this.firewall.apply(spec);
+        if (result.changes > 0 && !this.stopped) this.emit('repaired', result);
+      } catch (error) {
+        if (!this.stopped) this.emit('error', error as Error);
+      }
+      if (!this.stopped) this.timer = setTimeout(check, interval);
+    };
+    this.timer = setTimeout(check, interval);
+  }
+
+  /** Stops watching. Safe to call twice. */
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}
