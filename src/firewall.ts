@@ -2,10 +2,11 @@
  * Firewall: Docker's bridge-network firewall on one network namespace.
  *
  * `apply(spec)` is declarative: the spec is validated, turned into the model,
- * compared with what the kernel holds, and only the difference is committed
- * (one commit per table or family). The imperative calls, shaped like Docker's
- * firewaller (networks, endpoints, port bindings, ingress), edit the spec this
- * Firewall last applied and apply it, so both paths share one code path.
+ * compared with what the kernel holds, and only the difference is committed,
+ * all or nothing. The imperative calls, shaped like Docker's firewaller
+ * (networks, endpoints, port bindings, ingress), edit the spec this Firewall
+ * last applied and make only that edit's change on top of what the kernel
+ * holds, so that several processes editing one namespace add up.
  */
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
@@ -177,7 +178,14 @@ export class Firewall {
     }
     const next = structuredClone(this.spec);
     change(next);
-    return this.apply(next);
+    const before = buildModel(parseSpec(this.spec));
+    const spec = parseSpec(next);
+    const after = buildModel(spec);
+    const backend = await this.backend(spec.backend);
+    const sysctls = await writeSysctls(this.netns ?? '', after.sysctls);
+    const outcome = await backend.applyChange(before, after);
+    this.spec = next;
+    return { backend: spec.backend, ...outcome, sysctls, otherBackendChanges: 0 };
   }
 
   private async backend(name: BackendName): Promise<Backend> {

@@ -312,10 +312,22 @@ Napi::Object ChainToJs(Napi::Env env, const DumpedChain& chain, size_t address_l
 
 IpVersion IpVersionFromJs(Napi::Value value) { return FromTag(value, kIpVersions, "family"); }
 
-std::vector<Operation> OperationsFromJs(Napi::Array operations) {
-  std::vector<Operation> result;
-  result.reserve(operations.Length());
-  for (uint32_t i = 0; i < operations.Length(); ++i) result.push_back(OperationFromJs(operations.Get(i).As<Napi::Object>()));
+std::vector<TableChange> TableChangesFromJs(Napi::Array changes) {
+  std::vector<TableChange> result;
+  result.reserve(changes.Length());
+  for (uint32_t i = 0; i < changes.Length(); ++i) {
+    Napi::Object object = changes.Get(i).As<Napi::Object>();
+    TableChange& change = result.emplace_back();
+    change.ip_version = IpVersionFromJs(object.Get("family"));
+    change.table = object.Get("table").As<Napi::String>().Utf8Value();
+    Napi::Array operations = object.Get("operations").As<Napi::Array>();
+    change.operations.reserve(operations.Length());
+    for (uint32_t j = 0; j < operations.Length(); ++j) {
+      change.operations.push_back(OperationFromJs(operations.Get(j).As<Napi::Object>()));
+    }
+    Napi::Value fingerprint = object.Get("fingerprint");
+    if (!fingerprint.IsUndefined()) change.expected_fingerprint = fingerprint.As<Napi::String>().Utf8Value();
+  }
   return result;
 }
 
@@ -325,6 +337,7 @@ Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump, IpVersion ip_ve
   for (uint32_t i = 0; i < dump.chains.size(); ++i) chains.Set(i, ChainToJs(env, dump.chains[i], address_length));
   Napi::Object object = Napi::Object::New(env);
   object.Set("chains", chains);
+  object.Set("fingerprint", Napi::String::New(env, dump.fingerprint));
   return object;
 }
 

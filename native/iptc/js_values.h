@@ -13,7 +13,8 @@
 namespace bridgewall::iptc {
 
 IpVersion IpVersionFromJs(Napi::Value value);
-std::vector<Operation> OperationsFromJs(Napi::Array operations);
+// [{ family, table, operations, fingerprint? }, ...]
+std::vector<TableChange> TableChangesFromJs(Napi::Array changes);
 Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump, IpVersion ip_version);
 
 }  // namespace bridgewall::iptc

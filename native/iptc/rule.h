@@ -131,10 +131,18 @@ struct Operation {
   Rule rule;
 };
 
-struct Transaction {
+// The operations for one table, and the fingerprint of the table they were
+// computed from: when the table no longer has it, the change is refused.
+struct TableChange {
   IpVersion ip_version = IpVersion::kIpv4;
   std::string table;
   std::vector<Operation> operations;
+  std::optional<std::string> expected_fingerprint;
+};
+
+// Changes to several tables (of either family) committed all or nothing.
+struct Transaction {
+  std::vector<TableChange> tables;
   std::string lock_path;
   unsigned int lock_timeout_ms = 0;
 };
@@ -157,6 +165,9 @@ struct DumpedChain {
 
 struct TableDump {
   std::vector<DumpedChain> chains;
+  // Identifies the table's chains, policies and rules (not counters): equal
+  // fingerprints, same table.
+  std::string fingerprint;
 };
 
 }  // namespace bridgewall::iptc

@@ -2,8 +2,11 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <optional>
 
 #include "error.h"
 #include "iptc/entry.h"
@@ -133,21 +136,6 @@ int Apply(xtc_handle* handle, const Operation& op, long index) {
   return EINVAL;
 }
 
-template <typename Family>
-void Transact(const Transaction& transaction) {
-  Snapshot<Family> snapshot(transaction.table);
-  for (size_t i = 0; i < transaction.operations.size(); ++i) {
-    const Operation& op = transaction.operations[i];
-    long index = static_cast<long>(i);
-    if (int errnum = Apply<Family>(snapshot.get(), op, index); errnum != 0) {
-      FailLibiptc<Family>(errnum, OperationName(op.kind), "chain " + op.chain, index);
-    }
-  }
-  if (int errnum = ErrnoUnless(Family::Commit(snapshot.get())); errnum != 0) {
-    FailLibiptc<Family>(errnum, "iptc.commit", "cannot commit table " + transaction.table);
-  }
-}
-
 // Zeroes the bytes after the NUL of a match or target name. The kernel writes
 // names back only up to their NUL, into a buffer libiptc does not clear, so
 // those bytes are stale heap memory of this process, not part of the rule.
@@ -185,11 +173,50 @@ DumpedRule DumpRule(const typename Family::Entry& entry, xtc_handle* handle) {
   return rule;
 }
 
+// 64-bit FNV-1a over what identifies a table: chain names, kinds and
+// policies, and every rule's bytes without counters.
+class Fingerprint {
+ public:
+  void Add(const void* data, size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+      hash_ = (hash_ ^ static_cast<const uint8_t*>(data)[i]) * 0x100000001b3ULL;
+    }
+  }
+  void Add(const std::string& text) { Add(text.c_str(), text.size() + 1); }
+  std::string Hex() const {
+    char text[17];
+    std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash_));
+    return text;
+  }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+template <typename Family>
+std::string FingerprintOf(xtc_handle* handle) {
+  Fingerprint fingerprint;
+  for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
+    fingerprint.Add(name);
+    if (Family::IsBuiltin(name, handle)) {
+      xt_counters counters{};
+      fingerprint.Add(Family::GetPolicy(name, &counters, handle));
+    }
+    for (const auto* entry = Family::FirstRule(name, handle); entry != nullptr; entry = Family::NextRule(entry, handle)) {
+      std::vector<uint8_t> raw = RawEntry<Family>(*entry);
+      fingerprint.Add(raw.data(), raw.size());
+    }
+    fingerprint.Add("", 1);  // the end of a chain, so rules cannot move between chains unseen
+  }
+  return fingerprint.Hex();
+}
+
 template <typename Family>
 TableDump Read(const std::string& table) {
   Snapshot<Family> snapshot(table);
   xtc_handle* handle = snapshot.get();
   TableDump dump;
+  dump.fingerprint = FingerprintOf<Family>(handle);
   for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
     DumpedChain& chain = dump.chains.emplace_back();
     chain.name = name;
@@ -207,17 +234,103 @@ TableDump Read(const std::string& table) {
   return dump;
 }
 
+
+// One table of a transaction: its snapshot with every operation applied, and
+// (unless it commits last) an untouched snapshot to put it back with.
+class PreparedTable {
+ public:
+  virtual ~PreparedTable() = default;
+  // 0 or the errno of the failed commit.
+  virtual int Commit() = 0;
+  virtual int RollBack() = 0;
+  virtual std::string StrError(int errnum) const = 0;
+  virtual const std::string& table() const = 0;
+};
+
+template <typename Family>
+class PreparedTableOf : public PreparedTable {
+ public:
+  // `first_index`: the transaction-wide index of this table's first operation.
+  PreparedTableOf(const TableChange& change, long first_index, bool keep_original)
+      : table_(change.table), changed_(change.table) {
+    if (keep_original) original_.emplace(change.table);
+    if (change.expected_fingerprint && FingerprintOf<Family>(changed_.get()) != *change.expected_fingerprint) {
+      Fail(ERESTART, "iptc.transaction",
+           "table " + change.table + " changed since it was read; read it again and recompute the changes");
+    }
+    for (size_t i = 0; i < change.operations.size(); ++i) {
+      const Operation& op = change.operations[i];
+      long index = first_index + static_cast<long>(i);
+      if (int errnum = Apply<Family>(changed_.get(), op, index); errnum != 0) {
+        FailLibiptc<Family>(errnum, OperationName(op.kind), "chain " + op.chain, index);
+      }
+    }
+  }
+
+  int Commit() override { return ErrnoUnless(Family::Commit(changed_.get())); }
+
+  // libiptc skips the commit of an unchanged snapshot, so the original is
+  // marked changed by setting a built-in chain's policy to what it already is.
+  int RollBack() override {
+    xtc_handle* handle = original_->get();
+    for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
+      if (!Family::IsBuiltin(name, handle)) continue;
+      xt_counters counters{};
+      std::string policy = Family::GetPolicy(name, &counters, handle);
+      if (!Family::SetPolicy(name, policy.c_str(), &counters, handle)) return errno;
+      break;
+    }
+    return ErrnoUnless(Family::Commit(handle));
+  }
+
+  std::string StrError(int errnum) const override { return Family::StrError(errnum); }
+  const std::string& table() const override { return table_; }
+
+ private:
+  std::string table_;
+  std::optional<Snapshot<Family>> original_;
+  Snapshot<Family> changed_;
+};
+
+std::unique_ptr<PreparedTable> Prepare(const TableChange& change, long first_index, bool keep_original) {
+  if (change.ip_version == IpVersion::kIpv4) {
+    return std::make_unique<PreparedTableOf<Ipv4>>(change, first_index, keep_original);
+  }
+  return std::make_unique<PreparedTableOf<Ipv6>>(change, first_index, keep_original);
+}
+
+const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
+
+void Transact(const Transaction& transaction) {
+  std::vector<std::unique_ptr<PreparedTable>> prepared;
+  long first_index = 0;
+  for (size_t i = 0; i < transaction.tables.size(); ++i) {
+    const TableChange& change = transaction.tables[i];
+    prepared.push_back(Prepare(change, first_index, i + 1 < transaction.tables.size()));
+    first_index += static_cast<long>(change.operations.size());
+  }
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    int errnum = prepared[i]->Commit();
+    if (errnum == 0) continue;
+    const TableChange& change = transaction.tables[i];
+    std::string message = "cannot commit " + std::string(FamilyName(change.ip_version)) + " table " + change.table +
+                          ": " + prepared[i]->StrError(errnum);
+    for (size_t j = i; j-- > 0;) {
+      if (int rollback_errnum = prepared[j]->RollBack(); rollback_errnum != 0) {
+        message += "; putting back table " + prepared[j]->table() + " also failed (" +
+                   prepared[j]->StrError(rollback_errnum) + "), so it keeps the new rules";
+      }
+    }
+    Fail(errnum, "iptc.commit", message);
+  }
+}
 }  // namespace
 
 void RunTransaction(const Transaction& transaction, int netns_fd) {
   std::lock_guard<std::mutex> guard(LibiptcMutex());
   XtablesLock lock(transaction.lock_path, transaction.lock_timeout_ms);
   NetnsScope scope(netns_fd, "iptc.transaction");
-  if (transaction.ip_version == IpVersion::kIpv4) {
-    Transact<Ipv4>(transaction);
-  } else {
-    Transact<Ipv6>(transaction);
-  }
+  Transact(transaction);
 }
 
 TableDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd) {

@@ -8,10 +8,13 @@
 
 namespace bridgewall::iptc {
 
-// Applies every operation to one snapshot and commits it as one table
-// replacement, under the xtables lock, inside the namespace `netns_fd` (-1 for
-// the calling thread's). The first failing operation aborts the transaction
-// with its index; nothing is committed then.
+// Under the xtables lock, inside the namespace `netns_fd` (-1 for the calling
+// thread's): takes a snapshot of every table, refuses with ERESTART when one
+// no longer has its expected fingerprint, applies every operation, and only
+// then commits the tables one by one. libiptc commits one table at a time, so
+// when a later commit fails, the tables already committed are put back from
+// snapshots taken under the same lock. A failing operation fails with its
+// index counted across all tables; nothing is committed then.
 void RunTransaction(const Transaction& transaction, int netns_fd);
 
 // Every chain of `table`, in kernel order, with its rules decoded.

@@ -59,16 +59,14 @@ Napi::Value IptcTable::Open(const Napi::CallbackInfo& info) {
       });
 }
 
-// transaction(family, table, operations, lockPath, lockTimeoutMs): Promise<void>
+// transaction(tableChanges, lockPath, lockTimeoutMs): Promise<void>
 Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
   constexpr const char* kOperation = "iptc.transaction";
   if (!netns_) return RejectClosed(info.Env(), kOperation);
   iptc::Transaction transaction;
-  transaction.ip_version = iptc::IpVersionFromJs(info[0]);
-  transaction.table = info[1].As<Napi::String>().Utf8Value();
-  transaction.operations = iptc::OperationsFromJs(info[2].As<Napi::Array>());
-  transaction.lock_path = info[3].As<Napi::String>().Utf8Value();
-  transaction.lock_timeout_ms = info[4].As<Napi::Number>().Uint32Value();
+  transaction.tables = iptc::TableChangesFromJs(info[0].As<Napi::Array>());
+  transaction.lock_path = info[1].As<Napi::String>().Utf8Value();
+  transaction.lock_timeout_ms = info[2].As<Napi::Number>().Uint32Value();
   return PromiseWorker<Nothing>::Start(
       info.Env(), kOperation,
       [transaction = std::move(transaction), netns = netns_] {

@@ -24,8 +24,14 @@ export interface BackendState {
 
 export interface Backend {
   readonly name: BackendName;
-  /** Reads the kernel, commits what differs from the model (one commit per table or family). */
+  /** Reads the kernel, commits what differs from the model, all or nothing. */
   apply(model: FirewallModel): Promise<ApplyOutcome>;
+  /**
+   * Makes the change from `before` to `after` on top of what the kernel holds:
+   * rules only `before` needs go, rules `after` needs are added if missing,
+   * everything else stays, so that concurrent writers' changes add up.
+   */
+  applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel): Promise<string>;
   /** What the library owns, read back from the kernel. */

@@ -1,8 +1,10 @@
 /**
  * Legacy iptables tables of one network namespace, changed through libiptc in
- * atomic transactions: each transaction reads a snapshot of one table, applies
- * its operations in order and replaces the table in one commit, holding the
- * xtables lock throughout like the iptables commands do.
+ * atomic transactions: a transaction takes a snapshot of each of its tables,
+ * applies their operations in order and only then replaces the tables, all
+ * under the xtables lock like the iptables commands hold it. libiptc replaces
+ * one table per commit; if a later one fails, the earlier ones are put back,
+ * so a transaction over several tables and both families is all or nothing.
  */
 import { callNative, invalid } from '../errors';
 import { binding } from '../native/binding';
@@ -37,6 +39,21 @@ export interface IptChain {
   packets: bigint;
   bytes: bigint;
   rules: IptRuleEntry[];
+}
+
+/** A table as read, with the fingerprint that lets a transaction check it is unchanged. */
+export interface IptTableRead {
+  chains: IptChain[];
+  fingerprint: string;
+}
+
+/** The operations for one table of a transaction. */
+export interface IptcTableChange {
+  family: IptFamily;
+  table: IptTableName;
+  operations: readonly IptcOperation[];
+  /** From `readWithFingerprint`: refuse with ERESTART when the table has changed since. */
+  fingerprint?: string;
 }
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
@@ -78,19 +95,41 @@ export class IptcTable {
    * NetfilterError's `index` names it.
    */
   async transaction(family: IptFamily, table: IptTableName, operations: readonly IptcOperation[]): Promise<void> {
-    checkFamilyAndTable(family, table);
-    const native = encodeOperations(family, table, operations);
+    await this.commit([{ family, table, operations }]);
+  }
+
+  /**
+   * Applies each change to a snapshot of its table and commits them all, or
+   * none: a failing operation commits nothing (the NetfilterError's `index`
+   * counts operations across all changes), a table whose fingerprint no
+   * longer matches fails with ERESTART, and a failing commit puts back the
+   * tables committed before it.
+   */
+  async commit(changes: readonly IptcTableChange[]): Promise<void> {
+    const native = changes.map((change) => {
+      checkFamilyAndTable(change.family, change.table);
+      return {
+        family: change.family,
+        table: change.table,
+        operations: encodeOperations(change.family, change.table, change.operations),
+        ...(change.fingerprint === undefined ? {} : { fingerprint: change.fingerprint }),
+      };
+    });
     await callNative(
-      () => this.#native.transaction(family, table, native, this.#lockFile, this.#lockTimeoutMs),
-      (index) => (operations[index] ? `operations[${index}]: ${describeOperation(operations[index])}` : undefined),
+      () => this.#native.transaction(native, this.#lockFile, this.#lockTimeoutMs),
+      (index) => describeAt(changes, index),
     );
   }
 
   /** Every chain of `table` in kernel order, with its rules decoded into the rule model. */
   async read(family: IptFamily, table: IptTableName): Promise<IptChain[]> {
+    return (await this.readWithFingerprint(family, table)).chains;
+  }
+
+  async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
-    return dump.chains.map((chain) => {
+    const chains = dump.chains.map((chain) => {
       const result: IptChain = {
         name: chain.name,
         builtin: chain.builtin,
@@ -106,6 +145,7 @@ export class IptcTable {
       if (chain.policy !== undefined) result.policy = chain.policy as 'ACCEPT' | 'DROP';
       return result;
     });
+    return { chains, fingerprint: dump.fingerprint };
   }
 
   /** Releases the namespace. Safe to call twice; later calls reject with EBADF. */
@@ -117,4 +157,18 @@ export class IptcTable {
 function checkFamilyAndTable(family: unknown, table: unknown): void {
   if (!FAMILIES.includes(family as IptFamily)) invalid('family', '"ipv4" or "ipv6"', family);
   if (!TABLES.includes(table as IptTableName)) invalid('table', `one of ${TABLES.join(', ')}`, table);
+}
+
+/** `operations[i]: ...` for one table, `ipv6 nat operations[i]: ...` across several. */
+function describeAt(changes: readonly IptcTableChange[], index: number): string | undefined {
+  let first = 0;
+  for (const change of changes) {
+    const operation = change.operations[index - first];
+    if (operation) {
+      const where = changes.length > 1 ? `${change.family} ${change.table} ` : '';
+      return `${where}operations[${index - first}]: ${describeOperation(operation)}`;
+    }
+    first += change.operations.length;
+  }
+  return undefined;
 }

@@ -95,17 +95,21 @@ export interface NativeChainDump {
 
 export interface NativeTableDump {
   chains: NativeChainDump[];
+  /** Equal for equal chains, policies and rules (counters aside). */
+  fingerprint: string;
+}
+
+export interface NativeTableChange {
+  family: IptFamily;
+  table: IptTableName;
+  operations: NativeOperation[];
+  /** When given, the change is refused with ERESTART unless the table still has this fingerprint. */
+  fingerprint?: string;
 }
 
 export interface NativeIptcTable {
-  /** One libiptc snapshot, changed by `operations` in order and committed, under the xtables lock. */
-  transaction(
-    family: IptFamily,
-    table: IptTableName,
-    operations: NativeOperation[],
-    lockPath: string,
-    lockTimeoutMs: number,
-  ): Promise<void>;
+  /** Every table's snapshot changed in order, then all committed (or none), under the xtables lock. */
+  transaction(changes: NativeTableChange[], lockPath: string, lockTimeoutMs: number): Promise<void>;
   dump(family: IptFamily, table: IptTableName): Promise<NativeTableDump>;
   /** Idempotent; later calls reject with EBADF. */
   close(): void;

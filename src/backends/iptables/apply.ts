@@ -1,35 +1,68 @@
 /**
- * Makes the legacy iptables tables of a namespace match a plan: each table is
- * read back, compared with the plan, and changed in one libiptc commit (none
- * when it already matches). Families the plan does not list are left alone.
+ * Commits changes to the legacy iptables tables of a namespace, all or
+ * nothing and without lost updates. Each attempt reads every table it may
+ * change, computes the operations from what it read, and commits them in one
+ * transaction that names each table's fingerprint: if another process (this
+ * library or an `iptables` command, both under the xtables lock) changed a
+ * table in between, the transaction is refused with ERESTART and the attempt
+ * starts over from a fresh read. Families the plan does not list are left alone.
  */
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
-import type { IptcOperation } from '../../iptc/operation.js';
+import type { TablePlan } from '../../docker/iptables/ruleset.js';
+import { NetfilterError } from '../../errors.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
-import type { IptcTable } from '../../iptc/table.js';
+import type { IptChain, IptcTable, IptcTableChange } from '../../iptc/table.js';
 import { diffTable } from './diff.js';
 
-export interface TableChange {
-  family: IptFamily;
-  table: IptTableName;
-  operations: IptcOperation[];
+export interface TableChange extends IptcTableChange {
+  fingerprint: string;
 }
 
-/** The changes each table needs, read from the kernel; nothing is written. */
-export async function planChanges(tables: IptcTable, plan: IptablesPlan): Promise<TableChange[]> {
+/** The target state of one table, given what it holds now. */
+export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[]) => TablePlan;
+
+/** How often a change is recomputed after losing a race; each loss means another writer made progress. */
+const MAX_ATTEMPTS = 100;
+const MAX_BACKOFF_MS = 50;
+
+/** The changes each table of the plan needs to reach its target, read from the kernel; nothing is written. */
+export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   for (const family of plan.families) {
     for (const table of family.tables) {
-      const operations = diffTable(family.family, await tables.read(family.family, table.name), table);
-      if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations });
+      const { chains, fingerprint } = await tables.readWithFingerprint(family.family, table.name);
+      const operations = diffTable(family.family, chains, target(family.family, table.name, chains));
+      if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
     }
   }
   return changes;
 }
 
+/**
+ * Computes changes with `compute` and commits them in one transaction, again
+ * from a fresh read whenever a table changed in between. Returns the changes
+ * made (empty when the kernel already matched).
+ */
+export async function commitChanges(tables: IptcTable, compute: () => Promise<TableChange[]>): Promise<TableChange[]> {
+  for (let attempt = 1; ; attempt++) {
+    const changes = await compute();
+    if (changes.length === 0) return changes;
+    try {
+      await tables.commit(changes);
+      return changes;
+    } catch (error) {
+      if (!(error instanceof NetfilterError && error.code === 'ERESTART') || attempt === MAX_ATTEMPTS) throw error;
+      // Random, so that two losers do not collide again in lockstep.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, attempt * 2)));
+    }
+  }
+}
+
 /** Applies the plan; returns the changes made (empty when the kernel already matched). */
-export async function applyPlan(tables: IptcTable, plan: IptablesPlan): Promise<TableChange[]> {
-  const changes = await planChanges(tables, plan);
-  for (const change of changes) await tables.transaction(change.family, change.table, change.operations);
-  return changes;
+export function applyPlan(tables: IptcTable, plan: IptablesPlan): Promise<TableChange[]> {
+  return commitChanges(tables, () => planChanges(tables, plan));
+}
+
+function planned(plan: IptablesPlan): TableTarget {
+  return (family, table) => plan.families.find((f) => f.family === family)!.tables.find((t) => t.name === table)!;
 }

@@ -1,25 +1,22 @@
 /**
- * The legacy iptables backend: Docker's own rules, written through libiptc
- * with one commit per table, read back and diffed so that re-applying the
- * same model commits nothing.
+ * The legacy iptables backend: Docker's own rules, written through libiptc in
+ * one all-or-nothing transaction over every table that changes, read back and
+ * diffed so that re-applying the same model commits nothing.
  */
 import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
 import { isOwnedRule, OWNED_CHAINS } from '../../docker/iptables/ownership.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
-import { PLANNED_TABLES } from '../../docker/iptables/ruleset.js';
+import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
-import { applyPlan, planChanges, type TableChange } from './apply.js';
+import { applyPlan, commitChanges, planChanges, type TableChange } from './apply.js';
+import { diffTable } from './diff.js';
+import { mergeTable } from './merge.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
-
-/** Every table of both families without any chain or rule of ours. */
-const EMPTY_PLAN: IptablesPlan = {
-  families: FAMILIES.map((family) => ({ family, tables: PLANNED_TABLES.map((name) => ({ name, chains: [] })) })),
-};
 
 export class IptablesBackend implements Backend {
   readonly name = 'iptables' as const;
@@ -32,6 +29,15 @@ export class IptablesBackend implements Backend {
 
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
     return outcome(await applyPlan(this.tables, planIptables(model)));
+  }
+
+  async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    const was = planIptables(before);
+    const will = planIptables(after);
+    const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
+      plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
+    return outcome(await commitChanges(this.tables, () => planChanges(this.tables, will, (family, table, current) =>
+      mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table)))));
   }
 
   async dryRun(model: FirewallModel): Promise<string> {
@@ -71,18 +77,22 @@ export class IptablesBackend implements Backend {
   }
 
   async flush(): Promise<ApplyOutcome> {
-    const changes = await planChanges(this.tables, EMPTY_PLAN);
-    // The user's chain goes only once it is empty and nothing jumps to it any more.
+    return outcome(await commitChanges(this.tables, () => this.flushChanges()));
+  }
+
+  private async flushChanges(): Promise<TableChange[]> {
+    const changes: TableChange[] = [];
     for (const family of FAMILIES) {
-      const user = (await this.tables.read(family, 'filter')).find((chain) => chain.name === CHAIN.user);
-      if (!user || user.rules.length > 0) continue;
-      const filter = changes.find((change) => change.family === family && change.table === 'filter');
-      const deletion = { op: 'deleteChain' as const, chain: CHAIN.user };
-      if (filter) filter.operations.push(deletion);
-      else changes.push({ family, table: 'filter', operations: [deletion] });
+      for (const table of PLANNED_TABLES) {
+        const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
+        const operations = diffTable(family, chains, { name: table, chains: [] });
+        // The user's chain goes only once it is empty and nothing jumps to it any more.
+        const user = chains.find((chain) => chain.name === CHAIN.user);
+        if (user && user.rules.length === 0) operations.push({ op: 'deleteChain', chain: CHAIN.user });
+        if (operations.length > 0) changes.push({ family, table, operations, fingerprint });
+      }
     }
-    for (const change of changes) await this.tables.transaction(change.family, change.table, change.operations);
-    return outcome(changes);
+    return changes;
   }
 
   close(): void {
