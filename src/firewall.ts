@@ -183,9 +183,10 @@ export class Firewall {
     const after = buildModel(spec);
     const backend = await this.backend(spec.backend);
     const sysctls = await writeSysctls(this.netns ?? '', after.sysctls);
+    const hairpin = await setHairpinPorts(this.netns ?? '', after.hairpinBridges);
     const outcome = await backend.applyChange(before, after);
     this.spec = next;
-    return { backend: spec.backend, ...outcome, sysctls, otherBackendChanges: 0 };
+    return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges: 0 };
   }
 
   private async backend(name: BackendName): Promise<Backend> {
