@@ -14,6 +14,7 @@ import type { FirewallModel } from '../../docker/model.js';
 import { NetfilterError } from '../../errors.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { NftConnection } from '../../nft/connection.js';
+import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
 import { mergeImage } from './merge.js';
@@ -41,6 +42,9 @@ export class NftablesBackend implements Backend {
   readonly name = 'nftables' as const;
   private snapshot: Snapshot | undefined;
 
+  /** Plans by model: the model an edit starts from was planned by the edit before. */
+  private readonly plan = planOncePerModel(planNftables);
+
   private constructor(private readonly connection: NftConnection) {}
 
   static async open(options: { netns?: string } = {}): Promise<NftablesBackend> {
@@ -53,8 +57,8 @@ export class NftablesBackend implements Backend {
   }
 
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    const was = planNftables(before);
-    const will = planNftables(after);
+    const was = this.plan(before);
+    const will = this.plan(after);
     const planned = (plan: TableImage[], family: IptFamily) => plan.find((table) => table.family === FAMILY_TABLES[family]);
     return this.commit((family, current) => mergeImage(current, planned(was, family), planned(will, family)));
   }
