@@ -139,7 +139,8 @@ export class Firewall {
   addPorts(bridge: string, endpoint: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
     return this.edit((spec) => {
       const target = endpointOf(spec, bridge, endpoint);
-      (target.ports ??= []).push(...ports);
+      target.ports ??= [];
+      for (const port of ports) target.ports.push(port);
     });
   }
 
