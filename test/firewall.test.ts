@@ -125,3 +125,27 @@ kernelTest('an unknown network or endpoint is a ValidationError naming it, and n
   t.like(await t.throwsAsync(firewall.addEndpoint('br-web', { ipv4: '198.18.2.9' })), { name: 'ValidationError', field: 'networks[0].endpoints[0].ipv4' });
   t.is(await save(ns), before);
 });
+
+kernelTest('concurrent calls share commits and each gets its own result or error (group commit)', async (t) => {
+  const ns = await createNetns(t, 'group');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  const endpoint = { ipv4: '198.18.4.2' };
+  await firewall.apply({ backend: 'nftables', userlandProxy: false, networks: [{ bridge: 'br-group', ipv4: { subnet: '198.18.4.0/24' }, endpoints: [endpoint] }] });
+  const calls = [
+    ...Array.from({ length: 200 }, (_, i) => firewall.addPorts('br-group', endpoint, [{ proto: 'tcp', hostPort: 10000 + i, containerPort: 80 + i }])),
+    firewall.addPorts('br-group', endpoint, [{ proto: 'tcp', hostPort: 70000, containerPort: 80 }]),
+    firewall.addPorts('br-nowhere', endpoint, [{ proto: 'tcp', hostPort: 9999, containerPort: 80 }]),
+  ];
+  const results = await Promise.allSettled(calls);
+  const fulfilled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  t.is(fulfilled.length, 200);
+  t.true(fulfilled.some((r) => r.coalesced > 1), 'calls were merged into shared commits');
+  t.regex(String((results[200] as PromiseRejectedResult).reason), /70000/);
+  t.regex(String((results[201] as PromiseRejectedResult).reason), /br-nowhere/);
+  const ports = firewall.currentSpec()!.networks![0]!.endpoints![0]!.ports!;
+  t.is(ports.length, 200);
+  const reference = await Firewall.open({ netns: ns.path });
+  t.teardown(() => reference.close());
+  t.like(await reference.apply(firewall.currentSpec()!), { commits: 0 }, 'the kernel holds exactly the merged spec');
+});

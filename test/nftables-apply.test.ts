@@ -187,3 +187,24 @@ kernelTest('switching backends with apply leaves no rules of the other behind', 
   await firewall.apply(spec);
   await emptyIptables();
 });
+
+kernelTest('nftables backend: imperative calls of two Firewalls on one namespace add up', async (t) => {
+  const ns = await createNetns(t, 'nftaddup');
+  const first = await openFirewall(t, ns);
+  const second = await openFirewall(t, ns);
+  const network = { bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, endpoints: [{ ipv4: '198.18.1.2' }, { ipv4: '198.18.1.3' }] };
+  const base: SpecInput = { backend: 'nftables', userlandProxy: false, networks: [network] };
+  await first.apply(base);
+  await second.apply(base);
+  await first.addPorts('br-alpha', { ipv4: '198.18.1.2' }, [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
+  await second.addPorts('br-alpha', { ipv4: '198.18.1.3' }, [{ proto: 'tcp', hostPort: 8081, containerPort: 80 }]);
+  const both = await openFirewall(t, ns);
+  t.like(await both.apply({ ...base, networks: [{ ...network, endpoints: [
+    { ipv4: '198.18.1.2', ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }] },
+    { ipv4: '198.18.1.3', ports: [{ proto: 'tcp', hostPort: 8081, containerPort: 80 }] },
+  ] }] }), { commits: 0 }, 'the two changes together are the declarative state');
+  await first.removePorts('br-alpha', { ipv4: '198.18.1.2' }, [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
+  const left = await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address');
+  t.regex(left, /tcp \. 8081 : 198\.18\.1\.3 \. 80/);
+  t.notRegex(left, /8080/);
+});

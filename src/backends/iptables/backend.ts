@@ -11,6 +11,7 @@ import type { FirewallModel } from '../../docker/model.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
+import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { applyPlan, commitChanges, planChanges, type TableChange } from './apply.js';
 import { diffTable } from './diff.js';
@@ -20,6 +21,9 @@ const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
 export class IptablesBackend implements Backend {
   readonly name = 'iptables' as const;
+
+  /** Plans by model: the model an edit starts from was planned by the edit before. */
+  private readonly plan = planOncePerModel(planIptables);
 
   private constructor(private readonly tables: IptcTable) {}
 
@@ -32,8 +36,8 @@ export class IptablesBackend implements Backend {
   }
 
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    const was = planIptables(before);
-    const will = planIptables(after);
+    const was = this.plan(before);
+    const will = this.plan(after);
     const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
       plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
     return outcome(await commitChanges(this.tables, () => planChanges(this.tables, will, (family, table, current) =>

@@ -41,7 +41,8 @@ export function diffTable(family: IptFamily, current: readonly IptChain[], desir
 
   for (const chain of current) {
     if (chain.builtin) {
-      builtinEdits.push(...diffBuiltin(family, desired.name, chain, planned.get(chain.name), sameRules));
+      // Appended one by one: a built-in chain may hold more rules than a call has arguments.
+      for (const edit of diffBuiltin(family, desired.name, chain, planned.get(chain.name), sameRules)) builtinEdits.push(edit);
     } else if (OWNED_CHAINS.has(chain.name) && !planned.has(chain.name)) {
       // Flushed first, deleted after every jump to it is gone.
       fills.push({ op: 'flushChain', chain: chain.name });

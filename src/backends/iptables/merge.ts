@@ -14,7 +14,13 @@ import type { IptChain } from '../../iptc/table.js';
 
 /** The table `current` becomes when the change from `before` to `after` is made on it. */
 export function mergeTable(family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan): TablePlan {
-  const text = (rule: IptRule) => formatRule(family, rule);
+  // Each rule is formatted once: tables of tens of thousands of rules are compared by text.
+  const texts = new Map<IptRule, string>();
+  const text = (rule: IptRule) => {
+    let formatted = texts.get(rule);
+    if (formatted === undefined) texts.set(rule, formatted = formatRule(family, rule));
+    return formatted;
+  };
   const beforeChains = new Map(before.chains.map((chain) => [chain.name, chain]));
   const afterChains = new Map(after.chains.map((chain) => [chain.name, chain]));
   const currentChains = new Map(current.map((chain) => [chain.name, chain]));
@@ -30,7 +36,8 @@ export function mergeTable(family: IptFamily, current: readonly IptChain[], befo
     const kernel = currentChains.get(name);
     const builtin = kernel?.builtin ?? will!.builtin;
     if (!builtin && was && !will) continue;
-    const dropped = new Set(rulesOf(was).filter((rule) => !rulesOf(will).some((kept) => text(kept) === text(rule))).map(text));
+    const kept = new Set(rulesOf(will).map(text));
+    const dropped = new Set(rulesOf(was).map(text).filter((rule) => !kept.has(rule)));
     const { head, tail } = ours(family, after.name, kernel);
     const keptHead = head.filter((rule) => !dropped.has(text(rule)));
     const keptTail = tail.filter((rule) => !dropped.has(text(rule)));

@@ -14,8 +14,10 @@ import type { FirewallModel } from '../../docker/model.js';
 import { NetfilterError } from '../../errors.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { NftConnection } from '../../nft/connection.js';
+import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
+import { mergeImage } from './merge.js';
 import { emptyImage, type TableImage } from './image.js';
 import { FAMILY_TABLES, TABLE, USER_CHAIN } from './layout.js';
 import { planNftables } from './plan.js';
@@ -28,6 +30,8 @@ const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 const MAX_COMMIT_ATTEMPTS = 10;
 
 type Tables = Record<IptFamily, TableImage | null>;
+/** The table a family should hold, given what it holds now; undefined: none of ours. */
+type Desired = (family: IptFamily, current: TableImage | null) => TableImage | undefined;
 
 interface Snapshot {
   generation: number;
@@ -38,16 +42,13 @@ export class NftablesBackend implements Backend {
   readonly name = 'nftables' as const;
   private snapshot: Snapshot | undefined;
 
+  /** Plans by model: the model an edit starts from was planned by the edit before. */
+  private readonly plan = planOncePerModel(planNftables);
+
   private constructor(private readonly connection: NftConnection) {}
 
   static async open(options: { netns?: string } = {}): Promise<NftablesBackend> {
     return new NftablesBackend(await NftConnection.open(options.netns === undefined ? {} : { netns: options.netns }));
-  }
-
-  // Interim: the whole `after` model is applied, so concurrent imperative
-  // writers do not yet add up on nftables (see the reliability notes).
-  applyChange(_before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    return this.apply(after);
   }
 
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
@@ -55,10 +56,17 @@ export class NftablesBackend implements Backend {
     return this.commit((family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
   }
 
+  async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    const was = this.plan(before);
+    const will = this.plan(after);
+    const planned = (plan: TableImage[], family: IptFamily) => plan.find((table) => table.family === FAMILY_TABLES[family]);
+    return this.commit((family, current) => mergeImage(current, planned(was, family), planned(will, family)));
+  }
+
   async dryRun(model: FirewallModel): Promise<string> {
     const planned = planNftables(model);
     const { tables } = await this.current();
-    const tx = this.transaction(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    const tx = this.transaction(tables, targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family])));
     return `# nftables: ${tx.changes} change(s) to commit, for nft -f:\n${tx.script.map((line) => `${line}\n`).join('')}`;
   }
 
@@ -87,10 +95,11 @@ export class NftablesBackend implements Backend {
     this.snapshot = undefined;
   }
 
-  private async commit(desired: (family: IptFamily) => TableImage | undefined): Promise<ApplyOutcome> {
+  private async commit(desired: Desired): Promise<ApplyOutcome> {
     for (let attempt = 1; ; attempt++) {
       const { generation, tables } = await this.current();
-      const tx = this.transaction(tables, desired);
+      const targets = targetsOf(tables, desired);
+      const tx = this.transaction(tables, targets);
       if (tx.batch.length === 0) return { commits: 0, changes: 0 };
       try {
         await this.connection.commit(tx.batch, { generation });
@@ -99,17 +108,17 @@ export class NftablesBackend implements Backend {
         if (error instanceof NetfilterError && error.code === 'ERESTART' && attempt < MAX_COMMIT_ATTEMPTS) continue;
         throw error;
       }
-      // Our commit is the one transaction since `generation`: the kernel now holds exactly the plan.
-      this.snapshot = { generation: generation + 1, tables: afterCommit(tables, desired) };
+      // Our commit is the one transaction since `generation`: the kernel now holds exactly the targets.
+      this.snapshot = { generation: generation + 1, tables: afterCommit(tables, targets) };
       return { commits: 1, changes: tx.changes };
     }
   }
 
-  private transaction(tables: Tables, desired: (family: IptFamily) => TableImage | undefined): Transaction {
+  private transaction(tables: Tables, targets: Tables): Transaction {
     const tx = new Transaction();
     for (const family of FAMILIES) {
       const current = tables[family];
-      const target = desired(family) ?? leftover(current);
+      const target = targets[family];
       if (target) diffTable(tx, current, target);
       else if (current) tx.deleteTable(current);
     }
@@ -139,10 +148,17 @@ function leftover(current: TableImage | null): TableImage | undefined {
   return kept;
 }
 
-function afterCommit(tables: Tables, desired: (family: IptFamily) => TableImage | undefined): Tables {
+/** Each family's table as it should be: the desired one, else what must stay of the current one. */
+function targetsOf(tables: Tables, desired: Desired): Tables {
+  const targets = {} as Tables;
+  for (const family of FAMILIES) targets[family] = desired(family, tables[family]) ?? leftover(tables[family]) ?? null;
+  return targets;
+}
+
+function afterCommit(tables: Tables, targets: Tables): Tables {
   const next = {} as Tables;
   for (const family of FAMILIES) {
-    const target = desired(family) ?? leftover(tables[family]) ?? null;
+    const target = targets[family];
     // The user's chain keeps the rules it had; the plan never lists them.
     const user = tables[family]?.chains.get(USER_CHAIN);
     if (target && user) target.chains.set(USER_CHAIN, user);

@@ -1,0 +1,148 @@
+/**
+ * `npm run bench [-- --quick] [-- --reps=N]`: bridgewall against
+ * iptables-restore, nft -f and one process per rule, on the same content, in
+ * throwaway network namespaces, in one run. Prints one JSON line per figure as
+ * it is measured and a table at the end. Needs root.
+ */
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Firewall } from '../src/firewall.js';
+import type { BackendName } from '../src/backends/backend.js';
+import { withNetns, type BenchNetns } from './netns.js';
+import { median, record, table } from './report.js';
+import { benchSpec, BRIDGE, endpointOf, EXTRA, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf } from './workload.js';
+
+const quick = process.argv.includes('--quick');
+const repsArgument = process.argv.find((a) => a.startsWith('--reps='));
+const REPS = repsArgument ? Number(repsArgument.slice(7)) : quick ? 1 : 5;
+const SIZES = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+const SMALL_CALLS = quick ? 1_000 : 10_000;
+/** One process per rule is measured at this size only and extrapolated, as it takes seconds per thousand. */
+const FORK_N = 1_000;
+
+const NFT = '/usr/sbin/nft';
+const LEGACY_RESTORE = '/usr/sbin/iptables-legacy-restore';
+const NFT_RESTORE = '/usr/sbin/iptables-nft-restore';
+/** The nft flavour: what Docker forks on this host. */
+const IPTABLES = '/usr/sbin/iptables-nft';
+
+async function repeat(reps: number, once: () => Promise<number>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < reps; i++) samples.push(await once());
+  return samples;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+async function openFirewall(ns: BenchNetns, backend: BackendName): Promise<Firewall> {
+  const firewall = await Firewall.open({ netns: ns.path });
+  await firewall.apply(benchSpec(backend, 0));
+  return firewall;
+}
+
+/**
+ * Bulk publish through the Firewall, then the incremental case on top of each
+ * bulk. `reps` is lower only where one repetition takes most of a minute.
+ */
+async function bridgewall(backend: BackendName, n: number, reps = REPS): Promise<void> {
+  const spec = benchSpec(backend, n);
+  const bulk: number[] = [];
+  const publish: number[] = [];
+  const unpublish: number[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    await withNetns(async (ns) => {
+      const firewall = await openFirewall(ns, backend);
+      try {
+        bulk.push(await timed(() => firewall.apply(spec)));
+        // The extra mapping goes to an endpoint of the spec, on a host address no bulk uses.
+        publish.push(await timed(() => firewall.addPorts(BRIDGE, endpointOf(EXTRA), [portOf(EXTRA)])));
+        unpublish.push(await timed(() => firewall.removePorts(BRIDGE, endpointOf(EXTRA), [portOf(EXTRA)])));
+      } finally {
+        firewall.close();
+      }
+    });
+  }
+  record({ case: `bulk bridgewall ${backend}`, n, ms: median(bulk), reps });
+  record({ case: `incremental publish bridgewall ${backend}`, n, ms: median(publish), reps });
+  record({ case: `incremental unpublish bridgewall ${backend}`, n, ms: median(unpublish), reps });
+}
+
+async function tool(name: string, n: number, run: (ns: BenchNetns) => number): Promise<void> {
+  const samples = await repeat(REPS, () => withNetns(async (ns) => run(ns)));
+  record({ case: `bulk ${name}`, n, ms: median(samples), reps: REPS });
+}
+
+/** The nft -f script of bridgewall's own layout with maps, as its dry run prints it for an empty namespace. */
+async function nftMapsScript(n: number): Promise<string> {
+  return withNetns(async (ns) => {
+    const firewall = await Firewall.open({ netns: ns.path });
+    try {
+      return (await firewall.dryRun(benchSpec('nftables', n))).replace(/^#.*\n/, '');
+    } finally {
+      firewall.close();
+    }
+  });
+}
+
+async function forkPerRule(): Promise<void> {
+  const commands = iptablesCommands(iptablesSave(FORK_N));
+  const ms = await withNetns(async (ns) => {
+    let total = 0;
+    for (const args of commands) total += ns.time(IPTABLES, args);
+    return total;
+  });
+  record({ case: 'bulk one iptables (nft) process per rule', n: FORK_N, ms, reps: 1, processes: commands.length });
+  // Extrapolated linearly: each process also re-reads the growing ruleset, so this is a lower bound.
+  record({ case: 'bulk one iptables (nft) process per rule, extrapolated', n: 10_000, ms: ms * 10, reps: 1, extrapolatedFrom: FORK_N });
+}
+
+async function manySmallCalls(backend: BackendName): Promise<void> {
+  const samples = await repeat(REPS, () => withNetns(async (ns) => {
+    const firewall = await openFirewall(ns, backend);
+    try {
+      return await timed(() => Promise.all(Array.from({ length: SMALL_CALLS }, (_, i) => {
+        const m = mapping(i);
+        return firewall.addPorts(BRIDGE, endpointOf(m), [portOf(m)]);
+      })));
+    } finally {
+      firewall.close();
+    }
+  }));
+  const ms = median(samples);
+  record({ case: `many small calls bridgewall ${backend}`, n: SMALL_CALLS, ms, reps: REPS, mappingsPerSecond: Math.round(SMALL_CALLS / (ms / 1000)) });
+}
+
+async function memory(n: number): Promise<void> {
+  const result = await withNetns(async (ns) =>
+    JSON.parse(execFileSync(process.execPath, ['--expose-gc', `${__dirname}/memory.js`, ns.path, String(n)], { encoding: 'utf8' })));
+  record({ case: 'memory bridgewall nftables (node rss)', n, reps: 1, ...result });
+}
+
+async function main(): Promise<void> {
+  console.log(JSON.stringify({ loadavg: loadavg(), reps: REPS, quick }));
+  for (const n of SIZES) {
+    await bridgewall('nftables', n);
+    await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
+    const save = iptablesSave(n);
+    await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));
+    await tool('iptables-nft-restore --noflush', n, (ns) => ns.time(NFT_RESTORE, ['--noflush'], save));
+    const perRule = nftRulePerPort(n);
+    await tool('nft -f, one rule per port', n, (ns) => ns.time(NFT, ['-f', '-'], perRule));
+    const maps = await nftMapsScript(n);
+    await tool('nft -f, maps', n, (ns) => ns.time(NFT, ['-f', '-'], maps));
+  }
+  await forkPerRule();
+  await manySmallCalls('nftables');
+  await memory(SIZES[SIZES.length - 1]!);
+  console.log(`\n${table()}\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

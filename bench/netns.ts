@@ -1,0 +1,53 @@
+/**
+ * Throwaway network namespaces for the benchmark, each with a unique name and
+ * deleted when its work is done, or at the latest when the process exits.
+ * System tools run inside them by absolute path through nsenter.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+
+const live = new Set<string>();
+let counter = 0;
+
+process.on('exit', () => {
+  for (const name of [...live]) deleteNetns(name);
+});
+
+function deleteNetns(name: string): void {
+  if (!live.delete(name)) return;
+  try {
+    execFileSync('/usr/sbin/ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
+  } catch {
+    // Already gone.
+  }
+}
+
+export interface BenchNetns {
+  readonly path: string;
+  /** Runs a tool inside the namespace, feeding it `input`; returns the wall time in ms (process start included). */
+  time(tool: string, args: readonly string[], input?: string): number;
+}
+
+/** Runs `work` in a fresh namespace and deletes the namespace afterwards, whatever happens. */
+export async function withNetns<T>(work: (ns: BenchNetns) => Promise<T>): Promise<T> {
+  const name = `bwbench-${process.pid}-${++counter}`;
+  execFileSync('/usr/sbin/ip', ['netns', 'add', name], { timeout: 10_000 });
+  live.add(name);
+  try {
+    const path = `/run/netns/${name}`;
+    return await work({
+      path,
+      time(tool, args, input) {
+        const start = performance.now();
+        const result = spawnSync('/usr/bin/nsenter', [`--net=${path}`, tool, ...args], {
+          input: input ?? '', maxBuffer: 1 << 30, encoding: 'utf8', timeout: 600_000,
+        });
+        const ms = performance.now() - start;
+        if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${result.status}): ${result.stderr || result.error}`);
+        return ms;
+      },
+    });
+  } finally {
+    deleteNetns(name);
+  }
+}
