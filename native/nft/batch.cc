@@ -82,7 +82,11 @@ RuleMessage ReadRule(const Napi::Object& o) {
 }
 
 SetMessage ReadSet(const Napi::Object& o) {
-  SetMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "name")};
+  SetMessage m;
+  m.op = ReadOp(o);
+  m.family = ReadU32(o, "family");
+  m.table = ReadString(o, "table");
+  m.name = ReadString(o, "name");
   if (Has(o, "id")) m.id = ReadU32(o, "id");
   if (Has(o, "flags")) m.flags = ReadU32(o, "flags");
   if (Has(o, "keyType")) m.key_type = ReadU32(o, "keyType");
@@ -106,7 +110,11 @@ SetMessage ReadSet(const Napi::Object& o) {
 }
 
 ElementsMessage ReadElements(const Napi::Object& o) {
-  ElementsMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "set")};
+  ElementsMessage m;
+  m.op = ReadOp(o);
+  m.family = ReadU32(o, "family");
+  m.table = ReadString(o, "table");
+  m.set = ReadString(o, "set");
   m.key_len = ReadU32(o, "keyLen");
   m.count = static_cast<size_t>(ReadNumber(o, "count"));
   m.keys = ReadBytes(o, "keys");

@@ -49,45 +49,53 @@ struct RuleMessage {
   std::string comment;
 };
 
-struct SetMessage {
-  BatchOp op;
-  uint32_t family;
-  std::string table;
+struct Verdict {
+  int32_t code;
+  std::string chain;
+};
+
+// What a set is, in a batch and when read back.
+struct SetFields {
   std::string name;
-  uint32_t id = 0;
   uint32_t flags = 0;
   uint32_t key_type = 0;
   uint32_t key_len = 0;
   bool has_data = false;
   uint32_t data_type = 0;
   uint32_t data_len = 0;
+  bool has_comment = false;
+  std::string comment;
+};
+
+// Elements travel as packed bytes, in a batch and when read back: `count`
+// keys of the set's key length, and for data maps `count` values of its data
+// length; verdict maps list verdicts.
+struct PackedElements {
+  size_t count = 0;
+  std::string keys;
+  std::string data;
+  std::vector<Verdict> verdicts;
+};
+
+struct SetMessage : SetFields {
+  BatchOp op = BatchOp::kAdd;
+  uint32_t family = 0;
+  std::string table;
+  uint32_t id = 0;
   bool has_policy = false;
   uint32_t policy = 0;
   // nft's byte order hints (1 host, 2 big endian) so `nft list` prints keys right; 0 = none.
   uint32_t key_byteorder = 0;
   uint32_t data_byteorder = 0;
-  bool has_comment = false;
-  std::string comment;
 };
 
-struct Verdict {
-  int32_t code;
-  std::string chain;
-};
-
-// Elements travel as packed bytes: `count` keys of `key_len` bytes, and for
-// data maps `count` values of `data_len` bytes; verdict maps list verdicts.
-struct ElementsMessage {
-  BatchOp op;
-  uint32_t family;
+struct ElementsMessage : PackedElements {
+  BatchOp op = BatchOp::kAdd;
+  uint32_t family = 0;
   std::string table;
   std::string set;
   uint32_t key_len = 0;
-  size_t count = 0;
-  std::string keys;
   uint32_t data_len = 0;
-  std::string data;
-  std::vector<Verdict> verdicts;
 };
 
 using BatchMessage = std::variant<TableMessage, ChainMessage, RuleMessage, SetMessage, ElementsMessage>;

@@ -41,22 +41,8 @@ struct DumpedRule {
   std::string comment;
 };
 
-struct DumpedSet {
-  std::string name;
+struct DumpedSet : SetFields, PackedElements {
   uint64_t handle = 0;
-  uint32_t flags = 0;
-  uint32_t key_type = 0;
-  uint32_t key_len = 0;
-  bool has_data = false;
-  uint32_t data_type = 0;
-  uint32_t data_len = 0;
-  bool has_comment = false;
-  std::string comment;
-  // Elements packed as in ElementsMessage.
-  size_t count = 0;
-  std::string keys;
-  std::string data;
-  std::vector<Verdict> verdicts;
 };
 
 struct TableDump {
