@@ -30,6 +30,8 @@ const DEFAULT_INTERVAL_MS = 250;
 export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The check under way, so close() can wait for it to end. */
+  private running: Promise<void> = Promise.resolve();
 
   constructor(private readonly firewall: Firewall, options: WatchOptions = {}) {
     super();
@@ -47,14 +49,18 @@ export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
       } catch (error) {
         if (!this.stopped) this.emit('error', error as Error);
       }
-      if (!this.stopped) this.timer = setTimeout(check, interval);
+      if (!this.stopped) this.timer = setTimeout(start, interval);
     };
-    this.timer = setTimeout(check, interval);
+    const start = () => {
+      this.running = check();
+    };
+    this.timer = setTimeout(start, interval);
   }
 
-  /** Stops watching. Safe to call twice. */
-  close(): void {
+  /** Stops watching; resolves once a check under way has ended, so nothing is re-applied after it. Safe to call twice. */
+  async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.running;
   }
 }

@@ -49,8 +49,8 @@ for (const backend of ['nftables', 'iptables'] as const) {
     t.is(await dumpOf(ns, dump), before);
 
     // After close(), a flush stays flushed.
-    watcher.close();
-    watcher.close();
+    await watcher.close();
+    await watcher.close();
     await ns.run(tool, ...args);
     await new Promise((resolve) => setTimeout(resolve, 400));
     t.notRegex(await dumpOf(ns, dump), /8080/);
