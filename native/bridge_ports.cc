@@ -44,14 +44,21 @@ void Talk(RouteSocket& route, nlmsghdr* request, mnl_cb_t callback, void* data) 
   }
 }
 
+// A bridge-family link request about `index` (0 for all links) in `buffer`.
+nlmsghdr* LinkRequest(char* buffer, uint16_t type, uint16_t flags, int index) {
+  nlmsghdr* request = mnl_nlmsg_put_header(buffer);
+  request->nlmsg_type = type;
+  request->nlmsg_flags = NLM_F_REQUEST | flags;
+  auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(request, sizeof(ifinfomsg)));
+  info->ifi_family = AF_BRIDGE;
+  info->ifi_index = index;
+  return request;
+}
+
 // The indexes of the interfaces enslaved to the bridge.
 std::vector<int> BridgePorts(RouteSocket& route, int bridge_index) {
   char buffer[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* request = mnl_nlmsg_put_header(buffer);
-  request->nlmsg_type = RTM_GETLINK;
-  request->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(request, sizeof(ifinfomsg)));
-  info->ifi_family = AF_BRIDGE;
+  nlmsghdr* request = LinkRequest(buffer, RTM_GETLINK, NLM_F_DUMP, 0);
   struct Context {
     int bridge;
     std::vector<int> ports;
@@ -77,12 +84,7 @@ std::vector<int> BridgePorts(RouteSocket& route, int bridge_index) {
 
 void SetHairpin(RouteSocket& route, int port) {
   char buffer[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* request = mnl_nlmsg_put_header(buffer);
-  request->nlmsg_type = RTM_SETLINK;
-  request->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(request, sizeof(ifinfomsg)));
-  info->ifi_family = AF_BRIDGE;
-  info->ifi_index = port;
+  nlmsghdr* request = LinkRequest(buffer, RTM_SETLINK, NLM_F_ACK, port);
   nlattr* protinfo = mnl_attr_nest_start(request, IFLA_PROTINFO);
   mnl_attr_put_u8(request, IFLA_BRPORT_MODE, 1);
   mnl_attr_nest_end(request, protinfo);

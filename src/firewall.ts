@@ -51,6 +51,8 @@ export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
 export class Firewall {
   private readonly backends = new Map<BackendName, Backend>();
   private spec: SpecInput | undefined;
+  /** The backend whose apply last removed the other flavour's rules from the namespace. */
+  private otherBackendsClearedFor: BackendName | undefined;
   /** The model of `spec`, the starting point of the next edit. */
   private model: FirewallModel | undefined;
   private pendingEdits: PendingEdit[] = [];
@@ -78,8 +80,14 @@ export class Firewall {
     const hairpin = await setHairpinPorts(this.netns ?? '', model.hairpinBridges);
     const outcome = await backend.apply(model);
     let otherBackendChanges = 0;
-    for (const other of BACKEND_NAMES) {
-      if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
+    // Once per switch, not on every apply: reading back the other flavour's
+    // tables each time would double the kernel round-trips of every apply
+    // (and of every watcher check).
+    if (this.otherBackendsClearedFor !== spec.backend) {
+      for (const other of BACKEND_NAMES) {
+        if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
+      }
+      this.otherBackendsClearedFor = spec.backend;
     }
     this.spec = structuredClone(input);
     this.model = model;

@@ -81,11 +81,17 @@ const AttrEntry* FindAttr(const std::string& type, const std::string& name) {
   return nullptr;
 }
 
-ExprAttr ReadAttr(const AttrEntry& entry, const Napi::Value& value, const std::string& field) {
+// An attribute of the entry's identity, its value still to be filled in.
+ExprAttr AttrOf(const AttrEntry& entry) {
   ExprAttr attr;
   attr.id = entry.id;
   attr.name = entry.name;
   attr.kind = entry.kind;
+  return attr;
+}
+
+ExprAttr ReadAttr(const AttrEntry& entry, const Napi::Value& value, const std::string& field) {
+  ExprAttr attr = AttrOf(entry);
   switch (entry.kind) {
     case ExprAttr::kString:
       if (!value.IsString()) throw Napi::TypeError::New(value.Env(), field + " must be a string");
@@ -168,10 +174,7 @@ ExprSpec DecodeExpr(const nftnl_expr* expr) {
   spec.type = nftnl_expr_get_str(expr, NFTNL_EXPR_NAME);
   for (const auto& entry : kAttrs) {
     if (spec.type != entry.type || !nftnl_expr_is_set(expr, entry.id)) continue;
-    ExprAttr attr;
-    attr.id = entry.id;
-    attr.name = entry.name;
-    attr.kind = entry.kind;
+    ExprAttr attr = AttrOf(entry);
     switch (entry.kind) {
       case ExprAttr::kU8:
         attr.number = nftnl_expr_get_u8(expr, entry.id);
