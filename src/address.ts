@@ -18,6 +18,33 @@ export function familyOf(address: IpAddress): AddressFamily {
   return address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
 }
 
+/**
+ * Parsed addresses by text: a spec names few distinct addresses, each in
+ * thousands of bindings, and ipaddr.js's parser is the most expensive step of
+ * packing a key. Bounded: emptied when full.
+ */
+class AddressCache<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(private readonly parse: (text: string) => V) {}
+
+  get(text: string): V {
+    let value = this.entries.get(text);
+    if (value === undefined && !this.entries.has(text)) {
+      if (this.entries.size >= 4096) this.entries.clear();
+      value = this.parse(text);
+      this.entries.set(text, value);
+    }
+    return value as V;
+  }
+}
+
+const CACHED_BYTES = new AddressCache((text) => {
+  const address = parseIp(text);
+  return address && Object.freeze({ family: familyOf(address), bytes: Uint8Array.from(address.toByteArray()) });
+});
+const CACHED_TEXT = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.from(key, 'latin1')]).toString());
+
 /** An address of the given family (or either), or undefined. */
 export function parseIp(text: string, family?: AddressFamily): IpAddress | undefined {
   if (family !== 'ipv6' && ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
@@ -48,11 +75,14 @@ function describeExpected(family: AddressFamily | undefined, what: string): stri
   return family ? `an ${FAMILY_NAMES[family]} ${what}` : `an IP ${what}`;
 }
 
-/** Parses an address ("192.0.2.1", "2001:db8::1") into network-order bytes, or throws a ValidationError. */
+/**
+ * Parses an address ("192.0.2.1", "2001:db8::1") into network-order bytes, or
+ * throws a ValidationError. The bytes are shared between calls: read them, or copy.
+ */
 export function parseAddress(text: unknown, field: string, family?: AddressFamily): { family: AddressFamily; bytes: Uint8Array } {
-  const address = typeof text === 'string' ? parseIp(text, family) : undefined;
-  if (!address) invalid(field, describeExpected(family, 'address'), text);
-  return { family: familyOf(address), bytes: Uint8Array.from(address.toByteArray()) };
+  const address = typeof text === 'string' ? CACHED_BYTES.get(text) : undefined;
+  if (!address || (family !== undefined && address.family !== family)) invalid(field, describeExpected(family, 'address'), text);
+  return address;
 }
 
 /**
@@ -81,7 +111,7 @@ export function parsePrefix(
 
 /** Formats network-order bytes as text ("192.0.2.1", "2001:db8::1"). */
 export function formatAddress(bytes: Uint8Array): string {
-  return ipaddr.fromByteArray([...bytes]).toString();
+  return CACHED_TEXT.get(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
 }
 
 /** "address/length", or undefined for a mask that is not a prefix. */

@@ -7,15 +7,23 @@
  * (networks, endpoints, port bindings, ingress), edit the spec this Firewall
  * last applied and make only that edit's change on top of what the kernel
  * holds, so that several processes editing one namespace add up.
+ *
+ * Ports are the bulk of a spec, so they have a path of their own: a port call
+ * (and an apply whose spec differs from the last one only in ports, while the
+ * kernel has not changed since) validates just those ports against the ledger
+ * of host ports the held spec keeps, builds just their bindings, and hands
+ * the backend that change alone; its cost is that of the ports it changes,
+ * however many are published.
  */
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
-import { buildModel, type FirewallModel } from './docker/model.js';
+import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
+import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
 import { checkNetns } from './nft/connection.js';
-import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
-import { parseSpec } from './spec/validate.js';
+import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
+import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, Spec, SpecInput } from './spec/types.js';
 import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 
 export interface FirewallOptions {
@@ -33,11 +41,11 @@ export interface ApplyResult extends ApplyOutcome {
   coalesced: number;
 }
 
-interface PendingEdit {
-  change: (spec: SpecInput) => void;
+/** A queued imperative call: a port call edits the held spec in place, any other call the spec as input. */
+type PendingEdit = {
   resolve: (result: ApplyResult) => void;
   reject: (error: unknown) => void;
-}
+} & ({ kind: 'ports'; removes: boolean; edit: (held: HeldSpec) => PortEdit } | { kind: 'spec'; change: (spec: SpecInput) => void });
 
 type BackendOpener = (netns: string | undefined) => Promise<Backend>;
 
@@ -46,15 +54,26 @@ const BACKENDS: Record<BackendName, BackendOpener> = {
   nftables: (netns) => NftablesBackend.open(netns === undefined ? {} : { netns }),
 };
 
+const NOTHING: ApplyOutcome = { commits: 0, changes: 0 };
+/** Port calls write no host settings: those depend on networks and ingress only. */
+function noHostSettings(): { sysctls: SysctlOutcome; hairpin: HairpinOutcome } {
+  return { sysctls: { written: [], missing: [] }, hairpin: { set: [], missing: [] } };
+}
+
 export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
 
 export class Firewall {
   private readonly backends = new Map<BackendName, Backend>();
-  private spec: SpecInput | undefined;
+  /** The spec last applied, as edited since. */
+  private held: HeldSpec | undefined;
+  /**
+   * The model of the held spec, kept for a backend that makes every change
+   * from two whole models (iptables); a backend taking port changes plans from
+   * the spec when it needs a model, and nothing per binding is kept for it.
+   */
+  private model: FirewallModel | undefined;
   /** The backend whose apply last removed the other flavour's rules from the namespace. */
   private otherBackendsClearedFor: BackendName | undefined;
-  /** The model of `spec`, the starting point of the next edit. */
-  private model: FirewallModel | undefined;
   private pendingEdits: PendingEdit[] = [];
   private editing: Promise<void> | undefined;
   private closed = false;
@@ -73,30 +92,22 @@ export class Firewall {
 
   /** Makes the namespace match `spec`: what it no longer lists is removed; daemon-level chains stay. */
   async apply(input: SpecInput): Promise<ApplyResult> {
-    const spec = parseSpec(input);
-    const model = buildModel(spec);
-    const backend = await this.backend(spec.backend);
-    const sysctls = await writeSysctls(this.netns ?? '', model.sysctls);
-    const hairpin = await setHairpinPorts(this.netns ?? '', model.hairpinBridges);
-    const outcome = await backend.apply(model);
-    let otherBackendChanges = 0;
-    // Once per switch, not on every apply: reading back the other flavour's
-    // tables each time would double the kernel round-trips of every apply
-    // (and of every watcher check).
-    if (this.otherBackendsClearedFor !== spec.backend) {
-      for (const other of BACKEND_NAMES) {
-        if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
-      }
-      this.otherBackendsClearedFor = spec.backend;
-    }
-    this.spec = structuredClone(input);
-    this.model = model;
-    return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return this.applyHeld(HeldSpec.parse(input));
+  }
+
+  /**
+   * Applies the spec last applied (as edited since) again, repairing what
+   * someone else changed; commits nothing, and reads nothing back, while the
+   * kernel has not changed since this Firewall's last commit (nftables).
+   * Undefined when nothing is applied (none yet, or flushed).
+   */
+  async reapply(): Promise<ApplyResult | undefined> {
+    return this.held === undefined ? undefined : this.applyHeld(this.held);
   }
 
   /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
   async dryRun(input: SpecInput): Promise<string> {
-    const spec = parseSpec(input);
+    const { spec } = HeldSpec.parse(input);
     return (await this.backend(spec.backend)).dryRun(buildModel(spec));
   }
 
@@ -108,7 +119,7 @@ export class Firewall {
   /** Removes everything the library owns in the namespace for that backend. */
   async flush(backend: BackendName = 'nftables'): Promise<ApplyOutcome> {
     const outcome = await (await this.backend(backend)).flush();
-    this.spec = undefined;
+    this.held = undefined;
     this.model = undefined;
     return outcome;
   }
@@ -117,59 +128,52 @@ export class Firewall {
 
   /** Adds (or replaces) the network with this bridge name. */
   addNetwork(network: NetworkSpecInput): Promise<ApplyResult> {
-    return this.edit((spec) => {
+    return this.editSpec((spec) => {
       spec.networks = [...(spec.networks ?? []).filter((n) => n.bridge !== network.bridge), network];
     });
   }
 
   removeNetwork(bridge: string): Promise<ApplyResult> {
-    return this.edit((spec) => {
+    return this.editSpec((spec) => {
       spec.networks = (spec.networks ?? []).filter((network) => network.bridge !== bridge);
     });
   }
 
   /** Adds an endpoint (a container's addresses and published ports) to a network. */
   addEndpoint(bridge: string, endpoint: EndpointSpecInput): Promise<ApplyResult> {
-    return this.edit((spec) => {
+    return this.editSpec((spec) => {
       const network = networkOf(spec, bridge);
       network.endpoints = [...(network.endpoints ?? []).filter((e) => !sameEndpoint(e, endpoint)), endpoint];
     });
   }
 
-  removeEndpoint(bridge: string, endpoint: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>): Promise<ApplyResult> {
-    return this.edit((spec) => {
+  removeEndpoint(bridge: string, endpoint: EndpointRef): Promise<ApplyResult> {
+    return this.editSpec((spec) => {
       const network = networkOf(spec, bridge);
       network.endpoints = (network.endpoints ?? []).filter((e) => !sameEndpoint(e, endpoint));
     });
   }
 
-  /** Publishes ports of an endpoint; a bulk call is one commit per table, however many ports. */
-  addPorts(bridge: string, endpoint: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
-    return this.edit((spec) => {
-      const target = endpointOf(spec, bridge, endpoint);
-      target.ports ??= [];
-      for (const port of ports) target.ports.push(port);
-    });
+  /** Publishes ports of an endpoint; a bulk call is one commit, however many ports. */
+  addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+    return this.editPorts(false, (held) => held.addPorts(bridge, endpoint, ports));
   }
 
-  removePorts(bridge: string, endpoint: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
-    const keys = new Set(ports.map(portKey));
-    return this.edit((spec) => {
-      const target = endpointOf(spec, bridge, endpoint);
-      target.ports = (target.ports ?? []).filter((port) => !keys.has(portKey(port)));
-    });
+  /** Unpublishes the endpoint's ports equal to these (`8080` and `"8080"` are equal). */
+  removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+    return this.editPorts(true, (held) => held.removePorts(bridge, endpoint, ports));
   }
 
   /** Sets (or with undefined removes) the swarm ingress. */
   setIngress(ingress: IngressSpecInput | undefined): Promise<ApplyResult> {
-    return this.edit((spec) => {
+    return this.editSpec((spec) => {
       if (ingress === undefined) delete spec.ingress;
       else spec.ingress = ingress;
     });
   }
 
   addIngressPorts(ports: readonly IngressPortSpecInput[]): Promise<ApplyResult> {
-    return this.edit((spec) => {
+    return this.editSpec((spec) => {
       if (!spec.ingress) throw new ValidationError('ingress', 'no ingress is set: call setIngress() first');
       spec.ingress.ports = [...(spec.ingress.ports ?? []), ...ports];
     });
@@ -177,15 +181,15 @@ export class Firewall {
 
   removeIngressPorts(ports: readonly IngressPortSpecInput[]): Promise<ApplyResult> {
     const keys = new Set(ports.map((port) => `${port.proto}/${port.port}`));
-    return this.edit((spec) => {
+    return this.editSpec((spec) => {
       if (!spec.ingress) throw new ValidationError('ingress', 'no ingress is set: call setIngress() first');
       spec.ingress.ports = (spec.ingress.ports ?? []).filter((port) => !keys.has(`${port.proto}/${port.port}`));
     });
   }
 
-  /** The spec this Firewall last applied, or undefined. */
+  /** The spec this Firewall last applied, as edited since (validated: defaults filled, addresses canonical), or undefined. */
   currentSpec(): SpecInput | undefined {
-    return this.spec === undefined ? undefined : structuredClone(this.spec);
+    return this.held?.toInput();
   }
 
   /** Closes every kernel handle. Safe to call twice. */
@@ -195,15 +199,60 @@ export class Firewall {
     this.backends.clear();
   }
 
+  private async applyHeld(next: HeldSpec): Promise<ApplyResult> {
+    const { spec } = next;
+    const backend = await this.backend(spec.backend);
+    const { sysctls, hairpin } = await this.writeHostSettings(spec);
+    const edits = this.held === undefined ? undefined : portEditsBetween(this.held.spec, spec);
+    let outcome: ApplyOutcome | undefined;
+    if (edits !== undefined && backend.applyPortChange && await backend.inSync()) {
+      const changes = edits.flatMap((edit) => portChangeOf(spec, edit));
+      outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
+    }
+    if (outcome === undefined) {
+      const model = buildModel(spec);
+      outcome = await backend.apply(model);
+      this.model = backend.applyPortChange ? undefined : model;
+    }
+    let otherBackendChanges = 0;
+    // Once per switch, not on every apply: reading back the other flavour's
+    // tables each time would double the kernel round-trips of every apply
+    // (and of every watcher check).
+    if (this.otherBackendsClearedFor !== spec.backend) {
+      for (const other of BACKEND_NAMES) {
+        if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
+      }
+      this.otherBackendsClearedFor = spec.backend;
+    }
+    this.held = next;
+    return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+  }
+
+  private async writeHostSettings(spec: Spec): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
+    const settings = hostSettingsOf(spec);
+    return {
+      sysctls: await writeSysctls(this.netns ?? '', settings.sysctls),
+      hairpin: await setHairpinPorts(this.netns ?? '', settings.hairpinBridges),
+    };
+  }
+
+  private editPorts(removes: boolean, edit: (held: HeldSpec) => PortEdit): Promise<ApplyResult> {
+    return this.enqueue((resolve, reject) => ({ kind: 'ports', removes, edit, resolve, reject }));
+  }
+
+  private editSpec(change: (spec: SpecInput) => void): Promise<ApplyResult> {
+    return this.enqueue((resolve, reject) => ({ kind: 'spec', change, resolve, reject }));
+  }
+
   /**
    * Queues an edit. Edits issued while a commit is in flight (or in the same
    * tick) are merged into the next commit, each still resolved or rejected on
    * its own (group commit).
    */
-  private edit(change: (spec: SpecInput) => void): Promise<ApplyResult> {
-    if (this.spec === undefined) return Promise.reject(nothingApplied());
+  private enqueue(pending: (resolve: PendingEdit['resolve'], reject: PendingEdit['reject']) => PendingEdit): Promise<ApplyResult> {
+    if (this.held === undefined) return Promise.reject(nothingApplied());
     return new Promise((resolve, reject) => {
-      this.pendingEdits.push({ change, resolve, reject });
+      this.pendingEdits.push(pending(resolve, reject));
       this.editing ??= this.commitPendingEdits();
     });
   }
@@ -212,60 +261,114 @@ export class Firewall {
     try {
       // One microtask: calls issued in the same tick share the first commit too.
       await null;
-      while (this.pendingEdits.length > 0) await this.commitEdits(this.pendingEdits.splice(0));
+      while (this.pendingEdits.length > 0) {
+        const group = takeGroup(this.pendingEdits);
+        if (group[0]!.kind === 'ports') await this.commitPortEdits(group as PortPendingEdit[]);
+        else await this.commitSpecEdits(group as SpecPendingEdit[]);
+      }
     } finally {
       this.editing = undefined;
     }
   }
 
   /**
-   * Commits a group of edits as one change. The group is validated as a
-   * whole; when it fails (a bad spec, a refused commit) and holds more than
-   * one edit, each half is committed on its own, recursively, so a bad call
-   * fails alone at the cost of a few extra commits (about log2 of the group)
-   * instead of every call paying for a validation of the whole spec.
+   * Commits a group of port calls as one change. Each call is validated on
+   * its own against the held spec, which it edits in place; when the commit
+   * fails, the edits are undone and, if the group holds more than one call,
+   * each half is committed on its own, recursively, so a call the kernel
+   * refuses fails alone at the cost of about log2 of the group extra commits.
    */
-  private async commitEdits(group: PendingEdit[]): Promise<void> {
-    if (this.spec === undefined) {
-      for (const edit of group) edit.reject(nothingApplied());
+  private async commitPortEdits(group: PortPendingEdit[]): Promise<void> {
+    const held = this.held;
+    if (held === undefined) {
+      for (const pending of group) pending.reject(nothingApplied());
       return;
     }
-    const next = structuredClone(this.spec);
-    const accepted: PendingEdit[] = [];
-    for (const edit of group) {
-      // A change throws before it touches the spec (unknown network or endpoint).
+    const backend = await this.backend(held.spec.backend);
+    const accepted: PortPendingEdit[] = [];
+    const edits: PortEdit[] = [];
+    const changes: FamilyPortChange[] = [];
+    for (const pending of group) {
       try {
-        edit.change(next);
-        accepted.push(edit);
+        const edit = pending.edit(held);
+        edits.push(edit);
+        accepted.push(pending);
+        // Right after its edit: what a removal must keep depends on the ports left then.
+        changes.push(...portChangeOf(held.spec, edit));
       } catch (error) {
-        edit.reject(error);
+        pending.reject(error);
       }
     }
     if (accepted.length === 0) return;
     try {
-      const result = await this.commitSpec(next);
-      for (const edit of accepted) edit.resolve({ ...result, coalesced: accepted.length });
+      let outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange?.(changes);
+      outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
+      for (const pending of accepted) pending.resolve({ backend: backend.name, ...outcome, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
     } catch (error) {
+      for (const edit of edits.reverse()) held.undo(edit);
       if (accepted.length === 1) accepted[0]!.reject(error);
       else {
         const half = Math.ceil(accepted.length / 2);
-        await this.commitEdits(accepted.slice(0, half));
-        await this.commitEdits(accepted.slice(half));
+        await this.commitPortEdits(accepted.slice(0, half));
+        await this.commitPortEdits(accepted.slice(half));
       }
     }
   }
 
-  /** Makes the change from the spec last applied to `next` on top of what the kernel holds. */
-  private async commitSpec(next: SpecInput): Promise<ApplyResult> {
-    const spec = parseSpec(next);
-    const after = buildModel(spec);
-    const backend = await this.backend(spec.backend);
-    const sysctls = await writeSysctls(this.netns ?? '', after.sysctls);
-    const hairpin = await setHairpinPorts(this.netns ?? '', after.hairpinBridges);
-    const outcome = await backend.applyChange(this.model!, after);
-    this.spec = next;
-    this.model = after;
-    return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges: 0, coalesced: 1 };
+  /** The model of the held spec as it was before `edits` (made on it, oldest first). */
+  private modelBefore(held: HeldSpec, edits: readonly PortEdit[]): FirewallModel {
+    if (this.model) return this.model;
+    for (const edit of [...edits].reverse()) held.undo(edit);
+    const before = buildModel(held.spec);
+    for (const edit of edits) held.redo(edit);
+    return before;
+  }
+
+  /** Makes the change from the held spec's model `before` to `after` on top of what the kernel holds. */
+  private async commitModels(backend: Backend, before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    const outcome = await backend.applyChange(before, after);
+    this.model = backend.applyPortChange ? undefined : after;
+    return outcome;
+  }
+
+  /**
+   * Commits a group of other calls as one change to the spec as input,
+   * validated as a whole; bisected on failure like port calls.
+   */
+  private async commitSpecEdits(group: SpecPendingEdit[]): Promise<void> {
+    if (this.held === undefined) {
+      for (const pending of group) pending.reject(nothingApplied());
+      return;
+    }
+    const input = this.held.toInput();
+    const accepted: SpecPendingEdit[] = [];
+    for (const pending of group) {
+      // A change throws before it touches the spec (unknown network or endpoint).
+      try {
+        pending.change(input);
+        accepted.push(pending);
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    if (accepted.length === 0) return;
+    try {
+      const next = HeldSpec.parse(input);
+      const backend = await this.backend(next.spec.backend);
+      const hostSettings = await this.writeHostSettings(next.spec);
+      const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
+      this.held = next;
+      for (const pending of accepted) {
+        pending.resolve({ backend: next.spec.backend, ...outcome, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
+      }
+    } catch (error) {
+      if (accepted.length === 1) accepted[0]!.reject(error);
+      else {
+        const half = Math.ceil(accepted.length / 2);
+        await this.commitSpecEdits(accepted.slice(0, half));
+        await this.commitSpecEdits(accepted.slice(half));
+      }
+    }
   }
 
   private async backend(name: BackendName): Promise<Backend> {
@@ -280,6 +383,29 @@ export class Firewall {
   }
 }
 
+type PortPendingEdit = Extract<PendingEdit, { kind: 'ports' }>;
+type SpecPendingEdit = Extract<PendingEdit, { kind: 'spec' }>;
+
+/**
+ * The next group of queued edits committed together: consecutive edits of
+ * one kind. A port group ends before a removal that follows an addition,
+ * because a port commit deletes before it adds (see port-delta.ts).
+ */
+function takeGroup(queue: PendingEdit[]): PendingEdit[] {
+  const first = queue[0]!;
+  let adding = first.kind === 'ports' && !first.removes;
+  let end = 1;
+  for (; end < queue.length; end++) {
+    const next = queue[end]!;
+    if (next.kind !== first.kind) break;
+    if (next.kind === 'ports') {
+      if (next.removes && adding) break;
+      adding ||= !next.removes;
+    }
+  }
+  return queue.splice(0, end);
+}
+
 function nothingApplied(): ValidationError {
   return new ValidationError('spec', 'nothing applied yet: call apply(spec) first (e.g. with { networks: [] })');
 }
@@ -288,18 +414,4 @@ function networkOf(spec: SpecInput, bridge: string): NetworkSpecInput {
   const network = (spec.networks ?? []).find((n) => n.bridge === bridge);
   if (!network) throw new ValidationError('bridge', `no network with bridge ${JSON.stringify(bridge)} has been added`);
   return network;
-}
-
-function sameEndpoint(a: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>, b: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>): boolean {
-  return (a.ipv4 !== undefined && a.ipv4 === b.ipv4) || (a.ipv6 !== undefined && a.ipv6 === b.ipv6);
-}
-
-function endpointOf(spec: SpecInput, bridge: string, endpoint: Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>): EndpointSpecInput {
-  const found = (networkOf(spec, bridge).endpoints ?? []).find((e) => sameEndpoint(e, endpoint));
-  if (!found) throw new ValidationError('endpoint', `no endpoint ${JSON.stringify(endpoint)} in network ${bridge}`);
-  return found;
-}
-
-function portKey(port: PortSpecInput): string {
-  return `${port.proto}|${port.hostIp ?? ''}|${port.hostPort ?? ''}|${port.containerPort}`;
 }

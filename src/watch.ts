@@ -2,9 +2,9 @@
  * Self-healing: a FirewallWatcher keeps re-asserting the spec a Firewall last
  * applied, so rules someone else flushed (`nft flush ruleset`,
  * `iptables -t nat -F`, a firewalld reload) come back within one interval.
- * Each check is an ordinary apply: it reads back, diffs, and commits nothing
- * while the kernel still matches (the nftables backend does not even read the
- * tables while the ruleset generation is unchanged).
+ * Each check is Firewall.reapply(): it reads back, diffs, and commits nothing
+ * while the kernel still matches; with nftables it costs one generation
+ * query while the ruleset generation is unchanged since the last commit.
  *
  * Opt-in. It restores only this Firewall's spec: in a namespace shared by
  * several writers, it would also remove what the others added.
@@ -41,11 +41,10 @@ export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
     }
     if (firewall.currentSpec() === undefined) invalid('firewall', 'a Firewall that has applied a spec', 'none applied');
     const check = async () => {
-      const spec = this.firewall.currentSpec();
-      if (this.stopped || spec === undefined) return;
+      if (this.stopped) return;
       try {
-        const result = await this.firewall.apply(spec);
-        if (result.changes > 0 && !this.stopped) this.emit('repaired', result);
+        const result = await this.firewall.reapply();
+        if (result !== undefined && result.changes > 0 && !this.stopped) this.emit('repaired', result);
       } catch (error) {
         if (!this.stopped) this.emit('error', error as Error);
       }

@@ -4,6 +4,7 @@
  * and commits only the difference; the semantics never depend on which.
  */
 import type { FirewallModel } from '../docker/model.js';
+import type { FamilyPortChange } from '../docker/port-change.js';
 
 export type BackendName = 'iptables' | 'nftables';
 
@@ -32,6 +33,21 @@ export interface Backend {
    * everything else stays, so that concurrent writers' changes add up.
    */
   applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome>;
+  /**
+   * Publishes and unpublishes port bindings on top of what the kernel holds,
+   * touching nothing else, at the cost of the bindings changed. Resolves to
+   * undefined, having changed nothing, when the kernel is not as the change
+   * expects (someone removed our table, a mapping is held by someone else):
+   * the caller then makes the change with applyChange. Absent in a backend
+   * whose port mappings are not separate from its other rules.
+   */
+  applyPortChange?(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined>;
+  /**
+   * Whether the kernel still holds exactly what this backend's last commit of
+   * a whole model (apply) or of a change on top of it left, cheaply; false
+   * when it cannot tell.
+   */
+  inSync(): Promise<boolean>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel): Promise<string>;
   /** What the library owns, read back from the kernel. */

@@ -10,7 +10,7 @@
  */
 import type { IptFamily } from '../iptc/rule.js';
 import { compareAddresses, parseAddress } from '../spec/address.js';
-import type { EndpointSpec, IngressSpec, NetworkSpec, PortProtocol, PortSpec, Spec } from '../spec/types.js';
+import type { IngressSpec, NetworkSpec, PortProtocol, PortSpec, Spec } from '../spec/types.js';
 
 export interface FirewallModel {
   /** The enabled families, IPv4 first. */
@@ -124,13 +124,17 @@ export function buildModel(spec: Spec): FirewallModel {
   const families = (['ipv4', 'ipv6'] as const)
     .filter((family) => spec[family])
     .map((family) => buildFamily(spec, family));
-  const model: FirewallModel = {
-    families,
+  const model: FirewallModel = { families, ...hostSettingsOf(spec) };
+  if (spec.ingress && spec.ipv4) model.ingress = buildIngress(spec.ingress);
+  return model;
+}
+
+/** The host settings of a spec: they depend on its networks and ingress, never on its ports. */
+export function hostSettingsOf(spec: Spec): Pick<FirewallModel, 'sysctls' | 'hairpinBridges'> {
+  return {
     sysctls: hostSysctls(spec),
     hairpinBridges: spec.userlandProxy ? [] : spec.networks.map((network) => network.bridge),
   };
-  if (spec.ingress && spec.ipv4) model.ingress = buildIngress(spec.ingress);
-  return model;
 }
 
 /**
@@ -171,6 +175,18 @@ function buildFamily(spec: Spec, family: IptFamily): FamilyModel {
 }
 
 function buildNetwork(spec: NetworkSpec, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+  const network = networkModelOf(spec, family, hairpin);
+  if (!network) return undefined;
+  network.endpoints = spec.endpoints.flatMap((endpoint) => {
+    const address = endpoint[family];
+    if (address === undefined) return [];
+    return [{ key: `${spec.bridge}/${address}`, address, bindings: bindingsOf(endpoint.ports, address, network, hairpin) }];
+  });
+  return network;
+}
+
+/** The network's model in `family` without its endpoints; undefined when it has no subnet there. */
+export function networkModelOf(spec: NetworkSpec, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
   const subnet = spec[family];
   if (!subnet) return undefined;
   const internal = spec.internal || spec.gatewayMode === 'isolated';
@@ -193,22 +209,18 @@ function buildNetwork(spec: NetworkSpec, family: IptFamily, hairpin: boolean): N
   };
   if (!internal && spec.masquerade && !routed) network.outboundNat = sourceNat;
   if (!internal && hairpin) network.localHostNat = sourceNat;
-  network.endpoints = spec.endpoints.flatMap((endpoint) => {
-    const address = endpoint[family];
-    if (address === undefined) return [];
-    return [{
-      key: `${spec.bridge}/${address}`,
-      address,
-      // Internal networks have no way in, so Docker programs nothing for their ports.
-      bindings: internal ? [] : buildBindings(endpoint, address, network, hairpin),
-    }];
-  });
   return network;
 }
 
-function buildBindings(endpoint: EndpointSpec, containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
+/** The bindings of an endpoint's ports in one family, in Docker's order. */
+export function bindingsOf(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
+  // Internal networks have no way in, so Docker programs nothing for their ports.
+  return network.internal ? [] : buildBindings(ports, containerAddress, network, hairpin);
+}
+
+function buildBindings(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
   const bindings = new Map<string, PortBindingModel>();
-  for (const port of endpoint.ports) {
+  for (const port of ports) {
     const hostAddress = hostAddressIn(port, network.family);
     if (hostAddress === null) continue;
     for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {

@@ -4,7 +4,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { IptFamily } from '../iptc/rule.js';
-import { familyOf, type IpAddress, parseCidr, parseIp } from '../address.js';
+import { familyOf, type IpAddress, parseAddress as addressBytes, parseCidr, parseIp } from '../address.js';
 
 export interface ParsedAddress {
   family: IptFamily;
@@ -28,10 +28,18 @@ export interface ParsedSubnet {
  * have no meaning in a rule.
  */
 export function parseAddress(text: string): ParsedAddress | undefined {
-  const address = parseIp(text);
-  if (!address || isMapped(address)) return undefined;
-  return describe(address);
+  let parsed = PARSED.get(text);
+  if (parsed === undefined && !PARSED.has(text)) {
+    const address = parseIp(text);
+    parsed = !address || isMapped(address) ? undefined : Object.freeze(describe(address));
+    // A spec names few distinct addresses, each in many ports; bounded, emptied when full.
+    if (PARSED.size >= 4096) PARSED.clear();
+    PARSED.set(text, parsed);
+  }
+  return parsed;
 }
+
+const PARSED = new Map<string, ParsedAddress | undefined>();
 
 export function parseSubnet(text: string): ParsedSubnet | undefined {
   const parsed = parseCidr(text);
@@ -60,8 +68,8 @@ export function subnetsOverlap(a: ParsedSubnet, b: ParsedSubnet): boolean {
 
 /** Byte-wise, as Go's netip.Addr.Compare within a family; undefined (every address) is the zero address. */
 export function compareAddresses(a: string | undefined, b: string | undefined): number {
-  const left = a === undefined ? [] : ipaddr.parse(a).toByteArray();
-  const right = b === undefined ? [] : ipaddr.parse(b).toByteArray();
+  const left = a === undefined ? new Uint8Array() : addressBytes(a, 'address').bytes;
+  const right = b === undefined ? new Uint8Array() : addressBytes(b, 'address').bytes;
   for (let index = 0; index < Math.max(left.length, right.length); index++) {
     const difference = (left[index] ?? 0) - (right[index] ?? 0);
     if (difference !== 0) return difference;

@@ -6,6 +6,7 @@
 import { invalid, ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import { portCount, PortLedger, publishesOnEveryAddress } from './ports.js';
 import type {
   EndpointSpec, FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, NetworkSpec, PortProtocol,
   PortRange, PortSpec, Spec, SubnetSpec,
@@ -40,10 +41,16 @@ type Json = Record<string, unknown>;
 
 /** Validates `input` and returns it with defaults filled and addresses canonical. */
 export function parseSpec(input: unknown): Spec {
+  return parseSpecWithPorts(input).spec;
+}
+
+/** parseSpec, and the ledger of the ports it publishes (for adding ports later without validating it all again). */
+export function parseSpecWithPorts(input: unknown): { spec: Spec; ports: PortLedger } {
   const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress']);
-  const context: SpecContext = { expandedPorts: 0, hostBindings: new Map(), subnets: [] };
-  const networks = readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)
-    .map((network, index) => parseNetwork(network, `networks[${index}]`, context));
+  const networks: NetworkSpec[] = [];
+  const context: SpecContext = { ports: new PortLedger(networks), subnets: [] };
+  readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)
+    .forEach((network, index) => parseNetwork(network, `networks[${index}]`, networks, context));
   rejectDuplicateBridges(networks);
   const spec: Spec = {
     backend: readEnum(root, 'backend', 'backend', BACKENDS, DEFAULT_BACKEND),
@@ -56,17 +63,16 @@ export function parseSpec(input: unknown): Spec {
     if (!spec.ipv4) invalid('ingress', 'no ingress when ipv4 is disabled (the routing mesh is IPv4 only)', root.ingress);
     spec.ingress = parseIngress(root.ingress, networks);
   }
-  return spec;
+  return { spec, ports: context.ports };
 }
 
 interface SpecContext {
-  expandedPorts: number;
-  /** `family proto/hostPort` → host addresses already published there (`''` = every address), with their field. */
-  hostBindings: Map<string, { address: string; field: string }[]>;
+  ports: PortLedger;
   subnets: { subnet: ParsedSubnet; field: string }[];
 }
 
-function parseNetwork(value: unknown, field: string, context: SpecContext): NetworkSpec {
+/** Parses a network into `networks` (where it is, while its endpoints are parsed, for naming clashes). */
+function parseNetwork(value: unknown, field: string, networks: NetworkSpec[], context: SpecContext): void {
   const object = readObject(value, field,
     ['bridge', 'internal', 'icc', 'masquerade', 'gatewayMode', 'ipv4', 'ipv6', 'endpoints']);
   const bridge = readInterfaceName(object, 'bridge', `${field}.bridge`);
@@ -91,10 +97,10 @@ function parseNetwork(value: unknown, field: string, context: SpecContext): Netw
   };
   if (subnets.ipv4) network.ipv4 = subnets.ipv4.spec;
   if (subnets.ipv6) network.ipv6 = subnets.ipv6.spec;
+  networks.push(network);
   const seen = new Map<string, string>();
-  network.endpoints = readArray(object, 'endpoints', `${field}.endpoints`, SPEC_LIMITS.endpointsPerNetwork)
-    .map((endpoint, index) => parseEndpoint(endpoint, `${field}.endpoints[${index}]`, subnets, seen, context));
-  return network;
+  readArray(object, 'endpoints', `${field}.endpoints`, SPEC_LIMITS.endpointsPerNetwork)
+    .forEach((endpoint, index) => parseEndpoint(endpoint, `${field}.endpoints[${index}]`, network, subnets, seen, context));
 }
 
 function parseSubnetSpec(
@@ -123,8 +129,8 @@ function parseSubnetSpec(
 type NetworkSubnets = Record<IptFamily, { parsed: ParsedSubnet; field: string } | undefined>;
 
 function parseEndpoint(
-  value: unknown, field: string, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
-): EndpointSpec {
+  value: unknown, field: string, network: NetworkSpec, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
+): void {
   const object = readObject(value, field, ['ipv4', 'ipv6', 'ports']);
   const endpoint: EndpointSpec = { ports: [] };
   for (const family of FAMILIES) {
@@ -143,65 +149,71 @@ function parseEndpoint(
     endpoint[family] = parsed.address;
   }
   if (endpoint.ipv4 === undefined && endpoint.ipv6 === undefined) invalid(`${field}.ipv4`, 'an ipv4 or ipv6 address', undefined);
-  endpoint.ports = readArray(object, 'ports', `${field}.ports`, SPEC_LIMITS.portsPerEndpoint)
-    .map((port, index) => parsePort(port, `${field}.ports[${index}]`, endpoint, context));
-  return endpoint;
+  network.endpoints.push(endpoint);
+  publishPorts(readArray(object, 'ports', `${field}.ports`, SPEC_LIMITS.portsPerEndpoint), `${field}.ports`, endpoint, context.ports);
 }
 
-function parsePort(value: unknown, field: string, endpoint: EndpointSpec, context: SpecContext): PortSpec {
+/**
+ * Validates ports and appends them to the endpoint's, taking their host
+ * ports in the ledger; `field` names the endpoint's ports array. All or
+ * nothing: when one port is refused, the endpoint and the ledger are as before.
+ */
+export function publishPorts(values: readonly unknown[], field: string, endpoint: EndpointSpec, ledger: PortLedger): PortSpec[] {
+  const first = endpoint.ports.length;
+  if (first + values.length > SPEC_LIMITS.portsPerEndpoint) {
+    invalid(field, `an array of at most ${SPEC_LIMITS.portsPerEndpoint}`, `${first + values.length} ports`);
+  }
+  const published = ledger.published;
+  try {
+    values.forEach((value, index) => {
+      const portField = `${field}[${first + index}]`;
+      const port = readPort(value, portField, endpoint);
+      if (port.hostPort !== undefined) ledger.claim(port, familiesOf(port, endpoint), `${portField}.hostPort`);
+      endpoint.ports.push(port);
+      ledger.published += portCount(port);
+      if (ledger.published > SPEC_LIMITS.expandedPorts) {
+        invalid(`${portField}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, (value as Json).containerPort);
+      }
+    });
+  } catch (error) {
+    for (const port of endpoint.ports.splice(first)) ledger.release(port, familiesOf(port, endpoint));
+    ledger.published = published;
+    throw error;
+  }
+  return endpoint.ports.slice(first);
+}
+
+/** The families a port is published in: its host address's, else every family the endpoint has an address in. */
+export function familiesOf(port: PortSpec, endpoint: EndpointSpec): IptFamily[] {
+  if (port.hostIp !== undefined && !publishesOnEveryAddress(port)) return [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
+  return FAMILIES.filter((family) => endpoint[family] !== undefined);
+}
+
+/** A port of the endpoint, validated and canonical; its host ports are not checked against others here. */
+export function readPort(value: unknown, field: string, endpoint: EndpointSpec): PortSpec {
   const object = readObject(value, field, ['proto', 'hostIp', 'hostPort', 'containerPort']);
   const port: PortSpec = {
     proto: readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined),
     containerPort: parsePortRange(object.containerPort, `${field}.containerPort`),
   };
-  let families: readonly IptFamily[] = FAMILIES.filter((family) => endpoint[family] !== undefined);
   if (object.hostIp !== undefined) {
     const hostIp = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
     if (!hostIp) invalid(`${field}.hostIp`, 'an IPv4 or IPv6 address', object.hostIp);
-    if (!hostIp.unspecified) {
-      if (endpoint[hostIp.family] === undefined) {
-        invalid(`${field}.hostIp`, `a host address of a family the endpoint has an address in`, object.hostIp);
-      }
-      families = [hostIp.family];
+    if (!hostIp.unspecified && endpoint[hostIp.family] === undefined) {
+      invalid(`${field}.hostIp`, `a host address of a family the endpoint has an address in`, object.hostIp);
     }
     port.hostIp = hostIp.address;
   }
-  const portCount = port.containerPort.last - port.containerPort.first + 1;
   if (object.hostPort !== undefined) {
     const hostPortField = `${field}.hostPort`;
     const hostPort = parsePortRange(object.hostPort, hostPortField);
-    if (hostPort.last - hostPort.first + 1 !== portCount) {
-      invalid(hostPortField, `a range of ${portCount} port(s), as many as containerPort`, object.hostPort);
+    const count = portCount(port);
+    if (hostPort.last - hostPort.first + 1 !== count) {
+      invalid(hostPortField, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
     }
     port.hostPort = hostPort;
-    claimHostPorts(port, families, hostPortField, context);
-  }
-  context.expandedPorts += portCount;
-  if (context.expandedPorts > SPEC_LIMITS.expandedPorts) {
-    invalid(`${field}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, object.containerPort);
   }
   return port;
-}
-
-/** Two bindings may not take the same host port, and "every address" overlaps every address. */
-function claimHostPorts(port: PortSpec, families: readonly IptFamily[], field: string, context: SpecContext): void {
-  const hostPort = port.hostPort as PortRange;
-  const unspecified = port.hostIp === undefined || parseAddress(port.hostIp)?.unspecified === true;
-  for (const family of families) {
-    const address = unspecified ? '' : (port.hostIp as string);
-    for (let number = hostPort.first; number <= hostPort.last; number++) {
-      const key = `${family} ${port.proto}/${number}`;
-      const claims = context.hostBindings.get(key) ?? [];
-      const clash = claims.find((claim) => claim.address === '' || address === '' || claim.address === address);
-      if (clash) {
-        throw new ValidationError(field,
-          `Expected a host port not already published by ${clash.field} for ${field} but ${port.proto} port ${number} ` +
-          `on ${address || 'every address'} (${family}) is`);
-      }
-      claims.push({ address, field });
-      context.hostBindings.set(key, claims);
-    }
-  }
 }
 
 function parsePortRange(value: unknown, field: string): PortRange {

@@ -44,6 +44,11 @@ export class IptablesBackend implements Backend {
       mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table)))));
   }
 
+  /** Legacy iptables has no generation to compare cheaply: every apply reads the tables back. */
+  async inSync(): Promise<boolean> {
+    return false;
+  }
+
   async dryRun(model: FirewallModel): Promise<string> {
     const plan = planIptables(model);
     const changes = await planChanges(this.tables, plan);

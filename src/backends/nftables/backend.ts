@@ -3,24 +3,27 @@
  * one netlink transaction for both families.
  *
  * The kernel is the state: each apply compares the plan with our tables as
- * read back. After a commit the committed image is remembered with the
- * generation it produced; while the ruleset generation has not moved since,
- * nobody else changed anything, so the image stands in for a read-back and an
- * apply costs no dump. The commit carries the generation it was planned
- * against, so a concurrent change makes it fail (ERESTART) and it is planned
- * again from a fresh read.
+ * read back; the commit carries the generation it was planned against, so a
+ * concurrent change makes it fail (ERESTART) and it is planned again from a
+ * fresh read. Nothing of the tables is kept in memory between calls: after a
+ * commit that left the kernel holding exactly a model, the backend remembers
+ * only the generation that commit produced, and while the ruleset generation
+ * has not moved since, the caller knows the kernel still holds it (inSync)
+ * without reading anything back. Port changes are element operations only
+ * (see port-delta.ts) and cost what the changed bindings cost.
  */
 import type { FirewallModel } from '../../docker/model.js';
+import type { FamilyPortChange } from '../../docker/port-change.js';
 import { NetfilterError } from '../../errors.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { NftConnection } from '../../nft/connection.js';
-import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
 import { mergeImage } from './merge.js';
 import { emptyImage, type TableImage } from './image.js';
 import { FAMILY_TABLES, TABLE, USER_CHAIN } from './layout.js';
 import { planNftables } from './plan.js';
+import { portDeltaBatch } from './port-delta.js';
 import { decodeTable } from './read.js';
 import { renderTable } from './render.js';
 import { Transaction } from './transaction.js';
@@ -28,10 +31,20 @@ import { Transaction } from './transaction.js';
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 /** Commits retried when the ruleset keeps changing between read and commit. */
 const MAX_COMMIT_ATTEMPTS = 10;
+/** Refusals of an element change that mean the kernel does not hold what the change expects. */
+const UNEXPECTED_STATE = new Set(['ENOENT', 'EBUSY', 'EEXIST']);
 
 type Tables = Record<IptFamily, TableImage | null>;
 /** The table a family should hold, given what it holds now; undefined: none of ours. */
 type Desired = (family: IptFamily, current: TableImage | null) => TableImage | undefined;
+
+/**
+ * What a commit leaves the kernel holding: exactly the model it was given
+ * (apply); that model if the kernel held exactly the previous one (a change
+ * made on top of it); or something else (a change on top of foreign state,
+ * a flush).
+ */
+type Sync = 'model' | 'model-if-synced' | 'other';
 
 interface Snapshot {
   generation: number;
@@ -40,10 +53,8 @@ interface Snapshot {
 
 export class NftablesBackend implements Backend {
   readonly name = 'nftables' as const;
-  private snapshot: Snapshot | undefined;
-
-  /** Plans by model: the model an edit starts from was planned by the edit before. */
-  private readonly plan = planOncePerModel(planNftables);
+  /** The generation at which the kernel held exactly the model last committed; undefined: unknown. */
+  private syncedGeneration: number | undefined;
 
   private constructor(private readonly connection: NftConnection) {}
 
@@ -53,14 +64,37 @@ export class NftablesBackend implements Backend {
 
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
     const planned = planNftables(model);
-    return this.commit((family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    return this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
   }
 
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    const was = this.plan(before);
-    const will = this.plan(after);
+    const was = planNftables(before);
+    const will = planNftables(after);
     const planned = (plan: TableImage[], family: IptFamily) => plan.find((table) => table.family === FAMILY_TABLES[family]);
-    return this.commit((family, current) => mergeImage(current, planned(was, family), planned(will, family)));
+    return this.commit('model-if-synced', (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
+  }
+
+  async applyPortChange(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined> {
+    const { batch, changes: count } = portDeltaBatch(changes);
+    if (count === 0) return { commits: 0, changes: 0 };
+    const generation = await this.connection.generation();
+    const synced = generation === this.syncedGeneration;
+    this.syncedGeneration = undefined;
+    try {
+      // Checked against the generation only while in sync, to stay in sync; elements need no check otherwise.
+      await this.connection.commit(batch, synced ? { generation } : {});
+    } catch (error) {
+      if (!(error instanceof NetfilterError)) throw error;
+      if (error.code === 'ERESTART') return this.applyPortChange(changes);
+      if (UNEXPECTED_STATE.has(error.code)) return undefined;
+      throw error;
+    }
+    if (synced) this.syncedGeneration = generation + 1;
+    return { commits: 1, changes: count };
+  }
+
+  async inSync(): Promise<boolean> {
+    return this.syncedGeneration !== undefined && (await this.connection.generation()) === this.syncedGeneration;
   }
 
   async dryRun(model: FirewallModel): Promise<string> {
@@ -87,29 +121,34 @@ export class NftablesBackend implements Backend {
 
   /** Removes our tables; one whose user chain holds rules keeps that chain alone. */
   async flush(): Promise<ApplyOutcome> {
-    return this.commit(() => undefined);
+    return this.commit('other', () => undefined);
   }
 
   close(): void {
     this.connection.close();
-    this.snapshot = undefined;
+    this.syncedGeneration = undefined;
   }
 
-  private async commit(desired: Desired): Promise<ApplyOutcome> {
+  private async commit(sync: Sync, desired: Desired): Promise<ApplyOutcome> {
     for (let attempt = 1; ; attempt++) {
       const { generation, tables } = await this.current();
+      const wasSynced = generation === this.syncedGeneration;
+      this.syncedGeneration = undefined;
       const targets = targetsOf(tables, desired);
       const tx = this.transaction(tables, targets);
-      if (tx.batch.length === 0) return { commits: 0, changes: 0 };
+      const synced = sync === 'model' || (sync === 'model-if-synced' && wasSynced);
+      if (tx.batch.length === 0) {
+        if (synced) this.syncedGeneration = generation;
+        return { commits: 0, changes: 0 };
+      }
       try {
         await this.connection.commit(tx.batch, { generation });
       } catch (error) {
-        this.snapshot = undefined;
         if (error instanceof NetfilterError && error.code === 'ERESTART' && attempt < MAX_COMMIT_ATTEMPTS) continue;
         throw error;
       }
       // Our commit is the one transaction since `generation`: the kernel now holds exactly the targets.
-      this.snapshot = { generation: generation + 1, tables: afterCommit(tables, targets) };
+      if (synced) this.syncedGeneration = generation + 1;
       return { commits: 1, changes: tx.changes };
     }
   }
@@ -125,11 +164,10 @@ export class NftablesBackend implements Backend {
     return tx;
   }
 
-  /** Our tables: remembered when nothing has been committed since, else read back. */
+  /** Our tables, read back, with the generation they were read at. */
   private async current(): Promise<Snapshot> {
     for (let attempt = 1; ; attempt++) {
       const generation = await this.connection.generation();
-      if (this.snapshot?.generation === generation) return this.snapshot;
       const states = await Promise.all(FAMILIES.map((family) => this.connection.readTable(FAMILY_TABLES[family], TABLE)));
       // Both tables must come from the generation the commit will be checked against.
       if (states.every((state) => state.generation === generation) || attempt === MAX_COMMIT_ATTEMPTS) {
@@ -153,16 +191,4 @@ function targetsOf(tables: Tables, desired: Desired): Tables {
   const targets = {} as Tables;
   for (const family of FAMILIES) targets[family] = desired(family, tables[family]) ?? leftover(tables[family]) ?? null;
   return targets;
-}
-
-function afterCommit(tables: Tables, targets: Tables): Tables {
-  const next = {} as Tables;
-  for (const family of FAMILIES) {
-    const target = targets[family];
-    // The user's chain keeps the rules it had; the plan never lists them.
-    const user = tables[family]?.chains.get(USER_CHAIN);
-    if (target && user) target.chains.set(USER_CHAIN, user);
-    next[family] = target;
-  }
-  return next;
 }

@@ -22,6 +22,7 @@ import { addressKeyword, phrase, rule, type NftRule } from './phrase.js';
 
 const PROTOCOL_NUMBER = { tcp: 6, udp: 17, sctp: 132 } as const;
 const PORT: Field = 'th dport';
+const LINK_LOCAL_V6 = 'fe80::/10';
 const PROTO: Field = 'meta l4proto';
 
 /** The desired table of every family the model enables. */
@@ -88,7 +89,8 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
   table.chain('nat-prerouting', [...ingressDnat, toPublished], { base: BASE_CHAINS['nat-prerouting'] });
   table.chain('nat-output', [...ingressDnat, fromHost], { base: BASE_CHAINS['nat-output'] });
   table.chain(CHAIN.dnat, [
-    ...excludedSources(family).map((prefix) => rule([phrase.saddr(f, prefix), phrase.return()])),
+    // Link-local sources are never DNATed (Docker excludes them in every IPv6 binding's rule): a family-wide rule, so that a mapping stays elements only.
+    ...(f === 'ipv6' ? [rule([phrase.saddr(f, LINK_LOCAL_V6), phrase.return()])] : []),
     rule([phrase.inSet(['iifname', address, PROTO, PORT], 'dnat-skip-by-address'), phrase.return()], 'from the container\'s own bridge'),
     rule([phrase.inSet(['iifname', PROTO, PORT], 'dnat-skip-any-address'), phrase.return()], 'from the container\'s own bridge'),
     rule([phrase.dnatFromMap(f, [address, PROTO, PORT], 'dnat-by-address')]),
@@ -119,17 +121,6 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
   }
   for (const network of family.networks) planNetwork(table, network);
   return table.image;
-}
-
-/** Sources never DNATed (IPv6 link-local), as the bindings list them. */
-function excludedSources(family: FamilyModel): string[] {
-  const prefixes = new Set<string>();
-  for (const network of family.networks) {
-    for (const endpoint of network.endpoints) {
-      for (const binding of endpoint.bindings) if (binding.dnatExcludedSource !== undefined) prefixes.add(binding.dnatExcludedSource);
-    }
-  }
-  return [...prefixes].sort();
 }
 
 function planNetwork(table: TableBuilder, network: NetworkModel): void {
@@ -170,25 +161,30 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
     table.chain(chain, [rule([phrase.iifname(bridge, true), phrase.drop()])]);
     for (const endpoint of network.endpoints) table.element('direct-access', [endpoint.address], { jump: chain });
   }
+  const emit: ElementSink = (set, key, value) => table.element(set, key, value && { parts: value });
   for (const endpoint of network.endpoints) {
-    for (const binding of endpoint.bindings) planBinding(table, network, binding);
+    for (const binding of endpoint.bindings) bindingElements(bridge, binding, emit);
   }
 }
 
-function planBinding(table: TableBuilder, network: NetworkModel, binding: PortBindingModel): void {
+/** Receives one element of a set or map of the layout. */
+export type ElementSink = (set: string, key: readonly KeyPart[], value?: readonly KeyPart[]) => void;
+
+/** The elements one port binding puts in its family's table: a mapping is elements only, never a rule. */
+export function bindingElements(bridge: string, binding: PortBindingModel, emit: ElementSink): void {
   const proto = PROTOCOL_NUMBER[binding.proto];
   const { hostAddress, hostPort, containerAddress, containerPort } = binding;
   if (hostPort !== undefined) {
-    if (binding.dropNonLoopback) table.element('loopback-ports', [hostAddress!, proto, hostPort]);
-    const target = { parts: [containerAddress, containerPort] };
+    if (binding.dropNonLoopback) emit('loopback-ports', [hostAddress!, proto, hostPort]);
+    const target = [containerAddress, containerPort];
     if (hostAddress === undefined) {
-      table.element('dnat-any-address', [proto, hostPort], target);
-      if (binding.dnatSkipsBridge) table.element('dnat-skip-any-address', [network.bridge, proto, hostPort]);
+      emit('dnat-any-address', [proto, hostPort], target);
+      if (binding.dnatSkipsBridge) emit('dnat-skip-any-address', [bridge, proto, hostPort]);
     } else {
-      table.element('dnat-by-address', [hostAddress, proto, hostPort], target);
-      if (binding.dnatSkipsBridge) table.element('dnat-skip-by-address', [network.bridge, hostAddress, proto, hostPort]);
+      emit('dnat-by-address', [hostAddress, proto, hostPort], target);
+      if (binding.dnatSkipsBridge) emit('dnat-skip-by-address', [bridge, hostAddress, proto, hostPort]);
     }
   }
-  if (binding.hairpinMasquerade) table.element('hairpin-masquerade', [containerAddress, containerAddress, proto, containerPort]);
-  if (binding.acceptForward) table.element('forward-ports', [containerAddress, proto, containerPort]);
+  if (binding.hairpinMasquerade) emit('hairpin-masquerade', [containerAddress, containerAddress, proto, containerPort]);
+  if (binding.acceptForward) emit('forward-ports', [containerAddress, proto, containerPort]);
 }

@@ -1,0 +1,48 @@
+/**
+ * A port call's change as bindings, per family, built with the model's own
+ * functions from the ports the call added or removed: the cost is that of the
+ * call's ports, however many the spec holds. A backend that keeps port
+ * mappings apart from the rest (nftables: map elements) commits just this.
+ */
+import type { IptFamily } from '../iptc/rule.js';
+import type { PortEdit } from '../spec/held.js';
+import type { PortSpec, Spec } from '../spec/types.js';
+import { bindingsOf, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
+
+export interface FamilyPortChange {
+  /** The network's model without endpoints. */
+  network: NetworkModel;
+  added: PortBindingModel[];
+  removed: PortBindingModel[];
+  /**
+   * The endpoint's bindings left on the removed bindings' container ports:
+   * what they share with a removed one (the forward accept of the container
+   * port, its hairpin masquerade) must stay.
+   */
+  kept: PortBindingModel[];
+}
+
+export function portChangeOf(spec: Spec, edit: PortEdit): FamilyPortChange[] {
+  const hairpin = !spec.userlandProxy;
+  const removedPorts = edit.removed.map(({ port }) => port);
+  const changes: FamilyPortChange[] = [];
+  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+    const address = edit.endpoint[family];
+    const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
+    if (!network || address === undefined) continue;
+    const added = bindingsOf(edit.added, address, network, hairpin);
+    const removed = bindingsOf(removedPorts, address, network, hairpin);
+    const neighbours = removed.length === 0 ? [] : edit.endpoint.ports.filter((port) => sharesContainerPort(port, removedPorts));
+    const kept = bindingsOf(neighbours, address, network, hairpin);
+    // A port listed twice leaves its binding bound while one listing is left.
+    const keptKeys = new Set(kept.map((binding) => binding.key));
+    const gone = removed.filter((binding) => !keptKeys.has(binding.key));
+    if (added.length > 0 || gone.length > 0) changes.push({ network, added, removed: gone, kept });
+  }
+  return changes;
+}
+
+function sharesContainerPort(port: PortSpec, removed: readonly PortSpec[]): boolean {
+  return removed.some((other) => other.proto === port.proto &&
+    other.containerPort.first <= port.containerPort.last && port.containerPort.first <= other.containerPort.last);
+}

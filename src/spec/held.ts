@@ -1,0 +1,168 @@
+/**
+ * The spec a Firewall holds: validated, with the ledger of its published
+ * ports, and edited in place by port calls. Publishing ports validates only
+ * those ports; each edit can be undone, so that a commit the kernel refuses
+ * leaves the spec as the kernel has it.
+ */
+import { ValidationError } from '../errors.js';
+import { portCount, type PortLedger } from './ports.js';
+import type { EndpointSpec, EndpointSpecInput, NetworkSpec, PortRange, PortSpec, PortSpecInput, Spec, SpecInput } from './types.js';
+import { familiesOf, parseSpecWithPorts, publishPorts, readPort } from './validate.js';
+
+export type EndpointRef = Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>;
+
+/** What one port call changed in the endpoint's ports. */
+export interface PortEdit {
+  network: NetworkSpec;
+  endpoint: EndpointSpec;
+  added: PortSpec[];
+  /** With their positions in the endpoint's ports before the edit, ascending. */
+  removed: { port: PortSpec; index: number }[];
+}
+
+export class HeldSpec {
+  private constructor(readonly spec: Spec, private readonly ports: PortLedger) {}
+
+  static parse(input: unknown): HeldSpec {
+    const { spec, ports } = parseSpecWithPorts(input);
+    return new HeldSpec(spec, ports);
+  }
+
+  /** Validates `ports` and publishes them on the endpoint; throws (changing nothing) when one is refused. */
+  addPorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
+    if (!Array.isArray(ports)) throw new ValidationError('ports', `Expected an array of ports for ports but received ${typeof ports}`);
+    const { network, endpoint, field } = this.find(bridge, ref);
+    const added = publishPorts(ports, `${field}.ports`, endpoint, this.ports);
+    return { network, endpoint, added, removed: [] };
+  }
+
+  /** Unpublishes every port of the endpoint equal to one of `ports` (after validation: `8080` equals `"8080"`). */
+  removePorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
+    if (!Array.isArray(ports)) throw new ValidationError('ports', `Expected an array of ports for ports but received ${typeof ports}`);
+    const { network, endpoint } = this.find(bridge, ref);
+    const unwanted = new Set(ports.map((port, index) => portIdentity(readPort(port, `ports[${index}]`, endpoint))));
+    const removed: PortEdit['removed'] = [];
+    const kept: PortSpec[] = [];
+    endpoint.ports.forEach((port, index) => {
+      if (unwanted.has(portIdentity(port))) removed.push({ port, index });
+      else kept.push(port);
+    });
+    endpoint.ports = kept;
+    for (const { port } of removed) {
+      this.ports.release(port, familiesOf(port, endpoint));
+      this.ports.published -= portCount(port);
+    }
+    return { network, endpoint, added: [], removed };
+  }
+
+  /** Takes an edit back; edits are undone newest first. */
+  undo(edit: PortEdit): void {
+    const { endpoint } = edit;
+    for (const port of edit.added) {
+      endpoint.ports.splice(endpoint.ports.lastIndexOf(port), 1);
+      this.ports.release(port, familiesOf(port, endpoint));
+      this.ports.published -= portCount(port);
+    }
+    for (const { port, index } of edit.removed) {
+      endpoint.ports.splice(index, 0, port);
+      // Held before the edit, so nothing else can hold its host ports now but ports added since, which were undone first.
+      this.ports.claim(port, familiesOf(port, endpoint), 'ports');
+      this.ports.published += portCount(port);
+    }
+  }
+
+  /** Makes an undone edit again. */
+  redo(edit: PortEdit): void {
+    const { endpoint } = edit;
+    const removed = new Set(edit.removed.map(({ port }) => port));
+    endpoint.ports = endpoint.ports.filter((port) => !removed.has(port));
+    for (const port of removed) {
+      this.ports.release(port, familiesOf(port, endpoint));
+      this.ports.published -= portCount(port);
+    }
+    for (const port of edit.added) {
+      this.ports.claim(port, familiesOf(port, endpoint), 'ports');
+      this.ports.published += portCount(port);
+      endpoint.ports.push(port);
+    }
+  }
+
+  /** The spec as input again, ranges written `"A-B"`: what `currentSpec()` returns and the other edits start from. */
+  toInput(): SpecInput {
+    const { spec } = this;
+    const input: SpecInput = {
+      backend: spec.backend, ipv4: spec.ipv4, ipv6: spec.ipv6, userlandProxy: spec.userlandProxy,
+      networks: spec.networks.map((network) => ({
+        ...network,
+        ...(network.ipv4 ? { ipv4: { ...network.ipv4 } } : {}),
+        ...(network.ipv6 ? { ipv6: { ...network.ipv6 } } : {}),
+        endpoints: network.endpoints.map((endpoint) => ({ ...endpoint, ports: endpoint.ports.map(portInput) })),
+      })),
+    };
+    if (spec.ingress) input.ingress = { ...spec.ingress, ports: spec.ingress.ports.map((port) => ({ ...port })) };
+    return input;
+  }
+
+  private find(bridge: string, ref: EndpointRef): { network: NetworkSpec; endpoint: EndpointSpec; field: string } {
+    const n = this.spec.networks.findIndex((network) => network.bridge === bridge);
+    const network = this.spec.networks[n];
+    if (!network) throw new ValidationError('bridge', `no network with bridge ${JSON.stringify(bridge)} has been added`);
+    const e = network.endpoints.findIndex((endpoint) => sameEndpoint(endpoint, ref));
+    const endpoint = network.endpoints[e];
+    if (!endpoint) throw new ValidationError('endpoint', `no endpoint ${JSON.stringify(ref)} in network ${bridge}`);
+    return { network, endpoint, field: `networks[${n}].endpoints[${e}]` };
+  }
+}
+
+export function sameEndpoint(a: EndpointRef, b: EndpointRef): boolean {
+  return (a.ipv4 !== undefined && a.ipv4 === b.ipv4) || (a.ipv6 !== undefined && a.ipv6 === b.ipv6);
+}
+
+
+function portInput(port: PortSpec): PortSpecInput {
+  const input: PortSpecInput = { proto: port.proto, containerPort: rangeInput(port.containerPort) };
+  if (port.hostIp !== undefined) input.hostIp = port.hostIp;
+  if (port.hostPort !== undefined) input.hostPort = rangeInput(port.hostPort);
+  return input;
+}
+
+function rangeInput(range: PortRange): number | string {
+  return range.first === range.last ? range.first : `${range.first}-${range.last}`;
+}
+
+/**
+ * The port edits that turn `before` into `after`, when nothing but ports
+ * differs between them (same networks and endpoints, in the same order);
+ * undefined otherwise. An apply of a spec that only publishes or unpublishes
+ * ports then costs what those ports cost.
+ */
+export function portEditsBetween(before: Spec, after: Spec): PortEdit[] | undefined {
+  if (before.backend !== after.backend || before.ipv4 !== after.ipv4 || before.ipv6 !== after.ipv6 ||
+    before.userlandProxy !== after.userlandProxy || JSON.stringify(before.ingress) !== JSON.stringify(after.ingress) ||
+    before.networks.length !== after.networks.length) return undefined;
+  const edits: PortEdit[] = [];
+  for (const [n, network] of after.networks.entries()) {
+    const was = before.networks[n]!;
+    if (!sameNetworkSettings(was, network) || was.endpoints.length !== network.endpoints.length) return undefined;
+    for (const [e, endpoint] of network.endpoints.entries()) {
+      const old = was.endpoints[e]!;
+      if (old.ipv4 !== endpoint.ipv4 || old.ipv6 !== endpoint.ipv6) return undefined;
+      const oldKeys = new Set(old.ports.map(portIdentity));
+      const newKeys = new Set(endpoint.ports.map(portIdentity));
+      const added = endpoint.ports.filter((port) => !oldKeys.has(portIdentity(port)));
+      const removed = old.ports.flatMap((port, index) => (newKeys.has(portIdentity(port)) ? [] : [{ port, index }]));
+      if (added.length > 0 || removed.length > 0) edits.push({ network, endpoint, added, removed });
+    }
+  }
+  return edits;
+}
+
+function sameNetworkSettings(a: NetworkSpec, b: NetworkSpec): boolean {
+  return a.bridge === b.bridge && a.internal === b.internal && a.icc === b.icc && a.masquerade === b.masquerade &&
+    a.gatewayMode === b.gatewayMode && JSON.stringify([a.ipv4, a.ipv6]) === JSON.stringify([b.ipv4, b.ipv6]);
+}
+
+function portIdentity(port: PortSpec): string {
+  const range = (r: PortRange | undefined) => (r === undefined ? '' : `${r.first}-${r.last}`);
+  return `${port.proto} ${port.hostIp ?? ''} ${range(port.hostPort)} ${range(port.containerPort)}`;
+}
