@@ -8,6 +8,7 @@
 #include "nft/batch.h"
 #include "nft/dump.h"
 #include "promise_worker.h"
+#include "release_memory.h"
 
 namespace bridgewall {
 
@@ -115,10 +116,17 @@ Napi::Value NftConnection::Commit(const Napi::CallbackInfo& info) {
   return PromiseWorker<Nothing>::Start(
       info.Env(), "nft.commit",
       [socket, batch]() {
-        std::lock_guard<std::mutex> lock(socket->mutex());
-        EncodedBatch encoded = EncodeBatch(*batch, socket->NextSeq(0));
-        socket->NextSeq(static_cast<uint32_t>(encoded.object_of_message.size() + 2));
-        CheckAcks(socket->SendBatch(encoded.bytes, encoded.object_of_message.size(), "nft.commit"), encoded);
+        size_t encoded_bytes;
+        {
+          std::lock_guard<std::mutex> lock(socket->mutex());
+          EncodedBatch encoded = EncodeBatch(*batch, socket->NextSeq(0));
+          // Its element buffers are copies of JS memory, not needed once encoded.
+          *batch = Batch{};
+          socket->NextSeq(static_cast<uint32_t>(encoded.object_of_message.size() + 2));
+          CheckAcks(socket->SendBatch(encoded.bytes, encoded.object_of_message.size(), "nft.commit"), encoded);
+          encoded_bytes = encoded.bytes.size();
+        }
+        ReleaseFreedMemory(encoded_bytes);
         return Nothing{};
       },
       [](Napi::Env env, Nothing&) -> Napi::Value { return env.Undefined(); });

@@ -214,22 +214,27 @@ export function networkModelOf(spec: NetworkSpec, family: IptFamily, hairpin: bo
 
 /** The bindings of an endpoint's ports in one family, in Docker's order. */
 export function bindingsOf(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
-  // Internal networks have no way in, so Docker programs nothing for their ports.
-  return network.internal ? [] : buildBindings(ports, containerAddress, network, hairpin);
+  const bindings = new Map<string, PortBindingModel>();
+  // The same binding listed twice is one binding, as its rules would be.
+  for (const binding of eachBinding(ports, containerAddress, network, hairpin)) bindings.set(binding.key, binding);
+  return [...bindings.values()].sort(compareBindings);
 }
 
-function buildBindings(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
-  const bindings = new Map<string, PortBindingModel>();
+/**
+ * The bindings of ports in one family as they come: in no particular order,
+ * and a binding listed twice comes twice. For a backend to which order means
+ * nothing and a binding twice is harmless (nftables elements).
+ */
+export function* eachBinding(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): Generator<PortBindingModel> {
+  // Internal networks have no way in, so Docker programs nothing for their ports.
+  if (network.internal) return;
   for (const port of ports) {
     const hostAddress = hostAddressIn(port, network.family);
     if (hostAddress === null) continue;
     for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {
-      const binding = buildBinding(port, offset, containerAddress, hostAddress, network, hairpin);
-      // The same binding listed twice is one binding, as its rules would be.
-      bindings.set(binding.key, binding);
+      yield buildBinding(port, offset, containerAddress, hostAddress, network, hairpin);
     }
   }
-  return [...bindings.values()].sort(compareBindings);
 }
 
 /** The binding's host address in `family`: undefined for every address, null when the port is not published there. */

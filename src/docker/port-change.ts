@@ -7,12 +7,14 @@
 import type { IptFamily } from '../iptc/rule.js';
 import type { PortEdit } from '../spec/held.js';
 import type { PortSpec, Spec } from '../spec/types.js';
-import { bindingsOf, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
+import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
+/** In no particular order; a binding may come twice (see eachBinding). */
 export interface FamilyPortChange {
   /** The network's model without endpoints. */
   network: NetworkModel;
-  added: PortBindingModel[];
+  /** Built as they are iterated: a bulk call never holds all its bindings at once. */
+  added: Iterable<PortBindingModel>;
   removed: PortBindingModel[];
   /**
    * The endpoint's bindings left on the removed bindings' container ports:
@@ -30,14 +32,14 @@ export function portChangeOf(spec: Spec, edit: PortEdit): FamilyPortChange[] {
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;
-    const added = bindingsOf(edit.added, address, network, hairpin);
-    const removed = bindingsOf(removedPorts, address, network, hairpin);
+    const added = { [Symbol.iterator]: () => eachBinding(edit.added, address, network, hairpin) };
+    const removed = [...eachBinding(removedPorts, address, network, hairpin)];
     const neighbours = removed.length === 0 ? [] : edit.endpoint.ports.filter((port) => sharesContainerPort(port, removedPorts));
-    const kept = bindingsOf(neighbours, address, network, hairpin);
+    const kept = [...eachBinding(neighbours, address, network, hairpin)];
     // A port listed twice leaves its binding bound while one listing is left.
     const keptKeys = new Set(kept.map((binding) => binding.key));
     const gone = removed.filter((binding) => !keptKeys.has(binding.key));
-    if (added.length > 0 || gone.length > 0) changes.push({ network, added, removed: gone, kept });
+    if (edit.added.length > 0 || gone.length > 0) changes.push({ network, added, removed: gone, kept });
   }
   return changes;
 }

@@ -33,11 +33,19 @@ export type KeyPart = string | number;
 /** Packs values of one (concatenated) datatype back to back. */
 export class KeyPacker {
   readonly length: number;
+  /** Where each part goes within a key. */
+  private readonly offsets: number[];
   private buffer: Uint8Array;
   private used = 0;
 
   constructor(readonly types: readonly NftDatatype[], capacity = 16) {
     this.length = lengthOf(types);
+    this.offsets = [];
+    let offset = 0;
+    for (const type of types) {
+      this.offsets.push(offset);
+      offset += types.length === 1 ? DATATYPE_LEN[type] : slot(type);
+    }
     this.buffer = new Uint8Array(this.length * Math.max(1, capacity));
   }
 
@@ -52,11 +60,7 @@ export class KeyPacker {
       grown.set(this.buffer);
       this.buffer = grown;
     }
-    let offset = this.used;
-    this.types.forEach((type, i) => {
-      writePart(this.buffer, offset, type, parts[i]!);
-      offset += this.types.length === 1 ? DATATYPE_LEN[type] : slot(type);
-    });
+    for (let i = 0; i < parts.length; i++) writePart(this.buffer, this.used + this.offsets[i]!, this.types[i]!, parts[i]!);
     this.used += this.length;
     return this;
   }
@@ -89,6 +93,10 @@ function writePart(target: Uint8Array, offset: number, type: NftDatatype, value:
       return;
     default:
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) invalid('key', 'a 32-bit number', value);
-      new DataView(target.buffer, target.byteOffset).setUint32(offset, value, true);
+      // Host byte order (little endian here), as nft writes marks and integers.
+      target[offset] = value & 0xff;
+      target[offset + 1] = (value >>> 8) & 0xff;
+      target[offset + 2] = (value >>> 16) & 0xff;
+      target[offset + 3] = value >>> 24;
   }
 }

@@ -147,14 +147,23 @@ export function portEditsBetween(before: Spec, after: Spec): PortEdit[] | undefi
     for (const [e, endpoint] of network.endpoints.entries()) {
       const old = was.endpoints[e]!;
       if (old.ipv4 !== endpoint.ipv4 || old.ipv6 !== endpoint.ipv6) return undefined;
-      const oldKeys = new Set(old.ports.map(portIdentity));
-      const newKeys = new Set(endpoint.ports.map(portIdentity));
-      const added = endpoint.ports.filter((port) => !oldKeys.has(portIdentity(port)));
-      const removed = old.ports.flatMap((port, index) => (newKeys.has(portIdentity(port)) ? [] : [{ port, index }]));
-      if (added.length > 0 || removed.length > 0) edits.push({ network, endpoint, added, removed });
+      const edit = portDifference(old.ports, endpoint.ports);
+      if (edit.added.length > 0 || edit.removed.length > 0) edits.push({ network, endpoint, ...edit });
     }
   }
   return edits;
+}
+
+function portDifference(before: readonly PortSpec[], after: readonly PortSpec[]): Pick<PortEdit, 'added' | 'removed'> {
+  // The usual cases, without a key per port: nothing there yet, or nothing left.
+  if (before.length === 0) return { added: [...after], removed: [] };
+  if (after.length === 0) return { added: [], removed: before.map((port, index) => ({ port, index })) };
+  const beforeKeys = new Set(before.map(portIdentity));
+  const afterKeys = new Set(after.map(portIdentity));
+  return {
+    added: after.filter((port) => !beforeKeys.has(portIdentity(port))),
+    removed: before.flatMap((port, index) => (afterKeys.has(portIdentity(port)) ? [] : [{ port, index }])),
+  };
 }
 
 function sameNetworkSettings(a: NetworkSpec, b: NetworkSpec): boolean {

@@ -38,7 +38,7 @@ export class PortLedger {
 
   /**
    * Takes the host ports of `port` on `families`; `field` names the new
-   * port's host port in the error when another port spec already holds one
+   * port (its `.hostPort` is named in the error) when another port spec already holds one
    * (an address holds a port once, and every address overlaps every address).
    * Nothing is taken when it throws.
    */
@@ -47,8 +47,9 @@ export class PortLedger {
     if (hostPort === undefined) return;
     for (const family of families) {
       for (let number = hostPort.first; number <= hostPort.last; number++) {
-        const holder = this.holdersOf(family, port.proto, number).find((other) => overlaps(other, port));
+        const holder = this.holderOverlapping(keyOf(family, port.proto, number), port);
         if (holder) {
+          field = `${field}.hostPort`;
           const address = publishesOnEveryAddress(port) ? 'every address' : port.hostIp;
           throw new ValidationError(field,
             `Expected a host port not already published by ${this.fieldOf(holder)} for ${field} but ${port.proto} port ${number} ` +
@@ -65,9 +66,11 @@ export class PortLedger {
     for (const family of families) this.forEachKey(family, port.proto, port.hostPort, (key) => this.remove(key, port));
   }
 
-  private holdersOf(family: IptFamily, proto: PortProtocol, number: number): readonly PortSpec[] {
-    const held = this.holders.get(keyOf(family, proto, number));
-    return held === undefined ? [] : Array.isArray(held) ? held : [held];
+  private holderOverlapping(key: number, port: PortSpec): PortSpec | undefined {
+    const held = this.holders.get(key);
+    if (held === undefined) return undefined;
+    if (!Array.isArray(held)) return overlaps(held, port) ? held : undefined;
+    return held.find((other) => overlaps(other, port));
   }
 
   private forEachKey(family: IptFamily, proto: PortProtocol, range: PortRange, visit: (key: number) => void): void {

@@ -165,16 +165,16 @@ export function publishPorts(values: readonly unknown[], field: string, endpoint
   }
   const published = ledger.published;
   try {
-    values.forEach((value, index) => {
+    for (const [index, value] of values.entries()) {
       const portField = `${field}[${first + index}]`;
       const port = readPort(value, portField, endpoint);
-      if (port.hostPort !== undefined) ledger.claim(port, familiesOf(port, endpoint), `${portField}.hostPort`);
+      if (port.hostPort !== undefined) ledger.claim(port, familiesOf(port, endpoint), portField);
       endpoint.ports.push(port);
       ledger.published += portCount(port);
       if (ledger.published > SPEC_LIMITS.expandedPorts) {
         invalid(`${portField}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, (value as Json).containerPort);
       }
-    });
+    }
   } catch (error) {
     for (const port of endpoint.ports.splice(first)) ledger.release(port, familiesOf(port, endpoint));
     ledger.published = published;
@@ -189,44 +189,64 @@ export function familiesOf(port: PortSpec, endpoint: EndpointSpec): IptFamily[] 
   return FAMILIES.filter((family) => endpoint[family] !== undefined);
 }
 
-/** A port of the endpoint, validated and canonical; its host ports are not checked against others here. */
+/**
+ * A port of the endpoint, validated and canonical; its host ports are not
+ * checked against others here. Field paths are composed only for an error:
+ * this runs once per published port.
+ */
 export function readPort(value: unknown, field: string, endpoint: EndpointSpec): PortSpec {
-  const object = readObject(value, field, ['proto', 'hostIp', 'hostPort', 'containerPort']);
-  const port: PortSpec = {
-    proto: readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined),
-    containerPort: parsePortRange(object.containerPort, `${field}.containerPort`),
-  };
+  const object = readObject(value, field, PORT_KEYS);
+  const proto = PROTOCOLS.includes(object.proto as PortProtocol)
+    ? object.proto as PortProtocol
+    : readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined);
+  const containerPort = parsePortRange(object.containerPort, field, 'containerPort');
+  let hostIp: string | undefined;
   if (object.hostIp !== undefined) {
-    const hostIp = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
-    if (!hostIp) invalid(`${field}.hostIp`, 'an IPv4 or IPv6 address', object.hostIp);
-    if (!hostIp.unspecified && endpoint[hostIp.family] === undefined) {
+    const parsed = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    if (!parsed) invalid(`${field}.hostIp`, 'an IPv4 or IPv6 address', object.hostIp);
+    if (!parsed.unspecified && endpoint[parsed.family] === undefined) {
       invalid(`${field}.hostIp`, `a host address of a family the endpoint has an address in`, object.hostIp);
     }
-    port.hostIp = hostIp.address;
+    hostIp = parsed.address;
   }
+  let hostPort: PortRange | undefined;
   if (object.hostPort !== undefined) {
-    const hostPortField = `${field}.hostPort`;
-    const hostPort = parsePortRange(object.hostPort, hostPortField);
-    const count = portCount(port);
+    hostPort = parsePortRange(object.hostPort, field, 'hostPort');
+    const count = containerPort.last - containerPort.first + 1;
     if (hostPort.last - hostPort.first + 1 !== count) {
-      invalid(hostPortField, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
+      invalid(`${field}.hostPort`, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
     }
-    port.hostPort = hostPort;
+    // Ranges are never modified: the same numbers on both sides share one.
+    if (hostPort.first === containerPort.first) hostPort = containerPort;
   }
-  return port;
+  // Each shape written at once, so that V8 keeps every field in the object (a spec holds one per published port).
+  if (hostPort === undefined) return hostIp === undefined ? { proto, containerPort } : { proto, hostIp, containerPort };
+  return hostIp === undefined ? { proto, hostPort, containerPort } : { proto, hostIp, hostPort, containerPort };
 }
 
-function parsePortRange(value: unknown, field: string): PortRange {
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 1 || value > 65535) invalid(field, 'a port from 1 to 65535', value);
-    return { first: value, last: value };
-  }
+const PORT_KEYS = ['proto', 'hostIp', 'hostPort', 'containerPort'] as const;
+
+/**
+ * Single-port ranges, one frozen object per port number shared by every spec:
+ * a spec holds one range per published port, and most are single ports.
+ */
+const SINGLE_PORTS: PortRange[] = [];
+
+function singlePort(port: number): PortRange {
+  return (SINGLE_PORTS[port] ??= Object.freeze({ first: port, last: port }));
+}
+
+/** `object[key]` of the object at `parent` as a port range. */
+function parsePortRange(value: unknown, parent: string, key: string): PortRange {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return singlePort(value);
+  const field = `${parent}.${key}`;
+  if (typeof value === 'number') invalid(field, 'a port from 1 to 65535', value);
   const match = typeof value === 'string' ? PORT_TEXT.exec(value) : null;
   if (!match) invalid(field, 'a port from 1 to 65535 or a range "A-B"', value);
   const first = Number(match[1]);
   const last = match[2] === undefined ? first : Number(match[2]);
   if (first < 1 || last > 65535 || first > last) invalid(field, 'a port from 1 to 65535 or a range "A-B" with A <= B', value);
-  return { first, last };
+  return first === last ? singlePort(first) : { first, last };
 }
 
 function parseIngress(value: unknown, networks: readonly NetworkSpec[]): IngressSpec {
@@ -264,8 +284,8 @@ function rejectDuplicateBridges(networks: readonly NetworkSpec[]): void {
 
 function readObject(value: unknown, field: string, keys: readonly string[]): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(field, 'an object', value);
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) {
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !keys.includes(key)) {
       throw new ValidationError(`${field === 'spec' ? '' : `${field}.`}${key}`,
         `Unknown key ${JSON.stringify(key)}; expected one of ${keys.join(', ')}`);
     }
