@@ -15,17 +15,24 @@
 import { Firewall } from '../src/firewall.js';
 import { benchSpec } from './workload.js';
 
-const gc = (globalThis as { gc?: () => void }).gc!;
+const runGc = (globalThis as { gc?: () => void }).gc!;
+
+/** A full collection, then another once V8 has swept the ArrayBuffers the first freed (that happens after it returns). */
+async function gc(): Promise<void> {
+  runGc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  runGc();
+}
 
 /** RSS growth per mapping of one Firewall applying `n` mappings. */
 async function rssPerMapping(netns: string, n: number, keep: boolean): Promise<{ bytes: number; firewall: Firewall }> {
   const firewall = await Firewall.open({ netns });
   await firewall.apply(benchSpec('nftables', 0));
   const spec = benchSpec('nftables', n);
-  gc();
+  await gc();
   const before = process.memoryUsage().rss;
   await firewall.apply(spec);
-  gc();
+  await gc();
   const after = process.memoryUsage().rss;
   if (!keep) {
     await firewall.flush();
@@ -39,7 +46,7 @@ async function main(): Promise<void> {
   const [netns, count] = process.argv.slice(2);
   const n = Number(count);
   const first = await rssPerMapping(netns!, n, false);
-  gc();
+  await gc();
   const steady = await rssPerMapping(netns!, n, true);
   console.log(JSON.stringify({ bytesPerMapping: steady.bytes, firstBytesPerMapping: first.bytes, rss: process.memoryUsage().rss }));
   steady.firewall.close();

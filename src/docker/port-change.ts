@@ -6,6 +6,7 @@
  */
 import type { IptFamily } from '../iptc/rule.js';
 import type { PortEdit } from '../spec/held.js';
+import { portCount } from '../spec/ports.js';
 import type { PortSpec, Spec } from '../spec/types.js';
 import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
@@ -15,6 +16,8 @@ export interface FamilyPortChange {
   network: NetworkModel;
   /** Built as they are iterated: a bulk call never holds all its bindings at once. */
   added: Iterable<PortBindingModel>;
+  /** How many `added` yields at most, to size buffers once. */
+  addedCount: number;
   removed: PortBindingModel[];
   /**
    * The endpoint's bindings left on the removed bindings' container ports:
@@ -39,7 +42,8 @@ export function portChangeOf(spec: Spec, edit: PortEdit): FamilyPortChange[] {
     // A port listed twice leaves its binding bound while one listing is left.
     const keptKeys = new Set(kept.map((binding) => binding.key));
     const gone = removed.filter((binding) => !keptKeys.has(binding.key));
-    if (edit.added.length > 0 || gone.length > 0) changes.push({ network, added, removed: gone, kept });
+    const addedCount = edit.added.reduce((count, port) => count + portCount(port), 0);
+    if (addedCount > 0 || gone.length > 0) changes.push({ network, added, addedCount, removed: gone, kept });
   }
   return changes;
 }

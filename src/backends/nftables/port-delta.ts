@@ -34,12 +34,14 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     if (ofFamily.length === 0) continue;
     const sets = new Map<string, SetDelta>();
     const declarations = setsOf(family);
+    // A binding adds at most one element to each set: buffers sized once.
+    const capacity = ofFamily.reduce((count, change) => count + change.addedCount, 0);
     const deltaOf = (name: string): SetDelta => {
       let delta = sets.get(name);
       if (delta === undefined) {
         const { key, data } = declarations[name]!;
-        delta = { deleted: new KeyPacker(key), added: new KeyPacker(key) };
-        if (Array.isArray(data)) delta.values = new KeyPacker(data);
+        delta = { deleted: new KeyPacker(key), added: new KeyPacker(key, capacity) };
+        if (Array.isArray(data)) delta.values = new KeyPacker(data, capacity);
         sets.set(name, delta);
       }
       return delta;
