@@ -11,9 +11,9 @@
  * again from a fresh read.
  */
 import type { FirewallModel } from '../../docker/model.js';
-import { NetfilterError } from '../../errors.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { NftConnection } from '../../nft/connection.js';
+import { retryAfterLostRace } from '../lost-race.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
@@ -26,8 +26,8 @@ import { renderTable } from './render.js';
 import { Transaction } from './transaction.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
-/** Commits retried when the ruleset keeps changing between read and commit. */
-const MAX_COMMIT_ATTEMPTS = 10;
+/** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
+const MAX_READ_ATTEMPTS = 10;
 
 type Tables = Record<IptFamily, TableImage | null>;
 /** The table a family should hold, given what it holds now; undefined: none of ours. */
@@ -105,7 +105,7 @@ export class NftablesBackend implements Backend {
         await this.connection.commit(tx.batch, { generation });
       } catch (error) {
         this.snapshot = undefined;
-        if (error instanceof NetfilterError && error.code === 'ERESTART' && attempt < MAX_COMMIT_ATTEMPTS) continue;
+        if (await retryAfterLostRace(error, attempt)) continue;
         throw error;
       }
       // Our commit is the one transaction since `generation`: the kernel now holds exactly the targets.
@@ -132,7 +132,7 @@ export class NftablesBackend implements Backend {
       if (this.snapshot?.generation === generation) return this.snapshot;
       const states = await Promise.all(FAMILIES.map((family) => this.connection.readTable(FAMILY_TABLES[family], TABLE)));
       // Both tables must come from the generation the commit will be checked against.
-      if (states.every((state) => state.generation === generation) || attempt === MAX_COMMIT_ATTEMPTS) {
+      if (states.every((state) => state.generation === generation) || attempt === MAX_READ_ATTEMPTS) {
         return { generation, tables: { ipv4: decodeTable('ip', states[0]!), ipv6: decodeTable('ip6', states[1]!) } };
       }
     }
