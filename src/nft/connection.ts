@@ -85,8 +85,8 @@ export class NftConnection {
     const number = NFPROTO[family];
     if (number === undefined) invalid('family', `one of ${Object.keys(NFPROTO).join(', ')}`, family);
     for (let attempt = 1; ; attempt++) {
-      const dump = await callNative(() => native.dumpTable(number, name));
-      if (dump.consistent) {
+      const dump = await callNative(() => native.dumpTable(number, name)).catch(interruptedDump);
+      if (dump?.consistent) {
         return {
           generation: dump.generation,
           table: dump.table && tableInfo(dump.table),
@@ -124,6 +124,16 @@ export class NftConnection {
     }
     return this.native;
   }
+}
+
+/**
+ * A dump the kernel cut short because the ruleset changed during it
+ * (NLM_F_DUMP_INTR, surfaced as EINTR) is read again, like one that spans
+ * two generations; any other failure stands.
+ */
+function interruptedDump(error: unknown): undefined {
+  if (error instanceof NetfilterError && error.code === 'EINTR') return undefined;
+  throw error;
 }
 
 function tableInfo(table: NativeTable): NftTableInfo {

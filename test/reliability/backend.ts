@@ -44,3 +44,29 @@ export const IPTABLES: ReliabilityBackend = {
     return `-A INPUT -s 192.0.2.${n % 250}/32 -p tcp -m tcp --dport ${1000 + n} -j ACCEPT`;
   },
 };
+
+/** Someone else's table, with a base chain of its own, which our commits must neither break nor remove. */
+const FOREIGN_TABLE = 'inet someone';
+
+export const NFTABLES: ReliabilityBackend = {
+  name: 'nftables',
+  async dump(ns) {
+    // -s (stateless) leaves counters out; handles show only with -a; nft sorts set elements itself.
+    return ns.run('nft', '-s', 'list', 'ruleset');
+  },
+  async atomicUnits(ns) {
+    // Both families are one netlink transaction: the whole ruleset is one unit.
+    return [await NFTABLES.dump(ns)];
+  },
+  async foreignWrite(ns, n) {
+    // One nft transaction, as an nft caller would write it; adding a table or chain that exists is a no-op.
+    await ns.run('nft', [
+      `add table ${FOREIGN_TABLE}`,
+      `add chain ${FOREIGN_TABLE} input { type filter hook input priority 0; policy accept; }`,
+      `add rule ${FOREIGN_TABLE} input ${NFTABLES.foreignRule(n)}`,
+    ].join('; '));
+  },
+  foreignRule(n) {
+    return `ip saddr 192.0.2.${n % 250} tcp dport ${1000 + n} accept`;
+  },
+};

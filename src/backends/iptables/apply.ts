@@ -9,9 +9,9 @@
  */
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
-import { NetfilterError } from '../../errors.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
 import type { IptChain, IptcTable, IptcTableChange } from '../../iptc/table.js';
+import { retryAfterLostRace } from '../lost-race.js';
 import { diffTable } from './diff.js';
 
 export interface TableChange extends IptcTableChange {
@@ -20,10 +20,6 @@ export interface TableChange extends IptcTableChange {
 
 /** The target state of one table, given what it holds now. */
 export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[]) => TablePlan;
-
-/** How often a change is recomputed after losing a race; each loss means another writer made progress. */
-const MAX_ATTEMPTS = 100;
-const MAX_BACKOFF_MS = 50;
 
 /** The changes each table of the plan needs to reach its target, read from the kernel; nothing is written. */
 export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
@@ -51,9 +47,7 @@ export async function commitChanges(tables: IptcTable, compute: () => Promise<Ta
       await tables.commit(changes);
       return changes;
     } catch (error) {
-      if (!(error instanceof NetfilterError && error.code === 'ERESTART') || attempt === MAX_ATTEMPTS) throw error;
-      // Random, so that two losers do not collide again in lockstep.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(MAX_BACKOFF_MS, attempt * 2)));
+      if (!(await retryAfterLostRace(error, attempt))) throw error;
     }
   }
 }

@@ -17,6 +17,7 @@ import type { FamilyPortChange } from '../../docker/port-change.js';
 import { NetfilterError } from '../../errors.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { NftConnection } from '../../nft/connection.js';
+import { retryAfterLostRace } from '../lost-race.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
 import { mergeImage } from './merge.js';
@@ -29,8 +30,8 @@ import { renderTable } from './render.js';
 import { Transaction } from './transaction.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
-/** Commits retried when the ruleset keeps changing between read and commit. */
-const MAX_COMMIT_ATTEMPTS = 10;
+/** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
+const MAX_READ_ATTEMPTS = 10;
 /** Refusals of an element change that mean the kernel does not hold what the change expects. */
 const UNEXPECTED_STATE = new Set(['ENOENT', 'EBUSY', 'EEXIST']);
 
@@ -144,7 +145,7 @@ export class NftablesBackend implements Backend {
       try {
         await this.connection.commit(tx.batch, { generation });
       } catch (error) {
-        if (error instanceof NetfilterError && error.code === 'ERESTART' && attempt < MAX_COMMIT_ATTEMPTS) continue;
+        if (await retryAfterLostRace(error, attempt)) continue;
         throw error;
       }
       // Our commit is the one transaction since `generation`: the kernel now holds exactly the targets.
@@ -170,7 +171,7 @@ export class NftablesBackend implements Backend {
       const generation = await this.connection.generation();
       const states = await Promise.all(FAMILIES.map((family) => this.connection.readTable(FAMILY_TABLES[family], TABLE)));
       // Both tables must come from the generation the commit will be checked against.
-      if (states.every((state) => state.generation === generation) || attempt === MAX_COMMIT_ATTEMPTS) {
+      if (states.every((state) => state.generation === generation) || attempt === MAX_READ_ATTEMPTS) {
         return { generation, tables: { ipv4: decodeTable('ip', states[0]!), ipv6: decodeTable('ip6', states[1]!) } };
       }
     }
