@@ -29,23 +29,29 @@ export interface FamilyPortChange {
 
 export function portChangeOf(spec: Spec, edit: PortEdit): FamilyPortChange[] {
   const hairpin = !spec.userlandProxy;
-  const removedPorts = edit.removed.map(({ port }) => port);
+  const addedCount = edit.added.reduce((count, port) => count + portCount(port), 0);
   const changes: FamilyPortChange[] = [];
   for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;
     const added = { [Symbol.iterator]: () => eachBinding(edit.added, address, network, hairpin) };
-    const removed = [...eachBinding(removedPorts, address, network, hairpin)];
-    const neighbours = removed.length === 0 ? [] : edit.endpoint.ports.filter((port) => sharesContainerPort(port, removedPorts));
-    const kept = [...eachBinding(neighbours, address, network, hairpin)];
-    // A port listed twice leaves its binding bound while one listing is left.
-    const keptKeys = new Set(kept.map((binding) => binding.key));
-    const gone = removed.filter((binding) => !keptKeys.has(binding.key));
-    const addedCount = edit.added.reduce((count, port) => count + portCount(port), 0);
-    if (addedCount > 0 || gone.length > 0) changes.push({ network, added, addedCount, removed: gone, kept });
+    const { removed, kept } = edit.removed.length === 0 ? NOTHING_REMOVED : removal(edit, address, network, hairpin);
+    if (addedCount > 0 || removed.length > 0) changes.push({ network, added, addedCount, removed, kept });
   }
   return changes;
+}
+
+const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [], kept: [] };
+
+function removal(edit: PortEdit, address: string, network: NetworkModel, hairpin: boolean): Pick<FamilyPortChange, 'removed' | 'kept'> {
+  const removedPorts = edit.removed.map(({ port }) => port);
+  const neighbours = edit.endpoint.ports.filter((port) => sharesContainerPort(port, removedPorts));
+  const kept = [...eachBinding(neighbours, address, network, hairpin)];
+  // A port listed twice leaves its binding bound while one listing is left.
+  const keptKeys = new Set(kept.map((binding) => binding.key));
+  const removed = [...eachBinding(removedPorts, address, network, hairpin)].filter((binding) => !keptKeys.has(binding.key));
+  return { removed, kept };
 }
 
 function sharesContainerPort(port: PortSpec, removed: readonly PortSpec[]): boolean {

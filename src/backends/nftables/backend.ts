@@ -78,19 +78,20 @@ export class NftablesBackend implements Backend {
   async applyPortChange(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined> {
     const { batch, changes: count } = portDeltaBatch(changes);
     if (count === 0) return { commits: 0, changes: 0 };
-    const generation = await this.connection.generation();
-    const synced = generation === this.syncedGeneration;
+    // While in sync, the commit is checked against the generation it would
+    // keep in sync (no query first: a refusal says the kernel moved); else
+    // elements need no check at all.
+    const synced = this.syncedGeneration;
     this.syncedGeneration = undefined;
     try {
-      // Checked against the generation only while in sync, to stay in sync; elements need no check otherwise.
-      await this.connection.commit(batch, synced ? { generation } : {});
+      await this.connection.commit(batch, synced === undefined ? {} : { generation: synced });
     } catch (error) {
       if (!(error instanceof NetfilterError)) throw error;
       if (error.code === 'ERESTART') return this.applyPortChange(changes);
       if (UNEXPECTED_STATE.has(error.code)) return undefined;
       throw error;
     }
-    if (synced) this.syncedGeneration = generation + 1;
+    if (synced !== undefined) this.syncedGeneration = synced + 1;
     return { commits: 1, changes: count };
   }
 

@@ -48,6 +48,7 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     };
     const deleted = new Set<string>();
     for (const change of ofFamily) {
+      if (change.removed.length === 0) continue;
       const needed = new Set<string>();
       const collect: ElementSink = (set, key) => needed.add(identity(set, key));
       for (const binding of change.kept) bindingElements(change.network.bridge, binding, collect);
