@@ -202,10 +202,14 @@ export class Firewall {
   private async applyHeld(next: HeldSpec): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
-    const { sysctls, hairpin } = await this.writeHostSettings(spec);
     const edits = this.held === undefined ? undefined : portEditsBetween(this.held.spec, spec);
+    // Independent kernel round trips, made at once; all end before any rule is committed.
+    const [{ sysctls, hairpin }, inSync] = await Promise.all([
+      this.writeHostSettings(spec),
+      edits !== undefined && backend.applyPortChange !== undefined && backend.inSync(),
+    ]);
     let outcome: ApplyOutcome | undefined;
-    if (edits !== undefined && backend.applyPortChange && await backend.inSync()) {
+    if (edits !== undefined && backend.applyPortChange && inSync) {
       const changes = edits.flatMap((edit) => portChangeOf(spec, edit));
       outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
     }
@@ -230,10 +234,11 @@ export class Firewall {
 
   private async writeHostSettings(spec: Spec): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
     const settings = hostSettingsOf(spec);
-    return {
-      sysctls: await writeSysctls(this.netns ?? '', settings.sysctls),
-      hairpin: await setHairpinPorts(this.netns ?? '', settings.hairpinBridges),
-    };
+    const [sysctls, hairpin] = await Promise.all([
+      writeSysctls(this.netns ?? '', settings.sysctls),
+      setHairpinPorts(this.netns ?? '', settings.hairpinBridges),
+    ]);
+    return { sysctls, hairpin };
   }
 
   private editPorts(removes: boolean, edit: (held: HeldSpec) => PortEdit): Promise<ApplyResult> {
