@@ -44,6 +44,7 @@ const CACHED_BYTES = new AddressCache((text) => {
   return address && Object.freeze({ family: familyOf(address), bytes: Uint8Array.from(address.toByteArray()) });
 });
 const CACHED_TEXT = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.from(key, 'latin1')]).toString());
+const CACHED_PREFIX_LENGTH = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.from(key, 'latin1')]).prefixLengthFromSubnetMask());
 
 /** An address of the given family (or either), or undefined. */
 export function parseIp(text: string, family?: AddressFamily): IpAddress | undefined {
@@ -88,7 +89,8 @@ export function parseAddress(text: unknown, field: string, family?: AddressFamil
 /**
  * Parses "address/length", or a bare address as a full-length prefix. Host
  * bits are cleared, or refused with `hostBits: 'reject'` (a rule written with
- * them would not read back as written).
+ * them would not read back as written). The bytes are shared between calls:
+ * read them, or copy.
  */
 export function parsePrefix(
   text: unknown,
@@ -96,17 +98,33 @@ export function parsePrefix(
   family?: AddressFamily,
   hostBits: 'clear' | 'reject' = 'clear',
 ): Prefix {
-  const expected = describeExpected(family, hostBits === 'reject' ? 'address or prefix without host bits' : 'address or prefix');
-  if (typeof text !== 'string') invalid(field, expected, text);
+  const prefix = typeof text === 'string' ? prefixCache(family, hostBits).get(text) : undefined;
+  if (!prefix) invalid(field, describeExpected(family, hostBits === 'reject' ? 'address or prefix without host bits' : 'address or prefix'), text);
+  return prefix;
+}
+
+/** Parsed prefixes by text, one cache per way of parsing (rules name the same few prefixes thousands of times). The bytes are shared. */
+const PREFIX_CACHES = new Map<string, AddressCache<Prefix | undefined>>();
+
+function prefixCache(family: AddressFamily | undefined, hostBits: 'clear' | 'reject'): AddressCache<Prefix | undefined> {
+  const name = `${family ?? 'any'} ${hostBits}`;
+  let cache = PREFIX_CACHES.get(name);
+  if (cache === undefined) PREFIX_CACHES.set(name, cache = new AddressCache((text) => computePrefix(text, family, hostBits)));
+  return cache;
+}
+
+function computePrefix(text: string, family: AddressFamily | undefined, hostBits: 'clear' | 'reject'): Prefix | undefined {
   const host = parseIp(text, family);
-  const [address, length] = host ? [host, host.kind() === 'ipv4' ? 32 : 128] : (parseCidr(text, family) ?? invalid(field, expected, text));
+  const parsed = host ? [host, host.kind() === 'ipv4' ? 32 : 128] as const : parseCidr(text, family);
+  if (!parsed) return undefined;
+  const [address, length] = parsed;
   const mask = Uint8Array.from(
     (address.kind() === 'ipv4' ? ipaddr.IPv4 : ipaddr.IPv6).subnetMaskFromPrefixLength(length).toByteArray(),
   );
   const bytes = Uint8Array.from(address.toByteArray());
-  if (hostBits === 'reject' && bytes.some((byte, i) => (byte & ~mask[i]!) !== 0)) invalid(field, expected, text);
+  if (hostBits === 'reject' && bytes.some((byte, i) => (byte & ~mask[i]!) !== 0)) return undefined;
   for (let i = 0; i < bytes.length; i++) bytes[i]! &= mask[i]!;
-  return { family: familyOf(address), address: bytes, length, mask };
+  return Object.freeze({ family: familyOf(address), address: bytes, length, mask });
 }
 
 /** Formats network-order bytes as text ("192.0.2.1", "2001:db8::1"). */
@@ -116,6 +134,6 @@ export function formatAddress(bytes: Uint8Array): string {
 
 /** "address/length", or undefined for a mask that is not a prefix. */
 export function formatPrefix(address: Uint8Array, mask: Uint8Array): string | undefined {
-  const length = ipaddr.fromByteArray([...mask]).prefixLengthFromSubnetMask();
+  const length = CACHED_PREFIX_LENGTH.get(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength).toString('latin1'));
   return length === null ? undefined : `${formatAddress(address)}/${length}`;
 }
