@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "arguments.h"
 #include "error.h"
 #include "netns.h"
 #include "promise_worker.h"
@@ -99,10 +100,15 @@ struct BridgeOutcome {
 
 Napi::Value SetBridgePortsHairpin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string netns_path = info[0].As<Napi::String>().Utf8Value();
-  Napi::Array list = info[1].As<Napi::Array>();
-  std::vector<std::string> bridges;
-  for (uint32_t i = 0; i < list.Length(); i++) bridges.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+  std::string netns_path = ReadArguments(env, kOperation, [&] { return AsNetnsPath(info[0]); });
+  std::vector<std::string> bridges = ReadArguments(env, kOperation, [&] {
+    Napi::Array list = AsArray(info[1], "bridges");
+    std::vector<std::string> read;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      read.push_back(AsName(list.Get(i), "bridges[" + std::to_string(i) + "]", IFNAMSIZ - 1));
+    }
+    return read;
+  });
   using Outcomes = std::vector<BridgeOutcome>;
   return PromiseWorker<Outcomes>::Start(
       env, kOperation,

@@ -5,11 +5,12 @@
 
 #include <cerrno>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "arguments.h"
 #include "error.h"
-#include "js_values.h"
 #include "netns.h"
 #include "promise_worker.h"
 
@@ -18,7 +19,7 @@ namespace bridgewall {
 namespace {
 
 struct SysctlWrite {
-  std::string path;  // relative to /proc/sys, validated by the caller
+  std::string path;  // relative to /proc/sys
   std::string value;
 };
 
@@ -40,15 +41,32 @@ bool WriteOne(const SysctlWrite& entry) {
   return true;
 }
 
+// Relative to /proc/sys and staying inside it, "." and ".." included: the
+// worker writes as root.
+std::string SysctlPathFromJs(const Napi::Value& value) {
+  std::string path = AsName(value, "path", PATH_MAX - sizeof("/proc/sys/"));
+  bool escapes = path.front() == '/';
+  for (std::string_view rest = path; !escapes && !rest.empty();) {
+    size_t slash = rest.find('/');
+    escapes = rest.substr(0, slash) == "..";
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  if (escapes) throw Napi::RangeError::New(value.Env(), "path must stay inside /proc/sys");
+  return path;
+}
+
 Napi::Value WriteSysctls(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string netns_path = info[0].As<Napi::String>().Utf8Value();
-  Napi::Array list = info[1].As<Napi::Array>();
-  std::vector<SysctlWrite> entries;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Object entry = list.Get(i).As<Napi::Object>();
-    entries.push_back(SysctlWrite{ReadString(entry, "path"), ReadString(entry, "value")});
-  }
+  std::string netns_path = ReadArguments(env, "sysctl.write", [&] { return AsNetnsPath(info[0]); });
+  std::vector<SysctlWrite> entries = ReadArguments(env, "sysctl.write", [&] {
+    Napi::Array list = AsArray(info[1], "entries");
+    std::vector<SysctlWrite> read;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object entry = AsObject(list.Get(i), "entries[" + std::to_string(i) + "]");
+      read.push_back(SysctlWrite{SysctlPathFromJs(entry.Get("path")), ReadString(entry, "value")});
+    }
+    return read;
+  });
   using Results = std::vector<bool>;
   return PromiseWorker<Results>::Start(
       env, "sysctl.write",

@@ -20,11 +20,14 @@ function tempLockFile(t: ExecutionContext): string {
 
 /** Holds an exclusive flock on `file` in another process until the test ends. */
 async function holdLock(t: ExecutionContext, file: string): Promise<void> {
+  // In a process group of its own, so the teardown ends the sleep too: left
+  // running, it would hold the stdout pipe, and this process, for a minute.
   const holder = spawn('flock', ['--exclusive', file, '-c', 'echo locked; exec sleep 60'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
   });
   t.teardown(() => {
-    holder.kill();
+    process.kill(-holder.pid!, 'SIGTERM');
   });
   const [chunk] = (await once(holder.stdout, 'data')) as [Buffer];
   t.is(chunk.toString().trim(), 'locked');

@@ -26,6 +26,17 @@ test('a namespace path must be a non-empty string', async (t) => {
   t.like(error, { name: 'ValidationError', code: 'EVALIDATION', field: 'netns' });
 });
 
+kernelTest('readTable checks the table name before the kernel sees it', async (t) => {
+  const ns = await createNetns(t, 'nftname');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  for (const name of ['', 'x'.repeat(5_000), 'bw\0junk']) {
+    const error = await t.throwsAsync(conn.readTable('ip', name));
+    t.like(error, { name: 'ValidationError', field: 'table' });
+  }
+  t.is((await conn.readTable('ip', 'x'.repeat(254))).table, null);
+});
+
 kernelTest('errors keep the stack of the caller', async (t) => {
   const ns = await createNetns(t, 'nftstack');
   const conn = await NftConnection.open({ netns: ns.path });

@@ -1,22 +1,39 @@
 #include "iptc/js_values.h"
 
+// After libiptc's headers (iptc/family.h), which bring linux/if.h.
+#include "iptc/family.h"
+
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_comment.h>
+#include <net/if.h>
+
 #include <cstring>
 #include <string_view>
 
-#include "iptc/family.h"
+#include "arguments.h"
 
 namespace bridgewall::iptc {
 
 namespace {
 
+// iptables' own limits: user chains (so a jump's target name holds them
+// whole), interface names and comments, each without its NUL.
+constexpr size_t kMaxChainBytes = XT_EXTENSION_MAXNAMELEN - 1;
+constexpr size_t kMaxInterfaceBytes = IFNAMSIZ - 1;
+constexpr size_t kMaxCommentBytes = XT_MAX_COMMENT_LEN - 1;
+
+// The tables of both families. Asked for any other, the kernel would try to
+// load a module of that name.
+constexpr std::string_view kTables[] = {"filter", "nat", "raw", "mangle", "security"};
+
 // Maps the string tags of the private binding to enum values.
 template <typename Enum, size_t N>
-Enum FromTag(const Napi::Value& value, const std::pair<std::string_view, Enum> (&tags)[N], const char* what) {
-  std::string tag = value.As<Napi::String>().Utf8Value();
+Enum FromTag(const Napi::Value& value, const std::pair<std::string_view, Enum> (&tags)[N], const char* field) {
+  std::string tag = AsString(value, field);
   for (const auto& [name, result] : tags) {
     if (tag == name) return result;
   }
-  throw Napi::TypeError::New(value.Env(), std::string("unknown ") + what + " " + tag);
+  throw Napi::TypeError::New(value.Env(), std::string("unknown ") + field + " " + tag);
 }
 
 template <typename Enum, size_t N>
@@ -46,6 +63,12 @@ constexpr std::pair<std::string_view, Verdict> kVerdicts[] = {
     {"RETURN", Verdict::kReturn},
 };
 
+// A built-in chain's policy is a verdict, but only these two.
+constexpr std::pair<std::string_view, Verdict> kPolicies[] = {
+    {"ACCEPT", Verdict::kAccept},
+    {"DROP", Verdict::kDrop},
+};
+
 constexpr std::pair<std::string_view, PortProtocol> kPortProtocols[] = {
     {"tcp", PortProtocol::kTcp},
     {"udp", PortProtocol::kUdp},
@@ -60,86 +83,106 @@ constexpr std::pair<std::string_view, NatKind> kNatKinds[] = {
 // ---------------------------------------------------------------------------
 // JavaScript to C++
 
-bool Has(const Napi::Object& object, const char* key) { return !object.Get(key).IsUndefined(); }
 bool Flag(const Napi::Object& object, const char* key) { return object.Get(key).ToBoolean().Value(); }
-uint32_t Uint32(const Napi::Object& object, const char* key) { return object.Get(key).As<Napi::Number>().Uint32Value(); }
-std::string String(const Napi::Object& object, const char* key) { return object.Get(key).As<Napi::String>().Utf8Value(); }
 
-Address AddressFromJs(const Napi::Value& value) {
-  auto buffer = value.As<Napi::Buffer<uint8_t>>();
-  if (buffer.Length() != 4 && buffer.Length() != 16) {
-    throw Napi::TypeError::New(value.Env(), "an address must be 4 or 16 bytes");
+// Exactly the family's length: a 4-byte address in an IPv6 rule, or the
+// first 4 bytes of an IPv6 address in an IPv4 one, would match another address.
+Address AddressFromJs(const Napi::Value& value, const char* field, size_t length) {
+  std::string bytes = AsBytes(value, field);
+  if (bytes.size() != length) {
+    throw Napi::RangeError::New(value.Env(), std::string(field) + " must be " + std::to_string(length) + " bytes");
   }
   Address address{};
-  std::memcpy(address.data(), buffer.Data(), buffer.Length());
+  std::memcpy(address.data(), bytes.data(), length);
   return address;
 }
 
+// [first, last]: ports beyond 65535 would wrap into others, and a range
+// running backwards matches nothing.
 std::optional<PortRange> PortsFromJs(const Napi::Object& object, const char* key) {
   if (!Has(object, key)) return std::nullopt;
-  auto pair = object.Get(key).As<Napi::Array>();
-  return PortRange{static_cast<uint16_t>(pair.Get(0u).As<Napi::Number>().Uint32Value()),
-                   static_cast<uint16_t>(pair.Get(1u).As<Napi::Number>().Uint32Value())};
+  Napi::Array pair = ReadArray(object, key);
+  if (pair.Length() != 2) throw Napi::RangeError::New(object.Env(), std::string(key) + " must be [first, last]");
+  PortRange range{AsInt<uint16_t>(pair.Get(0u), key), AsInt<uint16_t>(pair.Get(1u), key)};
+  if (range.first > range.last) {
+    throw Napi::RangeError::New(object.Env(), std::string(key) + " must not start above its last port");
+  }
+  return range;
 }
 
-std::optional<AddressMatch> AddressMatchFromJs(const Napi::Object& rule, const char* key) {
+std::optional<AddressMatch> AddressMatchFromJs(const Napi::Object& rule, const char* key, size_t length) {
   if (!Has(rule, key)) return std::nullopt;
-  auto object = rule.Get(key).As<Napi::Object>();
-  return AddressMatch{AddressFromJs(object.Get("address")), AddressFromJs(object.Get("mask")), Flag(object, "negated")};
+  auto object = ReadObject(rule, key);
+  return AddressMatch{AddressFromJs(object.Get("address"), "address", length),
+                      AddressFromJs(object.Get("mask"), "mask", length), Flag(object, "negated")};
 }
 
+// Empty only in rules read back (`! -i ""` is no rule iptables writes), which
+// may be written again as they are.
 std::optional<InterfaceMatch> InterfaceMatchFromJs(const Napi::Object& rule, const char* key) {
   if (!Has(rule, key)) return std::nullopt;
-  auto object = rule.Get(key).As<Napi::Object>();
-  return InterfaceMatch{String(object, "name"), Flag(object, "negated")};
+  auto object = ReadObject(rule, key);
+  return InterfaceMatch{ReadText(object, "name", kMaxInterfaceBytes), Flag(object, "negated")};
 }
 
 Match MatchFromJs(const Napi::Object& object) {
-  std::string kind = String(object, "kind");
+  std::string kind = ReadString(object, "kind");
   if (kind == "addrtype") {
-    return AddrtypeMatch{static_cast<uint16_t>(Uint32(object, "sourceTypes")), Flag(object, "sourceNegated"),
-                         static_cast<uint16_t>(Uint32(object, "destinationTypes")), Flag(object, "destinationNegated")};
+    return AddrtypeMatch{ReadInt<uint16_t>(object, "sourceTypes"), Flag(object, "sourceNegated"),
+                         ReadInt<uint16_t>(object, "destinationTypes"), Flag(object, "destinationNegated")};
   }
-  if (kind == "conntrack") return ConntrackMatch{static_cast<uint16_t>(Uint32(object, "states")), Flag(object, "negated")};
-  if (kind == "mark") return MarkMatch{Uint32(object, "mark"), Uint32(object, "mask"), Flag(object, "negated")};
-  if (kind == "comment") return CommentMatch{String(object, "comment")};
+  if (kind == "conntrack") return ConntrackMatch{ReadInt<uint16_t>(object, "states"), Flag(object, "negated")};
+  if (kind == "mark") {
+    return MarkMatch{ReadInt<uint32_t>(object, "mark"), ReadInt<uint32_t>(object, "mask"), Flag(object, "negated")};
+  }
+  if (kind == "comment") return CommentMatch{ReadText(object, "comment", kMaxCommentBytes)};
   return PortMatch{FromTag(object.Get("kind"), kPortProtocols, "match"), PortsFromJs(object, "source"),
                    Flag(object, "sourceNegated"), PortsFromJs(object, "destination"), Flag(object, "destinationNegated")};
 }
 
-Target TargetFromJs(const Napi::Object& object) {
-  std::string kind = String(object, "kind");
+Target TargetFromJs(const Napi::Object& object, size_t address_length) {
+  std::string kind = ReadString(object, "kind");
   if (kind == "verdict") return VerdictTarget{FromTag(object.Get("verdict"), kVerdicts, "verdict")};
-  if (kind == "jump") return JumpTarget{String(object, "chain"), Flag(object, "goto")};
+  if (kind == "jump") return JumpTarget{ReadName(object, "chain", kMaxChainBytes), Flag(object, "goto")};
   if (kind == "MASQUERADE") return MasqueradeTarget{PortsFromJs(object, "ports")};
+  NatKind nat = FromTag(object.Get("kind"), kNatKinds, "target");
   std::optional<Address> address;
-  if (Has(object, "address")) address = AddressFromJs(object.Get("address"));
-  return NatTarget{FromTag(object.Get("kind"), kNatKinds, "target"), address, PortsFromJs(object, "ports")};
+  if (Has(object, "address")) address = AddressFromJs(object.Get("address"), "address", address_length);
+  return NatTarget{nat, address, PortsFromJs(object, "ports")};
 }
 
-Rule RuleFromJs(const Napi::Object& object) {
+Rule RuleFromJs(const Napi::Object& object, size_t address_length) {
   Rule rule;
-  rule.source = AddressMatchFromJs(object, "source");
-  rule.destination = AddressMatchFromJs(object, "destination");
+  rule.source = AddressMatchFromJs(object, "source", address_length);
+  rule.destination = AddressMatchFromJs(object, "destination", address_length);
   rule.in_interface = InterfaceMatchFromJs(object, "inInterface");
   rule.out_interface = InterfaceMatchFromJs(object, "outInterface");
   if (Has(object, "protocol")) {
-    auto protocol = object.Get("protocol").As<Napi::Object>();
-    rule.protocol = ProtocolMatch{static_cast<uint16_t>(Uint32(protocol, "number")), Flag(protocol, "negated")};
+    auto protocol = ReadObject(object, "protocol");
+    rule.protocol = ProtocolMatch{ReadInt<uint8_t>(protocol, "number"), Flag(protocol, "negated")};
   }
-  auto matches = object.Get("matches").As<Napi::Array>();
-  for (uint32_t i = 0; i < matches.Length(); ++i) rule.matches.push_back(MatchFromJs(matches.Get(i).As<Napi::Object>()));
-  rule.target = TargetFromJs(object.Get("target").As<Napi::Object>());
+  auto matches = ReadArray(object, "matches");
+  for (uint32_t i = 0; i < matches.Length(); ++i) {
+    rule.matches.push_back(MatchFromJs(AsObject(matches.Get(i), "matches[" + std::to_string(i) + "]")));
+  }
+  rule.target = TargetFromJs(ReadObject(object, "target"), address_length);
   return rule;
 }
 
-Operation OperationFromJs(const Napi::Object& object) {
+// Each kind of operation with the fields it needs, so none is left at a
+// default that would mean something (an empty rule accepts every packet).
+Operation OperationFromJs(const Napi::Object& object, size_t address_length) {
+  using Kind = Operation::Kind;
   Operation op;
-  op.kind = FromTag(object.Get("op"), kOperationKinds, "operation");
-  op.chain = String(object, "chain");
-  if (Has(object, "index")) op.index = Uint32(object, "index");
-  if (Has(object, "policy")) op.policy = FromTag(object.Get("policy"), kVerdicts, "policy");
-  if (Has(object, "rule")) op.rule = RuleFromJs(object.Get("rule").As<Napi::Object>());
+  op.kind = FromTag(object.Get("op"), kOperationKinds, "op");
+  op.chain = ReadName(object, "chain", kMaxChainBytes);
+  if (op.kind == Kind::kSetPolicy) op.policy = FromTag(object.Get("policy"), kPolicies, "policy");
+  if (op.kind == Kind::kInsert || op.kind == Kind::kReplace || op.kind == Kind::kDeleteAt) {
+    op.index = ReadInt<uint32_t>(object, "index");
+  }
+  if (op.kind == Kind::kAppend || op.kind == Kind::kInsert || op.kind == Kind::kReplace || op.kind == Kind::kDeleteRule) {
+    op.rule = RuleFromJs(ReadObject(object, "rule"), address_length);
+  }
   return op;
 }
 
@@ -310,23 +353,40 @@ Napi::Object ChainToJs(Napi::Env env, const DumpedChain& chain, size_t address_l
 
 }  // namespace
 
-IpVersion IpVersionFromJs(Napi::Value value) { return FromTag(value, kIpVersions, "family"); }
+IpVersion IpVersionFromJs(const Napi::Value& value) { return FromTag(value, kIpVersions, "family"); }
 
-std::vector<TableChange> TableChangesFromJs(Napi::Array changes) {
+std::string TableNameFromJs(const Napi::Value& value) {
+  std::string table = AsString(value, "table");
+  for (std::string_view known : kTables) {
+    if (table == known) return table;
+  }
+  throw Napi::TypeError::New(value.Env(), "unknown table " + table);
+}
+
+std::vector<TableChange> TableChangesFromJs(const Napi::Value& value) {
+  constexpr const char* kOperation = "iptc.transaction";
+  Napi::Array changes = AsArray(value, "changes");
   std::vector<TableChange> result;
   result.reserve(changes.Length());
+  long index = 0;  // operations count across all tables, as the transaction's errors do
   for (uint32_t i = 0; i < changes.Length(); ++i) {
-    Napi::Object object = changes.Get(i).As<Napi::Object>();
+    std::string field = "changes[" + std::to_string(i) + "]";
     TableChange& change = result.emplace_back();
-    change.ip_version = IpVersionFromJs(object.Get("family"));
-    change.table = object.Get("table").As<Napi::String>().Utf8Value();
-    Napi::Array operations = object.Get("operations").As<Napi::Array>();
+    Napi::Array operations = ReadItem(kOperation, field, -1, [&] {
+      Napi::Object object = AsObject(changes.Get(i), "the change");
+      change.ip_version = IpVersionFromJs(object.Get("family"));
+      change.table = TableNameFromJs(object.Get("table"));
+      if (Has(object, "fingerprint")) change.expected_fingerprint = ReadString(object, "fingerprint");
+      return ReadArray(object, "operations");
+    });
+    size_t address_length = change.ip_version == IpVersion::kIpv4 ? Ipv4::kAddressLength : Ipv6::kAddressLength;
     change.operations.reserve(operations.Length());
-    for (uint32_t j = 0; j < operations.Length(); ++j) {
-      change.operations.push_back(OperationFromJs(operations.Get(j).As<Napi::Object>()));
+    for (uint32_t j = 0; j < operations.Length(); ++j, ++index) {
+      std::string operation_field = field + ".operations[" + std::to_string(j) + "]";
+      change.operations.push_back(ReadItem(kOperation, operation_field, index, [&] {
+        return OperationFromJs(AsObject(operations.Get(j), "the operation"), address_length);
+      }));
     }
-    Napi::Value fingerprint = object.Get("fingerprint");
-    if (!fingerprint.IsUndefined()) change.expected_fingerprint = fingerprint.As<Napi::String>().Utf8Value();
   }
   return result;
 }

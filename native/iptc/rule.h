@@ -1,8 +1,8 @@
 // Plain C++ description of one iptables rule, of the operations of a
 // transaction and of a dumped table. JavaScript values are copied into these
-// on the main thread; worker threads see nothing else. Every value here has
-// already been validated by the TypeScript layer, so nothing is defaulted or
-// checked again below this line.
+// on the main thread; worker threads see nothing else. Every value here was
+// checked as it was read (js_values.cc), so nothing is defaulted or checked
+// again below this line.
 #pragma once
 
 #include <array>

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "arguments.h"
 #include "error.h"
 #include "iptc/js_values.h"
 #include "iptc/session.h"
@@ -51,7 +52,7 @@ void IptcTable::Close() {
 }
 
 Napi::Value IptcTable::Open(const Napi::CallbackInfo& info) {
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string path = ReadArguments(info.Env(), "iptc.open", [&] { return AsNetnsPath(info[0]); });
   return PromiseWorker<NetnsHandle>::Start(
       info.Env(), "iptc.open", [path] { return std::make_shared<NetnsFd>(OpenNetns(path, "netns.open")); },
       [](Napi::Env env, NetnsHandle& netns) -> Napi::Value {
@@ -63,10 +64,13 @@ Napi::Value IptcTable::Open(const Napi::CallbackInfo& info) {
 Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
   constexpr const char* kOperation = "iptc.transaction";
   if (!netns_) return RejectClosed(info.Env(), kOperation);
-  iptc::Transaction transaction;
-  transaction.tables = iptc::TableChangesFromJs(info[0].As<Napi::Array>());
-  transaction.lock_path = info[1].As<Napi::String>().Utf8Value();
-  transaction.lock_timeout_ms = info[2].As<Napi::Number>().Uint32Value();
+  iptc::Transaction transaction = ReadArguments(info.Env(), kOperation, [&] {
+    iptc::Transaction read;
+    read.tables = iptc::TableChangesFromJs(info[0]);
+    read.lock_path = AsName(info[1], "lockPath", PATH_MAX - 1);
+    read.lock_timeout_ms = AsInt<uint32_t>(info[2], "lockTimeoutMs");
+    return read;
+  });
   return PromiseWorker<Nothing>::Start(
       info.Env(), kOperation,
       [transaction = std::move(transaction), netns = netns_] {
@@ -80,8 +84,8 @@ Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
 Napi::Value IptcTable::Dump(const Napi::CallbackInfo& info) {
   constexpr const char* kOperation = "iptc.dump";
   if (!netns_) return RejectClosed(info.Env(), kOperation);
-  iptc::IpVersion ip_version = iptc::IpVersionFromJs(info[0]);
-  std::string table = info[1].As<Napi::String>().Utf8Value();
+  iptc::IpVersion ip_version = ReadArguments(info.Env(), kOperation, [&] { return iptc::IpVersionFromJs(info[0]); });
+  std::string table = ReadArguments(info.Env(), kOperation, [&] { return iptc::TableNameFromJs(info[1]); });
   return PromiseWorker<iptc::TableDump>::Start(
       info.Env(), kOperation,
       [ip_version, table, netns = netns_] { return iptc::ReadTable(ip_version, table, netns->get()); },

@@ -15,9 +15,9 @@
 
 #include <memory>
 
+#include "arguments.h"
+#include "nft/limits.h"
 #include "nft/owned.h"
-
-#include "js_values.h"
 
 namespace bridgewall {
 
@@ -36,29 +36,33 @@ BatchOp ReadOp(const Napi::Object& object) {
   throw Napi::TypeError::New(object.Env(), "unknown op " + op);
 }
 
+std::string ReadComment(const Napi::Object& o) { return ReadText(o, "comment", kMaxCommentBytes); }
+
 TableMessage ReadTable(const Napi::Object& o) {
-  TableMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "name")};
-  if (Has(o, "flags")) m.flags = ReadU32(o, "flags");
+  TableMessage m{ReadOp(o), ReadInt<uint32_t>(o, "family"), ReadName(o, "name", kMaxNameBytes)};
+  if (Has(o, "flags")) m.flags = ReadInt<uint32_t>(o, "flags");
   return m;
 }
 
 ChainMessage ReadChain(const Napi::Object& o) {
-  ChainMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "name")};
+  ChainMessage m{ReadOp(o), ReadInt<uint32_t>(o, "family"), ReadName(o, "table", kMaxNameBytes),
+                 ReadName(o, "name", kMaxNameBytes)};
   if (Has(o, "hook")) {
     m.base = true;
-    m.hook = ReadU32(o, "hook");
-    m.priority = ReadI32(o, "priority");
-    m.type = ReadString(o, "type");
+    m.hook = ReadInt<uint32_t>(o, "hook");
+    m.priority = ReadInt<int32_t>(o, "priority");
+    m.type = ReadName(o, "type", kMaxNameBytes);
   }
   if (Has(o, "policy")) {
     m.has_policy = true;
-    m.policy = ReadU32(o, "policy");
+    m.policy = ReadInt<uint32_t>(o, "policy");
   }
   return m;
 }
 
 RuleMessage ReadRule(const Napi::Object& o) {
-  RuleMessage m{ReadOp(o), ReadU32(o, "family"), ReadString(o, "table"), ReadString(o, "chain")};
+  RuleMessage m{ReadOp(o), ReadInt<uint32_t>(o, "family"), ReadName(o, "table", kMaxNameBytes),
+                ReadName(o, "chain", kMaxNameBytes)};
   if (Has(o, "handle")) {
     m.has_handle = true;
     m.handle = ReadU64(o, "handle");
@@ -68,15 +72,18 @@ RuleMessage ReadRule(const Napi::Object& o) {
     m.position = ReadU64(o, "position");
   }
   if (Has(o, "exprs")) {
-    Napi::Array exprs = o.Get("exprs").As<Napi::Array>();
+    Napi::Array exprs = ReadArray(o, "exprs");
+    if (exprs.Length() > kMaxExprs) {
+      throw Napi::RangeError::New(o.Env(), "exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
+    }
     m.exprs.reserve(exprs.Length());
     for (uint32_t i = 0; i < exprs.Length(); i++) {
-      m.exprs.push_back(ReadExpr(exprs.Get(i).As<Napi::Object>(), "exprs[" + std::to_string(i) + "]"));
+      m.exprs.push_back(ReadExpr(exprs.Get(i), "exprs[" + std::to_string(i) + "]"));
     }
   }
   if (Has(o, "comment")) {
     m.has_comment = true;
-    m.comment = ReadString(o, "comment");
+    m.comment = ReadComment(o);
   }
   return m;
 }
@@ -84,55 +91,71 @@ RuleMessage ReadRule(const Napi::Object& o) {
 SetMessage ReadSet(const Napi::Object& o) {
   SetMessage m;
   m.op = ReadOp(o);
-  m.family = ReadU32(o, "family");
-  m.table = ReadString(o, "table");
-  m.name = ReadString(o, "name");
-  if (Has(o, "id")) m.id = ReadU32(o, "id");
-  if (Has(o, "flags")) m.flags = ReadU32(o, "flags");
-  if (Has(o, "keyType")) m.key_type = ReadU32(o, "keyType");
-  if (Has(o, "keyLen")) m.key_len = ReadU32(o, "keyLen");
+  m.family = ReadInt<uint32_t>(o, "family");
+  m.table = ReadName(o, "table", kMaxNameBytes);
+  m.name = ReadName(o, "name", kMaxNameBytes);
+  if (Has(o, "id")) m.id = ReadInt<uint32_t>(o, "id");
+  if (Has(o, "flags")) m.flags = ReadInt<uint32_t>(o, "flags");
+  if (Has(o, "keyType")) m.key_type = ReadInt<uint32_t>(o, "keyType");
+  if (Has(o, "keyLen")) m.key_len = ReadInt<uint32_t>(o, "keyLen");
   if (Has(o, "dataType")) {
     m.has_data = true;
-    m.data_type = ReadU32(o, "dataType");
-    m.data_len = ReadU32(o, "dataLen");
+    m.data_type = ReadInt<uint32_t>(o, "dataType");
+    m.data_len = ReadInt<uint32_t>(o, "dataLen");
   }
   if (Has(o, "policy")) {
     m.has_policy = true;
-    m.policy = ReadU32(o, "policy");
+    m.policy = ReadInt<uint32_t>(o, "policy");
   }
-  if (Has(o, "keyByteorder")) m.key_byteorder = ReadU32(o, "keyByteorder");
-  if (Has(o, "dataByteorder")) m.data_byteorder = ReadU32(o, "dataByteorder");
+  if (Has(o, "keyByteorder")) m.key_byteorder = ReadInt<uint32_t>(o, "keyByteorder");
+  if (Has(o, "dataByteorder")) m.data_byteorder = ReadInt<uint32_t>(o, "dataByteorder");
   if (Has(o, "comment")) {
     m.has_comment = true;
-    m.comment = ReadString(o, "comment");
+    m.comment = ReadComment(o);
   }
   return m;
+}
+
+// The length of one key or value: 1 to kMaxValueBytes, so that one element
+// always fits an element list and the list always moves on.
+uint32_t ReadValueLength(const Napi::Object& o, const char* name) {
+  double length = AsInteger(o.Get(name), name, 1, kMaxValueBytes);
+  return static_cast<uint32_t>(length);
+}
+
+// The field `name` holds `count` values of `length` bytes each.
+void CheckPacked(const Napi::Object& o, const std::string& bytes, size_t count, uint32_t length, const char* name,
+                 const char* length_name) {
+  if (bytes.size() != count * length) {
+    throw Napi::RangeError::New(o.Env(), std::string(name) + " must hold count * " + length_name + " bytes");
+  }
 }
 
 ElementsMessage ReadElements(const Napi::Object& o) {
   ElementsMessage m;
   m.op = ReadOp(o);
-  m.family = ReadU32(o, "family");
-  m.table = ReadString(o, "table");
-  m.set = ReadString(o, "set");
-  m.key_len = ReadU32(o, "keyLen");
-  m.count = static_cast<size_t>(ReadNumber(o, "count"));
+  m.family = ReadInt<uint32_t>(o, "family");
+  m.table = ReadName(o, "table", kMaxNameBytes);
+  m.set = ReadName(o, "set", kMaxNameBytes);
+  m.key_len = ReadValueLength(o, "keyLen");
   m.keys = ReadBytes(o, "keys");
-  if (m.keys.size() != m.count * m.key_len) throw Napi::RangeError::New(o.Env(), "keys must hold count * keyLen bytes");
+  // No more elements than key bytes, whatever the count says.
+  m.count = static_cast<size_t>(AsInteger(o.Get("count"), "count", 0, static_cast<double>(m.keys.size())));
+  CheckPacked(o, m.keys, m.count, m.key_len, "keys", "keyLen");
+  if (Has(o, "data") && Has(o, "verdicts")) throw Napi::TypeError::New(o.Env(), "data and verdicts exclude each other");
   if (Has(o, "data")) {
-    m.data_len = ReadU32(o, "dataLen");
+    m.data_len = ReadValueLength(o, "dataLen");
     m.data = ReadBytes(o, "data");
-    if (m.data.size() != m.count * m.data_len) {
-      throw Napi::RangeError::New(o.Env(), "data must hold count * dataLen bytes");
-    }
+    CheckPacked(o, m.data, m.count, m.data_len, "data", "dataLen");
   }
   if (Has(o, "verdicts")) {
-    Napi::Array verdicts = o.Get("verdicts").As<Napi::Array>();
+    Napi::Array verdicts = ReadArray(o, "verdicts");
     if (verdicts.Length() != m.count) throw Napi::RangeError::New(o.Env(), "verdicts must hold count entries");
     m.verdicts.reserve(m.count);
     for (uint32_t i = 0; i < verdicts.Length(); i++) {
-      Napi::Object v = verdicts.Get(i).As<Napi::Object>();
-      m.verdicts.push_back(Verdict{ReadI32(v, "code"), Has(v, "chain") ? ReadString(v, "chain") : std::string()});
+      Napi::Object v = AsObject(verdicts.Get(i), "verdicts[" + std::to_string(i) + "]");
+      m.verdicts.push_back(
+          Verdict{ReadInt<int32_t>(v, "code"), Has(v, "chain") ? ReadName(v, "chain", kMaxNameBytes) : std::string()});
     }
   }
   return m;
@@ -142,8 +165,6 @@ ElementsMessage ReadElements(const Napi::Object& o) {
 
 // The element list of one message is a nested attribute whose length is 16 bits.
 constexpr size_t kMaxElementListBytes = 0xFFFF - 64;
-// Room kept free before encoding one non-element message.
-constexpr size_t kMessageHeadroom = 1 << 16;
 
 class BatchWriter {
  public:
@@ -371,28 +392,25 @@ void EncodeElements(BatchWriter& w, const ElementsMessage& m, long index) {
 }  // namespace
 
 Batch ReadBatch(const Napi::Array& messages, const Napi::Value& generation) {
+  constexpr const char* kOperation = "nft.commit";
   Batch batch;
   batch.messages.reserve(messages.Length());
   for (uint32_t i = 0; i < messages.Length(); i++) {
-    Napi::Object o = messages.Get(i).As<Napi::Object>();
-    std::string kind = ReadString(o, "kind");
-    if (kind == "table") {
-      batch.messages.emplace_back(ReadTable(o));
-    } else if (kind == "chain") {
-      batch.messages.emplace_back(ReadChain(o));
-    } else if (kind == "rule") {
-      batch.messages.emplace_back(ReadRule(o));
-    } else if (kind == "set") {
-      batch.messages.emplace_back(ReadSet(o));
-    } else if (kind == "elements") {
-      batch.messages.emplace_back(ReadElements(o));
-    } else {
-      throw Napi::TypeError::New(o.Env(), "messages[" + std::to_string(i) + "]: unknown kind " + kind);
-    }
+    std::string field = "messages[" + std::to_string(i) + "]";
+    batch.messages.push_back(ReadItem(kOperation, field, i, [&]() -> BatchMessage {
+      Napi::Object o = AsObject(messages.Get(i), "the message");
+      std::string kind = ReadString(o, "kind");
+      if (kind == "table") return ReadTable(o);
+      if (kind == "chain") return ReadChain(o);
+      if (kind == "rule") return ReadRule(o);
+      if (kind == "set") return ReadSet(o);
+      if (kind == "elements") return ReadElements(o);
+      throw Napi::TypeError::New(o.Env(), "unknown kind " + kind);
+    }));
   }
-  if (generation.IsNumber()) {
+  if (!generation.IsUndefined()) {
     batch.has_generation = true;
-    batch.generation = generation.As<Napi::Number>().Uint32Value();
+    batch.generation = AsInt<uint32_t>(generation, "generation");
   }
   return batch;
 }

@@ -4,9 +4,11 @@
 #include <mutex>
 #include <string>
 
+#include "arguments.h"
 #include "error.h"
 #include "nft/batch.h"
 #include "nft/dump.h"
+#include "nft/limits.h"
 #include "promise_worker.h"
 #include "release_memory.h"
 
@@ -89,7 +91,7 @@ std::shared_ptr<NetlinkSocket> NftConnection::Socket(Napi::Env env, const char* 
 
 Napi::Value NftConnection::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string netns_path = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string();
+  std::string netns_path = ReadArguments(env, "nft.open", [&] { return AsNetnsPath(info[0]); });
   using Handle = std::shared_ptr<NetlinkSocket>;
   return PromiseWorker<Handle>::Start(
       env, "nft.open", [netns_path]() { return std::make_shared<NetlinkSocket>(netns_path); },
@@ -111,8 +113,8 @@ Napi::Value NftConnection::Generation(const Napi::CallbackInfo& info) {
 
 Napi::Value NftConnection::Commit(const Napi::CallbackInfo& info) {
   auto socket = Socket(info.Env(), "nft.commit");
-  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "messages must be an array");
-  auto batch = std::make_shared<Batch>(ReadBatch(info[0].As<Napi::Array>(), info[1]));
+  auto batch = std::make_shared<Batch>(
+      ReadArguments(info.Env(), "nft.commit", [&] { return ReadBatch(AsArray(info[0], "messages"), info[1]); }));
   return PromiseWorker<Nothing>::Start(
       info.Env(), "nft.commit",
       [socket, batch]() {
@@ -134,8 +136,8 @@ Napi::Value NftConnection::Commit(const Napi::CallbackInfo& info) {
 
 Napi::Value NftConnection::DumpTable(const Napi::CallbackInfo& info) {
   auto socket = Socket(info.Env(), "nft.dump");
-  uint32_t family = info[0].As<Napi::Number>().Uint32Value();
-  std::string name = info[1].As<Napi::String>().Utf8Value();
+  uint32_t family = ReadArguments(info.Env(), "nft.dump", [&] { return AsInt<uint32_t>(info[0], "family"); });
+  std::string name = ReadArguments(info.Env(), "nft.dump", [&] { return AsName(info[1], "name", kMaxNameBytes); });
   return PromiseWorker<TableDump>::Start(
       info.Env(), "nft.dump",
       [socket, family, name]() {
@@ -147,7 +149,7 @@ Napi::Value NftConnection::DumpTable(const Napi::CallbackInfo& info) {
 
 Napi::Value NftConnection::ListTables(const Napi::CallbackInfo& info) {
   auto socket = Socket(info.Env(), "nft.dump");
-  uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+  uint32_t family = ReadArguments(info.Env(), "nft.dump", [&] { return AsInt<uint32_t>(info[0], "family"); });
   using Tables = std::vector<DumpedTable>;
   return PromiseWorker<Tables>::Start(
       info.Env(), "nft.dump",

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "arguments.h"
+#include "nft/limits.h"
+
 namespace bridgewall {
 
 namespace {
@@ -94,39 +97,37 @@ ExprAttr ReadAttr(const AttrEntry& entry, const Napi::Value& value, const std::s
   ExprAttr attr = AttrOf(entry);
   switch (entry.kind) {
     case ExprAttr::kString:
-      if (!value.IsString()) throw Napi::TypeError::New(value.Env(), field + " must be a string");
-      attr.text = value.As<Napi::String>().Utf8Value();
+      attr.text = AsName(value, field, kMaxNameBytes);
       break;
-    case ExprAttr::kBytes: {
-      if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), field + " must be a Uint8Array");
-      auto bytes = value.As<Napi::Uint8Array>();
-      attr.text.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
-      break;
-    }
-    case ExprAttr::kU64:
-      if (value.IsBigInt()) {
-        bool lossless = true;
-        attr.number = value.As<Napi::BigInt>().Uint64Value(&lossless);
-        break;
+    case ExprAttr::kBytes:
+      attr.text = AsBytes(value, field);
+      if (attr.text.size() > kMaxValueBytes) {
+        throw Napi::RangeError::New(value.Env(), field + " must be at most " + std::to_string(kMaxValueBytes) + " bytes");
       }
-      [[fallthrough]];
-    default:
-      if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), field + " must be a number");
-      attr.number = entry.kind == ExprAttr::kS32
-                        ? static_cast<uint64_t>(static_cast<uint32_t>(value.As<Napi::Number>().Int32Value()))
-                        : static_cast<uint64_t>(value.As<Napi::Number>().Int64Value());
+      break;
+    case ExprAttr::kU8:
+      attr.number = AsInt<uint8_t>(value, field);
+      break;
+    case ExprAttr::kU32:
+      attr.number = AsInt<uint32_t>(value, field);
+      break;
+    case ExprAttr::kS32:
+      attr.number = static_cast<uint32_t>(AsInt<int32_t>(value, field));
+      break;
+    case ExprAttr::kU64:
+      attr.number = AsU64(value, field);
+      break;
   }
   return attr;
 }
 
 }  // namespace
 
-ExprSpec ReadExpr(const Napi::Object& object, const std::string& field) {
+ExprSpec ReadExpr(const Napi::Value& value, const std::string& field) {
+  Napi::Object object = AsObject(value, field);
   Napi::Env env = object.Env();
-  Napi::Value type = object.Get("type");
-  if (!type.IsString()) throw Napi::TypeError::New(env, field + ".type must be a string");
   ExprSpec spec;
-  spec.type = type.As<Napi::String>().Utf8Value();
+  spec.type = AsString(object.Get("type"), field + ".type");
   if (!KnownType(spec.type)) throw Napi::TypeError::New(env, field + ".type: unknown expression " + spec.type);
   Napi::Array names = object.GetPropertyNames();
   for (uint32_t i = 0; i < names.Length(); i++) {

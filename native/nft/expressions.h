@@ -27,8 +27,9 @@ struct ExprSpec {
 };
 
 // Reads one expression object ({ type, ...attributes }) on the main thread.
-// Unknown types or attributes throw a TypeError naming them.
-ExprSpec ReadExpr(const Napi::Object& object, const std::string& field);
+// Unknown types or attributes, and values out of their attribute's range
+// (nft/limits.h), throw a TypeError or RangeError naming them.
+ExprSpec ReadExpr(const Napi::Value& value, const std::string& field);
 // Builds the libnftnl expression on a worker thread; the caller owns it.
 nftnl_expr* BuildExpr(const ExprSpec& spec);
 // Decodes a kernel expression into plain data on a worker thread.

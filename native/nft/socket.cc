@@ -52,6 +52,7 @@ NetlinkSocket::NetlinkSocket(const std::string& netns_path) {
   mnl_socket_setsockopt(socket_, NETLINK_CAP_ACK, &on, sizeof(on));
   seq_ = static_cast<uint32_t>(time(nullptr));
   SizeBuffers(kMinimumBuffer, 0);
+  receive_buffer_.resize(kReceiveChunk);
 }
 
 NetlinkSocket::~NetlinkSocket() {
@@ -88,16 +89,15 @@ std::vector<Ack> NetlinkSocket::SendBatch(const std::vector<char>& batch, size_t
   // error is already queued: read until the queue is empty.
   std::vector<Ack> acks;
   acks.reserve(message_count);
-  std::vector<char> buffer(kReceiveChunk);
   int fd = mnl_socket_get_fd(socket_);
   for (;;) {
-    ssize_t received = recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    ssize_t received = recv(fd, receive_buffer_.data(), receive_buffer_.size(), MSG_DONTWAIT);
     if (received < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       FailErrno(operation, "cannot read the kernel's acknowledgements");
     }
-    auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer.data());
+    auto* nlh = reinterpret_cast<const nlmsghdr*>(receive_buffer_.data());
     int remaining = static_cast<int>(received);
     while (mnl_nlmsg_ok(nlh, remaining)) {
       if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -123,14 +123,13 @@ void NetlinkSocket::Request(const nlmsghdr* request, const std::function<void(co
     (*static_cast<Context*>(data)->on_message)(nlh);
     return MNL_CB_OK;
   };
-  std::vector<char> buffer(kReceiveChunk);
   for (;;) {
-    ssize_t received = mnl_socket_recvfrom(socket_, buffer.data(), buffer.size());
+    ssize_t received = mnl_socket_recvfrom(socket_, receive_buffer_.data(), receive_buffer_.size());
     if (received < 0) {
       if (errno == EINTR) continue;
       FailErrno(operation, "cannot read the kernel's reply");
     }
-    int status = mnl_cb_run(buffer.data(), received, request->nlmsg_seq, portid_, callback, &context);
+    int status = mnl_cb_run(receive_buffer_.data(), received, request->nlmsg_seq, portid_, callback, &context);
     if (status == MNL_CB_STOP) return;
     if (status < 0) {
       // EINTR here is NLM_F_DUMP_INTR: the ruleset changed during the dump.

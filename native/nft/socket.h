@@ -53,6 +53,10 @@ class NetlinkSocket {
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
   std::mutex mutex_;
+  // Replies are read into this one buffer, kept for the socket's lifetime
+  // (round-trips hold mutex_): a fresh 128 KiB buffer for every request cost
+  // more than the request, zeroed and, for large allocations, newly mapped.
+  std::vector<char> receive_buffer_;
 };
 
 }  // namespace bridgewall

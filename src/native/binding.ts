@@ -16,4 +16,11 @@ const load = require('node-gyp-build') as (dir: string) => unknown;
 /** The package root: dist/src/native -> ../../.. */
 const packageRoot = path.resolve(__dirname, '..', '..', '..');
 
-export const binding = load(packageRoot) as NativeBinding;
+/**
+ * BRIDGEWALL_NATIVE, when set, is the path of another build of the addon to
+ * load instead: `npm run test:asan` runs the tests against its sanitizer build.
+ */
+const override = process.env.BRIDGEWALL_NATIVE;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const binding = (override ? require(override) : load(packageRoot)) as NativeBinding;

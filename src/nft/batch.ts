@@ -56,7 +56,7 @@ export interface ElementsSpec extends TableRef {
   verdicts?: readonly NativeVerdict[];
 }
 
-function checkName(value: unknown, field: string): void {
+export function checkName(value: unknown, field: string): void {
   if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) >= NAME_MAXLEN || value.includes('\0')) {
     invalid(field, `a name of 1 to ${NAME_MAXLEN - 1} bytes`, value);
   }

@@ -7,7 +7,7 @@ import { callNative, invalid, NetfilterError } from '../errors';
 import { binding } from '../native/binding';
 import type { NativeChain, NativeNftConnection, NativeRule, NativeSet, NativeTable } from '../native/nft';
 import { NFPROTO, type NftFamily } from './constants';
-import type { NftBatch } from './batch';
+import { checkName, type NftBatch } from './batch';
 
 export interface ConnectionOptions {
   /** A network namespace path such as /run/netns/NAME or /proc/PID/ns/net; default: the caller's. */
@@ -84,6 +84,7 @@ export class NftConnection {
     const native = this.handle('nft.dump');
     const number = NFPROTO[family];
     if (number === undefined) invalid('family', `one of ${Object.keys(NFPROTO).join(', ')}`, family);
+    checkName(name, 'table');
     for (let attempt = 1; ; attempt++) {
       const dump = await callNative(() => native.dumpTable(number, name)).catch(interruptedDump);
       if (dump?.consistent) {

@@ -1,0 +1,34 @@
+// The bounds ReadBatch enforces on what it copies from JavaScript. They are
+// the kernel's own, and they keep every encoded message inside the room the
+// batch writer reserves for it (kMessageHeadroom) and every nested attribute
+// within its 16-bit length: libnftnl and libmnl write without bounds checks.
+#pragma once
+
+#include <linux/netfilter/nf_tables.h>
+
+#include <cstddef>
+
+namespace bridgewall {
+
+// Table, chain, set, chain type and verdict chain names (NFT_NAME_MAXLEN counts the NUL).
+constexpr size_t kMaxNameBytes = NFT_NAME_MAXLEN - 1;
+// Comments as nft limits them (NFTNL_UDATA_COMMENT_MAXLEN counts the NUL), so they fit nft's userdata.
+constexpr size_t kMaxCommentBytes = 127;
+// Expressions per rule: the kernel refuses more (NFT_RULE_MAXEXPRS).
+constexpr size_t kMaxExprs = 128;
+// Data attributes, set keys and map values: one data value (libnftnl copies into buffers of this size).
+constexpr size_t kMaxValueBytes = NFT_DATA_VALUE_MAXLEN;
+
+// The largest expression encoded within these bounds: an immediate with data
+// (nest and value, 72 bytes), a verdict naming a chain (nests, code and name,
+// 272) and its register (8), in its list element, name and data nests (24).
+constexpr size_t kMaxExprBytes = 376;
+// A rule's header, table, chain, handle, position, comment and list nest.
+constexpr size_t kMaxRuleFrameBytes = 1024;
+// Room reserved before encoding one message other than an element list.
+constexpr size_t kMessageHeadroom = 1 << 16;
+static_assert(kMaxExprs * kMaxExprBytes + kMaxRuleFrameBytes <= kMessageHeadroom,
+              "the largest rule fits the room reserved for one message");
+static_assert(kMaxExprs * kMaxExprBytes <= 0xFFFF, "the largest expression list fits one netlink attribute");
+
+}  // namespace bridgewall

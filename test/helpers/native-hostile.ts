@@ -1,0 +1,413 @@
+/**
+ * Random and hostile arguments for the addon's private binding, drawn from a
+ * seeded generator so a seed reproduces every input. Each field is usually a
+ * value the TypeScript layer would send and otherwise one it would never let
+ * through: out-of-range and fractional numbers, wrong types, names that are
+ * empty, overlong or hold a NUL, buffers of the wrong length, odd
+ * combinations. test/native-fuzz.test.ts feeds them to the addon.
+ */
+import type { NativeBatchMessage, NativeExpr } from '../../src/native/nft.js';
+import { expr, match, REG_1, REG_2, statement, VERDICT } from '../../src/nft/index.js';
+
+/** Draws from a seeded stream of numbers in [0, 1) (test/reliability/hostile.ts's `random`). */
+export class Dice {
+  /** How often usually() picks a valid value; inputs set it per input, to be plausible or hostile throughout. */
+  validity = 0.85;
+
+  constructor(private readonly next: () => number) {}
+
+  chance(probability: number): boolean {
+    return this.next() < probability;
+  }
+
+  /** 0 to max, inclusive. */
+  int(max: number): number {
+    return Math.floor(this.next() * (max + 1));
+  }
+
+  pick<T>(values: readonly T[]): T {
+    return values[Math.floor(this.next() * values.length)]!;
+  }
+
+  bytes(length: number): Uint8Array {
+    return Uint8Array.from({ length }, () => this.int(255));
+  }
+
+  /** Usually one of `valid`, otherwise one of `hostile`. */
+  usually<T>(valid: readonly T[], hostile: readonly unknown[], probability = this.validity): T {
+    return (this.chance(probability) ? this.pick(valid) : this.pick(hostile)) as T;
+  }
+
+  /** Decides how hostile the next input is throughout: mostly, or only now and then. */
+  temper(): void {
+    this.validity = this.chance(0.4) ? 0.995 : 0.85;
+  }
+
+  /** Whether to put something hostile here, as often as usually() does. */
+  hostile(): boolean {
+    return !this.chance(this.validity);
+  }
+}
+
+/** Values of the wrong type for any field. */
+const WRONG_TYPES: unknown[] = ['7', null, true, {}, [], 10n, new Uint8Array(4), Symbol.iterator];
+/** Numbers no 8-, 16- or 32-bit field holds, or only just. */
+const NUMBERS: unknown[] = [
+  -1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 33, 2 ** 53, 1e300, 0.5, -0.5, NaN, Infinity, -Infinity,
+  ...WRONG_TYPES,
+];
+const HOSTILE_NAMES: unknown[] = [
+  '', 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(5_000), 'x'.repeat(70_000), 'fz\0junk', 'ä'.repeat(128), 'with space',
+  '\u{1F600}', ...WRONG_TYPES,
+];
+const HOSTILE_COMMENTS: unknown[] = ['', 'x'.repeat(127), 'x'.repeat(128), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(5_000), 'a\0b', 7];
+const BYTE_LENGTHS = [0, 1, 2, 3, 4, 5, 15, 16, 17, 63, 64, 65, 100, 1_000];
+
+// ---------------------------------------------------------------------------
+// nftables
+
+export const NFT_FAMILIES = [2, 10, 1] as const; // ip, ip6, inet
+const HOSTILE_FAMILIES: unknown[] = [0, 3, 5, 7, 255, 2 ** 16 + 2, ...NUMBERS];
+const OPS = ['add', 'create', 'insert', 'replace', 'delete', 'flush'] as const;
+const HOSTILE_OPS: unknown[] = ['', 'ADD', 'destroy', 'add\0', 3];
+
+/** What an epoch's baseline holds (see native-fuzz.test.ts), so inputs often hit real objects. */
+export const NFT_TABLES = ['fz', 'fz6', 'fzi'];
+const NFT_CHAINS = ['in', 'c', 'nat', 'nosuch'];
+const NFT_SETS = ['ports', 'map', 'vmap', 'nosuch'];
+
+/** Expressions as the library writes them, to start from before mutating. */
+const VALID_EXPRS: (() => NativeExpr[])[] = [
+  () => match.iifname('fz0', { negate: true }),
+  () => match.saddr('198.51.100.0/24'),
+  () => match.daddr('2001:db8::/64'),
+  () => match.daddr('203.0.113.7/31'),
+  () => match.dport('tcp', 8080),
+  () => match.sport('udp', [1000, 2000], { negate: true }),
+  () => match.fibDaddrType('local'),
+  () => match.ctState(['established', 'related']),
+  statement.accept,
+  statement.drop,
+  statement.return,
+  statement.counter,
+  statement.masquerade,
+  () => statement.jump('c'),
+  () => statement.goto('nosuch'),
+  () => statement.dnat('192.0.2.2', 80),
+  () => statement.snat('2001:db8::2'),
+  () => [expr.lookup('ports', REG_1)],
+  () => [expr.lookup('map', REG_1, { dreg: REG_2, invert: true })],
+  () => [{ type: 'lookup', set: 'ports', sreg: REG_1, setId: 1 }],
+  () => [expr.immediate(REG_1, Uint8Array.of(192, 0, 2, 1))],
+  () => [{ type: 'ct', key: 0, dreg: REG_1, dir: 0 }],
+  () => [{ type: 'meta', key: 3, sreg: REG_1 }],
+  () => [{ type: 'range', sreg: REG_1, op: 0, from: Uint8Array.of(0, 1), to: Uint8Array.of(0, 9) }],
+];
+
+/** Every attribute each expression type takes, as the valid expressions above use them. */
+const ATTRIBUTES = new Map<string, string[]>();
+for (const make of VALID_EXPRS) {
+  for (const e of make()) {
+    const names = new Set([...(ATTRIBUTES.get(e.type) ?? []), ...Object.keys(e).filter((k) => k !== 'type')]);
+    ATTRIBUTES.set(e.type, [...names]);
+  }
+}
+const EXPR_TYPES = [...ATTRIBUTES.keys()];
+
+/** A hostile value of the same kind as `value` (or of another kind). */
+function hostileValue(d: Dice, value: unknown): unknown {
+  if (d.chance(0.1)) return d.pick(WRONG_TYPES);
+  if (value instanceof Uint8Array) return d.bytes(d.pick(BYTE_LENGTHS));
+  if (typeof value === 'string') return d.pick(HOSTILE_NAMES);
+  if (typeof value === 'bigint') return d.pick([0n, 2n ** 64n - 1n, 2n ** 64n, -1n, 2n ** 70n]);
+  return d.pick([...NUMBERS, 0, 1, 2, 8, 16, 255, 256, 65535, -3, -5]);
+}
+
+function mutateExpr(d: Dice, original: NativeExpr): NativeExpr {
+  const mutated: Record<string, unknown> = { ...original };
+  const names = ATTRIBUTES.get(original.type) ?? [];
+  switch (d.int(5)) {
+    case 0: {
+      const name = d.pick(names);
+      mutated[name] = hostileValue(d, original[name] ?? 0);
+      break;
+    }
+    case 1:
+      delete mutated[d.pick(names)];
+      break;
+    case 2:
+      mutated[d.pick(['bogus', '', 'type2', 'constructor', '__proto__'])] = d.int(3);
+      break;
+    case 3:
+      mutated.type = d.pick([...EXPR_TYPES, 'bogus', '', 'x'.repeat(300), 'match', 7]);
+      break;
+    case 4:
+      for (const name of names) mutated[name] = hostileValue(d, original[name] ?? 0);
+      break;
+    default:
+      return d.pick(WRONG_TYPES) as NativeExpr;
+  }
+  return mutated as NativeExpr;
+}
+
+function exprs(d: Dice): NativeExpr[] {
+  // Mostly a few phrases; sometimes the kernel's limit of 128 expressions or far beyond it.
+  const target = d.chance(0.9) ? 1 + d.int(4) : d.pick([40, 64, 128, 129, 400, 3_000]);
+  const list: NativeExpr[] = [];
+  while (list.length < target) list.push(...d.pick(VALID_EXPRS)());
+  list.length = target;
+  return list.map((e) => (d.hostile() ? mutateExpr(d, e) : e));
+}
+
+function name(d: Dice, valid: readonly string[]): string {
+  return d.usually(valid, HOSTILE_NAMES);
+}
+
+function num(d: Dice, valid: readonly number[]): number {
+  return d.usually(valid, NUMBERS);
+}
+
+function tableMessage(d: Dice): NativeBatchMessage {
+  const message: Record<string, unknown> = {
+    kind: 'table', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES), name: name(d, [...NFT_TABLES, 'fz2']),
+  };
+  if (d.chance(0.3)) message.flags = num(d, [0, 1]);
+  return message as NativeBatchMessage;
+}
+
+function chainMessage(d: Dice): NativeBatchMessage {
+  const message: Record<string, unknown> = {
+    kind: 'chain', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES),
+    table: name(d, NFT_TABLES), name: name(d, NFT_CHAINS),
+  };
+  if (d.chance(0.4)) {
+    message.hook = num(d, [0, 1, 2, 3, 4, 5, 6]);
+    message.priority = num(d, [0, -100, 100, -300, 2 ** 31 - 1, -(2 ** 31)]);
+    message.type = d.usually(['filter', 'nat', 'route'], ['', 'bogus', ...HOSTILE_NAMES]);
+  }
+  if (d.chance(0.3)) message.policy = num(d, [0, 1, 2, 3]);
+  return message as NativeBatchMessage;
+}
+
+function ruleMessage(d: Dice): NativeBatchMessage {
+  const message: Record<string, unknown> = {
+    kind: 'rule', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES),
+    table: name(d, NFT_TABLES), chain: name(d, NFT_CHAINS),
+  };
+  if (d.chance(0.9)) message.exprs = d.chance(0.97) ? exprs(d) : d.pick(WRONG_TYPES);
+  if (d.chance(0.2)) message.handle = d.usually([1, 2, 3, 4, 1000, 2 ** 53 - 1], [0n, 5n, 2n ** 64n, ...NUMBERS]);
+  if (d.chance(0.2)) message.position = d.usually([1, 2, 3, 1000], [0n, 5n, 2n ** 64n, ...NUMBERS]);
+  if (d.chance(0.2)) message.comment = d.usually(['fz', 'a comment'], HOSTILE_COMMENTS);
+  return message as NativeBatchMessage;
+}
+
+function setMessage(d: Dice): NativeBatchMessage {
+  const message: Record<string, unknown> = {
+    kind: 'set', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES),
+    table: name(d, NFT_TABLES), name: name(d, NFT_SETS),
+  };
+  const maybe = (field: string, valid: number[]) => {
+    if (d.chance(0.6)) message[field] = num(d, valid);
+  };
+  maybe('id', [0, 1, 7]);
+  maybe('flags', [0, 0x1, 0x4, 0x8, 0x80, 0x8 | 0x4, 0xffff]);
+  maybe('keyType', [7, 13, (7 << 6) | 13, 8, 0, 0xffffffff]);
+  maybe('keyLen', [1, 2, 4, 8, 16, 64, 0, 65, 1_000]);
+  if (d.chance(0.4)) {
+    message.dataType = num(d, [7, (7 << 6) | 13, 0xffffff00, 0]);
+    message.dataLen = num(d, [0, 4, 8, 16, 64, 65, 1_000]);
+  }
+  maybe('policy', [0, 1, 2]);
+  maybe('keyByteorder', [0, 1, 2, 3]);
+  maybe('dataByteorder', [0, 1, 2, 3]);
+  if (d.chance(0.2)) message.comment = d.usually(['fz'], HOSTILE_COMMENTS);
+  return message as NativeBatchMessage;
+}
+
+function elementsMessage(d: Dice): NativeBatchMessage {
+  const keyLen = d.usually([2, 4, 8, 16], [0, 1, 3, 64, 65, 1_000, 70_000, 2 ** 31, ...NUMBERS]);
+  const count = d.usually([1, 2, 3, 10, 100, 1_000], [0, 20_000, 2 ** 33, 2 ** 53, ...NUMBERS]);
+  const length = (per: unknown) => {
+    const exact = typeof per === 'number' && typeof count === 'number' ? per * count : 0;
+    const bytes = Number.isSafeInteger(exact) && exact >= 0 && exact <= 1 << 20 ? exact : d.int(64);
+    return d.chance(0.85) ? bytes : Math.max(0, bytes + d.pick([-1, 1, 4]));
+  };
+  const message: Record<string, unknown> = {
+    kind: 'elements', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES),
+    table: name(d, NFT_TABLES), set: name(d, NFT_SETS), keyLen, count, keys: d.chance(0.97) ? d.bytes(length(keyLen)) : d.pick(WRONG_TYPES),
+  };
+  if (d.chance(0.35)) {
+    message.dataLen = d.usually([4, 8], [0, 1, 64, 65, 70_000, ...NUMBERS]);
+    message.data = d.bytes(length(message.dataLen));
+  }
+  if (d.chance(0.35)) {
+    const verdicts = typeof count === 'number' && count >= 0 && count <= 1_000 ? count : d.int(4);
+    message.verdicts = Array.from({ length: d.chance(0.9) ? verdicts : verdicts + 1 }, () => {
+      const verdict: Record<string, unknown> = { code: d.usually(Object.values(VERDICT), [7, -6, -100, ...NUMBERS]) };
+      if (d.chance(0.3)) verdict.chain = name(d, NFT_CHAINS);
+      return verdict;
+    });
+  }
+  return message as NativeBatchMessage;
+}
+
+const MESSAGES = [tableMessage, chainMessage, ruleMessage, ruleMessage, setMessage, elementsMessage, elementsMessage];
+
+export interface NftInput {
+  messages: NativeBatchMessage[];
+  generation: number | undefined;
+}
+
+/** One to four batch messages, and now and then a generation or a malformed message. */
+export function nftInput(d: Dice, generation: number): NftInput {
+  d.temper();
+  const messages = Array.from({ length: 1 + d.int(3) }, () =>
+    d.chance(0.02) ? (d.pick(WRONG_TYPES) as NativeBatchMessage) : d.pick(MESSAGES)(d),
+  );
+  const chosen = d.chance(0.85) ? undefined : d.usually([generation, generation + 1, 0], NUMBERS, 0.5);
+  return { messages, generation: chosen as number | undefined };
+}
+
+// ---------------------------------------------------------------------------
+// libiptc
+
+const IPT_FAMILIES = ['ipv4', 'ipv6'] as const;
+const IPT_TABLES = ['filter', 'nat', 'raw', 'mangle'] as const;
+/** Chains of the baseline and the built-in ones. */
+const IPT_CHAINS = ['FZ', 'FZ2', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', 'NOSUCH', 'x'.repeat(28)];
+const HOSTILE_CHAINS: unknown[] = ['x'.repeat(29), 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(300), '', 'FZ\0junk', ...WRONG_TYPES];
+const OPERATIONS = ['newChain', 'flushChain', 'deleteChain', 'setPolicy', 'append', 'insert', 'replace', 'deleteAt', 'deleteRule'];
+const INTERFACES = ['eth0', 'br-fz', 'lo', 'veth+', 'x'.repeat(15)];
+const HOSTILE_INTERFACES: unknown[] = ['x'.repeat(16), 'x'.repeat(100), '', '+', 'lo\0junk', ...WRONG_TYPES];
+const PORTS = [1, 80, 8080, 65535, 0];
+const HOSTILE_PORTS: unknown[] = [65536, 70_000, ...NUMBERS];
+
+function ports(d: Dice): unknown {
+  if (d.hostile()) return d.pick([[1], [1, 2, 3], [], 'x', 80, [8080, 80], ...HOSTILE_PORTS.map((port) => [port, port])]);
+  const first = d.pick(PORTS);
+  return [first, d.chance(0.8) ? first : Math.max(first, d.pick(PORTS))];
+}
+
+/** 4 or 16 bytes as the family wants, or a length neither wants. */
+function address(d: Dice, family: unknown): unknown {
+  const right = family === 'ipv6' ? 16 : 4;
+  return !d.hostile() ? d.bytes(right) : d.chance(0.9) ? d.bytes(d.pick([0, 1, 4, 5, 16, 17, 32])) : d.pick(WRONG_TYPES);
+}
+
+function flag(d: Dice): unknown {
+  return d.hostile() ? d.pick(WRONG_TYPES) : d.chance(0.3);
+}
+
+function iptMatch(d: Dice): Record<string, unknown> {
+  if (d.hostile()) return d.pick([{ kind: 'unsupported', name: 'fz', revision: 0 }, { kind: 'bogus' }, { kind: '' }, { kind: 7 }]);
+  switch (d.int(4)) {
+    case 0: {
+      const m: Record<string, unknown> = { kind: d.pick(['tcp', 'udp', 'sctp']), sourceNegated: flag(d), destinationNegated: flag(d) };
+      if (d.chance(0.5)) m.source = ports(d);
+      if (d.chance(0.7)) m.destination = ports(d);
+      return m;
+    }
+    case 1:
+      return {
+        kind: 'addrtype', sourceTypes: num(d, [0, 2, 4, 0x10]), sourceNegated: flag(d),
+        destinationTypes: num(d, [0, 2, 0xfff, 0xffff, 0x10000]), destinationNegated: flag(d),
+      };
+    case 2:
+      return { kind: 'conntrack', states: num(d, [2, 4, 6, 8, 0, 0xffff, 0x10000]), negated: flag(d) };
+    case 3:
+      return { kind: 'mark', mark: num(d, [0, 1, 0xffffffff]), mask: num(d, [0xffffffff, 0xff, 0]), negated: flag(d) };
+    default:
+      return { kind: 'comment', comment: d.usually(['fz', 'x'.repeat(255)], HOSTILE_COMMENTS) };
+  }
+}
+
+function iptTarget(d: Dice, family: unknown): Record<string, unknown> {
+  if (d.hostile()) return d.pick([{ kind: 'unsupported', name: 'fz', revision: 0 }, { kind: 'bogus' }, {}, ...WRONG_TYPES]) as Record<string, unknown>;
+  switch (d.int(3)) {
+    case 0:
+      return { kind: 'verdict', verdict: d.usually(['ACCEPT', 'DROP', 'RETURN'], ['QUEUE', 'accept', '', 7]) };
+    case 1:
+      return { kind: 'jump', chain: d.usually(IPT_CHAINS, HOSTILE_CHAINS), goto: flag(d) };
+    case 2: {
+      const t: Record<string, unknown> = { kind: d.pick(['DNAT', 'SNAT']) };
+      if (d.chance(0.8)) t.address = address(d, family);
+      if (d.chance(0.5)) t.ports = ports(d);
+      return t;
+    }
+    default:
+      return d.chance(0.5) ? { kind: 'MASQUERADE' } : { kind: 'MASQUERADE', ports: ports(d) };
+  }
+}
+
+function iptRule(d: Dice, family: unknown): Record<string, unknown> {
+  const rule: Record<string, unknown> = {
+    matches: d.hostile() && d.chance(0.2) ? d.pick(WRONG_TYPES) : Array.from({ length: d.int(3) }, () => iptMatch(d)),
+    target: iptTarget(d, family),
+  };
+  const addressMatch = () => ({ address: address(d, family), mask: address(d, family), negated: flag(d) });
+  if (d.chance(0.3)) rule.source = addressMatch();
+  if (d.chance(0.3)) rule.destination = addressMatch();
+  if (d.chance(0.3)) rule.inInterface = { name: d.usually(INTERFACES, HOSTILE_INTERFACES), negated: flag(d) };
+  if (d.chance(0.3)) rule.outInterface = { name: d.usually(INTERFACES, HOSTILE_INTERFACES), negated: flag(d) };
+  if (d.chance(0.6)) rule.protocol = { number: num(d, [6, 17, 132, 1, 58, 0, 255]), negated: flag(d) };
+  return rule;
+}
+
+function iptOperation(d: Dice, family: unknown): Record<string, unknown> {
+  const op = d.usually(OPERATIONS, ['bogus', '', 'append\0', 7]);
+  const operation: Record<string, unknown> = { op, chain: d.usually(IPT_CHAINS, HOSTILE_CHAINS) };
+  // The fields the operation needs, usually; sometimes missing or added where not needed.
+  const needsRule = ['append', 'insert', 'replace', 'deleteRule'].includes(op);
+  const needsIndex = ['insert', 'replace', 'deleteAt'].includes(op);
+  if (needsRule !== d.hostile()) operation.rule = iptRule(d, family);
+  if (needsIndex !== d.hostile()) operation.index = num(d, [0, 1, 2, 5, 1_000]);
+  if ((op === 'setPolicy') !== d.hostile()) operation.policy = d.usually(['ACCEPT', 'DROP'], ['RETURN', 'QUEUE', '', 7]);
+  return operation;
+}
+
+export interface IptcChange {
+  family: unknown;
+  table: unknown;
+  operations: unknown;
+  fingerprint?: unknown;
+}
+
+/** One or two table changes of one to four operations, now and then with a fingerprint. */
+export function iptcInput(d: Dice): IptcChange[] {
+  d.temper();
+  return Array.from({ length: d.chance(0.8) ? 1 : 2 }, () => {
+    const family = d.usually(IPT_FAMILIES, ['ipv5', '', 4, null], 0.97);
+    const change: IptcChange = {
+      family,
+      table: d.usually(IPT_TABLES, ['security', 'bogus', 'x'.repeat(40), '', 'filter\0junk', 7], 0.95),
+      operations: d.chance(0.98) ? Array.from({ length: 1 + d.int(3) }, () => iptOperation(d, family)) : d.pick(WRONG_TYPES),
+    };
+    if (d.chance(0.1)) change.fingerprint = d.pick(['0000000000000000', '', 'x'.repeat(1_000), 7]);
+    return change;
+  });
+}
+
+export const IPT_DUMPS = { families: IPT_FAMILIES, tables: IPT_TABLES };
+
+// ---------------------------------------------------------------------------
+// Namespace paths, sysctls and bridge ports
+
+/** Namespace paths that are no namespace of this test's: missing, not a namespace, relative, truncated by a NUL. */
+export function hostilePath(d: Dice, netns: string): unknown {
+  return d.pick(['/nonexistent/netns', '/dev/null', '/proc/self/status', 'relative/netns', `${netns}\0junk`, `${netns}/`, 'x'.repeat(5_000), ...WRONG_TYPES]);
+}
+
+/** Entries of /proc/sys/net that belong to the namespace itself, and paths that leave /proc/sys/net or are no path. */
+export function sysctlInput(d: Dice): { path: unknown; value: unknown }[] {
+  return Array.from({ length: 1 + d.int(2) }, () => ({
+    path: d.usually(
+      ['net/ipv4/ip_forward', 'net/ipv4/conf/all/forwarding', 'net/ipv6/conf/all/forwarding', 'net/ipv4/conf/br-fz/route_localnet', 'net/ipv4/conf/nosuch/forwarding'],
+      ['', '../sys/net/ipv4/ip_forward', '/net/ipv4/ip_forward', 'net/ipv4/../ipv4/ip_forward', 'net/ipv4/ip_forward\0junk', 'net/..', '..', 'x'.repeat(5_000), ...WRONG_TYPES],
+    ),
+    value: d.usually(['0', '1'], ['', 'abc', '1\n', '-1', 'x'.repeat(10_000), 'ä', 1, null]),
+  }));
+}
+
+export function bridgeInput(d: Dice): unknown[] {
+  return Array.from({ length: d.int(3) }, () => d.usually(['br-fz', 'lo', 'nosuch'], ['', 'x'.repeat(15), 'x'.repeat(16), 'br-fz\0junk', 'x'.repeat(5_000), ...WRONG_TYPES]));
+}

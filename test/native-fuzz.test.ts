@@ -1,0 +1,415 @@
+/**
+ * Fuzzes the native encoders through the addon's private binding, below all
+ * TypeScript validation: thousands of random and hostile nftables batches,
+ * libiptc transactions, dumps, namespace paths, sysctl writes and bridge
+ * names (test/helpers/native-hostile.ts). Each input must succeed or fail
+ * with a NetfilterError or ValidationError carrying a named code: never a
+ * crash, an abort, a hang or an error of another kind. After a sample of the
+ * failures, the namespace's ruleset must be what it was before the input.
+ *
+ * Inputs come from one seed (BRIDGEWALL_FUZZ_SEED, default below); a failure
+ * prints it with the input, and the same seed replays the same run. Every
+ * EPOCH inputs start over in a fresh namespace, so successes cannot pile up.
+ * `npm run test:asan` runs this file against the AddressSanitizer build.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
+import { encodeOperations } from '../src/iptc/encode.js';
+import { binding } from '../src/native/binding.js';
+import type { NativeIptcTable, NativeTableChange } from '../src/native/iptc.js';
+import type { NativeNftConnection } from '../src/native/nft.js';
+import { KeyPacker, NftBatch, statement, match } from '../src/nft/index.js';
+import {
+  bridgeInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
+} from './helpers/native-hostile.js';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+import { random } from './reliability/hostile.js';
+
+const SEED = Number(process.env.BRIDGEWALL_FUZZ_SEED ?? 0x6a7e5eed) >>> 0;
+const NFT_INPUTS = 3_000;
+const IPTC_INPUTS = 1_500;
+const HOST_INPUTS = 300;
+/** Inputs per namespace. */
+const EPOCH = 500;
+/** Share of the inputs whose ruleset is compared before and after, when they fail. */
+const SAMPLE = 0.1;
+/** A native call that has not settled by then is hung. */
+const CALL_TIMEOUT_MS = 10_000;
+
+/** A stream of its own for input `i`, so one input's draws do not shift the others'. */
+function diceFor(stream: number, i: number): Dice {
+  return new Dice(random((SEED ^ Math.imul(stream, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0));
+}
+
+/** The input as text for the failure message: bytes, bigints and symbols spelled out, long strings cut. */
+function show(input: unknown): string {
+  const text = JSON.stringify(input, (_key, value: unknown) => {
+    if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+    if (typeof value === 'bigint') return `${value}n`;
+    if (typeof value === 'symbol' || value === undefined) return String(value);
+    if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+    if (typeof value === 'string' && value.length > 40) return `${JSON.stringify(value.slice(0, 20))}… (${value.length} chars)`;
+    return value;
+  });
+  return text.length > 4_000 ? `${text.slice(0, 4_000)}…` : text;
+}
+
+/** Where a failure points: the seed that replays the run and the input. */
+function where(label: string, i: number, input: unknown): string {
+  return `${label} input ${i} (BRIDGEWALL_FUZZ_SEED=${SEED} replays it): ${show(input)}`;
+}
+
+type Outcome = { ok: true } | { ok: false; error: unknown };
+
+/** Runs one native call as the library does (callNative), bounded in time. */
+async function settle(call: () => Promise<unknown>): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hung: the native call did not settle within ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([callNative(call), hung]);
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * True when `error` is one the library may raise: a ValidationError, or a
+ * NetfilterError with a named code, or UNKNOWN with the errno the kernel gave
+ * (an errno outside the library's table; UNKNOWN without one would be some
+ * other exception caught on a worker).
+ */
+function typedError(error: unknown): boolean {
+  if (error instanceof ValidationError) return true;
+  if (!(error instanceof NetfilterError) || error.operation.length === 0 || error.message.length === 0) return false;
+  return error.code === 'UNKNOWN' ? error.errno > 0 : /^E[A-Z0-9]+$/.test(error.code);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.constructor.name} ${(error as { code?: string }).code ?? ''}: ${error.message.slice(0, 300)}`;
+  return String(error);
+}
+
+/** Tallies of outcomes per label, for the log. */
+class Tally {
+  private readonly counts = new Map<string, number>();
+
+  add(label: string, outcome: Outcome): void {
+    const error = outcome.ok ? undefined : (outcome.error as NetfilterError);
+    const code = error?.code === 'UNKNOWN' ? `errno ${error.errno}` : error?.code;
+    const key = error === undefined ? `${label} ok` : `${label} ${code} (${error.operation})`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  toString(): string {
+    return [...this.counts].sort().map(([key, count]) => `${key}: ${count}`).join(', ');
+  }
+}
+
+/** One epoch's handles on its namespace. */
+interface Session<Input> {
+  input: (d: Dice) => Input;
+  run: (input: Input) => Promise<unknown>;
+  /** What must not change when an input fails. */
+  ruleset: () => Promise<string>;
+  close: () => void;
+}
+
+/** A read with hostile arguments: family and table. */
+type Dump = { dump: readonly [unknown, unknown] };
+
+/**
+ * Runs `count` inputs in epochs of EPOCH, each in a fresh namespace that
+ * `epoch` prepares. Stops at the first finding, which fails the test.
+ */
+async function fuzz<Input>(
+  t: ExecutionContext,
+  label: string,
+  count: number,
+  epoch: (ns: TestNetns) => Promise<Session<Input>>,
+  stream: number,
+  tally: Tally,
+): Promise<boolean> {
+  let compared = 0;
+  for (let first = 0; first < count; first += EPOCH) {
+    const ns = await createNetns(t, 'fuzz');
+    const session = await epoch(ns);
+    try {
+      for (let i = first; i < Math.min(count, first + EPOCH); i++) {
+        const d = diceFor(stream, i);
+        const input = session.input(d);
+        const before = d.chance(SAMPLE) ? await session.ruleset() : undefined;
+        const outcome = await settle(() => session.run(input));
+        if (!outcome.ok && !typedError(outcome.error)) {
+          t.fail(`${where(label, i, input)}\nfailed with ${describeError(outcome.error)}`);
+          return false;
+        }
+        tally.add(label, outcome);
+        if (!outcome.ok && before !== undefined) {
+          compared++;
+          if ((await session.ruleset()) !== before) {
+            t.fail(`${where(label, i, input)}\nfailed (${describeError(outcome.error)}) but changed the ruleset`);
+            return false;
+          }
+        }
+      }
+    } finally {
+      session.close();
+    }
+  }
+  t.log(`${label}: ${count} inputs, the ruleset compared after ${compared} failures`);
+  return true;
+}
+
+/** Tables, chains, sets and maps for inputs to hit, in each family. */
+function nftBaseline(): NftBatch {
+  const batch = new NftBatch();
+  const families = ['ip', 'ip6', 'inet'] as const;
+  families.forEach((family, i) => {
+    const T = { family, table: NFT_TABLES[i]! };
+    const ports = new KeyPacker(['inet_service']).add([80]).add([443]);
+    batch
+      .addTable({ family, name: T.table })
+      .addChain({ ...T, name: 'in', hook: 'input', priority: 0, type: 'filter', policy: 'accept' })
+      .addChain({ ...T, name: 'nat', hook: 'prerouting', priority: -100, type: 'nat' })
+      .addChain({ ...T, name: 'c' })
+      .addSet({ ...T, name: 'ports', key: ['inet_service'] })
+      .addSet({ ...T, name: 'map', key: ['inet_service'], data: ['ipv4_addr', 'inet_service'] })
+      .addSet({ ...T, name: 'vmap', key: ['inet_service'], data: 'verdict' })
+      .addElements({ ...T, set: 'ports', keyLen: 2, keys: ports.bytes() })
+      .addElements({ ...T, set: 'vmap', keyLen: 2, keys: ports.bytes(), verdicts: [{ code: -3, chain: 'c' }, { code: 1 }] })
+      .addRule({ ...T, chain: 'in', exprs: [...match.dport('tcp', 22), ...statement.accept()], comment: 'ssh' })
+      .addRule({ ...T, chain: 'c', exprs: statement.return() });
+  });
+  return batch;
+}
+
+/** Every table of the namespace, read back whole (the generation aside). */
+async function nftRuleset(conn: NativeNftConnection): Promise<string> {
+  const tables = (await conn.listTables(0)).sort((a, b) => a.family - b.family || a.name.localeCompare(b.name));
+  const dumps = [];
+  for (const table of tables) {
+    const { generation: _generation, consistent: _consistent, ...dump } = await conn.dumpTable(table.family, table.name);
+    dumps.push(dump);
+  }
+  return show(dumps);
+}
+
+kernelTest(`${NFT_INPUTS} hostile nftables batches and dumps: committed or refused with a code, nothing changed on refusal`, async (t) => {
+  const tally = new Tally();
+  const done = await fuzz<Dump | NftInput>(t, 'nft', NFT_INPUTS, async (ns) => {
+    const conn = await binding.openNftConnection(ns.path);
+    await conn.commit(nftBaseline().messages, undefined);
+    let generation = await conn.generation();
+    return {
+      input: (d) =>
+        d.chance(0.05)
+          ? { dump: [d.usually(NFT_FAMILIES, [0, 7, -1, NaN, '2']), d.usually(NFT_TABLES, ['', 'x'.repeat(5_000), 'x'.repeat(70_000), 'fz\0junk', 7])] }
+          : nftInput(d, generation),
+      run: async (input) => {
+        if ('dump' in input) return conn.dumpTable(input.dump[0] as number, input.dump[1] as string);
+        await conn.commit(input.messages, input.generation);
+        generation = await conn.generation();
+      },
+      ruleset: () => nftRuleset(conn),
+      close: () => conn.close(),
+    };
+  }, 1, tally);
+  t.log(tally.toString());
+  if (done) t.true(tally.get('nft ok') > NFT_INPUTS / 20, 'enough inputs are accepted to reach the kernel');
+});
+
+/** The baseline of each epoch: a user chain in every table of both families, with one rule. */
+const IPT_BASELINE: NativeTableChange[] = IPT_DUMPS.families.flatMap((family) =>
+  IPT_DUMPS.tables.map((table) => ({
+    family,
+    table,
+    operations: encodeOperations(family, table, [
+      { op: 'newChain', chain: 'FZ' },
+      { op: 'append', chain: 'FZ', rule: { protocol: 'tcp', matches: [{ name: 'tcp', destinationPort: 22 }], target: { name: 'RETURN' } } },
+    ]),
+  })),
+);
+
+async function iptcRuleset(table: NativeIptcTable): Promise<string> {
+  const fingerprints = [];
+  for (const family of IPT_DUMPS.families) {
+    for (const name of IPT_DUMPS.tables) fingerprints.push((await table.dump(family, name)).fingerprint);
+  }
+  return fingerprints.join(' ');
+}
+
+kernelTest(`${IPTC_INPUTS} hostile libiptc transactions and dumps: committed or refused with a code, nothing changed on refusal`, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridgewall-fuzz-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const lockFile = path.join(dir, 'xtables.lock');
+  const tally = new Tally();
+  const done = await fuzz<Dump | { changes: IptcChange[]; lock: readonly [unknown, unknown] }>(t, 'iptc', IPTC_INPUTS, async (ns) => {
+    const table = await binding.openIptcTable(ns.path);
+    await table.transaction(IPT_BASELINE, lockFile, 10_000);
+    return {
+      input: (d) => {
+        if (d.chance(0.05)) return { dump: [d.usually(IPT_DUMPS.families, ['ipv5', 4]), d.usually(IPT_DUMPS.tables, ['bogus', '', 'x'.repeat(40), 'nat\0junk', 7])] };
+        const lock: [unknown, unknown] = d.chance(0.98)
+          ? [lockFile, 10_000]
+          : [d.pick(['', `${lockFile}\0junk`, path.join(dir, 'missing', 'lock'), 7]), d.pick([10_000, -1, NaN, 2 ** 32, '10'])];
+        return { changes: iptcInput(d), lock };
+      },
+      run: (input) =>
+        'dump' in input
+          ? table.dump(input.dump[0] as 'ipv4', input.dump[1] as 'filter')
+          : table.transaction(input.changes as unknown as NativeTableChange[], input.lock[0] as string, input.lock[1] as number),
+      ruleset: () => iptcRuleset(table),
+      close: () => table.close(),
+    };
+  }, 2, tally);
+  t.log(tally.toString());
+  if (done) t.true(tally.get('iptc ok') > IPTC_INPUTS / 20, 'enough inputs are accepted to reach the kernel');
+});
+
+kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes and bridge names: done or refused with a code`, async (t) => {
+  const tally = new Tally();
+  const done = await fuzz<readonly [kind: 'sysctl' | 'bridge' | 'nft' | 'iptc', netns: unknown, argument: unknown]>(t, 'host', HOST_INPUTS, async (ns) => {
+    // A bridge with a port, so hairpin mode is really set.
+    await ns.run('ip', 'link', 'add', 'br-fz', 'type', 'bridge');
+    await ns.run('ip', 'link', 'add', 'fz0', 'type', 'veth', 'peer', 'name', 'fz1');
+    await ns.run('ip', 'link', 'set', 'fz0', 'master', 'br-fz');
+    const conn = await binding.openNftConnection(ns.path);
+    const table = await binding.openIptcTable(ns.path);
+    const sysctls = (entries: unknown) => binding.writeSysctls(ns.path, entries as { path: string; value: string }[]);
+    const calls = [
+      (d: Dice) => ['sysctl', d.chance(0.9) ? ns.path : hostilePath(d, ns.path), sysctlInput(d)] as const,
+      (d: Dice) => ['bridge', d.chance(0.9) ? ns.path : hostilePath(d, ns.path), bridgeInput(d)] as const,
+      (d: Dice) => [d.pick(['nft', 'iptc'] as const), hostilePath(d, ns.path), undefined] as const,
+    ];
+    return {
+      input: (d) => d.pick(calls)(d),
+      run: async ([kind, netns, argument]) => {
+        if (kind === 'sysctl') return sysctls(argument);
+        if (kind === 'bridge') return binding.setBridgePortsHairpin(netns as string, argument as string[]);
+        // Opening a handle on a path that is no namespace of ours: only ever closed again.
+        const handle = kind === 'nft' ? await binding.openNftConnection(netns as string) : await binding.openIptcTable(netns as string);
+        handle.close();
+      },
+      // Nothing here may touch the ruleset either.
+      ruleset: async () => `${await nftRuleset(conn)} ${await iptcRuleset(table)}`,
+      close: () => {
+        conn.close();
+        table.close();
+      },
+    };
+  }, 3, tally);
+  t.log(tally.toString());
+  if (done) t.true(tally.get('host ok') > 0);
+});
+
+/** What a regression input gets: both handles on a namespace holding both baselines. */
+interface Handles {
+  ns: TestNetns;
+  conn: NativeNftConnection;
+  table: NativeIptcTable;
+  lockFile: string;
+}
+
+const counters = (count: number) => Array.from({ length: count }, () => statement.counter()[0]!);
+const acceptTcp = (destination: unknown) => ({
+  protocol: { number: 6, negated: false },
+  matches: [{ kind: 'tcp', destination, sourceNegated: false, destinationNegated: false }],
+  target: { kind: 'verdict', verdict: 'ACCEPT' },
+});
+const fromSource = (address: Uint8Array) => ({
+  source: { address, mask: new Uint8Array(address.length).fill(0xff), negated: false },
+  matches: [],
+  target: { kind: 'verdict', verdict: 'DROP' },
+});
+const change = (family: string, table: string, operations: unknown[]) => [{ family, table, operations }] as unknown as NativeTableChange[];
+
+/**
+ * Inputs the fuzz found, each with what the addon did with it before it
+ * checked its arguments itself: overflows and loops (caught by the
+ * AddressSanitizer run), and values silently turned into other ones. Each is
+ * now refused with EINVAL, and nothing changes.
+ */
+const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
+  ['a rule of 3,000 expressions (overflowed the batch buffer)', ({ conn }) =>
+    conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: counters(3_000) }], undefined)],
+  ['a table name of 70,000 bytes (overflowed the batch buffer)', ({ conn }) =>
+    conn.commit([{ kind: 'table', op: 'add', family: 2, name: 'x'.repeat(70_000) }], undefined)],
+  ['cmp data of 100 bytes (overflowed libnftnl 1.2\'s data register)', ({ conn }) =>
+    conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: [{ type: 'cmp', sreg: 1, op: 0, data: new Uint8Array(100) }] }], undefined)],
+  ['a dump of a table name of 5,000 bytes (overflowed the request on the stack)', ({ conn }) => conn.dumpTable(2, 'x'.repeat(5_000))],
+  ['an element longer than an element list (looped forever)', ({ conn }) =>
+    conn.commit([{ kind: 'elements', op: 'add', family: 2, table: 'fz', set: 'ports', keyLen: 70_000, count: 1, keys: new Uint8Array(70_000) }], undefined)],
+  ['a count whose key bytes wrap to 0 (looped forever)', ({ conn }) =>
+    conn.commit([{ kind: 'elements', op: 'add', family: 2, table: 'fz', set: 'ports', keyLen: 2 ** 31, count: 2 ** 33, keys: new Uint8Array(0) }], undefined)],
+  ['family -1 (undefined behaviour to convert)', ({ conn }) => conn.commit([{ kind: 'table', op: 'add', family: -1, name: 'fz' }], undefined)],
+  ['a table name cut short by a NUL (created table fz2)', ({ conn }) => conn.commit([{ kind: 'table', op: 'add', family: 2, name: 'fz2\0junk' }], undefined)],
+  ['a generation that is no number (was ignored)', ({ conn }) =>
+    conn.commit([{ kind: 'table', op: 'add', family: 2, name: 'fz2' }], '7' as unknown as number)],
+  ['data and verdicts for one element (the verdicts were ignored)', ({ conn }) =>
+    conn.commit([{ kind: 'elements', op: 'add', family: 2, table: 'fz', set: 'map', keyLen: 2, count: 1, keys: new Uint8Array(2), dataLen: 8, data: new Uint8Array(8), verdicts: [{ code: 1 }] }], undefined)],
+  ['an unknown expression attribute (a TypeError without a code)', ({ conn }) =>
+    conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: [{ type: 'counter', bogus: 1 }] }], undefined)],
+  ['port 70,000 (wrapped to 4464)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT', rule: acceptTcp([70_000, 70_000]) }]), lockFile, 10_000)],
+  ['an IPv6 address in an IPv4 rule (cut to its first 4 bytes)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT', rule: fromSource(new Uint8Array(16).fill(0x20)) }]), lockFile, 10_000)],
+  ['an IPv4 address in an IPv6 rule (padded with zeros)', ({ table, lockFile }) =>
+    table.transaction(change('ipv6', 'filter', [{ op: 'append', chain: 'INPUT', rule: fromSource(Uint8Array.of(192, 0, 2, 1)) }]), lockFile, 10_000)],
+  ['a jump to a chain name of 30 bytes (cut to 28, the name of another chain)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [
+      { op: 'newChain', chain: 'x'.repeat(28) },
+      { op: 'newChain', chain: 'x'.repeat(30) },
+      { op: 'append', chain: 'INPUT', rule: { matches: [], target: { kind: 'jump', chain: 'x'.repeat(30), goto: false } } },
+    ]), lockFile, 10_000)],
+  ['an append without a rule (appended one accepting every packet)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT' }]), lockFile, 10_000)],
+  ['policy RETURN (set ACCEPT)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'setPolicy', chain: 'INPUT', policy: 'RETURN' }]), lockFile, 10_000)],
+  ['a chain name cut short by a NUL (created chain FZ2)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ2\0junk' }]), lockFile, 10_000)],
+  ['a match of kind 7 (a TypeError without a code)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT', rule: { matches: [{ kind: 7 }], target: { kind: 'verdict', verdict: 'ACCEPT' } } }]), lockFile, 10_000)],
+  ['an unknown table (made the kernel look for a module of its name)', ({ table }) => table.dump('ipv4', 'bogus' as 'filter')],
+  ['a namespace path that is no string (opened the caller\'s namespace)', async () => (await binding.openNftConnection(42 as unknown as string)).close()],
+  ['a namespace path cut short by a NUL (opened the namespace)', async ({ ns }) => (await binding.openIptcTable(`${ns.path}\0junk`)).close()],
+  ['a sysctl path that leaves /proc/sys (was written)', ({ ns }) => binding.writeSysctls(ns.path, [{ path: '../sys/net/ipv4/ip_forward', value: '1' }])],
+  ['a bridge name cut short by a NUL (read as br-fz)', ({ ns }) => binding.setBridgePortsHairpin(ns.path, ['br-fz\0junk'])],
+];
+
+for (const [title, call] of REGRESSIONS) {
+  kernelTest(`regression: ${title}`, async (t) => {
+    const ns = await createNetns(t, 'regress');
+    const dir = mkdtempSync(path.join(tmpdir(), 'bridgewall-fuzz-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const handles: Handles = {
+      ns, conn: await binding.openNftConnection(ns.path), table: await binding.openIptcTable(ns.path), lockFile: path.join(dir, 'xtables.lock'),
+    };
+    t.teardown(() => {
+      handles.conn.close();
+      handles.table.close();
+    });
+    await handles.conn.commit(nftBaseline().messages, undefined);
+    await handles.table.transaction(IPT_BASELINE, handles.lockFile, 10_000);
+    const before = [await nftRuleset(handles.conn), await iptcRuleset(handles.table), await ns.run('cat', '/proc/sys/net/ipv4/ip_forward')];
+
+    const outcome = await settle(() => call(handles));
+    t.false(outcome.ok, 'refused');
+    if (!outcome.ok) {
+      t.true(outcome.error instanceof NetfilterError, describeError(outcome.error));
+      t.is((outcome.error as NetfilterError).code, 'EINVAL', describeError(outcome.error));
+    }
+    t.deepEqual([await nftRuleset(handles.conn), await iptcRuleset(handles.table), await ns.run('cat', '/proc/sys/net/ipv4/ip_forward')], before);
+  });
+}
