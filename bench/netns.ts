@@ -12,6 +12,10 @@ let counter = 0;
 process.on('exit', () => {
   for (const name of [...live]) deleteNetns(name);
 });
+// A run stopped by a signal (Ctrl-C, timeout(1)) deletes its namespaces too.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+}
 
 function deleteNetns(name: string): void {
   if (!live.delete(name)) return;

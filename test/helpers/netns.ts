@@ -4,7 +4,7 @@
  * and again when the process exits, so nothing is left on the machine.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext, type Implementation } from 'ava';
 
@@ -73,6 +73,40 @@ function deleteNetns(name: string): void {
 process.on('exit', () => {
   for (const name of [...live]) deleteNetns(name);
 });
+// A test run stopped by a signal (ava's timeout, Ctrl-C, timeout(1)) deletes its namespaces too.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+}
+sweepOrphans();
+
+/**
+ * Deletes the namespaces of test processes that no longer exist: one killed
+ * outright (SIGKILL) could not delete its own. Only names this helper makes,
+ * `bwt-LABEL-PID-N`, whose PID is gone.
+ */
+function sweepOrphans(): void {
+  let names: string[];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^bwt-.+-(\d+)-\d+$/.exec(name);
+    if (!match || processExists(Number(match[1]))) continue;
+    live.add(name);
+    deleteNetns(name);
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Creates a namespace that is deleted when the test `t` finishes. */
 export async function createNetns(t: ExecutionContext, label = 'ns'): Promise<TestNetns> {
