@@ -138,3 +138,10 @@ test('port edits between two specs: only when nothing but ports differs', (t) =>
   renamed.networks![0]!.endpoints![1]!.ipv4 = '198.18.6.4';
   t.is(portEditsBetween(before, HeldSpec.parse(renamed).spec), undefined);
 });
+
+test('a port call finds its endpoint however the address is written', (t) => {
+  const held = HeldSpec.parse(spec(2));
+  const edit = held.addPorts('br-delta', { ipv6: '2001:DB8:6:0::2' }, [{ proto: 'udp', hostPort: 53, containerPort: 53 }]);
+  t.is(edit.endpoint.ipv4, ENDPOINT.ipv4);
+  t.is(held.removePorts('br-delta', { ipv6: '2001:db8:6::2' }, [{ proto: 'udp', hostPort: '53', containerPort: 53 }]).removed.length, 1);
+});

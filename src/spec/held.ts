@@ -5,6 +5,7 @@
  * leaves the spec as the kernel has it.
  */
 import { ValidationError } from '../errors.js';
+import { parseAddress } from './address.js';
 import { portCount, type PortLedger } from './ports.js';
 import type { EndpointSpec, EndpointSpecInput, NetworkSpec, PortRange, PortSpec, PortSpecInput, Spec, SpecInput } from './types.js';
 import { familiesOf, parseSpecWithPorts, publishPorts, readPort } from './validate.js';
@@ -114,8 +115,14 @@ export class HeldSpec {
   }
 }
 
+/** Whether two endpoints share an address, however each is written (`2001:DB8::2` is `2001:db8::2`). */
 export function sameEndpoint(a: EndpointRef, b: EndpointRef): boolean {
-  return (a.ipv4 !== undefined && a.ipv4 === b.ipv4) || (a.ipv6 !== undefined && a.ipv6 === b.ipv6);
+  return (a.ipv4 !== undefined && canonical(a.ipv4) === canonical(b.ipv4)) ||
+    (a.ipv6 !== undefined && canonical(a.ipv6) === canonical(b.ipv6));
+}
+
+function canonical(address: string | undefined): string | undefined {
+  return typeof address === 'string' ? parseAddress(address)?.address ?? address : undefined;
 }
 
 
