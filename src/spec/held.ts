@@ -4,7 +4,7 @@
  * those ports; each edit can be undone, so that a commit the kernel refuses
  * leaves the spec as the kernel has it.
  */
-import { ValidationError } from '../errors.js';
+import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
 import { portCount, type PortLedger } from './ports.js';
 import type { EndpointSpec, EndpointSpecInput, NetworkSpec, PortRange, PortSpec, PortSpecInput, Spec, SpecInput } from './types.js';
@@ -31,7 +31,7 @@ export class HeldSpec {
 
   /** Validates `ports` and publishes them on the endpoint; throws (changing nothing) when one is refused. */
   addPorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
-    if (!Array.isArray(ports)) throw new ValidationError('ports', `Expected an array of ports for ports but received ${typeof ports}`);
+    if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint, field } = this.find(bridge, ref);
     const added = publishPorts(ports, `${field}.ports`, endpoint, this.ports);
     return { network, endpoint, added, removed: [] };
@@ -39,7 +39,7 @@ export class HeldSpec {
 
   /** Unpublishes every port of the endpoint equal to one of `ports` (after validation: `8080` equals `"8080"`). */
   removePorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
-    if (!Array.isArray(ports)) throw new ValidationError('ports', `Expected an array of ports for ports but received ${typeof ports}`);
+    if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
     const unwanted = new Set(ports.map((port, index) => portIdentity(readPort(port, `ports[${index}]`, endpoint))));
     const removed: PortEdit['removed'] = [];
@@ -124,7 +124,6 @@ export function sameEndpoint(a: EndpointRef, b: EndpointRef): boolean {
 function canonical(address: string | undefined): string | undefined {
   return typeof address === 'string' ? parseAddress(address)?.address ?? address : undefined;
 }
-
 
 function portInput(port: PortSpec): PortSpecInput {
   const input: PortSpecInput = { proto: port.proto, containerPort: rangeInput(port.containerPort) };
