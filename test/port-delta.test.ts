@@ -144,4 +144,6 @@ test('a port call finds its endpoint however the address is written', (t) => {
   const edit = held.addPorts('br-delta', { ipv6: '2001:DB8:6:0::2' }, [{ proto: 'udp', hostPort: 53, containerPort: 53 }]);
   t.is(edit.endpoint.ipv4, ENDPOINT.ipv4);
   t.is(held.removePorts('br-delta', { ipv6: '2001:db8:6::2' }, [{ proto: 'udp', hostPort: '53', containerPort: 53 }]).removed.length, 1);
+  t.like(t.throws(() => held.addPorts('br-delta', ENDPOINT, '8080' as never)), { name: 'ValidationError', field: 'ports' });
+  t.like(t.throws(() => held.removePorts('br-delta', ENDPOINT, [{ proto: 'tcp', containerPort: 0 }])), { name: 'ValidationError', field: 'ports[0].containerPort' });
 });
