@@ -202,11 +202,11 @@ export class Firewall {
   private async applyHeld(next: HeldSpec): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
-    const edits = this.held === undefined ? undefined : portEditsBetween(this.held.spec, spec);
+    const edits = this.held === undefined || !backend.applyPortChange ? undefined : portEditsBetween(this.held.spec, spec);
     // Independent kernel round trips, made at once; all end before any rule is committed.
     const [{ sysctls, hairpin }, inSync] = await Promise.all([
       this.writeHostSettings(spec),
-      edits !== undefined && backend.applyPortChange !== undefined && backend.inSync(),
+      edits !== undefined && backend.inSync(),
     ]);
     let outcome: ApplyOutcome | undefined;
     if (edits !== undefined && backend.applyPortChange && inSync) {
