@@ -216,7 +216,7 @@ export class Firewall {
     if (outcome === undefined) {
       const model = buildModel(spec);
       outcome = await backend.apply(model);
-      this.model = backend.applyPortChange ? undefined : model;
+      this.keepModel(backend, model);
     }
     let otherBackendChanges = 0;
     // Once per switch, not on every apply: reading back the other flavour's
@@ -299,14 +299,14 @@ export class Firewall {
         edits.push(edit);
         accepted.push(pending);
         // Right after its edit: what a removal must keep depends on the ports left then.
-        changes.push(...portChangeOf(held.spec, edit));
+        if (backend.applyPortChange) changes.push(...portChangeOf(held.spec, edit));
       } catch (error) {
         pending.reject(error);
       }
     }
     if (accepted.length === 0) return;
     try {
-      let outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange?.(changes);
+      let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
       for (const pending of accepted) pending.resolve({ backend: backend.name, ...outcome, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
     } catch (error) {
@@ -332,8 +332,13 @@ export class Firewall {
   /** Makes the change from the held spec's model `before` to `after` on top of what the kernel holds. */
   private async commitModels(backend: Backend, before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     const outcome = await backend.applyChange(before, after);
-    this.model = backend.applyPortChange ? undefined : after;
+    this.keepModel(backend, after);
     return outcome;
+  }
+
+  /** The held spec's model is kept only for a backend that plans every change from whole models. */
+  private keepModel(backend: Backend, model: FirewallModel): void {
+    this.model = backend.applyPortChange ? undefined : model;
   }
 
   /**
