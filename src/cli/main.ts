@@ -21,31 +21,34 @@ const COMMANDS = {
       return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true });
     },
   },
-  show: {
-    help: SHOW_HELP,
-    options: { ...COMMON, backend: { type: 'string' } },
-    run: async (values: Record<string, unknown>, positionals: string[]) => {
-      if (positionals.length > 0) throw new UsageError(`show takes no argument, got ${positionals[0]}`);
-      return (await commands()).showCommand({ ...common(values), ...backend(values) });
-    },
-  },
-  flush: {
-    help: FLUSH_HELP,
-    options: { ...COMMON, backend: { type: 'string' } },
-    run: async (values: Record<string, unknown>, positionals: string[]) => {
-      if (positionals.length > 0) throw new UsageError(`flush takes no argument, got ${positionals[0]}`);
-      return (await commands()).flushCommand({ ...common(values), ...backend(values) });
-    },
-  },
+  show: backendCommand('show', SHOW_HELP, (loaded, options) => loaded.showCommand(options)),
+  flush: backendCommand('flush', FLUSH_HELP, (loaded, options) => loaded.flushCommand(options)),
   demo: {
     help: DEMO_HELP,
     options: { json: COMMON.json, help: COMMON.help, backend: { type: 'string' } },
     run: async (values: Record<string, unknown>, positionals: string[]) => {
-      if (positionals.length > 0) throw new UsageError(`demo takes no argument, got ${positionals[0]}`);
+      rejectArguments('demo', positionals);
       return (await commands()).demoCommand({ ...(values.json === true ? { json: true } : {}), ...backend(values) });
     },
   },
 } as const;
+
+/** A command on what the library owns in a namespace (show, flush): no argument, --netns, --json, --backend. */
+function backendCommand(
+  name: string, help: string,
+  run: (loaded: Commands, options: ReturnType<typeof common> & ReturnType<typeof backend>) => Promise<string>,
+) {
+  return {
+    help,
+    options: { ...COMMON, backend: { type: 'string' } },
+    run: async (values: Record<string, unknown>, positionals: string[]) => {
+      rejectArguments(name, positionals);
+      return run(await commands(), { ...common(values), ...backend(values) });
+    },
+  } as const;
+}
+
+type Commands = typeof import('./commands.js');
 
 class UsageError extends Error {
   readonly code = 'EUSAGE';
@@ -60,7 +63,7 @@ class AddonError extends Error {
  * works without it, and a missing build or system library is one error line
  * saying what to install.
  */
-async function commands(): Promise<typeof import('./commands.js')> {
+async function commands(): Promise<Commands> {
   try {
     return await import('./commands.js');
   } catch (error) {
@@ -75,6 +78,10 @@ function common(values: Record<string, unknown>): { netns?: string; json?: boole
     ...(typeof values.netns === 'string' ? { netns: values.netns } : {}),
     ...(values.json === true ? { json: true } : {}),
   };
+}
+
+function rejectArguments(command: string, positionals: readonly string[]): void {
+  if (positionals.length > 0) throw new UsageError(`${command} takes no argument, got ${positionals[0]}`);
 }
 
 function backend(values: Record<string, unknown>): { backend?: string } {
