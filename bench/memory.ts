@@ -4,11 +4,12 @@
  * Usage: node --expose-gc dist/bench/memory.js NETNS_PATH N
  *
  * The spec input is built before the baseline and kept alive to the end, so
- * that only the Firewall counts. Two figures: RSS growth per mapping, which
- * also counts V8's young generation growing to its maximum (about 17 MB,
- * once per process, as building any large structure makes it) and memory the
- * allocators keep for reuse; and the V8 heap that stays in use (what the
- * Firewall holds).
+ * that only the Firewall counts. Three figures: RSS growth per mapping, which
+ * also counts V8's young generation when it grows to its maximum (about 17
+ * MB, once per process: V8 grows it once enough objects have survived
+ * collections since it last grew, whatever they are) and memory the
+ * allocators keep for reuse; the V8 heap that stays in use; and the memory
+ * outside the heap that stays in use (the packed ports).
  */
 import { Firewall } from '../src/firewall.js';
 import { benchSpec } from './workload.js';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     bytesPerMapping: Math.round((after.rss - before.rss) / n),
     heapBytesPerMapping: Math.round((after.heapUsed - before.heapUsed) / n),
+    externalBytesPerMapping: Math.round((after.external - before.external) / n),
     // Read after the measurement: the spec was alive at both.
     endpoints: spec.networks![0]!.endpoints!.length,
   }));

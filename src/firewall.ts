@@ -23,7 +23,8 @@ import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
 import { checkNetns } from './nft/connection.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
-import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, Spec, SpecInput } from './spec/types.js';
+import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
+import type { SpecView } from './spec/packed.js';
 import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 
 export interface FirewallOptions {
@@ -232,7 +233,7 @@ export class Firewall {
     return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges, coalesced: 1 };
   }
 
-  private async writeHostSettings(spec: Spec): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
+  private async writeHostSettings(spec: SpecView): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
     const settings = hostSettingsOf(spec);
     const [sysctls, hairpin] = await Promise.all([
       writeSysctls(this.netns ?? '', settings.sysctls),

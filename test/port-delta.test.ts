@@ -130,7 +130,7 @@ test('port edits between two specs: only when nothing but ports differs', (t) =>
   const before = HeldSpec.parse(spec(2)).spec;
   const edits = portEditsBetween(before, HeldSpec.parse(spec(3)).spec)!;
   t.is(edits.length, 1);
-  t.deepEqual(edits[0]!.added.map((port) => port.hostPort), [{ first: 20002, last: 20002 }]);
+  t.deepEqual(Array.from(edits[0]!.added, (port) => port.hostPort), [{ first: 20002, last: 20002 }]);
   t.deepEqual(edits[0]!.removed, []);
   t.deepEqual(portEditsBetween(before, HeldSpec.parse(spec(2)).spec), []);
   t.is(portEditsBetween(before, HeldSpec.parse({ ...spec(2), userlandProxy: true }).spec), undefined);

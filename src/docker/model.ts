@@ -10,7 +10,8 @@
  */
 import type { IptFamily } from '../iptc/rule.js';
 import { compareAddresses, parseAddress } from '../spec/address.js';
-import type { IngressSpec, NetworkSpec, PortProtocol, PortSpec, Spec } from '../spec/types.js';
+import type { NetworkView, SpecView } from '../spec/packed.js';
+import type { IngressSpec, PortProtocol, PortSpec } from '../spec/types.js';
 
 export interface FirewallModel {
   /** The enabled families, IPv4 first. */
@@ -120,7 +121,7 @@ export interface IngressPortModel {
 const FAMILY_LOOPBACK: Record<IptFamily, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
 const LINK_LOCAL_V6 = 'fe80::/10';
 
-export function buildModel(spec: Spec): FirewallModel {
+export function buildModel(spec: SpecView): FirewallModel {
   const families = (['ipv4', 'ipv6'] as const)
     .filter((family) => spec[family])
     .map((family) => buildFamily(spec, family));
@@ -130,7 +131,7 @@ export function buildModel(spec: Spec): FirewallModel {
 }
 
 /** The host settings of a spec: they depend on its networks and ingress, never on its ports. */
-export function hostSettingsOf(spec: Spec): Pick<FirewallModel, 'sysctls' | 'hairpinBridges'> {
+export function hostSettingsOf(spec: SpecView): Pick<FirewallModel, 'sysctls' | 'hairpinBridges'> {
   return {
     sysctls: hostSysctls(spec),
     hairpinBridges: spec.userlandProxy ? [] : spec.networks.map((network) => network.bridge),
@@ -144,7 +145,7 @@ export function hostSettingsOf(spec: Spec): Pick<FirewallModel, 'sysctls' | 'hai
  * bridge-nf-call-ip(6)tables where bridged traffic must meet the rules (ICC
  * off, or hairpin NAT without the userland proxy).
  */
-function hostSysctls(spec: Spec): Sysctl[] {
+function hostSysctls(spec: SpecView): Sysctl[] {
   const sysctls: Sysctl[] = [];
   const routeLocalnet = (bridge: string): Sysctl => ({ path: ['net', 'ipv4', 'conf', bridge, 'route_localnet'], value: '1' });
   if (!spec.userlandProxy && spec.ipv4) {
@@ -160,7 +161,7 @@ function hostSysctls(spec: Spec): Sysctl[] {
   return sysctls;
 }
 
-function buildFamily(spec: Spec, family: IptFamily): FamilyModel {
+function buildFamily(spec: SpecView, family: IptFamily): FamilyModel {
   const hairpin = !spec.userlandProxy;
   const model: FamilyModel = {
     family,
@@ -174,7 +175,7 @@ function buildFamily(spec: Spec, family: IptFamily): FamilyModel {
   return model;
 }
 
-function buildNetwork(spec: NetworkSpec, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+function buildNetwork(spec: NetworkView, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
   const network = networkModelOf(spec, family, hairpin);
   if (!network) return undefined;
   network.endpoints = spec.endpoints.flatMap((endpoint) => {
@@ -186,7 +187,7 @@ function buildNetwork(spec: NetworkSpec, family: IptFamily, hairpin: boolean): N
 }
 
 /** The network's model in `family` without its endpoints; undefined when it has no subnet there. */
-export function networkModelOf(spec: NetworkSpec, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
   const subnet = spec[family];
   if (!subnet) return undefined;
   const internal = spec.internal || spec.gatewayMode === 'isolated';
@@ -213,7 +214,7 @@ export function networkModelOf(spec: NetworkSpec, family: IptFamily, hairpin: bo
 }
 
 /** The bindings of an endpoint's ports in one family, in Docker's order. */
-export function bindingsOf(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
+export function bindingsOf(ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
   const bindings = new Map<string, PortBindingModel>();
   // The same binding listed twice is one binding, as its rules would be.
   for (const binding of eachBinding(ports, containerAddress, network, hairpin)) bindings.set(binding.key, binding);
@@ -225,7 +226,7 @@ export function bindingsOf(ports: readonly PortSpec[], containerAddress: string,
  * and a binding listed twice comes twice. For a backend to which order means
  * nothing and a binding twice is harmless (nftables elements).
  */
-export function* eachBinding(ports: readonly PortSpec[], containerAddress: string, network: NetworkModel, hairpin: boolean): Generator<PortBindingModel> {
+export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean): Generator<PortBindingModel> {
   // Internal networks have no way in, so Docker programs nothing for their ports.
   if (network.internal) return;
   for (const port of ports) {

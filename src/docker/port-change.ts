@@ -7,7 +7,8 @@
 import type { IptFamily } from '../iptc/rule.js';
 import type { PortEdit } from '../spec/held.js';
 import { portCount } from '../spec/ports.js';
-import type { PortSpec, Spec } from '../spec/types.js';
+import type { PackedSpec } from '../spec/packed.js';
+import type { PortSpec } from '../spec/types.js';
 import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
 /** In no particular order; a binding may come twice (see eachBinding). */
@@ -27,9 +28,10 @@ export interface FamilyPortChange {
   kept: PortBindingModel[];
 }
 
-export function portChangeOf(spec: Spec, edit: PortEdit): FamilyPortChange[] {
+export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange[] {
   const hairpin = !spec.userlandProxy;
-  const addedCount = edit.added.reduce((count, port) => count + portCount(port), 0);
+  let addedCount = 0;
+  for (const port of edit.added) addedCount += portCount(port);
   const changes: FamilyPortChange[] = [];
   for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
     const address = edit.endpoint[family];
@@ -46,7 +48,7 @@ const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [
 
 function removal(edit: PortEdit, address: string, network: NetworkModel, hairpin: boolean): Pick<FamilyPortChange, 'removed' | 'kept'> {
   const removedPorts = edit.removed.map(({ port }) => port);
-  const neighbours = edit.endpoint.ports.filter((port) => sharesContainerPort(port, removedPorts));
+  const neighbours = Array.from(edit.endpoint.ports).filter((port) => sharesContainerPort(port, removedPorts));
   const kept = [...eachBinding(neighbours, address, network, hairpin)];
   // A port listed twice leaves its binding bound while one listing is left.
   const keptKeys = new Set(kept.map((binding) => binding.key));

@@ -6,23 +6,25 @@
  */
 import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
-import { portCount, type PortLedger } from './ports.js';
-import type { EndpointSpec, EndpointSpecInput, NetworkSpec, PortRange, PortSpec, PortSpecInput, Spec, SpecInput } from './types.js';
-import { familiesOf, parseSpecWithPorts, publishPorts, readPort } from './validate.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
+import { PortList } from './port-list.js';
+import { familiesOf, portCount, type PortLedger } from './ports.js';
+import type { EndpointSpecInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
+import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
 
 export type EndpointRef = Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>;
 
 /** What one port call changed in the endpoint's ports. */
 export interface PortEdit {
-  network: NetworkSpec;
-  endpoint: EndpointSpec;
-  added: PortSpec[];
+  network: PackedNetwork;
+  endpoint: PackedEndpoint;
+  added: PortList;
   /** With their positions in the endpoint's ports before the edit, ascending. */
   removed: { port: PortSpec; index: number }[];
 }
 
 export class HeldSpec {
-  private constructor(readonly spec: Spec, private readonly ports: PortLedger) {}
+  private constructor(readonly spec: PackedSpec, private readonly ports: PortLedger) {}
 
   static parse(input: unknown): HeldSpec {
     const { spec, ports } = parseSpecWithPorts(input);
@@ -42,50 +44,44 @@ export class HeldSpec {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
     const unwanted = new Set(ports.map((port, index) => portIdentity(readPort(port, `ports[${index}]`, endpoint))));
-    const removed: PortEdit['removed'] = [];
-    const kept: PortSpec[] = [];
-    endpoint.ports.forEach((port, index) => {
-      if (unwanted.has(portIdentity(port))) removed.push({ port, index });
-      else kept.push(port);
-    });
-    endpoint.ports = kept;
-    for (const { port } of removed) {
-      this.ports.release(port, familiesOf(port, endpoint));
-      this.ports.published -= portCount(port);
-    }
-    return { network, endpoint, added: [], removed };
+    const removed = endpoint.ports.removeWhere((port) => unwanted.has(portIdentity(port)));
+    for (const { port } of removed) this.release(port, endpoint);
+    return { network, endpoint, added: new PortList(0), removed };
   }
 
   /** Takes an edit back; edits are undone newest first. */
   undo(edit: PortEdit): void {
     const { endpoint } = edit;
     for (const port of edit.added) {
-      endpoint.ports.splice(endpoint.ports.lastIndexOf(port), 1);
-      this.ports.release(port, familiesOf(port, endpoint));
-      this.ports.published -= portCount(port);
+      endpoint.ports.removeAt(endpoint.ports.lastIndexOf(port));
+      this.release(port, endpoint);
     }
     for (const { port, index } of edit.removed) {
-      endpoint.ports.splice(index, 0, port);
+      endpoint.ports.insert(index, port);
       // Held before the edit, so nothing else can hold its host ports now but ports added since, which were undone first.
-      this.ports.claim(port, familiesOf(port, endpoint), 'ports');
-      this.ports.published += portCount(port);
+      this.claim(port, endpoint);
     }
   }
 
   /** Makes an undone edit again. */
   redo(edit: PortEdit): void {
     const { endpoint } = edit;
-    const removed = new Set(edit.removed.map(({ port }) => port));
-    endpoint.ports = endpoint.ports.filter((port) => !removed.has(port));
-    for (const port of removed) {
-      this.ports.release(port, familiesOf(port, endpoint));
-      this.ports.published -= portCount(port);
-    }
+    const removed = new Set(edit.removed.map(({ port }) => portIdentity(port)));
+    for (const { port } of endpoint.ports.removeWhere((port) => removed.has(portIdentity(port)))) this.release(port, endpoint);
     for (const port of edit.added) {
-      this.ports.claim(port, familiesOf(port, endpoint), 'ports');
-      this.ports.published += portCount(port);
+      this.claim(port, endpoint);
       endpoint.ports.push(port);
     }
+  }
+
+  private claim(port: PortSpec, endpoint: PackedEndpoint): void {
+    this.ports.claim(port, familiesOf(port, endpoint), 'ports');
+    this.ports.published += portCount(port);
+  }
+
+  private release(port: PortSpec, endpoint: PackedEndpoint): void {
+    this.ports.release(port, familiesOf(port, endpoint));
+    this.ports.published -= portCount(port);
   }
 
   /** The spec as input again, ranges written `"A-B"`: what `currentSpec()` returns and the other edits start from. */
@@ -97,14 +93,14 @@ export class HeldSpec {
         ...network,
         ...(network.ipv4 ? { ipv4: { ...network.ipv4 } } : {}),
         ...(network.ipv6 ? { ipv6: { ...network.ipv6 } } : {}),
-        endpoints: network.endpoints.map((endpoint) => ({ ...endpoint, ports: endpoint.ports.map(portInput) })),
+        endpoints: network.endpoints.map((endpoint) => ({ ...endpoint, ports: Array.from(endpoint.ports, portInput) })),
       })),
     };
     if (spec.ingress) input.ingress = { ...spec.ingress, ports: spec.ingress.ports.map((port) => ({ ...port })) };
     return input;
   }
 
-  private find(bridge: string, ref: EndpointRef): { network: NetworkSpec; endpoint: EndpointSpec; field: string } {
+  private find(bridge: string, ref: EndpointRef): { network: PackedNetwork; endpoint: PackedEndpoint; field: string } {
     const n = this.spec.networks.findIndex((network) => network.bridge === bridge);
     const network = this.spec.networks[n];
     if (!network) throw new ValidationError('bridge', `no network with bridge ${JSON.stringify(bridge)} has been added`);
@@ -142,7 +138,7 @@ function rangeInput(range: PortRange): number | string {
  * undefined otherwise. An apply of a spec that only publishes or unpublishes
  * ports then costs what those ports cost.
  */
-export function portEditsBetween(before: Spec, after: Spec): PortEdit[] | undefined {
+export function portEditsBetween(before: PackedSpec, after: PackedSpec): PortEdit[] | undefined {
   if (before.backend !== after.backend || before.ipv4 !== after.ipv4 || before.ipv6 !== after.ipv6 ||
     before.userlandProxy !== after.userlandProxy || JSON.stringify(before.ingress) !== JSON.stringify(after.ingress) ||
     before.networks.length !== after.networks.length) return undefined;
@@ -160,19 +156,19 @@ export function portEditsBetween(before: Spec, after: Spec): PortEdit[] | undefi
   return edits;
 }
 
-function portDifference(before: readonly PortSpec[], after: readonly PortSpec[]): Pick<PortEdit, 'added' | 'removed'> {
+function portDifference(before: PortList, after: PortList): Pick<PortEdit, 'added' | 'removed'> {
   // The usual cases, without a key per port: nothing there yet, or nothing left.
-  if (before.length === 0) return { added: [...after], removed: [] };
-  if (after.length === 0) return { added: [], removed: before.map((port, index) => ({ port, index })) };
-  const beforeKeys = new Set(before.map(portIdentity));
-  const afterKeys = new Set(after.map(portIdentity));
+  if (before.length === 0) return { added: after.slice(0), removed: [] };
+  if (after.length === 0) return { added: new PortList(0), removed: Array.from(before, (port, index) => ({ port, index })) };
+  const beforeKeys = new Set(Array.from(before, portIdentity));
+  const afterKeys = new Set(Array.from(after, portIdentity));
   return {
-    added: after.filter((port) => !beforeKeys.has(portIdentity(port))),
-    removed: before.flatMap((port, index) => (afterKeys.has(portIdentity(port)) ? [] : [{ port, index }])),
+    added: PortList.of(Array.from(after).filter((port) => !beforeKeys.has(portIdentity(port)))),
+    removed: Array.from(before, (port, index) => ({ port, index })).filter(({ port }) => !afterKeys.has(portIdentity(port))),
   };
 }
 
-function sameNetworkSettings(a: NetworkSpec, b: NetworkSpec): boolean {
+function sameNetworkSettings(a: PackedNetwork, b: PackedNetwork): boolean {
   return a.bridge === b.bridge && a.internal === b.internal && a.icc === b.icc && a.masquerade === b.masquerade &&
     a.gatewayMode === b.gatewayMode && JSON.stringify([a.ipv4, a.ipv6]) === JSON.stringify([b.ipv4, b.ipv6]);
 }

@@ -1,19 +1,27 @@
 /**
- * The published ports of a spec as a ledger: which port spec holds each host
- * port, and how many ports are published in all. parseSpec fills it while it
- * validates; a Firewall keeps it with the spec it holds, so that publishing
- * more ports checks only the new ones against it instead of validating the
- * whole spec again.
+ * The published ports of a spec as a ledger: which host ports are taken, on
+ * which host address, and how many ports are published in all. parseSpec
+ * fills it while it validates; a Firewall keeps it with the spec it holds, so
+ * that publishing more ports checks only the new ones against it instead of
+ * validating the whole spec again.
  *
- * One map entry per host port, keyed by a small integer and holding the port
- * spec itself, so that 100,000 published ports cost a few megabytes.
+ * A claim is one number (family, protocol, host port, host address) in a
+ * set, and a count per (family, protocol, host port) says whether any address
+ * holds it: 100,000 published ports cost a few megabytes. Which port spec
+ * holds a host port is looked up only to name it when a new one clashes.
  */
 import { ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
-import type { NetworkSpec, PortProtocol, PortRange, PortSpec } from './types.js';
+import type { PackedEndpoint, PackedNetwork } from './packed.js';
+import { addressNumber } from './port-list.js';
+import type { PortProtocol, PortSpec } from './types.js';
 
 const PROTOCOL_INDEX: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_INDEX: Readonly<Record<IptFamily, number>> = { ipv4: 0, ipv6: 1 };
+const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
+const PORTS = 65536;
+/** The address number of a claim on every address. */
+const EVERY_ADDRESS = 0;
 
 /** `0.0.0.0` and `::` (canonical) publish on every address, like no host address at all. */
 export function publishesOnEveryAddress(port: PortSpec): boolean {
@@ -24,9 +32,17 @@ export function portCount(port: PortSpec): number {
   return port.containerPort.last - port.containerPort.first + 1;
 }
 
+/** The families a port is published in: its host address's, else every family the endpoint has an address in. */
+export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): IptFamily[] {
+  if (port.hostIp !== undefined && !publishesOnEveryAddress(port)) return [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
+  return FAMILIES.filter((family) => endpoint[family] !== undefined);
+}
+
 export class PortLedger {
-  /** By `(family, protocol, host port)`: the port spec (or specs, on distinct host addresses) publishing there. */
-  private readonly holders = new Map<number, PortSpec | PortSpec[]>();
+  /** Claims by `claimKey`. */
+  private readonly claims = new Set<number>();
+  /** Per family and protocol, made on first use: how many addresses hold each host port. */
+  private readonly holders: (Uint32Array | undefined)[] = [];
   /** Ports published, ranges expanded. */
   published = 0;
 
@@ -34,7 +50,7 @@ export class PortLedger {
    * @param networks the spec's networks, searched only to name the field of
    *   a port spec that already holds a host port, when a new one clashes.
    */
-  constructor(private readonly networks: readonly NetworkSpec[]) {}
+  constructor(private readonly networks: readonly PackedNetwork[]) {}
 
   /**
    * Takes the host ports of `port` on `families`; `field` names the new
@@ -45,69 +61,76 @@ export class PortLedger {
   claim(port: PortSpec, families: readonly IptFamily[], field: string): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
+    const address = claimAddress(port);
     for (const family of families) {
+      const group = groupOf(family, port.proto);
+      const holders = this.holders[group];
       for (let number = hostPort.first; number <= hostPort.last; number++) {
-        const holder = this.holderOverlapping(keyOf(family, port.proto, number), port);
-        if (holder) {
+        const taken = address === EVERY_ADDRESS
+          ? holders !== undefined && holders[number]! > 0
+          : this.claims.has(claimKey(group, number, address)) || this.claims.has(claimKey(group, number, EVERY_ADDRESS));
+        if (taken) {
           field = `${field}.hostPort`;
-          const address = publishesOnEveryAddress(port) ? 'every address' : port.hostIp;
+          const where = address === EVERY_ADDRESS ? 'every address' : port.hostIp;
           throw new ValidationError(field,
-            `Expected a host port not already published by ${this.fieldOf(holder)} for ${field} but ${port.proto} port ${number} ` +
-            `on ${address} (${family}) is`);
+            `Expected a host port not already published by ${this.fieldOf(port, family, number)} for ${field} but ${port.proto} port ${number} ` +
+            `on ${where} (${family}) is`);
         }
       }
     }
-    for (const family of families) this.forEachKey(family, port.proto, hostPort, (key) => this.add(key, port));
+    for (const family of families) {
+      const group = groupOf(family, port.proto);
+      const holders = (this.holders[group] ??= new Uint32Array(PORTS));
+      for (let number = hostPort.first; number <= hostPort.last; number++) {
+        this.claims.add(claimKey(group, number, address));
+        holders[number]!++;
+      }
+    }
   }
 
   /** Gives back what `claim(port, families)` took. */
   release(port: PortSpec, families: readonly IptFamily[]): void {
-    if (port.hostPort === undefined) return;
-    for (const family of families) this.forEachKey(family, port.proto, port.hostPort, (key) => this.remove(key, port));
-  }
-
-  private holderOverlapping(key: number, port: PortSpec): PortSpec | undefined {
-    const held = this.holders.get(key);
-    if (held === undefined) return undefined;
-    if (!Array.isArray(held)) return overlaps(held, port) ? held : undefined;
-    return held.find((other) => overlaps(other, port));
-  }
-
-  private forEachKey(family: IptFamily, proto: PortProtocol, range: PortRange, visit: (key: number) => void): void {
-    for (let number = range.first; number <= range.last; number++) visit(keyOf(family, proto, number));
-  }
-
-  private add(key: number, port: PortSpec): void {
-    const held = this.holders.get(key);
-    if (held === undefined) this.holders.set(key, port);
-    else if (Array.isArray(held)) held.push(port);
-    else this.holders.set(key, [held, port]);
-  }
-
-  private remove(key: number, port: PortSpec): void {
-    const held = this.holders.get(key);
-    if (held === port) this.holders.delete(key);
-    else if (Array.isArray(held)) {
-      const rest = held.filter((other) => other !== port);
-      if (rest.length === 1) this.holders.set(key, rest[0]!);
-      else this.holders.set(key, rest);
+    const hostPort = port.hostPort;
+    if (hostPort === undefined) return;
+    const address = claimAddress(port);
+    for (const family of families) {
+      const group = groupOf(family, port.proto);
+      const holders = this.holders[group]!;
+      for (let number = hostPort.first; number <= hostPort.last; number++) {
+        if (this.claims.delete(claimKey(group, number, address))) holders[number]!--;
+      }
     }
   }
 
-  /** The field path of a port spec of the spec (a clash is rare: searching then is cheaper than storing paths). */
-  private fieldOf(port: PortSpec): string {
+  /** The field path of the port spec holding what `port` asks for (a clash is rare: searching then is cheaper than storing paths). */
+  private fieldOf(port: PortSpec, family: IptFamily, number: number): string {
     for (const [n, network] of this.networks.entries()) {
       for (const [e, endpoint] of network.endpoints.entries()) {
-        const p = endpoint.ports.indexOf(port);
-        if (p >= 0) return `networks[${n}].endpoints[${e}].ports[${p}].hostPort`;
+        let p = 0;
+        for (const held of endpoint.ports) {
+          if (held.proto === port.proto && held.hostPort !== undefined && held.hostPort.first <= number && number <= held.hostPort.last &&
+            overlaps(held, port) && familiesOf(held, endpoint).includes(family)) {
+            return `networks[${n}].endpoints[${e}].ports[${p}].hostPort`;
+          }
+          p++;
+        }
       }
     }
     return 'another port';
   }
 }
 
-function keyOf(family: IptFamily, proto: PortProtocol, number: number): number {
-  return ((FAMILY_INDEX[family] * 3 + PROTOCOL_INDEX[proto]) << 16) | number;
+function groupOf(family: IptFamily, proto: PortProtocol): number {
+  return FAMILY_INDEX[family] * 3 + PROTOCOL_INDEX[proto];
+}
+
+/** A small integer while fewer than 5,462 host addresses are in use; a larger number (still exact) beyond. */
+function claimKey(group: number, port: number, address: number): number {
+  return (address * 6 + group) * PORTS + port;
+}
+
+function claimAddress(port: PortSpec): number {
+  return publishesOnEveryAddress(port) ? EVERY_ADDRESS : addressNumber(port.hostIp);
 }
 
 function overlaps(a: PortSpec, b: PortSpec): boolean {

@@ -6,10 +6,11 @@
 import { invalid, ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
-import { portCount, PortLedger, publishesOnEveryAddress } from './ports.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
+import { PortList } from './port-list.js';
+import { familiesOf, portCount, PortLedger } from './ports.js';
 import type {
-  EndpointSpec, FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, NetworkSpec, PortProtocol,
-  PortRange, PortSpec, Spec, SubnetSpec,
+  FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, PortProtocol, PortRange, PortSpec, Spec, SubnetSpec,
 } from './types.js';
 
 /** Upper bounds that keep a spec within what a host can sensibly carry. */
@@ -41,18 +42,28 @@ type Json = Record<string, unknown>;
 
 /** Validates `input` and returns it with defaults filled and addresses canonical. */
 export function parseSpec(input: unknown): Spec {
-  return parseSpecWithPorts(input).spec;
+  const { spec } = parseSpecWithPorts(input);
+  return {
+    ...spec,
+    networks: spec.networks.map((network) => ({
+      ...network,
+      endpoints: network.endpoints.map((endpoint) => ({ ...endpoint, ports: endpoint.ports.toArray() })),
+    })),
+  };
 }
 
-/** parseSpec, and the ledger of the ports it publishes (for adding ports later without validating it all again). */
-export function parseSpecWithPorts(input: unknown): { spec: Spec; ports: PortLedger } {
+/**
+ * parseSpec with the ports packed, and the ledger of the ports it publishes
+ * (for adding ports later without validating it all again): what a Firewall holds.
+ */
+export function parseSpecWithPorts(input: unknown): { spec: PackedSpec; ports: PortLedger } {
   const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress']);
-  const networks: NetworkSpec[] = [];
+  const networks: PackedNetwork[] = [];
   const context: SpecContext = { ports: new PortLedger(networks), subnets: [] };
   readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)
     .forEach((network, index) => parseNetwork(network, `networks[${index}]`, networks, context));
   rejectDuplicateBridges(networks);
-  const spec: Spec = {
+  const spec: PackedSpec = {
     backend: readEnum(root, 'backend', 'backend', BACKENDS, DEFAULT_BACKEND),
     ipv4: readBoolean(root, 'ipv4', 'ipv4', true),
     ipv6: readBoolean(root, 'ipv6', 'ipv6', false),
@@ -72,7 +83,7 @@ interface SpecContext {
 }
 
 /** Parses a network into `networks` (where it is, while its endpoints are parsed, for naming clashes). */
-function parseNetwork(value: unknown, field: string, networks: NetworkSpec[], context: SpecContext): void {
+function parseNetwork(value: unknown, field: string, networks: PackedNetwork[], context: SpecContext): void {
   const object = readObject(value, field,
     ['bridge', 'internal', 'icc', 'masquerade', 'gatewayMode', 'ipv4', 'ipv6', 'endpoints']);
   const bridge = readInterfaceName(object, 'bridge', `${field}.bridge`);
@@ -87,7 +98,7 @@ function parseNetwork(value: unknown, field: string, networks: NetworkSpec[], co
   };
   if (!subnets.ipv4 && !subnets.ipv6) invalid(`${field}.ipv4`, 'an ipv4 or ipv6 subnet', undefined);
 
-  const network: NetworkSpec = {
+  const network: PackedNetwork = {
     bridge,
     internal,
     icc: readBoolean(object, 'icc', `${field}.icc`, true),
@@ -129,10 +140,10 @@ function parseSubnetSpec(
 type NetworkSubnets = Record<IptFamily, { parsed: ParsedSubnet; field: string } | undefined>;
 
 function parseEndpoint(
-  value: unknown, field: string, network: NetworkSpec, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
+  value: unknown, field: string, network: PackedNetwork, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
 ): void {
   const object = readObject(value, field, ['ipv4', 'ipv6', 'ports']);
-  const endpoint: EndpointSpec = { ports: [] };
+  const endpoint: PackedEndpoint = { ports: new PortList() };
   for (const family of FAMILIES) {
     if (object[family] === undefined) continue;
     const addressField = `${field}.${family}`;
@@ -158,7 +169,7 @@ function parseEndpoint(
  * ports in the ledger; `field` names the endpoint's ports array. All or
  * nothing: when one port is refused, the endpoint and the ledger are as before.
  */
-export function publishPorts(values: readonly unknown[], field: string, endpoint: EndpointSpec, ledger: PortLedger): PortSpec[] {
+export function publishPorts(values: readonly unknown[], field: string, endpoint: PackedEndpoint, ledger: PortLedger): PortList {
   const first = endpoint.ports.length;
   if (first + values.length > SPEC_LIMITS.portsPerEndpoint) {
     invalid(field, `an array of at most ${SPEC_LIMITS.portsPerEndpoint}`, `${first + values.length} ports`);
@@ -176,17 +187,11 @@ export function publishPorts(values: readonly unknown[], field: string, endpoint
       }
     }
   } catch (error) {
-    for (const port of endpoint.ports.splice(first)) ledger.release(port, familiesOf(port, endpoint));
+    for (const port of endpoint.ports.truncate(first)) ledger.release(port, familiesOf(port, endpoint));
     ledger.published = published;
     throw error;
   }
   return endpoint.ports.slice(first);
-}
-
-/** The families a port is published in: its host address's, else every family the endpoint has an address in. */
-export function familiesOf(port: PortSpec, endpoint: EndpointSpec): IptFamily[] {
-  if (port.hostIp !== undefined && !publishesOnEveryAddress(port)) return [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
-  return FAMILIES.filter((family) => endpoint[family] !== undefined);
 }
 
 /**
@@ -194,7 +199,7 @@ export function familiesOf(port: PortSpec, endpoint: EndpointSpec): IptFamily[] 
  * checked against others here. Field paths are composed only for an error:
  * this runs once per published port.
  */
-export function readPort(value: unknown, field: string, endpoint: EndpointSpec): PortSpec {
+export function readPort(value: unknown, field: string, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): PortSpec {
   const object = readObject(value, field, PORT_KEYS);
   const proto = PROTOCOLS.includes(object.proto as PortProtocol)
     ? object.proto as PortProtocol
@@ -216,29 +221,18 @@ export function readPort(value: unknown, field: string, endpoint: EndpointSpec):
     if (hostPort.last - hostPort.first + 1 !== count) {
       invalid(`${field}.hostPort`, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
     }
-    // Ranges are never modified: the same numbers on both sides share one.
-    if (hostPort.first === containerPort.first) hostPort = containerPort;
   }
-  // Each shape written at once, so that V8 keeps every field in the object (a spec holds one per published port).
-  if (hostPort === undefined) return hostIp === undefined ? { proto, containerPort } : { proto, hostIp, containerPort };
-  return hostIp === undefined ? { proto, hostPort, containerPort } : { proto, hostIp, hostPort, containerPort };
+  const port: PortSpec = { proto, containerPort };
+  if (hostIp !== undefined) port.hostIp = hostIp;
+  if (hostPort !== undefined) port.hostPort = hostPort;
+  return port;
 }
 
 const PORT_KEYS = ['proto', 'hostIp', 'hostPort', 'containerPort'] as const;
 
-/**
- * Single-port ranges, one frozen object per port number shared by every spec:
- * a spec holds one range per published port, and most are single ports.
- */
-const SINGLE_PORTS: PortRange[] = [];
-
-function singlePort(port: number): PortRange {
-  return (SINGLE_PORTS[port] ??= Object.freeze({ first: port, last: port }));
-}
-
 /** `object[key]` of the object at `parent` as a port range. */
 function parsePortRange(value: unknown, parent: string, key: string): PortRange {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return singlePort(value);
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return { first: value, last: value };
   const field = `${parent}.${key}`;
   if (typeof value === 'number') invalid(field, 'a port from 1 to 65535', value);
   const match = typeof value === 'string' ? PORT_TEXT.exec(value) : null;
@@ -246,10 +240,10 @@ function parsePortRange(value: unknown, parent: string, key: string): PortRange 
   const first = Number(match[1]);
   const last = match[2] === undefined ? first : Number(match[2]);
   if (first < 1 || last > 65535 || first > last) invalid(field, 'a port from 1 to 65535 or a range "A-B" with A <= B', value);
-  return first === last ? singlePort(first) : { first, last };
+  return { first, last };
 }
 
-function parseIngress(value: unknown, networks: readonly NetworkSpec[]): IngressSpec {
+function parseIngress(value: unknown, networks: readonly PackedNetwork[]): IngressSpec {
   const object = readObject(value, 'ingress', ['bridge', 'address', 'ports']);
   const bridge = readInterfaceName(object, 'bridge', 'ingress.bridge');
   const address = typeof object.address === 'string' ? parseAddress(object.address) : undefined;
@@ -274,7 +268,7 @@ function parseIngress(value: unknown, networks: readonly NetworkSpec[]): Ingress
   return { bridge, address: address.address, ports };
 }
 
-function rejectDuplicateBridges(networks: readonly NetworkSpec[]): void {
+function rejectDuplicateBridges(networks: readonly PackedNetwork[]): void {
   const seen = new Set<string>();
   networks.forEach((network, index) => {
     if (seen.has(network.bridge)) invalid(`networks[${index}].bridge`, 'a bridge not used by another network', network.bridge);

@@ -1,0 +1,85 @@
+/** The packed port list a held spec keeps, and the ledger of host ports: values in, the same values out. */
+import test from 'ava';
+import { ValidationError } from '../src/errors.js';
+import { PortList } from '../src/spec/port-list.js';
+import { PortLedger } from '../src/spec/ports.js';
+import type { PortSpec } from '../src/spec/types.js';
+
+const SHAPES: PortSpec[] = [
+  { proto: 'tcp', containerPort: { first: 80, last: 80 } },
+  { proto: 'udp', hostPort: { first: 53, last: 54 }, containerPort: { first: 5353, last: 5354 } },
+  { proto: 'sctp', hostIp: '0.0.0.0', hostPort: { first: 65535, last: 65535 }, containerPort: { first: 1, last: 1 } },
+  { proto: 'tcp', hostIp: '2001:db8::1', hostPort: { first: 1, last: 65535 }, containerPort: { first: 1, last: 65535 } },
+  { proto: 'udp', hostIp: '::', containerPort: { first: 7, last: 9 } },
+  { proto: 'tcp', hostIp: '198.51.100.1', hostPort: { first: 8080, last: 8080 }, containerPort: { first: 80, last: 80 } },
+];
+
+test('every port shape comes out as it went in, in order', (t) => {
+  const list = PortList.of(SHAPES);
+  t.is(list.length, SHAPES.length);
+  t.deepEqual(list.toArray(), SHAPES);
+  SHAPES.forEach((port, index) => t.deepEqual(list.get(index), port));
+});
+
+test('edits keep the other ports in place', (t) => {
+  const list = PortList.of(SHAPES);
+  list.removeAt(1);
+  t.deepEqual(list.toArray(), [SHAPES[0], ...SHAPES.slice(2)]);
+  list.insert(1, SHAPES[1]!);
+  t.deepEqual(list.toArray(), SHAPES);
+  t.deepEqual(list.truncate(4), SHAPES.slice(4));
+  t.deepEqual(list.toArray(), SHAPES.slice(0, 4));
+  const removed = list.removeWhere((port) => port.proto === 'tcp');
+  t.deepEqual(removed, [{ port: SHAPES[0], index: 0 }, { port: SHAPES[3], index: 3 }]);
+  t.deepEqual(list.toArray(), [SHAPES[1], SHAPES[2]]);
+});
+
+test('ports are found by value, and copies are independent', (t) => {
+  const list = PortList.of([...SHAPES, SHAPES[0]!]);
+  t.is(list.lastIndexOf({ proto: 'tcp', containerPort: { first: 80, last: 80 } }), SHAPES.length);
+  t.is(list.lastIndexOf({ proto: 'tcp', containerPort: { first: 81, last: 81 } }), -1);
+  // `0.0.0.0` and no host address publish alike but are different ports as written.
+  t.is(list.lastIndexOf({ proto: 'sctp', hostPort: { first: 65535, last: 65535 }, containerPort: { first: 1, last: 1 } }), -1);
+  const copy = list.slice(2);
+  list.removeAt(2);
+  t.deepEqual(copy.toArray(), [...SHAPES.slice(2), SHAPES[0]]);
+});
+
+test('a list grows past its first capacity', (t) => {
+  const list = new PortList(0);
+  for (let port = 1; port <= 1024; port++) list.push({ proto: 'tcp', hostPort: { first: port, last: port }, containerPort: { first: port, last: port } });
+  t.is(list.length, 1024);
+  t.deepEqual(list.get(1023), { proto: 'tcp', hostPort: { first: 1024, last: 1024 }, containerPort: { first: 1024, last: 1024 } });
+});
+
+test('the ledger refuses a host port an overlapping address holds, and frees it on release', (t) => {
+  const endpoint = { ipv4: '198.18.0.2', ports: new PortList() };
+  const ledger = new PortLedger([{ bridge: 'br0', internal: false, icc: true, masquerade: true, gatewayMode: 'nat', endpoints: [endpoint] }]);
+  const on = (hostIp: string | undefined, hostPort: number): PortSpec =>
+    ({ proto: 'tcp', ...(hostIp ? { hostIp } : {}), hostPort: { first: hostPort, last: hostPort }, containerPort: { first: 80, last: 80 } });
+  const first = on('198.51.100.1', 8080);
+  ledger.claim(first, ['ipv4'], 'a');
+  endpoint.ports.push(first);
+  // Another address: free. The same address, or every address: taken, and the holder is named.
+  ledger.claim(on('198.51.100.2', 8080), ['ipv4'], 'b');
+  const clash = t.throws(() => ledger.claim(on('198.51.100.1', 8080), ['ipv4'], 'c'), { instanceOf: ValidationError });
+  t.is(clash.field, 'c.hostPort');
+  t.regex(clash.message, /networks\[0\]\.endpoints\[0\]\.ports\[0\]\.hostPort/);
+  t.throws(() => ledger.claim(on(undefined, 8080), ['ipv4'], 'd'), { instanceOf: ValidationError });
+  t.throws(() => ledger.claim(on('0.0.0.0', 8080), ['ipv4'], 'e'), { instanceOf: ValidationError });
+  // Another family or protocol: free.
+  ledger.claim(on(undefined, 8080), ['ipv6'], 'f');
+  ledger.claim({ ...on(undefined, 8080), proto: 'udp' }, ['ipv4'], 'g');
+  ledger.release(first, ['ipv4']);
+  ledger.release(on('198.51.100.2', 8080), ['ipv4']);
+  ledger.claim(on(undefined, 8080), ['ipv4'], 'h');
+  t.throws(() => ledger.claim(on('198.51.100.3', 8080), ['ipv4'], 'i'), { instanceOf: ValidationError });
+});
+
+test('a refused range takes nothing', (t) => {
+  const ledger = new PortLedger([]);
+  ledger.claim({ proto: 'tcp', hostPort: { first: 20, last: 20 }, containerPort: { first: 20, last: 20 } }, ['ipv4'], 'a');
+  t.throws(() => ledger.claim({ proto: 'tcp', hostPort: { first: 10, last: 20 }, containerPort: { first: 10, last: 20 } }, ['ipv4'], 'b'));
+  // Ports 10 to 19 were checked before 20 was found taken: still free.
+  t.notThrows(() => ledger.claim({ proto: 'tcp', hostPort: { first: 10, last: 19 }, containerPort: { first: 10, last: 19 } }, ['ipv4'], 'c'));
+});
