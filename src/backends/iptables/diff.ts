@@ -4,9 +4,9 @@
  * not fewer bytes but leaving everything that is not ours exactly where it is,
  * and doing nothing at all when the table already matches.
  */
-import { formatRule } from '../../iptc/format.js';
 import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
+import { ruleText } from '../../iptc/rule-text.js';
 import type { IptChain } from '../../iptc/table.js';
 import { isOwnedRule, OWNED_CHAINS } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
@@ -16,9 +16,8 @@ type ReadRule = IptRule | undefined;
 type SameRules = (a: readonly ReadRule[], b: readonly IptRule[]) => boolean;
 
 export function diffTable(family: IptFamily, current: readonly IptChain[], desired: TablePlan): IptcOperation[] {
-  const text = (rule: IptRule) => formatRule(family, rule);
   const sameRules: SameRules = (a, b) =>
-    a.length === b.length && a.every((rule, i) => rule !== undefined && text(rule) === text(b[i]!));
+    a.length === b.length && a.every((rule, i) => rule !== undefined && ruleText(family, rule) === ruleText(family, b[i]!));
   const existing = new Map(current.map((chain) => [chain.name, chain]));
   const planned = new Map(desired.chains.map((chain) => [chain.name, chain]));
 

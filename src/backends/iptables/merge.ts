@@ -8,19 +8,13 @@
  */
 import { OWNED_CHAINS, isOwnedRule } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
-import { formatRule } from '../../iptc/format.js';
+import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 
 /** The table `current` becomes when the change from `before` to `after` is made on it. */
 export function mergeTable(family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan): TablePlan {
-  // Each rule is formatted once: tables of tens of thousands of rules are compared by text.
-  const texts = new Map<IptRule, string>();
-  const text = (rule: IptRule) => {
-    let formatted = texts.get(rule);
-    if (formatted === undefined) texts.set(rule, formatted = formatRule(family, rule));
-    return formatted;
-  };
+  const text = (rule: IptRule) => ruleText(family, rule);
   const beforeChains = new Map(before.chains.map((chain) => [chain.name, chain]));
   const afterChains = new Map(after.chains.map((chain) => [chain.name, chain]));
   const currentChains = new Map(current.map((chain) => [chain.name, chain]));

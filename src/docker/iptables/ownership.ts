@@ -5,7 +5,7 @@
  * PREROUTING and POSTROUTING. Everything else there belongs to someone else and
  * is never touched.
  */
-import { formatRule } from '../../iptc/format.js';
+import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
 import { CHAIN } from './rules.js';
 
@@ -35,6 +35,6 @@ const SHAPES: Partial<Record<IptTableName, readonly RegExp[]>> = {
 
 export function isOwnedRule(family: IptFamily, table: IptTableName, rule: IptRule): boolean {
   if (rule.target.name === 'jump' && OUR_JUMP_TARGETS.has(rule.target.chain)) return true;
-  const text = formatRule(family, rule);
+  const text = ruleText(family, rule);
   return (SHAPES[table] ?? []).some((shape) => shape.test(text));
 }

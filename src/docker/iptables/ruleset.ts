@@ -11,6 +11,7 @@
  * sit between the two.
  */
 import { BUILTIN_CHAINS, compareChains, formatRule } from '../../iptc/format.js';
+import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
 
 /** How a rule is added, named after Docker's helpers. */
@@ -42,10 +43,16 @@ export interface TablePlan {
   chains: ChainPlan[];
 }
 
+/**
+ * Who claims a rule: the one owner's name, or a set once a second one claims
+ * it. Nearly every rule has one owner, and a set per rule costs more than the
+ * rule in plans of tens of thousands of rules.
+ */
+type Owners = string | Set<string>;
+
 interface Entry {
   rule: IptRule;
-  text: string;
-  owners: Set<string>;
+  owners: Owners;
   atHead: boolean;
   previous: Entry | undefined;
   next: Entry | undefined;
@@ -83,14 +90,15 @@ export class IptablesRuleset {
 
   add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement, owner: string): void {
     const chain = this.chain(table, chainName);
-    const text = formatRule(this.family, rule);
+    // Remembered with the rule: the plan's rules are compared by text again when diffed.
+    const text = ruleText(this.family, rule);
     const existing = chain.byText.get(text);
     if (existing) {
-      existing.owners.add(owner);
+      existing.owners = withOwner(existing.owners, owner);
       if (placement !== 'first') return;
       unlink(chain, existing);
     }
-    const entry = existing ?? { rule, text, owners: new Set([owner]), atHead: false, previous: undefined, next: undefined };
+    const entry = existing ?? { rule, owners: owner, atHead: false, previous: undefined, next: undefined };
     if (placement === 'append') linkLast(chain, entry);
     else linkFirst(chain, entry);
     chain.byText.set(text, entry);
@@ -99,48 +107,30 @@ export class IptablesRuleset {
   /** Drops `owner`'s claim on a rule; the rule goes with the last claim. A missing rule is a no-op. */
   remove(table: IptTableName, chainName: string, rule: IptRule, owner: string): void {
     const chain = this.tables.get(table)?.get(chainName);
-    const entry = chain?.byText.get(formatRule(this.family, rule));
+    // Not remembered: `rule` is built afresh for the lookup and dropped after it.
+    const text = formatRule(this.family, rule);
+    const entry = chain?.byText.get(text);
     if (!chain || !entry) return;
-    entry.owners.delete(owner);
-    if (entry.owners.size > 0) return;
+    const owners = withoutOwner(entry.owners, owner);
+    if (owners !== undefined) {
+      entry.owners = owners;
+      return;
+    }
     unlink(chain, entry);
-    chain.byText.delete(entry.text);
+    chain.byText.delete(text);
   }
 
   /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
   table(table: IptTableName): TablePlan {
-    const chains = [...(this.tables.get(table) ?? new Map<string, Chain>()).entries()]
-      .filter(([, chain]) => !chain.builtin || chain.first !== undefined)
-      .sort(([a], [b]) => compareChains(table, a, b))
-      .map(([name, chain]): ChainPlan => {
-        const entries = [...iterate(chain)];
-        return {
-          name,
-          builtin: chain.builtin,
-          userOwned: chain.userOwned,
-          head: entries.filter((entry) => entry.atHead).map((entry) => entry.rule),
-          tail: entries.filter((entry) => !entry.atHead).map((entry) => entry.rule),
-        };
-      });
-    return { name: table, chains };
-  }
-
-  clone(): IptablesRuleset {
-    const copy = new IptablesRuleset(this.family);
-    for (const [table, chains] of this.tables) {
-      for (const [name, chain] of chains) {
-        const chainCopy = newChain(chain.builtin, chain.userOwned);
-        for (const owner of chain.owners) chainCopy.owners.add(owner);
-        for (const entry of iterate(chain)) {
-          const entryCopy: Entry = { ...entry, owners: new Set(entry.owners), previous: undefined, next: undefined };
-          linkLast(chainCopy, entryCopy);
-          entryCopy.atHead = entry.atHead;
-          chainCopy.byText.set(entry.text, entryCopy);
-        }
-        copy.chainsOf(table).set(name, chainCopy);
-      }
+    const chains: ChainPlan[] = [];
+    for (const [name, chain] of this.tables.get(table) ?? []) {
+      if (chain.builtin && chain.first === undefined) continue;
+      const plan: ChainPlan = { name, builtin: chain.builtin, userOwned: chain.userOwned, head: [], tail: [] };
+      for (let entry = chain.first; entry; entry = entry.next) (entry.atHead ? plan.head : plan.tail).push(entry.rule);
+      chains.push(plan);
     }
-    return copy;
+    chains.sort((a, b) => compareChains(table, a.name, b.name));
+    return { name: table, chains };
   }
 
   private chain(table: IptTableName, name: string): Chain {
@@ -168,8 +158,16 @@ function newChain(builtin: boolean, userOwned: boolean): Chain {
   return { builtin, userOwned, owners: new Set(), first: undefined, last: undefined, byText: new Map() };
 }
 
-function* iterate(chain: Chain): Generator<Entry> {
-  for (let entry = chain.first; entry; entry = entry.next) yield entry;
+function withOwner(owners: Owners, owner: string): Owners {
+  if (typeof owners !== 'string') return owners.add(owner);
+  return owners === owner ? owners : new Set([owners, owner]);
+}
+
+/** The owners left once `owner` lets go; undefined when none are. */
+function withoutOwner(owners: Owners, owner: string): Owners | undefined {
+  if (typeof owners === 'string') return owners === owner ? undefined : owners;
+  owners.delete(owner);
+  return owners.size > 0 ? owners : undefined;
 }
 
 function linkFirst(chain: Chain, entry: Entry): void {
