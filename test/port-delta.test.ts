@@ -14,9 +14,9 @@ import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 const ENDPOINT = { ipv4: '198.18.6.2', ipv6: '2001:db8:6::2' };
 const OTHER = { ipv4: '198.18.6.3' };
 
-function spec(ports: number): SpecInput {
+function spec(ports: number, backend: SpecInput['backend'] = 'nftables'): SpecInput {
   return {
-    backend: 'nftables', ipv6: true, userlandProxy: false,
+    backend, ipv6: true, userlandProxy: false,
     networks: [{
       bridge: 'br-delta', ipv4: { subnet: '198.18.6.0/24' }, ipv6: { subnet: '2001:db8:6::/64' },
       endpoints: [
@@ -52,6 +52,23 @@ kernelTest('nftables: one port published or unpublished among 1,000 is its eleme
     '"5353" is the port 5353');
   await assertKernelMatches(t, ns, firewall);
   t.like(await firewall.removePorts('br-delta', ENDPOINT, [port]), { commits: 0, changes: 0 }, 'nothing left to remove');
+});
+
+kernelTest('iptables: one port published or unpublished among 1,000 is its rules only, not the chains rewritten', async (t) => {
+  const ns = await createNetns(t, 'deltaipt');
+  const firewall = await open(t, ns);
+  await firewall.apply(spec(1000, 'iptables'));
+  const port = { proto: 'udp' as const, hostPort: 5353, containerPort: 53 };
+  // Per family: the DNAT and the hairpin masquerade (nat), the forward accept (filter).
+  t.like(await firewall.addPorts('br-delta', ENDPOINT, [port]), { commits: 4, changes: 6 });
+  await assertKernelMatches(t, ns, firewall);
+  t.like(await firewall.removePorts('br-delta', ENDPOINT, [port]), { commits: 4, changes: 6 });
+  await assertKernelMatches(t, ns, firewall);
+  // In the middle of the endpoint's ports, by a declarative apply.
+  const more = spec(1000, 'iptables');
+  more.networks![0]!.endpoints![0]!.ports!.splice(500, 0, port);
+  t.like(await firewall.apply(more), { commits: 4, changes: 6 });
+  await assertKernelMatches(t, ns, firewall);
 });
 
 kernelTest('nftables: an apply that changes only ports commits only their elements', async (t) => {

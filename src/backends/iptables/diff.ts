@@ -13,11 +13,9 @@ import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 
 /** A rule read back; undefined where the kernel holds one the model cannot express (never ours). */
 type ReadRule = IptRule | undefined;
-type SameRules = (a: readonly ReadRule[], b: readonly IptRule[]) => boolean;
 
 export function diffTable(family: IptFamily, current: readonly IptChain[], desired: TablePlan): IptcOperation[] {
-  const sameRules: SameRules = (a, b) =>
-    a.length === b.length && a.every((rule, i) => rule !== undefined && ruleText(family, rule) === ruleText(family, b[i]!));
+  const same = (a: ReadRule, b: IptRule) => a !== undefined && ruleText(family, a) === ruleText(family, b);
   const existing = new Map(current.map((chain) => [chain.name, chain]));
   const planned = new Map(desired.chains.map((chain) => [chain.name, chain]));
 
@@ -33,15 +31,19 @@ export function diffTable(family: IptFamily, current: readonly IptChain[], desir
     // The user's chain is created once and never rewritten.
     if (plan.userOwned) continue;
     const rules = [...plan.head, ...plan.tail];
-    if (chain && sameRules(readRules(chain), rules)) continue;
-    if (chain && chain.rules.length > 0) fills.push({ op: 'flushChain', chain: plan.name });
-    for (const rule of rules) fills.push({ op: 'append', chain: plan.name, rule });
+    const edits = chain ? editSegment(plan.name, 0, readRules(chain), rules, same, true) : undefined;
+    if (edits && edits.length <= rules.length) fills.push(...edits);
+    else {
+      // Rewritten whole when that takes fewer operations.
+      if (chain && chain.rules.length > 0) fills.push({ op: 'flushChain', chain: plan.name });
+      for (const rule of rules) fills.push({ op: 'append', chain: plan.name, rule });
+    }
   }
 
   for (const chain of current) {
     if (chain.builtin) {
       // Appended one by one: a built-in chain may hold more rules than a call has arguments.
-      for (const edit of diffBuiltin(family, desired.name, chain, planned.get(chain.name), sameRules)) builtinEdits.push(edit);
+      for (const edit of diffBuiltin(family, desired.name, chain, planned.get(chain.name), same)) builtinEdits.push(edit);
     } else if (OWNED_CHAINS.has(chain.name) && !planned.has(chain.name)) {
       // Flushed first, deleted after every jump to it is gone.
       fills.push({ op: 'flushChain', chain: chain.name });
@@ -56,31 +58,57 @@ export function diffTable(family: IptFamily, current: readonly IptChain[], desir
   return [...creates, ...fills, ...builtinEdits, ...removals];
 }
 
+type Same = (a: ReadRule, b: IptRule) => boolean;
+
+/**
+ * The operations that turn the rules at `offset` to `offset + current.length`
+ * of a chain into `planned`, where what comes after them does not move
+ * first: what both start and end with stays, the rest between is deleted and
+ * inserted. Publishing or unpublishing one port among thousands is then one
+ * or two operations, not the chain rewritten. Rules that go to the end of the
+ * chain (`atEnd`: the segment ends the chain) are appended, since libiptc
+ * walks the chain to find an insert's position.
+ */
+function editSegment(
+  chain: string, offset: number, current: readonly ReadRule[], planned: readonly IptRule[], same: Same, atEnd: boolean,
+): IptcOperation[] {
+  let prefix = 0;
+  while (prefix < current.length && prefix < planned.length && same(current[prefix], planned[prefix]!)) prefix++;
+  let suffix = 0;
+  while (suffix < current.length - prefix && suffix < planned.length - prefix &&
+    same(current[current.length - 1 - suffix], planned[planned.length - 1 - suffix]!)) suffix++;
+  const operations: IptcOperation[] = [];
+  for (let index = current.length - suffix - 1; index >= prefix; index--) operations.push({ op: 'deleteAt', chain, index: offset + index });
+  const append = atEnd && suffix === 0;
+  for (let index = prefix; index < planned.length - suffix; index++) {
+    const rule = planned[index]!;
+    operations.push(append ? { op: 'append', chain, rule } : { op: 'insert', chain, index: offset + index, rule });
+  }
+  return operations;
+}
+
 /**
  * Our rules in a built-in chain sit at its head (Docker's inserts) and tail
  * (its appends) around anyone else's. When ours already read as planned,
- * nothing changes; otherwise ours are taken out and put back in order.
+ * nothing changes; when they are where they belong, only what differs is
+ * edited, the tail first so that the head's positions hold; otherwise ours
+ * are taken out and put back in order.
  */
-function diffBuiltin(
-  family: IptFamily,
-  table: IptTableName,
-  chain: IptChain,
-  plan: ChainPlan | undefined,
-  sameRules: SameRules,
-): IptcOperation[] {
+function diffBuiltin(family: IptFamily, table: IptTableName, chain: IptChain, plan: ChainPlan | undefined, same: Same): IptcOperation[] {
   const rules = readRules(chain);
   const owned = rules.map((rule) => rule !== undefined && isOwnedRule(family, table, rule));
   const head = plan?.head ?? [];
   const tail = plan?.tail ?? [];
   const firstForeign = owned.indexOf(false);
-  const headCount = firstForeign === -1 ? rules.length : firstForeign;
-  const currentHead = rules.slice(0, headCount);
-  const currentTail = rules.slice(headCount).filter((_, i) => owned[headCount + i]);
-  const tailIsContiguous = owned.slice(headCount).every((mine, i, all) => !mine || all.slice(i).every(Boolean));
-  if (firstForeign === -1) {
-    if (sameRules(rules, [...head, ...tail])) return [];
-  } else if (tailIsContiguous && sameRules(currentHead, head) && sameRules(currentTail, tail)) {
-    return [];
+  if (firstForeign === -1) return editSegment(chain.name, 0, rules, [...head, ...tail], same, true);
+  const tailStart = owned.indexOf(true, firstForeign);
+  const tailIsContiguous = tailStart === -1 || owned.indexOf(false, tailStart) === -1;
+  if (tailIsContiguous) {
+    const end = tailStart === -1 ? rules.length : tailStart;
+    return [
+      ...editSegment(chain.name, end, rules.slice(end), tail, same, true),
+      ...editSegment(chain.name, 0, rules.slice(0, firstForeign), head, same, false),
+    ];
   }
   const operations: IptcOperation[] = [];
   for (let index = rules.length - 1; index >= 0; index--) {

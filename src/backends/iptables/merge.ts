@@ -2,9 +2,14 @@
  * An imperative change applied on top of what the kernel holds rather than
  * by rewriting it, so that processes editing one namespace add up instead of
  * undoing each other (Docker's own incremental semantics): the rules the change
- * drops are deleted, the rules it needs are inserted at the head or appended
- * at the tail unless present, and every other rule, whoever wrote it, stays
- * where it is. Chains the change releases go; other chains of ours stay.
+ * drops are deleted, the rules it needs are added unless present, and every
+ * other rule, whoever wrote it, stays where it is. Chains the change releases
+ * go; other chains of ours stay.
+ *
+ * An added rule goes where the plan puts it: before the next planned rule the
+ * kernel holds, or after the last of them. A process making its changes one by
+ * one therefore ends with the rules in the order one declarative apply of its
+ * spec would write, which then finds nothing to change.
  */
 import { OWNED_CHAINS, isOwnedRule } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
@@ -32,21 +37,52 @@ export function mergeTable(family: IptFamily, current: readonly IptChain[], befo
     if (!builtin && was && !will) continue;
     const kept = new Set(rulesOf(will).map(text));
     const dropped = new Set(rulesOf(was).map(text).filter((rule) => !kept.has(rule)));
-    const { head, tail } = ours(family, after.name, kernel);
+    const { head, tail, divided } = ours(family, after.name, kernel);
     const keptHead = head.filter((rule) => !dropped.has(text(rule)));
     const keptTail = tail.filter((rule) => !dropped.has(text(rule)));
     const present = new Set([...keptHead, ...keptTail].map(text));
-    const missing = (rules: readonly IptRule[]) => rules.filter((rule) => !present.has(text(rule)));
     const chain: ChainPlan = {
       name,
       builtin,
       userOwned: will?.userOwned ?? was?.userOwned ?? false,
-      head: [...missing(will?.head ?? []), ...keptHead],
-      tail: [...keptTail, ...missing(will?.tail ?? [])],
+      ...(divided
+        ? { head: placeMissing(keptHead, will?.head ?? [], present, text), tail: placeMissing(keptTail, will?.tail ?? [], present, text) }
+        : { head: [], tail: placeMissing([...keptHead, ...keptTail], rulesOf(will), present, text) }),
     };
     if (!builtin || chain.head.length + chain.tail.length > 0) chains.push(chain);
   }
   return { name: after.name, chains };
+}
+
+/**
+ * `kept` with each rule of `planned` that the kernel holds nowhere
+ * (`present`) placed before the next planned rule `kept` holds, or at the end.
+ */
+function placeMissing(kept: readonly IptRule[], planned: readonly IptRule[], present: ReadonlySet<string>, text: (rule: IptRule) => string): IptRule[] {
+  const inKept = new Set(kept.map(text));
+  // Built back to front, so each group is reversed when placed.
+  const before = new Map<string, IptRule[]>();
+  const atEnd: IptRule[] = [];
+  let anchor: string | undefined;
+  for (let index = planned.length - 1; index >= 0; index--) {
+    const rule = planned[index]!;
+    const ruleText = text(rule);
+    if (inKept.has(ruleText)) anchor = ruleText;
+    else if (!present.has(ruleText)) {
+      if (anchor === undefined) atEnd.push(rule);
+      else if (before.has(anchor)) before.get(anchor)!.push(rule);
+      else before.set(anchor, [rule]);
+    }
+  }
+  if (before.size === 0 && atEnd.length === 0) return [...kept];
+  const placed: IptRule[] = [];
+  for (const rule of kept) {
+    const group = before.get(text(rule));
+    if (group) placed.push(...group.reverse());
+    placed.push(rule);
+  }
+  placed.push(...atEnd.reverse());
+  return placed;
 }
 
 function rulesOf(chain: ChainPlan | undefined): IptRule[] {
@@ -54,17 +90,19 @@ function rulesOf(chain: ChainPlan | undefined): IptRule[] {
 }
 
 /**
- * Our rules in a chain as the kernel holds them: in a built-in chain, those
- * above anyone else's (head) and those below (tail); in our own chains, all.
+ * Our rules in a chain as the kernel holds them: in a built-in chain that
+ * holds anyone else's (`divided`), those above them (head) and those below
+ * (tail); otherwise all of them, as the tail.
  */
-function ours(family: IptFamily, table: TablePlan['name'], chain: IptChain | undefined): { head: IptRule[]; tail: IptRule[] } {
+function ours(family: IptFamily, table: TablePlan['name'], chain: IptChain | undefined): { head: IptRule[]; tail: IptRule[]; divided: boolean } {
   const rules = (chain?.rules ?? []).map((entry) => entry.rule);
-  if (!chain?.builtin) return { head: [], tail: rules.filter((rule) => rule !== undefined) };
+  if (!chain?.builtin) return { head: [], tail: rules.filter((rule) => rule !== undefined), divided: false };
   const owned = rules.map((rule) => rule !== undefined && isOwnedRule(family, table, rule));
   const firstForeign = owned.indexOf(false);
-  const headCount = firstForeign === -1 ? rules.length : firstForeign;
+  if (firstForeign === -1) return { head: [], tail: rules as IptRule[], divided: false };
   return {
-    head: rules.slice(0, headCount) as IptRule[],
-    tail: rules.slice(headCount).filter((_, i) => owned[headCount + i]) as IptRule[],
+    head: rules.slice(0, firstForeign) as IptRule[],
+    tail: rules.slice(firstForeign).filter((_, i) => owned[firstForeign + i]) as IptRule[],
+    divided: true,
   };
 }
