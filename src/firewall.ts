@@ -127,10 +127,10 @@ export class Firewall {
 
   // ---- Docker's firewaller, imperatively -----------------------------------
 
-  /** Adds (or replaces) the network with this bridge name. */
+  /** Adds the network with this bridge name, or replaces it where it is. */
   addNetwork(network: NetworkSpecInput): Promise<ApplyResult> {
     return this.editSpec((spec) => {
-      spec.networks = [...(spec.networks ?? []).filter((n) => n.bridge !== network.bridge), network];
+      spec.networks = replaceOrAppend(spec.networks ?? [], (n) => n.bridge === network.bridge, network);
     });
   }
 
@@ -140,11 +140,11 @@ export class Firewall {
     });
   }
 
-  /** Adds an endpoint (a container's addresses and published ports) to a network. */
+  /** Adds an endpoint (a container's addresses and published ports) to a network, or replaces it where it is. */
   addEndpoint(bridge: string, endpoint: EndpointSpecInput): Promise<ApplyResult> {
     return this.editSpec((spec) => {
       const network = networkOf(spec, bridge);
-      network.endpoints = [...(network.endpoints ?? []).filter((e) => !sameEndpoint(e, endpoint)), endpoint];
+      network.endpoints = replaceOrAppend(network.endpoints ?? [], (e) => sameEndpoint(e, endpoint), endpoint);
     });
   }
 
@@ -419,6 +419,18 @@ function takeGroup(queue: PendingEdit[]): PendingEdit[] {
 
 function nothingApplied(): ValidationError {
   return new ValidationError('spec', 'nothing applied yet: call apply(spec) first (e.g. with { networks: [] })');
+}
+
+/**
+ * `list` with `item` in place of the first entry `replaces` picks (others it
+ * picks go), or at the end: kept in place, what a replacement leaves unchanged
+ * stays where the kernel holds it, and a declarative apply of the result
+ * finds it there.
+ */
+function replaceOrAppend<T>(list: readonly T[], replaces: (entry: T) => boolean, item: T): T[] {
+  const index = list.findIndex(replaces);
+  if (index === -1) return [...list, item];
+  return list.flatMap((entry, i) => (i === index ? [item] : replaces(entry) ? [] : [entry]));
 }
 
 function networkOf(spec: SpecInput, bridge: string): NetworkSpecInput {

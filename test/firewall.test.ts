@@ -53,6 +53,38 @@ kernelTest('imperative calls end in the same ruleset as one declarative apply', 
   t.is(await save(imperative, 'ip6tables-legacy-save'), await save(daemonOnly, 'ip6tables-legacy-save'));
 });
 
+kernelTest('replacing a network or endpoint, or publishing out of order, ends where a declarative apply puts the rules', async (t) => {
+  const A = { bridge: 'br-a', ipv4: { subnet: '198.18.1.0/24' } };
+  const B = { bridge: 'br-b', ipv4: { subnet: '198.18.2.0/24' } };
+  const sequences: Record<string, (firewall: Firewall) => Promise<unknown>> = {
+    'network replaced': async (firewall) => {
+      await firewall.addNetwork(A);
+      await firewall.addNetwork(B);
+      await firewall.addNetwork({ ...A, icc: false, masquerade: false });
+    },
+    'endpoint replaced, ports published out of order': async (firewall) => {
+      await firewall.addNetwork(A);
+      await firewall.addNetwork(B);
+      await firewall.addEndpoint('br-a', { ipv4: '198.18.1.2', ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }] });
+      await firewall.addEndpoint('br-a', { ipv4: '198.18.1.3' });
+      await firewall.addPorts('br-a', { ipv4: '198.18.1.3' }, [{ proto: 'tcp', hostPort: 9000, containerPort: 90 }]);
+      await firewall.addPorts('br-a', { ipv4: '198.18.1.3' }, [{ proto: 'udp', hostPort: 53, containerPort: 53 }]);
+      await firewall.addEndpoint('br-a', { ipv4: '198.18.1.2', ports: [{ proto: 'udp', hostPort: 5353, containerPort: 5353 }] });
+    },
+  };
+  for (const [name, steps] of Object.entries(sequences)) {
+    const ns = await createNetns(t, 'fwreplace');
+    const firewall = await Firewall.open({ netns: ns.path });
+    t.teardown(() => firewall.close());
+    await firewall.apply({ backend: 'iptables', userlandProxy: false });
+    await steps(firewall);
+    t.deepEqual(firewall.currentSpec()!.networks!.map((network) => network.bridge), ['br-a', 'br-b'], `${name}: replaced in place`);
+    const fresh = await Firewall.open({ netns: ns.path });
+    t.teardown(() => fresh.close());
+    t.like(await fresh.apply(firewall.currentSpec()!), { commits: 0, changes: 0 }, name);
+  }
+});
+
 kernelTest('publishing 10,000 ports in one call is one commit per table', async (t) => {
   const ns = await createNetns(t, 'fwbulk');
   const firewall = await Firewall.open({ netns: ns.path });
