@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -88,7 +89,14 @@ std::vector<uint8_t> EncodeRuleOf(xtc_handle* handle, const Operation& op, long 
   if (jump != nullptr && !Family::IsChain(jump->chain.c_str(), handle)) {
     Fail(ENOENT, OperationName(op.kind), "cannot jump to chain " + jump->chain + ": it does not exist", index);
   }
-  return EncodeEntry<Family>(op.rule);
+  std::vector<uint8_t> entry = EncodeEntry<Family>(op.rule);
+  // Entries keep their offsets in 16 bits: a larger one (a rule of hundreds
+  // of comments) would be cut short and read past its end.
+  if (entry.size() > UINT16_MAX) {
+    Fail(EINVAL, OperationName(op.kind),
+         "the rule takes " + std::to_string(entry.size()) + " bytes, more than the 65535 an iptables entry holds", index);
+  }
+  return entry;
 }
 
 template <typename Family>
