@@ -340,10 +340,15 @@ function rawText(out: PackedWriter, text: string, claimed = Buffer.byteLength(te
   out.bytes(Buffer.from(text));
 }
 
+/** An operation's code and chain. */
+function opHead(out: PackedWriter, code: number, chain: string): void {
+  out.u8(code);
+  out.text(chain);
+}
+
 /** `append` to INPUT of a rule accepting every packet, with `matches` (count, then records). */
 const appendAccepting = (out: PackedWriter, matches: number, write: (out: PackedWriter) => void = () => {}) => {
-  out.u8(OP_CODE.append);
-  out.text('INPUT');
+  opHead(out, OP_CODE.append, 'INPUT');
   out.u8(TARGET_CODE.ACCEPT);
   out.u8(RULE_FIELD.protocol);
   out.u8(0);
@@ -394,10 +399,8 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
     table.transaction(change('ipv6', 'filter', fromSource('ipv4', '192.0.2.1')), lockFile, 10_000)],
   ['a jump to a chain name of 30 bytes (cut to 28, the name of another chain)', ({ table, lockFile }) =>
     table.transaction(change('ipv4', 'filter', packed(2, (out) => {
-      out.u8(OP_CODE.newChain);
-      out.text('x'.repeat(28));
-      out.u8(OP_CODE.append);
-      out.text('INPUT');
+      opHead(out, OP_CODE.newChain, 'x'.repeat(28));
+      opHead(out, OP_CODE.append, 'INPUT');
       out.u8(TARGET_CODE.jump);
       out.text('x'.repeat(30));
       out.u8(0);
@@ -405,14 +408,10 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
       out.u32(0);
     })), lockFile, 10_000)],
   ['an append without a rule (appended one accepting every packet)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', packed(1, (out) => {
-      out.u8(OP_CODE.append);
-      out.text('INPUT');
-    })), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => opHead(out, OP_CODE.append, 'INPUT'))), lockFile, 10_000)],
   ['policy RETURN (set ACCEPT)', ({ table, lockFile }) =>
     table.transaction(change('ipv4', 'filter', packed(1, (out) => {
-      out.u8(OP_CODE.setPolicy);
-      out.text('INPUT');
+      opHead(out, OP_CODE.setPolicy, 'INPUT');
       out.u8(TARGET_CODE.RETURN);
     })), lockFile, 10_000)],
   ['a chain name cut short by a NUL (created chain FZ2)', ({ table, lockFile }) =>
@@ -426,10 +425,7 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
     table.transaction(change('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ2' }]), lockFile, 10_000)],
   ['an operation count cut short', ({ table, lockFile }) => table.transaction(change('ipv4', 'filter', Buffer.of(1, 0)), lockFile, 10_000)],
   ['an operation count of 2^32 - 1 in a buffer of one operation', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', packed(0xffffffff, (out) => {
-      out.u8(OP_CODE.newChain);
-      out.text('FZ2');
-    })), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', packed(0xffffffff, (out) => opHead(out, OP_CODE.newChain, 'FZ2'))), lockFile, 10_000)],
   ['a match count of 2^32 - 1 with no match', ({ table, lockFile }) =>
     table.transaction(change('ipv4', 'filter', packed(1, (out) => appendAccepting(out, 0xffffffff))), lockFile, 10_000)],
   ['a comment whose length runs past the end', ({ table, lockFile }) =>
@@ -460,8 +456,7 @@ kernelTest('a malformed packed operation fails with its index counted across all
     { family: 'ipv4', table: 'filter', operations: encodeOperations('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ3' }, { op: 'newChain', chain: 'FZ4' }]) },
     // A fingerprint no table has: had the table been read, this would fail with ERESTART instead.
     { family: 'ipv6', table: 'filter', fingerprint: '0000000000000000', operations: packed(2, (out) => {
-      out.u8(OP_CODE.newChain);
-      out.text('FZ3');
+      opHead(out, OP_CODE.newChain, 'FZ3');
       out.u8(0xee);
     }) },
   ] as NativeTableChange[];
