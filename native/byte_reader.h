@@ -44,7 +44,6 @@ class ByteReader {
            static_cast<uint32_t>(bytes[2]) << 16 | static_cast<uint32_t>(bytes[3]) << 24;
   }
 
-  size_t offset() const { return offset_; }
   size_t remaining() const { return size_ - offset_; }
 
  private:

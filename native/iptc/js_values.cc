@@ -2,9 +2,8 @@
 
 #include <string_view>
 
-#include "iptc/family.h"
-
 #include "arguments.h"
+#include "iptc/family.h"
 
 namespace bridgewall::iptc {
 

@@ -105,7 +105,7 @@ export interface NativeRule {
  *                 ACCEPT, DROP, RETURN: nothing
  *                 jump: text chain, flag goto
  *                 DNAT, SNAT: u8 NAT_FIELD set, address if present, ports if present
- *                 MASQUERADE: u8 NAT_FIELD set (PORTS only), ports if present
+ *                 MASQUERADE: u8 NAT_FIELD set (ports only), ports if present
  *
  * Codes start at 1, so a run of zero bytes is never a valid record.
  */
@@ -155,6 +155,7 @@ export interface NativeTableDump {
 export interface NativeTableChange {
   family: IptFamily;
   table: IptTableName;
+  /** Packed as NativeOperations describes. */
   operations: NativeOperations;
   /** When given, the change is refused with ERESTART unless the table still has this fingerprint. */
   fingerprint?: string;
