@@ -24,6 +24,7 @@
         "native/iptc/entry.cc",
         "native/iptc/session.cc",
         "native/iptc/js_values.cc",
+        "native/iptc/packed_operations.cc",
         "native/iptc/xtables_lock.cc"
       ],
       "include_dirs": [

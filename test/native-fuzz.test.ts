@@ -19,7 +19,8 @@ import type { ExecutionContext } from 'ava';
 import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
 import { encodeOperations } from '../src/iptc/encode.js';
 import { binding } from '../src/native/binding.js';
-import type { NativeIptcTable, NativeTableChange } from '../src/native/iptc.js';
+import { MATCH_CODE, type NativeIptcTable, type NativeTableChange, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../src/native/iptc.js';
+import { PackedWriter } from '../src/native/packed-writer.js';
 import type { NativeNftConnection } from '../src/native/nft.js';
 import { KeyPacker, NftBatch, statement, match } from '../src/nft/index.js';
 import {
@@ -47,7 +48,7 @@ function diceFor(stream: number, i: number): Dice {
 /** The input as text for the failure message: bytes, bigints and symbols spelled out, long strings cut. */
 function show(input: unknown): string {
   const text = JSON.stringify(input, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+    if (value instanceof Uint8Array) return value.length <= 256 ? `<hex ${Buffer.from(value).toString('hex')}>` : `<${value.length} bytes>`;
     if (typeof value === 'bigint') return `${value}n`;
     if (typeof value === 'symbol' || value === undefined) return String(value);
     if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
@@ -323,17 +324,40 @@ interface Handles {
 }
 
 const counters = (count: number) => Array.from({ length: count }, () => statement.counter()[0]!);
-const acceptTcp = (destination: unknown) => ({
-  protocol: { number: 6, negated: false },
-  matches: [{ kind: 'tcp', destination, sourceNegated: false, destinationNegated: false }],
-  target: { kind: 'verdict', verdict: 'ACCEPT' },
-});
-const fromSource = (address: Uint8Array) => ({
-  source: { address, mask: new Uint8Array(address.length).fill(0xff), negated: false },
-  matches: [],
-  target: { kind: 'verdict', verdict: 'DROP' },
-});
-const change = (family: string, table: string, operations: unknown[]) => [{ family, table, operations }] as unknown as NativeTableChange[];
+const change = (family: string, table: string, operations: unknown) => [{ family, table, operations }] as unknown as NativeTableChange[];
+
+/** Operations packed by hand, past every check of encode.ts: `write` writes the records after the count. */
+function packed(count: number, write: (out: PackedWriter) => void): Buffer {
+  const out = new PackedWriter(64);
+  out.u32(count);
+  write(out);
+  return out.finish();
+}
+
+/** A u8 length and the bytes of `text`, whatever their number. */
+function rawText(out: PackedWriter, text: string, claimed = Buffer.byteLength(text)): void {
+  out.u8(claimed);
+  out.bytes(Buffer.from(text));
+}
+
+/** An operation's code and chain. */
+function opHead(out: PackedWriter, code: number, chain: string): void {
+  out.u8(code);
+  out.text(chain);
+}
+
+/** `append` to INPUT of a rule accepting every packet, with `matches` (count, then records). */
+const appendAccepting = (out: PackedWriter, matches: number, write: (out: PackedWriter) => void = () => {}) => {
+  opHead(out, OP_CODE.append, 'INPUT');
+  out.u8(TARGET_CODE.ACCEPT);
+  out.u8(RULE_FIELD.protocol);
+  out.u8(0);
+  out.u8(6);
+  out.u32(matches);
+  write(out);
+};
+const fromSource = (family: 'ipv4' | 'ipv6', source: string) =>
+  encodeOperations(family, 'filter', [{ op: 'append', chain: 'INPUT', rule: { source, target: { name: 'DROP' } } }]);
 
 /**
  * Inputs the fuzz found, each with what the addon did with it before it
@@ -361,32 +385,87 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
     conn.commit([{ kind: 'elements', op: 'add', family: 2, table: 'fz', set: 'map', keyLen: 2, count: 1, keys: new Uint8Array(2), dataLen: 8, data: new Uint8Array(8), verdicts: [{ code: 1 }] }], undefined)],
   ['an unknown expression attribute (a TypeError without a code)', ({ conn }) =>
     conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: [{ type: 'counter', bogus: 1 }] }], undefined)],
-  ['port 70,000 (wrapped to 4464)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT', rule: acceptTcp([70_000, 70_000]) }]), lockFile, 10_000)],
+  // Ports are 16-bit in the packed layout, so port 70,000 (which wrapped to 4464) can no longer be sent.
+  ['ports that run backwards (matched nothing)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => appendAccepting(out, 1, () => {
+      out.u8(MATCH_CODE.tcp);
+      out.u8(PORT_FIELD.destination);
+      out.u16(80);
+      out.u16(1);
+    }))), lockFile, 10_000)],
   ['an IPv6 address in an IPv4 rule (cut to its first 4 bytes)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT', rule: fromSource(new Uint8Array(16).fill(0x20)) }]), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', fromSource('ipv6', '2001:db8::1')), lockFile, 10_000)],
   ['an IPv4 address in an IPv6 rule (padded with zeros)', ({ table, lockFile }) =>
-    table.transaction(change('ipv6', 'filter', [{ op: 'append', chain: 'INPUT', rule: fromSource(Uint8Array.of(192, 0, 2, 1)) }]), lockFile, 10_000)],
+    table.transaction(change('ipv6', 'filter', fromSource('ipv4', '192.0.2.1')), lockFile, 10_000)],
   ['a jump to a chain name of 30 bytes (cut to 28, the name of another chain)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [
-      { op: 'newChain', chain: 'x'.repeat(28) },
-      { op: 'newChain', chain: 'x'.repeat(30) },
-      { op: 'append', chain: 'INPUT', rule: { matches: [], target: { kind: 'jump', chain: 'x'.repeat(30), goto: false } } },
-    ]), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', packed(2, (out) => {
+      opHead(out, OP_CODE.newChain, 'x'.repeat(28));
+      opHead(out, OP_CODE.append, 'INPUT');
+      out.u8(TARGET_CODE.jump);
+      out.text('x'.repeat(30));
+      out.u8(0);
+      out.u16(0);
+      out.u32(0);
+    })), lockFile, 10_000)],
   ['an append without a rule (appended one accepting every packet)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT' }]), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => opHead(out, OP_CODE.append, 'INPUT'))), lockFile, 10_000)],
   ['policy RETURN (set ACCEPT)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [{ op: 'setPolicy', chain: 'INPUT', policy: 'RETURN' }]), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => {
+      opHead(out, OP_CODE.setPolicy, 'INPUT');
+      out.u8(TARGET_CODE.RETURN);
+    })), lockFile, 10_000)],
   ['a chain name cut short by a NUL (created chain FZ2)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ2\0junk' }]), lockFile, 10_000)],
-  ['a match of kind 7 (a TypeError without a code)', ({ table, lockFile }) =>
-    table.transaction(change('ipv4', 'filter', [{ op: 'append', chain: 'INPUT', rule: { matches: [{ kind: 7 }], target: { kind: 'verdict', verdict: 'ACCEPT' } } }]), lockFile, 10_000)],
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => {
+      out.u8(OP_CODE.newChain);
+      rawText(out, 'FZ2\0junk');
+    })), lockFile, 10_000)],
+  ['a match of an unknown code (a TypeError without a code)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => appendAccepting(out, 1, () => out.u8(0xee)))), lockFile, 10_000)],
+  ['operations as objects, not packed', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ2' }]), lockFile, 10_000)],
+  ['an operation count cut short', ({ table, lockFile }) => table.transaction(change('ipv4', 'filter', Buffer.of(1, 0)), lockFile, 10_000)],
+  ['an operation count of 2^32 - 1 in a buffer of one operation', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', packed(0xffffffff, (out) => opHead(out, OP_CODE.newChain, 'FZ2'))), lockFile, 10_000)],
+  ['a match count of 2^32 - 1 with no match', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => appendAccepting(out, 0xffffffff))), lockFile, 10_000)],
+  ['a comment whose length runs past the end', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', packed(1, (out) => appendAccepting(out, 1, () => {
+      out.u8(MATCH_CODE.comment);
+      rawText(out, 'fz', 200);
+    }))), lockFile, 10_000)],
+  ['a byte after the last operation', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', Buffer.concat([encodeOperations('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ2' }]), Buffer.of(0)])), lockFile, 10_000)],
+  ['a rule of 300 comments, an entry past 64 KiB (crashed the process)', ({ table, lockFile }) =>
+    table.transaction(change('ipv4', 'filter', encodeOperations('ipv4', 'filter', [{
+      op: 'append', chain: 'INPUT', rule: { matches: Array.from({ length: 300 }, () => ({ name: 'comment', comment: 'x'.repeat(200) })), target: { name: 'ACCEPT' } },
+    }])), lockFile, 10_000)],
   ['an unknown table (made the kernel look for a module of its name)', ({ table }) => table.dump('ipv4', 'bogus' as 'filter')],
   ['a namespace path that is no string (opened the caller\'s namespace)', async () => (await binding.openNftConnection(42 as unknown as string)).close()],
   ['a namespace path cut short by a NUL (opened the namespace)', async ({ ns }) => (await binding.openIptcTable(`${ns.path}\0junk`)).close()],
   ['a sysctl path that leaves /proc/sys (was written)', ({ ns }) => binding.writeSysctls(ns.path, [{ path: '../sys/net/ipv4/ip_forward', value: '1' }])],
   ['a bridge name cut short by a NUL (read as br-fz)', ({ ns }) => binding.setBridgePortsHairpin(ns.path, ['br-fz\0junk'])],
 ];
+
+kernelTest('a malformed packed operation fails with its index counted across all changes, before any table is read', async (t) => {
+  const ns = await createNetns(t, 'regress');
+  const dir = mkdtempSync(path.join(tmpdir(), 'bridgewall-fuzz-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const table = await binding.openIptcTable(ns.path);
+  t.teardown(() => table.close());
+  const changes = [
+    { family: 'ipv4', table: 'filter', operations: encodeOperations('ipv4', 'filter', [{ op: 'newChain', chain: 'FZ3' }, { op: 'newChain', chain: 'FZ4' }]) },
+    // A fingerprint no table has: had the table been read, this would fail with ERESTART instead.
+    { family: 'ipv6', table: 'filter', fingerprint: '0000000000000000', operations: packed(2, (out) => {
+      opHead(out, OP_CODE.newChain, 'FZ3');
+      out.u8(0xee);
+    }) },
+  ] as NativeTableChange[];
+  const error = await t.throwsAsync(callNative(() => table.transaction(changes, path.join(dir, 'xtables.lock'), 10_000)), { instanceOf: NetfilterError });
+  t.is(error?.code, 'EINVAL');
+  t.is(error?.index, 3);
+  t.regex(error?.message ?? '', /changes\[1\]\.operations\[1\]: unknown operation code 238/);
+  t.deepEqual((await table.dump('ipv4', 'filter')).chains.map((chain) => chain.name), ['INPUT', 'FORWARD', 'OUTPUT']);
+});
 
 for (const [title, call] of REGRESSIONS) {
   kernelTest(`regression: ${title}`, async (t) => {

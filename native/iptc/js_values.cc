@@ -1,26 +1,13 @@
 #include "iptc/js_values.h"
 
-// After libiptc's headers (iptc/family.h), which bring linux/if.h.
-#include "iptc/family.h"
-
-#include <linux/netfilter/x_tables.h>
-#include <linux/netfilter/xt_comment.h>
-#include <net/if.h>
-
-#include <cstring>
 #include <string_view>
 
 #include "arguments.h"
+#include "iptc/family.h"
 
 namespace bridgewall::iptc {
 
 namespace {
-
-// iptables' own limits: user chains (so a jump's target name holds them
-// whole), interface names and comments, each without its NUL.
-constexpr size_t kMaxChainBytes = XT_EXTENSION_MAXNAMELEN - 1;
-constexpr size_t kMaxInterfaceBytes = IFNAMSIZ - 1;
-constexpr size_t kMaxCommentBytes = XT_MAX_COMMENT_LEN - 1;
 
 // The tables of both families. Asked for any other, the kernel would try to
 // load a module of that name.
@@ -49,24 +36,10 @@ constexpr std::pair<std::string_view, IpVersion> kIpVersions[] = {
     {"ipv6", IpVersion::kIpv6},
 };
 
-constexpr std::pair<std::string_view, Operation::Kind> kOperationKinds[] = {
-    {"newChain", Operation::Kind::kNewChain},   {"flushChain", Operation::Kind::kFlushChain},
-    {"deleteChain", Operation::Kind::kDeleteChain}, {"setPolicy", Operation::Kind::kSetPolicy},
-    {"append", Operation::Kind::kAppend},       {"insert", Operation::Kind::kInsert},
-    {"replace", Operation::Kind::kReplace},     {"deleteAt", Operation::Kind::kDeleteAt},
-    {"deleteRule", Operation::Kind::kDeleteRule},
-};
-
 constexpr std::pair<std::string_view, Verdict> kVerdicts[] = {
     {"ACCEPT", Verdict::kAccept},
     {"DROP", Verdict::kDrop},
     {"RETURN", Verdict::kReturn},
-};
-
-// A built-in chain's policy is a verdict, but only these two.
-constexpr std::pair<std::string_view, Verdict> kPolicies[] = {
-    {"ACCEPT", Verdict::kAccept},
-    {"DROP", Verdict::kDrop},
 };
 
 constexpr std::pair<std::string_view, PortProtocol> kPortProtocols[] = {
@@ -79,112 +52,6 @@ constexpr std::pair<std::string_view, NatKind> kNatKinds[] = {
     {"DNAT", NatKind::kDestination},
     {"SNAT", NatKind::kSource},
 };
-
-// ---------------------------------------------------------------------------
-// JavaScript to C++
-
-bool Flag(const Napi::Object& object, const char* key) { return object.Get(key).ToBoolean().Value(); }
-
-// Exactly the family's length: a 4-byte address in an IPv6 rule, or the
-// first 4 bytes of an IPv6 address in an IPv4 one, would match another address.
-Address AddressFromJs(const Napi::Value& value, const char* field, size_t length) {
-  std::string bytes = AsBytes(value, field);
-  if (bytes.size() != length) {
-    throw Napi::RangeError::New(value.Env(), std::string(field) + " must be " + std::to_string(length) + " bytes");
-  }
-  Address address{};
-  std::memcpy(address.data(), bytes.data(), length);
-  return address;
-}
-
-// [first, last]: ports beyond 65535 would wrap into others, and a range
-// running backwards matches nothing.
-std::optional<PortRange> PortsFromJs(const Napi::Object& object, const char* key) {
-  if (!Has(object, key)) return std::nullopt;
-  Napi::Array pair = ReadArray(object, key);
-  if (pair.Length() != 2) throw Napi::RangeError::New(object.Env(), std::string(key) + " must be [first, last]");
-  PortRange range{AsInt<uint16_t>(pair.Get(0u), key), AsInt<uint16_t>(pair.Get(1u), key)};
-  if (range.first > range.last) {
-    throw Napi::RangeError::New(object.Env(), std::string(key) + " must not start above its last port");
-  }
-  return range;
-}
-
-std::optional<AddressMatch> AddressMatchFromJs(const Napi::Object& rule, const char* key, size_t length) {
-  if (!Has(rule, key)) return std::nullopt;
-  auto object = ReadObject(rule, key);
-  return AddressMatch{AddressFromJs(object.Get("address"), "address", length),
-                      AddressFromJs(object.Get("mask"), "mask", length), Flag(object, "negated")};
-}
-
-// Empty only in rules read back (`! -i ""` is no rule iptables writes), which
-// may be written again as they are.
-std::optional<InterfaceMatch> InterfaceMatchFromJs(const Napi::Object& rule, const char* key) {
-  if (!Has(rule, key)) return std::nullopt;
-  auto object = ReadObject(rule, key);
-  return InterfaceMatch{ReadText(object, "name", kMaxInterfaceBytes), Flag(object, "negated")};
-}
-
-Match MatchFromJs(const Napi::Object& object) {
-  std::string kind = ReadString(object, "kind");
-  if (kind == "addrtype") {
-    return AddrtypeMatch{ReadInt<uint16_t>(object, "sourceTypes"), Flag(object, "sourceNegated"),
-                         ReadInt<uint16_t>(object, "destinationTypes"), Flag(object, "destinationNegated")};
-  }
-  if (kind == "conntrack") return ConntrackMatch{ReadInt<uint16_t>(object, "states"), Flag(object, "negated")};
-  if (kind == "mark") {
-    return MarkMatch{ReadInt<uint32_t>(object, "mark"), ReadInt<uint32_t>(object, "mask"), Flag(object, "negated")};
-  }
-  if (kind == "comment") return CommentMatch{ReadText(object, "comment", kMaxCommentBytes)};
-  return PortMatch{FromTag(object.Get("kind"), kPortProtocols, "match"), PortsFromJs(object, "source"),
-                   Flag(object, "sourceNegated"), PortsFromJs(object, "destination"), Flag(object, "destinationNegated")};
-}
-
-Target TargetFromJs(const Napi::Object& object, size_t address_length) {
-  std::string kind = ReadString(object, "kind");
-  if (kind == "verdict") return VerdictTarget{FromTag(object.Get("verdict"), kVerdicts, "verdict")};
-  if (kind == "jump") return JumpTarget{ReadName(object, "chain", kMaxChainBytes), Flag(object, "goto")};
-  if (kind == "MASQUERADE") return MasqueradeTarget{PortsFromJs(object, "ports")};
-  NatKind nat = FromTag(object.Get("kind"), kNatKinds, "target");
-  std::optional<Address> address;
-  if (Has(object, "address")) address = AddressFromJs(object.Get("address"), "address", address_length);
-  return NatTarget{nat, address, PortsFromJs(object, "ports")};
-}
-
-Rule RuleFromJs(const Napi::Object& object, size_t address_length) {
-  Rule rule;
-  rule.source = AddressMatchFromJs(object, "source", address_length);
-  rule.destination = AddressMatchFromJs(object, "destination", address_length);
-  rule.in_interface = InterfaceMatchFromJs(object, "inInterface");
-  rule.out_interface = InterfaceMatchFromJs(object, "outInterface");
-  if (Has(object, "protocol")) {
-    auto protocol = ReadObject(object, "protocol");
-    rule.protocol = ProtocolMatch{ReadInt<uint8_t>(protocol, "number"), Flag(protocol, "negated")};
-  }
-  auto matches = ReadArray(object, "matches");
-  for (uint32_t i = 0; i < matches.Length(); ++i) {
-    rule.matches.push_back(MatchFromJs(AsObject(matches.Get(i), "matches[" + std::to_string(i) + "]")));
-  }
-  rule.target = TargetFromJs(ReadObject(object, "target"), address_length);
-  return rule;
-}
-
-// Each kind of operation with the fields it needs, so none is left at a
-// default that would mean something (an empty rule accepts every packet).
-Operation OperationFromJs(const Napi::Object& object, size_t address_length) {
-  using Kind = Operation::Kind;
-  Operation op;
-  op.kind = FromTag(object.Get("op"), kOperationKinds, "op");
-  op.chain = ReadName(object, "chain", kMaxChainBytes);
-  if (op.kind == Kind::kSetPolicy) op.policy = FromTag(object.Get("policy"), kPolicies, "policy");
-  if (op.kind == Kind::kInsert || op.kind == Kind::kReplace || op.kind == Kind::kDeleteAt) {
-    op.index = ReadInt<uint32_t>(object, "index");
-  }
-  if (op.kind == Kind::kAppend || op.kind == Kind::kInsert || op.kind == Kind::kReplace || op.kind == Kind::kDeleteRule) {
-    op.rule = RuleFromJs(ReadObject(object, "rule"), address_length);
-  }
-  return op;
-}
 
 // ---------------------------------------------------------------------------
 // C++ to JavaScript
@@ -368,25 +235,15 @@ std::vector<TableChange> TableChangesFromJs(const Napi::Value& value) {
   Napi::Array changes = AsArray(value, "changes");
   std::vector<TableChange> result;
   result.reserve(changes.Length());
-  long index = 0;  // operations count across all tables, as the transaction's errors do
   for (uint32_t i = 0; i < changes.Length(); ++i) {
-    std::string field = "changes[" + std::to_string(i) + "]";
     TableChange& change = result.emplace_back();
-    Napi::Array operations = ReadItem(kOperation, field, -1, [&] {
+    ReadItem(kOperation, "changes[" + std::to_string(i) + "]", -1, [&] {
       Napi::Object object = AsObject(changes.Get(i), "the change");
       change.ip_version = IpVersionFromJs(object.Get("family"));
       change.table = TableNameFromJs(object.Get("table"));
       if (Has(object, "fingerprint")) change.expected_fingerprint = ReadString(object, "fingerprint");
-      return ReadArray(object, "operations");
+      change.operations = ReadBytes(object, "operations");
     });
-    size_t address_length = change.ip_version == IpVersion::kIpv4 ? Ipv4::kAddressLength : Ipv6::kAddressLength;
-    change.operations.reserve(operations.Length());
-    for (uint32_t j = 0; j < operations.Length(); ++j, ++index) {
-      std::string operation_field = field + ".operations[" + std::to_string(j) + "]";
-      change.operations.push_back(ReadItem(kOperation, operation_field, index, [&] {
-        return OperationFromJs(AsObject(operations.Get(j), "the operation"), address_length);
-      }));
-    }
   }
   return result;
 }

@@ -1,8 +1,8 @@
-// Copies the private binding's JavaScript descriptors (src/native/iptc.ts)
-// into the plain structs of rule.h on the main thread, and dumps back into
-// JavaScript. The TypeScript layer has validated every value; what else
-// reaches the binding is checked against iptables' own limits (../arguments.h)
-// and throws a TypeError or RangeError naming the field.
+// Copies the private binding's JavaScript arguments (src/native/iptc.ts) into
+// the plain structs of rule.h on the main thread, and dumps back into
+// JavaScript. A transaction's operations are copied as the bytes they are
+// packed in, for a worker to read (packed_operations.h). A malformed argument
+// throws a TypeError or RangeError naming the field (../arguments.h).
 #pragma once
 
 #include <napi.h>
@@ -16,8 +16,7 @@ namespace bridgewall::iptc {
 IpVersion IpVersionFromJs(const Napi::Value& value);
 // One of the tables iptables knows.
 std::string TableNameFromJs(const Napi::Value& value);
-// [{ family, table, operations, fingerprint? }, ...]. A malformed operation
-// fails as EINVAL carrying its index across all tables.
+// [{ family, table, operations, fingerprint? }, ...], `operations` a Uint8Array.
 std::vector<TableChange> TableChangesFromJs(const Napi::Value& changes);
 Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump, IpVersion ip_version);
 

@@ -1,8 +1,9 @@
 // Plain C++ description of one iptables rule, of the operations of a
 // transaction and of a dumped table. JavaScript values are copied into these
-// on the main thread; worker threads see nothing else. Every value here was
-// checked as it was read (js_values.cc), so nothing is defaulted or checked
-// again below this line.
+// on the main thread (a transaction's operations as the bytes they are
+// packed in, which workers read); worker threads see nothing else. Every
+// value here was checked as it was read (js_values.cc, packed_operations.cc),
+// so nothing is defaulted or checked again below this line.
 #pragma once
 
 #include <array>
@@ -131,12 +132,17 @@ struct Operation {
   Rule rule;
 };
 
+// The bytes of a table change's operations, as src/native/iptc.ts lays them
+// out: copied from JavaScript as they are, read one operation at a time on
+// the worker (packed_operations.h).
+using PackedOperations = std::string;
+
 // The operations for one table, and the fingerprint of the table they were
 // computed from: when the table no longer has it, the change is refused.
 struct TableChange {
   IpVersion ip_version = IpVersion::kIpv4;
   std::string table;
-  std::vector<Operation> operations;
+  PackedOperations operations;
   std::optional<std::string> expected_fingerprint;
 };
 

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "error.h"
 #include "iptc/entry.h"
 #include "iptc/family.h"
+#include "iptc/packed_operations.h"
 #include "iptc/xtables_lock.h"
 #include "netns.h"
 
@@ -87,7 +89,14 @@ std::vector<uint8_t> EncodeRuleOf(xtc_handle* handle, const Operation& op, long 
   if (jump != nullptr && !Family::IsChain(jump->chain.c_str(), handle)) {
     Fail(ENOENT, OperationName(op.kind), "cannot jump to chain " + jump->chain + ": it does not exist", index);
   }
-  return EncodeEntry<Family>(op.rule);
+  std::vector<uint8_t> entry = EncodeEntry<Family>(op.rule);
+  // Entries keep their offsets in 16 bits: a larger one (a rule of hundreds
+  // of comments) would be cut short and read past its end.
+  if (entry.size() > UINT16_MAX) {
+    Fail(EINVAL, OperationName(op.kind),
+         "the rule takes " + std::to_string(entry.size()) + " bytes, more than the 65535 an iptables entry holds", index);
+  }
+  return entry;
 }
 
 template <typename Family>
@@ -265,18 +274,17 @@ template <typename Family>
 class PreparedTableOf : public PreparedTable {
  public:
   // `first_index`: the transaction-wide index of this table's first operation.
-  PreparedTableOf(const TableChange& change, long first_index, bool keep_original)
+  PreparedTableOf(const TableChange& change, OperationCursor& operations, bool keep_original)
       : table_(change.table), changed_(change.table) {
     if (keep_original) original_.emplace(change.table);
     if (change.expected_fingerprint && FingerprintOf<Family>(changed_.get()) != *change.expected_fingerprint) {
       Fail(ERESTART, "iptc.transaction",
            "table " + change.table + " changed since it was read; read it again and recompute the changes");
     }
-    for (size_t i = 0; i < change.operations.size(); ++i) {
-      const Operation& op = change.operations[i];
-      long index = first_index + static_cast<long>(i);
-      if (int errnum = Apply<Family>(changed_.get(), op, index); errnum != 0) {
-        FailLibiptc<Family>(errnum, OperationName(op.kind), "chain " + op.chain, index);
+    Operation op;
+    while (operations.Next(op)) {
+      if (int errnum = Apply<Family>(changed_.get(), op, operations.index()); errnum != 0) {
+        FailLibiptc<Family>(errnum, OperationName(op.kind), "chain " + op.chain, operations.index());
       }
     }
   }
@@ -328,11 +336,11 @@ class PreparedTableOf : public PreparedTable {
   Snapshot<Family> changed_;
 };
 
-std::unique_ptr<PreparedTable> Prepare(const TableChange& change, long first_index, bool keep_original) {
+std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCursor& operations, bool keep_original) {
   if (change.ip_version == IpVersion::kIpv4) {
-    return std::make_unique<PreparedTableOf<Ipv4>>(change, first_index, keep_original);
+    return std::make_unique<PreparedTableOf<Ipv4>>(change, operations, keep_original);
   }
-  return std::make_unique<PreparedTableOf<Ipv6>>(change, first_index, keep_original);
+  return std::make_unique<PreparedTableOf<Ipv6>>(change, operations, keep_original);
 }
 
 const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
@@ -341,9 +349,9 @@ void Transact(const Transaction& transaction) {
   std::vector<std::unique_ptr<PreparedTable>> prepared;
   long first_index = 0;
   for (size_t i = 0; i < transaction.tables.size(); ++i) {
-    const TableChange& change = transaction.tables[i];
-    prepared.push_back(Prepare(change, first_index, i + 1 < transaction.tables.size()));
-    first_index += static_cast<long>(change.operations.size());
+    OperationCursor operations(transaction.tables[i], i, first_index);
+    prepared.push_back(Prepare(transaction.tables[i], operations, i + 1 < transaction.tables.size()));
+    first_index = operations.end_index();
   }
   for (size_t i = 0; i < prepared.size(); ++i) {
     int errnum = prepared[i]->Commit();
@@ -363,6 +371,7 @@ void Transact(const Transaction& transaction) {
 }  // namespace
 
 void RunTransaction(const Transaction& transaction, int netns_fd) {
+  CheckOperations(transaction);
   std::lock_guard<std::mutex> guard(LibiptcMutex());
   XtablesLock lock(transaction.lock_path, transaction.lock_timeout_ms);
   NetnsScope scope(netns_fd, "iptc.transaction");

@@ -8,10 +8,11 @@
 
 namespace bridgewall::iptc {
 
-// Under the xtables lock, inside the namespace `netns_fd` (-1 for the calling
-// thread's): takes a snapshot of every table, refuses with ERESTART when one
-// no longer has its expected fingerprint, applies every operation, and only
-// then commits the tables one by one. libiptc commits one table at a time, so
+// Reads every packed operation first: a malformed one fails as EINVAL before
+// anything else happens. Then, under the xtables lock, inside the namespace
+// `netns_fd` (-1 for the calling thread's): takes a snapshot of every table,
+// refuses with ERESTART when one no longer has its expected fingerprint,
+// applies every operation, and only then commits the tables one by one. libiptc commits one table at a time, so
 // when a later commit fails, the tables already committed are put back from
 // snapshots taken under the same lock. A failing operation fails with its
 // index counted across all tables; nothing is committed then.

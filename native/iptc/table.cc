@@ -64,6 +64,7 @@ Napi::Value IptcTable::Open(const Napi::CallbackInfo& info) {
 Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
   constexpr const char* kOperation = "iptc.transaction";
   if (!netns_) return RejectClosed(info.Env(), kOperation);
+  // The operations are only copied here; a worker reads them.
   iptc::Transaction transaction = ReadArguments(info.Env(), kOperation, [&] {
     iptc::Transaction read;
     read.tables = iptc::TableChangesFromJs(info[0]);

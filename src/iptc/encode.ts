@@ -1,17 +1,20 @@
 /**
- * Validates operations and rules of the public model and turns them into the
- * native descriptors: every check happens here, so the C++ side only copies.
+ * Validates operations and rules of the public model and packs them into the
+ * native binding's layout (src/native/iptc.ts): every check happens here, so
+ * the C++ side only copies.
  */
 import { invalid } from '../errors';
-import type {
-  NativeAddressMatch,
-  NativeInterfaceMatch,
-  NativeMatch,
-  NativeOperation,
-  NativePortRange,
-  NativeRule,
-  NativeTarget,
+import {
+  ADDRTYPE_NEGATED,
+  MATCH_CODE,
+  NAT_FIELD,
+  type NativeOperations,
+  OP_CODE,
+  PORT_FIELD,
+  RULE_FIELD,
+  TARGET_CODE,
 } from '../native/iptc';
+import { PackedWriter } from '../native/packed-writer';
 import { parseAddress, parsePrefix } from '../address';
 import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './kernel-values';
 import type { IptcOperation } from './operation';
@@ -26,36 +29,45 @@ const MAX_COMMENT = 255;
 const MAX_RULE_INDEX = 0xffffffff;
 const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp'];
 const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE']);
+/** Bytes of a typical packed rule operation, so the buffer rarely grows. */
+const OPERATION_ESTIMATE = 64;
 
-export function encodeOperations(family: IptFamily, table: IptTableName, operations: unknown): NativeOperation[] {
+/** The operations of one table change, validated and packed into one buffer. */
+export function encodeOperations(family: IptFamily, table: IptTableName, operations: unknown): NativeOperations {
   if (!Array.isArray(operations)) invalid('operations', 'an array of operations', operations);
-  return operations.map((operation, i) => encodeOperation(family, table, operation, `operations[${i}]`));
+  const out = new PackedWriter(4 + operations.length * OPERATION_ESTIMATE);
+  out.u32(operations.length);
+  for (let i = 0; i < operations.length; i++) encodeOperation(out, family, table, operations[i], `operations[${i}]`);
+  return out.finish();
 }
 
-function encodeOperation(family: IptFamily, table: IptTableName, value: unknown, field: string): NativeOperation {
+function encodeOperation(out: PackedWriter, family: IptFamily, table: IptTableName, value: unknown, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'an operation object', value);
   const operation = value as IptcOperation;
   const chain = checkChainName(operation.chain, `${field}.chain`);
-  const rule = (): NativeRule => encodeRule(family, table, (operation as { rule: unknown }).rule, `${field}.rule`);
-  const index = (): number => checkIndex((operation as { index: unknown }).index, `${field}.index`);
   switch (operation.op) {
     case 'newChain':
     case 'flushChain':
     case 'deleteChain':
-      return { op: operation.op, chain };
+      return encodeHead(out, operation.op, chain);
     case 'setPolicy':
       if (operation.policy !== 'ACCEPT' && operation.policy !== 'DROP') {
         invalid(`${field}.policy`, '"ACCEPT" or "DROP"', operation.policy);
       }
-      return { op: 'setPolicy', chain, policy: operation.policy };
+      encodeHead(out, operation.op, chain);
+      return out.u8(TARGET_CODE[operation.policy]);
     case 'append':
     case 'deleteRule':
-      return { op: operation.op, chain, rule: rule() };
+      encodeHead(out, operation.op, chain);
+      return encodeRule(out, family, table, operation.rule, `${field}.rule`);
     case 'insert':
     case 'replace':
-      return { op: operation.op, chain, index: index(), rule: rule() };
-    case 'deleteAt':
-      return { op: 'deleteAt', chain, index: index() };
+    case 'deleteAt': {
+      const index = checkIndex(operation.index, `${field}.index`);
+      encodeHead(out, operation.op, chain);
+      out.u32(index);
+      return operation.op === 'deleteAt' ? undefined : encodeRule(out, family, table, operation.rule, `${field}.rule`);
+    }
     default:
       return invalid(
         `${field}.op`,
@@ -63,6 +75,11 @@ function encodeOperation(family: IptFamily, table: IptTableName, value: unknown,
         (operation as { op: unknown }).op,
       );
   }
+}
+
+function encodeHead(out: PackedWriter, op: IptcOperation['op'], chain: string): void {
+  out.u8(OP_CODE[op]);
+  out.text(chain);
 }
 
 function checkChainName(value: unknown, field: string): string {
@@ -99,20 +116,32 @@ function checkPort(value: unknown, field: string): number {
   return value as number;
 }
 
-function encodePorts(value: IptPortRange | undefined, field: string): NativePortRange | undefined {
-  if (value === undefined) return undefined;
+/** Writes the ports of `value` when given; true when it did. */
+function encodePorts(out: PackedWriter, value: IptPortRange | undefined, field: string): boolean {
+  if (value === undefined) return false;
   if (!Array.isArray(value)) {
     const port = checkPort(value, field);
-    return [port, port];
+    out.u16(port);
+    out.u16(port);
+    return true;
   }
   if (value.length !== 2) invalid(field, 'a port or a [first, last] port range', value);
   const first = checkPort(value[0], `${field}[0]`);
   const last = checkPort(value[1], `${field}[1]`);
   if (first > last) invalid(field, 'a port range whose first port is not above its last', `${first}-${last}`);
-  return [first, last];
+  out.u16(first);
+  out.u16(last);
+  return true;
 }
 
-function encodeInterface(name: unknown, negated: unknown, field: string): NativeInterfaceMatch | undefined {
+/** What a rule part's encoder reports: absent, present, or present and negated. */
+type Part = undefined | 'present' | 'negated';
+
+function part(negated: boolean): Part {
+  return negated ? 'negated' : 'present';
+}
+
+function checkInterface(name: unknown, negated: unknown, field: string): Part {
   if (name === undefined) {
     if (negated !== undefined) invalid(`${field}Negated`, `no negation without ${field}`, negated);
     return undefined;
@@ -125,50 +154,59 @@ function encodeInterface(name: unknown, negated: unknown, field: string): Native
   ) {
     invalid(field, `an interface name of 1 to ${MAX_INTERFACE_NAME} bytes without spaces, quotes or slashes`, name);
   }
-  return { name, negated: checkFlag(negated, `${field}Negated`) };
+  return part(checkFlag(negated, `${field}Negated`));
 }
 
-function encodeAddressMatch(
-  family: IptFamily,
-  value: unknown,
-  negated: unknown,
-  field: string,
-): NativeAddressMatch | undefined {
+function encodeAddressMatch(out: PackedWriter, family: IptFamily, value: unknown, negated: unknown, field: string): Part {
   if (value === undefined) {
     if (negated !== undefined) invalid(`${field}Negated`, `no negation without ${field}`, negated);
     return undefined;
   }
   const prefix = parsePrefix(value, field, family, 'reject');
-  return { address: Buffer.from(prefix.address), mask: Buffer.from(prefix.mask), negated: checkFlag(negated, `${field}Negated`) };
+  const result = part(checkFlag(negated, `${field}Negated`));
+  out.u8(prefix.address.length);
+  out.bytes(prefix.address);
+  out.bytes(prefix.mask);
+  return result;
 }
 
-function encodeRule(family: IptFamily, table: IptTableName, value: unknown, field: string): NativeRule {
+function encodeRule(out: PackedWriter, family: IptFamily, table: IptTableName, value: unknown, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'a rule object', value);
   const rule = value as IptRule;
-  const native: NativeRule = { matches: [], target: encodeTarget(family, table, rule, field) };
-  const source = encodeAddressMatch(family, rule.source, rule.sourceNegated, `${field}.source`);
-  if (source) native.source = source;
-  const destination = encodeAddressMatch(family, rule.destination, rule.destinationNegated, `${field}.destination`);
-  if (destination) native.destination = destination;
-  const inInterface = encodeInterface(rule.inInterface, rule.inInterfaceNegated, `${field}.inInterface`);
-  if (inInterface) native.inInterface = inInterface;
-  const outInterface = encodeInterface(rule.outInterface, rule.outInterfaceNegated, `${field}.outInterface`);
-  if (outInterface) native.outInterface = outInterface;
+  encodeTarget(out, family, table, rule, field);
+  const sets = out.length;
+  out.u16(0);
+  let present = 0;
+  let negated = 0;
+  const add = (bit: number, found: Part): void => {
+    if (found !== undefined) present |= bit;
+    if (found === 'negated') negated |= bit;
+  };
+  add(RULE_FIELD.source, encodeAddressMatch(out, family, rule.source, rule.sourceNegated, `${field}.source`));
+  add(RULE_FIELD.destination, encodeAddressMatch(out, family, rule.destination, rule.destinationNegated, `${field}.destination`));
+  const inInterface = checkInterface(rule.inInterface, rule.inInterfaceNegated, `${field}.inInterface`);
+  if (inInterface) out.text(rule.inInterface!);
+  add(RULE_FIELD.inInterface, inInterface);
+  const outInterface = checkInterface(rule.outInterface, rule.outInterfaceNegated, `${field}.outInterface`);
+  if (outInterface) out.text(rule.outInterface!);
+  add(RULE_FIELD.outInterface, outInterface);
   if (rule.protocol !== undefined) {
     const protocol = PROTOCOLS.find((p) => p.name === rule.protocol && (p.family ?? family) === family);
     if (!protocol) {
       const names = PROTOCOLS.filter((p) => (p.family ?? family) === family).map((p) => p.name);
       invalid(`${field}.protocol`, `one of ${names.join(', ')}`, rule.protocol);
     }
-    native.protocol = { number: protocol.number, negated: checkFlag(rule.protocolNegated, `${field}.protocolNegated`) };
+    add(RULE_FIELD.protocol, part(checkFlag(rule.protocolNegated, `${field}.protocolNegated`)));
+    out.u8(protocol.number);
   } else if (rule.protocolNegated !== undefined) {
     invalid(`${field}.protocolNegated`, `no negation without ${field}.protocol`, rule.protocolNegated);
   }
-  if (rule.matches !== undefined) {
-    if (!Array.isArray(rule.matches)) invalid(`${field}.matches`, 'an array of matches', rule.matches);
-    native.matches = rule.matches.map((match, i) => encodeMatch(rule, match, field, `${field}.matches[${i}]`));
-  }
-  return native;
+  out.setU8(sets, present);
+  out.setU8(sets + 1, negated);
+  if (rule.matches === undefined) return out.u32(0);
+  if (!Array.isArray(rule.matches)) invalid(`${field}.matches`, 'an array of matches', rule.matches);
+  out.u32(rule.matches.length);
+  for (let i = 0; i < rule.matches.length; i++) encodeMatch(out, rule, rule.matches[i], field, `${field}.matches[${i}]`);
 }
 
 /** The kernel's port matches and NAT port maps only work on a positively matched port protocol. */
@@ -179,7 +217,7 @@ function requirePortProtocol(rule: IptRule, protocols: readonly string[], ruleFi
   }
 }
 
-function encodeMatch(rule: IptRule, value: unknown, ruleField: string, field: string): NativeMatch {
+function encodeMatch(out: PackedWriter, rule: IptRule, value: unknown, ruleField: string, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'a match object', value);
   const match = value as IptMatch;
   switch (match.name) {
@@ -187,28 +225,27 @@ function encodeMatch(rule: IptRule, value: unknown, ruleField: string, field: st
     case 'udp':
     case 'sctp': {
       requirePortProtocol(rule, [match.name], ruleField, `the ${match.name} match`);
-      const native: NativeMatch = {
-        kind: match.name,
-        sourceNegated: checkFlag(match.sourcePortNegated, `${field}.sourcePortNegated`),
-        destinationNegated: checkFlag(match.destinationPortNegated, `${field}.destinationPortNegated`),
-      };
-      const source = encodePorts(match.sourcePort, `${field}.sourcePort`);
-      if (source) native.source = source;
-      const destination = encodePorts(match.destinationPort, `${field}.destinationPort`);
-      if (destination) native.destination = destination;
-      return native;
+      let fields = checkFlag(match.sourcePortNegated, `${field}.sourcePortNegated`) ? PORT_FIELD.sourceNegated : 0;
+      if (checkFlag(match.destinationPortNegated, `${field}.destinationPortNegated`)) fields |= PORT_FIELD.destinationNegated;
+      out.u8(MATCH_CODE[match.name]);
+      const at = out.length;
+      out.u8(0);
+      if (encodePorts(out, match.sourcePort, `${field}.sourcePort`)) fields |= PORT_FIELD.source;
+      if (encodePorts(out, match.destinationPort, `${field}.destinationPort`)) fields |= PORT_FIELD.destination;
+      return out.setU8(at, fields);
     }
     case 'addrtype': {
       if (match.sourceType === undefined && match.destinationType === undefined) {
         invalid(field, 'sourceType or destinationType', undefined);
       }
-      return {
-        kind: 'addrtype',
-        sourceTypes: addressTypeBit(match.sourceType, `${field}.sourceType`),
-        sourceNegated: checkFlag(match.sourceTypeNegated, `${field}.sourceTypeNegated`),
-        destinationTypes: addressTypeBit(match.destinationType, `${field}.destinationType`),
-        destinationNegated: checkFlag(match.destinationTypeNegated, `${field}.destinationTypeNegated`),
-      };
+      const sourceTypes = addressTypeBit(match.sourceType, `${field}.sourceType`);
+      let negated = checkFlag(match.sourceTypeNegated, `${field}.sourceTypeNegated`) ? ADDRTYPE_NEGATED.source : 0;
+      const destinationTypes = addressTypeBit(match.destinationType, `${field}.destinationType`);
+      if (checkFlag(match.destinationTypeNegated, `${field}.destinationTypeNegated`)) negated |= ADDRTYPE_NEGATED.destination;
+      out.u8(MATCH_CODE.addrtype);
+      out.u16(sourceTypes);
+      out.u16(destinationTypes);
+      return out.u8(negated);
     }
     case 'conntrack': {
       const names = CONNTRACK_STATES.map((s) => s.name);
@@ -221,20 +258,26 @@ function encodeMatch(rule: IptRule, value: unknown, ruleField: string, field: st
         if (!known) invalid(`${field}.states[${i}]`, `one of ${names.join(', ')}`, state);
         states |= known.bit;
       });
-      return { kind: 'conntrack', states, negated: checkFlag(match.statesNegated, `${field}.statesNegated`) };
+      const negated = checkFlag(match.statesNegated, `${field}.statesNegated`);
+      out.u8(MATCH_CODE.conntrack);
+      out.u16(states);
+      return out.u8(negated ? 1 : 0);
     }
-    case 'mark':
-      return {
-        kind: 'mark',
-        mark: checkUint32(match.mark, `${field}.mark`),
-        mask: match.mask === undefined ? FULL_MARK_MASK : checkUint32(match.mask, `${field}.mask`),
-        negated: checkFlag(match.negated, `${field}.negated`),
-      };
+    case 'mark': {
+      const mark = checkUint32(match.mark, `${field}.mark`);
+      const mask = match.mask === undefined ? FULL_MARK_MASK : checkUint32(match.mask, `${field}.mask`);
+      const negated = checkFlag(match.negated, `${field}.negated`);
+      out.u8(MATCH_CODE.mark);
+      out.u32(mark);
+      out.u32(mask);
+      return out.u8(negated ? 1 : 0);
+    }
     case 'comment':
       if (typeof match.comment !== 'string' || Buffer.byteLength(match.comment) > MAX_COMMENT || match.comment.includes('\0')) {
         invalid(`${field}.comment`, `a string of at most ${MAX_COMMENT} bytes without NUL`, match.comment);
       }
-      return { kind: 'comment', comment: match.comment };
+      out.u8(MATCH_CODE.comment);
+      return out.text(match.comment);
     default:
       return invalid(`${field}.name`, 'one of tcp, udp, sctp, addrtype, conntrack, mark, comment', (match as { name: unknown }).name);
   }
@@ -254,7 +297,7 @@ function checkUint32(value: unknown, field: string): number {
   return value as number;
 }
 
-function encodeTarget(family: IptFamily, table: IptTableName, rule: IptRule, ruleField: string): NativeTarget {
+function encodeTarget(out: PackedWriter, family: IptFamily, table: IptTableName, rule: IptRule, ruleField: string): void {
   const field = `${ruleField}.target`;
   const target = rule.target as IptTarget | undefined;
   if (typeof target !== 'object' || target === null) invalid(field, 'a target object', target);
@@ -263,19 +306,31 @@ function encodeTarget(family: IptFamily, table: IptTableName, rule: IptRule, rul
     case 'ACCEPT':
     case 'DROP':
     case 'RETURN':
-      return { kind: 'verdict', verdict: target.name };
-    case 'jump':
-      return { kind: 'jump', chain: checkChainName(target.chain, `${field}.chain`), goto: checkFlag(target.goto, `${field}.goto`) };
+      return out.u8(TARGET_CODE[target.name]);
+    case 'jump': {
+      const chain = checkChainName(target.chain, `${field}.chain`);
+      const goTo = checkFlag(target.goto, `${field}.goto`);
+      out.u8(TARGET_CODE.jump);
+      out.text(chain);
+      return out.u8(goTo ? 1 : 0);
+    }
     case 'DNAT':
     case 'SNAT': {
-      const native: NativeTarget = { kind: target.name, address: Buffer.from(parseAddress(target.toAddress, `${field}.toAddress`, family).bytes) };
-      const ports = encodeTargetPorts(rule, target.toPort, ruleField, `${field}.toPort`);
-      if (ports) native.ports = ports;
-      return native;
+      const address = parseAddress(target.toAddress, `${field}.toAddress`, family).bytes;
+      out.u8(TARGET_CODE[target.name]);
+      const at = out.length;
+      out.u8(0);
+      out.u8(address.length);
+      out.bytes(address);
+      const ports = encodeTargetPorts(out, rule, target.toPort, ruleField, `${field}.toPort`);
+      return out.setU8(at, NAT_FIELD.address | (ports ? NAT_FIELD.ports : 0));
     }
     case 'MASQUERADE': {
-      const ports = encodeTargetPorts(rule, target.toPort, ruleField, `${field}.toPort`);
-      return ports ? { kind: 'MASQUERADE', ports } : { kind: 'MASQUERADE' };
+      out.u8(TARGET_CODE.MASQUERADE);
+      const at = out.length;
+      out.u8(0);
+      const ports = encodeTargetPorts(out, rule, target.toPort, ruleField, `${field}.toPort`);
+      return out.setU8(at, ports ? NAT_FIELD.ports : 0);
     }
     default:
       return invalid(`${field}.name`, 'one of ACCEPT, DROP, RETURN, jump, DNAT, SNAT, MASQUERADE', (target as { name: unknown }).name);
@@ -283,12 +338,13 @@ function encodeTarget(family: IptFamily, table: IptTableName, rule: IptRule, rul
 }
 
 function encodeTargetPorts(
+  out: PackedWriter,
   rule: IptRule,
   value: IptPortRange | undefined,
   ruleField: string,
   field: string,
-): NativePortRange | undefined {
-  if (value === undefined) return undefined;
+): boolean {
+  if (value === undefined) return false;
   requirePortProtocol(rule, PORT_PROTOCOLS, ruleField, 'a port mapping');
-  return encodePorts(value, field);
+  return encodePorts(out, value, field);
 }

@@ -4,9 +4,15 @@
  * value the TypeScript layer would send and otherwise one it would never let
  * through: out-of-range and fractional numbers, wrong types, names that are
  * empty, overlong or hold a NUL, buffers of the wrong length, odd
- * combinations. test/native-fuzz.test.ts feeds them to the addon.
+ * combinations. libiptc operations are packed buffers (src/native/iptc.ts),
+ * whose records are hostile in the same ways (unknown codes, lengths past a
+ * field's limit or past the end, flags and bit sets out of range), and which
+ * are now and then cut short, bit-flipped, overwritten with huge counts or
+ * replaced by random bytes. test/native-fuzz.test.ts feeds them to the addon.
  */
+import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../../src/native/iptc.js';
 import type { NativeBatchMessage, NativeExpr } from '../../src/native/nft.js';
+import { PackedWriter } from '../../src/native/packed-writer.js';
 import { expr, match, REG_1, REG_2, statement, VERDICT } from '../../src/nft/index.js';
 
 /** Draws from a seeded stream of numbers in [0, 1) (test/reliability/hostile.ts's `random`). */
@@ -269,100 +275,176 @@ export function nftInput(d: Dice, generation: number): NftInput {
 }
 
 // ---------------------------------------------------------------------------
-// libiptc
+// libiptc: operations packed as src/native/iptc.ts lays them out
 
 const IPT_FAMILIES = ['ipv4', 'ipv6'] as const;
 const IPT_TABLES = ['filter', 'nat', 'raw', 'mangle'] as const;
 /** Chains of the baseline and the built-in ones. */
 const IPT_CHAINS = ['FZ', 'FZ2', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', 'NOSUCH', 'x'.repeat(28)];
-const HOSTILE_CHAINS: unknown[] = ['x'.repeat(29), 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(300), '', 'FZ\0junk', ...WRONG_TYPES];
-const OPERATIONS = ['newChain', 'flushChain', 'deleteChain', 'setPolicy', 'append', 'insert', 'replace', 'deleteAt', 'deleteRule'];
 const INTERFACES = ['eth0', 'br-fz', 'lo', 'veth+', 'x'.repeat(15)];
-const HOSTILE_INTERFACES: unknown[] = ['x'.repeat(16), 'x'.repeat(100), '', '+', 'lo\0junk', ...WRONG_TYPES];
+/** Texts no field takes whole: past a chain's 28 bytes, an interface's 15, a comment's 255 (cut by the u8 length), empty, holding a NUL. */
+const HOSTILE_TEXTS = ['x'.repeat(29), 'x'.repeat(32), 'x'.repeat(16), 'x'.repeat(255), 'x'.repeat(300), '', 'FZ\0junk', 'lo\0', 'ä'.repeat(20)];
 const PORTS = [1, 80, 8080, 65535, 0];
-const HOSTILE_PORTS: unknown[] = [65536, 70_000, ...NUMBERS];
 
-function ports(d: Dice): unknown {
-  if (d.hostile()) return d.pick([[1], [1, 2, 3], [], 'x', 80, [8080, 80], ...HOSTILE_PORTS.map((port) => [port, port])]);
+/** A u8 length and the bytes of `text`: the length is cut to 8 bits, or (hostile) claims more or fewer bytes than follow. */
+function rawText(out: PackedWriter, d: Dice, text: string): void {
+  const bytes = Buffer.from(text);
+  const claimed = d.chance(0.9) ? bytes.length : bytes.length + d.pick([-1, 1, 7, 200]);
+  out.u8(claimed & 0xff);
+  out.bytes(bytes);
+}
+
+function text(out: PackedWriter, d: Dice, valid: readonly string[]): void {
+  if (d.hostile()) rawText(out, d, d.pick(HOSTILE_TEXTS));
+  else out.text(d.pick(valid));
+}
+
+/** A u8 code: usually one of `codes`, otherwise 0 or one past them. */
+function code(out: PackedWriter, d: Dice, codes: Record<string, number>): number {
+  const valid = Object.values(codes);
+  const chosen = d.usually(valid, [0, Math.max(...valid) + 1, 0x7f, 0xff]);
+  out.u8(chosen);
+  return chosen;
+}
+
+/** A flag (0 or 1), or a byte no flag holds. */
+function flag(out: PackedWriter, d: Dice): void {
+  out.u8(d.hostile() ? d.pick([2, 0x80, 0xff]) : d.int(1));
+}
+
+/** A bit set of `bits`, or one with bits the layout does not name. */
+function bitSet(d: Dice, bits: Record<string, number>): number {
+  if (d.hostile()) return d.pick([0x80, 0xff, 0x40 | Object.values(bits)[0]!]);
+  return Object.values(bits).reduce((set, bit) => (d.chance(0.4) ? set | bit : set), 0);
+}
+
+function ports(out: PackedWriter, d: Dice): void {
   const first = d.pick(PORTS);
-  return [first, d.chance(0.8) ? first : Math.max(first, d.pick(PORTS))];
+  const last = d.hostile() ? d.pick([0, first - 1, 1]) : d.chance(0.8) ? first : Math.max(first, d.pick(PORTS));
+  out.u16(first);
+  out.u16(last & 0xffff);
 }
 
-/** 4 or 16 bytes as the family wants, or a length neither wants. */
-function address(d: Dice, family: unknown): unknown {
+/** A length and as many bytes: usually the family's, otherwise a length neither family has. */
+function address(out: PackedWriter, d: Dice, family: unknown, copies: number): void {
   const right = family === 'ipv6' ? 16 : 4;
-  return !d.hostile() ? d.bytes(right) : d.chance(0.9) ? d.bytes(d.pick([0, 1, 4, 5, 16, 17, 32])) : d.pick(WRONG_TYPES);
+  const length = d.hostile() ? d.pick([0, 1, 5, 20 - right, 17, 32, 255]) : right;
+  out.u8(length);
+  for (let i = 0; i < copies; i++) out.bytes(d.bytes(d.chance(0.95) ? length : d.int(length)));
 }
 
-function flag(d: Dice): unknown {
-  return d.hostile() ? d.pick(WRONG_TYPES) : d.chance(0.3);
-}
-
-function iptMatch(d: Dice): Record<string, unknown> {
-  if (d.hostile()) return d.pick([{ kind: 'unsupported', name: 'fz', revision: 0 }, { kind: 'bogus' }, { kind: '' }, { kind: 7 }]);
-  switch (d.int(4)) {
-    case 0: {
-      const m: Record<string, unknown> = { kind: d.pick(['tcp', 'udp', 'sctp']), sourceNegated: flag(d), destinationNegated: flag(d) };
-      if (d.chance(0.5)) m.source = ports(d);
-      if (d.chance(0.7)) m.destination = ports(d);
-      return m;
+function iptMatch(out: PackedWriter, d: Dice): void {
+  switch (code(out, d, MATCH_CODE)) {
+    case MATCH_CODE.tcp:
+    case MATCH_CODE.udp:
+    case MATCH_CODE.sctp: {
+      const fields = bitSet(d, PORT_FIELD);
+      out.u8(fields);
+      if (fields & PORT_FIELD.source) ports(out, d);
+      if (fields & PORT_FIELD.destination) ports(out, d);
+      return;
     }
-    case 1:
-      return {
-        kind: 'addrtype', sourceTypes: num(d, [0, 2, 4, 0x10]), sourceNegated: flag(d),
-        destinationTypes: num(d, [0, 2, 0xfff, 0xffff, 0x10000]), destinationNegated: flag(d),
-      };
-    case 2:
-      return { kind: 'conntrack', states: num(d, [2, 4, 6, 8, 0, 0xffff, 0x10000]), negated: flag(d) };
-    case 3:
-      return { kind: 'mark', mark: num(d, [0, 1, 0xffffffff]), mask: num(d, [0xffffffff, 0xff, 0]), negated: flag(d) };
+    case MATCH_CODE.addrtype:
+      out.u16(d.pick([0, 2, 4, 0x10, 0xffff]));
+      out.u16(d.pick([0, 2, 0xfff, 0xffff]));
+      return out.u8(bitSet(d, ADDRTYPE_NEGATED));
+    case MATCH_CODE.conntrack:
+      out.u16(d.pick([2, 4, 6, 8, 0, 0xffff]));
+      return flag(out, d);
+    case MATCH_CODE.mark:
+      out.u32(d.pick([0, 1, 0xffffffff]));
+      out.u32(d.pick([0xffffffff, 0xff, 0]));
+      return flag(out, d);
+    case MATCH_CODE.comment:
+      return text(out, d, ['fz', 'x'.repeat(255)]);
     default:
-      return { kind: 'comment', comment: d.usually(['fz', 'x'.repeat(255)], HOSTILE_COMMENTS) };
+      return undefined;
   }
 }
 
-function iptTarget(d: Dice, family: unknown): Record<string, unknown> {
-  if (d.hostile()) return d.pick([{ kind: 'unsupported', name: 'fz', revision: 0 }, { kind: 'bogus' }, {}, ...WRONG_TYPES]) as Record<string, unknown>;
-  switch (d.int(3)) {
-    case 0:
-      return { kind: 'verdict', verdict: d.usually(['ACCEPT', 'DROP', 'RETURN'], ['QUEUE', 'accept', '', 7]) };
-    case 1:
-      return { kind: 'jump', chain: d.usually(IPT_CHAINS, HOSTILE_CHAINS), goto: flag(d) };
-    case 2: {
-      const t: Record<string, unknown> = { kind: d.pick(['DNAT', 'SNAT']) };
-      if (d.chance(0.8)) t.address = address(d, family);
-      if (d.chance(0.5)) t.ports = ports(d);
-      return t;
+function iptTarget(out: PackedWriter, d: Dice, family: unknown): void {
+  switch (code(out, d, TARGET_CODE)) {
+    case TARGET_CODE.jump:
+      text(out, d, IPT_CHAINS);
+      return flag(out, d);
+    case TARGET_CODE.DNAT:
+    case TARGET_CODE.SNAT: {
+      const fields = bitSet(d, NAT_FIELD);
+      out.u8(fields);
+      if (fields & NAT_FIELD.address) address(out, d, family, 1);
+      if (fields & NAT_FIELD.ports) ports(out, d);
+      return;
+    }
+    case TARGET_CODE.MASQUERADE: {
+      const fields = d.hostile() ? bitSet(d, NAT_FIELD) : d.pick([0, NAT_FIELD.ports]);
+      out.u8(fields);
+      if (fields & NAT_FIELD.ports) ports(out, d);
+      return;
     }
     default:
-      return d.chance(0.5) ? { kind: 'MASQUERADE' } : { kind: 'MASQUERADE', ports: ports(d) };
+      return undefined;
   }
 }
 
-function iptRule(d: Dice, family: unknown): Record<string, unknown> {
-  const rule: Record<string, unknown> = {
-    matches: d.hostile() && d.chance(0.2) ? d.pick(WRONG_TYPES) : Array.from({ length: d.int(3) }, () => iptMatch(d)),
-    target: iptTarget(d, family),
-  };
-  const addressMatch = () => ({ address: address(d, family), mask: address(d, family), negated: flag(d) });
-  if (d.chance(0.3)) rule.source = addressMatch();
-  if (d.chance(0.3)) rule.destination = addressMatch();
-  if (d.chance(0.3)) rule.inInterface = { name: d.usually(INTERFACES, HOSTILE_INTERFACES), negated: flag(d) };
-  if (d.chance(0.3)) rule.outInterface = { name: d.usually(INTERFACES, HOSTILE_INTERFACES), negated: flag(d) };
-  if (d.chance(0.6)) rule.protocol = { number: num(d, [6, 17, 132, 1, 58, 0, 255]), negated: flag(d) };
-  return rule;
+function iptRule(out: PackedWriter, d: Dice, family: unknown): void {
+  iptTarget(out, d, family);
+  const present = bitSet(d, RULE_FIELD);
+  const negated = d.hostile() ? bitSet(d, RULE_FIELD) : present & bitSet(d, RULE_FIELD);
+  out.u8(present);
+  out.u8(negated);
+  if (present & RULE_FIELD.source) address(out, d, family, 2);
+  if (present & RULE_FIELD.destination) address(out, d, family, 2);
+  if (present & RULE_FIELD.inInterface) text(out, d, INTERFACES);
+  if (present & RULE_FIELD.outInterface) text(out, d, INTERFACES);
+  if (present & RULE_FIELD.protocol) out.u8(d.pick([6, 17, 132, 1, 58, 0, 255]));
+  const count = d.int(3);
+  out.u32(d.hostile() ? d.pick([count + 1, 0xffff, 0xffffffff]) : count);
+  for (let i = 0; i < count; i++) iptMatch(out, d);
 }
 
-function iptOperation(d: Dice, family: unknown): Record<string, unknown> {
-  const op = d.usually(OPERATIONS, ['bogus', '', 'append\0', 7]);
-  const operation: Record<string, unknown> = { op, chain: d.usually(IPT_CHAINS, HOSTILE_CHAINS) };
+function iptOperation(out: PackedWriter, d: Dice, family: unknown): void {
+  const op = code(out, d, OP_CODE);
+  text(out, d, IPT_CHAINS);
   // The fields the operation needs, usually; sometimes missing or added where not needed.
-  const needsRule = ['append', 'insert', 'replace', 'deleteRule'].includes(op);
-  const needsIndex = ['insert', 'replace', 'deleteAt'].includes(op);
-  if (needsRule !== d.hostile()) operation.rule = iptRule(d, family);
-  if (needsIndex !== d.hostile()) operation.index = num(d, [0, 1, 2, 5, 1_000]);
-  if ((op === 'setPolicy') !== d.hostile()) operation.policy = d.usually(['ACCEPT', 'DROP'], ['RETURN', 'QUEUE', '', 7]);
-  return operation;
+  const needsRule = ([OP_CODE.append, OP_CODE.insert, OP_CODE.replace, OP_CODE.deleteRule] as number[]).includes(op);
+  const needsIndex = ([OP_CODE.insert, OP_CODE.replace, OP_CODE.deleteAt] as number[]).includes(op);
+  if ((op === OP_CODE.setPolicy) !== d.hostile()) out.u8(d.usually([TARGET_CODE.ACCEPT, TARGET_CODE.DROP], [TARGET_CODE.RETURN, 0, 0xff]));
+  if (needsIndex !== d.hostile()) out.u32(d.pick([0, 1, 2, 5, 1_000, 0xffffffff]));
+  if (needsRule !== d.hostile()) iptRule(out, d, family);
+}
+
+/** `bytes` cut short, with bits flipped, bytes overwritten or a huge number written over them, or more appended. */
+function mutate(d: Dice, bytes: Buffer): Buffer {
+  const copy = Buffer.from(bytes);
+  const at = () => d.int(Math.max(0, copy.length - 1));
+  switch (d.int(4)) {
+    case 0:
+      return copy.subarray(0, d.int(copy.length));
+    case 1:
+      for (let i = d.int(3); i >= 0 && copy.length > 0; i--) copy[at()]! ^= 1 << d.int(7);
+      return copy;
+    case 2:
+      for (let i = d.int(3); i >= 0 && copy.length > 0; i--) copy[at()] = d.pick([0, 0xff, 0x7f, 0x80]);
+      return copy;
+    case 3: {
+      if (copy.length >= 4) copy.writeUInt32LE(d.pick([0xffffffff, 0x80000000, 0xffff, 256]), d.int(copy.length - 4));
+      return copy;
+    }
+    default:
+      return Buffer.concat([copy, d.bytes(1 + d.int(16))]);
+  }
+}
+
+/** The packed operations of one change: usually plausible records, sometimes mutated bytes, random bytes or no buffer at all. */
+function iptOperations(d: Dice, family: unknown): unknown {
+  if (d.chance(0.02)) return d.pick([...WRONG_TYPES, [{ op: 'newChain', chain: 'FZ2' }]]);
+  if (d.chance(0.02)) return Buffer.from(d.bytes(d.int(64)));
+  const count = 1 + d.int(3);
+  const out = new PackedWriter(64);
+  out.u32(d.hostile() ? d.pick([0, count - 1, count + 1, 0xffffffff, 0x80000000]) : count);
+  for (let i = 0; i < count; i++) iptOperation(out, d, family);
+  const bytes = out.finish();
+  return d.chance(0.07) ? mutate(d, bytes) : bytes;
 }
 
 export interface IptcChange {
@@ -380,7 +462,7 @@ export function iptcInput(d: Dice): IptcChange[] {
     const change: IptcChange = {
       family,
       table: d.usually(IPT_TABLES, ['security', 'bogus', 'x'.repeat(40), '', 'filter\0junk', 7], 0.95),
-      operations: d.chance(0.98) ? Array.from({ length: 1 + d.int(3) }, () => iptOperation(d, family)) : d.pick(WRONG_TYPES),
+      operations: iptOperations(d, family),
     };
     if (d.chance(0.1)) change.fingerprint = d.pick(['0000000000000000', '', 'x'.repeat(1_000), 7]);
     return change;
