@@ -7,8 +7,15 @@
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { planChanges } from '../src/backends/iptables/apply.js';
+import { planIptables } from '../src/docker/iptables/plan.js';
+import { buildModel } from '../src/docker/model.js';
 import { Firewall } from '../src/firewall.js';
 import type { BackendName } from '../src/backends/backend.js';
+import { encodeOperations } from '../src/iptc/encode.js';
+import { IptcTable } from '../src/iptc/table.js';
+import { binding } from '../src/native/binding.js';
+import { parseSpec } from '../src/spec/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
 import { median, record, table } from './report.js';
 import { benchSpec, BRIDGE, endpointOf, EXTRA, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf } from './workload.js';
@@ -81,6 +88,32 @@ async function bridgewall(backend: BackendName, n: number, reps = REPS): Promise
   record({ case: `incremental unpublish bridgewall ${backend}`, n, ms: median(unpublish), reps });
 }
 
+/**
+ * The floor of the iptables backend's bulk publish: the same changes, planned
+ * and encoded beforehand, handed to the addon's libiptc transaction alone
+ * (libiptc building and compiling the tables, and the kernel replacing them).
+ */
+async function iptablesFloor(n: number): Promise<void> {
+  const spec = benchSpec('iptables', n);
+  const samples = await repeat(REPS, () => withNetns(async (ns) => {
+    const firewall = await openFirewall(ns, 'iptables');
+    firewall.close();
+    const tables = await IptcTable.open({ netns: ns.path });
+    const changes = await planChanges(tables, planIptables(buildModel(parseSpec(spec))));
+    tables.close();
+    const encoded = changes.map((change) => ({
+      family: change.family, table: change.table, operations: encodeOperations(change.family, change.table, change.operations),
+    }));
+    const native = await binding.openIptcTable(ns.path);
+    try {
+      return await timed(() => native.transaction(encoded, process.env.XTABLES_LOCKFILE || '/run/xtables.lock', 10_000));
+    } finally {
+      native.close();
+    }
+  }));
+  record({ case: 'bulk iptables floor: libiptc transaction of the pre-encoded rules', n, ms: median(samples), reps: REPS });
+}
+
 async function tool(name: string, n: number, run: (ns: BenchNetns) => number): Promise<void> {
   const samples = await repeat(REPS, () => withNetns(async (ns) => run(ns)));
   record({ case: `bulk ${name}`, n, ms: median(samples), reps: REPS });
@@ -137,6 +170,7 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     await bridgewall('nftables', n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
+    await iptablesFloor(n);
     const save = iptablesSave(n);
     await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));
     await tool('iptables-nft-restore --noflush', n, (ns) => ns.time(NFT_RESTORE, ['--noflush'], save));
