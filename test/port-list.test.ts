@@ -45,6 +45,21 @@ test('ports are found by value, and copies are independent', (t) => {
   t.deepEqual(copy.toArray(), [...SHAPES.slice(2), SHAPES[0]]);
 });
 
+test('host addresses that come and go leave the ports they did not name as they were', (t) => {
+  const on = (hostIp: string, port: number): PortSpec =>
+    ({ proto: 'tcp', hostIp, hostPort: { first: port, last: port }, containerPort: { first: port, last: port } });
+  const list = PortList.of([on('198.51.100.1', 80)]);
+  for (let i = 0; i < 1000; i++) {
+    list.push(on(`2001:db8::${i.toString(16)}`, 81));
+    t.is(list.lastIndexOf(on(`2001:db8::${i.toString(16)}`, 81)), 1);
+    list.removeAt(1);
+  }
+  list.insert(0, on('203.0.113.7', 82));
+  t.deepEqual(list.toArray(), [on('203.0.113.7', 82), on('198.51.100.1', 80)]);
+  t.is(list.lastIndexOf(on('2001:db8::1', 81)), -1);
+  t.is(list.lastIndexOf(on('198.51.100.1', 80)), 1);
+});
+
 test('a list grows past its first capacity', (t) => {
   const list = new PortList(0);
   for (let port = 1; port <= 1024; port++) list.push({ proto: 'tcp', hostPort: { first: port, last: port }, containerPort: { first: port, last: port } });
@@ -74,6 +89,26 @@ test('the ledger refuses a host port an overlapping address holds, and frees it 
   ledger.release(on('198.51.100.2', 8080), ['ipv4']);
   ledger.claim(on(undefined, 8080), ['ipv4'], 'h');
   t.throws(() => ledger.claim(on('198.51.100.3', 8080), ['ipv4'], 'i'), { instanceOf: ValidationError });
+});
+
+test('the ledger keeps telling addresses apart after many came and went', (t) => {
+  const ledger = new PortLedger([]);
+  const on = (hostIp: string | undefined, port = 53): PortSpec =>
+    ({ proto: 'udp', ...(hostIp ? { hostIp } : {}), hostPort: { first: port, last: port }, containerPort: { first: port, last: port } });
+  ledger.claim(on(undefined, 54), ['ipv4'], 'every');
+  for (let i = 0; i < 20_000; i++) {
+    const address = `198.18.${i >> 8}.${i & 255}`;
+    ledger.claim(on(address), ['ipv4'], 'a');
+    // Refused: port 54 is published on every address. Its address holds nothing afterwards.
+    t.throws(() => ledger.claim(on(`203.0.113.${i & 255}`, 54), ['ipv4'], 'b'), { instanceOf: ValidationError });
+    ledger.release(on(address), ['ipv4']);
+  }
+  t.throws(() => ledger.claim(on('198.51.100.1', 54), ['ipv4'], 'still'), { instanceOf: ValidationError });
+  ledger.claim(on('198.51.100.1'), ['ipv4'], 'c');
+  t.throws(() => ledger.claim(on('198.51.100.1'), ['ipv4'], 'd'), { instanceOf: ValidationError });
+  t.throws(() => ledger.claim({ ...on('198.51.100.1'), hostIp: '0.0.0.0' }, ['ipv4'], 'e'), { instanceOf: ValidationError });
+  t.notThrows(() => ledger.claim(on('198.51.100.2'), ['ipv4'], 'f'));
+  t.notThrows(() => ledger.claim(on('198.18.0.1'), ['ipv4'], 'g'));
 });
 
 test('a refused range takes nothing', (t) => {

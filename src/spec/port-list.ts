@@ -14,40 +14,22 @@ const PROTOCOL_CODE: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, 
 const HAS_HOST_PORT = 4;
 const ADDRESS_SHIFT = 3;
 
-/**
- * Host addresses by number, 0 for none: a process publishes on few distinct
- * host addresses, so each is kept once, for the life of the process.
- */
-const addressNumbers = new Map<string, number>();
-const addresses: (string | undefined)[] = [undefined];
-
-export function addressNumber(address: string | undefined): number {
-  if (address === undefined) return 0;
-  let number = addressNumbers.get(address);
-  if (number === undefined) {
-    number = addresses.push(address) - 1;
-    addressNumbers.set(address, number);
-  }
-  return number;
-}
+type Words = [head: number, hostPort: number, containerPort: number];
 
 function rangeOf(word: number): PortRange {
   return { first: word >>> 16, last: word & 0xffff };
 }
 
-/** Scratch words for comparing a port with the held ones. */
-const PROBE = new Uint32Array(WORDS);
-
-function encodeInto(words: Uint32Array, at: number, port: PortSpec): void {
-  const { hostPort, containerPort } = port;
-  words[at] = (PROTOCOL_CODE[port.proto] | (hostPort ? HAS_HOST_PORT : 0) | (addressNumber(port.hostIp) << ADDRESS_SHIFT)) >>> 0;
-  words[at + 1] = hostPort ? ((hostPort.first << 16) | hostPort.last) >>> 0 : 0;
-  words[at + 2] = ((containerPort.first << 16) | containerPort.last) >>> 0;
-}
-
 export class PortList implements Iterable<PortSpec> {
   private words: Uint32Array;
   private count = 0;
+  /**
+   * The host addresses the ports name, by their number in a port's first
+   * word less one (0: no host address). An endpoint publishes on few, so the
+   * list keeps its own, and forgets those no port names any more when it
+   * holds many more than its ports could name.
+   */
+  private addresses: string[] = [];
 
   constructor(capacity = 4) {
     this.words = new Uint32Array(capacity * WORDS);
@@ -67,23 +49,26 @@ export class PortList implements Iterable<PortSpec> {
     const at = index * WORDS;
     const head = this.words[at]!;
     const proto = PROTOCOLS[head & 3]!;
-    const hostIp = addresses[head >>> ADDRESS_SHIFT];
+    const address = head >>> ADDRESS_SHIFT;
     const containerPort = rangeOf(this.words[at + 2]!);
-    if ((head & HAS_HOST_PORT) === 0) return hostIp === undefined ? { proto, containerPort } : { proto, hostIp, containerPort };
-    const hostPort = this.words[at + 1] === this.words[at + 2] ? containerPort : rangeOf(this.words[at + 1]!);
-    return hostIp === undefined ? { proto, hostPort, containerPort } : { proto, hostIp, hostPort, containerPort };
+    const port: PortSpec = { proto, containerPort };
+    if (address > 0) port.hostIp = this.addresses[address - 1]!;
+    if ((head & HAS_HOST_PORT) !== 0) port.hostPort = rangeOf(this.words[at + 1]!);
+    return port;
   }
 
   push(port: PortSpec): void {
-    if ((this.count + 1) * WORDS > this.words.length) this.grow();
-    encodeInto(this.words, this.count++ * WORDS, port);
+    const words = this.wordsOf(port, true)!;
+    this.reserve();
+    this.words.set(words, this.count++ * WORDS);
   }
 
   insert(index: number, port: PortSpec): void {
-    if ((this.count + 1) * WORDS > this.words.length) this.grow();
+    const words = this.wordsOf(port, true)!;
+    this.reserve();
     this.words.copyWithin((index + 1) * WORDS, index * WORDS, this.count * WORDS);
     this.count++;
-    encodeInto(this.words, index * WORDS, port);
+    this.words.set(words, index * WORDS);
   }
 
   removeAt(index: number): void {
@@ -93,7 +78,7 @@ export class PortList implements Iterable<PortSpec> {
 
   /** Drops the ports from `length` on and returns them. */
   truncate(length: number): PortSpec[] {
-    const dropped = this.slice(length).toArray();
+    const dropped = Array.from({ length: Math.max(this.count - length, 0) }, (_, i) => this.get(length + i));
     this.count = Math.min(this.count, length);
     return dropped;
   }
@@ -113,22 +98,20 @@ export class PortList implements Iterable<PortSpec> {
 
   /** The position of the last port equal to `port`, or -1. */
   lastIndexOf(port: PortSpec): number {
-    encodeInto(PROBE, 0, port);
+    const words = this.wordsOf(port, false);
+    if (words === undefined) return -1;
+    const [head, hostPort, containerPort] = words;
     for (let index = this.count - 1; index >= 0; index--) {
       const at = index * WORDS;
-      if (this.words[at] === PROBE[0] && this.words[at + 1] === PROBE[1] && this.words[at + 2] === PROBE[2]) {
-        return index;
-      }
+      if (this.words[at] === head && this.words[at + 1] === hostPort && this.words[at + 2] === containerPort) return index;
     }
     return -1;
   }
 
   /** A copy of the ports from `start` on. */
   slice(start: number): PortList {
-    const length = Math.max(this.count - start, 0);
-    const copy = new PortList(length);
-    copy.words.set(this.words.subarray(start * WORDS, (start + length) * WORDS));
-    copy.count = length;
+    const copy = new PortList(0);
+    for (let index = start; index < this.count; index++) copy.push(this.get(index));
     return copy;
   }
 
@@ -140,7 +123,43 @@ export class PortList implements Iterable<PortSpec> {
     for (let index = 0; index < this.count; index++) yield this.get(index);
   }
 
-  private grow(): void {
+  /**
+   * The words of `port`. A host address the list does not hold yet is added
+   * when `adding` (before anything is written: adding may renumber the
+   * list's addresses); otherwise no port can equal it: undefined.
+   */
+  private wordsOf(port: PortSpec, adding: boolean): Words | undefined {
+    const { hostPort, containerPort } = port;
+    let address = 0;
+    if (port.hostIp !== undefined) {
+      address = this.addresses.indexOf(port.hostIp) + 1;
+      if (address === 0) {
+        if (!adding) return undefined;
+        address = this.addressNumber(port.hostIp);
+      }
+    }
+    return [
+      (PROTOCOL_CODE[port.proto] | (hostPort ? HAS_HOST_PORT : 0) | (address << ADDRESS_SHIFT)) >>> 0,
+      hostPort ? ((hostPort.first << 16) | hostPort.last) >>> 0 : 0,
+      ((containerPort.first << 16) | containerPort.last) >>> 0,
+    ];
+  }
+
+  /** Adds a host address; first forgets those no port names when there are more than ports to name them. */
+  private addressNumber(address: string): number {
+    if (this.addresses.length >= this.count + 1) this.forgetUnusedAddresses();
+    return this.addresses.push(address);
+  }
+
+  private forgetUnusedAddresses(): void {
+    const ports = this.toArray();
+    this.addresses = [];
+    this.count = 0;
+    for (const port of ports) this.push(port);
+  }
+
+  private reserve(): void {
+    if ((this.count + 1) * WORDS <= this.words.length) return;
     const words = new Uint32Array(Math.max(this.words.length * 2, 4 * WORDS));
     words.set(this.words);
     this.words = words;

@@ -7,13 +7,14 @@
  *
  * A claim is one number (family, protocol, host port, host address) in a
  * set, and a count per (family, protocol, host port) says whether any address
- * holds it: 100,000 published ports cost a few megabytes. Which port spec
- * holds a host port is looked up only to name it when a new one clashes.
+ * holds it: 100,000 published ports cost a few megabytes. Host addresses are
+ * numbered while they hold claims, so the numbers stay few however many
+ * addresses come and go. Which port spec holds a host port is looked up only
+ * to name it when a new one clashes.
  */
 import { ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import type { PackedEndpoint, PackedNetwork } from './packed.js';
-import { addressNumber } from './port-list.js';
 import type { PortProtocol, PortSpec } from './types.js';
 
 const PROTOCOL_INDEX: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
@@ -43,6 +44,10 @@ export class PortLedger {
   private readonly claims = new Set<number>();
   /** Per family and protocol, made on first use: how many addresses hold each host port. */
   private readonly holders: (Uint32Array | undefined)[] = [];
+  /** The number of each host address holding claims, and how many it holds. */
+  private readonly addresses = new Map<string, { number: number; claims: number }>();
+  /** Numbers given back by addresses that hold no claims any more. */
+  private readonly freeNumbers: number[] = [];
   /** Ports published, ranges expanded. */
   published = 0;
 
@@ -61,7 +66,7 @@ export class PortLedger {
   claim(port: PortSpec, families: readonly IptFamily[], field: string): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
-    const address = claimAddress(port);
+    const address = this.numberOf(port);
     for (const family of families) {
       const group = groupOf(family, port.proto);
       const holders = this.holders[group];
@@ -70,6 +75,7 @@ export class PortLedger {
           ? holders !== undefined && holders[number]! > 0
           : this.claims.has(claimKey(group, number, address)) || this.claims.has(claimKey(group, number, EVERY_ADDRESS));
         if (taken) {
+          this.count(port, 0);
           field = `${field}.hostPort`;
           const where = address === EVERY_ADDRESS ? 'every address' : port.hostIp;
           throw new ValidationError(field,
@@ -86,20 +92,47 @@ export class PortLedger {
         holders[number]!++;
       }
     }
+    this.count(port, families.length * (hostPort.last - hostPort.first + 1));
   }
 
   /** Gives back what `claim(port, families)` took. */
   release(port: PortSpec, families: readonly IptFamily[]): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
-    const address = claimAddress(port);
+    const address = this.numberOf(port);
+    let released = 0;
     for (const family of families) {
       const group = groupOf(family, port.proto);
-      const holders = this.holders[group]!;
+      const holders = this.holders[group];
       for (let number = hostPort.first; number <= hostPort.last; number++) {
-        if (this.claims.delete(claimKey(group, number, address))) holders[number]!--;
+        if (this.claims.delete(claimKey(group, number, address))) {
+          holders![number]!--;
+          released++;
+        }
       }
     }
+    this.count(port, -released);
+  }
+
+  /** The number of the port's host address in claims: EVERY_ADDRESS, or one numbered while it holds claims. */
+  private numberOf(port: PortSpec): number {
+    if (publishesOnEveryAddress(port)) return EVERY_ADDRESS;
+    let address = this.addresses.get(port.hostIp!);
+    if (address === undefined) {
+      address = { number: this.freeNumbers.pop() ?? this.addresses.size + 1, claims: 0 };
+      this.addresses.set(port.hostIp!, address);
+    }
+    return address.number;
+  }
+
+  /** Counts claims the port's host address takes (or gives back); one that holds none gives its number back. */
+  private count(port: PortSpec, claims: number): void {
+    if (publishesOnEveryAddress(port)) return;
+    const address = this.addresses.get(port.hostIp!)!;
+    address.claims += claims;
+    if (address.claims > 0) return;
+    this.addresses.delete(port.hostIp!);
+    this.freeNumbers.push(address.number);
   }
 
   /** The field path of the port spec holding what `port` asks for (a clash is rare: searching then is cheaper than storing paths). */
@@ -127,10 +160,6 @@ function groupOf(family: IptFamily, proto: PortProtocol): number {
 /** A small integer while fewer than 5,462 host addresses are in use; a larger number (still exact) beyond. */
 function claimKey(group: number, port: number, address: number): number {
   return (address * 6 + group) * PORTS + port;
-}
-
-function claimAddress(port: PortSpec): number {
-  return publishesOnEveryAddress(port) ? EVERY_ADDRESS : addressNumber(port.hostIp);
 }
 
 function overlaps(a: PortSpec, b: PortSpec): boolean {
