@@ -40,7 +40,10 @@ class ByteWriter {
   }
 
   // The bytes written from `offset` on, to change in place; valid until the next write.
-  uint8_t* At(size_t offset) { return &bytes_.at(offset); }
+  uint8_t* At(size_t offset) {
+    if (offset > bytes_.size()) throw std::out_of_range("offset " + std::to_string(offset) + " is past the bytes written");
+    return bytes_.data() + offset;
+  }
 
   // Overwrites the u32 written at `offset`: a count known only once what follows it is written.
   void SetU32(size_t offset, uint32_t value) {
