@@ -25,6 +25,7 @@
         "native/iptc/session.cc",
         "native/iptc/js_values.cc",
         "native/iptc/packed_operations.cc",
+        "native/iptc/packed_dump.cc",
         "native/iptc/xtables_lock.cc"
       ],
       "include_dirs": [

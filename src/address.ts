@@ -129,11 +129,32 @@ function computePrefix(text: string, family: AddressFamily | undefined, hostBits
 
 /** Formats network-order bytes as text ("192.0.2.1", "2001:db8::1"). */
 export function formatAddress(bytes: Uint8Array): string {
-  return CACHED_TEXT.get(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
+  return formatAddressAt(asBuffer(bytes), 0, bytes.byteLength);
 }
 
 /** "address/length", or undefined for a mask that is not a prefix. */
 export function formatPrefix(address: Uint8Array, mask: Uint8Array): string | undefined {
-  const length = CACHED_PREFIX_LENGTH.get(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength).toString('latin1'));
+  const length = CACHED_PREFIX_LENGTH.get(asBuffer(mask).toString('latin1'));
   return length === null ? undefined : `${formatAddress(address)}/${length}`;
+}
+
+/** formatAddress of the `length` bytes of `buffer` at `offset`, without a view of them. */
+export function formatAddressAt(buffer: Buffer, offset: number, length: number): string {
+  return CACHED_TEXT.get(buffer.toString('latin1', offset, offset + length));
+}
+
+/** formatPrefix of the `length` address bytes at `offset` in `buffer` and the as many mask bytes after them. */
+export function formatPrefixAt(buffer: Buffer, offset: number, length: number): string | undefined {
+  return CACHED_PREFIX_TEXT.get(buffer.toString('latin1', offset, offset + 2 * length)) ?? undefined;
+}
+
+/** By the address bytes and then the mask bytes: the texts repeat, so rules read back share them. */
+const CACHED_PREFIX_TEXT = new AddressCache((key) => {
+  const bytes = Buffer.from(key, 'latin1');
+  const half = bytes.length / 2;
+  return formatPrefix(bytes.subarray(0, half), bytes.subarray(half)) ?? null;
+});
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -11,7 +11,7 @@ PATH="$PWD/node_modules/.bin:$PATH"
 
 FILES=(
   nft-batch nft-connection nft-fd-leak
-  iptc-descriptors iptc-lifecycle iptc-lock iptc-rules iptc-transaction
+  iptc-descriptors iptc-dump iptc-lifecycle iptc-lock iptc-rules iptc-transaction
   native-fuzz
 )
 

@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
 import { encodeOperations } from '../src/iptc/encode.js';
+import { decodeDump } from '../src/iptc/decode.js';
 import { binding } from '../src/native/binding.js';
 import { MATCH_CODE, type NativeIptcTable, type NativeTableChange, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../src/native/iptc.js';
 import { PackedWriter } from '../src/native/packed-writer.js';
@@ -246,7 +247,7 @@ const IPT_BASELINE: NativeTableChange[] = IPT_DUMPS.families.flatMap((family) =>
 async function iptcRuleset(table: NativeIptcTable): Promise<string> {
   const fingerprints = [];
   for (const family of IPT_DUMPS.families) {
-    for (const name of IPT_DUMPS.tables) fingerprints.push((await table.dump(family, name)).fingerprint);
+    for (const name of IPT_DUMPS.tables) fingerprints.push(decodeDump(family, await table.dump(family, name)).fingerprint);
   }
   return fingerprints.join(' ');
 }
@@ -352,7 +353,7 @@ const appendAccepting = (out: PackedWriter, matches: number, write: (out: Packed
   out.u8(TARGET_CODE.ACCEPT);
   out.u8(RULE_FIELD.protocol);
   out.u8(0);
-  out.u8(6);
+  out.u16(6);
   out.u32(matches);
   write(out);
 };
@@ -464,7 +465,7 @@ kernelTest('a malformed packed operation fails with its index counted across all
   t.is(error?.code, 'EINVAL');
   t.is(error?.index, 3);
   t.regex(error?.message ?? '', /changes\[1\]\.operations\[1\]: unknown operation code 238/);
-  t.deepEqual((await table.dump('ipv4', 'filter')).chains.map((chain) => chain.name), ['INPUT', 'FORWARD', 'OUTPUT']);
+  t.deepEqual(decodeDump('ipv4', await table.dump('ipv4', 'filter')).chains.map((chain) => chain.name), ['INPUT', 'FORWARD', 'OUTPUT']);
 });
 
 for (const [title, call] of REGRESSIONS) {

@@ -399,7 +399,10 @@ std::optional<Match> DecodeMark(const ExtensionView<xt_entry_match>& view) {
 std::optional<Match> DecodeComment(const ExtensionView<xt_entry_match>& view) {
   const auto* info = view.As<xt_comment_info>();
   if (info == nullptr) return std::nullopt;
-  return CommentMatch{std::string(info->comment, strnlen(info->comment, sizeof(info->comment)))};
+  // iptables always ends the comment with a NUL; one filling all 256 bytes is no comment it would write.
+  size_t length = strnlen(info->comment, sizeof(info->comment));
+  if (length == sizeof(info->comment)) return std::nullopt;
+  return CommentMatch{std::string(info->comment, length)};
 }
 
 struct MatchDecoder {

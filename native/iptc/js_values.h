@@ -1,6 +1,6 @@
 // Copies the private binding's JavaScript arguments (src/native/iptc.ts) into
-// the plain structs of rule.h on the main thread, and dumps back into
-// JavaScript. A transaction's operations are copied as the bytes they are
+// the plain structs of rule.h on the main thread. (Dumps go back to
+// JavaScript as the bytes a worker packed them in: packed_dump.h.) A transaction's operations are copied as the bytes they are
 // packed in, for a worker to read (packed_operations.h). A malformed argument
 // throws a TypeError or RangeError naming the field (../arguments.h).
 #pragma once
@@ -18,6 +18,5 @@ IpVersion IpVersionFromJs(const Napi::Value& value);
 std::string TableNameFromJs(const Napi::Value& value);
 // [{ family, table, operations, fingerprint? }, ...], `operations` a Uint8Array.
 std::vector<TableChange> TableChangesFromJs(const Napi::Value& changes);
-Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump, IpVersion ip_version);
 
 }  // namespace bridgewall::iptc

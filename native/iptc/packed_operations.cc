@@ -13,6 +13,7 @@
 
 #include "byte_reader.h"
 #include "error.h"
+#include "iptc/packed_codes.h"
 
 namespace bridgewall::iptc {
 
@@ -32,15 +33,6 @@ constexpr Operation::Kind kOperationCodes[] = {
     Operation::Kind::kSetPolicy, Operation::Kind::kAppend,    Operation::Kind::kInsert,
     Operation::Kind::kReplace,  Operation::Kind::kDeleteAt,   Operation::Kind::kDeleteRule,
 };
-
-enum class TargetCode : uint8_t { kAccept = 1, kDrop, kReturn, kJump, kDnat, kSnat, kMasquerade };
-enum class MatchCode : uint8_t { kTcp = 1, kUdp, kSctp, kAddrtype, kConntrack, kMark, kComment };
-
-// Bit sets of the layout.
-constexpr uint8_t kRuleSource = 1, kRuleDestination = 2, kRuleInInterface = 4, kRuleOutInterface = 8, kRuleProtocol = 16;
-constexpr uint8_t kPortSource = 1, kPortDestination = 2, kPortSourceNegated = 4, kPortDestinationNegated = 8;
-constexpr uint8_t kAddrtypeSourceNegated = 1, kAddrtypeDestinationNegated = 2;
-constexpr uint8_t kNatAddress = 1, kNatPorts = 2;
 
 [[noreturn]] void Malformed(const std::string& message) { throw MalformedBytes(message); }
 
@@ -124,6 +116,13 @@ class OperationReader {
     return address;
   }
 
+  // A u16 in the layout, as the entry holds it, but iptables names no protocol past 255.
+  uint16_t Protocol() {
+    uint16_t number = in_.U16("the protocol");
+    if (number > UINT8_MAX) Malformed("the protocol " + std::to_string(number) + " is above 255");
+    return number;
+  }
+
   // A range running backwards matches nothing.
   PortRange Ports(const char* what) {
     PortRange range{in_.U16(what), in_.U16(what)};
@@ -160,7 +159,7 @@ class OperationReader {
     rule.in_interface = ReadInterface(present, negated, kRuleInInterface, "the in-interface");
     rule.out_interface = ReadInterface(present, negated, kRuleOutInterface, "the out-interface");
     rule.protocol.reset();
-    if (present & kRuleProtocol) rule.protocol = ProtocolMatch{in_.U8("the protocol"), (negated & kRuleProtocol) != 0};
+    if (present & kRuleProtocol) rule.protocol = ProtocolMatch{Protocol(), (negated & kRuleProtocol) != 0};
     // Not reserved: a count past the end fails on reading the first match that is not there.
     uint32_t count = in_.U32("the match count");
     rule.matches.clear();
@@ -192,6 +191,7 @@ class OperationReader {
         return MarkMatch{mark, mask, Flag("the mark negation")};
       }
       case MatchCode::kComment: return CommentMatch{Text("the comment", kMaxCommentBytes)};
+      case MatchCode::kUnsupported: break;  // read back only, never written
     }
     Malformed("unknown match code " + std::to_string(code));
   }
@@ -235,6 +235,7 @@ class OperationReader {
         if (Bits("the MASQUERADE target's fields", kNatPorts) & kNatPorts) target.ports = Ports("the MASQUERADE ports");
         return target;
       }
+      case TargetCode::kUnsupported: break;  // read back only, never written
     }
     Malformed("unknown target code " + std::to_string(code));
   }

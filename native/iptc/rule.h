@@ -1,7 +1,7 @@
-// Plain C++ description of one iptables rule, of the operations of a
-// transaction and of a dumped table. JavaScript values are copied into these
-// on the main thread (a transaction's operations as the bytes they are
-// packed in, which workers read); worker threads see nothing else. Every
+// Plain C++ description of one iptables rule and of the operations of a
+// transaction. JavaScript values are copied into these on the main thread (a
+// transaction's operations as the bytes they are packed in, which workers
+// read); worker threads see nothing else. Every
 // value here was checked as it was read (js_values.cc, packed_operations.cc),
 // so nothing is defaulted or checked again below this line.
 #pragma once
@@ -151,29 +151,6 @@ struct Transaction {
   std::vector<TableChange> tables;
   std::string lock_path;
   unsigned int lock_timeout_ms = 0;
-};
-
-struct DumpedRule {
-  Rule rule;
-  uint64_t packets = 0;
-  uint64_t bytes = 0;
-  std::vector<uint8_t> raw;  // the entry as the kernel holds it, counters zeroed
-};
-
-struct DumpedChain {
-  std::string name;
-  bool builtin = false;
-  std::optional<std::string> policy;  // built-in chains only
-  uint64_t packets = 0;
-  uint64_t bytes = 0;
-  std::vector<DumpedRule> rules;
-};
-
-struct TableDump {
-  std::vector<DumpedChain> chains;
-  // Identifies the table's chains, policies and rules (not counters): equal
-  // fingerprints, same table.
-  std::string fingerprint;
 };
 
 }  // namespace bridgewall::iptc

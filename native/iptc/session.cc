@@ -12,6 +12,7 @@
 #include "error.h"
 #include "iptc/entry.h"
 #include "iptc/family.h"
+#include "iptc/packed_dump.h"
 #include "iptc/packed_operations.h"
 #include "iptc/xtables_lock.h"
 #include "netns.h"
@@ -145,41 +146,32 @@ int Apply(xtc_handle* handle, const Operation& op, long index) {
   return EINVAL;
 }
 
-// Zeroes the bytes after the NUL of a match or target name. The kernel writes
-// names back only up to their NUL, into a buffer libiptc does not clear, so
-// those bytes are stale heap memory of this process, not part of the rule.
+// Zeroes, in `to` (a copy of `header`), the bytes after the NUL of a match or
+// target name. The kernel writes names back only up to their NUL, into a
+// buffer libiptc does not clear, so those bytes are stale heap memory of this
+// process, not part of the rule. The copy may be unaligned, so only the
+// original is read as a struct.
 template <typename Header>
-void ClearNamePadding(uint8_t* header_bytes) {
-  auto* header = reinterpret_cast<Header*>(header_bytes);
-  size_t length = strnlen(header->u.user.name, sizeof(header->u.user.name));
-  std::memset(header->u.user.name + length, 0, sizeof(header->u.user.name) - length);
+void ClearNamePadding(const Header& header, uint8_t* to) {
+  const char* name = header.u.user.name;
+  size_t length = strnlen(name, sizeof(header.u.user.name));
+  size_t name_offset = static_cast<size_t>(name - reinterpret_cast<const char*>(&header));
+  std::memset(to + name_offset + length, 0, sizeof(header.u.user.name) - length);
 }
 
-// The entry's bytes without counters (reported separately) or stale padding,
-// so equal rules have equal bytes.
+// Clears in `raw`, a copy of the entry's next_offset bytes, its counters
+// (reported separately) and stale padding, so equal rules have equal bytes.
 template <typename Family>
-std::vector<uint8_t> RawEntry(const typename Family::Entry& entry) {
+void ClearEntry(const typename Family::Entry& entry, uint8_t* raw) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
-  std::vector<uint8_t> raw(bytes, bytes + entry.next_offset);
-  std::memset(raw.data() + offsetof(typename Family::Entry, counters), 0, sizeof(entry.counters));
+  std::memset(raw + offsetof(typename Family::Entry, counters), 0, sizeof(entry.counters));
   for (size_t offset = XT_ALIGN(sizeof(entry)); offset < entry.target_offset;) {
-    uint16_t size = reinterpret_cast<const xt_entry_match*>(raw.data() + offset)->u.match_size;
-    if (size == 0) break;  // never from the kernel, but it would loop forever
-    ClearNamePadding<xt_entry_match>(raw.data() + offset);
-    offset += size;
+    const auto& match = *reinterpret_cast<const xt_entry_match*>(bytes + offset);
+    if (match.u.match_size == 0) break;  // never from the kernel, but it would loop forever
+    ClearNamePadding(match, raw + offset);
+    offset += match.u.match_size;
   }
-  ClearNamePadding<xt_entry_target>(raw.data() + entry.target_offset);
-  return raw;
-}
-
-template <typename Family>
-DumpedRule DumpRule(const typename Family::Entry& entry, xtc_handle* handle) {
-  DumpedRule rule;
-  rule.rule = DecodeEntry<Family>(entry, Family::GetTarget(&entry, handle));
-  rule.packets = entry.counters.pcnt;
-  rule.bytes = entry.counters.bcnt;
-  rule.raw = RawEntry<Family>(entry);
-  return rule;
+  ClearNamePadding(*reinterpret_cast<const xt_entry_target*>(bytes + entry.target_offset), raw + entry.target_offset);
 }
 
 // 64-bit FNV-1a over what identifies a table: chain names, kinds and
@@ -191,7 +183,13 @@ class Fingerprint {
       hash_ = (hash_ ^ static_cast<const uint8_t*>(data)[i]) * 0x100000001b3ULL;
     }
   }
-  void Add(const std::string& text) { Add(text.c_str(), text.size() + 1); }
+  // `policy`: null for a user chain.
+  void Chain(const char* name, const char* policy) {
+    Add(name, std::strlen(name) + 1);
+    if (policy != nullptr) Add(policy, std::strlen(policy) + 1);
+  }
+  // The end of a chain, so rules cannot move between chains unseen.
+  void EndChain() { Add("", 1); }
   std::string Hex() const {
     char text[17];
     std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash_));
@@ -202,47 +200,96 @@ class Fingerprint {
   uint64_t hash_ = 0xcbf29ce484222325ULL;
 };
 
+// Shows `visitor` every chain of the table in kernel order: Chain(name,
+// policy or null for a user chain, policy counters), Rule(entry) for each of
+// its rules, then EndChain().
+template <typename Family, typename Visitor>
+void Walk(xtc_handle* handle, Visitor& visitor) {
+  for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
+    xt_counters counters{};
+    const char* policy = Family::IsBuiltin(name, handle) ? Family::GetPolicy(name, &counters, handle) : nullptr;
+    visitor.Chain(name, policy, counters);
+    for (const auto* entry = Family::FirstRule(name, handle); entry != nullptr; entry = Family::NextRule(entry, handle)) {
+      visitor.Rule(*entry);
+    }
+    visitor.EndChain();
+  }
+}
+
+template <typename Family>
+class FingerprintVisitor {
+ public:
+  void Chain(const char* name, const char* policy, const xt_counters&) { fingerprint_.Chain(name, policy); }
+  void Rule(const typename Family::Entry& entry) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
+    raw_.assign(bytes, bytes + entry.next_offset);
+    ClearEntry<Family>(entry, raw_.data());
+    fingerprint_.Add(raw_.data(), raw_.size());
+  }
+  void EndChain() { fingerprint_.EndChain(); }
+  std::string Hex() const { return fingerprint_.Hex(); }
+
+ private:
+  Fingerprint fingerprint_;
+  std::vector<uint8_t> raw_;  // reused from rule to rule
+};
+
 template <typename Family>
 std::string FingerprintOf(xtc_handle* handle) {
-  Fingerprint fingerprint;
-  for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
-    fingerprint.Add(name);
-    if (Family::IsBuiltin(name, handle)) {
-      xt_counters counters{};
-      fingerprint.Add(Family::GetPolicy(name, &counters, handle));
-    }
-    for (const auto* entry = Family::FirstRule(name, handle); entry != nullptr; entry = Family::NextRule(entry, handle)) {
-      std::vector<uint8_t> raw = RawEntry<Family>(*entry);
-      fingerprint.Add(raw.data(), raw.size());
-    }
-    fingerprint.Add("", 1);  // the end of a chain, so rules cannot move between chains unseen
-  }
-  return fingerprint.Hex();
+  FingerprintVisitor<Family> visitor;
+  Walk<Family>(handle, visitor);
+  return visitor.Hex();
 }
+
+// Counts the rules of a table and the bytes of their entries.
+template <typename Family>
+struct SizeVisitor {
+  size_t rules = 0;
+  size_t entry_bytes = 0;
+
+  void Chain(const char*, const char*, const xt_counters&) {}
+  void Rule(const typename Family::Entry& entry) {
+    ++rules;
+    entry_bytes += entry.next_offset;
+  }
+  void EndChain() {}
+};
+
+// Packs the table as it walks it, taking its fingerprint on the way.
+template <typename Family>
+class DumpVisitor {
+ public:
+  DumpVisitor(xtc_handle* handle, const SizeVisitor<Family>& size)
+      : handle_(handle), out_(Family::kAddressLength, size.rules, size.entry_bytes) {}
+
+  void Chain(const char* name, const char* policy, const xt_counters& counters) {
+    fingerprint_.Chain(name, policy);
+    out_.Chain(name, policy, counters.pcnt, counters.bcnt);
+  }
+  void Rule(const typename Family::Entry& entry) {
+    uint8_t* raw = out_.Rule(entry.counters.pcnt, entry.counters.bcnt, &entry, entry.next_offset);
+    ClearEntry<Family>(entry, raw);
+    fingerprint_.Add(raw, entry.next_offset);
+    out_.RuleRecord(DecodeEntry<Family>(entry, Family::GetTarget(&entry, handle_)));
+  }
+  void EndChain() { fingerprint_.EndChain(); }
+  PackedDump Finish() { return out_.Finish(fingerprint_.Hex()); }
+
+ private:
+  xtc_handle* handle_;
+  DumpWriter out_;
+  Fingerprint fingerprint_;
+};
 
 template <typename Family>
-TableDump Read(const std::string& table) {
+PackedDump Read(const std::string& table) {
   Snapshot<Family> snapshot(table);
-  xtc_handle* handle = snapshot.get();
-  TableDump dump;
-  dump.fingerprint = FingerprintOf<Family>(handle);
-  for (const char* name = Family::FirstChain(handle); name != nullptr; name = Family::NextChain(handle)) {
-    DumpedChain& chain = dump.chains.emplace_back();
-    chain.name = name;
-    chain.builtin = Family::IsBuiltin(name, handle);
-    if (chain.builtin) {
-      xt_counters counters{};
-      chain.policy = Family::GetPolicy(name, &counters, handle);
-      chain.packets = counters.pcnt;
-      chain.bytes = counters.bcnt;
-    }
-    for (const auto* entry = Family::FirstRule(name, handle); entry != nullptr; entry = Family::NextRule(entry, handle)) {
-      chain.rules.push_back(DumpRule<Family>(*entry, handle));
-    }
-  }
-  return dump;
+  SizeVisitor<Family> size;
+  Walk<Family>(snapshot.get(), size);
+  DumpVisitor<Family> visitor(snapshot.get(), size);
+  Walk<Family>(snapshot.get(), visitor);
+  return visitor.Finish();
 }
-
 
 // A copy of an entry read from the kernel that libiptc can append again: in
 // what it reads, standard verdicts and jumps are offsets under an empty target
@@ -378,7 +425,7 @@ void RunTransaction(const Transaction& transaction, int netns_fd) {
   Transact(transaction);
 }
 
-TableDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd) {
+PackedDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd) {
   // A dump is one getsockopt snapshot, so iptables-save takes no lock and nor do we.
   std::lock_guard<std::mutex> guard(LibiptcMutex());
   NetnsScope scope(netns_fd, "iptc.dump");

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "iptc/packed_dump.h"
 #include "iptc/rule.h"
 
 namespace bridgewall::iptc {
@@ -18,7 +19,8 @@ namespace bridgewall::iptc {
 // index counted across all tables; nothing is committed then.
 void RunTransaction(const Transaction& transaction, int netns_fd);
 
-// Every chain of `table`, in kernel order, with its rules decoded.
-TableDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd);
+// Every chain of `table`, in kernel order, with its rules decoded, packed as
+// the dump layout of src/native/iptc.ts.
+PackedDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd);
 
 }  // namespace bridgewall::iptc

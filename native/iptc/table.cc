@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <utility>
+#include <vector>
 
 #include "arguments.h"
 #include "error.h"
@@ -19,6 +20,15 @@ Napi::Promise RejectClosed(Napi::Env env, const char* operation) {
   auto deferred = Napi::Promise::Deferred::New(env);
   deferred.Reject(ToJsError(env, Failure{EBADF, operation, "the IptcTable is closed", -1}).Value());
   return deferred.Promise();
+}
+
+// A Buffer of `bytes` that takes them over rather than copying them on the
+// main thread, where the runtime allows it (it frees them, at the latest when
+// the environment ends).
+Napi::Value HandOver(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  return Napi::Buffer<uint8_t>::NewOrCopy(
+      env, owned->data(), owned->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* owned) { delete owned; }, owned);
 }
 
 }  // namespace
@@ -81,18 +91,16 @@ Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
       [](Napi::Env env, Nothing&) -> Napi::Value { return env.Undefined(); });
 }
 
-// dump(family, table): Promise<NativeTableDump>
+// dump(family, table): Promise<NativeTableDump>, a Buffer packed on the worker.
 Napi::Value IptcTable::Dump(const Napi::CallbackInfo& info) {
   constexpr const char* kOperation = "iptc.dump";
   if (!netns_) return RejectClosed(info.Env(), kOperation);
   iptc::IpVersion ip_version = ReadArguments(info.Env(), kOperation, [&] { return iptc::IpVersionFromJs(info[0]); });
   std::string table = ReadArguments(info.Env(), kOperation, [&] { return iptc::TableNameFromJs(info[1]); });
-  return PromiseWorker<iptc::TableDump>::Start(
+  return PromiseWorker<iptc::PackedDump>::Start(
       info.Env(), kOperation,
       [ip_version, table, netns = netns_] { return iptc::ReadTable(ip_version, table, netns->get()); },
-      [ip_version](Napi::Env env, iptc::TableDump& dump) -> Napi::Value {
-        return iptc::TableDumpToJs(env, dump, ip_version);
-      });
+      [](Napi::Env env, iptc::PackedDump& dump) -> Napi::Value { return HandOver(env, std::move(dump)); });
 }
 
 Napi::Value IptcTable::CloseFromJs(const Napi::CallbackInfo& info) {

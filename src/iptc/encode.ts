@@ -197,7 +197,7 @@ function encodeRule(out: PackedWriter, family: IptFamily, table: IptTableName, v
       invalid(`${field}.protocol`, `one of ${names.join(', ')}`, rule.protocol);
     }
     add(RULE_FIELD.protocol, part(checkFlag(rule.protocolNegated, `${field}.protocolNegated`)));
-    out.u8(protocol.number);
+    out.u16(protocol.number);
   } else if (rule.protocolNegated !== undefined) {
     invalid(`${field}.protocolNegated`, `no negation without ${field}.protocol`, rule.protocolNegated);
   }

@@ -9,7 +9,7 @@
 import { callNative, invalid } from '../errors';
 import { binding } from '../native/binding';
 import type { NativeIptcTable } from '../native/iptc';
-import { decodeRule, type DecodedRule } from './decode';
+import { decodeDump, type DecodedRule } from './decode';
 import { encodeOperations } from './encode';
 import { describeOperation, type IptcOperation } from './operation';
 import type { IptFamily, IptTableName } from './rule';
@@ -129,23 +129,7 @@ export class IptcTable {
   async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
-    const chains = dump.chains.map((chain) => {
-      const result: IptChain = {
-        name: chain.name,
-        builtin: chain.builtin,
-        packets: chain.packets,
-        bytes: chain.bytes,
-        rules: chain.rules.map((entry) => ({
-          ...decodeRule(family, entry.rule),
-          packets: entry.packets,
-          bytes: entry.bytes,
-          raw: entry.raw,
-        })),
-      };
-      if (chain.policy !== undefined) result.policy = chain.policy as 'ACCEPT' | 'DROP';
-      return result;
-    });
-    return { chains, fingerprint: dump.fingerprint };
+    return decodeDump(family, dump);
   }
 
   /** Releases the namespace. Safe to call twice; later calls reject with EBADF. */

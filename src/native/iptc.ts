@@ -2,71 +2,12 @@
  * Private types of the addon's libiptc half (native/iptc). A transaction's
  * operations travel packed into one buffer per table change (the layout
  * below), validated by src/iptc/encode.ts; the C++ side copies the bytes and
- * unpacks them on a worker thread. Reading returns plain descriptors: addresses
- * as bytes, names of kernel values as numbers.
+ * unpacks them on a worker thread. A table read comes back the same way: one
+ * buffer, packed on the worker thread that read it and decoded by
+ * src/iptc/decode.ts. Addresses travel as bytes, names of kernel values as
+ * numbers.
  */
 import type { IptFamily, IptTableName } from '../iptc/rule';
-
-/** `[first, last]`, inclusive; a single port is `[p, p]`. */
-export type NativePortRange = [first: number, last: number];
-
-/** Network-order bytes: 4 for IPv4, 16 for IPv6. */
-export interface NativeAddressMatch {
-  address: Buffer;
-  mask: Buffer;
-  negated: boolean;
-}
-
-export interface NativeInterfaceMatch {
-  /** A trailing `+` is a wildcard, as in iptables. */
-  name: string;
-  negated: boolean;
-}
-
-export interface NativeProtocolMatch {
-  number: number;
-  negated: boolean;
-}
-
-/** What the native side reports for a match or target this library does not model. */
-export interface NativeUnsupported {
-  kind: 'unsupported';
-  name: string;
-  revision: number;
-}
-
-export type NativeMatch =
-  | {
-      kind: 'tcp' | 'udp' | 'sctp';
-      source?: NativePortRange;
-      sourceNegated: boolean;
-      destination?: NativePortRange;
-      destinationNegated: boolean;
-    }
-  /** Type sets are bit sets of `1 << RTN_*` (XT_ADDRTYPE_*). */
-  | { kind: 'addrtype'; sourceTypes: number; sourceNegated: boolean; destinationTypes: number; destinationNegated: boolean }
-  /** `states` is a bit set of XT_CONNTRACK_STATE_* values. */
-  | { kind: 'conntrack'; states: number; negated: boolean }
-  | { kind: 'mark'; mark: number; mask: number; negated: boolean }
-  | { kind: 'comment'; comment: string }
-  | NativeUnsupported;
-
-export type NativeTarget =
-  | { kind: 'verdict'; verdict: 'ACCEPT' | 'DROP' | 'RETURN' }
-  | { kind: 'jump'; chain: string; goto: boolean }
-  | { kind: 'DNAT' | 'SNAT'; address?: Buffer; ports?: NativePortRange }
-  | { kind: 'MASQUERADE'; ports?: NativePortRange }
-  | NativeUnsupported;
-
-export interface NativeRule {
-  source?: NativeAddressMatch;
-  destination?: NativeAddressMatch;
-  inInterface?: NativeInterfaceMatch;
-  outInterface?: NativeInterfaceMatch;
-  protocol?: NativeProtocolMatch;
-  matches: NativeMatch[];
-  target: NativeTarget;
-}
 
 /**
  * The packed operations of one table change: written by src/iptc/encode.ts,
@@ -92,7 +33,8 @@ export interface NativeRule {
  *                 u8 RULE_FIELD set of those negated, then the parts present:
  *                 source: address length L, L address bytes, L mask bytes;
  *                 destination: the same; inInterface: text; outInterface: text;
- *                 protocol: u8 number; then u32 match count, count matches
+ *                 protocol: u16 number (at most 255 in operations); then
+ *                 u32 match count, count matches
  *     match       u8 MATCH_CODE, then
  *                 tcp, udp, sctp: u8 PORT_FIELD set, ports source if
  *                   present, ports destination if present
@@ -108,6 +50,26 @@ export interface NativeRule {
  *                 MASQUERADE: u8 NAT_FIELD set (ports only), ports if present
  *
  * Codes start at 1, so a run of zero bytes is never a valid record.
+ *
+ * The dump of one table (NativeTableDump) is written by
+ * native/iptc/packed_dump.cc and read by src/iptc/decode.ts, which trusts it
+ * but throws rather than read past its end. Its rules are the records above,
+ * as the kernel holds them (so without the limits above: a text is as long as
+ * its u8 length says), and hold two more codes, for what this library does
+ * not model; `u64` is unsigned too:
+ *
+ *     dump        u32 count, count chains, then text fingerprint (16 hex
+ *                 digits, equal for equal chains, policies and rules,
+ *                 counters aside)
+ *     chain       text name, flag builtin, text policy if builtin,
+ *                 u64 packets, u64 bytes (the policy's counters, 0 for a
+ *                 user chain), u32 count, count entries
+ *     entry       u64 packets, u64 bytes, u32 length L, L bytes of the entry
+ *                 as the kernel holds it (ipt_entry or ip6t_entry, matches,
+ *                 target) with counters zeroed, then its rule
+ *     match       unsupported (MATCH_CODE.unsupported): text name, u8 revision
+ *     target      unsupported (TARGET_CODE.unsupported): text name
+ *                 (libiptc's reading of it, empty for none), u8 revision
  */
 export type NativeOperations = Buffer;
 
@@ -115,9 +77,11 @@ export const OP_CODE = {
   newChain: 1, flushChain: 2, deleteChain: 3, setPolicy: 4, append: 5, insert: 6, replace: 7, deleteAt: 8, deleteRule: 9,
 } as const;
 
-export const TARGET_CODE = { ACCEPT: 1, DROP: 2, RETURN: 3, jump: 4, DNAT: 5, SNAT: 6, MASQUERADE: 7 } as const;
+/** `unsupported` in dumps only. */
+export const TARGET_CODE = { ACCEPT: 1, DROP: 2, RETURN: 3, jump: 4, DNAT: 5, SNAT: 6, MASQUERADE: 7, unsupported: 8 } as const;
 
-export const MATCH_CODE = { tcp: 1, udp: 2, sctp: 3, addrtype: 4, conntrack: 5, mark: 6, comment: 7 } as const;
+/** `unsupported` in dumps only. */
+export const MATCH_CODE = { tcp: 1, udp: 2, sctp: 3, addrtype: 4, conntrack: 5, mark: 6, comment: 7, unsupported: 8 } as const;
 
 export const RULE_FIELD = { source: 1, destination: 2, inInterface: 4, outInterface: 8, protocol: 16 } as const;
 
@@ -128,29 +92,8 @@ export const ADDRTYPE_NEGATED = { source: 1, destination: 2 } as const;
 
 export const NAT_FIELD = { address: 1, ports: 2 } as const;
 
-export interface NativeRuleDump {
-  rule: NativeRule;
-  packets: bigint;
-  bytes: bigint;
-  /** The entry as the kernel holds it (ipt_entry / ip6t_entry, matches, target), counters zeroed. */
-  raw: Buffer;
-}
-
-export interface NativeChainDump {
-  name: string;
-  builtin: boolean;
-  /** Built-in chains only. */
-  policy?: string;
-  packets: bigint;
-  bytes: bigint;
-  rules: NativeRuleDump[];
-}
-
-export interface NativeTableDump {
-  chains: NativeChainDump[];
-  /** Equal for equal chains, policies and rules (counters aside). */
-  fingerprint: string;
-}
+/** Packed as the dump layout above describes. */
+export type NativeTableDump = Buffer;
 
 export interface NativeTableChange {
   family: IptFamily;

@@ -301,8 +301,9 @@ function text(out: PackedWriter, d: Dice, valid: readonly string[]): void {
 
 /** A u8 code: usually one of `codes`, otherwise 0 or one past them. */
 function code(out: PackedWriter, d: Dice, codes: Record<string, number>): number {
-  const valid = Object.values(codes);
-  const chosen = d.usually(valid, [0, Math.max(...valid) + 1, 0x7f, 0xff]);
+  // `unsupported` is only ever read back, in dumps.
+  const valid = Object.entries(codes).filter(([name]) => name !== 'unsupported').map(([, value]) => value);
+  const chosen = d.usually(valid, [0, Math.max(...Object.values(codes)) + 1, codes.unsupported ?? 0, 0x7f, 0xff]);
   out.u8(chosen);
   return chosen;
 }
@@ -396,7 +397,7 @@ function iptRule(out: PackedWriter, d: Dice, family: unknown): void {
   if (present & RULE_FIELD.destination) address(out, d, family, 2);
   if (present & RULE_FIELD.inInterface) text(out, d, INTERFACES);
   if (present & RULE_FIELD.outInterface) text(out, d, INTERFACES);
-  if (present & RULE_FIELD.protocol) out.u8(d.pick([6, 17, 132, 1, 58, 0, 255]));
+  if (present & RULE_FIELD.protocol) out.u16(d.usually([6, 17, 132, 1, 58, 0, 255], [256, 0xffff]));
   const count = d.int(3);
   out.u32(d.hostile() ? d.pick([count + 1, 0xffff, 0xffffffff]) : count);
   for (let i = 0; i < count; i++) iptMatch(out, d);
