@@ -29,9 +29,20 @@ test('edits keep the other ports in place', (t) => {
   t.deepEqual(list.toArray(), SHAPES);
   t.deepEqual(list.truncate(4), SHAPES.slice(4));
   t.deepEqual(list.toArray(), SHAPES.slice(0, 4));
-  const removed = list.removeWhere((port) => port.proto === 'tcp');
-  t.deepEqual(removed, [{ port: SHAPES[0], index: 0 }, { port: SHAPES[3], index: 3 }]);
+  const removed = list.removeEqual([SHAPES[3]!, SHAPES[0]!, SHAPES[5]!]);
+  t.deepEqual(removed, [{ port: SHAPES[0], index: 0 }, { port: SHAPES[3], index: 3 }], 'a port not held removes nothing');
   t.deepEqual(list.toArray(), [SHAPES[1], SHAPES[2]]);
+  t.deepEqual(list.removeEqual([{ ...SHAPES[1]!, hostIp: '198.51.100.1' }]), [], 'equal but for the host address');
+  list.push(SHAPES[1]!);
+  t.deepEqual(list.removeEqual([SHAPES[1]!]), [{ port: SHAPES[1], index: 0 }, { port: SHAPES[1], index: 2 }], 'every listing');
+  t.deepEqual(list.toArray(), [SHAPES[2]]);
+});
+
+test('ports sharing container ports are found by their protocol and range', (t) => {
+  const list = PortList.of(SHAPES);
+  t.deepEqual([...list.overlappingContainerPorts('udp', 5354, 5400)], [SHAPES[1]]);
+  t.deepEqual([...list.overlappingContainerPorts('tcp', 80, 80)], [SHAPES[0], SHAPES[3], SHAPES[5]]);
+  t.deepEqual([...list.overlappingContainerPorts('sctp', 2, 100)], []);
 });
 
 test('ports are found by value, and copies are independent', (t) => {

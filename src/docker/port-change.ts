@@ -48,15 +48,16 @@ const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [
 
 function removal(edit: PortEdit, address: string, network: NetworkModel, hairpin: boolean): Pick<FamilyPortChange, 'removed' | 'kept'> {
   const removedPorts = edit.removed.map(({ port }) => port);
-  const neighbours = Array.from(edit.endpoint.ports).filter((port) => sharesContainerPort(port, removedPorts));
-  const kept = [...eachBinding(neighbours, address, network, hairpin)];
+  // Each kept port once, though it may share container ports with several removed ones.
+  const neighbours = new Map<string, PortSpec>();
+  for (const { proto, containerPort } of removedPorts) {
+    for (const port of edit.endpoint.ports.overlappingContainerPorts(proto, containerPort.first, containerPort.last)) {
+      neighbours.set(JSON.stringify(port), port);
+    }
+  }
+  const kept = [...eachBinding(neighbours.values(), address, network, hairpin)];
   // A port listed twice leaves its binding bound while one listing is left.
   const keptKeys = new Set(kept.map((binding) => binding.key));
   const removed = [...eachBinding(removedPorts, address, network, hairpin)].filter((binding) => !keptKeys.has(binding.key));
   return { removed, kept };
-}
-
-function sharesContainerPort(port: PortSpec, removed: readonly PortSpec[]): boolean {
-  return removed.some((other) => other.proto === port.proto &&
-    other.containerPort.first <= port.containerPort.last && port.containerPort.first <= other.containerPort.last);
 }

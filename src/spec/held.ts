@@ -43,8 +43,8 @@ export class HeldSpec {
   removePorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
-    const unwanted = new Set(ports.map((port, index) => portIdentity(readPort(port, `ports[${index}]`, endpoint))));
-    const removed = endpoint.ports.removeWhere((port) => unwanted.has(portIdentity(port)));
+    const unwanted = ports.map((port, index) => readPort(port, `ports[${index}]`, endpoint));
+    const removed = endpoint.ports.removeEqual(unwanted);
     for (const { port } of removed) this.release(port, endpoint);
     return { network, endpoint, added: new PortList(0), removed };
   }
@@ -66,8 +66,7 @@ export class HeldSpec {
   /** Makes an undone edit again. */
   redo(edit: PortEdit): void {
     const { endpoint } = edit;
-    const removed = new Set(edit.removed.map(({ port }) => portIdentity(port)));
-    for (const { port } of endpoint.ports.removeWhere((port) => removed.has(portIdentity(port)))) this.release(port, endpoint);
+    for (const { port } of endpoint.ports.removeEqual(edit.removed.map(({ port }) => port))) this.release(port, endpoint);
     for (const port of edit.added) {
       this.claim(port, endpoint);
       endpoint.ports.push(port);
