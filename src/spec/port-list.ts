@@ -138,8 +138,11 @@ export class PortList implements Iterable<PortSpec> {
 
   /** A copy of the ports from `start` on. */
   slice(start: number): PortList {
-    const copy = new PortList(0);
-    for (let index = start; index < this.count; index++) copy.push(this.get(index));
+    const length = Math.max(this.count - start, 0);
+    const copy = new PortList(length);
+    copy.words.set(this.words.subarray(start * WORDS, (start + length) * WORDS));
+    copy.count = length;
+    copy.addresses = [...this.addresses];
     return copy;
   }
 
