@@ -13,7 +13,7 @@ import { buildModel } from '../src/docker/model.js';
 import { Firewall } from '../src/firewall.js';
 import type { BackendName } from '../src/backends/backend.js';
 import { encodeOperations } from '../src/iptc/encode.js';
-import { IptcTable } from '../src/iptc/table.js';
+import { defaultLockFile, IptcTable } from '../src/iptc/table.js';
 import { binding } from '../src/native/binding.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
@@ -106,7 +106,7 @@ async function iptablesFloor(n: number): Promise<void> {
     }));
     const native = await binding.openIptcTable(ns.path);
     try {
-      return await timed(() => native.transaction(encoded, process.env.XTABLES_LOCKFILE || '/run/xtables.lock', 10_000));
+      return await timed(() => native.transaction(encoded, defaultLockFile(), 10_000));
     } finally {
       native.close();
     }

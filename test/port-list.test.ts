@@ -40,9 +40,11 @@ test('edits keep the other ports in place', (t) => {
 
 test('ports sharing container ports are found by their protocol and range', (t) => {
   const list = PortList.of(SHAPES);
-  t.deepEqual([...list.overlappingContainerPorts('udp', 5354, 5400)], [SHAPES[1]]);
-  t.deepEqual([...list.overlappingContainerPorts('tcp', 80, 80)], [SHAPES[0], SHAPES[3], SHAPES[5]]);
-  t.deepEqual([...list.overlappingContainerPorts('sctp', 2, 100)], []);
+  const tcp = (first: number, last: number): PortSpec => ({ proto: 'tcp', containerPort: { first, last } });
+  t.deepEqual([...list.sharingContainerPorts([{ proto: 'udp', containerPort: { first: 5354, last: 5400 } }])], [SHAPES[1]]);
+  t.deepEqual([...list.sharingContainerPorts([tcp(80, 80)])], [SHAPES[0], SHAPES[3], SHAPES[5]]);
+  t.deepEqual([...list.sharingContainerPorts([tcp(80, 80), tcp(70, 90)])], [SHAPES[0], SHAPES[3], SHAPES[5]], 'each port once');
+  t.deepEqual([...list.sharingContainerPorts([{ proto: 'sctp', containerPort: { first: 2, last: 100 } }])], []);
 });
 
 test('ports are found by value, and copies are independent', (t) => {

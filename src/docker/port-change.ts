@@ -8,7 +8,6 @@ import type { IptFamily } from '../iptc/rule.js';
 import type { PortEdit } from '../spec/held.js';
 import { portCount } from '../spec/ports.js';
 import type { PackedSpec } from '../spec/packed.js';
-import type { PortSpec } from '../spec/types.js';
 import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
 /** In no particular order; a binding may come twice (see eachBinding). */
@@ -48,14 +47,7 @@ const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [
 
 function removal(edit: PortEdit, address: string, network: NetworkModel, hairpin: boolean): Pick<FamilyPortChange, 'removed' | 'kept'> {
   const removedPorts = edit.removed.map(({ port }) => port);
-  // Each kept port once, though it may share container ports with several removed ones.
-  const neighbours = new Map<string, PortSpec>();
-  for (const { proto, containerPort } of removedPorts) {
-    for (const port of edit.endpoint.ports.overlappingContainerPorts(proto, containerPort.first, containerPort.last)) {
-      neighbours.set(JSON.stringify(port), port);
-    }
-  }
-  const kept = [...eachBinding(neighbours.values(), address, network, hairpin)];
+  const kept = [...eachBinding(edit.endpoint.ports.sharingContainerPorts(removedPorts), address, network, hairpin)];
   // A port listed twice leaves its binding bound while one listing is left.
   const keptKeys = new Set(kept.map((binding) => binding.key));
   const removed = [...eachBinding(removedPorts, address, network, hairpin)].filter((binding) => !keptKeys.has(binding.key));

@@ -59,6 +59,11 @@ export interface IptcTableChange {
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 const TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
 const DEFAULT_LOCK_FILE = '/run/xtables.lock';
+
+/** The lock file iptables uses: `$XTABLES_LOCKFILE`, else /run/xtables.lock. */
+export function defaultLockFile(): string {
+  return process.env.XTABLES_LOCKFILE || DEFAULT_LOCK_FILE;
+}
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const MAX_LOCK_TIMEOUT_MS = 0x7fffffff;
 
@@ -75,7 +80,7 @@ export class IptcTable {
 
   static async open(options: IptcTableOptions = {}): Promise<IptcTable> {
     if (typeof options !== 'object' || options === null) invalid('options', 'an options object', options);
-    const { netns, lockFile = process.env.XTABLES_LOCKFILE || DEFAULT_LOCK_FILE, lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS } = options;
+    const { netns, lockFile = defaultLockFile(), lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS } = options;
     if (netns !== undefined && (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0'))) {
       invalid('netns', 'a network namespace path', netns);
     }

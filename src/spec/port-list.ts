@@ -114,13 +114,16 @@ export class PortList implements Iterable<PortSpec> {
     return removed;
   }
 
-  /** The ports of `proto` whose container ports overlap `first` to `last`, built only when they do. */
-  *overlappingContainerPorts(proto: PortProtocol, first: number, last: number): Generator<PortSpec> {
-    const code = PROTOCOL_CODE[proto];
+  /** The ports sharing a container port with one of `ports` (same protocol, overlapping range), each once, built only when they do. */
+  *sharingContainerPorts(ports: readonly PortSpec[]): Generator<PortSpec> {
     for (let index = 0; index < this.count; index++) {
       const at = index * WORDS;
-      const container = this.words[at + 2]!;
-      if ((this.words[at]! & 3) === code && container >>> 16 <= last && first <= (container & 0xffff)) yield this.get(index);
+      const code = this.words[at]! & 3;
+      const first = this.words[at + 2]! >>> 16;
+      const last = this.words[at + 2]! & 0xffff;
+      if (ports.some((port) => PROTOCOL_CODE[port.proto] === code && port.containerPort.first <= last && first <= port.containerPort.last)) {
+        yield this.get(index);
+      }
     }
   }
 
