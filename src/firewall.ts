@@ -26,6 +26,7 @@ import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEd
 import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
 import type { SpecView } from './spec/packed.js';
 import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
+import { Warnings, type Warning } from './warnings.js';
 
 export interface FirewallOptions {
   /** The network namespace, e.g. /run/netns/NAME or /proc/PID/ns/net; default: the caller's own. */
@@ -34,6 +35,8 @@ export interface FirewallOptions {
 
 export interface ApplyResult extends ApplyOutcome {
   backend: BackendName;
+  /** Everything the user should know although the call succeeded, each once: `{ code, message }`. */
+  warnings: Warning[];
   sysctls: SysctlOutcome;
   hairpin: HairpinOutcome;
   /** Changes made to remove what the other backend had programmed in this namespace. */
@@ -230,7 +233,7 @@ export class Firewall {
       this.otherBackendsClearedFor = spec.backend;
     }
     this.held = next;
-    return { backend: spec.backend, ...outcome, sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return { backend: spec.backend, ...outcome, warnings: warningsOf(outcome), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
   }
 
   private async writeHostSettings(spec: SpecView): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
@@ -309,7 +312,10 @@ export class Firewall {
     try {
       let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
-      for (const pending of accepted) pending.resolve({ backend: backend.name, ...outcome, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
+      const warnings = warningsOf(outcome);
+      for (const pending of accepted) {
+        pending.resolve({ backend: backend.name, ...outcome, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
+      }
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
       if (accepted.length === 1) accepted[0]!.reject(error);
@@ -369,8 +375,9 @@ export class Firewall {
       const hostSettings = await this.writeHostSettings(next.spec);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
       this.held = next;
+      const warnings = warningsOf(outcome);
       for (const pending of accepted) {
-        pending.resolve({ backend: next.spec.backend, ...outcome, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
       if (accepted.length === 1) accepted[0]!.reject(error);
@@ -415,6 +422,13 @@ function takeGroup(queue: PendingEdit[]): PendingEdit[] {
     }
   }
   return queue.splice(0, end);
+}
+
+/** The warnings of the outcomes that make up one result, each once. */
+function warningsOf(...outcomes: ApplyOutcome[]): Warning[] {
+  const warnings = new Warnings();
+  for (const outcome of outcomes) warnings.addAll(outcome.warnings);
+  return warnings.list();
 }
 
 function nothingApplied(): ValidationError {

@@ -7,6 +7,7 @@ export type { ApplyOutcome, BackendName, BackendState } from './backends/backend
 export type { HairpinOutcome, SysctlOutcome } from './sysctl';
 export { FirewallWatcher, type FirewallWatcherEvents, type WatchOptions } from './watch';
 export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';
+export type { Warning, WarningCode } from './warnings';
 export * from './nft';
 export * from './iptc';
 export { formatAddress, parseAddress, parsePrefix, type AddressFamily, type Prefix } from './address';

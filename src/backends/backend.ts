@@ -5,6 +5,7 @@
  */
 import type { FirewallModel } from '../docker/model.js';
 import type { FamilyPortChange } from '../docker/port-change.js';
+import type { Warning } from '../warnings.js';
 
 export type BackendName = 'iptables' | 'nftables';
 
@@ -13,6 +14,8 @@ export interface ApplyOutcome {
   commits: number;
   /** Changes inside those commits (libiptc operations, netlink messages). */
   changes: number;
+  /** What the user should know although the call succeeded (see warnings.ts); absent when nothing. */
+  warnings?: Warning[];
 }
 
 export interface BackendState {

@@ -6,6 +6,7 @@ import { runDemo } from '../demo/demo.js';
 import { formatReport } from '../demo/format.js';
 import { DemoError } from '../demo/system.js';
 import { invalid, ValidationError } from '../errors.js';
+import { formatWarning, type Warning } from '../warnings.js';
 
 export interface CommonOptions {
   netns?: string;
@@ -53,6 +54,7 @@ export async function applyCommand(file: string, options: CommonOptions & { dryR
       return options.json ? `${JSON.stringify({ dryRun: script })}\n` : script;
     }
     const result = await firewall.apply(spec);
+    printWarnings(result.warnings);
     if (options.json) return `${JSON.stringify(result)}\n`;
     const lines = [`applied with ${result.backend}: ${result.changes} change(s) in ${result.commits} commit(s)`];
     if (result.otherBackendChanges > 0) lines.push(`removed ${result.otherBackendChanges} rule change(s) left by the other backend`);
@@ -60,6 +62,11 @@ export async function applyCommand(file: string, options: CommonOptions & { dryR
     for (const bridge of result.hairpin.missing) lines.push(`note: bridge ${bridge} does not exist (yet): hairpin mode not set on its ports`);
     return `${lines.join('\n')}\n`;
   });
+}
+
+/** Warnings go to stderr, one `warning: CODE: message` line each, whatever the output format (--json keeps them too). */
+function printWarnings(warnings: readonly Warning[] | undefined): void {
+  for (const warning of warnings ?? []) process.stderr.write(`${formatWarning(warning)}\n`);
 }
 
 export async function showCommand(options: CommonOptions & { backend?: string }): Promise<string> {
@@ -78,6 +85,7 @@ export async function flushCommand(options: CommonOptions & { backend?: string }
     const lines = [];
     for (const backend of backends) {
       const outcome = await firewall.flush(backend);
+      printWarnings(outcome.warnings);
       lines.push(`flushed ${backend}: ${outcome.changes} change(s) in ${outcome.commits} commit(s)`);
     }
     return options.json ? `${JSON.stringify({ flushed: backends })}\n` : `${lines.join('\n')}\n`;
