@@ -1,7 +1,7 @@
 /**
- * Docker Engine's own golden rulesets, shared next to the repository
- * (`../shared/conformance`). Found from the repository root so the compiled
- * tests in dist/ read the same files.
+ * Docker Engine's own golden rulesets, kept unchanged in the repository
+ * (`test/fixtures/docker-v29`, see its README and NOTICE). Found from the
+ * repository root so the compiled tests in dist/ read the same files.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,8 @@ export function repositoryRoot(): string {
   return directory;
 }
 
-export const DOCKER_IPTABLES_GOLDEN_DIR = join(repositoryRoot(), '..', 'shared', 'conformance', 'docker-v29', 'iptables');
+export const DOCKER_IPTABLES_GOLDEN_DIR = join(repositoryRoot(), 'test', 'fixtures', 'docker-v29', 'iptables');
+export const DOCKER_IP6TABLES_GOLDEN_DIR = join(repositoryRoot(), 'test', 'fixtures', 'docker-v29', 'ip6tables');
 
 export function dockerIptablesGoldens(): { name: string; text: string }[] {
   return readdirSync(DOCKER_IPTABLES_GOLDEN_DIR)

@@ -1,6 +1,6 @@
 /**
  * The scenario behind Docker's TestIptabler goldens (see
- * ../shared/conformance/README.md): network br-dummy, one endpoint, tcp
+ * test/fixtures/docker-v29/README.md): network br-dummy, one endpoint, tcp
  * 8080->80, with the options a golden's file name gives.
  */
 import type { GatewayMode, SpecInput } from '../../src/spec/types.js';
