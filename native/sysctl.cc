@@ -41,17 +41,22 @@ bool WriteOne(const SysctlWrite& entry) {
   return true;
 }
 
-// Relative to /proc/sys and staying inside it, "." and ".." included: the
-// worker writes as root.
+// Relative to /proc/sys and staying inside it: the worker writes as root. In
+// normal form too (no empty, "." or ".." component), so the entry opened is
+// the one the caller checked component by component (an interface's name).
 std::string SysctlPathFromJs(const Napi::Value& value) {
   std::string path = AsName(value, "path", PATH_MAX - sizeof("/proc/sys/"));
-  bool escapes = path.front() == '/';
-  for (std::string_view rest = path; !escapes && !rest.empty();) {
+  bool irregular = false;
+  for (std::string_view rest = path; !irregular;) {
     size_t slash = rest.find('/');
-    escapes = rest.substr(0, slash) == "..";
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    std::string_view component = rest.substr(0, slash);
+    irregular = component.empty() || component == "." || component == "..";
+    if (slash == std::string_view::npos) break;
+    rest = rest.substr(slash + 1);
   }
-  if (escapes) throw Napi::RangeError::New(value.Env(), "path must stay inside /proc/sys");
+  if (irregular) {
+    throw Napi::RangeError::New(value.Env(), "path must stay inside /proc/sys, without empty, . or .. components");
+  }
   return path;
 }
 

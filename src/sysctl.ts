@@ -6,6 +6,7 @@
 import type { Sysctl } from './docker/model.js';
 import { callNative, invalid } from './errors.js';
 import { binding } from './native/binding.js';
+import { isInterfaceName, isNamespaceWideConf } from './spec/interface-name.js';
 
 export interface SysctlOutcome {
   /** Dotted names written. */
@@ -22,12 +23,31 @@ export async function writeSysctls(netns: string, sysctls: readonly Sysctl[]): P
         invalid(`sysctls[${i}].path[${j}]`, 'a /proc/sys path component', part);
       }
     });
+    checkInterface(sysctl, `sysctls[${i}]`);
     return { path: sysctl.path.join('/'), value: sysctl.value };
   });
   const written = await callNative(() => binding.writeSysctls(netns, entries));
   const outcome: SysctlOutcome = { written: [], missing: [] };
   sysctls.forEach((sysctl, i) => (written[i] ? outcome.written : outcome.missing).push(sysctl.path.join('.')));
   return outcome;
+}
+
+/**
+ * An entry under net/<family>/conf/NAME is an interface's only when it says
+ * so (`interface`, checked to be an interface name bridgewall accepts, never
+ * `all` or `default`); one that does not say so may only be a namespace-wide
+ * entry (conf/all, conf/default). So a bridge called `all` can never turn a
+ * per-bridge setting into one for every interface.
+ */
+function checkInterface(sysctl: Sysctl, field: string): void {
+  const [net, , conf, name] = sysctl.path;
+  const confName = net === 'net' && conf === 'conf' ? name : undefined;
+  if (sysctl.interface === undefined) {
+    if (confName !== undefined && !isNamespaceWideConf(confName)) invalid(`${field}.interface`, `the interface ${confName} names`, undefined);
+    return;
+  }
+  if (!isInterfaceName(sysctl.interface)) invalid(`${field}.interface`, 'an interface name', sysctl.interface);
+  if (confName !== sysctl.interface) invalid(`${field}.path`, `a net.*.conf.${sysctl.interface}.* entry`, sysctl.path.join('.'));
 }
 
 export interface HairpinOutcome {

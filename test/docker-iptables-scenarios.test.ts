@@ -147,7 +147,7 @@ test('several networks, endpoints, a port range and swarm ingress, in Docker\'s 
   t.is(renderIptablesSave('ipv4', planIptables(model).families[0]), SWARM_HOST_SAVE);
   // route_localnet for the ingress DNAT from 127.0.0.1; br_netfilter because a network has ICC off.
   t.deepEqual(model.sysctls, [
-    { path: ['net', 'ipv4', 'conf', 'docker_gwbridge', 'route_localnet'], value: '1' },
+    { path: ['net', 'ipv4', 'conf', 'docker_gwbridge', 'route_localnet'], value: '1', interface: 'docker_gwbridge' },
     { path: ['net', 'bridge', 'bridge-nf-call-iptables'], value: '1' },
   ]);
 });

@@ -25,7 +25,7 @@ test('addresses become canonical and ports become ranges', (t) => {
   const spec = parseSpec({
     networks: [{
       bridge: 'br0',
-      ipv4: { subnet: '10.0.0.7/8', hostIp: '192.0.2.1' },
+      ipv4: { subnet: '10.0.0.0/8', hostIp: '192.0.2.1' }, // host bits set (10.0.0.7/8) are refused: test/spec-strict.test.ts
       ipv6: { subnet: 'FD49:EFD7:54AA:0:0::/64' },
       endpoints: [{ ipv6: 'fd49:efd7:54aa:0::0001', ports: [{ proto: 'udp', hostPort: '53-54', containerPort: '5353-5354' }] }],
     }],

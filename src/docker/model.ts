@@ -32,6 +32,8 @@ export interface Sysctl {
   /** The entry under /proc/sys by component, e.g. net, ipv4, conf, docker_gwbridge, route_localnet (a bridge name may hold dots). */
   path: readonly string[];
   value: string;
+  /** The interface a per-interface entry (net.*.conf.NAME.*) is for; it is checked to be one before anything is written. */
+  interface?: string;
 }
 
 export interface FamilyModel {
@@ -147,7 +149,7 @@ export function hostSettingsOf(spec: SpecView): Pick<FirewallModel, 'sysctls' | 
  */
 function hostSysctls(spec: SpecView): Sysctl[] {
   const sysctls: Sysctl[] = [];
-  const routeLocalnet = (bridge: string): Sysctl => ({ path: ['net', 'ipv4', 'conf', bridge, 'route_localnet'], value: '1' });
+  const routeLocalnet = (bridge: string): Sysctl => ({ path: ['net', 'ipv4', 'conf', bridge, 'route_localnet'], value: '1', interface: bridge });
   if (!spec.userlandProxy && spec.ipv4) {
     for (const network of spec.networks) if (network.ipv4) sysctls.push(routeLocalnet(network.bridge));
   }

@@ -20,6 +20,8 @@ export interface ParsedSubnet {
   /** Canonical `network/prefix`, host bits cleared, e.g. `192.168.0.0/24`. */
   cidr: string;
   range: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  /** The text had host bits set (`192.168.0.5/24`), which Docker refuses. */
+  hostBitsSet: boolean;
 }
 
 /**
@@ -46,7 +48,28 @@ export function parseSubnet(text: string): ParsedSubnet | undefined {
   if (!parsed || isMapped(parsed[0])) return undefined;
   const [, prefix] = parsed;
   const network = parsed[0].kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
-  return { family: familyOf(network), cidr: `${network.toString()}/${prefix}`, range: [network, prefix] };
+  return {
+    family: familyOf(network),
+    cidr: `${network.toString()}/${prefix}`,
+    range: [network, prefix],
+    hostBitsSet: network.toString() !== parsed[0].toString(),
+  };
+}
+
+/**
+ * Which address of the subnet Docker's IPAM never gives an endpoint, if
+ * `address` (canonical, in the subnet) is one (moby
+ * daemon/libnetwork/ipams/defaultipam/allocator.go newPoolData): in IPv4 the
+ * network and broadcast addresses, except in a /31 point-to-point link (RFC
+ * 3021) or a /32; in IPv6 the first address, the Subnet-Router anycast
+ * address (RFC 4291 2.6.1).
+ */
+export function reservedAddressRole(subnet: ParsedSubnet, address: string): string | undefined {
+  const [network, prefix] = subnet.range;
+  if (subnet.family === 'ipv6') return address === network.toString() ? 'subnet-router anycast' : undefined;
+  if (prefix > 30) return undefined;
+  if (address === network.toString()) return 'network';
+  return address === ipaddr.IPv4.broadcastAddressFromCIDR(subnet.cidr).toString() ? 'broadcast' : undefined;
 }
 
 /** IPv4-mapped IPv6 addresses have no meaning in a rule of either family. */

@@ -5,7 +5,8 @@
  */
 import { invalid, ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
-import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import { parseAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import { INTERFACE_NAME_EXPECTED, isInterfaceName } from './interface-name.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
 import { familiesOf, portCount, PortLedger } from './ports.js';
@@ -30,12 +31,6 @@ const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
-/**
- * Kernel interface names are at most 15 bytes. The character set is narrower
- * than the kernel's: iptables reads a trailing `+` as a wildcard and a leading
- * `!` as negation, and `/`, `:` and whitespace are not allowed at all.
- */
-const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 const PORT_TEXT = /^(\d{1,5})(?:-(\d{1,5}))?$/;
 
 type Json = Record<string, unknown>;
@@ -122,6 +117,10 @@ function parseSubnetSpec(
   const subnetField = `${field}.subnet`;
   const parsed = typeof object.subnet === 'string' ? parseSubnet(object.subnet) : undefined;
   if (!parsed || parsed.family !== family) invalid(subnetField, `an ${familyName(family)} subnet`, object.subnet);
+  // As Docker's bridge driver (bridge_linux.go CreateNetwork: "ipv4 pool is empty"): every address is no network.
+  if (parsed.range[1] === 0) invalid(subnetField, 'a subnet with a prefix length of at least 1', object.subnet);
+  // As Docker (daemon/network.go validateIpamConfig: "invalid subnet ...: it should be ...").
+  if (parsed.hostBitsSet) invalid(subnetField, `a subnet with no host bits set (did you mean ${parsed.cidr}?)`, object.subnet);
   const clash = context.subnets.find((other) => subnetsOverlap(other.subnet, parsed));
   if (clash) invalid(subnetField, `a subnet not overlapping ${clash.field} (${clash.subnet.cidr})`, object.subnet);
   context.subnets.push({ subnet: parsed, field: subnetField });
@@ -151,9 +150,7 @@ function parseEndpoint(
     const parsed = typeof object[family] === 'string' ? parseAddress(object[family]) : undefined;
     if (!parsed || parsed.family !== family) invalid(addressField, `an ${familyName(family)} address`, object[family]);
     if (!subnet) invalid(addressField, `no ${family} address on a network without an ${family} subnet`, object[family]);
-    if (!subnetContains(subnet.parsed, parsed.address)) {
-      invalid(addressField, `an address in ${subnet.field} (${subnet.parsed.cidr})`, object[family]);
-    }
+    checkHostAddress(subnet.parsed, subnet.field, parsed.address, addressField, object[family]);
     const owner = seen.get(parsed.address);
     if (owner) invalid(addressField, `an address not already used by ${owner}`, object[family]);
     seen.set(parsed.address, addressField);
@@ -250,8 +247,8 @@ function parseIngress(value: unknown, networks: readonly PackedNetwork[]): Ingre
   if (!address || address.family !== 'ipv4' || address.unspecified) invalid('ingress.address', 'an IPv4 address', object.address);
   const gatewayNetwork = networks.findIndex((network) => network.bridge === bridge);
   const gatewaySubnet = networks[gatewayNetwork]?.ipv4?.subnet;
-  if (gatewaySubnet !== undefined && !subnetContains(parseSubnet(gatewaySubnet) as ParsedSubnet, address.address)) {
-    invalid('ingress.address', `an address in networks[${gatewayNetwork}].ipv4.subnet (${gatewaySubnet})`, object.address);
+  if (gatewaySubnet !== undefined) {
+    checkHostAddress(parseSubnet(gatewaySubnet)!, `networks[${gatewayNetwork}].ipv4.subnet`, address.address, 'ingress.address', object.address);
   }
   const seen = new Set<string>();
   const ports = readArray(object, 'ports', 'ingress.ports', SPEC_LIMITS.ingressPorts).map((entry, index): IngressPortSpec => {
@@ -266,6 +263,13 @@ function parseIngress(value: unknown, networks: readonly PackedNetwork[]): Ingre
     return { proto, port: port.port };
   });
   return { bridge, address: address.address, ports };
+}
+
+/** An address a container can have in the subnet: in it, and not one Docker's IPAM reserves. */
+function checkHostAddress(subnet: ParsedSubnet, subnetField: string, address: string, field: string, received: unknown): void {
+  if (!subnetContains(subnet, address)) invalid(field, `an address in ${subnetField} (${subnet.cidr})`, received);
+  const role = reservedAddressRole(subnet, address);
+  if (role) invalid(field, `an address in ${subnetField} (${subnet.cidr}) that is not its ${role} address`, received);
 }
 
 function rejectDuplicateBridges(networks: readonly PackedNetwork[]): void {
@@ -313,9 +317,7 @@ function readEnum<T extends string>(
 
 function readInterfaceName(object: Json, key: string, field: string): string {
   const value = object[key];
-  if (typeof value !== 'string' || !INTERFACE_NAME.test(value)) {
-    invalid(field, 'an interface name of 1 to 15 characters from A-Z a-z 0-9 _ . - (not starting with . or -)', value);
-  }
+  if (!isInterfaceName(value)) invalid(field, INTERFACE_NAME_EXPECTED, value);
   return value;
 }
 

@@ -485,7 +485,7 @@ export function sysctlInput(d: Dice): { path: unknown; value: unknown }[] {
   return Array.from({ length: 1 + d.int(2) }, () => ({
     path: d.usually(
       ['net/ipv4/ip_forward', 'net/ipv4/conf/all/forwarding', 'net/ipv6/conf/all/forwarding', 'net/ipv4/conf/br-fz/route_localnet', 'net/ipv4/conf/nosuch/forwarding'],
-      ['', '../sys/net/ipv4/ip_forward', '/net/ipv4/ip_forward', 'net/ipv4/../ipv4/ip_forward', 'net/ipv4/ip_forward\0junk', 'net/..', '..', 'x'.repeat(5_000), ...WRONG_TYPES],
+      ['', '../sys/net/ipv4/ip_forward', '/net/ipv4/ip_forward', 'net/ipv4/../ipv4/ip_forward', 'net/ipv4/ip_forward\0junk', 'net/..', '..', 'net/./ipv4/ip_forward', 'net//ipv4/ip_forward', 'net/ipv4/conf/', 'x'.repeat(5_000), ...WRONG_TYPES],
     ),
     value: d.usually(['0', '1'], ['', 'abc', '1\n', '-1', 'x'.repeat(10_000), 'ä', 1, null]),
   }));
