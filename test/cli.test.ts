@@ -4,39 +4,12 @@
  * `error: CODE: message` with nothing applied.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { CLI, cli, specFile } from './helpers/cli.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
-function specFile(spec: unknown): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridgewall-cli-'));
-  chmodSync(dir, 0o755); // readable by the unprivileged run below
-  const file = path.join(dir, 'spec.json');
-  writeFileSync(file, JSON.stringify(spec));
-  return file;
-}
 
 const SPEC = {
   backend: 'iptables',

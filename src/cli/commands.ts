@@ -1,5 +1,4 @@
 /** The CLI commands, each reading already-parsed options and printing its outcome. */
-import { readFileSync } from 'node:fs';
 import { BACKEND_NAMES, Firewall } from '../firewall.js';
 import type { BackendName } from '../backends/backend.js';
 import { runDemo } from '../demo/demo.js';
@@ -7,19 +6,15 @@ import { formatReport } from '../demo/format.js';
 import { DemoError } from '../demo/system.js';
 import { invalid, ValidationError } from '../errors.js';
 import { formatWarning, type Warning } from '../warnings.js';
+import { readSpecText } from './spec-file.js';
 
 export interface CommonOptions {
   netns?: string;
   json?: boolean;
 }
 
-function readSpec(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new ValidationError('SPEC', `cannot read ${file}: ${(error as Error).message}`);
-  }
+async function readSpec(file: string): Promise<unknown> {
+  const text = await readSpecText(file);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -47,7 +42,7 @@ async function withFirewall<T>(options: CommonOptions, run: (firewall: Firewall)
 }
 
 export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean }): Promise<string> {
-  const spec = readSpec(file) as Parameters<Firewall['apply']>[0];
+  const spec = await readSpec(file) as Parameters<Firewall['apply']>[0];
   return withFirewall(options, async (firewall) => {
     if (options.dryRun) {
       const script = await firewall.dryRun(spec);
