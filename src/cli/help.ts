@@ -4,11 +4,12 @@ export const MAIN_HELP = `bridgewall: Docker Engine's bridge-network firewall ru
 netfilter (nftables or legacy iptables) inside a network namespace.
 
 Usage:
-  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json]
+  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json] [--quiet]
   bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
-  bridgewall flush [--backend iptables|nftables] [--netns PATH]
+  bridgewall flush [--backend iptables|nftables] [--netns PATH] [--quiet]
   bridgewall demo [--backend iptables|nftables] [--json]
   bridgewall COMMAND --help
+  bridgewall --version
 
 Commands:
   apply   make the namespace match a spec (idempotent; what the spec no longer lists is removed)
@@ -16,13 +17,24 @@ Commands:
   flush   remove everything bridgewall owns in the namespace
   demo    build a throwaway sandbox of namespaces, apply a spec there and prove it with real connections
 
+Options:
+  -V, --version  print bridgewall's version
+  -h, --help     show this help
+
 Changing a ruleset needs root, or CAP_NET_ADMIN (and CAP_SYS_ADMIN for --netns).
-On failure: a non-zero exit and one line "error: CODE: message" on stderr.
+Warnings go to stderr as "warning: CODE: message" lines; failures as one line
+"error: CODE: message".
+
+Exit status:
+  0  success
+  1  failure (invalid spec, kernel or system error, a demo check failed)
+  2  usage error (unknown command or option, wrong arguments: EUSAGE)
 `;
 
-export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json]
+export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json] [--quiet]
 
-Makes the namespace's firewall match SPEC.json ("-" reads standard input): the
+Makes the namespace's firewall match SPEC.json ("-" reads standard input; a
+regular file or standard input of at most about 512 MiB, nothing else): the
 spec is validated, compared with the rules read back from the kernel, and only
 the difference is committed, atomically per table (iptables) or family
 (nftables). Applying the same spec twice changes nothing. Networks, endpoints
@@ -34,6 +46,7 @@ Options:
                  (default: the namespace bridgewall runs in)
   --dry-run      print what would be committed (iptables-save text or an nft script); touch nothing
   --json         print the outcome as JSON
+  -q, --quiet    print nothing on success (warnings still go to stderr)
   -h, --help     show this help
 
 SPEC.json:
@@ -47,6 +60,9 @@ SPEC.json:
     "ingress": { "bridge": "docker_gwbridge", "address": "172.18.0.2", "ports": [{ "proto": "tcp", "port": 8080 }] } }
   Ports may be "A-B" ranges of equal length. A port without hostPort (routed networks)
   is opened without DNAT.
+  As in Docker, a subnet has no host bits set and is not 0.0.0.0/0 or ::/0, and no
+  endpoint is on its subnet's network or broadcast address (IPv6: its first address).
+  A bridge is an interface name: 1 to 15 of A-Z a-z 0-9 _ . -, not "all" or "default".
 `;
 
 export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
@@ -62,7 +78,7 @@ Options:
   -h, --help      show this help
 `;
 
-export const FLUSH_HELP = `Usage: bridgewall flush [--backend iptables|nftables] [--netns PATH]
+export const FLUSH_HELP = `Usage: bridgewall flush [--backend iptables|nftables] [--netns PATH] [--quiet]
 
 Removes everything bridgewall owns in the namespace: its chains, the jumps to
 them and its rules in the built-in chains (iptables), or its tables (nftables).
@@ -72,6 +88,7 @@ The user's chain (DOCKER-USER) is removed only when it is empty. Without
 Options:
   --backend NAME  iptables or nftables
   --netns PATH    network namespace to change (default: bridgewall's own)
+  -q, --quiet     print nothing on success (warnings still go to stderr)
   -h, --help      show this help
 `;
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * The bridgewall command. Exit 0 on success; on failure a non-zero exit and
- * exactly one line `error: CODE: message` on stderr.
+ * The bridgewall command. Exit 0 on success; on failure exactly one line
+ * `error: CODE: message` on stderr and exit 1, or 2 for a usage error.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { APPLY_HELP, DEMO_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
 
@@ -12,17 +14,20 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Nothing on standard output on success (apply, flush); warnings and errors still go to stderr. */
+const QUIET = { quiet: { type: 'boolean', short: 'q' } } as const;
+
 const COMMANDS = {
   apply: {
     help: APPLY_HELP,
-    options: { ...COMMON, 'dry-run': { type: 'boolean' } },
+    options: { ...COMMON, ...QUIET, 'dry-run': { type: 'boolean' } },
     run: async (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length !== 1) throw new UsageError('apply takes one SPEC.json file (or - for standard input)');
       return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true });
     },
   },
-  show: backendCommand('show', SHOW_HELP, (loaded, options) => loaded.showCommand(options)),
-  flush: backendCommand('flush', FLUSH_HELP, (loaded, options) => loaded.flushCommand(options)),
+  show: backendCommand('show', SHOW_HELP, {}, (loaded, options) => loaded.showCommand(options)),
+  flush: backendCommand('flush', FLUSH_HELP, QUIET, (loaded, options) => loaded.flushCommand(options)),
   demo: {
     help: DEMO_HELP,
     options: { json: COMMON.json, help: COMMON.help, backend: { type: 'string' } },
@@ -34,13 +39,13 @@ const COMMANDS = {
 } as const;
 
 /** A command on what the library owns in a namespace (show, flush): no argument, --netns, --json, --backend. */
-function backendCommand(
-  name: string, help: string,
+function backendCommand<Extra extends object>(
+  name: string, help: string, extra: Extra,
   run: (loaded: Commands, options: ReturnType<typeof common> & ReturnType<typeof backend>) => Promise<string>,
 ) {
   return {
     help,
-    options: { ...COMMON, backend: { type: 'string' } },
+    options: { ...COMMON, ...extra, backend: { type: 'string' } } as const,
     run: async (values: Record<string, unknown>, positionals: string[]) => {
       rejectArguments(name, positionals);
       return run(await commands(), { ...common(values), ...backend(values) });
@@ -88,9 +93,16 @@ function backend(values: Record<string, unknown>): { backend?: string } {
   return typeof values.backend === 'string' ? { backend: values.backend } : {};
 }
 
+/** The package's version, from the package.json next to dist/ (three levels above dist/src/cli/). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return `${manifest.version}\n`;
+}
+
 async function main(argv: string[]): Promise<string> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') return MAIN_HELP;
+  if (name === '-V' || name === '--version') return version();
   const command = COMMANDS[name as keyof typeof COMMANDS];
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; run bridgewall --help`);
   let parsed;
@@ -99,8 +111,13 @@ async function main(argv: string[]): Promise<string> {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}; run bridgewall ${name} --help`);
   }
-  if (parsed.values.help) return command.help;
-  return command.run(parsed.values as Record<string, unknown>, parsed.positionals);
+  const values = parsed.values as Record<string, unknown>;
+  if (values.help) return command.help;
+  if (values.quiet && (values.json || values['dry-run'])) {
+    throw new UsageError(`--quiet prints nothing, so it goes with neither --json nor --dry-run; run bridgewall ${name} --help`);
+  }
+  const output = await command.run(values, parsed.positionals);
+  return values.quiet ? '' : output;
 }
 
 function errorLine(error: unknown): string {
