@@ -16,6 +16,7 @@ import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { applyPlan, commitChanges, planChanges, type TableChange } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
+import { portHolders, type PortHolders } from './port-holders.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
@@ -40,8 +41,14 @@ export class IptablesBackend implements Backend {
     const will = this.plan(after);
     const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
       plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
-    return outcome(await commitChanges(this.tables, () => planChanges(this.tables, will, (family, table, current) =>
-      mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table)))));
+    return outcome(await commitChanges(this.tables, () => {
+      // Per family and read: the kernel's DNAT rules decide for every table what other writers hold and need.
+      const holders = new Map<IptFamily, PortHolders>();
+      return planChanges(this.tables, will, (family, table, current, read) => {
+        if (!holders.has(family)) holders.set(family, portHolders(family, read('nat'), tableOf(was, family, 'nat'), tableOf(will, family, 'nat')));
+        return mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table), holders.get(family)!);
+      });
+    }));
   }
 
   /** Legacy iptables has no generation to compare cheaply: every apply reads the tables back. */
