@@ -211,7 +211,10 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
     // A declarative apply makes the namespace its spec, taking the port; the old holder's removal then leaves it alone.
     const taken = [{ ...network, endpoints: [network.endpoints![0]!, { ...network.endpoints![1]!, ports: [tcp(8080)] }] }];
     await b.apply(base(taken));
-    await a.removePorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191)]);
+    // An unrelated call of the old holder puts back its mappings the apply removed, but not the one now held by another.
+    await a.addPorts('br-contest', first, [tcp(7070)]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070)], [tcp(8080)]]));
+    await a.removePorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070)]);
     t.deepEqual(await kernel(ns), await union(t, network, [[], [tcp(8080)]]));
     await b.removePorts('br-contest', second, [tcp(8080)]);
     t.deepEqual(await kernel(ns), await union(t, network, [[], []]));

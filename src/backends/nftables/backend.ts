@@ -10,7 +10,11 @@
  * only the generation that commit produced, and while the ruleset generation
  * has not moved since, the caller knows the kernel still holds it (inSync)
  * without reading anything back. Port changes are element operations only
- * (see port-delta.ts) and cost what the changed bindings cost.
+ * (see port-delta.ts) and cost what the changed bindings cost while that
+ * holds; once someone else has committed, a change is merged onto a fresh
+ * read, which also tells what other writers' mappings hold and need
+ * (port-holders.ts), and a merge that leaves nothing of theirs makes the
+ * kernel hold exactly the model again.
  */
 import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';

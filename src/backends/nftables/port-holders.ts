@@ -40,12 +40,18 @@ type Elements = ReadonlyMap<string, ElementImage>;
 /** Corrects `merged` (the change from `before` to `after` made on `current`) in place, or throws EADDRINUSE. */
 export function keepOtherWritersPorts(current: TableImage, before: TableImage | undefined, after: TableImage, merged: TableImage): void {
   const elementsOf = (table: TableImage | undefined, set: string): Elements => table?.sets.get(set)?.elements ?? NONE;
+  /** The merged set's elements to correct, copied once: the merge may share them with the plan or the read-back. */
+  const copies = new Map<string, Map<string, ElementImage>>();
   const output = (set: string): Map<string, ElementImage> | undefined => {
     const image = merged.sets.get(set);
     if (image === undefined) return undefined;
-    const copy: SetImage = { ...image, elements: new Map(image.elements) };
-    merged.sets.set(set, copy);
-    return copy.elements as Map<string, ElementImage>;
+    let elements = copies.get(set);
+    if (elements === undefined) {
+      elements = new Map(image.elements);
+      copies.set(set, elements);
+      merged.sets.set(set, { ...image, elements } satisfies SetImage);
+    }
+    return elements;
   };
   /** The kernel's DNAT elements we did not write, by map, protocol and host port, for the overlap check. */
   const foreignByPort = new Map<string, ElementImage>();
@@ -53,7 +59,6 @@ export function keepOtherWritersPorts(current: TableImage, before: TableImage | 
   for (const map of DNAT_MAPS) {
     const ours = elementsOf(before, map);
     const wanted = elementsOf(after, map);
-    let elements: Map<string, ElementImage> | undefined;
     for (const [key, element] of elementsOf(current, map)) {
       const was = ours.get(key);
       if (was?.valueText === element.valueText) continue;
@@ -61,8 +66,7 @@ export function keepOtherWritersPorts(current: TableImage, before: TableImage | 
       if (will !== undefined && will.valueText !== element.valueText && will.valueText !== was?.valueText) throw clash(current, map, element);
       foreignHosts.add(hostId(map, element.key));
       foreignByPort.set(portId(map, element.key), element);
-      elements ??= output(map);
-      elements?.set(key, element);
+      output(map)?.set(key, element);
     }
   }
   // Every address overlaps each one: a port new on one map is held by the other map's foreign element too.
@@ -78,31 +82,30 @@ export function keepOtherWritersPorts(current: TableImage, before: TableImage | 
   for (const [set, map] of Object.entries(HOST_KEYED)) {
     if (foreignHosts.size === 0) break;
     const kernel = elementsOf(current, set);
-    const elements = output(set);
     for (const key of [...elementsOf(before, set).keys(), ...elementsOf(after, set).keys()]) {
       const element = elementsOf(before, set).get(key) ?? elementsOf(after, set).get(key)!;
       if (!foreignHosts.has(hostId(map, element.key.slice(element.key.length - (map === 'dnat-by-address' ? 3 : 2))))) continue;
       const held = kernel.get(key);
-      if (held === undefined) elements?.delete(key);
-      else elements?.set(key, held);
+      if (held === undefined) output(set)?.delete(key);
+      else output(set)?.set(key, held);
     }
   }
+  // Container-keyed elements the merge deletes and the kernel holds: kept while a DNAT element left targets them.
+  const deleted = CONTAINER_KEYED.flatMap((set) => {
+    const kernel = elementsOf(current, set);
+    const kept = elementsOf(merged, set);
+    return [...elementsOf(before, set).keys()].flatMap((key) => {
+      const held = kernel.get(key);
+      return held === undefined || kept.has(key) ? [] : [{ set, key, held }];
+    });
+  });
+  if (deleted.length === 0) return;
   const targets = new Set<string>();
   for (const map of DNAT_MAPS) {
     for (const element of elementsOf(merged, map).values()) targets.add(targetId(element.key.at(-2)!, element.value![0]!, element.value![1]!));
   }
-  for (const set of CONTAINER_KEYED) {
-    const kernel = elementsOf(current, set);
-    const kept = elementsOf(merged, set);
-    const wanted = elementsOf(after, set);
-    let elements: Map<string, ElementImage> | undefined;
-    for (const key of elementsOf(before, set).keys()) {
-      const held = kernel.get(key);
-      if (held === undefined || wanted.has(key) || kept.has(key)) continue;
-      if (!targets.has(targetId(held.key.at(-2)!, held.key[0]!, held.key.at(-1)!))) continue;
-      elements ??= output(set);
-      elements?.set(key, held);
-    }
+  for (const { set, key, held } of deleted) {
+    if (targets.has(targetId(held.key.at(-2)!, held.key[0]!, held.key.at(-1)!))) output(set)?.set(key, held);
   }
 }
 
