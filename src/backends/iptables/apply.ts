@@ -22,7 +22,7 @@ export interface TableChange extends IptcTableChange {
  * The target state of one table, given what it holds now; `read` gives the
  * other tables of the family as read for the same change.
  */
-export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[], read: (table: IptTableName) => readonly IptChain[]) => TablePlan;
+export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[], read: (table: IptTableName) => IptTableRead | undefined) => TablePlan;
 
 /** The changes each table of the plan needs to reach its target, read from the kernel; nothing is written. */
 export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
@@ -31,7 +31,7 @@ export async function planChanges(tables: IptcTable, plan: IptablesPlan, target:
     // Every table first: one table's target may depend on another's content.
     const reads = new Map<IptTableName, IptTableRead>();
     for (const table of family.tables) reads.set(table.name, await tables.readWithFingerprint(family.family, table.name));
-    const read = (table: IptTableName) => reads.get(table)?.chains ?? [];
+    const read = (table: IptTableName) => reads.get(table);
     for (const table of family.tables) {
       const { chains, fingerprint } = reads.get(table.name)!;
       const operations = diffTable(family.family, chains, target(family.family, table.name, chains, read));
