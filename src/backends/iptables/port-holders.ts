@@ -58,10 +58,15 @@ export function portHolders(family: IptFamily, nat: readonly IptChain[], before:
     const dnat = entry.rule && dnatOf(entry.rule);
     return dnat ? [dnat] : [];
   });
-  const foreign = kernel.filter((dnat) => !ours.has(text(dnat.rule)));
-  const holderOf = (dnat: Dnat) => foreign.find((other) =>
-    other.proto === dnat.proto && other.port === dnat.port && other.target !== dnat.target &&
-    (other.host === undefined || dnat.host === undefined || other.host === dnat.host));
+  /** The kernel's DNAT rules we did not write, by protocol and host port. */
+  const foreign = new Map<string, Dnat[]>();
+  for (const dnat of kernel) {
+    if (ours.has(text(dnat.rule))) continue;
+    const port = `${dnat.proto} ${dnat.port}`;
+    foreign.set(port, [...(foreign.get(port) ?? []), dnat]);
+  }
+  const holderOf = (dnat: Dnat) => foreign.get(`${dnat.proto} ${dnat.port}`)?.find((other) =>
+    other.target !== dnat.target && (other.host === undefined || dnat.host === undefined || other.host === dnat.host));
   const yielding = new Set<string>();
   for (const rule of wanted) {
     const dnat = dnatOf(rule)!;
