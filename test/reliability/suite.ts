@@ -189,7 +189,7 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
     const network = twoEndpoints('br-contest', 31);
     const [first, second] = [{ ipv4: '198.18.31.2' }, { ipv4: '198.18.31.3' }];
     const [a, b] = await twoWriters(t, ns, network);
-    await a.addPorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191)]);
+    await a.addPorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191), tcp(6060, '127.0.0.1')]);
     const held = await backend.dump(ns);
     const contested: [PortSpecInput, string][] = [
       [tcp(8080), 'tcp port 8080 on every address'],
@@ -208,15 +208,17 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
     t.is((await b.addPorts('br-contest', first, [tcp(8080)])).changes, 0);
     t.is(await backend.dump(ns), held);
 
-    // A declarative apply makes the namespace its spec, taking the port; the old holder's removal then leaves it alone.
-    const taken = [{ ...network, endpoints: [network.endpoints![0]!, { ...network.endpoints![1]!, ports: [tcp(8080)] }] }];
+    // A declarative apply makes the namespace its spec, taking the ports; the old holder's removal then leaves them alone,
+    // with what belongs to them (a loopback-bound port's drop of other interfaces).
+    const takenPorts = [tcp(8080), tcp(6060, '127.0.0.1')];
+    const taken = [{ ...network, endpoints: [network.endpoints![0]!, { ...network.endpoints![1]!, ports: takenPorts }] }];
     await b.apply(base(taken));
     // An unrelated call of the old holder puts back its mappings the apply removed, but not the one now held by another.
     await a.addPorts('br-contest', first, [tcp(7070)]);
-    t.deepEqual(await kernel(ns), await union(t, network, [[tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070)], [tcp(8080)]]));
-    await a.removePorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070)]);
-    t.deepEqual(await kernel(ns), await union(t, network, [[], [tcp(8080)]]));
-    await b.removePorts('br-contest', second, [tcp(8080)]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070)], takenPorts]));
+    await a.removePorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070), tcp(6060, '127.0.0.1')]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[], takenPorts]));
+    await b.removePorts('br-contest', second, takenPorts);
     t.deepEqual(await kernel(ns), await union(t, network, [[], []]));
   });
 
