@@ -30,6 +30,7 @@ constexpr CodeEntry kCodes[] = {
     {EOPNOTSUPP, "EOPNOTSUPP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
     {ENOBUFS, "ENOBUFS"},     {ETIMEDOUT, "ETIMEDOUT"},
     {ENXIO, "ENXIO"},         {EOVERFLOW, "EOVERFLOW"},
+    {EADDRINUSE, "EADDRINUSE"},
 };
 
 }  // namespace

@@ -9,7 +9,9 @@ export type NetfilterErrorCode =
   | 'EACCES' | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'ENOTDIR' | 'EINVAL'
   | 'ENFILE' | 'EMFILE' | 'ENOSPC' | 'ERANGE' | 'ENAMETOOLONG' | 'ENOTEMPTY'
   | 'ELOOP' | 'ERESTART' | 'EMSGSIZE' | 'EPROTONOSUPPORT' | 'EOPNOTSUPP'
-  | 'EAFNOSUPPORT' | 'ENOBUFS' | 'ETIMEDOUT' | 'ENXIO' | 'EOVERFLOW' | 'UNKNOWN';
+  | 'EAFNOSUPPORT' | 'ENOBUFS' | 'ETIMEDOUT' | 'ENXIO' | 'EOVERFLOW'
+  /** A host port another writer holds in the kernel (ports of one spec clash as a ValidationError instead). */
+  | 'EADDRINUSE' | 'UNKNOWN';
 
 /** A failure reported by the kernel or the system while talking to netfilter. */
 export class NetfilterError extends Error {

@@ -9,6 +9,10 @@
  * - SIGKILL in the middle of large commits leaves each atomic unit (the
  *   ruleset for nftables, a table for iptables) old or new, never a mix
  *   within it, and a new process adopts and repairs what it finds;
+ * - two writers on one namespace: a container port both publish keeps what
+ *   the remaining one needs, a host port one holds is refused to the other
+ *   (EADDRINUSE) and never deleted by anyone but its holder, also while they
+ *   race; the kernel ends with exactly the union of their successful calls;
  * - of hostile specs, the valid ones are applied as planned (a dry run
  *   against the kernel finds nothing left to commit), the ones with an
  *   invalid field are rejected with a ValidationError naming that field, and
@@ -19,7 +23,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { NetfilterError, ValidationError } from '../../src/errors.js';
 import { Firewall } from '../../src/firewall.js';
-import type { NetworkSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
 import { createNetns, kernelTest, type TestNetns } from '../helpers/netns.js';
 import type { ReliabilityBackend } from './backend.js';
 import { hostileSpec, random } from './hostile.js';
@@ -144,6 +148,124 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
     t.deepEqual(sortedLines(await backend.dump(ns)), sortedLines(await backend.dump(reference)));
     const dump = await backend.dump(ns);
     for (let n = 0; n < FOREIGN; n++) t.true(dump.includes(backend.foreignRule(n)), backend.foreignRule(n));
+  });
+
+  /** A network with two IPv4 endpoints, .2 and .3, and no ports. */
+  const twoEndpoints = (bridge: string, octet: number): NetworkSpecInput => ({
+    bridge, ipv4: { subnet: `198.18.${octet}.0/24` }, endpoints: [{ ipv4: `198.18.${octet}.2` }, { ipv4: `198.18.${octet}.3` }],
+  });
+  const tcp = (hostPort: number, hostIp?: string): PortSpecInput => ({ proto: 'tcp', hostPort, containerPort: 80, ...(hostIp ? { hostIp } : {}) });
+  /** Two Firewalls on one namespace, each having applied `network` (without ports) as its own spec. */
+  const twoWriters = async (t: ExecutionContext, ns: TestNetns, network: NetworkSpecInput): Promise<[Firewall, Firewall]> => {
+    const writers = [await openFirewall(t, ns), await openFirewall(t, ns)] as [Firewall, Firewall];
+    for (const writer of writers) await writer.apply(base([network]));
+    return writers;
+  };
+  /** What the kernel must hold: one declarative apply of `network` with these ports on its endpoints, in a namespace of its own. */
+  const union = async (t: ExecutionContext, network: NetworkSpecInput, ports: PortSpecInput[][]): Promise<string[]> => {
+    const reference = await createNetns(t, 'union');
+    await (await openFirewall(t, reference)).apply(base([{ ...network, endpoints: network.endpoints!.map((endpoint, i) => ({ ...endpoint, ports: ports[i]! })) }]));
+    return sortedLines(await backend.dump(reference));
+  };
+  const kernel = async (ns: TestNetns) => sortedLines(await backend.dump(ns));
+
+  kernelTest(`${name}: two writers publishing one container port: a removal leaves the other's mapping whole`, async (t) => {
+    const ns = await createNetns(t, 'share');
+    const network = twoEndpoints('br-share', 30);
+    const container = { ipv4: '198.18.30.2' };
+    const [a, b] = await twoWriters(t, ns, network);
+    await a.addPorts('br-share', container, [tcp(8080)]);
+    await b.addPorts('br-share', container, [tcp(8081)]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[tcp(8080), tcp(8081)], []]));
+    // The forward accept (and hairpin masquerade) of 198.18.30.2:80 is A's and B's: it stays while B publishes.
+    t.true((await a.removePorts('br-share', container, [tcp(8080)])).changes > 0);
+    t.deepEqual(await kernel(ns), await union(t, network, [[tcp(8081)], []]));
+    await b.removePorts('br-share', container, [tcp(8081)]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[], []]));
+  });
+
+  kernelTest(`${name}: a host port another writer holds is refused (EADDRINUSE), and only its holder deletes it`, async (t) => {
+    const ns = await createNetns(t, 'contest');
+    const network = twoEndpoints('br-contest', 31);
+    const [first, second] = [{ ipv4: '198.18.31.2' }, { ipv4: '198.18.31.3' }];
+    const [a, b] = await twoWriters(t, ns, network);
+    await a.addPorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191), tcp(6060, '127.0.0.1')]);
+    const held = await backend.dump(ns);
+    const contested: [PortSpecInput, string][] = [
+      [tcp(8080), 'tcp port 8080 on every address'],
+      // Every address overlaps each address, both ways.
+      [tcp(9090), 'tcp port 9090 on 203.0.113.7'],
+      [tcp(9191, '203.0.113.7'), 'tcp port 9191 on every address'],
+    ];
+    for (const [port, where] of contested) {
+      const error = await t.throwsAsync(b.addPorts('br-contest', second, [port]), { instanceOf: NetfilterError });
+      t.is(error.code, 'EADDRINUSE');
+      t.true(error.message.includes(`${where} (ipv4) is held by 198.18.31.2:80`), error.message);
+      t.is(await backend.dump(ns), held);
+    }
+    t.deepEqual(b.currentSpec()!.networks![0]!.endpoints![1]!.ports, []);
+    // The identical mapping, published by another writer too (say a restarted process of its holder), is no change: they share it.
+    t.is((await b.addPorts('br-contest', first, [tcp(8080)])).changes, 0);
+    t.is(await backend.dump(ns), held);
+
+    // A declarative apply makes the namespace its spec, taking the ports; the old holder's removal then leaves them alone,
+    // with what belongs to them (a loopback-bound port's drop of other interfaces).
+    const takenPorts = [tcp(8080), tcp(6060, '127.0.0.1')];
+    const taken = [{ ...network, endpoints: [network.endpoints![0]!, { ...network.endpoints![1]!, ports: takenPorts }] }];
+    await b.apply(base(taken));
+    // An unrelated call of the old holder puts back its mappings the apply removed, but not the one now held by another.
+    await a.addPorts('br-contest', first, [tcp(7070)]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070)], takenPorts]));
+    await a.removePorts('br-contest', first, [tcp(8080), tcp(9090, '203.0.113.7'), tcp(9191), tcp(7070), tcp(6060, '127.0.0.1')]);
+    t.deepEqual(await kernel(ns), await union(t, network, [[], takenPorts]));
+    await b.removePorts('br-contest', second, takenPorts);
+    t.deepEqual(await kernel(ns), await union(t, network, [[], []]));
+  });
+
+  kernelTest(`${name}: one writer removing while another publishes on the same container port and contests its host ports`, async (t) => {
+    const ROUNDS = 30;
+    const ns = await createNetns(t, 'race');
+    const network = twoEndpoints('br-race', 32);
+    const [first, second] = [{ ipv4: '198.18.32.2' }, { ipv4: '198.18.32.3' }];
+    const [a, b] = await twoWriters(t, ns, network);
+    const won: PortSpecInput[][] = [[], []];
+    /** Publishes a host port the other writer wants too: either takes it or is refused with EADDRINUSE. */
+    const contest = async (writer: Firewall, endpoint: typeof first, port: PortSpecInput, side: number) => {
+      try {
+        await writer.addPorts('br-race', endpoint, [port]);
+        won[side]!.push(port);
+      } catch (error) {
+        if (!(error instanceof NetfilterError && error.code === 'EADDRINUSE')) throw error;
+      }
+    };
+    const kept: PortSpecInput[] = [];
+    const started = Date.now();
+    await Promise.all([
+      (async () => {
+        for (let i = 0; i < ROUNDS; i++) {
+          await a.addPorts('br-race', first, [tcp(10_000 + i)]);
+          await a.removePorts('br-race', first, [tcp(10_000 + i)]);
+        }
+      })(),
+      (async () => {
+        for (let i = 0; i < ROUNDS; i++) {
+          await b.addPorts('br-race', first, [tcp(20_000 + i)]);
+          if (i % 2 === 0) kept.push(tcp(20_000 + i));
+          else await b.removePorts('br-race', first, [tcp(20_000 + i)]);
+        }
+      })(),
+      (async () => {
+        // Both at once, issued in turns, so that either may come first.
+        for (let i = 0; i < ROUNDS; i++) {
+          const calls = [() => contest(a, first, tcp(30_000 + i), 0), () => contest(b, second, tcp(30_000 + i), 1)];
+          await Promise.all((i % 2 === 0 ? calls : calls.reverse()).map((call) => call()));
+        }
+      })(),
+    ]);
+    t.log(`2 writers × ${ROUNDS} rounds of 4 calls: ${Date.now() - started} ms; contested ports won: ${won[0]!.length} and ${won[1]!.length}`);
+    // Each contested port went to exactly one writer.
+    for (let i = 0; i < ROUNDS; i++) t.is(won.flat().filter((port) => port.hostPort === 30_000 + i).length, 1, `port ${30_000 + i}`);
+    t.deepEqual(await kernel(ns), await union(t, network, [[...won[0]!, ...kept], won[1]!]));
   });
 
   kernelTest(`${name}: SIGKILL during large commits leaves each atomic unit old or new, and a new process adopts it`, async (t) => {

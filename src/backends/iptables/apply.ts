@@ -10,7 +10,7 @@
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
-import type { IptChain, IptcTable, IptcTableChange } from '../../iptc/table.js';
+import type { IptChain, IptcTable, IptcTableChange, IptTableRead } from '../../iptc/table.js';
 import { retryAfterLostRace } from '../lost-race.js';
 import { diffTable } from './diff.js';
 
@@ -18,16 +18,23 @@ export interface TableChange extends IptcTableChange {
   fingerprint: string;
 }
 
-/** The target state of one table, given what it holds now. */
-export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[]) => TablePlan;
+/**
+ * The target state of one table, given what it holds now; `read` gives the
+ * other tables of the family as read for the same change.
+ */
+export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[], read: (table: IptTableName) => IptTableRead | undefined) => TablePlan;
 
 /** The changes each table of the plan needs to reach its target, read from the kernel; nothing is written. */
 export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   for (const family of plan.families) {
+    // Every table first: one table's target may depend on another's content.
+    const reads = new Map<IptTableName, IptTableRead>();
+    for (const table of family.tables) reads.set(table.name, await tables.readWithFingerprint(family.family, table.name));
+    const read = (table: IptTableName) => reads.get(table);
     for (const table of family.tables) {
-      const { chains, fingerprint } = await tables.readWithFingerprint(family.family, table.name);
-      const operations = diffTable(family.family, chains, target(family.family, table.name, chains));
+      const { chains, fingerprint } = reads.get(table.name)!;
+      const operations = diffTable(family.family, chains, target(family.family, table.name, chains, read));
       if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
     }
   }

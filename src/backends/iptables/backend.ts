@@ -16,6 +16,7 @@ import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { applyPlan, commitChanges, planChanges, type TableChange } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
+import { portHolders, type PortHolders } from './port-holders.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
@@ -40,8 +41,26 @@ export class IptablesBackend implements Backend {
     const will = this.plan(after);
     const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
       plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
-    return outcome(await commitChanges(this.tables, () => planChanges(this.tables, will, (family, table, current) =>
-      mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table)))));
+    return outcome(await commitChanges(this.tables, async () => {
+      // Per family and read: the kernel's DNAT rules decide for every table what other writers hold and need,
+      // so the commit is checked against the nat table's fingerprint even where it changes nothing else.
+      const nat = new Map<IptFamily, { holders: PortHolders; fingerprint: string | undefined }>();
+      const changes = await planChanges(this.tables, will, (family, table, current, read) => {
+        if (!nat.has(family)) {
+          const natRead = read('nat');
+          const holders = portHolders(family, natRead?.chains ?? [], tableOf(was, family, 'nat'), tableOf(will, family, 'nat'));
+          nat.set(family, { holders, fingerprint: natRead?.fingerprint });
+        }
+        return mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table), nat.get(family)!.holders);
+      });
+      for (const [family, { fingerprint }] of nat) {
+        const changed = changes.filter((change) => change.family === family);
+        if (fingerprint !== undefined && changed.length > 0 && !changed.some((change) => change.table === 'nat')) {
+          changes.push({ family, table: 'nat', operations: [], fingerprint });
+        }
+      }
+      return changes;
+    }));
   }
 
   /** Legacy iptables has no generation to compare cheaply: every apply reads the tables back. */
@@ -110,5 +129,6 @@ export class IptablesBackend implements Backend {
 }
 
 function outcome(changes: readonly TableChange[]): ApplyOutcome {
-  return { commits: changes.length, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
+  // A change without operations only checks its table's fingerprint: libiptc commits nothing for it.
+  return { commits: changes.filter((change) => change.operations.length > 0).length, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
 }

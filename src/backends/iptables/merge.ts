@@ -3,7 +3,8 @@
  * by rewriting it, so that processes editing one namespace add up instead of
  * undoing each other (Docker's own incremental semantics): the rules the change
  * drops are deleted, the rules it needs are added unless present, and every
- * other rule, whoever wrote it, stays where it is. Chains the change releases
+ * other rule, whoever wrote it, stays where it is; what another writer's
+ * mappings hold or need stays theirs (port-holders.ts). Chains the change releases
  * go; other chains of ours stay.
  *
  * An added rule goes where the plan puts it: before the next planned rule the
@@ -16,9 +17,10 @@ import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
+import type { PortHolders } from './port-holders.js';
 
 /** The table `current` becomes when the change from `before` to `after` is made on it. */
-export function mergeTable(family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan): TablePlan {
+export function mergeTable(family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan, ports: PortHolders): TablePlan {
   const text = (rule: IptRule) => ruleText(family, rule);
   const beforeChains = new Map(before.chains.map((chain) => [chain.name, chain]));
   const afterChains = new Map(after.chains.map((chain) => [chain.name, chain]));
@@ -36,7 +38,8 @@ export function mergeTable(family: IptFamily, current: readonly IptChain[], befo
     const builtin = kernel?.builtin ?? will!.builtin;
     if (!builtin && was && !will) continue;
     const kept = new Set(rulesOf(will).map(text));
-    const dropped = new Set(rulesOf(was).map(text).filter((rule) => !kept.has(rule)));
+    const dropped = new Set(rulesOf(was).filter((rule) => !kept.has(text(rule)) && !ports.needs(rule)).map(text));
+    const wanted = (rules: readonly IptRule[]) => rules.filter((rule) => !ports.yields(rule));
     const { head, tail, divided } = ours(family, after.name, kernel);
     const keptHead = head.filter((rule) => !dropped.has(text(rule)));
     const keptTail = tail.filter((rule) => !dropped.has(text(rule)));
@@ -46,8 +49,8 @@ export function mergeTable(family: IptFamily, current: readonly IptChain[], befo
       builtin,
       userOwned: will?.userOwned ?? was?.userOwned ?? false,
       ...(divided
-        ? { head: placeMissing(keptHead, will?.head ?? [], present, text), tail: placeMissing(keptTail, will?.tail ?? [], present, text) }
-        : { head: [], tail: placeMissing([...keptHead, ...keptTail], rulesOf(will), present, text) }),
+        ? { head: placeMissing(keptHead, wanted(will?.head ?? []), present, text), tail: placeMissing(keptTail, wanted(will?.tail ?? []), present, text) }
+        : { head: [], tail: placeMissing([...keptHead, ...keptTail], wanted(rulesOf(will)), present, text) }),
     };
     if (!builtin || chain.head.length + chain.tail.length > 0) chains.push(chain);
   }

@@ -10,7 +10,11 @@
  * only the generation that commit produced, and while the ruleset generation
  * has not moved since, the caller knows the kernel still holds it (inSync)
  * without reading anything back. Port changes are element operations only
- * (see port-delta.ts) and cost what the changed bindings cost.
+ * (see port-delta.ts) and cost what the changed bindings cost while that
+ * holds; once someone else has committed, a change is merged onto a fresh
+ * read, which also tells what other writers' mappings hold and need
+ * (port-holders.ts), and a merge that leaves nothing of theirs makes the
+ * kernel hold exactly the model again.
  */
 import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
@@ -32,8 +36,8 @@ import { Transaction } from './transaction.js';
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 /** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
 const MAX_READ_ATTEMPTS = 10;
-/** Refusals of an element change that mean the kernel does not hold what the change expects. */
-const UNEXPECTED_STATE = new Set(['ENOENT', 'EBUSY', 'EEXIST']);
+/** Refusals of an element change that mean the kernel does not hold what the change expects (ERESTART: it moved). */
+const UNEXPECTED_STATE = new Set(['ERESTART', 'ENOENT', 'EBUSY', 'EEXIST']);
 
 type Tables = Record<IptFamily, TableImage | null>;
 /** The table a family should hold, given what it holds now; undefined: none of ours. */
@@ -41,11 +45,12 @@ type Desired = (family: IptFamily, current: TableImage | null) => TableImage | u
 
 /**
  * What a commit leaves the kernel holding: exactly the model it was given
- * (apply); that model if the kernel held exactly the previous one (a change
- * made on top of it); or something else (a change on top of foreign state,
- * a flush).
+ * (apply); a change merged onto the kernel, which is exactly the model
+ * planned as `planned` if the kernel held exactly the previous one or if the
+ * merge holds nothing else (no one else's elements left); or something else
+ * (a flush).
  */
-type Sync = 'model' | 'model-if-synced' | 'other';
+type Sync = 'model' | { planned: Tables } | 'other';
 
 interface Snapshot {
   generation: number;
@@ -72,26 +77,29 @@ export class NftablesBackend implements Backend {
     const was = planNftables(before);
     const will = planNftables(after);
     const planned = (plan: TableImage[], family: IptFamily) => plan.find((table) => table.family === FAMILY_TABLES[family]);
-    return this.commit('model-if-synced', (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
+    const sync = { planned: { ipv4: planned(will, 'ipv4') ?? null, ipv6: planned(will, 'ipv6') ?? null } };
+    return this.commit(sync, (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
   }
 
   async applyPortChange(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined> {
+    // Only while the kernel holds exactly what this Firewall last committed
+    // (its generation has not moved) is no one else's mapping there: then the
+    // change is its elements alone, checked against that generation (no query
+    // first: a refusal says the kernel moved). Otherwise another writer may
+    // hold a host port, or need a container port's elements, and the change is
+    // merged onto a fresh read (undefined; see port-holders.ts).
+    const synced = this.syncedGeneration;
+    if (synced === undefined) return undefined;
     const { batch, changes: count } = portDeltaBatch(changes);
     if (count === 0) return { commits: 0, changes: 0 };
-    // While in sync, the commit is checked against the generation it would
-    // keep in sync (no query first: a refusal says the kernel moved); else
-    // elements need no check at all.
-    const synced = this.syncedGeneration;
     this.syncedGeneration = undefined;
     try {
-      await this.connection.commit(batch, synced === undefined ? {} : { generation: synced });
+      await this.connection.commit(batch, { generation: synced });
     } catch (error) {
-      if (!(error instanceof NetfilterError)) throw error;
-      if (error.code === 'ERESTART') return this.applyPortChange(changes);
-      if (UNEXPECTED_STATE.has(error.code)) return undefined;
+      if (error instanceof NetfilterError && UNEXPECTED_STATE.has(error.code)) return undefined;
       throw error;
     }
-    if (synced !== undefined) this.syncedGeneration = synced + 1;
+    this.syncedGeneration = synced + 1;
     return { commits: 1, changes: count };
   }
 
@@ -138,7 +146,7 @@ export class NftablesBackend implements Backend {
       this.syncedGeneration = undefined;
       const targets = targetsOf(tables, desired);
       const tx = this.transaction(tables, targets);
-      const synced = sync === 'model' || (sync === 'model-if-synced' && wasSynced);
+      const synced = sync === 'model' || (typeof sync === 'object' && (wasSynced || sameTables(targets, sync.planned)));
       if (tx.batch.length === 0) {
         if (synced) this.syncedGeneration = generation;
         return { commits: 0, changes: 0 };
@@ -177,6 +185,17 @@ export class NftablesBackend implements Backend {
       }
     }
   }
+}
+
+/** Whether the tables are equal: nothing to change from one to the other. */
+function sameTables(tables: Tables, others: Tables): boolean {
+  return FAMILIES.every((family) => {
+    const [table, other] = [tables[family], others[family]];
+    if (table === null || other === null) return table === other;
+    const tx = new Transaction();
+    diffTable(tx, table, other);
+    return tx.changes === 0;
+  });
 }
 
 /** What stays of a table no longer planned: its user chain, if the user put rules in it. */

@@ -13,9 +13,14 @@ const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 
 const TYPE_NAMES = new Map<number, NftDatatype>(Object.entries(DATATYPE).map(([name, n]) => [n, name as NftDatatype]));
 const VERDICT_NAMES = new Map<number, string>(Object.entries(VERDICT).map(([name, code]) => [code, name]));
 
+/** `tcp` for 6: how nft names a protocol number. */
+export function protocolName(number: number): string {
+  return PROTOCOL_NAMES[number] ?? String(number);
+}
+
 function partText(type: NftDatatype, part: KeyPart): string {
   if (type === 'ifname' || type === 'string') return JSON.stringify(part);
-  if (type === 'inet_proto') return PROTOCOL_NAMES[part as number] ?? String(part);
+  if (type === 'inet_proto') return protocolName(part as number);
   return String(part);
 }
 

@@ -3,15 +3,18 @@
  * counterpart of the iptables merge: the elements the change drops are
  * deleted, the elements it needs are added (or get their new value), and every
  * other element, whoever wrote it, stays. Port mappings are elements, so a
- * change of ports is an element delta only. Chains the change releases go;
+ * change of ports is an element delta only; what another writer's mappings
+ * hold or need stays theirs (port-holders.ts). Chains the change releases go;
  * our chains it does not mention stay as the kernel holds them.
  */
 import type { ElementImage, SetImage, TableImage } from './image.js';
+import { keepOtherWritersPorts } from './port-holders.js';
 
 /**
  * The table `current` (null: none) becomes when the change from `before` to
  * `after` (undefined: the family is not planned) is made on it; undefined when
- * the change leaves nothing of ours planned there.
+ * the change leaves nothing of ours planned there. Throws EADDRINUSE when the
+ * change publishes a host port another writer holds.
  */
 export function mergeImage(current: TableImage | null, before: TableImage | undefined, after: TableImage | undefined): TableImage | undefined {
   if (after === undefined) return before === undefined ? current ?? undefined : undefined;
@@ -21,6 +24,7 @@ export function mergeImage(current: TableImage | null, before: TableImage | unde
   for (const chain of after.chains.values()) if (!chain.userOwned || !merged.chains.has(chain.name)) merged.chains.set(chain.name, chain);
   for (const set of after.sets.values()) merged.sets.set(set.name, mergeSet(current.sets.get(set.name), before?.sets.get(set.name), set));
   for (const set of current.sets.values()) if (!merged.sets.has(set.name) && !before?.sets.has(set.name)) merged.sets.set(set.name, set);
+  keepOtherWritersPorts(current, before, after, merged);
   return merged;
 }
 

@@ -5,7 +5,8 @@
  * element deleted and added again (a port published anew with another
  * target) ends added; an element another binding still needs (a container
  * port forwarded for two host ports) is not deleted; an element deleted by two
- * changes is deleted once.
+ * changes is deleted once. Built only while the kernel holds exactly what this
+ * Firewall last committed, so the bindings of its own spec are all there is.
  */
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import type { IptFamily } from '../../iptc/rule.js';

@@ -1,0 +1,130 @@
+/**
+ * Port rules between writers, the iptables counterpart of the nftables
+ * backend's port-holders.ts. Several Firewalls (processes) publishing on one
+ * namespace share Docker's chains, and the kernel is the only state they
+ * share: a host port is held by the DNAT rule the nat table's DOCKER chain
+ * holds for it; a container port's forward ACCEPT (filter DOCKER) and hairpin
+ * MASQUERADE (nat POSTROUTING) serve every DNAT rule that targets it, and a
+ * loopback-bound host port's DROP (raw PREROUTING) serves its DNAT rules. So a
+ * change merged onto the tables read back (merge.ts), committed against their
+ * fingerprints, is corrected here:
+ *
+ * - a DNAT rule the change adds for a host port the kernel's DNAT rules send
+ *   to another target (or on an overlapping address: every address overlaps
+ *   each one) is refused with EADDRINUSE;
+ * - a DNAT rule the change keeps, for a host port someone else's DNAT rule
+ *   now holds, is not written again beside it (the first would win);
+ * - a rule the change drops stays while a DNAT rule left in the kernel needs it.
+ *
+ * Removals delete rules by their text, a DNAT rule's target included, so one
+ * writer never deletes another's DNAT rule; two writers writing the identical
+ * rule share it, and either one's removal removes it.
+ */
+import { CHAIN } from '../../docker/iptables/rules.js';
+import type { TablePlan } from '../../docker/iptables/ruleset.js';
+import { ruleText } from '../../iptc/rule-text.js';
+import type { IptFamily, IptRule } from '../../iptc/rule.js';
+import type { IptChain } from '../../iptc/table.js';
+import { hostPortHeld } from '../held-port.js';
+
+export interface PortHolders {
+  /** Whether a rule the change drops is still needed by a DNAT rule the kernel keeps. */
+  needs(rule: IptRule): boolean;
+  /** Whether a DNAT rule the change keeps has a host port someone else's DNAT rule holds now. */
+  yields(rule: IptRule): boolean;
+}
+
+/** A DNAT rule's parts that matter here. */
+interface Dnat {
+  rule: IptRule;
+  proto: string;
+  /** undefined: every address. */
+  host: string | undefined;
+  port: number;
+  target: string;
+}
+
+/**
+ * What the kernel's nat table (`nat`, as read) tells about the change from
+ * `before` to `after` (the nat tables planned); throws EADDRINUSE when the
+ * change publishes a host port someone else's DNAT rule holds.
+ */
+export function portHolders(family: IptFamily, nat: readonly IptChain[], before: TablePlan, after: TablePlan): PortHolders {
+  const text = (rule: IptRule) => ruleText(family, rule);
+  const ours = new Set(dnatRules(before).map(text));
+  const wanted = dnatRules(after);
+  const kept = new Set(wanted.map(text));
+  const kernel = (nat.find((chain) => chain.name === CHAIN.docker)?.rules ?? []).flatMap((entry) => {
+    const dnat = entry.rule && dnatOf(entry.rule);
+    return dnat ? [dnat] : [];
+  });
+  /** The kernel's DNAT rules we did not write, by protocol and host port. */
+  const foreign = new Map<string, Dnat[]>();
+  for (const dnat of kernel) {
+    if (ours.has(text(dnat.rule))) continue;
+    const port = `${dnat.proto} ${dnat.port}`;
+    foreign.set(port, [...(foreign.get(port) ?? []), dnat]);
+  }
+  const holderOf = (dnat: Dnat) => foreign.get(`${dnat.proto} ${dnat.port}`)?.find((other) =>
+    other.target !== dnat.target && (other.host === undefined || dnat.host === undefined || other.host === dnat.host));
+  const yielding = new Set<string>();
+  for (const rule of wanted) {
+    const dnat = dnatOf(rule)!;
+    const holder = holderOf(dnat);
+    if (holder === undefined) continue;
+    if (!ours.has(text(rule))) {
+      throw hostPortHeld({ family, proto: holder.proto, hostAddress: holder.host, hostPort: holder.port, ...splitTarget(holder.rule) });
+    }
+    yielding.add(text(rule));
+  }
+  // What the kernel keeps after the change: its DNAT rules but those the change drops, and the change's own.
+  const left = kernel.filter((dnat) => kept.has(text(dnat.rule)) || !ours.has(text(dnat.rule)));
+  const targets = new Set(left.map((dnat) => `${dnat.proto} ${dnat.target}`));
+  const hosts = new Set(left.map((dnat) => `${dnat.proto} ${dnat.host} ${dnat.port}`));
+  return {
+    needs(rule) {
+      const port = singlePort(rule);
+      if (port === undefined || rule.destination === undefined) return false;
+      const key = `${rule.protocol} ${bare(rule.destination)}`;
+      if (rule.target.name === 'DROP') return hosts.has(`${key} ${port}`);
+      return (rule.target.name === 'ACCEPT' || rule.target.name === 'MASQUERADE') && targets.has(`${key}:${port}`);
+    },
+    yields: (rule) => yielding.has(text(rule)),
+  };
+}
+
+function dnatRules(nat: TablePlan): IptRule[] {
+  const chain = nat.chains.find((candidate) => candidate.name === CHAIN.docker);
+  return chain ? [...chain.head, ...chain.tail].filter((rule) => dnatOf(rule) !== undefined) : [];
+}
+
+function dnatOf(rule: IptRule): Dnat | undefined {
+  const port = singlePort(rule);
+  if (rule.target.name !== 'DNAT' || port === undefined || rule.protocol === undefined) return undefined;
+  const { containerAddress, containerPort } = splitTarget(rule);
+  return {
+    rule, proto: rule.protocol, port,
+    host: rule.destination === undefined ? undefined : bare(rule.destination),
+    target: `${containerAddress}:${containerPort}`,
+  };
+}
+
+function splitTarget(rule: IptRule): { containerAddress: string; containerPort: number } {
+  const target = rule.target as Extract<IptRule['target'], { toAddress: string }>;
+  return { containerAddress: bare(target.toAddress), containerPort: typeof target.toPort === 'number' ? target.toPort : target.toPort?.[0] ?? 0 };
+}
+
+/** The one destination port the rule matches, if it matches one. */
+function singlePort(rule: IptRule): number | undefined {
+  for (const match of rule.matches ?? []) {
+    if ((match.name === 'tcp' || match.name === 'udp' || match.name === 'sctp') && typeof match.destinationPort === 'number' && !match.destinationPortNegated) {
+      return match.destinationPort;
+    }
+  }
+  return undefined;
+}
+
+/** An address without the /32 or /128 a rule read back may carry. */
+function bare(address: string): string {
+  return address.replace(/\/(32|128)$/, '');
+}
