@@ -20,12 +20,12 @@
  * next; consecutive port calls (and consecutive other edits) still share one
  * commit.
  */
+import { readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts } from './arguments.js';
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
 import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
-import { readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts } from './arguments.js';
 import { invalid, ValidationError } from './errors.js';
 import { NamespacePath } from './netns.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';

@@ -17,6 +17,8 @@ Commands:
   demo    build a throwaway sandbox of namespaces, apply a spec there and prove it with real connections
 
 Changing a ruleset needs root, or CAP_NET_ADMIN (and CAP_SYS_ADMIN for --netns).
+--netns takes the absolute path of another namespace than bridgewall's own (a
+path naming its own, such as /proc/self/ns/net, is refused: omit --netns for that).
 On failure: a non-zero exit and one line "error: CODE: message" on stderr.
 `;
 
