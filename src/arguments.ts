@@ -5,7 +5,7 @@
  * inside an edit. What a value means (a valid subnet, a free host port) is
  * checked where the spec is, as for apply(spec).
  */
-import { invalid } from './errors.js';
+import { invalid, ValidationError } from './errors.js';
 import type { EndpointRef } from './spec/held.js';
 import type { IngressPortSpec, IngressSpec, NetworkSpecInput, PortSpecInput } from './spec/types.js';
 
@@ -51,4 +51,20 @@ export function readIngressPorts(value: unknown): readonly IngressPortSpec[] {
     if (!isObject(port)) invalid(`ports[${index}]`, 'an ingress port such as { proto: "tcp", port: 80 }', port);
   }
   return value as IngressPortSpec[];
+}
+
+/** Where a call's argument went in the spec (`networks[3]`), and what the caller called it (`network`). */
+export interface ArgumentPlace {
+  name: string;
+  path: string;
+}
+
+/** A ValidationError about something inside the caller's argument, named from the argument; any other error as it is. */
+export function inCallerTerms(error: unknown, place: ArgumentPlace | void): unknown {
+  if (!(error instanceof ValidationError) || !place) return error;
+  const { field } = error;
+  const rest = field.slice(place.path.length);
+  if (!field.startsWith(place.path) || !/^($|\.|\[)/.test(rest)) return error;
+  const renamed = `${place.name}${rest}`;
+  return new ValidationError(renamed, error.message.slice(`${field}: `.length).split(field).join(renamed));
 }

@@ -20,7 +20,9 @@
  * next; consecutive port calls (and consecutive other edits) still share one
  * commit.
  */
-import { readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts } from './arguments.js';
+import {
+  inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
+} from './arguments.js';
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
@@ -61,7 +63,7 @@ export interface ApplyResult extends ApplyOutcome {
  */
 type QueuedCall = { reject: (error: unknown) => void } & (
   | { kind: 'ports'; removes: boolean; edit: (held: HeldSpec) => PortEdit; resolve: (result: ApplyResult) => void }
-  | { kind: 'spec'; change: (spec: SpecInput) => void; resolve: (result: ApplyResult) => void }
+  | { kind: 'spec'; change: (spec: SpecInput) => ArgumentPlace | void; resolve: (result: ApplyResult) => void }
   | { kind: 'alone'; run: () => Promise<unknown>; resolve: (result: unknown) => void }
 );
 
@@ -166,6 +168,7 @@ export class Firewall {
     const { bridge } = readNetwork(network);
     return this.editSpec((spec) => {
       spec.networks = replaceOrAppend(spec.networks ?? [], (n) => n.bridge === bridge, network);
+      return { name: 'network', path: `networks[${spec.networks.indexOf(network)}]` };
     });
   }
 
@@ -183,6 +186,7 @@ export class Firewall {
     return this.editSpec((spec) => {
       const network = networkOf(spec, bridge);
       network.endpoints = replaceOrAppend(network.endpoints ?? [], (e) => sameEndpoint(e, endpoint), endpoint);
+      return { name: 'endpoint', path: `networks[${spec.networks!.indexOf(network)}].endpoints[${network.endpoints.indexOf(endpoint)}]` };
     });
   }
 
@@ -314,7 +318,8 @@ export class Firewall {
     return this.enqueue((resolve, reject) => ({ kind: 'ports', removes, edit, resolve, reject }));
   }
 
-  private editSpec(change: (spec: SpecInput) => void): Promise<ApplyResult> {
+  /** `change` edits the spec as input, and returns where the caller's argument went, if it went in whole. */
+  private editSpec(change: (spec: SpecInput) => ArgumentPlace | void): Promise<ApplyResult> {
     return this.enqueue((resolve, reject) => ({ kind: 'spec', change, resolve, reject }));
   }
 
@@ -435,7 +440,9 @@ export class Firewall {
 
   /**
    * Commits a group of other calls as one change to the spec as input,
-   * validated as a whole; bisected on failure like port calls.
+   * validated as a whole; bisected on failure like port calls. A call
+   * failing alone on its own argument is told so in its own terms
+   * (`network.ipv4.subnet`, not `networks[3].ipv4.subnet`).
    */
   private async commitSpecEdits(group: SpecPendingEdit[]): Promise<void> {
     if (this.held === undefined) {
@@ -444,10 +451,11 @@ export class Firewall {
     }
     const input = this.held.toInput();
     const accepted: SpecPendingEdit[] = [];
+    let place: ArgumentPlace | void = undefined;
     for (const pending of group) {
       // A change throws before it touches the spec (unknown network or endpoint).
       try {
-        pending.change(input);
+        place = pending.change(input);
         accepted.push(pending);
       } catch (error) {
         pending.reject(error);
@@ -465,7 +473,7 @@ export class Firewall {
         pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
-      if (accepted.length === 1) accepted[0]!.reject(error);
+      if (accepted.length === 1) accepted[0]!.reject(inCallerTerms(error, place));
       else {
         const half = Math.ceil(accepted.length / 2);
         await this.commitSpecEdits(accepted.slice(0, half));

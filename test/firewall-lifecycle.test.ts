@@ -277,3 +277,18 @@ test('a Firewall that never applied anything closes at once, twice', async (t) =
   await firewall.close();
   t.true(isClosedError(await t.throwsAsync(firewall.addPorts('br', ENDPOINT, port(1)))));
 });
+
+kernelTest('a network or endpoint refused for what is inside it is named from the argument, not from the spec held', async (t) => {
+  const ns = await createNetns(t, 'terms');
+  const firewall = await open(t, ns);
+  await firewall.apply({ ...spec('nftables'), networks: [{ bridge: 'br-a', ipv4: { subnet: '198.18.9.0/24' } }, spec('nftables').networks![0]!] });
+  const overlapping = await t.throwsAsync(firewall.addNetwork({ bridge: 'br-new', ipv4: { subnet: '198.18.8.128/25' } }));
+  t.like(overlapping, { name: 'ValidationError', field: 'network.ipv4.subnet' });
+  t.notRegex(overlapping!.message, /networks\[2\]/);
+  const outside = await t.throwsAsync(firewall.addEndpoint('br-life', { ipv4: '198.18.9.2' }));
+  t.like(outside, { name: 'ValidationError', field: 'endpoint.ipv4' });
+  t.regex(outside!.message, /^endpoint\.ipv4: .*endpoint\.ipv4/);
+  // A failure elsewhere in the spec is named where it is.
+  t.like(await t.throwsAsync(firewall.addPorts('br-life', ENDPOINT, [{ proto: 'tcp', hostPort: 'x', containerPort: 80 }] as never)),
+    { field: 'ports[0].hostPort' });
+});
