@@ -10,7 +10,7 @@
  * several writers, it would also remove what the others added.
  *
  * A check that fails because the Firewall can no longer work (closed, or its
- * namespace deleted or replaced: `netns.check` ENOENT) would fail the same way
+ * namespace deleted or replaced: ENOENT) would fail the same way
  * forever: the watcher emits that error once and stops. Any other failure is
  * emitted and the next check comes one interval later.
  */
@@ -71,8 +71,12 @@ export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
   }
 }
 
-/** A failure every later check would repeat: the Firewall is closed, or its namespace is gone. */
+/**
+ * A failure every later check would repeat: the Firewall is closed, or its
+ * namespace is gone (found before the check, or, deleted during it, when the
+ * check opened the path).
+ */
 function isForGood(error: unknown): boolean {
   return (error instanceof ValidationError && error.field === 'firewall') ||
-    (error instanceof NetfilterError && error.operation === 'netns.check');
+    (error instanceof NetfilterError && error.code === 'ENOENT' && (error.operation === 'netns.check' || error.operation === 'netns.open'));
 }
