@@ -400,7 +400,9 @@ export class Firewall {
     }
     if (accepted.length === 0) return;
     try {
-      let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
+      // Nothing to publish or unpublish (all published already, or none of it): no kernel round trip, whatever the backend.
+      const changesNothing = edits.every((edit) => edit.added.length === 0 && edit.removed.length === 0);
+      let outcome = changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
       const warnings = warningsOf(outcome);
       for (const pending of accepted) {
