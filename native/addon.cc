@@ -7,6 +7,7 @@
 #include "nft/connection.h"
 #include "sysctl.h"
 #include "bridge_ports.h"
+#include "netns_identity.h"
 
 namespace bridgewall {
 
@@ -33,6 +34,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   IptcTable::Init(env, exports);
   InitSysctl(env, exports);
   InitBridgePorts(env, exports);
+  InitNetnsIdentity(env, exports);
   return exports;
 }
 

@@ -14,14 +14,22 @@
  * of host ports the held spec keeps, builds just their bindings, and hands
  * the backend that change alone; its cost is that of the ports it changes,
  * however many are published.
+ *
+ * Every call takes its turn in one queue, in call order (see `enqueue`), so
+ * calls issued together take effect as if each had been awaited before the
+ * next; consecutive port calls (and consecutive other edits) still share one
+ * commit.
  */
+import {
+  inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
+} from './arguments.js';
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
 import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
-import { checkNetns } from './nft/connection.js';
+import { NamespacePath } from './netns.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
 import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
 import type { SpecView } from './spec/packed.js';
@@ -29,7 +37,10 @@ import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome 
 import { Warnings, type Warning } from './warnings.js';
 
 export interface FirewallOptions {
-  /** The network namespace, e.g. /run/netns/NAME or /proc/PID/ns/net; default: the caller's own. */
+  /**
+   * The network namespace, by absolute path, e.g. /run/netns/NAME or
+   * /proc/PID/ns/net; default (and the only way to ask for it): the caller's own.
+   */
   netns?: string;
 }
 
@@ -45,11 +56,16 @@ export interface ApplyResult extends ApplyOutcome {
   coalesced: number;
 }
 
-/** A queued imperative call: a port call edits the held spec in place, any other call the spec as input. */
-type PendingEdit = {
-  resolve: (result: ApplyResult) => void;
-  reject: (error: unknown) => void;
-} & ({ kind: 'ports'; removes: boolean; edit: (held: HeldSpec) => PortEdit } | { kind: 'spec'; change: (spec: SpecInput) => void });
+/**
+ * A call waiting for its turn: a port call edits the held spec in place, any
+ * other imperative call the spec as input; apply, reapply, flush, show and
+ * dryRun run alone.
+ */
+type QueuedCall = { reject: (error: unknown) => void } & (
+  | { kind: 'ports'; removes: boolean; edit: (held: HeldSpec) => PortEdit; resolve: (result: ApplyResult) => void }
+  | { kind: 'spec'; change: (spec: SpecInput) => ArgumentPlace | void; resolve: (result: ApplyResult) => void }
+  | { kind: 'alone'; run: () => Promise<unknown>; resolve: (result: unknown) => void }
+);
 
 type BackendOpener = (netns: string | undefined) => Promise<Backend>;
 
@@ -78,25 +94,38 @@ export class Firewall {
   private model: FirewallModel | undefined;
   /** The backend whose apply last removed the other flavour's rules from the namespace. */
   private otherBackendsClearedFor: BackendName | undefined;
-  private pendingEdits: PendingEdit[] = [];
-  private editing: Promise<void> | undefined;
+  /** Calls waiting for their turn, oldest first. */
+  private queue: QueuedCall[] = [];
+  /** The loop taking the queued calls in turn, while there are any. */
+  private draining: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(private readonly netns: string | undefined) {}
+  private constructor(private readonly namespace: NamespacePath | undefined) {}
+
+  private get netns(): string | undefined {
+    return this.namespace?.path;
+  }
 
   /** Whether this build has the backend. */
   static supports(backend: BackendName): boolean {
-    return BACKENDS[backend] !== undefined;
+    return Object.hasOwn(BACKENDS, backend);
   }
 
+  /**
+   * Opens a Firewall on the caller's own namespace, or on `netns`, which must
+   * exist, be a network namespace the caller may enter, and not be the
+   * caller's own (NetfilterError ENOENT, EINVAL, EPERM; ValidationError
+   * `netns`). Nothing is written yet.
+   */
   static async open(options: FirewallOptions = {}): Promise<Firewall> {
-    if (typeof options !== 'object' || options === null) invalid('options', 'an options object', options);
-    return new Firewall(options.netns === undefined ? undefined : checkNetns(options.netns));
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an options object', options);
+    return new Firewall(options.netns === undefined ? undefined : await NamespacePath.open(options.netns));
   }
 
   /** Makes the namespace match `spec`: what it no longer lists is removed; daemon-level chains stay. */
   async apply(input: SpecInput): Promise<ApplyResult> {
-    return this.applyHeld(HeldSpec.parse(input));
+    const next = HeldSpec.parse(input);
+    return this.runAlone(() => this.applyHeld(next));
   }
 
   /**
@@ -106,85 +135,112 @@ export class Firewall {
    * Undefined when nothing is applied (none yet, or flushed).
    */
   async reapply(): Promise<ApplyResult | undefined> {
-    return this.held === undefined ? undefined : this.applyHeld(this.held);
+    return this.runAlone(async () => (this.held === undefined ? undefined : this.applyHeld(this.held)));
   }
 
   /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
   async dryRun(input: SpecInput): Promise<string> {
     const { spec } = HeldSpec.parse(input);
-    return (await this.backend(spec.backend)).dryRun(buildModel(spec));
+    return this.runAlone(async () => (await this.backend(spec.backend)).dryRun(buildModel(spec)));
   }
 
   /** What the library owns in the namespace, read back from the kernel. */
   async show(backend: BackendName = 'nftables'): Promise<BackendState> {
-    return (await this.backend(backend)).show();
+    const name = readBackendName(backend);
+    return this.runAlone(async () => (await this.backend(name)).show());
   }
 
   /** Removes everything the library owns in the namespace for that backend. */
   async flush(backend: BackendName = 'nftables'): Promise<ApplyOutcome> {
-    const outcome = await (await this.backend(backend)).flush();
-    this.held = undefined;
-    this.model = undefined;
-    return outcome;
+    const name = readBackendName(backend);
+    return this.runAlone(async () => {
+      const outcome = await (await this.backend(name)).flush();
+      this.held = undefined;
+      this.model = undefined;
+      return outcome;
+    });
   }
 
   // ---- Docker's firewaller, imperatively -----------------------------------
 
   /** Adds the network with this bridge name, or replaces it where it is. */
-  addNetwork(network: NetworkSpecInput): Promise<ApplyResult> {
+  async addNetwork(network: NetworkSpecInput): Promise<ApplyResult> {
+    const { bridge } = readNetwork(network);
     return this.editSpec((spec) => {
-      spec.networks = replaceOrAppend(spec.networks ?? [], (n) => n.bridge === network.bridge, network);
+      spec.networks = replaceOrAppend(spec.networks ?? [], (n) => n.bridge === bridge, network);
+      return { name: 'network', path: `networks[${spec.networks.indexOf(network)}]` };
     });
   }
 
-  removeNetwork(bridge: string): Promise<ApplyResult> {
+  async removeNetwork(bridge: string): Promise<ApplyResult> {
+    readBridge(bridge);
     return this.editSpec((spec) => {
       spec.networks = (spec.networks ?? []).filter((network) => network.bridge !== bridge);
     });
   }
 
   /** Adds an endpoint (a container's addresses and published ports) to a network, or replaces it where it is. */
-  addEndpoint(bridge: string, endpoint: EndpointSpecInput): Promise<ApplyResult> {
+  async addEndpoint(bridge: string, endpoint: EndpointSpecInput): Promise<ApplyResult> {
+    readBridge(bridge);
+    readEndpoint(endpoint);
     return this.editSpec((spec) => {
       const network = networkOf(spec, bridge);
       network.endpoints = replaceOrAppend(network.endpoints ?? [], (e) => sameEndpoint(e, endpoint), endpoint);
+      return { name: 'endpoint', path: `networks[${spec.networks!.indexOf(network)}].endpoints[${network.endpoints.indexOf(endpoint)}]` };
     });
   }
 
-  removeEndpoint(bridge: string, endpoint: EndpointRef): Promise<ApplyResult> {
+  async removeEndpoint(bridge: string, endpoint: EndpointRef): Promise<ApplyResult> {
+    readBridge(bridge);
+    readEndpoint(endpoint);
     return this.editSpec((spec) => {
       const network = networkOf(spec, bridge);
       network.endpoints = (network.endpoints ?? []).filter((e) => !sameEndpoint(e, endpoint));
     });
   }
 
-  /** Publishes ports of an endpoint; a bulk call is one commit, however many ports. */
-  addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+  /**
+   * Publishes ports of an endpoint; a bulk call is one commit, however many
+   * ports. A port already published exactly so is left as it is (`changes: 0`).
+   */
+  async addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+    readBridge(bridge);
+    readEndpoint(endpoint);
+    readPorts(ports);
     return this.editPorts(false, (held) => held.addPorts(bridge, endpoint, ports));
   }
 
-  /** Unpublishes the endpoint's ports equal to these (`8080` and `"8080"` are equal). */
-  removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+  /**
+   * Unpublishes these ports of the endpoint, whatever shape they were
+   * published in (one port of a range, a range over ports published one by
+   * one); what is not published is left alone (`changes: 0`).
+   */
+  async removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+    readBridge(bridge);
+    readEndpoint(endpoint);
+    readPorts(ports);
     return this.editPorts(true, (held) => held.removePorts(bridge, endpoint, ports));
   }
 
   /** Sets (or with undefined removes) the swarm ingress. */
-  setIngress(ingress: IngressSpecInput | undefined): Promise<ApplyResult> {
+  async setIngress(ingress: IngressSpecInput | undefined): Promise<ApplyResult> {
+    readIngress(ingress);
     return this.editSpec((spec) => {
       if (ingress === undefined) delete spec.ingress;
       else spec.ingress = ingress;
     });
   }
 
-  addIngressPorts(ports: readonly IngressPortSpecInput[]): Promise<ApplyResult> {
+  async addIngressPorts(ports: readonly IngressPortSpecInput[]): Promise<ApplyResult> {
+    readIngressPorts(ports);
     return this.editSpec((spec) => {
       if (!spec.ingress) throw new ValidationError('ingress', 'no ingress is set: call setIngress() first');
       spec.ingress.ports = [...(spec.ingress.ports ?? []), ...ports];
     });
   }
 
-  removeIngressPorts(ports: readonly IngressPortSpecInput[]): Promise<ApplyResult> {
-    const keys = new Set(ports.map((port) => `${port.proto}/${port.port}`));
+  async removeIngressPorts(ports: readonly IngressPortSpecInput[]): Promise<ApplyResult> {
+    const keys = new Set(readIngressPorts(ports).map((port) => `${port.proto}/${port.port}`));
     return this.editSpec((spec) => {
       if (!spec.ingress) throw new ValidationError('ingress', 'no ingress is set: call setIngress() first');
       spec.ingress.ports = (spec.ingress.ports ?? []).filter((port) => !keys.has(`${port.proto}/${port.port}`));
@@ -196,9 +252,22 @@ export class Firewall {
     return this.held?.toInput();
   }
 
-  /** Closes every kernel handle. Safe to call twice. */
-  close(): void {
-    this.closed = true;
+  /**
+   * Closes the Firewall: calls still waiting for their turn reject, and so
+   * does every later call (ValidationError, field `firewall`); a call already
+   * taking its turn completes. The kernel handles are closed once it has:
+   * the promise resolves then. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const call of this.queue.splice(0)) call.reject(closedError());
+      if (this.draining === undefined) this.closeBackends();
+    }
+    return this.draining ?? Promise.resolve();
+  }
+
+  private closeBackends(): void {
     for (const backend of this.backends.values()) backend.close();
     this.backends.clear();
   }
@@ -249,35 +318,56 @@ export class Firewall {
     return this.enqueue((resolve, reject) => ({ kind: 'ports', removes, edit, resolve, reject }));
   }
 
-  private editSpec(change: (spec: SpecInput) => void): Promise<ApplyResult> {
+  /** `change` edits the spec as input, and returns where the caller's argument went, if it went in whole. */
+  private editSpec(change: (spec: SpecInput) => ArgumentPlace | void): Promise<ApplyResult> {
     return this.enqueue((resolve, reject) => ({ kind: 'spec', change, resolve, reject }));
   }
 
+  private runAlone<T>(run: () => Promise<T>): Promise<T> {
+    return this.enqueue<T>((resolve, reject) => ({ kind: 'alone', run, resolve: resolve as (result: unknown) => void, reject }));
+  }
+
   /**
-   * Queues an edit. Edits issued while a commit is in flight (or in the same
-   * tick) are merged into the next commit, each still resolved or rejected on
-   * its own (group commit).
+   * Queues a call; it takes effect after every call made before it. Calls
+   * that arrive while another is under way (or in the same tick) wait, and
+   * consecutive edits of one kind are then committed together, each still
+   * resolved or rejected on its own (group commit).
    */
-  private enqueue(pending: (resolve: PendingEdit['resolve'], reject: PendingEdit['reject']) => PendingEdit): Promise<ApplyResult> {
-    if (this.held === undefined) return Promise.reject(nothingApplied());
-    return new Promise((resolve, reject) => {
-      this.pendingEdits.push(pending(resolve, reject));
-      this.editing ??= this.commitPendingEdits();
+  private enqueue<T>(call: (resolve: (result: T) => void, reject: (error: unknown) => void) => QueuedCall): Promise<T> {
+    if (this.closed) return Promise.reject(closedError());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(call(resolve, reject));
+      this.draining ??= this.drain();
     });
   }
 
-  private async commitPendingEdits(): Promise<void> {
-    try {
-      // One microtask: calls issued in the same tick share the first commit too.
-      await null;
-      while (this.pendingEdits.length > 0) {
-        const group = takeGroup(this.pendingEdits);
-        if (group[0]!.kind === 'ports') await this.commitPortEdits(group as PortPendingEdit[]);
-        else await this.commitSpecEdits(group as SpecPendingEdit[]);
+  /**
+   * Takes the queued calls in turn, a group at a time; settles every call,
+   * and never rejects itself. Before each turn the namespace must still be
+   * the one opened. Once closed, the handles are closed after the last turn.
+   */
+  private async drain(): Promise<void> {
+    // One microtask: calls issued in the same tick share the first commit too.
+    await null;
+    while (this.queue.length > 0) {
+      const group = takeGroup(this.queue);
+      try {
+        this.namespace?.check();
+        await this.take(group);
+      } catch (error) {
+        // Calls already settled (a group is settled call by call) ignore this.
+        for (const call of group) call.reject(error);
       }
-    } finally {
-      this.editing = undefined;
     }
+    this.draining = undefined;
+    if (this.closed) this.closeBackends();
+  }
+
+  private async take(group: QueuedCall[]): Promise<void> {
+    const first = group[0]!;
+    if (first.kind === 'alone') first.resolve(await first.run());
+    else if (first.kind === 'ports') await this.commitPortEdits(group as PortPendingEdit[]);
+    else await this.commitSpecEdits(group as SpecPendingEdit[]);
   }
 
   /**
@@ -310,7 +400,9 @@ export class Firewall {
     }
     if (accepted.length === 0) return;
     try {
-      let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
+      // Nothing to publish or unpublish (all published already, or none of it): no kernel round trip, whatever the backend.
+      const changesNothing = edits.every((edit) => edit.added.length === 0 && edit.removed.length === 0);
+      let outcome = changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
       const warnings = warningsOf(outcome);
       for (const pending of accepted) {
@@ -350,7 +442,9 @@ export class Firewall {
 
   /**
    * Commits a group of other calls as one change to the spec as input,
-   * validated as a whole; bisected on failure like port calls.
+   * validated as a whole; bisected on failure like port calls. A call
+   * failing alone on its own argument is told so in its own terms
+   * (`network.ipv4.subnet`, not `networks[3].ipv4.subnet`).
    */
   private async commitSpecEdits(group: SpecPendingEdit[]): Promise<void> {
     if (this.held === undefined) {
@@ -359,10 +453,11 @@ export class Firewall {
     }
     const input = this.held.toInput();
     const accepted: SpecPendingEdit[] = [];
+    let place: ArgumentPlace | void = undefined;
     for (const pending of group) {
       // A change throws before it touches the spec (unknown network or endpoint).
       try {
-        pending.change(input);
+        place = pending.change(input);
         accepted.push(pending);
       } catch (error) {
         pending.reject(error);
@@ -380,7 +475,7 @@ export class Firewall {
         pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
-      if (accepted.length === 1) accepted[0]!.reject(error);
+      if (accepted.length === 1) accepted[0]!.reject(inCallerTerms(error, place));
       else {
         const half = Math.ceil(accepted.length / 2);
         await this.commitSpecEdits(accepted.slice(0, half));
@@ -389,31 +484,30 @@ export class Firewall {
     }
   }
 
+  /** The backend's handle, opened on first use (calls made before close() may still open one: close() closes it after them). */
   private async backend(name: BackendName): Promise<Backend> {
-    if (this.closed) throw new ValidationError('firewall', 'the firewall is closed');
     const existing = this.backends.get(name);
     if (existing) return existing;
-    const open = BACKENDS[name];
-    if (!open) invalid('backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
-    const backend = await open(this.netns);
+    const backend = await BACKENDS[readBackendName(name)](this.netns);
     this.backends.set(name, backend);
     return backend;
   }
 }
 
-type PortPendingEdit = Extract<PendingEdit, { kind: 'ports' }>;
-type SpecPendingEdit = Extract<PendingEdit, { kind: 'spec' }>;
+type PortPendingEdit = Extract<QueuedCall, { kind: 'ports' }>;
+type SpecPendingEdit = Extract<QueuedCall, { kind: 'spec' }>;
 
 /**
- * The next group of queued edits committed together: consecutive edits of
- * one kind. A port group ends before a removal that follows an addition,
- * because a port commit deletes before it adds (see port-delta.ts).
+ * The next group of queued calls taken together: consecutive edits of one
+ * kind, or one call that runs alone. A port group ends before a removal that
+ * follows an addition, because a port commit deletes before it adds (see
+ * port-delta.ts).
  */
-function takeGroup(queue: PendingEdit[]): PendingEdit[] {
+function takeGroup(queue: QueuedCall[]): QueuedCall[] {
   const first = queue[0]!;
   let adding = first.kind === 'ports' && !first.removes;
   let end = 1;
-  for (; end < queue.length; end++) {
+  for (; end < queue.length && first.kind !== 'alone'; end++) {
     const next = queue[end]!;
     if (next.kind !== first.kind) break;
     if (next.kind === 'ports') {
@@ -429,6 +523,15 @@ function warningsOf(...outcomes: ApplyOutcome[]): Warning[] {
   const warnings = new Warnings();
   for (const outcome of outcomes) warnings.addAll(outcome.warnings);
   return warnings.list();
+}
+
+function closedError(): ValidationError {
+  return new ValidationError('firewall', 'the firewall is closed: open a new one');
+}
+
+function readBackendName(name: unknown): BackendName {
+  if (typeof name !== 'string' || !Object.hasOwn(BACKENDS, name)) invalid('backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
+  return name as BackendName;
 }
 
 function nothingApplied(): ValidationError {

@@ -8,9 +8,14 @@
  *
  * Opt-in. It restores only this Firewall's spec: in a namespace shared by
  * several writers, it would also remove what the others added.
+ *
+ * A check that fails because the Firewall can no longer work (closed, or its
+ * namespace deleted or replaced: ENOENT) would fail the same way
+ * forever: the watcher emits that error once and stops. Any other failure is
+ * emitted and the next check comes one interval later.
  */
 import { EventEmitter } from 'node:events';
-import { invalid } from './errors.js';
+import { invalid, NetfilterError, ValidationError } from './errors.js';
 import type { ApplyResult, Firewall } from './firewall.js';
 
 export interface WatchOptions {
@@ -21,7 +26,7 @@ export interface WatchOptions {
 export interface FirewallWatcherEvents {
   /** Something had removed or changed our rules; they were put back. */
   repaired: [result: ApplyResult];
-  /** A check failed; the watcher keeps going. */
+  /** A check failed; the watcher keeps going, unless the failure is for good (then it has stopped). */
   error: [error: Error];
 }
 
@@ -46,7 +51,9 @@ export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
         const result = await this.firewall.reapply();
         if (result !== undefined && result.changes > 0 && !this.stopped) this.emit('repaired', result);
       } catch (error) {
-        if (!this.stopped) this.emit('error', error as Error);
+        if (this.stopped) return;
+        if (isForGood(error)) this.stopped = true;
+        this.emit('error', error as Error);
       }
       if (!this.stopped) this.timer = setTimeout(start, interval);
     };
@@ -62,4 +69,14 @@ export class FirewallWatcher extends EventEmitter<FirewallWatcherEvents> {
     clearTimeout(this.timer);
     await this.running;
   }
+}
+
+/**
+ * A failure every later check would repeat: the Firewall is closed, or its
+ * namespace is gone (found before the check, or, deleted during it, when the
+ * check opened the path).
+ */
+function isForGood(error: unknown): boolean {
+  return (error instanceof ValidationError && error.field === 'firewall') ||
+    (error instanceof NetfilterError && error.code === 'ENOENT' && (error.operation === 'netns.check' || error.operation === 'netns.open'));
 }

@@ -154,7 +154,7 @@ kernelTest('an unknown network or endpoint is a ValidationError naming it, and n
   const before = await save(ns);
   t.like(await t.throwsAsync(firewall.addEndpoint('br-nope', { ipv4: '198.18.9.2' })), { name: 'ValidationError', field: 'bridge' });
   t.like(await t.throwsAsync(firewall.addPorts('br-web', { ipv4: '198.18.1.9' }, [{ proto: 'tcp', hostPort: 1, containerPort: 1 }])), { name: 'ValidationError', field: 'endpoint' });
-  t.like(await t.throwsAsync(firewall.addEndpoint('br-web', { ipv4: '198.18.2.9' })), { name: 'ValidationError', field: 'networks[0].endpoints[0].ipv4' });
+  t.like(await t.throwsAsync(firewall.addEndpoint('br-web', { ipv4: '198.18.2.9' })), { name: 'ValidationError', field: 'endpoint.ipv4' });
   t.is(await save(ns), before);
 });
 

@@ -92,7 +92,7 @@ test('the ledger refuses a host port an overlapping address holds, and frees it 
   ledger.claim(on('198.51.100.2', 8080), ['ipv4'], 'b');
   const clash = t.throws(() => ledger.claim(on('198.51.100.1', 8080), ['ipv4'], 'c'), { instanceOf: ValidationError });
   t.is(clash.field, 'c.hostPort');
-  t.regex(clash.message, /networks\[0\]\.endpoints\[0\]\.ports\[0\]\.hostPort/);
+  t.regex(clash.message, /is already published to 198\.18\.0\.2 port 80 \(networks\[0\]\.endpoints\[0\]\.ports\[0\]\)$/);
   t.throws(() => ledger.claim(on(undefined, 8080), ['ipv4'], 'd'), { instanceOf: ValidationError });
   t.throws(() => ledger.claim(on('0.0.0.0', 8080), ['ipv4'], 'e'), { instanceOf: ValidationError });
   // Another family or protocol: free.
@@ -130,4 +130,46 @@ test('a refused range takes nothing', (t) => {
   t.throws(() => ledger.claim({ proto: 'tcp', hostPort: { first: 10, last: 20 }, containerPort: { first: 10, last: 20 } }, ['ipv4'], 'b'));
   // Ports 10 to 19 were checked before 20 was found taken: still free.
   t.notThrows(() => ledger.claim({ proto: 'tcp', hostPort: { first: 10, last: 19 }, containerPort: { first: 10, last: 19 } }, ['ipv4'], 'c'));
+});
+
+/** The single mappings a port stands for: `proto address host->container`. */
+function mappingsOf(ports: Iterable<PortSpec>): string[] {
+  const found: string[] = [];
+  for (const port of ports) {
+    for (let i = 0; i <= port.containerPort.last - port.containerPort.first; i++) {
+      const host = port.hostPort === undefined ? '-' : port.hostPort.first + i;
+      found.push(`${port.proto} ${port.hostIp ?? '*'} ${host}->${port.containerPort.first + i}`);
+    }
+  }
+  return found.sort();
+}
+
+test('unpublishing takes out exactly the mappings named, whatever shape either side has, and publishes() agrees', (t) => {
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const portOf = (first: number, length: number, offset: number, hostIp?: string): PortSpec => {
+    const port: PortSpec = { proto: random(2) === 0 ? 'tcp' : 'udp', containerPort: { first, last: first + length - 1 } };
+    if (hostIp !== undefined) port.hostIp = hostIp;
+    if (offset >= 0) port.hostPort = { first: first + offset, last: first + offset + length - 1 };
+    return port;
+  };
+  const shape = () => portOf(1 + random(60), 1 + random(12), [-1, 0, 100][random(3)]!, [undefined, '198.51.100.1'][random(2)]);
+  for (let round = 0; round < 300; round++) {
+    const held = Array.from({ length: random(6) }, shape);
+    const named = Array.from({ length: 1 + random(4) }, shape);
+    const list = PortList.of(held);
+    const { removed, left, unpublished } = list.unpublish(named);
+    for (const port of left) list.push(port);
+    const wanted = new Set(mappingsOf(named));
+    // A mapping held twice (a port without a host port may be) goes from both.
+    t.deepEqual(mappingsOf(list), mappingsOf(held).filter((mapping) => !wanted.has(mapping)), JSON.stringify({ held, named }));
+    t.deepEqual(mappingsOf(unpublished), mappingsOf(held).filter((mapping) => wanted.has(mapping)));
+    t.deepEqual([...mappingsOf(left), ...mappingsOf(unpublished)].sort(), mappingsOf(removed.map(({ port }) => port)));
+    const after = new Set(mappingsOf(list));
+    for (const port of named) t.is(list.publishes(port), mappingsOf([port]).every((mapping) => after.has(mapping)));
+    for (const port of list) t.true(list.publishes(port));
+  }
 });

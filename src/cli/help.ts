@@ -22,6 +22,9 @@ Options:
   -h, --help     show this help
 
 Changing a ruleset needs root, or CAP_NET_ADMIN (and CAP_SYS_ADMIN for --netns).
+--netns takes the absolute path of another namespace than bridgewall's own (a
+path naming its own, such as /proc/self/ns/net, is refused: omit --netns for that).
+
 Warnings go to stderr as "warning: CODE: message" lines; failures as one line
 "error: CODE: message".
 

@@ -37,7 +37,7 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;
     const added = { [Symbol.iterator]: () => eachBinding(edit.added, address, network, hairpin) };
-    const { removed, kept } = edit.removed.length === 0 ? NOTHING_REMOVED : removal(edit, address, network, hairpin);
+    const { removed, kept } = edit.unpublished.length === 0 ? NOTHING_REMOVED : removal(edit, address, network, hairpin);
     if (addedCount > 0 || removed.length > 0) changes.push({ network, added, addedCount, removed, kept });
   }
   return changes;
@@ -46,7 +46,7 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
 const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [], kept: [] };
 
 function removal(edit: PortEdit, address: string, network: NetworkModel, hairpin: boolean): Pick<FamilyPortChange, 'removed' | 'kept'> {
-  const removedPorts = edit.removed.map(({ port }) => port);
+  const removedPorts = edit.unpublished;
   const kept = [...eachBinding(edit.endpoint.ports.sharingContainerPorts(removedPorts), address, network, hairpin)];
   // A port listed twice leaves its binding bound while one listing is left.
   const keptKeys = new Set(kept.map((binding) => binding.key));

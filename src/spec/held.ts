@@ -18,9 +18,14 @@ export type EndpointRef = Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>;
 export interface PortEdit {
   network: PackedNetwork;
   endpoint: PackedEndpoint;
+  /** Ports published, appended to the endpoint's. */
   added: PortList;
-  /** With their positions in the endpoint's ports before the edit, ascending. */
+  /** Entries taken out of the endpoint's ports, with their positions before the edit, ascending. */
   removed: { port: PortSpec; index: number }[];
+  /** What is left of the removed entries (a range split where ports were unpublished), appended before `added`. */
+  left: PortList;
+  /** The mappings no longer published: the removed entries but for what is left of them. */
+  unpublished: PortSpec[];
 }
 
 export class HeldSpec {
@@ -31,28 +36,38 @@ export class HeldSpec {
     return new HeldSpec(spec, ports);
   }
 
-  /** Validates `ports` and publishes them on the endpoint; throws (changing nothing) when one is refused. */
+  /**
+   * Validates `ports` (named `ports[i]`, as the caller passed them) and
+   * publishes them on the endpoint, but for those it already publishes
+   * exactly so; throws (changing nothing) when one is refused.
+   */
   addPorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
-    const { network, endpoint, field } = this.find(bridge, ref);
-    const added = publishPorts(ports, `${field}.ports`, endpoint, this.ports);
-    return { network, endpoint, added, removed: [] };
+    const { network, endpoint } = this.find(bridge, ref);
+    const added = publishPorts(ports, 'ports', endpoint, this.ports, (port) => endpoint.ports.publishes(port));
+    return { network, endpoint, added, removed: [], left: new PortList(0), unpublished: [] };
   }
 
-  /** Unpublishes every port of the endpoint equal to one of `ports` (after validation: `8080` equals `"8080"`). */
+  /**
+   * Unpublishes the mappings of `ports` on the endpoint, whatever shape they
+   * were published in (after validation: `8080` equals `"8080"`); a range
+   * partly unpublished is held as what is left of it.
+   */
   removePorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
     const unwanted = ports.map((port, index) => readPort(port, `ports[${index}]`, endpoint));
-    const removed = endpoint.ports.removeEqual(unwanted);
+    const { removed, left, unpublished } = endpoint.ports.unpublish(unwanted);
     for (const { port } of removed) this.release(port, endpoint);
-    return { network, endpoint, added: new PortList(0), removed };
+    // Left of what was just released: nothing else can hold its host ports.
+    for (const port of left) this.publish(port, endpoint);
+    return { network, endpoint, added: new PortList(0), removed, left: PortList.of(left), unpublished };
   }
 
   /** Takes an edit back; edits are undone newest first. */
   undo(edit: PortEdit): void {
     const { endpoint } = edit;
-    for (const port of edit.added) {
+    for (const port of [...edit.added, ...edit.left]) {
       endpoint.ports.removeAt(endpoint.ports.lastIndexOf(port));
       this.release(port, endpoint);
     }
@@ -67,10 +82,12 @@ export class HeldSpec {
   redo(edit: PortEdit): void {
     const { endpoint } = edit;
     for (const { port } of endpoint.ports.removeEqual(edit.removed.map(({ port }) => port))) this.release(port, endpoint);
-    for (const port of edit.added) {
-      this.claim(port, endpoint);
-      endpoint.ports.push(port);
-    }
+    for (const port of [...edit.left, ...edit.added]) this.publish(port, endpoint);
+  }
+
+  private publish(port: PortSpec, endpoint: PackedEndpoint): void {
+    this.claim(port, endpoint);
+    endpoint.ports.push(port);
   }
 
   private claim(port: PortSpec, endpoint: PackedEndpoint): void {
@@ -99,14 +116,14 @@ export class HeldSpec {
     return input;
   }
 
-  private find(bridge: string, ref: EndpointRef): { network: PackedNetwork; endpoint: PackedEndpoint; field: string } {
+  private find(bridge: string, ref: EndpointRef): { network: PackedNetwork; endpoint: PackedEndpoint } {
     const n = this.spec.networks.findIndex((network) => network.bridge === bridge);
     const network = this.spec.networks[n];
     if (!network) throw new ValidationError('bridge', `no network with bridge ${JSON.stringify(bridge)} has been added`);
     const e = network.endpoints.findIndex((endpoint) => sameEndpoint(endpoint, ref));
     const endpoint = network.endpoints[e];
     if (!endpoint) throw new ValidationError('endpoint', `no endpoint ${JSON.stringify(ref)} in network ${bridge}`);
-    return { network, endpoint, field: `networks[${n}].endpoints[${e}]` };
+    return { network, endpoint };
   }
 }
 
@@ -149,7 +166,9 @@ export function portEditsBetween(before: PackedSpec, after: PackedSpec): PortEdi
       const old = was.endpoints[e]!;
       if (old.ipv4 !== endpoint.ipv4 || old.ipv6 !== endpoint.ipv6) return undefined;
       const edit = portDifference(old.ports, endpoint.ports);
-      if (edit.added.length > 0 || edit.removed.length > 0) edits.push({ network, endpoint, ...edit });
+      if (edit.added.length > 0 || edit.removed.length > 0) {
+        edits.push({ network, endpoint, ...edit, left: new PortList(0), unpublished: edit.removed.map(({ port }) => port) });
+      }
     }
   }
   return edits;

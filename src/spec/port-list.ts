@@ -20,6 +20,27 @@ function rangeOf(word: number): PortRange {
   return { first: word >>> 16, last: word & 0xffff };
 }
 
+/**
+ * Ports whose ranges map host ports to container ports the same way share a
+ * key: same protocol, host address and presence of a host port, and the same
+ * distance from host to container port.
+ */
+function mappingKey([head, hostPort, containerPort]: Readonly<Words>): number {
+  const offset = (head & HAS_HOST_PORT) === 0 ? 0 : (hostPort >>> 16) - (containerPort >>> 16);
+  return head * 2 ** 17 + offset + 65536;
+}
+
+/** `port` narrowed to the container ports `first` to `last`, with the host ports they map from. */
+function shifted(port: PortSpec, first: number, last: number): PortSpec {
+  const narrowed: PortSpec = { proto: port.proto, containerPort: { first, last } };
+  if (port.hostIp !== undefined) narrowed.hostIp = port.hostIp;
+  if (port.hostPort !== undefined) {
+    const offset = port.hostPort.first - port.containerPort.first;
+    narrowed.hostPort = { first: first + offset, last: last + offset };
+  }
+  return narrowed;
+}
+
 export class PortList implements Iterable<PortSpec> {
   private words: Uint32Array;
   private count = 0;
@@ -114,6 +135,74 @@ export class PortList implements Iterable<PortSpec> {
     return removed;
   }
 
+  /**
+   * Takes the mappings of `ports` (host port to container port, per
+   * protocol and host address) out of the list, whatever shape they were
+   * published in: a port of a published range, a range over ports published
+   * one by one. Returns the entries taken out with their positions before,
+   * ascending; what is left of them (the rest of a range, split where
+   * mappings were taken out), which the caller publishes again; and the
+   * mappings no longer published. Mappings not in the list are ignored.
+   */
+  unpublish(ports: Iterable<PortSpec>): { removed: { port: PortSpec; index: number }[]; left: PortSpec[]; unpublished: PortSpec[] } {
+    const wanted = new Map<number, PortRange[]>();
+    for (const port of ports) {
+      const words = this.wordsOf(port, false);
+      if (words === undefined) continue;
+      const key = mappingKey(words);
+      const ranges = wanted.get(key);
+      if (ranges) ranges.push(port.containerPort);
+      else wanted.set(key, [port.containerPort]);
+    }
+    const result = { removed: [] as { port: PortSpec; index: number }[], left: [] as PortSpec[], unpublished: [] as PortSpec[] };
+    if (wanted.size === 0) return result;
+    for (const ranges of wanted.values()) ranges.sort((a, b) => a.first - b.first);
+    let kept = 0;
+    for (let index = 0; index < this.count; index++) {
+      const at = index * WORDS;
+      const container = rangeOf(this.words[at + 2]!);
+      const taken = wanted.get(this.mappingKeyAt(at))
+        ?.filter((range) => range.first <= container.last && container.first <= range.last);
+      if (taken === undefined || taken.length === 0) {
+        this.words.copyWithin(kept++ * WORDS, at, at + WORDS);
+        continue;
+      }
+      const port = this.get(index);
+      result.removed.push({ port, index });
+      let next = container.first;
+      for (const range of taken) {
+        const first = Math.max(range.first, container.first);
+        const last = Math.min(range.last, container.last);
+        if (first > next) result.left.push(shifted(port, next, first - 1));
+        if (last >= next) result.unpublished.push(shifted(port, Math.max(first, next), last));
+        next = Math.max(next, last + 1);
+      }
+      if (next <= container.last) result.left.push(shifted(port, next, container.last));
+    }
+    this.count = kept;
+    return result;
+  }
+
+  /** Whether every mapping of `port` is published by the list, in one entry or several. */
+  publishes(port: PortSpec): boolean {
+    const words = this.wordsOf(port, false);
+    if (words === undefined) return false;
+    const key = mappingKey(words);
+    const { first, last } = port.containerPort;
+    const ranges: PortRange[] = [];
+    for (let index = 0; index < this.count; index++) {
+      const at = index * WORDS;
+      const range = rangeOf(this.words[at + 2]!);
+      if (range.first <= last && first <= range.last && this.mappingKeyAt(at) === key) ranges.push(range);
+    }
+    let next = first;
+    for (const range of ranges.sort((a, b) => a.first - b.first)) {
+      if (range.first > next) return false;
+      next = Math.max(next, range.last + 1);
+    }
+    return next > last;
+  }
+
   /** The ports sharing a container port with one of `ports` (same protocol, overlapping range), each once, built only when they do. */
   *sharingContainerPorts(ports: readonly PortSpec[]): Generator<PortSpec> {
     for (let index = 0; index < this.count; index++) {
@@ -155,6 +244,10 @@ export class PortList implements Iterable<PortSpec> {
 
   *[Symbol.iterator](): Generator<PortSpec> {
     for (let index = 0; index < this.count; index++) yield this.get(index);
+  }
+
+  private mappingKeyAt(at: number): number {
+    return mappingKey([this.words[at]!, this.words[at + 1]!, this.words[at + 2]!]);
   }
 
   /**

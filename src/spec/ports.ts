@@ -79,8 +79,8 @@ export class PortLedger {
           field = `${field}.hostPort`;
           const where = address === EVERY_ADDRESS ? 'every address' : port.hostIp;
           throw new ValidationError(field,
-            `Expected a host port not already published by ${this.fieldOf(port, family, number)} for ${field} but ${port.proto} port ${number} ` +
-            `on ${where} (${family}) is`);
+            `Expected a host port that is not published yet for ${field} but ${port.proto} port ${number} on ${where} (${family}) ` +
+            `is already published ${this.holderOf(port, family, number)}`);
         }
       }
     }
@@ -135,21 +135,26 @@ export class PortLedger {
     this.freeNumbers.push(address.number);
   }
 
-  /** The field path of the port spec holding what `port` asks for (a clash is rare: searching then is cheaper than storing paths). */
-  private fieldOf(port: PortSpec, family: IptFamily, number: number): string {
+  /**
+   * Who holds what `port` asks for: the container address and port it
+   * forwards to, and the held spec's field (a clash is rare: searching then
+   * is cheaper than storing paths).
+   */
+  private holderOf(port: PortSpec, family: IptFamily, number: number): string {
     for (const [n, network] of this.networks.entries()) {
       for (const [e, endpoint] of network.endpoints.entries()) {
         let p = 0;
         for (const held of endpoint.ports) {
           if (held.proto === port.proto && held.hostPort !== undefined && held.hostPort.first <= number && number <= held.hostPort.last &&
             overlaps(held, port) && familiesOf(held, endpoint).includes(family)) {
-            return `networks[${n}].endpoints[${e}].ports[${p}].hostPort`;
+            const containerPort = held.containerPort.first + number - held.hostPort.first;
+            return `to ${endpoint[family]} port ${containerPort} (networks[${n}].endpoints[${e}].ports[${p}])`;
           }
           p++;
         }
       }
     }
-    return 'another port';
+    return 'by another port';
   }
 }
 

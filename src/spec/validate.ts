@@ -163,10 +163,13 @@ function parseEndpoint(
 
 /**
  * Validates ports and appends them to the endpoint's, taking their host
- * ports in the ledger; `field` names the endpoint's ports array. All or
- * nothing: when one port is refused, the endpoint and the ledger are as before.
+ * ports in the ledger; `field` names the array of `values`. A port
+ * `unchanged` picks (already published so) is left out. All or nothing: when
+ * one port is refused, the endpoint and the ledger are as before.
  */
-export function publishPorts(values: readonly unknown[], field: string, endpoint: PackedEndpoint, ledger: PortLedger): PortList {
+export function publishPorts(
+  values: readonly unknown[], field: string, endpoint: PackedEndpoint, ledger: PortLedger, unchanged?: (port: PortSpec) => boolean,
+): PortList {
   const first = endpoint.ports.length;
   if (first + values.length > SPEC_LIMITS.portsPerEndpoint) {
     invalid(field, `an array of at most ${SPEC_LIMITS.portsPerEndpoint}`, `${first + values.length} ports`);
@@ -174,8 +177,9 @@ export function publishPorts(values: readonly unknown[], field: string, endpoint
   const published = ledger.published;
   try {
     for (const [index, value] of values.entries()) {
-      const portField = `${field}[${first + index}]`;
+      const portField = `${field}[${index}]`;
       const port = readPort(value, portField, endpoint);
+      if (unchanged?.(port)) continue;
       if (port.hostPort !== undefined) ledger.claim(port, familiesOf(port, endpoint), portField);
       endpoint.ports.push(port);
       ledger.published += portCount(port);
