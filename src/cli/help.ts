@@ -4,7 +4,7 @@ export const MAIN_HELP = `bridgewall: Docker Engine's bridge-network firewall ru
 netfilter (nftables or legacy iptables) inside a network namespace.
 
 Usage:
-  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json]
+  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json]
   bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
   bridgewall flush [--backend iptables|nftables] [--netns PATH]
   bridgewall demo [--backend iptables|nftables] [--json]
@@ -20,7 +20,7 @@ Changing a ruleset needs root, or CAP_NET_ADMIN (and CAP_SYS_ADMIN for --netns).
 On failure: a non-zero exit and one line "error: CODE: message" on stderr.
 `;
 
-export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json]
+export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json]
 
 Makes the namespace's firewall match SPEC.json ("-" reads standard input): the
 spec is validated, compared with the rules read back from the kernel, and only
@@ -33,6 +33,7 @@ Options:
   --netns PATH   network namespace to program, e.g. /run/netns/NAME or /proc/PID/ns/net
                  (default: the namespace bridgewall runs in)
   --dry-run      print what would be committed (iptables-save text or an nft script); touch nothing
+  --adopt        take over another manager's rules that stand in the way (else: error ECONFLICT)
   --json         print the outcome as JSON
   -h, --help     show this help
 
@@ -109,6 +110,7 @@ export const HINTS: Record<string, string> = {
   EAFNOSUPPORT: 'the kernel lacks netfilter support for this family: load the nf_tables or ip_tables modules',
   EPROTONOSUPPORT: 'the kernel lacks nf_tables support: load the nf_tables module',
   EOPNOTSUPP: 'the kernel lacks a netfilter feature this rule needs: load the nft_* / xt_* modules',
+  ECONFLICT: 'another manager (e.g. a Docker daemon) owns the rules named: change the spec to match them (e.g. its userlandProxy, another bridge name), or pass --adopt to take them over',
   EBUSY: 'another process holds the xtables lock or uses the chain; retry, or raise the lock timeout',
   ENOTOOL: 'as root: apt-get install iproute2 iptables (or run bash .ci/quickstart demo, which installs everything)',
   ETOOL: 'the kernel refused to build the sandbox: check that network namespaces, veth and bridge are available (modprobe veth bridge)',
