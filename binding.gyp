@@ -13,6 +13,7 @@
         "native/addon.cc",
         "native/error.cc",
         "native/netns.cc",
+        "native/netns_cookie.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
         "native/nft/connection.cc",

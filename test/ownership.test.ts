@@ -6,13 +6,15 @@
  * unless told to adopt them.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendName } from '../src/backends/backend.js';
 import { buildModel } from '../src/docker/model.js';
 import { planIptables, renderIptablesSave } from '../src/docker/iptables/plan.js';
-import { NetfilterError } from '../src/errors.js';
+import { RECORD_DIR } from '../src/backends/iptables/owner-record.js';
+import { binding } from '../src/native/binding.js';
+import { NetfilterError, ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
@@ -146,4 +148,59 @@ kernelTest('daemon-level settings that differ from the Docker daemon\'s are refu
 test('ECONFLICT has a hint', async (t) => {
   const { HINTS } = await import('../src/cli/help.js');
   t.truthy((HINTS as Record<string, string>)['ECONFLICT']);
+});
+
+kernelTest('daemon-level chains bridgewall created are shared with a Docker network added later, and kept by flush while it uses them', async (t) => {
+  const ns = await createNetns(t, 'ownshared');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(OURS('iptables'));
+  const docker = [
+    ['-t', 'nat', '-I', 'POSTROUTING', '-s', '198.18.0.0/24', '!', '-o', 'docker0', '-j', 'MASQUERADE'],
+    ['-t', 'nat', '-A', 'DOCKER', '!', '-i', 'docker0', '-p', 'tcp', '--dport', '8080', '-j', 'DNAT', '--to-destination', '198.18.0.2:80'],
+    ['-A', 'DOCKER-FORWARD', '-i', 'docker0', '-j', 'ACCEPT'],
+    ['-A', 'DOCKER-BRIDGE', '-o', 'docker0', '-j', 'DOCKER'],
+    ['-A', 'DOCKER-CT', '-o', 'docker0', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
+    ['-A', 'DOCKER', '!', '-i', 'docker0', '-o', 'docker0', '-j', 'DROP'],
+  ];
+  for (const rule of docker) await ns.run('iptables-legacy', '-w', ...rule);
+  const withDocker = ruleLines(await saveOf(ns, 'legacy')).filter((line) => line.includes('docker0'));
+  t.is(withDocker.length, docker.length);
+  t.is((await firewall.apply(OURS('iptables'))).changes, 0, 'the shared chains already read as planned');
+
+  await firewall.flush('iptables');
+  const flushed = await saveOf(ns, 'legacy');
+  for (const line of withDocker) t.true(flushed.includes(line), `Docker's rule is gone: ${line}`);
+  for (const jump of ['-A FORWARD -j DOCKER-FORWARD', '-A DOCKER-FORWARD -j DOCKER-BRIDGE', '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER']) {
+    t.true(flushed.includes(jump), `daemon-level rule in use is gone: ${jump}`);
+  }
+  t.false(flushed.includes('br-own'));
+
+  // Once the Docker network is gone, the next flush removes the daemon-level chains bridgewall made.
+  for (const rule of docker) await ns.run('iptables-legacy', '-w', ...rule.map((word) => (word === '-A' || word === '-I' ? '-D' : word)));
+  await firewall.flush('iptables');
+  t.deepEqual(ruleLines(await saveOf(ns, 'legacy')), []);
+  t.false((await saveOf(ns, 'legacy')).includes(':DOCKER'));
+});
+
+kernelTest('the owner record is one file per namespace, keyed by its cookie, and goes with a flush', async (t) => {
+  const namespaces = await Promise.all([createNetns(t, 'ownreca'), createNetns(t, 'ownrecb')]);
+  const files = await Promise.all(namespaces.map(async (ns) => `iptables-netns-cookie-${await binding.netnsCookie(ns.path)}.json`));
+  t.not(files[0], files[1]);
+  const firewalls = await Promise.all(namespaces.map((ns) => Firewall.open({ netns: ns.path })));
+  t.teardown(() => firewalls.forEach((firewall) => firewall.close()));
+  for (const firewall of firewalls) await firewall.apply(OURS('iptables'));
+  for (const name of files) {
+    t.like(JSON.parse(readFileSync(join(RECORD_DIR, name), 'utf8')), { version: 1, ipv4: { networks: { 'br-own': '198.18.1.0/24' }, daemon: true } });
+  }
+  for (const firewall of firewalls) await firewall.flush('iptables');
+  t.deepEqual(readdirSync(RECORD_DIR).filter((name) => files.includes(name)), []);
+});
+
+kernelTest('adopt must be a boolean', async (t) => {
+  const ns = await createNetns(t, 'ownadopt');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  const error = await t.throwsAsync(firewall.apply({ backend: 'iptables', adopt: 'yes' as unknown as boolean }), { instanceOf: ValidationError });
+  t.is(error?.field, 'adopt');
 });

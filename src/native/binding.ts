@@ -5,10 +5,11 @@
 import path from 'node:path';
 import type { NativeBridgeBinding } from './bridge';
 import type { NativeIptcBinding } from './iptc';
+import type { NativeNetnsBinding } from './netns';
 import type { NativeNftBinding } from './nft';
 import type { NativeSysctlBinding } from './sysctl';
 
-export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding;
+export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding & NativeNetnsBinding;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;

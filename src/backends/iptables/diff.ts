@@ -118,6 +118,8 @@ function diffAroundOthers(owner: TableOwnership, chain: IptChain, plan: ChainPla
   const tail = plan?.tail ?? [];
   const firstForeign = owned.indexOf(false);
   if (firstForeign === -1) return editSegment(chain.name, 0, rules, [...head, ...tail], same, true);
+  // Ours already in planned order, whoever's rules came in between since (a Docker daemon appending to a shared chain).
+  if (inPlannedOrder(rules.filter((_, index) => owned[index]), [...head, ...tail], same)) return [];
   const tailStart = owned.indexOf(true, firstForeign);
   const tailIsContiguous = tailStart === -1 || owned.indexOf(false, tailStart) === -1;
   if (tailIsContiguous) {
@@ -134,6 +136,10 @@ function diffAroundOthers(owner: TableOwnership, chain: IptChain, plan: ChainPla
   head.forEach((rule, index) => operations.push({ op: 'insert', chain: chain.name, index, rule }));
   for (const rule of tail) operations.push({ op: 'append', chain: chain.name, rule });
   return operations;
+}
+
+function inPlannedOrder(ours: readonly ReadRule[], planned: readonly IptRule[], same: Same): boolean {
+  return ours.length === planned.length && ours.every((rule, index) => same(rule, planned[index]!));
 }
 
 function readRules(chain: IptChain): ReadRule[] {

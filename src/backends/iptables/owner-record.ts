@@ -2,9 +2,10 @@
  * The record of what bridgewall's iptables backend has programmed in a
  * namespace (see docker/iptables/ownership.ts for why it cannot be read off
  * the rules): a small JSON file under /run/bridgewall, named after the
- * namespace's device and inode, so that any process (one started after a
- * crash included) finds it. /run is emptied at boot, as are namespaces and
- * their tables.
+ * namespace's cookie (SO_NETNS_COOKIE: never reused until reboot, unlike its
+ * inode number), so that any process (one started after a crash included)
+ * finds it, and a namespace created later never inherits it. /run is emptied
+ * at boot, as are namespaces and their tables.
  *
  * Each commit updates the record twice: before, with what the commit is about
  * to program added, and after, with what it removed taken out. A process
@@ -14,11 +15,13 @@
  * claims up; it replaces the file atomically (rename), so a reader sees one
  * record or the other, never half of one.
  */
+import { constants } from 'node:os';
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NetfilterError } from '../../errors.js';
+import { callNative, NetfilterError } from '../../errors.js';
 import { nothingOwned, type OwnedFamily, type OwnedState } from '../../docker/iptables/ownership.js';
+import { binding } from '../../native/binding.js';
 
 export const RECORD_DIR = '/run/bridgewall';
 const VERSION = 1;
@@ -34,8 +37,7 @@ export class OwnerRecord {
 
   /** The record of the namespace at `netns` (default: the caller's). */
   static async open(netns: string | undefined): Promise<OwnerRecord> {
-    const { dev, ino } = await stat(netns ?? '/proc/self/ns/net');
-    return new OwnerRecord(join(RECORD_DIR, `iptables-netns-${dev}-${ino}.json`));
+    return new OwnerRecord(join(RECORD_DIR, `iptables-netns-${await namespaceId(netns)}.json`));
   }
 
   /** What the record holds; nothing when there is none (or it cannot be read: then nothing is claimed). */
@@ -79,6 +81,20 @@ export class OwnerRecord {
       await rename(temporary, this.path);
     }
     this.last = text;
+  }
+}
+
+/**
+ * The namespace's cookie; on a kernel without cookies (before 5.14), its
+ * device and inode, which a namespace created after its deletion may reuse.
+ */
+async function namespaceId(netns: string | undefined): Promise<string> {
+  try {
+    return `cookie-${await callNative(() => binding.netnsCookie(netns ?? ''))}`;
+  } catch (error) {
+    if (!(error instanceof NetfilterError) || error.errno !== constants.errno.ENOPROTOOPT) throw error;
+    const { dev, ino } = await stat(netns ?? '/proc/self/ns/net');
+    return `inode-${dev}-${ino}`;
   }
 }
 
