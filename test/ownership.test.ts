@@ -6,7 +6,8 @@
  * unless told to adopt them.
  */
 import test from 'ava';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendName } from '../src/backends/backend.js';
@@ -203,4 +204,36 @@ kernelTest('adopt must be a boolean', async (t) => {
   t.teardown(() => firewall.close());
   const error = await t.throwsAsync(firewall.apply({ backend: 'iptables', adopt: 'yes' as unknown as boolean }), { instanceOf: ValidationError });
   t.is(error?.field, 'adopt');
+});
+
+kernelTest('another manager\'s swarm ingress is a conflict, not shared', async (t) => {
+  const ns = await createNetns(t, 'owningress');
+  await ns.run('iptables-legacy', '-w', '-N', 'DOCKER-INGRESS');
+  await ns.run('iptables-legacy', '-w', '-A', 'DOCKER-INGRESS', '-j', 'RETURN');
+  const before = await saveOf(ns, 'legacy');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  const error = await t.throwsAsync(firewall.apply({
+    backend: 'iptables',
+    networks: [{ bridge: 'docker_gwbridge', ipv4: { subnet: '198.18.4.0/24' } }],
+    ingress: { bridge: 'docker_gwbridge', address: '198.18.4.2', ports: [{ proto: 'tcp', port: 9000 }] },
+  }), { instanceOf: NetfilterError });
+  t.is(error?.code, 'ECONFLICT');
+  t.regex(error!.message, /DOCKER-INGRESS/);
+  t.is(await saveOf(ns, 'legacy'), before);
+});
+
+kernelTest('a lock left by a killed process does not block the owner record', async (t) => {
+  const ns = await createNetns(t, 'ownlock');
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${await binding.netnsCookie(ns.path)}.json`);
+  const gone = spawnSync('true').pid!;
+  mkdirSync(RECORD_DIR, { recursive: true });
+  writeFileSync(`${record}.lock`, String(gone));
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(OURS('iptables'));
+  t.false(existsSync(`${record}.lock`));
+  t.true(existsSync(record));
+  await firewall.flush('iptables');
+  t.false(existsSync(record));
 });

@@ -28,7 +28,7 @@ export type TableTarget = (family: IptFamily, table: IptTableName, current: read
 export interface Claims {
   /** Per family: what the owner record says is ours, or `adopt` (every Docker-shaped rule). */
   claims: Record<IptFamily, Claim>;
-  /** Filled in by planChanges: the families whose daemon-level chains the changes create. */
+  /** Filled in by planChanges: the families whose daemon-level chains the changes create (none existed). */
   createsDaemon: Set<IptFamily>;
   /** Filled in by planChanges: the families whose daemon-level chains the changes delete. */
   deletesDaemon: Set<IptFamily>;
@@ -48,6 +48,7 @@ export async function planChanges(
 ): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   const conflicts: string[] = [];
+  const foundDaemon = new Set<IptFamily>();
   claims.createsDaemon.clear();
   claims.deletesDaemon.clear();
   for (const family of plan.families) {
@@ -55,13 +56,15 @@ export async function planChanges(
       const { chains, fingerprint } = await tables.readWithFingerprint(family.family, table.name);
       const owner = new TableOwnership(family.family, table.name, claims.claims[family.family], chains, table);
       conflicts.push(...owner.conflicts());
-      if (owner.createsDaemonChains()) claims.createsDaemon.add(family.family);
+      if (!owner.holdsDaemonChains()) claims.createsDaemon.add(family.family);
+      else foundDaemon.add(family.family);
       const operations = diffTable(family.family, chains, target(family.family, table.name, chains, owner), owner);
       if (operations.some((operation) => operation.op === 'deleteChain' && operation.chain === CHAIN.forward)) claims.deletesDaemon.add(family.family);
       if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
     }
   }
   if (conflicts.length > 0) throw conflictError(conflicts);
+  for (const family of foundDaemon) claims.createsDaemon.delete(family);
   return changes;
 }
 

@@ -16,10 +16,10 @@
  * record or the other, never half of one.
  */
 import { constants } from 'node:os';
-import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { callNative, NetfilterError } from '../../errors.js';
+import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
 import { nothingOwned, type OwnedFamily, type OwnedState } from '../../docker/iptables/ownership.js';
 import { binding } from '../../native/binding.js';
 
@@ -57,12 +57,16 @@ export class OwnerRecord {
   /** Replaces the record with what `change` makes of it as it is now, under the lock. */
   async update(change: (current: OwnedState) => OwnedState): Promise<void> {
     const lock = `${this.path}.lock`;
-    await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
-    await acquire(lock);
     try {
-      await this.write(change(await this.read()));
-    } finally {
-      await unlink(lock).catch(() => undefined);
+      await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
+      await acquire(lock);
+      try {
+        await this.write(change(await this.read()));
+      } finally {
+        await unlink(lock).catch(() => undefined);
+      }
+    } catch (error) {
+      throw recordFailure(error);
     }
   }
 
@@ -98,6 +102,18 @@ async function namespaceId(netns: string | undefined): Promise<string> {
   }
 }
 
+const FILE_CODES: ReadonlySet<string> = new Set(['EPERM', 'EACCES', 'EIO', 'ENOSPC', 'ENOENT', 'ENOTDIR', 'EMFILE', 'ENFILE']);
+
+/** A file system failure as the NetfilterError of the call it failed (e.g. /run not writable). */
+function recordFailure(error: unknown): unknown {
+  const failure = error as NodeJS.ErrnoException;
+  if (error instanceof NetfilterError || typeof failure?.code !== 'string') return error;
+  return new NetfilterError({
+    code: (FILE_CODES.has(failure.code) ? failure.code : 'UNKNOWN') as NetfilterErrorCode,
+    errno: Math.abs(failure.errno ?? 0), operation: 'owner.record', message: `cannot update the owner record: ${failure.message}`,
+  });
+}
+
 /** Creates the lock file, holding this process's id; breaks one whose process is gone. */
 async function acquire(lock: string): Promise<void> {
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
@@ -111,7 +127,7 @@ async function acquire(lock: string): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (Number.isInteger(holder) && holder > 0 && !processExists(holder)) {
+    if (Number.isInteger(holder) && holder > 0 && !(await processExists(holder))) {
       await unlink(lock).catch(() => undefined);
       continue;
     }
@@ -122,13 +138,9 @@ async function acquire(lock: string): Promise<void> {
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Whether the lock's holder still runs (in this process's pid namespace, as every writer of the record is). */
+function processExists(pid: number): Promise<boolean> {
+  return access(`/proc/${pid}`).then(() => true, () => false);
 }
 
 function claimsNothing(state: OwnedState): boolean {

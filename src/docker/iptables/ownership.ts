@@ -227,10 +227,9 @@ export class TableOwnership {
     return this.claim !== 'adopt' && this.claim.daemon && !this.daemonShared;
   }
 
-  /** Whether the table's changes create a daemon-level chain: then bridgewall made them. */
-  createsDaemonChains(): boolean {
-    const existing = new Set(this.current.map((chain) => chain.name));
-    return this.planned.chains.some((chain) => DAEMON_CHAINS.has(chain.name) && chain.name !== CHAIN.user && !existing.has(chain.name));
+  /** Whether the table holds a daemon-level chain already (else the plan's are bridgewall's to make). */
+  holdsDaemonChains(): boolean {
+    return this.current.some((chain) => DAEMON_CHAINS.has(chain.name) && chain.name !== CHAIN.user);
   }
 
   /** What the plan could only make by changing someone else's rules, one line each. */
@@ -242,7 +241,12 @@ export class TableOwnership {
     const plannedDaemonChains = new Set(this.planned.chains.filter((chain) =>
       [...chain.head, ...chain.tail].some((rule) => this.isDaemonJump(rule))).map((chain) => chain.name));
     const seenBridges = new Set<string>();
+    const plansIngress = this.planned.chains.some((chain) => INGRESS_CHAINS.has(chain.name));
     for (const chain of this.current) {
+      if (plansIngress && INGRESS_CHAINS.has(chain.name) && !this.holdsOnlyOurs(chain)) {
+        found.push(`${where}: another manager's swarm ingress (chain ${chain.name}) is in place, and the spec sets one up`);
+        continue;
+      }
       for (const { rule } of chain.rules) {
         if (rule === undefined || this.ownsRule(chain.name, rule)) continue;
         const bridge = bridgeOf(rule);
