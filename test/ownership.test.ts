@@ -237,3 +237,24 @@ kernelTest('a lock left by a killed process does not block the owner record', as
   await firewall.flush('iptables');
   t.false(existsSync(record));
 });
+
+kernelTest('the user\'s own rules naming a bridge of ours are theirs: kept, and no conflict', async (t) => {
+  const ns = await createNetns(t, 'ownuser');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(OURS('iptables'));
+  const mine = ['-A INPUT -i br-own -j ACCEPT', '-A DOCKER-USER -i br-own -j DROP', '-t nat -A POSTROUTING -o br-own -j ACCEPT'];
+  for (const rule of mine) await ns.run('iptables-legacy', '-w', ...rule.split(' '));
+  const saved = mine.map((rule) => rule.replace('-t nat ', ''));
+  const kept = async (step: string) => {
+    const lines = new Set(ruleLines(await saveOf(ns, 'legacy')));
+    for (const line of saved) t.true(lines.has(line), `${step}: the user's rule is gone: ${line}`);
+  };
+  await kept('written');
+  await firewall.apply({ backend: 'iptables' });
+  await kept('network removed');
+  await firewall.apply(OURS('iptables'));
+  await kept('network added again');
+  await firewall.flush('iptables');
+  await kept('flush');
+});

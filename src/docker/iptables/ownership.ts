@@ -16,6 +16,7 @@
  *   ...) and the jumps to them. Those are shared with a Docker daemon that
  *   uses them too: a daemon-level rule the plan holds is kept as it is, and
  *   none goes while a rule of someone else's is still in those chains.
+ * In a built-in chain only rules of the shapes Docker writes there count.
  * Everything else, a Docker daemon's networks included, is someone else's:
  * never changed, never deleted. Where the plan cannot be made without
  * changing it (another manager's daemon-level jumps differ from the plan's,
@@ -250,7 +251,7 @@ export class TableOwnership {
       for (const { rule } of chain.rules) {
         if (rule === undefined || this.ownsRule(chain.name, rule)) continue;
         const bridge = bridgeOf(rule);
-        if (bridge !== undefined && plannedBridges.has(bridge) && this.attribute(chain.name, rule) === 'foreign' && !seenBridges.has(bridge)) {
+        if (bridge !== undefined && plannedBridges.has(bridge) && dockerShaped(this.family, this.table, chain.name, rule) && !seenBridges.has(bridge)) {
           seenBridges.add(bridge);
           found.push(`${where}: another manager's rules use bridge ${bridge}, which the spec programs (-A ${chain.name} ${ruleText(this.family, rule)})`);
         } else if (this.isDaemonJump(rule) && bridge === undefined && plannedDaemonChains.has(chain.name)) {
@@ -275,7 +276,8 @@ export class TableOwnership {
 
   private attribute(chain: string, rule: IptRule): Attribution {
     const owned = this.claim as OwnedFamily;
-    if (chain === CHAIN.user) return 'foreign';
+    // The user's rules (in DOCKER-USER, or a built-in chain's that Docker never writes) are theirs, whatever bridge they name.
+    if (chain === CHAIN.user || (!OWNED_CHAINS.has(chain) && !dockerShaped(this.family, this.table, chain, rule))) return 'foreign';
     if (INGRESS_CHAINS.has(chain) || (rule.target.name === 'jump' && INGRESS_CHAINS.has(rule.target.chain))) {
       return owned.ingress !== undefined ? 'ours' : 'foreign';
     }
