@@ -94,6 +94,12 @@ for (const flavour of ['legacy', 'nft'] as const) {
     for (const [step, run] of steps) {
       await run();
       assertForeignRulesKept(t, await saveOf(ns, flavour), step);
+      if (step === 'iptables apply') {
+        // show lists ours alone.
+        const shown = (await firewall.show('iptables')).text;
+        t.true(shown.includes('br-own'));
+        t.false(shown.includes('docker0'));
+      }
     }
     // And ours are gone: nothing names our bridge any more.
     t.false((await saveOf(ns, 'legacy')).includes('br-own'));

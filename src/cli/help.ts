@@ -27,7 +27,9 @@ spec is validated, compared with the rules read back from the kernel, and only
 the difference is committed, atomically per table (iptables) or family
 (nftables). Applying the same spec twice changes nothing. Networks, endpoints
 and ports the spec no longer lists are removed; the daemon-level chains stay.
-The rules of the other backend in the namespace are removed.
+The rules of the other backend in the namespace are removed. Rules bridgewall
+did not create (a Docker daemon's) are never changed; where the spec needs
+them changed, apply fails with ECONFLICT and changes nothing.
 
 Options:
   --netns PATH   network namespace to program, e.g. /run/netns/NAME or /proc/PID/ns/net
@@ -47,7 +49,7 @@ SPEC.json:
             "ports": [{ "proto": "tcp", "hostIp": "0.0.0.0", "hostPort": 8080, "containerPort": 80 }] }] }],
     "ingress": { "bridge": "docker_gwbridge", "address": "172.18.0.2", "ports": [{ "proto": "tcp", "port": 8080 }] } }
   Ports may be "A-B" ranges of equal length. A port without hostPort (routed networks)
-  is opened without DNAT.
+  is opened without DNAT. "adopt": true does what --adopt does.
 `;
 
 export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
