@@ -264,3 +264,21 @@ kernelTest('the user\'s own rules naming a bridge of ours are theirs: kept, and 
   await firewall.flush('iptables');
   await kept('flush');
 });
+
+kernelTest('a record left by a process killed between its first update and its commit claims only what it would have programmed, and the next apply settles it', async (t) => {
+  const ns = await createNetns(t, 'owncrash');
+  await writeDockerRules(t, ns, 'legacy');
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${await binding.netnsCookie(ns.path)}.json`);
+  // What the killed process wrote before its commit: the network it was about to program.
+  mkdirSync(RECORD_DIR, { recursive: true });
+  const claim = { networks: { 'br-ghost': '198.18.7.0/24' }, daemon: false, loopbackDrops: [] };
+  writeFileSync(record, JSON.stringify({ version: 1, ipv4: claim, ipv6: { networks: {}, daemon: false, loopbackDrops: [] } }));
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(OURS('iptables'));
+  assertForeignRulesKept(t, await saveOf(ns, 'legacy'), 'apply after the crash');
+  t.deepEqual(Object.keys(JSON.parse(readFileSync(record, 'utf8')).ipv4.networks), ['br-own']);
+  await firewall.flush('iptables');
+  assertForeignRulesKept(t, await saveOf(ns, 'legacy'), 'flush');
+  t.false(existsSync(record));
+});
