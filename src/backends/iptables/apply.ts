@@ -12,6 +12,7 @@ import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
 import { NetfilterError } from '../../errors.js';
+import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
 import type { IptChain, IptcTable, IptcTableChange } from '../../iptc/table.js';
 import { retryAfterLostRace } from '../lost-race.js';
@@ -59,13 +60,18 @@ export async function planChanges(
       if (!owner.holdsDaemonChains()) claims.createsDaemon.add(family.family);
       else foundDaemon.add(family.family);
       const operations = diffTable(family.family, chains, target(family.family, table.name, chains, owner), owner);
-      if (operations.some((operation) => operation.op === 'deleteChain' && operation.chain === CHAIN.forward)) claims.deletesDaemon.add(family.family);
+      if (deletesDaemonChains(operations)) claims.deletesDaemon.add(family.family);
       if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
     }
   }
   if (conflicts.length > 0) throw conflictError(conflicts);
   for (const family of foundDaemon) claims.createsDaemon.delete(family);
   return changes;
+}
+
+/** Whether the operations delete the daemon-level chains (DOCKER-FORWARD stands for them all). */
+export function deletesDaemonChains(operations: readonly IptcOperation[]): boolean {
+  return operations.some((operation) => operation.op === 'deleteChain' && operation.chain === CHAIN.forward);
 }
 
 function conflictError(conflicts: readonly string[]): NetfilterError {

@@ -17,7 +17,7 @@ import type { IptFamily } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
-import { commitChanges, planChanges, type Claims, type TableChange, type TableTarget } from './apply.js';
+import { commitChanges, deletesDaemonChains, planChanges, type Claims, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
 import { OwnerRecord } from './owner-record.js';
@@ -137,7 +137,7 @@ export class IptablesBackend implements Backend {
         // The user's chain goes only with the daemon-level chains, once it is empty and nothing jumps to it any more.
         const user = chains.find((chain) => chain.name === CHAIN.user);
         if (user && owner.mayDeleteUserChain(user)) operations.push({ op: 'deleteChain', chain: CHAIN.user });
-        if (operations.some((operation) => operation.op === 'deleteChain' && operation.chain === CHAIN.forward)) deletesDaemon.add(family);
+        if (deletesDaemonChains(operations)) deletesDaemon.add(family);
         if (operations.length > 0) changes.push({ family, table, operations, fingerprint });
       }
     }

@@ -8,20 +8,14 @@ import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptChain } from '../../iptc/table.js';
-import { OWNED_CHAINS, TableOwnership } from '../../docker/iptables/ownership.js';
+import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 
 /** A rule read back; undefined where the kernel holds one the model cannot express (never ours). */
 type ReadRule = IptRule | undefined;
 
-/**
- * `owner` says which of the rules read are ours to move or delete; without
- * it, every Docker-shaped rule is (the low-level API adopts what it finds).
- */
-export function diffTable(
-  family: IptFamily, current: readonly IptChain[], desired: TablePlan,
-  owner = new TableOwnership(family, desired.name, 'adopt', current, desired),
-): IptcOperation[] {
+/** `owner` says which of the rules read are ours to move or delete. */
+export function diffTable(family: IptFamily, current: readonly IptChain[], desired: TablePlan, owner: TableOwnership): IptcOperation[] {
   const same = (a: ReadRule, b: IptRule) => a !== undefined && ruleText(family, a) === ruleText(family, b);
   const existing = new Map(current.map((chain) => [chain.name, chain]));
   const planned = new Map(desired.chains.map((chain) => [chain.name, chain]));
@@ -106,10 +100,10 @@ function editSegment(
 
 /**
  * Our rules in a built-in chain (or one shared with another manager) sit at
- * its head (Docker's inserts) and tail (its appends) around anyone else's. When ours already read as planned,
- * nothing changes; when they are where they belong, only what differs is
- * edited, the tail first so that the head's positions hold; otherwise ours
- * are taken out and put back in order.
+ * its head (Docker's inserts) and tail (its appends) around anyone else's.
+ * When ours already read as planned, nothing changes; when they are where
+ * they belong, only what differs is edited, the tail first so that the
+ * head's positions hold; otherwise ours are taken out and put back in order.
  */
 function diffAroundOthers(owner: TableOwnership, chain: IptChain, plan: ChainPlan | undefined, same: Same): IptcOperation[] {
   const rules = readRules(chain);

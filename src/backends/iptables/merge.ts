@@ -11,20 +11,15 @@
  * one therefore ends with the rules in the order one declarative apply of its
  * spec would write, which then finds nothing to change.
  */
-import { OWNED_CHAINS, TableOwnership } from '../../docker/iptables/ownership.js';
+import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 
-/**
- * The table `current` becomes when the change from `before` to `after` is
- * made on it; `owner` says which rules read are ours (by default, every
- * Docker-shaped one).
- */
+/** The table `current` becomes when the change from `before` to `after` is made on it; `owner` says which rules read are ours. */
 export function mergeTable(
-  family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan,
-  owner = new TableOwnership(family, after.name, 'adopt', current, after),
+  family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan, owner: TableOwnership,
 ): TablePlan {
   const text = (rule: IptRule) => ruleText(family, rule);
   const beforeChains = new Map(before.chains.map((chain) => [chain.name, chain]));
