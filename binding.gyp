@@ -14,6 +14,7 @@
         "native/error.cc",
         "native/netns.cc",
         "native/netns_identity.cc",
+        "native/netns_cookie.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
         "native/nft/connection.cc",

@@ -5,6 +5,7 @@
 #include "addon_data.h"
 #include "iptc/table.h"
 #include "nft/connection.h"
+#include "netns_cookie.h"
 #include "sysctl.h"
 #include "bridge_ports.h"
 #include "netns_identity.h"
@@ -33,6 +34,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   NftConnection::Init(env, exports);
   IptcTable::Init(env, exports);
   InitSysctl(env, exports);
+  InitNetnsCookie(env, exports);
   InitBridgePorts(env, exports);
   InitNetnsIdentity(env, exports);
   return exports;

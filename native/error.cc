@@ -13,6 +13,8 @@ struct CodeEntry {
 };
 
 // Codes callers may branch on. Anything else reads "UNKNOWN" with the numeric errno kept.
+// The TypeScript table (src/errors.ts) adds one code of its own, with errno 0
+// and never raised here: ECONFLICT (a change would alter another manager's rules).
 constexpr CodeEntry kCodes[] = {
     {EPERM, "EPERM"},         {ENOENT, "ENOENT"},
     {EINTR, "EINTR"},         {EIO, "EIO"},

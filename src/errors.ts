@@ -3,8 +3,13 @@
  * branch on; messages are for people and may change.
  */
 
-/** Codes of kernel and system failures; `UNKNOWN` keeps the numeric `errno`. */
+/**
+ * Codes of kernel and system failures; `UNKNOWN` keeps the numeric `errno`.
+ * `ECONFLICT` (errno 0) is bridgewall's own: the change would alter another
+ * manager's rules (e.g. a Docker daemon's), so nothing was committed.
+ */
 export type NetfilterErrorCode =
+  | 'ECONFLICT'
   | 'EPERM' | 'ENOENT' | 'EINTR' | 'EIO' | 'E2BIG' | 'EBADF' | 'EAGAIN' | 'ENOMEM'
   | 'EACCES' | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'ENOTDIR' | 'EINVAL'
   | 'ENFILE' | 'EMFILE' | 'ENOSPC' | 'ERANGE' | 'ENAMETOOLONG' | 'ENOTEMPTY'

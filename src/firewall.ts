@@ -125,7 +125,8 @@ export class Firewall {
   /** Makes the namespace match `spec`: what it no longer lists is removed; daemon-level chains stay. */
   async apply(input: SpecInput): Promise<ApplyResult> {
     const next = HeldSpec.parse(input);
-    return this.runAlone(() => this.applyHeld(next));
+    const adopt = adoptOf(input);
+    return this.runAlone(() => this.applyHeld(next, adopt));
   }
 
   /**
@@ -141,7 +142,8 @@ export class Firewall {
   /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
   async dryRun(input: SpecInput): Promise<string> {
     const { spec } = HeldSpec.parse(input);
-    return this.runAlone(async () => (await this.backend(spec.backend)).dryRun(buildModel(spec)));
+    const adopt = adoptOf(input);
+    return this.runAlone(async () => (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt }));
   }
 
   /** What the library owns in the namespace, read back from the kernel. */
@@ -272,10 +274,10 @@ export class Firewall {
     this.backends.clear();
   }
 
-  private async applyHeld(next: HeldSpec): Promise<ApplyResult> {
+  private async applyHeld(next: HeldSpec, adopt = false): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
-    const edits = this.held === undefined || !backend.applyPortChange ? undefined : portEditsBetween(this.held.spec, spec);
+    const edits = this.held === undefined || !backend.applyPortChange || adopt ? undefined : portEditsBetween(this.held.spec, spec);
     // Independent kernel round trips, made at once; all end before any rule is committed.
     const [{ sysctls, hairpin }, inSync] = await Promise.all([
       this.writeHostSettings(spec),
@@ -288,7 +290,7 @@ export class Firewall {
     }
     if (outcome === undefined) {
       const model = buildModel(spec);
-      outcome = await backend.apply(model);
+      outcome = await backend.apply(model, { adopt });
       this.keepModel(backend, model);
     }
     let otherBackendChanges = 0;
@@ -532,6 +534,13 @@ function closedError(): ValidationError {
 function readBackendName(name: unknown): BackendName {
   if (typeof name !== 'string' || !Object.hasOwn(BACKENDS, name)) invalid('backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
   return name as BackendName;
+}
+
+/** The spec's `adopt`: a one-off instruction to the apply, not part of the spec held. */
+function adoptOf(input: SpecInput): boolean {
+  const { adopt } = input as { adopt?: unknown };
+  if (adopt !== undefined && typeof adopt !== 'boolean') invalid('adopt', 'true or false', adopt);
+  return adopt === true;
 }
 
 function nothingApplied(): ValidationError {

@@ -114,3 +114,17 @@ kernelTest('without privileges the error says what to do next', async (t) => {
   t.is(stdout, '');
   t.regex(stderr, /^error: (EPERM|EACCES): .*\(run as root, or with CAP_NET_ADMIN/);
 });
+
+kernelTest('apply refuses another manager\'s daemon-level rules with ECONFLICT and a hint; --adopt takes them over', async (t) => {
+  const ns = await createNetns(t, 'cliadopt');
+  // A Docker daemon's nat OUTPUT jump with its userland proxy on.
+  await ns.run('iptables-legacy', '-w', '-t', 'nat', '-N', 'DOCKER');
+  await ns.run('iptables-legacy', '-w', '-t', 'nat', '-A', 'OUTPUT', '!', '-d', '127.0.0.0/8', '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'DOCKER');
+  const file = specFile({ backend: 'iptables', userlandProxy: false });
+  const refused = await cli('apply', file, '--netns', ns.path);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /^error: ECONFLICT: .*-A OUTPUT ! -d 127\.0\.0\.0\/8 -m addrtype --dst-type LOCAL -j DOCKER[\s\S]*--adopt/);
+  const adopted = await cli('apply', file, '--netns', ns.path, '--adopt');
+  t.is(adopted.code, 0, adopted.stderr);
+  t.false((await saveAll(ns)).includes('127.0.0.0/8'));
+});

@@ -18,6 +18,15 @@ export interface ApplyOutcome {
   warnings?: Warning[];
 }
 
+export interface ApplyOptions {
+  /**
+   * Take over another manager's rules that stand in the way (a Docker
+   * daemon's daemon-level chains with other settings, its networks'
+   * rules), instead of refusing with ECONFLICT.
+   */
+  adopt?: boolean;
+}
+
 export interface BackendState {
   backend: BackendName;
   /** What the library owns, as the backend's own tool prints it (iptables-save, nft list). */
@@ -28,8 +37,12 @@ export interface BackendState {
 
 export interface Backend {
   readonly name: BackendName;
-  /** Reads the kernel, commits what differs from the model, all or nothing. */
-  apply(model: FirewallModel): Promise<ApplyOutcome>;
+  /**
+   * Reads the kernel, commits what differs from the model, all or nothing.
+   * What someone else programmed is never changed: where the model needs it
+   * changed, ECONFLICT, unless `adopt`.
+   */
+  apply(model: FirewallModel, options?: ApplyOptions): Promise<ApplyOutcome>;
   /**
    * Makes the change from `before` to `after` on top of what the kernel holds:
    * rules only `before` needs go, rules `after` needs are added if missing,
@@ -52,7 +65,7 @@ export interface Backend {
    */
   inSync(): Promise<boolean>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
-  dryRun(model: FirewallModel): Promise<string>;
+  dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
   /** What the library owns, read back from the kernel. */
   show(): Promise<BackendState>;
   /** Removes everything the library owns; the user's chain only if it is empty. */

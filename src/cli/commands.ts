@@ -41,8 +41,9 @@ async function withFirewall<T>(options: CommonOptions, run: (firewall: Firewall)
   }
 }
 
-export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean }): Promise<string> {
-  const spec = await readSpec(file) as Parameters<Firewall['apply']>[0];
+export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean; adopt?: boolean }): Promise<string> {
+  const read = await readSpec(file) as Parameters<Firewall['apply']>[0];
+  const spec = options.adopt ? { ...read, adopt: true } : read;
   return withFirewall(options, async (firewall) => {
     if (options.dryRun) {
       const script = await firewall.dryRun(spec);

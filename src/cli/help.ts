@@ -4,7 +4,7 @@ export const MAIN_HELP = `bridgewall: Docker Engine's bridge-network firewall ru
 netfilter (nftables or legacy iptables) inside a network namespace.
 
 Usage:
-  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json] [--quiet]
+  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json] [--quiet]
   bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
   bridgewall flush [--backend iptables|nftables] [--netns PATH] [--quiet]
   bridgewall demo [--backend iptables|nftables] [--json]
@@ -34,7 +34,7 @@ Exit status:
   2  usage error (unknown command or option, wrong arguments: EUSAGE)
 `;
 
-export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--json] [--quiet]
+export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json] [--quiet]
 
 Makes the namespace's firewall match SPEC.json ("-" reads standard input; a
 regular file or standard input of at most about 512 MiB, nothing else): the
@@ -42,12 +42,15 @@ spec is validated, compared with the rules read back from the kernel, and only
 the difference is committed, atomically per table (iptables) or family
 (nftables). Applying the same spec twice changes nothing. Networks, endpoints
 and ports the spec no longer lists are removed; the daemon-level chains stay.
-The rules of the other backend in the namespace are removed.
+The rules of the other backend in the namespace are removed. Rules bridgewall
+did not create (a Docker daemon's) are never changed; where the spec needs
+them changed, apply fails with ECONFLICT and changes nothing.
 
 Options:
   --netns PATH   network namespace to program, e.g. /run/netns/NAME or /proc/PID/ns/net
                  (default: the namespace bridgewall runs in)
   --dry-run      print what would be committed (iptables-save text or an nft script); touch nothing
+  --adopt        take over another manager's rules that stand in the way (else: error ECONFLICT)
   --json         print the outcome as JSON
   -q, --quiet    print nothing on success (warnings still go to stderr)
   -h, --help     show this help
@@ -62,7 +65,7 @@ SPEC.json:
             "ports": [{ "proto": "tcp", "hostIp": "0.0.0.0", "hostPort": 8080, "containerPort": 80 }] }] }],
     "ingress": { "bridge": "docker_gwbridge", "address": "172.18.0.2", "ports": [{ "proto": "tcp", "port": 8080 }] } }
   Ports may be "A-B" ranges of equal length. A port without hostPort (routed networks)
-  is opened without DNAT.
+  is opened without DNAT. "adopt": true does what --adopt does.
   As in Docker, a subnet has no host bits set and is not 0.0.0.0/0 or ::/0, and no
   endpoint is on its subnet's network or broadcast address (IPv6: its first address).
   A bridge is an interface name: 1 to 15 of A-Z a-z 0-9 _ . -, not "all" or "default".
@@ -129,6 +132,7 @@ export const HINTS: Record<string, string> = {
   EAFNOSUPPORT: 'the kernel lacks netfilter support for this family: load the nf_tables or ip_tables modules',
   EPROTONOSUPPORT: 'the kernel lacks nf_tables support: load the nf_tables module',
   EOPNOTSUPP: 'the kernel lacks a netfilter feature this rule needs: load the nft_* / xt_* modules',
+  ECONFLICT: 'another manager (e.g. a Docker daemon) owns the rules named: change the spec to match them (e.g. its userlandProxy, another bridge name), or pass --adopt to take them over',
   EBUSY: 'another process holds the xtables lock or uses the chain; retry, or raise the lock timeout',
   ENOTOOL: 'as root: apt-get install iproute2 iptables (or run bash .ci/quickstart demo, which installs everything)',
   ETOOL: 'the kernel refused to build the sandbox: check that network namespaces, veth and bridge are available (modprobe veth bridge)',

@@ -20,10 +20,10 @@ const QUIET = { quiet: { type: 'boolean', short: 'q' } } as const;
 const COMMANDS = {
   apply: {
     help: APPLY_HELP,
-    options: { ...COMMON, ...QUIET, 'dry-run': { type: 'boolean' } },
+    options: { ...COMMON, ...QUIET, 'dry-run': { type: 'boolean' }, adopt: { type: 'boolean' } },
     run: async (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length !== 1) throw new UsageError('apply takes one SPEC.json file (or - for standard input)');
-      return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true });
+      return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true, adopt: values.adopt === true });
     },
   },
   show: backendCommand('show', SHOW_HELP, {}, (loaded, options) => loaded.showCommand(options)),

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import type { NativeBridgeBinding } from './bridge';
 import type { NativeIptcBinding } from './iptc';
-import type { NativeNftBinding } from './nft';
 import type { NativeNetnsBinding } from './netns';
+import type { NativeNftBinding } from './nft';
 import type { NativeSysctlBinding } from './sysctl';
 
 export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding & NativeNetnsBinding;

@@ -5,4 +5,6 @@ export interface NativeNetnsBinding {
    * leaves) on a worker thread; the device and inode of its nsfs file.
    */
   netnsIdentity(netnsPath: string): Promise<{ device: number; inode: number }>;
+  /** The namespace's SO_NETNS_COOKIE, in decimal (a 64-bit number): unique until reboot, never reused. */
+  netnsCookie(netnsPath: string): Promise<string>;
 }

@@ -104,6 +104,12 @@ export interface SpecInput {
   userlandProxy?: boolean;
   networks?: NetworkSpecInput[];
   ingress?: IngressSpec;
+  /**
+   * This apply takes over another manager's rules that stand in its way (a
+   * Docker daemon's, see README "Sharing a host") instead of failing with
+   * ECONFLICT. Not kept: the next apply refuses again if it needs to.
+   */
+  adopt?: boolean;
 }
 
 export interface NetworkSpecInput {

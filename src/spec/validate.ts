@@ -52,7 +52,7 @@ export function parseSpec(input: unknown): Spec {
  * (for adding ports later without validating it all again): what a Firewall holds.
  */
 export function parseSpecWithPorts(input: unknown): { spec: PackedSpec; ports: PortLedger } {
-  const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress']);
+  const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress', 'adopt']);
   const networks: PackedNetwork[] = [];
   const context: SpecContext = { ports: new PortLedger(networks), subnets: [] };
   readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)

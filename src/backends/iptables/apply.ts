@@ -7,8 +7,12 @@
  * table in between, the transaction is refused with ERESTART and the attempt
  * starts over from a fresh read. Families the plan does not list are left alone.
  */
+import { TableOwnership, type Claim } from '../../docker/iptables/ownership.js';
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
+import { CHAIN } from '../../docker/iptables/rules.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
+import { NetfilterError } from '../../errors.js';
+import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
 import type { IptChain, IptcTable, IptcTableChange, IptTableRead } from '../../iptc/table.js';
 import { retryAfterLostRace } from '../lost-race.js';
@@ -19,14 +23,41 @@ export interface TableChange extends IptcTableChange {
 }
 
 /**
- * The target state of one table, given what it holds now; `read` gives the
- * other tables of the family as read for the same change.
+ * The target state of one table, given what it holds now and which of it is
+ * ours; `read` gives the other tables of the family as read for the same change.
  */
-export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[], read: (table: IptTableName) => IptTableRead | undefined) => TablePlan;
+export type TableTarget = (
+  family: IptFamily, table: IptTableName, current: readonly IptChain[], owner: TableOwnership,
+  read: (table: IptTableName) => IptTableRead | undefined,
+) => TablePlan;
 
-/** The changes each table of the plan needs to reach its target, read from the kernel; nothing is written. */
-export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
+/** Whose rules the changes may touch, and what they found about the daemon-level chains. */
+export interface Claims {
+  /** Per family: what the owner record says is ours, or `adopt` (every Docker-shaped rule). */
+  claims: Record<IptFamily, Claim>;
+  /** Filled in by planChanges: the families whose daemon-level chains the changes create (none existed). */
+  createsDaemon: Set<IptFamily>;
+  /** Filled in by planChanges: the families whose daemon-level chains the changes delete. */
+  deletesDaemon: Set<IptFamily>;
+}
+
+const ADOPT: Record<IptFamily, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
+
+/**
+ * The changes each table of the plan needs to reach its target, read from
+ * the kernel; nothing is written. Refused with ECONFLICT when they could only
+ * be made by changing rules the claims do not cover. Without claims, every
+ * Docker-shaped rule is ours (the low-level API adopts what it finds).
+ */
+export async function planChanges(
+  tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan),
+  claims: Claims = { claims: ADOPT, createsDaemon: new Set(), deletesDaemon: new Set() },
+): Promise<TableChange[]> {
   const changes: TableChange[] = [];
+  const conflicts: string[] = [];
+  const foundDaemon = new Set<IptFamily>();
+  claims.createsDaemon.clear();
+  claims.deletesDaemon.clear();
   for (const family of plan.families) {
     // Every table first: one table's target may depend on another's content.
     const reads = new Map<IptTableName, IptTableRead>();
@@ -34,11 +65,30 @@ export async function planChanges(tables: IptcTable, plan: IptablesPlan, target:
     const read = (table: IptTableName) => reads.get(table);
     for (const table of family.tables) {
       const { chains, fingerprint } = reads.get(table.name)!;
-      const operations = diffTable(family.family, chains, target(family.family, table.name, chains, read));
+      const owner = new TableOwnership(family.family, table.name, claims.claims[family.family], chains, table);
+      conflicts.push(...owner.conflicts());
+      if (!owner.holdsDaemonChains()) claims.createsDaemon.add(family.family);
+      else foundDaemon.add(family.family);
+      const operations = diffTable(family.family, chains, target(family.family, table.name, chains, owner, read), owner);
+      if (deletesDaemonChains(operations)) claims.deletesDaemon.add(family.family);
       if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
     }
   }
+  if (conflicts.length > 0) throw conflictError(conflicts);
+  for (const family of foundDaemon) claims.createsDaemon.delete(family);
   return changes;
+}
+
+/** Whether the operations delete the daemon-level chains (DOCKER-FORWARD stands for them all). */
+export function deletesDaemonChains(operations: readonly IptcOperation[]): boolean {
+  return operations.some((operation) => operation.op === 'deleteChain' && operation.chain === CHAIN.forward);
+}
+
+function conflictError(conflicts: readonly string[]): NetfilterError {
+  return new NetfilterError({
+    code: 'ECONFLICT', errno: 0, operation: 'iptables.plan',
+    message: `the spec would change rules bridgewall did not create; nothing was changed (adopt: true takes them over):\n${conflicts.join('\n')}`,
+  });
 }
 
 /**
@@ -59,7 +109,7 @@ export async function commitChanges(tables: IptcTable, compute: () => Promise<Ta
   }
 }
 
-/** Applies the plan; returns the changes made (empty when the kernel already matched). */
+/** Applies the plan, adopting every Docker-shaped rule; returns the changes made (empty when the kernel already matched). */
 export function applyPlan(tables: IptcTable, plan: IptablesPlan): Promise<TableChange[]> {
   return commitChanges(tables, () => planChanges(tables, plan));
 }

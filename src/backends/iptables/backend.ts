@@ -1,21 +1,27 @@
 /**
  * The legacy iptables backend: Docker's own rules, written through libiptc in
  * one all-or-nothing transaction over every table that changes, read back and
- * diffed so that re-applying the same model commits nothing.
+ * diffed so that re-applying the same model commits nothing. Only what the
+ * namespace's owner record says bridgewall programmed is changed or removed
+ * (see owner-record.ts); the record is written before and after each commit.
  */
 import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
-import { isOwnedRule, OWNED_CHAINS } from '../../docker/iptables/ownership.js';
+import {
+  nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
+} from '../../docker/iptables/ownership.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
-import type { IptFamily } from '../../iptc/rule.js';
+import { ruleText } from '../../iptc/rule-text.js';
+import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
 import { planOncePerModel } from '../plan-cache.js';
-import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
-import { applyPlan, commitChanges, planChanges, type TableChange } from './apply.js';
+import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
+import { commitChanges, deletesDaemonChains, planChanges, type Claims, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
+import { OwnerRecord } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
@@ -26,14 +32,28 @@ export class IptablesBackend implements Backend {
   /** Plans by model: the model an edit starts from was planned by the edit before. */
   private readonly plan = planOncePerModel(planIptables);
 
-  private constructor(private readonly tables: IptcTable) {}
+  private constructor(private readonly tables: IptcTable, private readonly record: OwnerRecord) {}
 
   static async open(options: { netns?: string } = {}): Promise<IptablesBackend> {
-    return new IptablesBackend(await IptcTable.open(options.netns === undefined ? {} : { netns: options.netns }));
+    // The tables first: they name a namespace that does not exist in the library's own words.
+    const tables = await IptcTable.open(options.netns === undefined ? {} : { netns: options.netns });
+    try {
+      return new IptablesBackend(tables, await OwnerRecord.open(options.netns));
+    } catch (error) {
+      tables.close();
+      throw error;
+    }
   }
 
-  async apply(model: FirewallModel): Promise<ApplyOutcome> {
-    return outcome(await applyPlan(this.tables, planIptables(model)));
+  async apply(model: FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const plan = planIptables(model);
+    const adopt = options.adopt === true;
+    const adopted = adopt ? familiesOf(model) : new Set<IptFamily>();
+    return this.commitOwned(plan, undefined, adopt, (claims) => ({
+      during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
+      // The model's families hold exactly the model now; the others were left alone.
+      after: (owned) => ownedByModel(model, plan, owned, daemonAfter(owned, claims, adopted)),
+    }));
   }
 
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
@@ -41,26 +61,36 @@ export class IptablesBackend implements Backend {
     const will = this.plan(after);
     const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
       plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
-    return outcome(await commitChanges(this.tables, async () => {
-      // Per family and read: the kernel's DNAT rules decide for every table what other writers hold and need,
-      // so the commit is checked against the nat table's fingerprint even where it changes nothing else.
-      const nat = new Map<IptFamily, { holders: PortHolders; fingerprint: string | undefined }>();
-      const changes = await planChanges(this.tables, will, (family, table, current, read) => {
-        if (!nat.has(family)) {
-          const natRead = read('nat');
-          const holders = portHolders(family, natRead?.chains ?? [], tableOf(was, family, 'nat'), tableOf(will, family, 'nat'));
-          nat.set(family, { holders, fingerprint: natRead?.fingerprint });
-        }
-        return mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table), nat.get(family)!.holders);
-      });
+    // Per family and attempt: the kernel's DNAT rules decide for every table what other writers hold and need,
+    // so the commit is checked against the nat table's fingerprint even where it changes nothing else.
+    const nat = new Map<IptFamily, { holders: PortHolders; fingerprint: string | undefined }>();
+    // Rules the change drops but leaves in the kernel for another writer's mapping: still ours to remove later.
+    const keptForOthers = new Set<string>();
+    const target: TableTarget = (family, table, current, owner, read) => {
+      if (!nat.has(family)) {
+        const natRead = read('nat');
+        const holders = portHolders(family, natRead?.chains ?? [], tableOf(was, family, 'nat'), tableOf(will, family, 'nat'));
+        nat.set(family, { holders: remembering(holders, (rule) => keptForOthers.add(ruleText(family, rule))), fingerprint: natRead?.fingerprint });
+      }
+      return mergeTable(family, current, tableOf(was, family, table), tableOf(will, family, table), owner, nat.get(family)!.holders);
+    };
+    const checkNat = (changes: TableChange[]) => {
       for (const [family, { fingerprint }] of nat) {
         const changed = changes.filter((change) => change.family === family);
         if (fingerprint !== undefined && changed.length > 0 && !changed.some((change) => change.table === 'nat')) {
           changes.push({ family, table: 'nat', operations: [], fingerprint });
         }
       }
-      return changes;
-    }));
+      nat.clear();
+    };
+    const programmed = (owned: OwnedState, claims: Claims) => ownedByModel(after, will, nothingOwned(), daemonAfter(owned, claims, new Set()));
+    return this.commitOwned(will, target, false, (claims) => ({
+      during: (owned) => unionOwned(owned, programmed(owned, claims)),
+      // What only `before` had is released; what other processes claim in the meantime stays.
+      after: (owned) => unionOwned(
+        releasedBetween(owned, ownedByModel(before, was, nothingOwned(), daemonAfter(owned, claims, new Set())), programmed(owned, claims), keptForOthers),
+        programmed(owned, claims)),
+    }), checkNat);
   }
 
   /** Legacy iptables has no generation to compare cheaply: every apply reads the tables back. */
@@ -68,9 +98,9 @@ export class IptablesBackend implements Backend {
     return false;
   }
 
-  async dryRun(model: FirewallModel): Promise<string> {
+  async dryRun(model: FirewallModel, options: ApplyOptions = {}): Promise<string> {
     const plan = planIptables(model);
-    const changes = await planChanges(this.tables, plan);
+    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true));
     return plan.families
       .map((family) => {
         const count = changes.filter((change) => change.family === family.family).reduce((n, c) => n + c.operations.length, 0);
@@ -83,15 +113,17 @@ export class IptablesBackend implements Backend {
   async show(): Promise<BackendState> {
     const data = [];
     let text = '';
+    const owned = await this.record.read();
     for (const family of FAMILIES) {
       const tables = [];
       for (const table of PLANNED_TABLES) {
-        const chains = (await this.tables.read(family, table))
+        const current = await this.tables.read(family, table);
+        const owner = new TableOwnership(family, table, owned[family], current, { name: table, chains: [] });
+        const chains = current
           .map((chain) => ({
             name: chain.name,
             ...(chain.builtin ? { policy: chain.policy ?? 'ACCEPT' } : {}),
-            rules: chain.rules.flatMap((entry) =>
-              entry.rule && (OWNED_CHAINS.has(chain.name) || isOwnedRule(family, table, entry.rule)) ? [entry.rule] : []),
+            rules: chain.rules.flatMap((entry) => entry.rule && owner.ownsRule(chain.name, entry.rule) ? [entry.rule] : []),
             owned: OWNED_CHAINS.has(chain.name) || chain.name === CHAIN.user,
           }))
           .filter((chain) => chain.owned || chain.rules.length > 0);
@@ -105,27 +137,88 @@ export class IptablesBackend implements Backend {
   }
 
   async flush(): Promise<ApplyOutcome> {
-    return outcome(await commitChanges(this.tables, () => this.flushChanges()));
+    const deletesDaemon = new Set<IptFamily>();
+    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
+    await this.record.update((owned) => {
+      const left = nothingOwned();
+      for (const family of FAMILIES) left[family].daemon = owned[family].daemon && !deletesDaemon.has(family);
+      return left;
+    });
+    return outcome(changes);
   }
 
-  private async flushChanges(): Promise<TableChange[]> {
+  private async flushChanges(owned: OwnedState, deletesDaemon: Set<IptFamily>): Promise<TableChange[]> {
     const changes: TableChange[] = [];
+    deletesDaemon.clear();
     for (const family of FAMILIES) {
       for (const table of PLANNED_TABLES) {
         const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
-        const operations = diffTable(family, chains, { name: table, chains: [] });
-        // The user's chain goes only once it is empty and nothing jumps to it any more.
+        const nothing: TablePlan = { name: table, chains: [] };
+        const owner = new TableOwnership(family, table, owned[family], chains, nothing);
+        const operations = diffTable(family, chains, nothing, owner);
+        // The user's chain goes only with the daemon-level chains, once it is empty and nothing jumps to it any more.
         const user = chains.find((chain) => chain.name === CHAIN.user);
-        if (user && user.rules.length === 0) operations.push({ op: 'deleteChain', chain: CHAIN.user });
+        if (user && owner.mayDeleteUserChain(user)) operations.push({ op: 'deleteChain', chain: CHAIN.user });
+        if (deletesDaemonChains(operations)) deletesDaemon.add(family);
         if (operations.length > 0) changes.push({ family, table, operations, fingerprint });
       }
     }
     return changes;
   }
 
+  /**
+   * Commits the changes to `plan` (by default exactly the plan; else what
+   * `target` makes of each table) under the owner record: `owns` says what
+   * the record claims while the commit is in flight and once it is made.
+   */
+  private async commitOwned(
+    plan: IptablesPlan, target: TableTarget | undefined, adopt: boolean,
+    owns: (claims: Claims) => Record<'during' | 'after', (owned: OwnedState) => OwnedState>,
+    amend?: (changes: TableChange[]) => void,
+  ): Promise<ApplyOutcome> {
+    let claims: Claims | undefined;
+    const changes = await commitChanges(this.tables, async () => {
+      claims = claimsOf(await this.record.read(), adopt);
+      const changes = await planChanges(this.tables, plan, target, claims);
+      amend?.(changes);
+      await this.record.update(owns(claims).during);
+      return changes;
+    });
+    await this.record.update(owns(claims!).after);
+    return outcome(changes);
+  }
+
   close(): void {
     this.tables.close();
   }
+}
+
+/** `holders`, telling `kept` of each rule it keeps for another writer. */
+function remembering(holders: PortHolders, kept: (rule: IptRule) => void): PortHolders {
+  return {
+    needs: (rule) => {
+      const needed = holders.needs(rule);
+      if (needed) kept(rule);
+      return needed;
+    },
+    yields: (rule) => holders.yields(rule),
+  };
+}
+
+function claimsOf(owned: OwnedState, adopt: boolean): Claims {
+  const claims: Record<IptFamily, Claim> = adopt ? { ipv4: 'adopt', ipv6: 'adopt' } : owned;
+  return { claims, createsDaemon: new Set(), deletesDaemon: new Set() };
+}
+
+function familiesOf(model: FirewallModel): Set<IptFamily> {
+  return new Set(model.families.map((family) => family.family));
+}
+
+/** Per family, whether the daemon-level chains are bridgewall's after the commit: created (or adopted) by it, and not deleted. */
+function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<IptFamily>): Record<IptFamily, boolean> {
+  const daemon = (family: IptFamily) =>
+    (owned[family].daemon || claims.createsDaemon.has(family) || adopted.has(family)) && !claims.deletesDaemon.has(family);
+  return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }
 
 function outcome(changes: readonly TableChange[]): ApplyOutcome {

@@ -5,16 +5,17 @@
  * and doing nothing at all when the table already matches.
  */
 import type { IptcOperation } from '../../iptc/operation.js';
-import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
+import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptChain } from '../../iptc/table.js';
-import { isOwnedRule, OWNED_CHAINS } from '../../docker/iptables/ownership.js';
+import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 
 /** A rule read back; undefined where the kernel holds one the model cannot express (never ours). */
 type ReadRule = IptRule | undefined;
 
-export function diffTable(family: IptFamily, current: readonly IptChain[], desired: TablePlan): IptcOperation[] {
+/** `owner` says which of the rules read are ours to move or delete. */
+export function diffTable(family: IptFamily, current: readonly IptChain[], desired: TablePlan, owner: TableOwnership): IptcOperation[] {
   const same = (a: ReadRule, b: IptRule) => a !== undefined && ruleText(family, a) === ruleText(family, b);
   const existing = new Map(current.map((chain) => [chain.name, chain]));
   const planned = new Map(desired.chains.map((chain) => [chain.name, chain]));
@@ -30,6 +31,11 @@ export function diffTable(family: IptFamily, current: readonly IptChain[], desir
     if (!chain) creates.push({ op: 'newChain', chain: plan.name });
     // The user's chain is created once and never rewritten.
     if (plan.userOwned) continue;
+    // A chain shared with someone else's rules (a Docker daemon's DOCKER) is edited around them.
+    if (chain && !chain.rules.every((entry) => owner.ownsRule(chain.name, entry.rule))) {
+      fills.push(...diffAroundOthers(owner, chain, plan, same));
+      continue;
+    }
     const rules = [...plan.head, ...plan.tail];
     const edits = chain ? editSegment(plan.name, 0, readRules(chain), rules, same, true) : undefined;
     if (edits && edits.length <= rules.length) fills.push(...edits);
@@ -43,11 +49,16 @@ export function diffTable(family: IptFamily, current: readonly IptChain[], desir
   for (const chain of current) {
     if (chain.builtin) {
       // Appended one by one: a built-in chain may hold more rules than a call has arguments.
-      for (const edit of diffBuiltin(family, desired.name, chain, planned.get(chain.name), same)) builtinEdits.push(edit);
-    } else if (OWNED_CHAINS.has(chain.name) && !planned.has(chain.name)) {
+      for (const edit of diffAroundOthers(owner, chain, planned.get(chain.name), same)) builtinEdits.push(edit);
+    } else if (planned.has(chain.name)) {
+      continue;
+    } else if (owner.mayDeleteChain(chain)) {
       // Flushed first, deleted after every jump to it is gone.
       fills.push({ op: 'flushChain', chain: chain.name });
       removals.push({ op: 'deleteChain', chain: chain.name });
+    } else if (OWNED_CHAINS.has(chain.name)) {
+      // Still in someone else's use: only our rules go.
+      fills.push(...diffAroundOthers(owner, chain, undefined, same));
     }
   }
   for (const plan of desired.chains) {
@@ -88,19 +99,21 @@ function editSegment(
 }
 
 /**
- * Our rules in a built-in chain sit at its head (Docker's inserts) and tail
- * (its appends) around anyone else's. When ours already read as planned,
- * nothing changes; when they are where they belong, only what differs is
- * edited, the tail first so that the head's positions hold; otherwise ours
- * are taken out and put back in order.
+ * Our rules in a built-in chain (or one shared with another manager) sit at
+ * its head (Docker's inserts) and tail (its appends) around anyone else's.
+ * When ours already read as planned, nothing changes; when they are where
+ * they belong, only what differs is edited, the tail first so that the
+ * head's positions hold; otherwise ours are taken out and put back in order.
  */
-function diffBuiltin(family: IptFamily, table: IptTableName, chain: IptChain, plan: ChainPlan | undefined, same: Same): IptcOperation[] {
+function diffAroundOthers(owner: TableOwnership, chain: IptChain, plan: ChainPlan | undefined, same: Same): IptcOperation[] {
   const rules = readRules(chain);
-  const owned = rules.map((rule) => rule !== undefined && isOwnedRule(family, table, rule));
+  const owned = rules.map((rule) => owner.ownsRule(chain.name, rule));
   const head = plan?.head ?? [];
   const tail = plan?.tail ?? [];
   const firstForeign = owned.indexOf(false);
   if (firstForeign === -1) return editSegment(chain.name, 0, rules, [...head, ...tail], same, true);
+  // Ours already in planned order, whoever's rules came in between since (a Docker daemon appending to a shared chain).
+  if (inPlannedOrder(rules.filter((_, index) => owned[index]), [...head, ...tail], same)) return [];
   const tailStart = owned.indexOf(true, firstForeign);
   const tailIsContiguous = tailStart === -1 || owned.indexOf(false, tailStart) === -1;
   if (tailIsContiguous) {
@@ -117,6 +130,10 @@ function diffBuiltin(family: IptFamily, table: IptTableName, chain: IptChain, pl
   head.forEach((rule, index) => operations.push({ op: 'insert', chain: chain.name, index, rule }));
   for (const rule of tail) operations.push({ op: 'append', chain: chain.name, rule });
   return operations;
+}
+
+function inPlannedOrder(ours: readonly ReadRule[], planned: readonly IptRule[], same: Same): boolean {
+  return ours.length === planned.length && ours.every((rule, index) => same(rule, planned[index]!));
 }
 
 function readRules(chain: IptChain): ReadRule[] {

@@ -12,15 +12,17 @@
  * one therefore ends with the rules in the order one declarative apply of its
  * spec would write, which then finds nothing to change.
  */
-import { OWNED_CHAINS, isOwnedRule } from '../../docker/iptables/ownership.js';
+import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 import type { PortHolders } from './port-holders.js';
 
-/** The table `current` becomes when the change from `before` to `after` is made on it. */
-export function mergeTable(family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan, ports: PortHolders): TablePlan {
+/** The table `current` becomes when the change from `before` to `after` is made on it; `owner` says which rules read are ours. */
+export function mergeTable(
+  family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan, owner: TableOwnership, ports: PortHolders,
+): TablePlan {
   const text = (rule: IptRule) => ruleText(family, rule);
   const beforeChains = new Map(before.chains.map((chain) => [chain.name, chain]));
   const afterChains = new Map(after.chains.map((chain) => [chain.name, chain]));
@@ -40,7 +42,7 @@ export function mergeTable(family: IptFamily, current: readonly IptChain[], befo
     const kept = new Set(rulesOf(will).map(text));
     const dropped = new Set(rulesOf(was).filter((rule) => !kept.has(text(rule)) && !ports.needs(rule)).map(text));
     const wanted = (rules: readonly IptRule[]) => rules.filter((rule) => !ports.yields(rule));
-    const { head, tail, divided } = ours(family, after.name, kernel);
+    const { head, tail, divided } = ours(owner, kernel);
     const keptHead = head.filter((rule) => !dropped.has(text(rule)));
     const keptTail = tail.filter((rule) => !dropped.has(text(rule)));
     const present = new Set([...keptHead, ...keptTail].map(text));
@@ -93,14 +95,14 @@ function rulesOf(chain: ChainPlan | undefined): IptRule[] {
 }
 
 /**
- * Our rules in a chain as the kernel holds them: in a built-in chain that
- * holds anyone else's (`divided`), those above them (head) and those below
- * (tail); otherwise all of them, as the tail.
+ * Our rules in a chain as the kernel holds them: in a chain that holds
+ * anyone else's (`divided`), those above them (head) and those below (tail);
+ * otherwise all of them, as the tail.
  */
-function ours(family: IptFamily, table: TablePlan['name'], chain: IptChain | undefined): { head: IptRule[]; tail: IptRule[]; divided: boolean } {
+function ours(owner: TableOwnership, chain: IptChain | undefined): { head: IptRule[]; tail: IptRule[]; divided: boolean } {
   const rules = (chain?.rules ?? []).map((entry) => entry.rule);
-  if (!chain?.builtin) return { head: [], tail: rules.filter((rule) => rule !== undefined), divided: false };
-  const owned = rules.map((rule) => rule !== undefined && isOwnedRule(family, table, rule));
+  if (!chain) return { head: [], tail: [], divided: false };
+  const owned = rules.map((rule) => owner.ownsRule(chain.name, rule));
   const firstForeign = owned.indexOf(false);
   if (firstForeign === -1) return { head: [], tail: rules as IptRule[], divided: false };
   return {

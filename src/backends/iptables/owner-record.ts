@@ -1,0 +1,170 @@
+/**
+ * The record of what bridgewall's iptables backend has programmed in a
+ * namespace (see docker/iptables/ownership.ts for why it cannot be read off
+ * the rules): a small JSON file under /run/bridgewall, named after the
+ * namespace's cookie (SO_NETNS_COOKIE: never reused until reboot, unlike its
+ * inode number), so that any process (one started after a crash included)
+ * finds it, and a namespace created later never inherits it. /run is emptied
+ * at boot, as are namespaces and their tables.
+ *
+ * Each commit updates the record twice: before, with what the commit is about
+ * to program added, and after, with what it removed taken out. A process
+ * killed in between leaves a record that claims too much of what was ours,
+ * never anything of someone else's. Each update is made on the record as it
+ * is then, under a lock file, so that processes sharing a namespace add their
+ * claims up; it replaces the file atomically (rename), so a reader sees one
+ * record or the other, never half of one.
+ */
+import { constants } from 'node:os';
+import { access, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
+import { nothingOwned, type OwnedFamily, type OwnedState } from '../../docker/iptables/ownership.js';
+import { binding } from '../../native/binding.js';
+
+export const RECORD_DIR = '/run/bridgewall';
+const VERSION = 1;
+/** How long an update waits for another process's (a few file operations long) before it gives up. */
+const LOCK_TIMEOUT_MS = 10_000;
+const LOCK_POLL_MS = 2;
+
+export class OwnerRecord {
+  /** The record as this process last read or wrote it (JSON), to write only what changed. */
+  private last: string | undefined;
+
+  private constructor(private readonly path: string) {}
+
+  /** The record of the namespace at `netns` (default: the caller's). */
+  static async open(netns: string | undefined): Promise<OwnerRecord> {
+    return new OwnerRecord(join(RECORD_DIR, `iptables-netns-${await namespaceId(netns)}.json`));
+  }
+
+  /** What the record holds; nothing when there is none (or it cannot be read: then nothing is claimed). */
+  async read(): Promise<OwnedState> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch {
+      this.last = undefined;
+      return nothingOwned();
+    }
+    const state = parseRecord(text);
+    this.last = state ? JSON.stringify(state) : undefined;
+    return state ?? nothingOwned();
+  }
+
+  /** Replaces the record with what `change` makes of it as it is now, under the lock. */
+  async update(change: (current: OwnedState) => OwnedState): Promise<void> {
+    const lock = `${this.path}.lock`;
+    try {
+      await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
+      await acquire(lock);
+      try {
+        await this.write(change(await this.read()));
+      } finally {
+        await unlink(lock).catch(() => undefined);
+      }
+    } catch (error) {
+      throw recordFailure(error);
+    }
+  }
+
+  /** Replaces the record atomically; a record that claims nothing is removed. */
+  private async write(state: OwnedState): Promise<void> {
+    const text = JSON.stringify(state);
+    if (text === this.last) return;
+    if (claimsNothing(state)) {
+      await unlink(this.path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    } else {
+      await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
+      const temporary = `${this.path}.${process.pid}.tmp`;
+      await writeFile(temporary, JSON.stringify({ version: VERSION, ...state }), { mode: 0o600 });
+      await rename(temporary, this.path);
+    }
+    this.last = text;
+  }
+}
+
+/**
+ * The namespace's cookie; on a kernel without cookies (before 5.14), its
+ * device and inode, which a namespace created after its deletion may reuse.
+ */
+async function namespaceId(netns: string | undefined): Promise<string> {
+  try {
+    return `cookie-${await callNative(() => binding.netnsCookie(netns ?? ''))}`;
+  } catch (error) {
+    if (!(error instanceof NetfilterError) || error.errno !== constants.errno.ENOPROTOOPT) throw error;
+    const { dev, ino } = await stat(netns ?? '/proc/self/ns/net');
+    return `inode-${dev}-${ino}`;
+  }
+}
+
+const FILE_CODES: ReadonlySet<string> = new Set(['EPERM', 'EACCES', 'EIO', 'ENOSPC', 'ENOENT', 'ENOTDIR', 'EMFILE', 'ENFILE']);
+
+/** A file system failure as the NetfilterError of the call it failed (e.g. /run not writable). */
+function recordFailure(error: unknown): unknown {
+  const failure = error as NodeJS.ErrnoException;
+  if (error instanceof NetfilterError || typeof failure?.code !== 'string') return error;
+  return new NetfilterError({
+    code: (FILE_CODES.has(failure.code) ? failure.code : 'UNKNOWN') as NetfilterErrorCode,
+    errno: Math.abs(failure.errno ?? 0), operation: 'owner.record', message: `cannot update the owner record: ${failure.message}`,
+  });
+}
+
+/** Creates the lock file, holding this process's id; breaks one whose process is gone. */
+async function acquire(lock: string): Promise<void> {
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (Number.isInteger(holder) && holder > 0 && !(await processExists(holder))) {
+      await unlink(lock).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new NetfilterError({ code: 'EBUSY', errno: 16, operation: 'owner.lock', message: `${lock} is held by process ${holder}` });
+    }
+    await sleep(LOCK_POLL_MS);
+  }
+}
+
+/** Whether the lock's holder still runs (in this process's pid namespace, as every writer of the record is). */
+function processExists(pid: number): Promise<boolean> {
+  return access(`/proc/${pid}`).then(() => true, () => false);
+}
+
+function claimsNothing(state: OwnedState): boolean {
+  return Object.values(state).every((family) =>
+    !family.daemon && family.ingress === undefined && family.loopbackDrops.length === 0 && Object.keys(family.networks).length === 0);
+}
+
+/** The record's state, or undefined when it is not one this version wrote. */
+function parseRecord(text: string): OwnedState | undefined {
+  try {
+    const value = JSON.parse(text) as { version?: unknown; ipv4?: unknown; ipv6?: unknown };
+    if (value.version !== VERSION || !isOwnedFamily(value.ipv4) || !isOwnedFamily(value.ipv6)) return undefined;
+    return { ipv4: value.ipv4, ipv6: value.ipv6 };
+  } catch {
+    return undefined;
+  }
+}
+
+function isOwnedFamily(value: unknown): value is OwnedFamily {
+  if (typeof value !== 'object' || value === null) return false;
+  const family = value as Partial<OwnedFamily>;
+  return typeof family.networks === 'object' && family.networks !== null &&
+    Object.values(family.networks).every((subnet) => typeof subnet === 'string') &&
+    typeof family.daemon === 'boolean' &&
+    (family.ingress === undefined || typeof family.ingress === 'string') &&
+    Array.isArray(family.loopbackDrops) && family.loopbackDrops.every((rule) => typeof rule === 'string');
+}
