@@ -9,7 +9,12 @@ export type NetfilterErrorCode =
   | 'EACCES' | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'ENOTDIR' | 'EINVAL'
   | 'ENFILE' | 'EMFILE' | 'ENOSPC' | 'ERANGE' | 'ENAMETOOLONG' | 'ENOTEMPTY'
   | 'ELOOP' | 'ERESTART' | 'EMSGSIZE' | 'EPROTONOSUPPORT' | 'EOPNOTSUPP'
-  | 'EAFNOSUPPORT' | 'ENOBUFS' | 'ETIMEDOUT' | 'ENXIO' | 'EOVERFLOW' | 'UNKNOWN';
+  | 'EAFNOSUPPORT' | 'ENOBUFS' | 'ETIMEDOUT' | 'ENXIO' | 'EOVERFLOW' | 'ENOPROTOOPT'
+  /** The kernel has no legacy x_tables (ip_tables, ip6_tables or the table's module): use the nftables backend. */
+  | 'ENOLEGACY'
+  /** IP forwarding is off and the backend does not turn it on (nftables, as Docker's): enable it, or set `ipForward: false`. */
+  | 'ENOFORWARDING'
+  | 'UNKNOWN';
 
 /** A failure reported by the kernel or the system while talking to netfilter. */
 export class NetfilterError extends Error {

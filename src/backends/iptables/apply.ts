@@ -25,7 +25,10 @@ export type TableTarget = (family: IptFamily, table: IptTableName, current: read
 export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   for (const family of plan.families) {
+    const existing = await tables.existingTables(family.family);
     for (const table of family.tables) {
+      // A table that does not exist is opened (so created) only to write something into it.
+      if (!existing.includes(table.name) && target(family.family, table.name, []).chains.length === 0) continue;
       const { chains, fingerprint } = await tables.readWithFingerprint(family.family, table.name);
       const operations = diffTable(family.family, chains, target(family.family, table.name, chains));
       if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });

@@ -66,7 +66,7 @@ export class IptablesBackend implements Backend {
     let text = '';
     for (const family of FAMILIES) {
       const tables = [];
-      for (const table of PLANNED_TABLES) {
+      for (const table of await this.existing(family)) {
         const chains = (await this.tables.read(family, table))
           .map((chain) => ({
             name: chain.name,
@@ -92,7 +92,7 @@ export class IptablesBackend implements Backend {
   private async flushChanges(): Promise<TableChange[]> {
     const changes: TableChange[] = [];
     for (const family of FAMILIES) {
-      for (const table of PLANNED_TABLES) {
+      for (const table of await this.existing(family)) {
         const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
         const operations = diffTable(family, chains, { name: table, chains: [] });
         // The user's chain goes only once it is empty and nothing jumps to it any more.
@@ -102,6 +102,12 @@ export class IptablesBackend implements Backend {
       }
     }
     return changes;
+  }
+
+  /** The planned tables that exist: show and flush never open (so never create) one that does not. */
+  private async existing(family: IptFamily): Promise<TablePlan['name'][]> {
+    const existing = await this.tables.existingTables(family);
+    return PLANNED_TABLES.filter((table) => existing.includes(table));
   }
 
   close(): void {
