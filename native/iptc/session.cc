@@ -67,9 +67,10 @@ bool IsNoLegacy(int errnum) { return errnum == ENOPROTOOPT || errnum == EAFNOSUP
 template <typename Family>
 [[noreturn]] void FailNoLegacy(int errnum, const std::string& table) {
   FailNamed(kNoLegacy, errnum, "iptc.init",
-            std::string("the kernel has no legacy ") + Family::kToolName + " table " + table + " (" +
-                Family::StrError(errnum) + "): use the nftables backend, or load the " + Family::kModuleName +
-                " and " + Family::kTablePrefix + table + " modules");
+            std::string("the kernel has no legacy ") + Family::kToolName + " table " + table + " (libiptc: " +
+                Family::StrError(errnum) + "): use the nftables backend (the default), the iptables-nft backend " +
+                "once bridgewall has it, or load the " + Family::kModuleName + " and " + Family::kTablePrefix + table +
+                " modules (modprobe)");
 }
 
 // 0, or the errno of a failed libiptc call.

@@ -109,6 +109,8 @@ export const HINTS: Record<string, string> = {
   EAFNOSUPPORT: 'the kernel lacks netfilter support for this family: load the nf_tables or ip_tables modules',
   EPROTONOSUPPORT: 'the kernel lacks nf_tables support: load the nf_tables module',
   EOPNOTSUPP: 'the kernel lacks a netfilter feature this rule needs: load the nft_* / xt_* modules',
+  ENOLEGACY: 'show, flush and the nftables backend need no legacy tables; see README, Sharing a host',
+  ENOPROTOOPT: 'the kernel lacks a netfilter socket option: load the ip_tables / ip6_tables modules, or use the nftables backend',
   EBUSY: 'another process holds the xtables lock or uses the chain; retry, or raise the lock timeout',
   ENOTOOL: 'as root: apt-get install iproute2 iptables (or run bash .ci/quickstart demo, which installs everything)',
   ETOOL: 'the kernel refused to build the sandbox: check that network namespaces, veth and bridge are available (modprobe veth bridge)',
