@@ -85,6 +85,18 @@ export class IptablesBackend implements Backend {
     return { backend: this.name, text, data };
   }
 
+  async dropForwarded(families: readonly IptFamily[]): Promise<void> {
+    await commitChanges(this.tables, async () => {
+      const changes: TableChange[] = [];
+      for (const family of families) {
+        const { chains, fingerprint } = await this.tables.readWithFingerprint(family, 'filter');
+        if (chains.find((chain) => chain.name === 'FORWARD')?.policy === 'DROP') continue;
+        changes.push({ family, table: 'filter', operations: [{ op: 'setPolicy', chain: 'FORWARD', policy: 'DROP' }], fingerprint });
+      }
+      return changes;
+    });
+  }
+
   async flush(): Promise<ApplyOutcome> {
     return outcome(await commitChanges(this.tables, () => this.flushChanges()));
   }
