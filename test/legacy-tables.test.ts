@@ -82,3 +82,13 @@ kernelTest('the legacy backend creates only the tables it writes into', async (t
   await firewall.apply({ backend: 'iptables', networks: [] });
   t.deepEqual((await ns.run('cat', '/proc/net/ip_tables_names')).split('\n').filter(Boolean).sort(), ['filter', 'nat']);
 });
+
+kernelTest('a dry run of the legacy backend creates no table', async (t) => {
+  const ns = await createNetns(t, 'legacydry');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  const script = await firewall.dryRun({ ...SPEC, backend: 'iptables' });
+  t.regex(script, /^# iptables: [1-9]\d* change\(s\) to commit; the tables will read:\n\*raw\n/);
+  t.regex(script, /^# ip6tables: [1-9]\d* change\(s\) to commit/m);
+  t.is(await legacyTables(ns), '');
+});

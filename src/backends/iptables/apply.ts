@@ -9,6 +9,7 @@
  */
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
+import { BUILTIN_CHAINS } from '../../iptc/format.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
 import type { IptChain, IptcTable, IptcTableChange } from '../../iptc/table.js';
 import { retryAfterLostRace } from '../lost-race.js';
@@ -21,14 +22,27 @@ export interface TableChange extends IptcTableChange {
 /** The target state of one table, given what it holds now. */
 export type TableTarget = (family: IptFamily, table: IptTableName, current: readonly IptChain[]) => TablePlan;
 
-/** The changes each table of the plan needs to reach its target, read from the kernel; nothing is written. */
-export async function planChanges(tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan)): Promise<TableChange[]> {
+/**
+ * The changes each table of the plan needs to reach its target, read from the
+ * kernel; nothing is written. A table that does not exist is opened (so
+ * created) only when something is to be written into it, and never with
+ * `readOnly` (a dry run): its changes are then those from an empty table.
+ */
+export async function planChanges(
+  tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan), { readOnly = false } = {},
+): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   for (const family of plan.families) {
     const existing = await tables.existingTables(family.family);
     for (const table of family.tables) {
-      // A table that does not exist is opened (so created) only to write something into it.
-      if (!existing.includes(table.name) && target(family.family, table.name, []).chains.length === 0) continue;
+      if (!existing.includes(table.name)) {
+        const operations = diffTable(family.family, emptyTable(table.name), target(family.family, table.name, []));
+        if (operations.length === 0) continue;
+        if (readOnly) {
+          changes.push({ family: family.family, table: table.name, operations, fingerprint: '' });
+          continue;
+        }
+      }
       const { chains, fingerprint } = await tables.readWithFingerprint(family.family, table.name);
       const operations = diffTable(family.family, chains, target(family.family, table.name, chains));
       if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
@@ -58,6 +72,11 @@ export async function commitChanges(tables: IptcTable, compute: () => Promise<Ta
 /** Applies the plan; returns the changes made (empty when the kernel already matched). */
 export function applyPlan(tables: IptcTable, plan: IptablesPlan): Promise<TableChange[]> {
   return commitChanges(tables, () => planChanges(tables, plan));
+}
+
+/** A table as opening it creates it: its built-in chains, empty, policy ACCEPT. */
+function emptyTable(table: IptTableName): IptChain[] {
+  return BUILTIN_CHAINS[table].map((name) => ({ name, builtin: true, policy: 'ACCEPT', packets: 0n, bytes: 0n, rules: [] }));
 }
 
 function planned(plan: IptablesPlan): TableTarget {

@@ -51,7 +51,7 @@ export class IptablesBackend implements Backend {
 
   async dryRun(model: FirewallModel): Promise<string> {
     const plan = planIptables(model);
-    const changes = await planChanges(this.tables, plan);
+    const changes = await planChanges(this.tables, plan, undefined, { readOnly: true });
     return plan.families
       .map((family) => {
         const count = changes.filter((change) => change.family === family.family).reduce((n, c) => n + c.operations.length, 0);
