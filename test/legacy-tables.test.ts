@@ -8,7 +8,9 @@
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
+import { IptcTable } from '../src/iptc/table.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
@@ -91,4 +93,17 @@ kernelTest('a dry run of the legacy backend creates no table', async (t) => {
   t.regex(script, /^# iptables: [1-9]\d* change\(s\) to commit; the tables will read:\n\*raw\n/);
   t.regex(script, /^# ip6tables: [1-9]\d* change\(s\) to commit/m);
   t.is(await legacyTables(ns), '');
+});
+
+kernelTest('IptcTable.existingTables lists what the namespace holds without creating anything', async (t) => {
+  const ns = await createNetns(t, 'legacylist');
+  const tables = await IptcTable.open({ netns: ns.path });
+  t.teardown(() => tables.close());
+  t.deepEqual(await tables.existingTables('ipv4'), []);
+  t.deepEqual(await tables.existingTables('ipv6'), []);
+  await tables.read('ipv6', 'nat');
+  t.deepEqual(await tables.existingTables('ipv4'), []);
+  t.deepEqual(await tables.existingTables('ipv6'), ['nat']);
+  const error = await t.throwsAsync(tables.existingTables('ipv5' as 'ipv4'), { instanceOf: ValidationError });
+  t.is(error?.field, 'family');
 });

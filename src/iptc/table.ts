@@ -133,7 +133,7 @@ export class IptcTable {
    * Empty on a kernel without legacy x_tables.
    */
   async existingTables(family: IptFamily): Promise<IptTableName[]> {
-    checkFamilyAndTable(family, 'filter');
+    checkFamily(family);
     const names = await callNative(() => this.#native.tables(family));
     return TABLES.filter((table) => names.includes(table));
   }
@@ -155,8 +155,12 @@ export class IptcTable {
   }
 }
 
-function checkFamilyAndTable(family: unknown, table: unknown): void {
+function checkFamily(family: unknown): void {
   if (!FAMILIES.includes(family as IptFamily)) invalid('family', '"ipv4" or "ipv6"', family);
+}
+
+function checkFamilyAndTable(family: unknown, table: unknown): void {
+  checkFamily(family);
   if (!TABLES.includes(table as IptTableName)) invalid('table', `one of ${TABLES.join(', ')}`, table);
 }
 
