@@ -13,6 +13,10 @@ import { promisify } from 'node:util';
 import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+import { createPacketBed } from './bed/bed.js';
+import { containerName } from './bed/docker-host.js';
+import { expectProbes } from './bed/expect.js';
+import { UPLINK } from './bed/topology.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
@@ -102,4 +106,33 @@ kernelTest('the CLI prints the warning on stderr and keeps it in --json', async 
   const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, 'apply', file, '--netns', ns.path, '--json']);
   t.regex(stderr, /^warning: WFORWARDDROP: Network traffic for published ports may be dropped, iptables \(nf_tables\) chain FORWARD has policy DROP\. /);
   t.is((JSON.parse(stdout) as { warnings: { code: string }[] }).warnings[0]?.code, 'WFORWARDDROP');
+});
+
+kernelTest('with packets: the FORWARD DROP warned of drops the published port, and the fix the warning gives lets it through', async (t) => {
+  let warnings: { code: string; message: string }[] = [];
+  const bed = await createPacketBed(t, {
+    label: 'fdrop', spec: SPEC,
+    apply: async (host, spec) => {
+      const firewall = await Firewall.open({ netns: host.path });
+      try {
+        warnings = (await firewall.apply(spec)).warnings;
+      } finally {
+        firewall.close();
+      }
+    },
+  });
+  const host = bed.host.netns;
+  const published = { what: 'the published port', from: bed.outside, address: UPLINK.hostIpv4, port: 8080 };
+  await expectProbes(t, [{ ...published, outcome: { server: containerName('198.18.1.2'), peer: UPLINK.outsideIpv4 } }]);
+  t.deepEqual(warnings, []);
+
+  await host.run('iptables-nft', '-P', 'FORWARD', 'DROP');
+  await bed.apply(SPEC);
+  t.is(warnings.length, 1);
+  await expectProbes(t, [{ ...published, outcome: 'blocked' }]);
+
+  // The fix, as the warning words it.
+  const fix = /there: (.*)$/.exec(warnings[0]!.message)![1]!.split('; ');
+  for (const command of fix) await host.run('sh', '-c', command);
+  await expectProbes(t, [{ ...published, outcome: { server: containerName('198.18.1.2'), peer: UPLINK.outsideIpv4 } }]);
 });
