@@ -38,6 +38,10 @@ export async function withNetns<T>(work: (ns: BenchNetns) => Promise<T>): Promis
   execFileSync('/usr/sbin/ip', ['netns', 'add', name], { timeout: 10_000 });
   live.add(name);
   try {
+    // Forwarding on, as on a Docker host: the nftables backend refuses to apply without it, as Docker's does.
+    execFileSync('/usr/sbin/ip', ['netns', 'exec', name, 'sh', '-c',
+      'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; echo 1 > /proc/sys/net/ipv6/conf/default/forwarding'],
+    { timeout: 10_000 });
     const path = `/run/netns/${name}`;
     return await work({
       path,

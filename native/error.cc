@@ -33,12 +33,18 @@ constexpr CodeEntry kCodes[] = {
     {ENOBUFS, "ENOBUFS"},     {ETIMEDOUT, "ETIMEDOUT"},
     {ENXIO, "ENXIO"},         {EOVERFLOW, "EOVERFLOW"},
     {EADDRINUSE, "EADDRINUSE"},
+    {ENOPROTOOPT, "ENOPROTOOPT"},
 };
+// Named codes (error.h): kNoLegacy "ENOLEGACY".
 
 }  // namespace
 
 void Fail(int errnum, std::string operation, std::string message, long index) {
   throw FailureError(Failure{errnum, std::move(operation), std::move(message), index});
+}
+
+void FailNamed(const char* code, int errnum, std::string operation, std::string message) {
+  throw FailureError(Failure{errnum, std::move(operation), std::move(message), -1, code});
 }
 
 void FailErrno(std::string operation, std::string message) {
@@ -56,7 +62,7 @@ const char* ErrorCode(int errnum) {
 Napi::Error ToJsError(Napi::Env env, const Failure& failure) {
   Napi::Error error = Napi::Error::New(env, failure.message);
   Napi::Object object = error.Value();
-  object.Set("code", ErrorCode(failure.errnum));
+  object.Set("code", failure.code != nullptr ? failure.code : ErrorCode(failure.errnum));
   object.Set("errno", failure.errnum);
   object.Set("operation", failure.operation);
   if (failure.index >= 0) object.Set("index", static_cast<double>(failure.index));

@@ -14,6 +14,7 @@ struct Failure {
   std::string operation;  // stable dotted name, e.g. "nft.commit"
   std::string message;
   long index = -1;        // index of the rejected object in a batch, -1 if none
+  const char* code = nullptr;  // a named code (kNamedCodes) instead of the errno's, or null
 };
 
 class FailureError : public std::exception {
@@ -27,8 +28,15 @@ class FailureError : public std::exception {
 };
 
 [[noreturn]] void Fail(int errnum, std::string operation, std::string message, long index = -1);
+// Fails with a named code that says more than the errno (kept in `errno`), e.g. kNoLegacy.
+[[noreturn]] void FailNamed(const char* code, int errnum, std::string operation, std::string message);
 // Fails with the current errno.
 [[noreturn]] void FailErrno(std::string operation, std::string message);
+
+// Codes that name a condition rather than an errno (the errno is kept beside them).
+// The kernel has no legacy x_tables (ip_tables/ip6_tables, or the table's module): ENOPROTOOPT,
+// EAFNOSUPPORT or ENOENT when libiptc opens a table.
+inline constexpr const char kNoLegacy[] = "ENOLEGACY";
 
 // The stable code for an errno ("EPERM", "ERESTART", ...), "UNKNOWN" when it has none in our table.
 const char* ErrorCode(int errnum);

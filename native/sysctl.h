@@ -1,6 +1,6 @@
-// Kernel settings under /proc/sys written inside a network namespace. The
+// Kernel settings under /proc/sys read and written inside a network namespace. The
 // net.* entries a thread sees are those of its own namespace, so the worker
-// thread enters the target namespace, writes, and returns.
+// thread enters the target namespace, reads or writes, and returns.
 #pragma once
 
 #include <napi.h>

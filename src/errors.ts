@@ -14,9 +14,14 @@ export type NetfilterErrorCode =
   | 'EACCES' | 'EFAULT' | 'EBUSY' | 'EEXIST' | 'ENODEV' | 'ENOTDIR' | 'EINVAL'
   | 'ENFILE' | 'EMFILE' | 'ENOSPC' | 'ERANGE' | 'ENAMETOOLONG' | 'ENOTEMPTY'
   | 'ELOOP' | 'ERESTART' | 'EMSGSIZE' | 'EPROTONOSUPPORT' | 'EOPNOTSUPP'
-  | 'EAFNOSUPPORT' | 'ENOBUFS' | 'ETIMEDOUT' | 'ENXIO' | 'EOVERFLOW'
+  | 'EAFNOSUPPORT' | 'ENOBUFS' | 'ETIMEDOUT' | 'ENXIO' | 'EOVERFLOW' | 'ENOPROTOOPT'
   /** A host port another writer holds in the kernel (ports of one spec clash as a ValidationError instead). */
-  | 'EADDRINUSE' | 'UNKNOWN';
+  | 'EADDRINUSE'
+  /** The kernel has no legacy x_tables (ip_tables, ip6_tables or the table's module): use the nftables backend. */
+  | 'ENOLEGACY'
+  /** IP forwarding is off and the backend does not turn it on (nftables, as Docker's): enable it, or set `ipForward: false`. */
+  | 'ENOFORWARDING'
+  | 'UNKNOWN';
 
 /** A failure reported by the kernel or the system while talking to netfilter. */
 export class NetfilterError extends Error {

@@ -33,6 +33,7 @@ import { NamespacePath } from './netns.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
 import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
 import type { SpecView } from './spec/packed.js';
+import { setUpForwarding } from './forwarding.js';
 import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 import { Warnings, type Warning } from './warnings.js';
 
@@ -279,8 +280,8 @@ export class Firewall {
     const backend = await this.backend(spec.backend);
     const edits = this.held === undefined || !backend.applyPortChange || adopt ? undefined : portEditsBetween(this.held.spec, spec);
     // Independent kernel round trips, made at once; all end before any rule is committed.
-    const [{ sysctls, hairpin }, inSync] = await Promise.all([
-      this.writeHostSettings(spec),
+    const [{ sysctls, hairpin, warnings: hostWarnings }, inSync] = await Promise.all([
+      this.writeHostSettings(spec, backend),
       edits !== undefined && backend.inSync(),
     ]);
     let outcome: ApplyOutcome | undefined;
@@ -304,16 +305,21 @@ export class Firewall {
       this.otherBackendsClearedFor = spec.backend;
     }
     this.held = next;
-    return { backend: spec.backend, ...outcome, warnings: warningsOf(outcome), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return { backend: spec.backend, ...outcome, warnings: warningsOf(hostWarnings, outcome.warnings), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
   }
 
-  private async writeHostSettings(spec: SpecView): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
+  /**
+   * Forwarding first (the nftables backend refuses while it is off, before
+   * anything is written), then the model's sysctls and hairpin mode.
+   */
+  private async writeHostSettings(spec: SpecView, backend: Backend): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome; warnings: Warning[] }> {
+    const forwarding = await setUpForwarding(this.netns ?? '', spec, backend);
     const settings = hostSettingsOf(spec);
     const [sysctls, hairpin] = await Promise.all([
       writeSysctls(this.netns ?? '', settings.sysctls),
       setHairpinPorts(this.netns ?? '', settings.hairpinBridges),
     ]);
-    return { sysctls, hairpin };
+    return { sysctls: { ...sysctls, written: [...forwarding.written, ...sysctls.written] }, hairpin, warnings: forwarding.warnings };
   }
 
   private editPorts(removes: boolean, edit: (held: HeldSpec) => PortEdit): Promise<ApplyResult> {
@@ -406,7 +412,7 @@ export class Firewall {
       const changesNothing = edits.every((edit) => edit.added.length === 0 && edit.removed.length === 0);
       let outcome = changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
-      const warnings = warningsOf(outcome);
+      const warnings = warningsOf(outcome.warnings);
       for (const pending of accepted) {
         pending.resolve({ backend: backend.name, ...outcome, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
       }
@@ -469,10 +475,10 @@ export class Firewall {
     try {
       const next = HeldSpec.parse(input);
       const backend = await this.backend(next.spec.backend);
-      const hostSettings = await this.writeHostSettings(next.spec);
+      const { warnings: hostWarnings, ...hostSettings } = await this.writeHostSettings(next.spec, backend);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
       this.held = next;
-      const warnings = warningsOf(outcome);
+      const warnings = warningsOf(hostWarnings, outcome.warnings);
       for (const pending of accepted) {
         pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
       }
@@ -520,10 +526,10 @@ function takeGroup(queue: QueuedCall[]): QueuedCall[] {
   return queue.splice(0, end);
 }
 
-/** The warnings of the outcomes that make up one result, each once. */
-function warningsOf(...outcomes: ApplyOutcome[]): Warning[] {
+/** The warnings of the steps that make up one result, each once. */
+function warningsOf(...lists: (readonly Warning[] | undefined)[]): Warning[] {
   const warnings = new Warnings();
-  for (const outcome of outcomes) warnings.addAll(outcome.warnings);
+  for (const list of lists) warnings.addAll(list);
   return warnings.list();
 }
 

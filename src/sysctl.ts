@@ -1,7 +1,8 @@
 /**
  * The host settings a model needs besides its rules, written natively inside
  * the target namespace (no sysctl(8) or ip(8) process): /proc/sys entries and
- * hairpin mode on bridge ports.
+ * hairpin mode on bridge ports. Forwarding (forwarding.ts) reads and writes
+ * its entries here too.
  */
 import type { Sysctl } from './docker/model.js';
 import { callNative, invalid } from './errors.js';
@@ -18,13 +19,8 @@ export interface SysctlOutcome {
 export async function writeSysctls(netns: string, sysctls: readonly Sysctl[]): Promise<SysctlOutcome> {
   if (sysctls.length === 0) return { written: [], missing: [] };
   const entries = sysctls.map((sysctl, i) => {
-    sysctl.path.forEach((part, j) => {
-      if (part.length === 0 || part === '.' || part === '..' || /[/\0]/.test(part)) {
-        invalid(`sysctls[${i}].path[${j}]`, 'a /proc/sys path component', part);
-      }
-    });
     checkInterface(sysctl, `sysctls[${i}]`);
-    return { path: sysctl.path.join('/'), value: sysctl.value };
+    return { path: procSysPath(sysctl.path, i), value: sysctl.value };
   });
   const written = await callNative(() => binding.writeSysctls(netns, entries));
   const outcome: SysctlOutcome = { written: [], missing: [] };
@@ -48,6 +44,23 @@ function checkInterface(sysctl: Sysctl, field: string): void {
   }
   if (!isInterfaceName(sysctl.interface)) invalid(`${field}.interface`, 'an interface name', sysctl.interface);
   if (confName !== sysctl.interface) invalid(`${field}.path`, `a net.*.conf.${sysctl.interface}.* entry`, sysctl.path.join('.'));
+}
+
+/** The values of the entries inside the namespace, trailing newline removed; undefined where one does not exist. */
+export async function readSysctls(netns: string, paths: readonly (readonly string[])[]): Promise<(string | undefined)[]> {
+  if (paths.length === 0) return [];
+  const values = await callNative(() => binding.readSysctls(netns, paths.map(procSysPath)));
+  return values.map((value) => value ?? undefined);
+}
+
+/** The entry's path relative to /proc/sys, checked component by component (the worker runs as root). */
+function procSysPath(path: readonly string[], index: number): string {
+  path.forEach((part, j) => {
+    if (part.length === 0 || part === '.' || part === '..' || /[/\0]/.test(part)) {
+      invalid(`sysctls[${index}].path[${j}]`, 'a /proc/sys path component', part);
+    }
+  });
+  return path.join('/');
 }
 
 export interface HairpinOutcome {

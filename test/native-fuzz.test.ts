@@ -446,6 +446,8 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
   ['a sysctl path that leaves /proc/sys (was written)', ({ ns }) => binding.writeSysctls(ns.path, [{ path: '../sys/net/ipv4/ip_forward', value: '1' }])],
   ['a sysctl path with a . component (was written: another entry than its components name)', ({ ns }) =>
     binding.writeSysctls(ns.path, [{ path: 'net/ipv4/./ip_forward', value: '1' }])],
+  ['a sysctl read of a path that leaves /proc/sys', ({ ns }) => binding.readSysctls(ns.path, ['../sys/net/ipv4/ip_forward'])],
+  ['the table list of an unknown family', ({ table }) => table.tables('ipv5' as 'ipv4')],
   ['a bridge name cut short by a NUL (read as br-fz)', ({ ns }) => binding.setBridgePortsHairpin(ns.path, ['br-fz\0junk'])],
 ];
 

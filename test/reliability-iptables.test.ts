@@ -23,6 +23,9 @@ kernelTest('iptables: a kernel failure at the commit of the last (IPv6) table pu
   const network = { bridge: 'br-rb', ipv4: { subnet: '198.18.30.0/24' }, ipv6: { subnet: '2001:db8:30::/64' } };
   await firewall.apply({ backend: 'iptables', ipv6: true, networks: [network] });
   await ns.run('iptables-legacy', '-w', '-A', 'INPUT', '-s', '192.0.2.1/32', '-j', 'ACCEPT');
+  // The plan below writes into raw, which the apply above had no need to open: reading it creates the
+  // (empty) table, which no rollback can remove. Loaded first, so that the dumps compare content.
+  await IPTABLES.atomicUnits(ns);
   const before = await IPTABLES.dump(ns);
 
   // 10,000 bindings on both families: every table of both families changes.

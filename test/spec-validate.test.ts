@@ -14,7 +14,7 @@ const withPorts = (...ports: unknown[]): unknown => ({
 });
 
 test('defaults are filled', (t) => {
-  t.deepEqual(parseSpec({}), { backend: 'nftables', ipv4: true, ipv6: false, userlandProxy: true, networks: [] });
+  t.deepEqual(parseSpec({}), { backend: 'nftables', ipv4: true, ipv6: false, userlandProxy: true, ipForward: true, forwardDrop: true, networks: [] });
   t.deepEqual(parseSpec({ networks: [{ bridge: 'docker0', ipv4: { subnet: '172.17.0.0/16' } }] }).networks[0], {
     bridge: 'docker0', internal: false, icc: true, masquerade: true, gatewayMode: 'nat',
     ipv4: { subnet: '172.17.0.0/16' }, endpoints: [],

@@ -50,6 +50,11 @@ struct Ipv4 {
       {"MASQUERADE", 0, NatLayout::kIpv4MultiRangeCompat},
   };
 
+  // For messages about a kernel without legacy x_tables.
+  static constexpr const char* kToolName = "iptables";
+  static constexpr const char* kModuleName = "ip_tables";
+  static constexpr const char* kTablePrefix = "iptable_";
+
   static constexpr auto Init = iptc_init;
   static constexpr auto Free = iptc_free;
   static constexpr auto Commit = iptc_commit;
@@ -93,6 +98,10 @@ struct Ipv6 {
       {"SNAT", 1, NatLayout::kRange},
       {"MASQUERADE", 0, NatLayout::kRange},
   };
+
+  static constexpr const char* kToolName = "ip6tables";
+  static constexpr const char* kModuleName = "ip6_tables";
+  static constexpr const char* kTablePrefix = "ip6table_";
 
   static constexpr auto Init = ip6tc_init;
   static constexpr auto Free = ip6tc_free;

@@ -58,6 +58,21 @@ template <typename Family>
   Fail(errnum, operation, what + ": " + Family::StrError(errnum), index);
 }
 
+// How a kernel without legacy x_tables answers libiptc opening a table:
+// ENOPROTOOPT when ip_tables/ip6_tables is absent (not built, or not loadable:
+// Linux 6.17+ builds it only on request), EAFNOSUPPORT without IPv6, ENOENT
+// when the table's own module (iptable_nat, ...) is missing.
+bool IsNoLegacy(int errnum) { return errnum == ENOPROTOOPT || errnum == EAFNOSUPPORT || errnum == ENOENT; }
+
+template <typename Family>
+[[noreturn]] void FailNoLegacy(int errnum, const std::string& table) {
+  FailNamed(kNoLegacy, errnum, "iptc.init",
+            std::string("the kernel has no legacy ") + Family::kToolName + " table " + table + " (libiptc: " +
+                Family::StrError(errnum) + "): use the nftables backend (the default), the iptables-nft backend " +
+                "once bridgewall has it, or load the " + Family::kModuleName + " and " + Family::kTablePrefix + table +
+                " modules (modprobe)");
+}
+
 // 0, or the errno of a failed libiptc call.
 int ErrnoUnless(int succeeded) { return succeeded ? 0 : errno; }
 
@@ -68,6 +83,7 @@ class Snapshot {
   explicit Snapshot(const std::string& table) : handle_(Family::Init(table.c_str())) {
     if (handle_ == nullptr) {
       int errnum = errno;
+      if (IsNoLegacy(errnum)) FailNoLegacy<Family>(errnum, table);
       FailLibiptc<Family>(errnum, "iptc.init", "cannot read table " + table);
     }
   }
@@ -423,6 +439,29 @@ void RunTransaction(const Transaction& transaction, int netns_fd) {
   XtablesLock lock(transaction.lock_path, transaction.lock_timeout_ms);
   NetnsScope scope(netns_fd, "iptc.transaction");
   Transact(transaction);
+}
+
+std::vector<std::string> ExistingTables(IpVersion ip_version, int netns_fd) {
+  NetnsScope scope(netns_fd, "iptc.tables");
+  // /proc/net is /proc/self/net, the namespace of the process's main thread;
+  // this thread's own is under /proc/thread-self.
+  const char* path = ip_version == IpVersion::kIpv4 ? "/proc/thread-self/net/ip_tables_names"
+                                                    : "/proc/thread-self/net/ip6_tables_names";
+  std::FILE* file = std::fopen(path, "re");
+  // Absent without ip_tables/ip6_tables: then no table exists.
+  if (file == nullptr) {
+    if (errno == ENOENT) return {};
+    FailErrno("iptc.tables", std::string("cannot read ") + path);
+  }
+  std::vector<std::string> names;
+  char line[64];
+  while (std::fgets(line, sizeof(line), file) != nullptr) {
+    std::string name(line);
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    if (!name.empty()) names.push_back(std::move(name));
+  }
+  std::fclose(file);
+  return names;
 }
 
 PackedDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd) {

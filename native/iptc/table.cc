@@ -38,6 +38,7 @@ void IptcTable::Init(Napi::Env env, Napi::Object exports) {
                                            {
                                                InstanceMethod<&IptcTable::Transaction>("transaction"),
                                                InstanceMethod<&IptcTable::Dump>("dump"),
+                                               InstanceMethod<&IptcTable::Tables>("tables"),
                                                InstanceMethod<&IptcTable::CloseFromJs>("close"),
                                            });
   AddonData::Of(env).iptc_table = Napi::Persistent(constructor);
@@ -101,6 +102,21 @@ Napi::Value IptcTable::Dump(const Napi::CallbackInfo& info) {
       info.Env(), kOperation,
       [ip_version, table, netns = netns_] { return iptc::ReadTable(ip_version, table, netns->get()); },
       [](Napi::Env env, iptc::PackedDump& dump) -> Napi::Value { return HandOver(env, std::move(dump)); });
+}
+
+// tables(family): Promise<string[]>, the tables that exist, none opened.
+Napi::Value IptcTable::Tables(const Napi::CallbackInfo& info) {
+  constexpr const char* kOperation = "iptc.tables";
+  if (!netns_) return RejectClosed(info.Env(), kOperation);
+  iptc::IpVersion ip_version = ReadArguments(info.Env(), kOperation, [&] { return iptc::IpVersionFromJs(info[0]); });
+  using Names = std::vector<std::string>;
+  return PromiseWorker<Names>::Start(
+      info.Env(), kOperation, [ip_version, netns = netns_] { return iptc::ExistingTables(ip_version, netns->get()); },
+      [](Napi::Env env, Names& names) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, names.size());
+        for (size_t i = 0; i < names.size(); i++) array.Set(i, Napi::String::New(env, names[i]));
+        return array;
+      });
 }
 
 Napi::Value IptcTable::CloseFromJs(const Napi::CallbackInfo& info) {

@@ -28,6 +28,7 @@ class IptcTable : public Napi::ObjectWrap<IptcTable>, public Closable {
   static Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value Transaction(const Napi::CallbackInfo& info);
   Napi::Value Dump(const Napi::CallbackInfo& info);
+  Napi::Value Tables(const Napi::CallbackInfo& info);
   Napi::Value CloseFromJs(const Napi::CallbackInfo& info);
 
   AddonData* addon_;

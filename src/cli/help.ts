@@ -57,6 +57,7 @@ Options:
 
 SPEC.json:
   { "backend": "nftables" | "iptables", "ipv4": true, "ipv6": false, "userlandProxy": true,
+    "ipForward": true, "forwardDrop": true,
     "networks": [{ "bridge": "br-web", "internal": false, "icc": true, "masquerade": true,
         "gatewayMode": "nat" | "nat-unprotected" | "routed" | "isolated",
         "ipv4": { "subnet": "198.18.1.0/24", "hostIp": "203.0.113.10" },
@@ -69,6 +70,10 @@ SPEC.json:
   As in Docker, a subnet has no host bits set and is not 0.0.0.0/0 or ::/0, and no
   endpoint is on its subnet's network or broadcast address (IPv6: its first address).
   A bridge is an interface name: 1 to 15 of A-Z a-z 0-9 _ . -, not "all" or "default".
+  ipForward (Docker's --ip-forward): the iptables backend turns
+  IP forwarding on (and then sets the FORWARD policy to DROP unless forwardDrop is false,
+  Docker's --ip-forward-no-drop); the nftables backend refuses while it is off, as
+  Docker's does. false: forwarding is left as it is, with a warning when it is off.
 `;
 
 export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
@@ -133,6 +138,9 @@ export const HINTS: Record<string, string> = {
   EPROTONOSUPPORT: 'the kernel lacks nf_tables support: load the nf_tables module',
   EOPNOTSUPP: 'the kernel lacks a netfilter feature this rule needs: load the nft_* / xt_* modules',
   ECONFLICT: 'another manager (e.g. a Docker daemon) owns the rules named: change the spec to match them (e.g. its userlandProxy, another bridge name), or pass --adopt to take them over',
+  ENOLEGACY: 'show, flush and the nftables backend need no legacy tables; see README, Sharing a host',
+  ENOPROTOOPT: 'the kernel lacks a netfilter socket option: load the ip_tables / ip6_tables modules, or use the nftables backend',
+  ENOFORWARDING: 'turn forwarding on in the namespace (ip netns exec NAME sysctl -w net.ipv4.ip_forward=1), use the iptables backend, which turns it on as Docker\'s does, or set "ipForward": false in the spec',
   EBUSY: 'another process holds the xtables lock or uses the chain; retry, or raise the lock timeout',
   ENOTOOL: 'as root: apt-get install iproute2 iptables (or run bash .ci/quickstart demo, which installs everything)',
   ETOOL: 'the kernel refused to build the sandbox: check that network namespaces, veth and bridge are available (modprobe veth bridge)',

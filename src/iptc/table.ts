@@ -126,7 +126,19 @@ export class IptcTable {
     );
   }
 
-  /** Every chain of `table` in kernel order, with its rules decoded into the rule model. */
+  /**
+   * The family's tables that exist in the namespace, read from the kernel's
+   * list without opening any: opening a legacy table (read included) creates
+   * it, and everyone using iptables-nft there is then warned of legacy tables.
+   * Empty on a kernel without legacy x_tables.
+   */
+  async existingTables(family: IptFamily): Promise<IptTableName[]> {
+    checkFamily(family);
+    const names = await callNative(() => this.#native.tables(family));
+    return TABLES.filter((table) => names.includes(table));
+  }
+
+  /** Every chain of `table` in kernel order, with its rules decoded into the rule model. Creates the table if absent. */
   async read(family: IptFamily, table: IptTableName): Promise<IptChain[]> {
     return (await this.readWithFingerprint(family, table)).chains;
   }
@@ -143,8 +155,12 @@ export class IptcTable {
   }
 }
 
-function checkFamilyAndTable(family: unknown, table: unknown): void {
+function checkFamily(family: unknown): void {
   if (!FAMILIES.includes(family as IptFamily)) invalid('family', '"ipv4" or "ipv6"', family);
+}
+
+function checkFamilyAndTable(family: unknown, table: unknown): void {
+  checkFamily(family);
   if (!TABLES.includes(table as IptTableName)) invalid('table', `one of ${TABLES.join(', ')}`, table);
 }
 

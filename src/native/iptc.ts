@@ -108,6 +108,8 @@ export interface NativeIptcTable {
   /** Every table's snapshot changed in order, then all committed (or none), under the xtables lock. */
   transaction(changes: NativeTableChange[], lockPath: string, lockTimeoutMs: number): Promise<void>;
   dump(family: IptFamily, table: IptTableName): Promise<NativeTableDump>;
+  /** The family's tables that exist in the namespace (ip_tables_names, read inside it); none is opened. */
+  tables(family: IptFamily): Promise<string[]>;
   /** Idempotent; later calls reject with EBADF. */
   close(): void;
 }

@@ -105,6 +105,7 @@ export class HeldSpec {
     const { spec } = this;
     const input: SpecInput = {
       backend: spec.backend, ipv4: spec.ipv4, ipv6: spec.ipv6, userlandProxy: spec.userlandProxy,
+      ipForward: spec.ipForward, forwardDrop: spec.forwardDrop,
       networks: spec.networks.map((network) => ({
         ...network,
         ...(network.ipv4 ? { ipv4: { ...network.ipv4 } } : {}),

@@ -33,6 +33,19 @@ export interface Spec {
   ipv6: boolean;
   /** `false` is Docker's `--userland-proxy=false`: hairpin NAT rules replace docker-proxy for local traffic. */
   userlandProxy: boolean;
+  /**
+   * Docker's `--ip-forward` (default true): the networks need IP forwarding in
+   * the namespace. The iptables backend turns it on (IPv4, and IPv6 `all` and
+   * `default` with an IPv6 network); the nftables backend, as Docker's, refuses
+   * with ENOFORWARDING while it is off. false: neither, a warning instead.
+   */
+  ipForward: boolean;
+  /**
+   * When the iptables backend turns forwarding on, it sets the filter FORWARD
+   * policy to DROP, as Docker does (default true); false is Docker's
+   * `--ip-forward-no-drop`.
+   */
+  forwardDrop: boolean;
   networks: NetworkSpec[];
   /** Swarm's routing mesh on this node (IPv4 only). */
   ingress?: IngressSpec;
@@ -102,6 +115,8 @@ export interface SpecInput {
   ipv4?: boolean;
   ipv6?: boolean;
   userlandProxy?: boolean;
+  ipForward?: boolean;
+  forwardDrop?: boolean;
   networks?: NetworkSpecInput[];
   ingress?: IngressSpec;
   /**

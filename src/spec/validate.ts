@@ -52,7 +52,7 @@ export function parseSpec(input: unknown): Spec {
  * (for adding ports later without validating it all again): what a Firewall holds.
  */
 export function parseSpecWithPorts(input: unknown): { spec: PackedSpec; ports: PortLedger } {
-  const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress', 'adopt']);
+  const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'ipForward', 'forwardDrop', 'networks', 'ingress', 'adopt']);
   const networks: PackedNetwork[] = [];
   const context: SpecContext = { ports: new PortLedger(networks), subnets: [] };
   readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)
@@ -63,6 +63,8 @@ export function parseSpecWithPorts(input: unknown): { spec: PackedSpec; ports: P
     ipv4: readBoolean(root, 'ipv4', 'ipv4', true),
     ipv6: readBoolean(root, 'ipv6', 'ipv6', false),
     userlandProxy: readBoolean(root, 'userlandProxy', 'userlandProxy', true),
+    ipForward: readBoolean(root, 'ipForward', 'ipForward', true),
+    forwardDrop: readBoolean(root, 'forwardDrop', 'forwardDrop', true),
     networks,
   };
   if (root.ingress !== undefined) {

@@ -108,13 +108,25 @@ function processExists(pid: number): boolean {
   }
 }
 
+export interface NetnsOptions {
+  /**
+   * IPv4 and IPv6 forwarding on, as on a Docker host (Docker's goldens come
+   * from one, and the nftables backend refuses to apply without it, as
+   * Docker's does); default true. false: a fresh namespace's, off.
+   */
+  forwarding?: boolean;
+}
+
+const FORWARDING_ON = 'echo 1 > /proc/sys/net/ipv4/ip_forward; for f in /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/ipv6/conf/default/forwarding; do [ -e $f ] && echo 1 > $f; done; true';
+
 /** Creates a namespace that is deleted when the test `t` finishes. */
-export async function createNetns(t: ExecutionContext, label = 'ns'): Promise<TestNetns> {
+export async function createNetns(t: ExecutionContext, label = 'ns', options: NetnsOptions = {}): Promise<TestNetns> {
   const name = `bwt-${label}-${process.pid}-${++counter}`;
   await execFileAsync('ip', ['netns', 'add', name], { timeout: 10_000 });
   live.add(name);
   t.teardown(() => deleteNetns(name));
   await execFileAsync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up'], { timeout: 10_000 });
+  if (options.forwarding ?? true) await execFileAsync('ip', ['netns', 'exec', name, 'sh', '-c', FORWARDING_ON], { timeout: 10_000 });
   return {
     name,
     path: `/run/netns/${name}`,

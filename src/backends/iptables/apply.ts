@@ -12,6 +12,7 @@ import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
 import { NetfilterError } from '../../errors.js';
+import { BUILTIN_CHAINS } from '../../iptc/format.js';
 import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptFamily, IptTableName } from '../../iptc/rule.js';
 import type { IptChain, IptcTable, IptcTableChange, IptTableRead } from '../../iptc/table.js';
@@ -47,11 +48,15 @@ const ADOPT: Record<IptFamily, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
  * The changes each table of the plan needs to reach its target, read from
  * the kernel; nothing is written. Refused with ECONFLICT when they could only
  * be made by changing rules the claims do not cover. Without claims, every
- * Docker-shaped rule is ours (the low-level API adopts what it finds).
+ * Docker-shaped rule is ours (the low-level API adopts what it finds). A
+ * table that does not exist is opened (so created) only when something is to
+ * be written into it, and never with `readOnly` (a dry run): its changes are
+ * then those from an empty table.
  */
 export async function planChanges(
   tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan),
   claims: Claims = { claims: ADOPT, createsDaemon: new Set(), deletesDaemon: new Set() },
+  { readOnly = false } = {},
 ): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   const conflicts: string[] = [];
@@ -59,19 +64,30 @@ export async function planChanges(
   claims.createsDaemon.clear();
   claims.deletesDaemon.clear();
   for (const family of plan.families) {
-    // Every table first: one table's target may depend on another's content.
+    const existing = await tables.existingTables(family.family);
+    // Every existing table first: one table's target may depend on another's content.
     const reads = new Map<IptTableName, IptTableRead>();
-    for (const table of family.tables) reads.set(table.name, await tables.readWithFingerprint(family.family, table.name));
+    for (const table of family.tables) {
+      if (existing.includes(table.name)) reads.set(table.name, await tables.readWithFingerprint(family.family, table.name));
+    }
     const read = (table: IptTableName) => reads.get(table);
     for (const table of family.tables) {
-      const { chains, fingerprint } = reads.get(table.name)!;
-      const owner = new TableOwnership(family.family, table.name, claims.claims[family.family], chains, table);
+      const operationsOn = (chains: readonly IptChain[]) => {
+        const owner = new TableOwnership(family.family, table.name, claims.claims[family.family], chains, table);
+        return { owner, operations: diffTable(family.family, chains, target(family.family, table.name, chains, owner, read), owner) };
+      };
+      let current = reads.get(table.name) ?? { chains: emptyTable(table.name), fingerprint: '' };
+      let { owner, operations } = operationsOn(current.chains);
+      if (!reads.has(table.name) && operations.length > 0 && !readOnly) {
+        // Opening a table creates it: only now that something is to be written into it, and planned from what that read finds.
+        current = await tables.readWithFingerprint(family.family, table.name);
+        ({ owner, operations } = operationsOn(current.chains));
+      }
       conflicts.push(...owner.conflicts());
       if (!owner.holdsDaemonChains()) claims.createsDaemon.add(family.family);
       else foundDaemon.add(family.family);
-      const operations = diffTable(family.family, chains, target(family.family, table.name, chains, owner, read), owner);
       if (deletesDaemonChains(operations)) claims.deletesDaemon.add(family.family);
-      if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint });
+      if (operations.length > 0) changes.push({ family: family.family, table: table.name, operations, fingerprint: current.fingerprint });
     }
   }
   if (conflicts.length > 0) throw conflictError(conflicts);
@@ -112,6 +128,11 @@ export async function commitChanges(tables: IptcTable, compute: () => Promise<Ta
 /** Applies the plan, adopting every Docker-shaped rule; returns the changes made (empty when the kernel already matched). */
 export function applyPlan(tables: IptcTable, plan: IptablesPlan): Promise<TableChange[]> {
   return commitChanges(tables, () => planChanges(tables, plan));
+}
+
+/** A table as opening it creates it: its built-in chains, empty, policy ACCEPT. */
+function emptyTable(table: IptTableName): IptChain[] {
+  return BUILTIN_CHAINS[table].map((name) => ({ name, builtin: true, policy: 'ACCEPT', packets: 0n, bytes: 0n, rules: [] }));
 }
 
 function planned(plan: IptablesPlan): TableTarget {

@@ -100,7 +100,7 @@ export class IptablesBackend implements Backend {
 
   async dryRun(model: FirewallModel, options: ApplyOptions = {}): Promise<string> {
     const plan = planIptables(model);
-    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true));
+    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true), { readOnly: true });
     return plan.families
       .map((family) => {
         const count = changes.filter((change) => change.family === family.family).reduce((n, c) => n + c.operations.length, 0);
@@ -116,7 +116,7 @@ export class IptablesBackend implements Backend {
     const owned = await this.record.read();
     for (const family of FAMILIES) {
       const tables = [];
-      for (const table of PLANNED_TABLES) {
+      for (const table of await this.existing(family)) {
         const current = await this.tables.read(family, table);
         const owner = new TableOwnership(family, table, owned[family], current, { name: table, chains: [] });
         const chains = current
@@ -136,6 +136,18 @@ export class IptablesBackend implements Backend {
     return { backend: this.name, text, data };
   }
 
+  async dropForwarded(families: readonly IptFamily[]): Promise<void> {
+    await commitChanges(this.tables, async () => {
+      const changes: TableChange[] = [];
+      for (const family of families) {
+        const { chains, fingerprint } = await this.tables.readWithFingerprint(family, 'filter');
+        if (chains.find((chain) => chain.name === 'FORWARD')?.policy === 'DROP') continue;
+        changes.push({ family, table: 'filter', operations: [{ op: 'setPolicy', chain: 'FORWARD', policy: 'DROP' }], fingerprint });
+      }
+      return changes;
+    });
+  }
+
   async flush(): Promise<ApplyOutcome> {
     const deletesDaemon = new Set<IptFamily>();
     const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
@@ -151,7 +163,7 @@ export class IptablesBackend implements Backend {
     const changes: TableChange[] = [];
     deletesDaemon.clear();
     for (const family of FAMILIES) {
-      for (const table of PLANNED_TABLES) {
+      for (const table of await this.existing(family)) {
         const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
         const nothing: TablePlan = { name: table, chains: [] };
         const owner = new TableOwnership(family, table, owned[family], chains, nothing);
@@ -186,6 +198,12 @@ export class IptablesBackend implements Backend {
     });
     await this.record.update(owns(claims!).after);
     return outcome(changes);
+  }
+
+  /** The planned tables that exist: show and flush never open (so never create) one that does not. */
+  private async existing(family: IptFamily): Promise<TablePlan['name'][]> {
+    const existing = await this.tables.existingTables(family);
+    return PLANNED_TABLES.filter((table) => existing.includes(table));
   }
 
   close(): void {

@@ -20,10 +20,12 @@ import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { NetfilterError } from '../../errors.js';
 import type { IptFamily } from '../../iptc/rule.js';
+import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
+import { foreignForwardDrops } from './foreign-forward.js';
 import { mergeImage } from './merge.js';
 import { emptyImage, type TableImage } from './image.js';
 import { FAMILY_TABLES, TABLE, USER_CHAIN } from './layout.js';
@@ -62,15 +64,26 @@ export class NftablesBackend implements Backend {
   /** The generation at which the kernel held exactly the model last committed; undefined: unknown. */
   private syncedGeneration: number | undefined;
 
-  private constructor(private readonly connection: NftConnection) {}
+  /** `legacy`: read only, for the FORWARD chains that would drop what we accept (foreign-forward.ts). */
+  private constructor(private readonly connection: NftConnection, private readonly legacy: IptcTable) {}
 
   static async open(options: { netns?: string } = {}): Promise<NftablesBackend> {
-    return new NftablesBackend(await NftConnection.open(options.netns === undefined ? {} : { netns: options.netns }));
+    const netns = options.netns === undefined ? {} : { netns: options.netns };
+    const connection = await NftConnection.open(netns);
+    try {
+      return new NftablesBackend(connection, await IptcTable.open(netns));
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
   }
 
+  /** Warns (WFORWARDDROP) of other managers' forward chains that drop what it accepts; nothing else is read for that. */
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
     const planned = planNftables(model);
-    return this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    const warnings = await foreignForwardDrops(this.connection, this.legacy, model);
+    return warnings.length === 0 ? outcome : { ...outcome, warnings };
   }
 
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
@@ -136,6 +149,7 @@ export class NftablesBackend implements Backend {
 
   close(): void {
     this.connection.close();
+    this.legacy.close();
     this.syncedGeneration = undefined;
   }
 

@@ -1,0 +1,131 @@
+/**
+ * A kernel without legacy x_tables (Linux 6.17+ builds ip_tables only on
+ * request; distributions drop it), emulated: an LD_PRELOAD shim, built here
+ * with cc, fails the ip(6)tables get/set socket options with ENOPROTOOPT as
+ * such a kernel does, in a child process (the CLI) only. The nftables backend
+ * works fully; the legacy backend fails with ENOLEGACY before anything is
+ * committed, naming the alternatives.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+
+const execFileAsync = promisify(execFile);
+const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+
+const SHIM = `
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* IPT_SO_* and IP6T_SO_*: 64 (GET_INFO, SET_REPLACE) to 67 (GET_REVISION_TARGET), at SOL_IP and SOL_IPV6. */
+static int is_xtables(int level, int optname) {
+  return (level == SOL_IP || level == SOL_IPV6) && optname >= 64 && optname <= 67;
+}
+
+int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen) {
+  static int (*real)(int, int, int, void *, socklen_t *);
+  if (is_xtables(level, optname)) { errno = ENOPROTOOPT; return -1; }
+  if (!real) real = dlsym(RTLD_NEXT, "getsockopt");
+  return real(fd, level, optname, optval, optlen);
+}
+
+int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen) {
+  static int (*real)(int, int, int, const void *, socklen_t);
+  if (is_xtables(level, optname)) { errno = ENOPROTOOPT; return -1; }
+  if (!real) real = dlsym(RTLD_NEXT, "setsockopt");
+  return real(fd, level, optname, optval, optlen);
+}
+`;
+
+let shim: string | undefined;
+let shimDir: string | undefined;
+function buildShim(): string {
+  if (shim) return shim;
+  shimDir = mkdtempSync(path.join(tmpdir(), 'bridgewall-nolegacy-'));
+  chmodSync(shimDir, 0o755);
+  writeFileSync(path.join(shimDir, 'shim.c'), SHIM);
+  shim = path.join(shimDir, 'nolegacy.so');
+  execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', shim, path.join(shimDir, 'shim.c'), '-ldl'], { timeout: 60_000 });
+  return shim;
+}
+test.after.always(() => {
+  if (shimDir) rmSync(shimDir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI on the emulated kernel. */
+async function cliWithoutLegacy(...args: string[]): Promise<Run> {
+  const env = { ...process.env, LD_PRELOAD: buildShim() };
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { timeout: 120_000, env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+function specFile(spec: unknown): string {
+  const file = path.join(path.dirname(buildShim()), `spec-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  return file;
+}
+
+const NETWORK = {
+  bridge: 'br-web',
+  ipv4: { subnet: '198.18.1.0/24' },
+  ipv6: { subnet: '2001:db8:1::/64' },
+  endpoints: [{ ipv4: '198.18.1.2', ipv6: '2001:db8:1::2', ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }] }],
+};
+
+async function state(ns: TestNetns): Promise<string> {
+  return ns.run('sh', '-c', 'nft list ruleset; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null; true');
+}
+
+kernelTest('without legacy x_tables: nftables apply, show and flush work and touch no legacy table', async (t) => {
+  const ns = await createNetns(t, 'nolegacynft');
+  const applied = await cliWithoutLegacy('apply', specFile({ backend: 'nftables', ipv6: true, networks: [NETWORK] }), '--netns', ns.path);
+  t.is(applied.code, 0, applied.stderr);
+  t.is(applied.stderr, '');
+  t.regex(applied.stdout, /^applied with nftables: \d+ change\(s\) in 1 commit\(s\)$/m);
+  t.regex(await ns.run('nft', 'list', 'ruleset'), /8080/);
+  const shown = await cliWithoutLegacy('show', '--netns', ns.path);
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /^# iptables\n# nftables\ntable ip bridgewall/);
+  const flushed = await cliWithoutLegacy('flush', '--netns', ns.path);
+  t.is(flushed.code, 0, flushed.stderr);
+  t.regex(flushed.stdout, /^flushed iptables: 0 change\(s\) in 0 commit\(s\)\nflushed nftables: \d+ change\(s\) in 1 commit\(s\)\n$/);
+  t.is(await ns.run('nft', 'list', 'ruleset'), '');
+});
+
+kernelTest('without legacy x_tables: the iptables backend fails with ENOLEGACY, commits nothing and names the alternatives', async (t) => {
+  // Forwarding off, so the legacy backend would turn it on: it must not, either.
+  const ns = await createNetns(t, 'nolegacyipt', { forwarding: false });
+  const before = await state(ns);
+  const applied = await cliWithoutLegacy('apply', specFile({ backend: 'iptables', ipv6: true, networks: [NETWORK] }), '--netns', ns.path);
+  t.is(applied.code, 1);
+  t.regex(applied.stderr, /^error: ENOLEGACY: the kernel has no legacy ip6?tables table \w+ \(.*\): use the nftables backend/m);
+  t.regex(applied.stderr, /use the nftables backend \(the default\), the iptables-nft backend once bridgewall has it, or load the ip6?_tables and ip6?table_\w+ modules \(modprobe\)/);
+  t.is(applied.stdout, '');
+  t.is(await state(ns), before);
+});
+
+kernelTest('without legacy x_tables: the demo runs fully on nftables', async (t) => {
+  const demo = await cliWithoutLegacy('demo', '--backend', 'nftables', '--json');
+  t.is(demo.code, 0, demo.stderr);
+  const report = JSON.parse(demo.stdout) as { checks: { passed: boolean }[] };
+  t.true(report.checks.length > 0);
+  t.true(report.checks.every((check) => check.passed), demo.stdout);
+});
