@@ -13,7 +13,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { callNativeSync, NetfilterError, ValidationError } from '../src/errors.js';
 import { buildModel } from '../src/docker/model.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import type { TablePlan } from '../src/docker/iptables/ruleset.js';
@@ -21,7 +22,9 @@ import { BUILTIN_CHAINS, compareChains, formatRule, formatSave, type IptTableSna
 import type { IptFamily, IptRule, IptTableName } from '../src/iptc/rule.js';
 import { encodeIptnftRules } from '../src/iptnft/encode.js';
 import { IPTNFT_FAMILY, iptnftBaseChains } from '../src/iptnft/tables.js';
-import { NftBatch, NftConnection } from '../src/nft/index.js';
+import { binding } from '../src/native/binding.js';
+import { expr, NftBatch, NftConnection } from '../src/nft/index.js';
+import { encodeOperations, encodeRules } from '../src/iptc/encode.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { dockerIptablesGoldens, DOCKER_IP6TABLES_GOLDEN_DIR, withoutDockerUser } from './helpers/conformance.js';
@@ -188,6 +191,7 @@ function modelForms(family: IptFamily): IptTableSnapshot[] {
   return [
     { name: 'filter', chains: [{ name: 'FORWARD', rules: filter }, { name: 'X-ONE', rules: [] }] },
     { name: 'nat', chains: [{ name: 'PREROUTING', rules: prerouting }, { name: 'POSTROUTING', rules: postrouting }] },
+    { name: 'mangle', chains: [] },
   ];
 }
 
@@ -279,3 +283,58 @@ for (const family of ['ipv4', 'ipv6'] as const) {
     }
   });
 }
+
+test('a rule the legacy encoder refuses is refused by the same check, named by its place in the list', (t) => {
+  const error = t.throws(() => encodeIptnftRules('ipv4', 'filter', [
+    { target: { name: 'ACCEPT' } },
+    { matches: [{ name: 'tcp', destinationPort: 80 }], target: { name: 'ACCEPT' } },
+  ]), { instanceOf: ValidationError });
+  t.is(error.code, 'EVALIDATION');
+  t.is(error.field, 'rules[1].protocol');
+  const nat = t.throws(() => encodeIptnftRules('ipv6', 'filter', [{ target: { name: 'MASQUERADE' } }]), { instanceOf: ValidationError });
+  t.is(nat.field, 'rules[0].target.name');
+});
+
+test('a negated /0 prefix, which iptables-nft cannot write, is refused', (t) => {
+  const error = t.throws(() => encodeIptnftRules('ipv4', 'filter', [
+    { destination: '0.0.0.0/0', destinationNegated: true, target: { name: 'DROP' } },
+  ]), { instanceOf: ValidationError });
+  t.is(error.code, 'EVALIDATION');
+  t.is(error.field, 'rules[0].destinationNegated');
+});
+
+test('a rule\'s compat protocol is a protocol number and a boolean negation', (t) => {
+  const rule = { family: 'ip', table: 'filter', chain: 'FORWARD', exprs: [] } as const;
+  const protocol = t.throws(() => new NftBatch().addRule({ ...rule, compat: { protocol: 256, negated: false } }), { instanceOf: ValidationError });
+  t.is(protocol.field, 'compat.protocol');
+  const negated = t.throws(() => new NftBatch().addRule({ ...rule, compat: { protocol: 6, negated: 1 as unknown as boolean } }), { instanceOf: ValidationError });
+  t.is(negated.field, 'compat.negated');
+  const batch = new NftBatch().addRule({ ...rule, compat: { protocol: 6, negated: true } });
+  t.like(batch.messages[0], { compatProto: 6, compatFlags: 2 });
+});
+
+test('iptcXtExtensions builds extensions of appended rules only, and refuses other operations with EINVAL', (t) => {
+  const packed = encodeOperations('ipv4', 'filter', [{ op: 'deleteAt', chain: 'FORWARD', index: 0 }]);
+  const error = t.throws(() => callNativeSync(() => binding.iptcXtExtensions('ipv4', packed)), { instanceOf: NetfilterError });
+  t.is(error.code, 'EINVAL');
+  t.is(error.operation, 'iptc.xtExtensions');
+  const [rule] = binding.iptcXtExtensions('ipv4', encodeRules('ipv4', 'nat', [
+    { protocol: 'tcp', matches: [{ name: 'conntrack', states: ['NEW'] }], target: { name: 'DNAT', toAddress: '192.0.2.2', toPort: 80 } },
+  ], 'rules'));
+  t.deepEqual(rule!.matches.map((match) => [match.name, match.revision, match.info.length]), [['conntrack', 3, 168]]);
+  t.deepEqual([rule!.target!.name, rule!.target!.revision, rule!.target!.info.length], ['DNAT', 2, 48]);
+});
+
+kernelTest('an xt info longer than any extension\'s is refused before the kernel sees it', async (t) => {
+  const ns = await createNetns(t, 'iptnft-info');
+  const connection = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => connection.close());
+  const batch = new NftBatch()
+    .addTable({ family: 'ip', name: 'filter' })
+    .addChain({ family: 'ip', table: 'filter', name: 'X' })
+    .addRule({ family: 'ip', table: 'filter', chain: 'X', exprs: [expr.xtMatch('comment', 0, new Uint8Array(401))] });
+  const error = await t.throwsAsync(connection.commit(batch), { instanceOf: NetfilterError });
+  t.is(error.code, 'EINVAL');
+  t.regex(error.message, /exprs\[0\]\.info must be at most 400 bytes/);
+  t.deepEqual(await connection.listTables(), []);
+});

@@ -23,7 +23,7 @@ import type { IptFamily, IptMatch, IptPortRange, IptRule, IptTableName } from '.
 import { binding } from '../native/binding';
 import type { NativeXtExtension, NativeXtExtensions } from '../native/iptc';
 import { parsePrefix } from '../address';
-import { invalid } from '../errors';
+import { callNativeSync, invalid } from '../errors';
 import type { RuleCompat } from '../nft/batch';
 import { CMP, META, PAYLOAD_BASE, VERDICT } from '../nft/constants';
 import { expr, type NftExpr } from '../nft/expr';
@@ -54,7 +54,8 @@ export interface IptnftRuleBody {
  * encoder validates it; errors name `rules[i]`.
  */
 export function encodeIptnftRules(family: IptFamily, table: IptTableName, rules: readonly IptRule[]): IptnftRuleBody[] {
-  const extensions = binding.iptcXtExtensions(family, encodeRules(family, table, rules, 'rules'));
+  const packed = encodeRules(family, table, rules, 'rules');
+  const extensions = callNativeSync(() => binding.iptcXtExtensions(family, packed));
   return rules.map((rule, i) => ({
     exprs: encodeExprs(family, rule, extensions[i]!, `rules[${i}]`),
     compat: { protocol: protocolNumber(rule) ?? 0, negated: rule.protocolNegated === true },
