@@ -8,7 +8,7 @@
  * the same, and reading both back gives the same chains and the same rules,
  * expression for expression, xt infos byte for byte. Then the encoder's
  * namespace must `iptables-nft-save` as Docker's golden, and `iptables-nft -C`
- * must find each of its rules.
+ * and `-D` must find each of its rules.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -266,13 +266,15 @@ for (const family of ['ipv4', 'ipv6'] as const) {
     await compare(t, pair, modelForms(family));
   });
 
-  kernelTest(`${family}: every rule the planner makes for Docker's goldens, ingress, udp and sctp encodes as iptables-nft writes it, and -C finds it`, async (t) => {
+  kernelTest(`${family}: every rule the planner makes for Docker's goldens, ingress, udp and sctp encodes as iptables-nft writes it, and -C and -D find it`, async (t) => {
     const pair = await namespacePair(t, family);
     const tables = union(family, [...goldenScenarios(family).map((scenario) => scenario.tables), ingressAndProtocols(family)]);
     const save = await compare(t, pair, tables);
     const commands = checkCommands(save);
     for (const command of commands) await pair.encoder.run(commandTool(family), ...command);
-    t.log(`${commands.length} distinct rules compared, each found by ${commandTool(family)} -C`);
+    for (const command of commands) await pair.encoder.run(commandTool(family), ...command.map((word) => (word === '-C' ? '-D' : word)));
+    t.notRegex(normaliseSave(await pair.encoder.run(saveTool(family))), /^-A /m, 'every rule deleted by -D');
+    t.log(`${commands.length} distinct rules compared, each found by ${commandTool(family)} -C and deleted by -D`);
   });
 
   kernelTest(`${family}: every golden scenario written by the encoder saves as Docker's golden`, async (t) => {
