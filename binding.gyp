@@ -28,7 +28,8 @@
         "native/iptc/js_values.cc",
         "native/iptc/packed_operations.cc",
         "native/iptc/packed_dump.cc",
-        "native/iptc/xtables_lock.cc"
+        "native/iptc/xtables_lock.cc",
+        "native/iptc/xt_extensions.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -4,6 +4,7 @@
 
 #include "addon_data.h"
 #include "iptc/table.h"
+#include "iptc/xt_extensions.h"
 #include "nft/connection.h"
 #include "netns_cookie.h"
 #include "sysctl.h"
@@ -33,6 +34,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook(CloseOpenHandles, data);
   NftConnection::Init(env, exports);
   IptcTable::Init(env, exports);
+  InitXtExtensions(env, exports);
   InitSysctl(env, exports);
   InitNetnsCookie(env, exports);
   InitBridgePorts(env, exports);

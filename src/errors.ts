@@ -107,6 +107,17 @@ export async function callNative<T>(
   }
 }
 
+/** callNative for the addon's few synchronous calls. */
+export function callNativeSync<T>(run: () => T): T {
+  const caller: { stack?: string } = {};
+  Error.captureStackTrace(caller, callNativeSync);
+  try {
+    return run();
+  } catch (raw) {
+    throw toNetfilterError(raw as RawNativeError, caller.stack);
+  }
+}
+
 function toNetfilterError(
   raw: RawNativeError,
   callerStack: string | undefined,

@@ -3,7 +3,8 @@
 # build/asan/ (build/Release, which every other test loads, stays as it is)
 # and runs the tests that reach each native entry point against it: nftables
 # batches, dumps and connections, libiptc tables, transactions and the lock,
-# namespaces, sysctls and bridge ports, and the native fuzz. A report of
+# namespaces, sysctls and bridge ports, the iptables-nft encoder (xt
+# extensions, nft_compat expressions) and the native fuzz. A report of
 # either sanitizer aborts the test process, so the run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,7 @@ PATH="$PWD/node_modules/.bin:$PATH"
 FILES=(
   nft-batch nft-connection nft-fd-leak
   iptc-descriptors iptc-dump iptc-lifecycle iptc-lock iptc-rules iptc-transaction
-  native-fuzz
+  iptnft-encoding native-fuzz
 )
 
 # node-gyp builds into ./build next to binding.gyp, so the sanitizer build

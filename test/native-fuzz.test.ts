@@ -1,8 +1,8 @@
 /**
  * Fuzzes the native encoders through the addon's private binding, below all
  * TypeScript validation: thousands of random and hostile nftables batches,
- * libiptc transactions, dumps, namespace paths, sysctl writes and bridge
- * names (test/helpers/native-hostile.ts). Each input must succeed or fail
+ * libiptc transactions, dumps, xt extension builds, namespace paths, sysctl
+ * writes and bridge names (test/helpers/native-hostile.ts). Each input must succeed or fail
  * with a NetfilterError or ValidationError carrying a named code: never a
  * crash, an abort, a hang or an error of another kind. After a sample of the
  * failures, the namespace's ruleset must be what it was before the input.
@@ -15,8 +15,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
-import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
+import test, { type ExecutionContext } from 'ava';
+import { callNative, callNativeSync, NetfilterError, ValidationError } from '../src/errors.js';
 import { encodeOperations } from '../src/iptc/encode.js';
 import { decodeDump } from '../src/iptc/decode.js';
 import { binding } from '../src/native/binding.js';
@@ -26,6 +26,7 @@ import type { NativeNftConnection } from '../src/native/nft.js';
 import { KeyPacker, NftBatch, statement, match } from '../src/nft/index.js';
 import {
   bridgeInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
+  xtExtensionsInput,
 } from './helpers/native-hostile.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { random } from './reliability/hostile.js';
@@ -34,6 +35,7 @@ const SEED = Number(process.env.BRIDGEWALL_FUZZ_SEED ?? 0x6a7e5eed) >>> 0;
 const NFT_INPUTS = 3_000;
 const IPTC_INPUTS = 1_500;
 const HOST_INPUTS = 300;
+const XT_INPUTS = 1_500;
 /** Inputs per namespace. */
 const EPOCH = 500;
 /** Share of the inputs whose ruleset is compared before and after, when they fail. */
@@ -278,6 +280,30 @@ kernelTest(`${IPTC_INPUTS} hostile libiptc transactions and dumps: committed or 
   }, 2, tally);
   t.log(tally.toString());
   if (done) t.true(tally.get('iptc ok') > IPTC_INPUTS / 20, 'enough inputs are accepted to reach the kernel');
+});
+
+test(`${XT_INPUTS} hostile rule lists for iptcXtExtensions: built, or refused with EINVAL`, (t) => {
+  const tally = new Tally();
+  for (let i = 0; i < XT_INPUTS; i++) {
+    const input = xtExtensionsInput(diceFor(5, i));
+    let outcome: Outcome = { ok: true };
+    try {
+      const rules = callNativeSync(() => binding.iptcXtExtensions(input.family as 'ipv4', input.operations as Buffer));
+      if (!rules.every((rule) => rule.matches.every((match) => match.info.length % 8 === 0))) {
+        t.fail(`${where('xt', i, input)}\nbuilt an info not padded to 8 bytes`);
+        return;
+      }
+    } catch (error) {
+      outcome = { ok: false, error };
+      if (!(error instanceof NetfilterError) || error.code !== 'EINVAL' || error.operation !== 'iptc.xtExtensions') {
+        t.fail(`${where('xt', i, input)}\nfailed with ${describeError(error)}`);
+        return;
+      }
+    }
+    tally.add('xt', outcome);
+  }
+  t.log(tally.toString());
+  t.true(tally.get('xt ok') > XT_INPUTS / 20, 'enough inputs are built');
 });
 
 kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes and bridge names: done or refused with a code`, async (t) => {

@@ -89,6 +89,34 @@ class EntryBuilder {
   std::vector<uint8_t> bytes_;
 };
 
+// Collects the matches and the target as nft_compat carries them: name,
+// revision and the info padded as iptables-nft sends it (the extension's size
+// less its header), so both encoders share every byte of every info.
+class ExtensionCollector {
+ public:
+  template <typename Info>
+  void AddMatch(const char* name, uint8_t revision, const Info& info) {
+    extensions_.matches.push_back(Extension(name, revision, info));
+  }
+
+  template <typename Info>
+  void SetTarget(const char* name, uint8_t revision, const Info& info) {
+    extensions_.target = Extension(name, revision, info);
+  }
+
+  XtExtensions Finish() { return std::move(extensions_); }
+
+ private:
+  template <typename Info>
+  static XtExtension Extension(const char* name, uint8_t revision, const Info& info) {
+    XtExtension extension{name, revision, std::vector<uint8_t>(XT_ALIGN(sizeof(info)))};
+    std::memcpy(extension.info.data(), &info, sizeof(info));
+    return extension;
+  }
+
+  XtExtensions extensions_;
+};
+
 // As xtables_parse_interface: the mask covers the name and its NUL, or, for a
 // "prefix+" wildcard, only the prefix.
 void EncodeInterface(const InterfaceMatch& match, char (&name)[IFNAMSIZ], unsigned char (&mask)[IFNAMSIZ]) {
@@ -137,9 +165,9 @@ void EncodePortPair(const PortMatch& match, Info& info, uint8_t source_invert, u
   if (match.destination_negated) info.invflags |= destination_invert;
 }
 
-template <typename Family>
+template <typename Builder>
 struct MatchEncoder {
-  EntryBuilder<Family>& builder;
+  Builder& builder;
 
   void operator()(const PortMatch& match) const {
     switch (match.protocol) {
@@ -246,8 +274,8 @@ nf_nat_range2 NatRange(const std::optional<Address>& address, const std::optiona
   return range;
 }
 
-template <typename Family>
-void SetNatTarget(EntryBuilder<Family>& builder, const char* name, const nf_nat_range2& range) {
+template <typename Family, typename Builder>
+void SetNatTarget(Builder& builder, const char* name, const nf_nat_range2& range) {
   const NatTargetFormat& format = *FindNatFormat<Family>(name);
   switch (format.layout) {
     case NatLayout::kIpv4MultiRangeCompat: {
@@ -283,6 +311,17 @@ const char* VerdictName(Verdict verdict) {
   return "";
 }
 
+template <typename Family, typename Builder>
+void EncodeNatTarget(Builder& builder, const NatTarget& target) {
+  const char* name = target.kind == NatKind::kDestination ? "DNAT" : "SNAT";
+  SetNatTarget<Family>(builder, name, NatRange(target.address, target.ports));
+}
+
+template <typename Family, typename Builder>
+void EncodeMasqueradeTarget(Builder& builder, const MasqueradeTarget& target) {
+  SetNatTarget<Family>(builder, "MASQUERADE", NatRange(std::nullopt, target.ports));
+}
+
 template <typename Family>
 struct TargetEncoder {
   EntryBuilder<Family>& builder;
@@ -297,14 +336,9 @@ struct TargetEncoder {
     builder.SetTarget(target.chain.c_str(), 0, int{0});
   }
 
-  void operator()(const NatTarget& target) const {
-    const char* name = target.kind == NatKind::kDestination ? "DNAT" : "SNAT";
-    SetNatTarget(builder, name, NatRange(target.address, target.ports));
-  }
+  void operator()(const NatTarget& target) const { EncodeNatTarget<Family>(builder, target); }
 
-  void operator()(const MasqueradeTarget& target) const {
-    SetNatTarget(builder, "MASQUERADE", NatRange(std::nullopt, target.ports));
-  }
+  void operator()(const MasqueradeTarget& target) const { EncodeMasqueradeTarget<Family>(builder, target); }
 
   void operator()(const UnsupportedTarget&) const {
     // Decoding produces these; the JavaScript layer never sends one back.
@@ -525,9 +559,20 @@ template <typename Family>
 std::vector<uint8_t> EncodeEntry(const Rule& rule) {
   EntryBuilder<Family> builder;
   EncodeHeader<Family>(rule, Family::Header(builder.entry()));
-  for (const Match& match : rule.matches) std::visit(MatchEncoder<Family>{builder}, match);
+  for (const Match& match : rule.matches) std::visit(MatchEncoder<EntryBuilder<Family>>{builder}, match);
   std::visit(TargetEncoder<Family>{builder}, rule.target);
   return builder.Finish();
+}
+
+template <typename Family>
+XtExtensions EncodeXtExtensions(const Rule& rule) {
+  ExtensionCollector collector;
+  for (const Match& match : rule.matches) std::visit(MatchEncoder<ExtensionCollector>{collector}, match);
+  if (const auto* nat = std::get_if<NatTarget>(&rule.target)) EncodeNatTarget<Family>(collector, *nat);
+  if (const auto* masquerade = std::get_if<MasqueradeTarget>(&rule.target)) {
+    EncodeMasqueradeTarget<Family>(collector, *masquerade);
+  }
+  return collector.Finish();
 }
 
 template <typename Family>
@@ -554,6 +599,8 @@ Rule DecodeEntry(const typename Family::Entry& entry, const char* target_name) {
 
 template std::vector<uint8_t> EncodeEntry<Ipv4>(const Rule&);
 template std::vector<uint8_t> EncodeEntry<Ipv6>(const Rule&);
+template XtExtensions EncodeXtExtensions<Ipv4>(const Rule&);
+template XtExtensions EncodeXtExtensions<Ipv6>(const Rule&);
 template Rule DecodeEntry<Ipv4>(const Ipv4::Entry&, const char*);
 template Rule DecodeEntry<Ipv6>(const Ipv6::Entry&, const char*);
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "iptc/family.h"
@@ -15,6 +17,25 @@ namespace bridgewall::iptc {
 // chain as a name, which libiptc resolves when the entry is added.
 template <typename Family>
 std::vector<uint8_t> EncodeEntry(const Rule& rule);
+
+// One xt match or target as nft_compat carries it (NFTA_MATCH_* / NFTA_TARGET_*).
+struct XtExtension {
+  std::string name;
+  uint8_t revision = 0;
+  std::vector<uint8_t> info;  // the bytes EncodeEntry puts after the header, padding included
+};
+
+// A rule's matches in order, and its target when it is an extension (NAT);
+// verdicts and jumps have none.
+struct XtExtensions {
+  std::vector<XtExtension> matches;
+  std::optional<XtExtension> target;
+};
+
+// The same matches and target as EncodeEntry, as iptables-nft 1.8.9 hands
+// them to nft_compat: the legacy and the nf_tables encoders share every byte.
+template <typename Family>
+XtExtensions EncodeXtExtensions(const Rule& rule);
 
 // The rule in `entry`. `target_name` is libiptc's reading of its target
 // ("ACCEPT", a chain name, "DNAT", ...), which alone knows where jumps lead.

@@ -19,8 +19,6 @@ namespace bridgewall::iptc {
 
 namespace {
 
-constexpr const char* kOperation = "iptc.transaction";
-
 // iptables' own limits: user chains (so a jump's target name holds them
 // whole), interface names and comments, each without its NUL.
 constexpr size_t kMaxChainBytes = XT_EXTENSION_MAXNAMELEN - 1;
@@ -246,22 +244,23 @@ class OperationReader {
 
 }  // namespace
 
-OperationCursor::OperationCursor(const TableChange& change, size_t position, long first_index)
+OperationCursor::OperationCursor(const TableChange& change, size_t position, long first_index, const char* operation)
     : in_(reinterpret_cast<const uint8_t*>(change.operations.data()), change.operations.size()),
       address_length_(change.ip_version == IpVersion::kIpv4 ? Ipv4::kAddressLength : Ipv6::kAddressLength),
       field_("changes[" + std::to_string(position) + "].operations"),
+      operation_(operation),
       first_index_(first_index) {
   try {
     count_ = in_.U32("the operation count");
   } catch (const MalformedBytes& error) {
-    Fail(EINVAL, kOperation, field_ + ": " + error.what());
+    Fail(EINVAL, operation_, field_ + ": " + error.what());
   }
 }
 
 bool OperationCursor::Next(Operation& op) {
   if (read_ == count_) {
     if (in_.remaining() != 0) {
-      Fail(EINVAL, kOperation, field_ + ": " + std::to_string(in_.remaining()) + " bytes after the last of " +
+      Fail(EINVAL, operation_, field_ + ": " + std::to_string(in_.remaining()) + " bytes after the last of " +
                                    std::to_string(count_) + " operations");
     }
     return false;
@@ -270,7 +269,7 @@ bool OperationCursor::Next(Operation& op) {
   try {
     OperationReader(in_, address_length_).Read(op);
   } catch (const MalformedBytes& error) {
-    Fail(EINVAL, kOperation, field_ + "[" + std::to_string(read_ - 1) + "]: " + error.what(), index());
+    Fail(EINVAL, operation_, field_ + "[" + std::to_string(read_ - 1) + "]: " + error.what(), index());
   }
   return true;
 }

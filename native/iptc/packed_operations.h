@@ -18,8 +18,10 @@ namespace bridgewall::iptc {
 class OperationCursor {
  public:
   // `position`: the change's place in its transaction; `first_index`: the
-  // transaction-wide index of its first operation. Reads the count.
-  OperationCursor(const TableChange& change, size_t position, long first_index);
+  // transaction-wide index of its first operation; `operation`: the call
+  // whose EINVAL a malformed operation is. Reads the count.
+  OperationCursor(const TableChange& change, size_t position, long first_index,
+                  const char* operation = "iptc.transaction");
 
   // Reads the next operation into `op`, reusing its storage. False once all
   // are read, after checking that no byte follows them.
@@ -34,6 +36,7 @@ class OperationCursor {
   ByteReader in_;
   size_t address_length_;
   std::string field_;
+  const char* operation_;
   long first_index_;
   uint32_t count_ = 0;
   uint32_t read_ = 0;

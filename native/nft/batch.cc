@@ -85,6 +85,11 @@ RuleMessage ReadRule(const Napi::Object& o) {
     m.has_comment = true;
     m.comment = ReadComment(o);
   }
+  if (Has(o, "compatProto")) {
+    m.has_compat = true;
+    m.compat_proto = ReadInt<uint32_t>(o, "compatProto");
+    m.compat_flags = ReadInt<uint32_t>(o, "compatFlags");
+  }
   return m;
 }
 
@@ -272,6 +277,10 @@ void EncodeRule(BatchWriter& w, const RuleMessage& m, long index) {
   if (m.has_handle) nftnl_rule_set_u64(rule.get(), NFTNL_RULE_HANDLE, m.handle);
   if (m.has_position) nftnl_rule_set_u64(rule.get(), NFTNL_RULE_POSITION, m.position);
   for (const auto& spec : m.exprs) nftnl_rule_add_expr(rule.get(), BuildExpr(spec));
+  if (m.has_compat) {
+    nftnl_rule_set_u32(rule.get(), NFTNL_RULE_COMPAT_PROTO, m.compat_proto);
+    nftnl_rule_set_u32(rule.get(), NFTNL_RULE_COMPAT_FLAGS, m.compat_flags);
+  }
   if (m.has_comment) {
     // Userdata in the TLV layout nft itself writes, so `nft list` shows the comment.
     Owned<nftnl_udata_buf, nftnl_udata_buf_free> udata(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));

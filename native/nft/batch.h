@@ -47,6 +47,11 @@ struct RuleMessage {
   std::vector<ExprSpec> exprs;
   bool has_comment = false;
   std::string comment;
+  // NFTA_RULE_COMPAT: the protocol nft_compat extensions of the rule are checked
+  // against (xt's proto and its inversion), as iptables-nft sends it.
+  bool has_compat = false;
+  uint32_t compat_proto = 0;
+  uint32_t compat_flags = 0;
 };
 
 struct Verdict {

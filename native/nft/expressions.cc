@@ -1,7 +1,9 @@
 #include "nft/expressions.h"
 
 #include <libnftnl/expr.h>
+#include <linux/netfilter/x_tables.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -68,7 +70,22 @@ constexpr AttrEntry kAttrs[] = {
     {"masq", "flags", NFTNL_EXPR_MASQ_FLAGS, ExprAttr::kU32},
     {"masq", "regProtoMin", NFTNL_EXPR_MASQ_REG_PROTO_MIN, ExprAttr::kU32},
     {"masq", "regProtoMax", NFTNL_EXPR_MASQ_REG_PROTO_MAX, ExprAttr::kU32},
+    // nft_compat: an xt match or target, as iptables-nft writes what it keeps as extensions.
+    {"match", "name", NFTNL_EXPR_MT_NAME, ExprAttr::kXtName},
+    {"match", "rev", NFTNL_EXPR_MT_REV, ExprAttr::kU32},
+    {"match", "info", NFTNL_EXPR_MT_INFO, ExprAttr::kXtInfo},
+    {"target", "name", NFTNL_EXPR_TG_NAME, ExprAttr::kXtName},
+    {"target", "rev", NFTNL_EXPR_TG_REV, ExprAttr::kU32},
+    {"target", "info", NFTNL_EXPR_TG_INFO, ExprAttr::kXtInfo},
 };
+
+static_assert(kMaxXtNameBytes == XT_EXTENSION_MAXNAMELEN - 1, "xt names as the kernel bounds them");
+
+void CheckBytes(const Napi::Value& value, const std::string& field, const std::string& bytes, size_t max_bytes) {
+  if (bytes.size() > max_bytes) {
+    throw Napi::RangeError::New(value.Env(), field + " must be at most " + std::to_string(max_bytes) + " bytes");
+  }
+}
 
 bool KnownType(const std::string& type) {
   for (const auto& entry : kAttrs) {
@@ -99,11 +116,16 @@ ExprAttr ReadAttr(const AttrEntry& entry, const Napi::Value& value, const std::s
     case ExprAttr::kString:
       attr.text = AsName(value, field, kMaxNameBytes);
       break;
+    case ExprAttr::kXtName:
+      attr.text = AsName(value, field, kMaxXtNameBytes);
+      break;
     case ExprAttr::kBytes:
       attr.text = AsBytes(value, field);
-      if (attr.text.size() > kMaxValueBytes) {
-        throw Napi::RangeError::New(value.Env(), field + " must be at most " + std::to_string(kMaxValueBytes) + " bytes");
-      }
+      CheckBytes(value, field, attr.text, kMaxValueBytes);
+      break;
+    case ExprAttr::kXtInfo:
+      attr.text = AsBytes(value, field);
+      CheckBytes(value, field, attr.text, kMaxXtInfoBytes);
       break;
     case ExprAttr::kU8:
       attr.number = AsInt<uint8_t>(value, field);
@@ -144,6 +166,22 @@ ExprSpec ReadExpr(const Napi::Value& value, const std::string& field) {
   return spec;
 }
 
+namespace {
+
+// libnftnl keeps the info pointer it is given and frees it with the
+// expression (match.c, target.c), so it gets a copy of its own.
+void SetXtInfo(nftnl_expr* expr, const ExprAttr& attr) {
+  void* info = std::malloc(attr.text.empty() ? 1 : attr.text.size());
+  if (info == nullptr) {
+    nftnl_expr_free(expr);
+    throw std::bad_alloc();
+  }
+  std::memcpy(info, attr.text.data(), attr.text.size());
+  nftnl_expr_set_data(expr, attr.id, info, attr.text.size());
+}
+
+}  // namespace
+
 nftnl_expr* BuildExpr(const ExprSpec& spec) {
   nftnl_expr* expr = nftnl_expr_alloc(spec.type.c_str());
   if (expr == nullptr) throw std::bad_alloc();
@@ -160,10 +198,14 @@ nftnl_expr* BuildExpr(const ExprSpec& spec) {
         nftnl_expr_set_u64(expr, attr.id, attr.number);
         break;
       case ExprAttr::kString:
+      case ExprAttr::kXtName:
         nftnl_expr_set_str(expr, attr.id, attr.text.c_str());
         break;
       case ExprAttr::kBytes:
         nftnl_expr_set_data(expr, attr.id, attr.text.data(), attr.text.size());
+        break;
+      case ExprAttr::kXtInfo:
+        SetXtInfo(expr, attr);
         break;
     }
   }
@@ -188,9 +230,11 @@ ExprSpec DecodeExpr(const nftnl_expr* expr) {
         attr.number = nftnl_expr_get_u64(expr, entry.id);
         break;
       case ExprAttr::kString:
+      case ExprAttr::kXtName:
         attr.text = nftnl_expr_get_str(expr, entry.id);
         break;
-      case ExprAttr::kBytes: {
+      case ExprAttr::kBytes:
+      case ExprAttr::kXtInfo: {
         uint32_t len = 0;
         const void* data = nftnl_expr_get(expr, entry.id, &len);
         attr.text.assign(static_cast<const char*>(data), len);
@@ -218,9 +262,11 @@ Napi::Object ExprToJs(Napi::Env env, const ExprSpec& spec) {
         object.Set(attr.name, Napi::BigInt::New(env, attr.number));
         break;
       case ExprAttr::kString:
+      case ExprAttr::kXtName:
         object.Set(attr.name, attr.text);
         break;
       case ExprAttr::kBytes:
+      case ExprAttr::kXtInfo:
         object.Set(attr.name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(attr.text.data()),
                                                          attr.text.size()));
         break;

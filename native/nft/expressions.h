@@ -16,9 +16,10 @@ namespace bridgewall {
 struct ExprAttr {
   uint16_t id = 0;       // NFTNL_EXPR_* attribute
   const char* name = nullptr;
-  enum Kind { kU8, kU32, kS32, kU64, kString, kBytes } kind = kU32;
+  // kXtName and kXtInfo: an xt extension's name and info (nft_compat), with their own limits.
+  enum Kind { kU8, kU32, kS32, kU64, kString, kBytes, kXtName, kXtInfo } kind = kU32;
   uint64_t number = 0;
-  std::string text;      // kString, and kBytes as raw bytes
+  std::string text;      // kString and kXtName, and kBytes and kXtInfo as raw bytes
 };
 
 struct ExprSpec {

@@ -19,10 +19,17 @@ constexpr size_t kMaxExprs = 128;
 // Data attributes, set keys and map values: one data value (libnftnl copies into buffers of this size).
 constexpr size_t kMaxValueBytes = NFT_DATA_VALUE_MAXLEN;
 
-// The largest expression encoded within these bounds: an immediate with data
-// (nest and value, 72 bytes), a verdict naming a chain (nests, code and name,
-// 272) and its register (8), in its list element, name and data nests (24).
-constexpr size_t kMaxExprBytes = 376;
+// An xt extension's name without its NUL (XT_EXTENSION_MAXNAMELEN counts it).
+constexpr size_t kMaxXtNameBytes = 28;
+// An xt match's or target's info: above the largest iptables writes for the
+// rule model (sctp's, 296 bytes padded; comment's, 256).
+constexpr size_t kMaxXtInfoBytes = 400;
+
+// The largest expression encoded within these bounds: an xt match or target
+// (name 36 bytes, revision 8, info 404) in its list element, name and data
+// nests (20). (An immediate verdict naming a chain, the largest otherwise,
+// takes 376.)
+constexpr size_t kMaxExprBytes = 468;
 // A rule's header, table, chain, handle, position, comment and list nest.
 constexpr size_t kMaxRuleFrameBytes = 1024;
 // Room reserved before encoding one message other than an element list.

@@ -41,6 +41,25 @@ export function encodeOperations(family: IptFamily, table: IptTableName, operati
   return out.finish();
 }
 
+/**
+ * Rules alone, validated and packed as appends (to a chain of no meaning,
+ * which the layout needs), for the native builder of their xt extensions
+ * (src/iptnft/encode.ts). Errors name `field`[i].
+ */
+export function encodeRules(family: IptFamily, table: IptTableName, rules: unknown, field: string): NativeOperations {
+  if (!Array.isArray(rules)) invalid(field, 'an array of rules', rules);
+  const out = new PackedWriter(4 + rules.length * OPERATION_ESTIMATE);
+  out.u32(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    encodeHead(out, 'append', RULES_CHAIN);
+    encodeRule(out, family, table, rules[i], `${field}[${i}]`);
+  }
+  return out.finish();
+}
+
+/** The chain encodeRules names: any valid name does. */
+const RULES_CHAIN = 'rules';
+
 function encodeOperation(out: PackedWriter, family: IptFamily, table: IptTableName, value: unknown, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'an operation object', value);
   const operation = value as IptcOperation;

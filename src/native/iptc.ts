@@ -114,7 +114,26 @@ export interface NativeIptcTable {
   close(): void;
 }
 
+/** One xt match or target as nft_compat carries it: its info is the bytes a legacy entry holds after its header. */
+export interface NativeXtExtension {
+  name: string;
+  revision: number;
+  info: Buffer;
+}
+
+/** A rule's matches in order, and its target when that is an extension (DNAT, SNAT, MASQUERADE). */
+export interface NativeXtExtensions {
+  matches: NativeXtExtension[];
+  target?: NativeXtExtension;
+}
+
 export interface NativeIptcBinding {
   /** `netnsPath` '' means the namespace of the calling thread. */
   openIptcTable(netnsPath: string): Promise<NativeIptcTable>;
+  /**
+   * The extensions of each rule of `operations` (append operations only,
+   * packed as NativeOperations describes), built by the legacy entry encoder;
+   * synchronous. A malformed buffer throws EINVAL of iptc.xtExtensions.
+   */
+  iptcXtExtensions(family: IptFamily, operations: NativeOperations): NativeXtExtensions[];
 }

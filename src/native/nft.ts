@@ -39,6 +39,9 @@ export type NativeBatchMessage =
       position?: number;
       exprs?: readonly NativeExpr[];
       comment?: string;
+      /** NFTA_RULE_COMPAT: both or neither. */
+      compatProto?: number;
+      compatFlags?: number;
     }
   | {
       kind: 'set';

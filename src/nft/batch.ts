@@ -31,6 +31,17 @@ export interface RuleSpec extends TableRef {
   comment?: string;
   /** add: after this rule handle; insert: before it. Default: end / start of the chain. */
   position?: number;
+  /**
+   * The protocol the rule's nft_compat extensions (xt matches and targets)
+   * are checked against, as iptables-nft sends it: its `-p` number (0 for
+   * none) and whether `-p` is negated. The kernel checks with it and keeps it not.
+   */
+  compat?: RuleCompat;
+}
+
+export interface RuleCompat {
+  protocol: number;
+  negated: boolean;
 }
 
 export interface SetSpec extends TableRef {
@@ -166,6 +177,11 @@ export class NftBatch {
     if (spec.handle !== undefined) message.handle = checkHandle(spec.handle, 'handle');
     if (spec.position !== undefined) message.position = checkHandle(spec.position, 'position');
     if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
+    if (spec.compat !== undefined) {
+      message.compatProto = checkCompatProtocol(spec.compat.protocol);
+      if (typeof spec.compat.negated !== 'boolean') invalid('compat.negated', 'a boolean', spec.compat.negated);
+      message.compatFlags = spec.compat.negated ? COMPAT_INVERT : 0;
+    }
     return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}`);
   }
 
@@ -252,6 +268,16 @@ function checkDatatypes(types: unknown, field: string): void {
 function checkHandle(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) invalid(field, 'a rule handle', value);
   return value;
+}
+
+/** NFT_RULE_COMPAT_F_INV */
+const COMPAT_INVERT = 2;
+
+function checkCompatProtocol(value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 255) {
+    invalid('compat.protocol', 'a protocol number from 0 to 255', value);
+  }
+  return value as number;
 }
 
 function checkComment(value: unknown): string {

@@ -37,4 +37,8 @@ export const expr = {
   masq: (fields: { flags?: number; regProtoMin?: number; regProtoMax?: number } = {}): NftExpr => ({
     type: 'masq', ...fields,
   }),
+  /** nft_compat: an xt match (iptables' `-m NAME`) by name, revision and info bytes. */
+  xtMatch: (name: string, rev: number, info: Uint8Array): NftExpr => ({ type: 'match', name, rev, info }),
+  /** nft_compat: an xt target (iptables' `-j NAME`) by name, revision and info bytes. */
+  xtTarget: (name: string, rev: number, info: Uint8Array): NftExpr => ({ type: 'target', name, rev, info }),
 };

@@ -1,6 +1,6 @@
 /** The low-level nftables API: batches, connections, expressions and set keys. */
 export * from './constants';
-export { NftBatch, type ChainSpec, type ElementsSpec, type RuleSpec, type SetSpec, type TableRef } from './batch';
+export { NftBatch, type ChainSpec, type ElementsSpec, type RuleCompat, type RuleSpec, type SetSpec, type TableRef } from './batch';
 export { NftConnection, type ConnectionOptions, type NftTableInfo, type NftTableState } from './connection';
 export { expr, type CmpOp, type NftExpr } from './expr';
 export { KeyPacker, byteorderOf, datatypeOf, lengthOf, type KeyPart } from './keys';

@@ -13,6 +13,7 @@
 import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../../src/native/iptc.js';
 import type { NativeBatchMessage, NativeExpr } from '../../src/native/nft.js';
 import { PackedWriter } from '../../src/native/packed-writer.js';
+import { encodeIptnftRules } from '../../src/iptnft/encode.js';
 import { expr, match, REG_1, REG_2, statement, VERDICT } from '../../src/nft/index.js';
 
 /** Draws from a seeded stream of numbers in [0, 1) (test/reliability/hostile.ts's `random`). */
@@ -63,11 +64,11 @@ const NUMBERS: unknown[] = [
   ...WRONG_TYPES,
 ];
 const HOSTILE_NAMES: unknown[] = [
-  '', 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(5_000), 'x'.repeat(70_000), 'fz\0junk', 'ä'.repeat(128), 'with space',
+  '', 'x'.repeat(28), 'x'.repeat(29), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(5_000), 'x'.repeat(70_000), 'fz\0junk', 'ä'.repeat(128), 'with space',
   '\u{1F600}', ...WRONG_TYPES,
 ];
 const HOSTILE_COMMENTS: unknown[] = ['', 'x'.repeat(127), 'x'.repeat(128), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(5_000), 'a\0b', 7];
-const BYTE_LENGTHS = [0, 1, 2, 3, 4, 5, 15, 16, 17, 63, 64, 65, 100, 1_000];
+const BYTE_LENGTHS = [0, 1, 2, 3, 4, 5, 15, 16, 17, 63, 64, 65, 100, 296, 400, 401, 1_000];
 
 // ---------------------------------------------------------------------------
 // nftables
@@ -108,6 +109,12 @@ const VALID_EXPRS: (() => NativeExpr[])[] = [
   () => [{ type: 'ct', key: 0, dreg: REG_1, dir: 0 }],
   () => [{ type: 'meta', key: 3, sreg: REG_1 }],
   () => [{ type: 'range', sreg: REG_1, op: 0, from: Uint8Array.of(0, 1), to: Uint8Array.of(0, 9) }],
+  // nft_compat matches and targets with the infos iptables-nft writes (src/iptnft).
+  () => encodeIptnftRules('ipv4', 'filter', [{ matches: [{ name: 'conntrack', states: ['ESTABLISHED'] }], target: { name: 'ACCEPT' } }])[0]!.exprs,
+  () => encodeIptnftRules('ipv6', 'filter', [{ protocol: 'sctp', matches: [{ name: 'sctp', destinationPort: 9 }], target: { name: 'DROP' } }])[0]!.exprs,
+  () => encodeIptnftRules('ipv4', 'filter', [{ matches: [{ name: 'comment', comment: 'fz' }, { name: 'addrtype', destinationType: 'LOCAL' }], target: { name: 'RETURN' } }])[0]!.exprs,
+  () => encodeIptnftRules('ipv4', 'nat', [{ protocol: 'tcp', target: { name: 'DNAT', toAddress: '192.0.2.2', toPort: 80 } }])[0]!.exprs,
+  () => encodeIptnftRules('ipv6', 'nat', [{ target: { name: 'MASQUERADE' } }])[0]!.exprs,
 ];
 
 /** Every attribute each expression type takes, as the valid expressions above use them. */
@@ -204,6 +211,10 @@ function ruleMessage(d: Dice): NativeBatchMessage {
   if (d.chance(0.2)) message.handle = d.usually([1, 2, 3, 4, 1000, 2 ** 53 - 1], [0n, 5n, 2n ** 64n, ...NUMBERS]);
   if (d.chance(0.2)) message.position = d.usually([1, 2, 3, 1000], [0n, 5n, 2n ** 64n, ...NUMBERS]);
   if (d.chance(0.2)) message.comment = d.usually(['fz', 'a comment'], HOSTILE_COMMENTS);
+  if (d.chance(0.2)) {
+    message.compatProto = num(d, [0, 6, 17, 132]);
+    if (!d.hostile()) message.compatFlags = num(d, [0, 2, 1, 4]);
+  }
   return message as NativeBatchMessage;
 }
 
@@ -403,8 +414,8 @@ function iptRule(out: PackedWriter, d: Dice, family: unknown): void {
   for (let i = 0; i < count; i++) iptMatch(out, d);
 }
 
-function iptOperation(out: PackedWriter, d: Dice, family: unknown): void {
-  const op = code(out, d, OP_CODE);
+function iptOperation(out: PackedWriter, d: Dice, family: unknown, operations: Record<string, number>): void {
+  const op = code(out, d, operations);
   text(out, d, IPT_CHAINS);
   // The fields the operation needs, usually; sometimes missing or added where not needed.
   const needsRule = ([OP_CODE.append, OP_CODE.insert, OP_CODE.replace, OP_CODE.deleteRule] as number[]).includes(op);
@@ -436,14 +447,18 @@ function mutate(d: Dice, bytes: Buffer): Buffer {
   }
 }
 
-/** The packed operations of one change: usually plausible records, sometimes mutated bytes, random bytes or no buffer at all. */
-function iptOperations(d: Dice, family: unknown): unknown {
+/**
+ * The packed operations of one change, of the kinds `operations` names:
+ * usually plausible records, sometimes mutated bytes, random bytes or no
+ * buffer at all.
+ */
+function iptOperations(d: Dice, family: unknown, operations: Record<string, number> = OP_CODE): unknown {
   if (d.chance(0.02)) return d.pick([...WRONG_TYPES, [{ op: 'newChain', chain: 'FZ2' }]]);
   if (d.chance(0.02)) return Buffer.from(d.bytes(d.int(64)));
   const count = 1 + d.int(3);
   const out = new PackedWriter(64);
   out.u32(d.hostile() ? d.pick([0, count - 1, count + 1, 0xffffffff, 0x80000000]) : count);
-  for (let i = 0; i < count; i++) iptOperation(out, d, family);
+  for (let i = 0; i < count; i++) iptOperation(out, d, family, operations);
   const bytes = out.finish();
   return d.chance(0.07) ? mutate(d, bytes) : bytes;
 }
@@ -471,6 +486,13 @@ export function iptcInput(d: Dice): IptcChange[] {
 }
 
 export const IPT_DUMPS = { families: IPT_FAMILIES, tables: IPT_TABLES };
+
+/** Arguments of iptcXtExtensions: a family and rules packed as appends (usually). */
+export function xtExtensionsInput(d: Dice): { family: unknown; operations: unknown } {
+  d.temper();
+  const family = d.usually(IPT_FAMILIES, ['ipv5', '', 4, null], 0.97);
+  return { family, operations: iptOperations(d, family, { append: OP_CODE.append }) };
+}
 
 // ---------------------------------------------------------------------------
 // Namespace paths, sysctls and bridge ports
