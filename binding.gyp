@@ -15,6 +15,7 @@
         "native/netns.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
+        "native/conntrack.cc",
         "native/nft/connection.cc",
         "native/nft/batch.cc",
         "native/nft/dump.cc",

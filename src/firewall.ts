@@ -18,6 +18,7 @@
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
+import { followMappings, type ConntrackOutcome, type MappingChange } from './conntrack.js';
 import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
@@ -43,6 +44,8 @@ export interface ApplyResult extends ApplyOutcome {
   otherBackendChanges: number;
   /** Imperative calls that shared this commit (group commit); 1 for apply. */
   coalesced: number;
+  /** Connection tracking entries of the port mappings this commit changed, deleted after it (see conntrack.ts). */
+  conntrack: ConntrackOutcome;
 }
 
 /** A queued imperative call: a port call edits the held spec in place, any other call the spec as input. */
@@ -213,15 +216,19 @@ export class Firewall {
       edits !== undefined && backend.inSync(),
     ]);
     let outcome: ApplyOutcome | undefined;
+    let change: MappingChange | undefined;
     if (edits !== undefined && backend.applyPortChange && inSync) {
       const changes = edits.flatMap((edit) => portChangeOf(spec, edit));
       outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
+      change = { ports: changes };
     }
     if (outcome === undefined) {
       const model = buildModel(spec);
+      change = { before: this.held && (this.model ?? buildModel(this.held.spec)), after: model };
       outcome = await backend.apply(model);
       this.keepModel(backend, model);
     }
+    const followed = await followMappings(this.netns ?? '', change!, outcome);
     let otherBackendChanges = 0;
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
@@ -233,7 +240,7 @@ export class Firewall {
       this.otherBackendsClearedFor = spec.backend;
     }
     this.held = next;
-    return { backend: spec.backend, ...outcome, warnings: warningsOf(outcome), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return { backend: spec.backend, ...followed, warnings: warningsOf(followed), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
   }
 
   private async writeHostSettings(spec: SpecView): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
@@ -303,7 +310,7 @@ export class Firewall {
         edits.push(edit);
         accepted.push(pending);
         // Right after its edit: what a removal must keep depends on the ports left then.
-        if (backend.applyPortChange) changes.push(...portChangeOf(held.spec, edit));
+        changes.push(...portChangeOf(held.spec, edit));
       } catch (error) {
         pending.reject(error);
       }
@@ -312,9 +319,10 @@ export class Firewall {
     try {
       let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
-      const warnings = warningsOf(outcome);
+      const followed = await followMappings(this.netns ?? '', { ports: changes }, outcome);
+      const warnings = warningsOf(followed);
       for (const pending of accepted) {
-        pending.resolve({ backend: backend.name, ...outcome, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({ backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
@@ -373,11 +381,13 @@ export class Firewall {
       const next = HeldSpec.parse(input);
       const backend = await this.backend(next.spec.backend);
       const hostSettings = await this.writeHostSettings(next.spec);
-      const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
+      const change = { before: this.model ?? buildModel(this.held.spec), after: buildModel(next.spec) };
+      const outcome = await this.commitModels(backend, change.before, change.after);
+      const followed = await followMappings(this.netns ?? '', change, outcome);
       this.held = next;
-      const warnings = warningsOf(outcome);
+      const warnings = warningsOf(followed);
       for (const pending of accepted) {
-        pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({ backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
       if (accepted.length === 1) accepted[0]!.reject(error);

@@ -1,0 +1,327 @@
+#include "conntrack.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "arguments.h"
+#include "byte_reader.h"
+#include "error.h"
+#include "nft/socket.h"
+#include "promise_worker.h"
+
+namespace bridgewall {
+
+namespace {
+
+constexpr const char* kOperation = "conntrack.clear";
+
+// Filter flags, as src/native/conntrack.ts packs them.
+constexpr uint8_t kOrigDst = 1;           // the original destination address must be orig_dst
+constexpr uint8_t kReplySrc = 2;          // the reply source (address and port) must be reply_src
+constexpr uint8_t kReplySrcNegated = 4;   // ... must NOT be reply_src
+constexpr uint8_t kDstTranslated = 8;     // the destination was translated: reply source != original destination
+constexpr uint8_t kKnownFlags = kOrigDst | kReplySrc | kReplySrcNegated | kDstTranslated;
+
+// Addresses are kept in 16 bytes, IPv4 ones zero-padded, so one comparison
+// serves both families (a filter only ever meets entries of its own family).
+struct Endpoint {
+  uint8_t address[16] = {};
+  uint16_t port = 0;
+
+  bool operator==(const Endpoint& other) const {
+    return port == other.port && std::memcmp(address, other.address, sizeof(address)) == 0;
+  }
+};
+
+struct Filter {
+  uint8_t family = 0;
+  uint8_t proto = 0;
+  uint16_t orig_dst_port = 0;
+  uint8_t flags = 0;
+  uint8_t orig_dst[16] = {};
+  Endpoint reply_src;
+};
+
+auto KeyOf(uint8_t family, uint8_t proto, uint16_t port) { return std::make_tuple(family, proto, port); }
+bool KeyLess(const Filter& a, const Filter& b) {
+  return KeyOf(a.family, a.proto, a.orig_dst_port) < KeyOf(b.family, b.proto, b.orig_dst_port);
+}
+
+size_t AddressLength(uint8_t family) { return family == AF_INET ? 4 : 16; }
+
+void ReadAddress(ByteReader& in, uint8_t family, uint8_t* into, const char* what) {
+  size_t length = AddressLength(family);
+  std::memcpy(into, in.Take(length, what), length);
+}
+
+// The packed filters: u32 count, then per filter u8 family (AF_INET or
+// AF_INET6), u8 protocol, u16 original destination port, u8 flags, the
+// original destination address if kOrigDst, the reply source address and
+// u16 port if kReplySrc; little-endian, nothing after the last. Sorted by
+// (family, protocol, port) for the lookups of Matches.
+std::vector<Filter> ReadFilters(const std::string& bytes) {
+  ByteReader in(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  std::vector<Filter> filters;
+  size_t index = 0;
+  try {
+    uint32_t count = in.U32("the filter count");
+    // Five bytes is the smallest filter: a count past that is a lie, not a reservation to make.
+    if (count > in.remaining() / 5) throw MalformedBytes("a count of " + std::to_string(count) + " in " + std::to_string(in.remaining()) + " bytes");
+    filters.reserve(count);
+    for (; index < count; index++) {
+      Filter filter;
+      filter.family = in.U8("the family");
+      if (filter.family != AF_INET && filter.family != AF_INET6) throw MalformedBytes("family " + std::to_string(filter.family) + " is not AF_INET or AF_INET6");
+      filter.proto = in.U8("the protocol");
+      filter.orig_dst_port = in.U16("the original destination port");
+      filter.flags = in.U8("the flags");
+      if ((filter.flags & ~kKnownFlags) != 0) throw MalformedBytes("unknown flags " + std::to_string(filter.flags));
+      if ((filter.flags & kReplySrcNegated) != 0 && (filter.flags & kReplySrc) == 0) throw MalformedBytes("a negated reply source without one");
+      if ((filter.flags & kOrigDst) != 0) ReadAddress(in, filter.family, filter.orig_dst, "the original destination");
+      if ((filter.flags & kReplySrc) != 0) {
+        ReadAddress(in, filter.family, filter.reply_src.address, "the reply source");
+        filter.reply_src.port = in.U16("the reply source port");
+      }
+      filters.push_back(filter);
+    }
+  } catch (const MalformedBytes& error) {
+    Fail(EINVAL, kOperation, "filters[" + std::to_string(index) + "]: " + error.what());
+  }
+  if (in.remaining() != 0) Fail(EINVAL, kOperation, "filters: " + std::to_string(in.remaining()) + " bytes after the last filter");
+  std::sort(filters.begin(), filters.end(), KeyLess);
+  return filters;
+}
+
+// One direction of an entry, as the kernel reported it.
+struct Tuple {
+  uint8_t proto = 0;
+  Endpoint src;
+  Endpoint dst;
+  // Set as each part is found: entries without ports (ICMP, ...) never match.
+  bool has_src = false, has_dst = false, has_proto = false, has_src_port = false, has_dst_port = false;
+
+  bool complete() const { return has_src && has_dst && has_proto && has_src_port && has_dst_port; }
+};
+
+// The attributes of a nest, or of a message after its headers: each checked
+// by mnl_attr_ok against the end of what holds it before it is read.
+template <typename Visit>
+void ForEachAttribute(const void* start, const void* end, Visit visit) {
+  const char* tail = static_cast<const char*>(end);
+  for (auto* attr = static_cast<const nlattr*>(start);
+       mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
+    visit(attr);
+  }
+}
+
+template <typename Visit>
+void ForEachNested(const nlattr* nest, Visit visit) {
+  ForEachAttribute(mnl_attr_get_payload(nest), reinterpret_cast<const char*>(nest) + nest->nla_len, visit);
+}
+
+// Every attribute is checked for the exact length of its type; the libmnl
+// iterators check each attribute against the end of its nest or message.
+void ParseTupleIp(const nlattr* nest, uint8_t family, Tuple& tuple) {
+  const bool ipv4 = family == AF_INET;
+  const uint16_t src_type = ipv4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC;
+  const uint16_t dst_type = ipv4 ? CTA_IP_V4_DST : CTA_IP_V6_DST;
+  const size_t length = AddressLength(family);
+  ForEachNested(nest, [&](const nlattr* attr) {
+    uint16_t type = mnl_attr_get_type(attr);
+    if (mnl_attr_get_payload_len(attr) != length || (type != src_type && type != dst_type)) return;
+    Endpoint& endpoint = type == src_type ? tuple.src : tuple.dst;
+    std::memcpy(endpoint.address, mnl_attr_get_payload(attr), length);
+    (type == src_type ? tuple.has_src : tuple.has_dst) = true;
+  });
+}
+
+void ParseTupleProto(const nlattr* nest, Tuple& tuple) {
+  ForEachNested(nest, [&](const nlattr* attr) {
+    uint16_t type = mnl_attr_get_type(attr);
+    uint16_t length = mnl_attr_get_payload_len(attr);
+    if (type == CTA_PROTO_NUM && length == 1) {
+      tuple.proto = mnl_attr_get_u8(attr);
+      tuple.has_proto = true;
+    } else if ((type == CTA_PROTO_SRC_PORT || type == CTA_PROTO_DST_PORT) && length == 2) {
+      uint16_t port = ntohs(mnl_attr_get_u16(attr));
+      if (type == CTA_PROTO_SRC_PORT) {
+        tuple.src.port = port;
+        tuple.has_src_port = true;
+      } else {
+        tuple.dst.port = port;
+        tuple.has_dst_port = true;
+      }
+    }
+  });
+}
+
+Tuple ParseTuple(const nlattr* nest, uint8_t family) {
+  Tuple tuple;
+  ForEachNested(nest, [&](const nlattr* attr) {
+    uint16_t type = mnl_attr_get_type(attr);
+    if (type == CTA_TUPLE_IP) ParseTupleIp(attr, family, tuple);
+    else if (type == CTA_TUPLE_PROTO) ParseTupleProto(attr, tuple);
+  });
+  return tuple;
+}
+
+bool Matches(const Filter& filter, const Tuple& orig, const Tuple& reply) {
+  if ((filter.flags & kOrigDst) != 0 && std::memcmp(filter.orig_dst, orig.dst.address, sizeof(filter.orig_dst)) != 0) return false;
+  if ((filter.flags & kReplySrc) != 0 && (reply.src == filter.reply_src) == ((filter.flags & kReplySrcNegated) != 0)) return false;
+  if ((filter.flags & kDstTranslated) != 0 && reply.src == orig.dst) return false;
+  return true;
+}
+
+bool AnyMatches(const std::vector<Filter>& filters, uint8_t family, const Tuple& orig, const Tuple& reply) {
+  Filter key;
+  key.family = family;
+  key.proto = orig.proto;
+  key.orig_dst_port = orig.dst.port;
+  auto [first, last] = std::equal_range(filters.begin(), filters.end(), key, KeyLess);
+  for (auto it = first; it != last; ++it) {
+    if (Matches(*it, orig, reply)) return true;
+  }
+  return false;
+}
+
+// What identifies an entry to IPCTNL_MSG_CT_DELETE, copied as the kernel
+// sent it: the original tuple, the zone, and the id, with which the kernel
+// refuses to delete a newer entry that took the same tuple meanwhile.
+struct EntryKey {
+  const nlattr* orig = nullptr;
+  const nlattr* reply = nullptr;
+  const nlattr* zone = nullptr;
+  const nlattr* id = nullptr;
+};
+
+void AppendDelete(std::vector<char>& out, uint8_t family, const EntryKey& key) {
+  size_t length = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg));
+  for (const nlattr* attr : {key.orig, key.zone, key.id}) {
+    if (attr != nullptr) length += MNL_ALIGN(attr->nla_len);
+  }
+  size_t start = out.size();
+  out.resize(start + length);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(out.data() + start);
+  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  auto* header = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  header->nfgen_family = family;
+  header->version = NFNETLINK_V0;
+  header->res_id = 0;
+  for (const nlattr* attr : {key.orig, key.zone, key.id}) {
+    if (attr == nullptr) continue;
+    std::memcpy(mnl_nlmsg_get_payload_tail(nlh), attr, attr->nla_len);
+    nlh->nlmsg_len += MNL_ALIGN(attr->nla_len);
+  }
+}
+
+// Dumps `family`'s table and appends a delete message for each entry a filter matches.
+void CollectMatching(NetlinkSocket& socket, uint8_t family, const std::vector<Filter>& filters,
+                     std::vector<char>& deletes, size_t& delete_count) {
+  char request[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg))];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(request);
+  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = socket.NextSeq();
+  auto* header = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  header->nfgen_family = family;
+  header->version = NFNETLINK_V0;
+  header->res_id = 0;
+  socket.Request(
+      nlh,
+      [&](const nlmsghdr* reply) {
+        if (reply->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW)) return;
+        if (reply->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg))) return;
+        auto* entry_header = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(reply));
+        if (entry_header->nfgen_family != family) return;
+        EntryKey key;
+        ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_tail(reply),
+                         [&](const nlattr* attr) {
+                           switch (mnl_attr_get_type(attr)) {
+                             case CTA_TUPLE_ORIG: key.orig = attr; break;
+                             case CTA_TUPLE_REPLY: key.reply = attr; break;
+                             case CTA_ZONE: if (mnl_attr_get_payload_len(attr) == 2) key.zone = attr; break;
+                             case CTA_ID: if (mnl_attr_get_payload_len(attr) == 4) key.id = attr; break;
+                             default: break;
+                           }
+                         });
+        if (key.orig == nullptr || key.reply == nullptr) return;
+        Tuple orig = ParseTuple(key.orig, family);
+        Tuple reply_tuple = ParseTuple(key.reply, family);
+        if (!orig.complete() || !reply_tuple.complete()) return;
+        if (!AnyMatches(filters, family, orig, reply_tuple)) return;
+        AppendDelete(deletes, family, key);
+        delete_count++;
+      },
+      "conntrack.dump");
+}
+
+// Sends the deletes in chunks (one sendmsg each, every message acked) and
+// counts the entries deleted; one already gone (ENOENT) is not counted.
+uint32_t SendDeletes(NetlinkSocket& socket, std::vector<char>& deletes) {
+  constexpr size_t kChunkBytes = 1 << 16;
+  uint32_t deleted = 0;
+  int first_error = 0;
+  size_t offset = 0;
+  std::vector<char> chunk;
+  while (offset < deletes.size()) {
+    chunk.clear();
+    size_t messages = 0;
+    while (offset < deletes.size() && (chunk.empty() || chunk.size() < kChunkBytes)) {
+      auto* nlh = reinterpret_cast<nlmsghdr*>(deletes.data() + offset);
+      nlh->nlmsg_seq = socket.NextSeq();
+      chunk.insert(chunk.end(), deletes.data() + offset, deletes.data() + offset + nlh->nlmsg_len);
+      offset += nlh->nlmsg_len;
+      messages++;
+    }
+    for (const Ack& ack : socket.SendBatch(chunk, messages, "conntrack.delete")) {
+      if (ack.errnum == 0) deleted++;
+      else if (ack.errnum != ENOENT && first_error == 0) first_error = ack.errnum;
+    }
+  }
+  if (first_error != 0) Fail(first_error, "conntrack.delete", "the kernel refused to delete a connection tracking entry");
+  return deleted;
+}
+
+uint32_t ClearMatching(const std::string& netns_path, const std::string& packed) {
+  std::vector<Filter> filters = ReadFilters(packed);
+  if (filters.empty()) return 0;
+  NetlinkSocket socket(netns_path);
+  std::vector<char> deletes;
+  size_t delete_count = 0;
+  for (uint8_t family : {static_cast<uint8_t>(AF_INET), static_cast<uint8_t>(AF_INET6)}) {
+    bool named = std::any_of(filters.begin(), filters.end(), [family](const Filter& f) { return f.family == family; });
+    if (named) CollectMatching(socket, family, filters, deletes, delete_count);
+  }
+  return delete_count == 0 ? 0 : SendDeletes(socket, deletes);
+}
+
+Napi::Value ClearConntrack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto [netns_path, packed] = ReadArguments(env, kOperation, [&] {
+    return std::make_pair(AsNetnsPath(info[0]), AsBytes(info[1], "filters"));
+  });
+  return PromiseWorker<uint32_t>::Start(
+      env, kOperation,
+      [netns_path = std::move(netns_path), packed = std::move(packed)]() { return ClearMatching(netns_path, packed); },
+      [](Napi::Env env, uint32_t& deleted) -> Napi::Value { return Napi::Number::New(env, deleted); });
+}
+
+}  // namespace
+
+void InitConntrack(Napi::Env env, Napi::Object exports) {
+  exports.Set("clearConntrack", Napi::Function::New(env, ClearConntrack, "clearConntrack"));
+}
+
+}  // namespace bridgewall
