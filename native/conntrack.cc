@@ -60,31 +60,40 @@ bool KeyLess(const Filter& a, const Filter& b) {
 
 size_t AddressLength(uint8_t family) { return family == AF_INET ? 4 : 16; }
 
+// Filters name port ranges and are expanded to one per port for the lookups:
+// past this many ports in all, a buffer is refused rather than allocated
+// (Docker's and our largest specs stay far below it).
+constexpr size_t kMaxExpandedPorts = size_t{1} << 21;
+
 void ReadAddress(ByteReader& in, uint8_t family, uint8_t* into, const char* what) {
   size_t length = AddressLength(family);
   std::memcpy(into, in.Take(length, what), length);
 }
 
 // The packed filters: u32 count, then per filter u8 family (AF_INET or
-// AF_INET6), u8 protocol, u16 original destination port, u8 flags, the
-// original destination address if kOrigDst, the reply source address and
-// u16 port if kReplySrc; little-endian, nothing after the last. Sorted by
-// (family, protocol, port) for the lookups of Matches.
+// AF_INET6), u8 protocol, u16 first and u16 last original destination port,
+// u8 flags, the original destination address if kOrigDst, the reply source
+// address and the u16 reply source port of the first destination port if
+// kReplySrc (port first + i answers from reply port + i); little-endian,
+// nothing after the last. Expanded to one filter per port and sorted by
+// (family, protocol, port) for the lookups of AnyMatches.
 std::vector<Filter> ReadFilters(const std::string& bytes) {
   ByteReader in(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   std::vector<Filter> filters;
   size_t index = 0;
   try {
     uint32_t count = in.U32("the filter count");
-    // Five bytes is the smallest filter: a count past that is a lie, not a reservation to make.
-    if (count > in.remaining() / 5) throw MalformedBytes("a count of " + std::to_string(count) + " in " + std::to_string(in.remaining()) + " bytes");
+    // Seven bytes is the smallest filter: a count past that is a lie, not a reservation to make.
+    if (count > in.remaining() / 7) throw MalformedBytes("a count of " + std::to_string(count) + " in " + std::to_string(in.remaining()) + " bytes");
     filters.reserve(count);
     for (; index < count; index++) {
       Filter filter;
       filter.family = in.U8("the family");
       if (filter.family != AF_INET && filter.family != AF_INET6) throw MalformedBytes("family " + std::to_string(filter.family) + " is not AF_INET or AF_INET6");
       filter.proto = in.U8("the protocol");
-      filter.orig_dst_port = in.U16("the original destination port");
+      uint16_t first = in.U16("the first original destination port");
+      uint16_t last = in.U16("the last original destination port");
+      if (last < first) throw MalformedBytes("the port range " + std::to_string(first) + "-" + std::to_string(last) + " is empty");
       filter.flags = in.U8("the flags");
       if ((filter.flags & ~kKnownFlags) != 0) throw MalformedBytes("unknown flags " + std::to_string(filter.flags));
       if ((filter.flags & kReplySrcNegated) != 0 && (filter.flags & kReplySrc) == 0) throw MalformedBytes("a negated reply source without one");
@@ -92,8 +101,17 @@ std::vector<Filter> ReadFilters(const std::string& bytes) {
       if ((filter.flags & kReplySrc) != 0) {
         ReadAddress(in, filter.family, filter.reply_src.address, "the reply source");
         filter.reply_src.port = in.U16("the reply source port");
+        if (filter.reply_src.port + (last - first) > 0xffff) throw MalformedBytes("the reply source ports run past 65535");
       }
-      filters.push_back(filter);
+      if (filters.size() + (last - first) >= kMaxExpandedPorts) {
+        throw MalformedBytes("more than " + std::to_string(kMaxExpandedPorts) + " ports in all");
+      }
+      uint16_t reply_first = filter.reply_src.port;
+      for (uint32_t port = first; port <= last; port++) {
+        filter.orig_dst_port = static_cast<uint16_t>(port);
+        filter.reply_src.port = static_cast<uint16_t>(reply_first + (port - first));
+        filters.push_back(filter);
+      }
     }
   } catch (const MalformedBytes& error) {
     Fail(EINVAL, kOperation, "filters[" + std::to_string(index) + "]: " + error.what());

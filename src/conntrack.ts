@@ -27,12 +27,14 @@
  * filters against a dump of the table and deletes what matches.
  */
 import type { ApplyOutcome } from './backends/backend.js';
-import type { FirewallModel, PortBindingModel } from './docker/model.js';
+import { hostAddressIn, networkModelOf, type NetworkModel } from './docker/model.js';
 import type { FamilyPortChange } from './docker/port-change.js';
 import { callNative, NetfilterError } from './errors.js';
 import type { IptFamily } from './iptc/rule.js';
 import { binding } from './native/binding.js';
 import { packConntrackFilters, type ConntrackFilter } from './native/conntrack.js';
+import type { SpecView } from './spec/packed.js';
+import type { PortProtocol, PortRange, PortSpec } from './spec/types.js';
 import { Warnings } from './warnings.js';
 
 export interface ConntrackOutcome {
@@ -40,10 +42,14 @@ export interface ConntrackOutcome {
   cleared: number;
 }
 
-/** What a commit changed: a port call's bindings, or two whole models (absent before: nothing known). */
+/**
+ * What a commit changed: a port call's bindings, or two whole specs (absent
+ * before: nothing known, so every binding counts as published), compared
+ * endpoint by endpoint: only the ports of endpoints that differ are looked at.
+ */
 export type MappingChange =
   | { ports: readonly FamilyPortChange[] }
-  | { before: FirewallModel | undefined; after: FirewallModel };
+  | { before: SpecView | undefined; after: SpecView };
 
 /**
  * Failures that mean the kernel has no connection tracking netlink: no
@@ -82,62 +88,153 @@ function unclearedMessage(error: NetfilterError): string {
   return `${why}: connections that began before this change keep the NAT of the port mappings they began with`;
 }
 
-/** The filters for the bindings a change added and removed, each once. */
+/** The filters for the bindings a change added and removed. */
 export function filtersOf(change: MappingChange): ConntrackFilter[] {
-  const filters = new Map<string, ConntrackFilter>();
-  const add = (filter: ConntrackFilter | undefined): void => {
-    if (filter) filters.set(JSON.stringify(filter), filter);
-  };
-  if ('ports' in change) {
-    for (const { network, added, removed } of change.ports) {
-      for (const binding of added) add(publishedFilter(network.family, binding));
-      for (const binding of removed) add(unpublishedFilter(network.family, binding));
+  return 'ports' in change ? portChangeFilters(change.ports) : specChangeFilters(change.before, change.after);
+}
+
+function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilter[] {
+  const filters: ConntrackFilter[] = [];
+  // A port change may list a binding twice (see eachBinding).
+  const seen = new Set<string>();
+  const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
+  for (const { network, added, removed } of changes) {
+    for (const binding of added) {
+      if (binding.hostPort === undefined || !once(`+${binding.key}`)) continue;
+      filters.push(published(network.family, binding.proto, binding.hostAddress, single(binding.hostPort), binding.containerAddress, binding.containerPort));
     }
+    for (const binding of removed) {
+      if (!once(`-${binding.key}`)) continue;
+      filters.push(unpublished(network.family, binding.proto, binding.hostAddress, binding.hostPort === undefined ? undefined : single(binding.hostPort),
+        binding.containerAddress, single(binding.containerPort)));
+    }
+  }
+  return filters;
+}
+
+const single = (port: number): PortRange => ({ first: port, last: port });
+
+/** One family's side of an endpoint: its address, and its network's model when the family has bindings there. */
+interface EndpointSide {
+  network: NetworkModel | undefined;
+  address: string | undefined;
+  ports: Iterable<PortSpec>;
+}
+
+function specChangeFilters(before: SpecView | undefined, after: SpecView): ConntrackFilter[] {
+  const filters: ConntrackFilter[] = [];
+  if (before === after) return filters;
+  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+    const was = endpointSides(before, family);
+    for (const [key, side] of endpointSides(after, family)) {
+      endpointFilters(family, was.get(key), side, filters);
+      was.delete(key);
+    }
+    for (const side of was.values()) endpointFilters(family, side, undefined, filters);
+  }
+  return filters;
+}
+
+/** The endpoints of a spec in one family, by bridge and address. */
+function endpointSides(spec: SpecView | undefined, family: IptFamily): Map<string, EndpointSide> {
+  const sides = new Map<string, EndpointSide>();
+  if (!spec?.[family]) return sides;
+  for (const network of spec.networks) {
+    const model = networkModelOf(network, family, !spec.userlandProxy);
+    for (const endpoint of network.endpoints) {
+      const address = endpoint[family];
+      if (address !== undefined) sides.set(`${network.bridge} ${address}`, { network: model, address, ports: endpoint.ports });
+    }
+  }
+  return sides;
+}
+
+/**
+ * The filters of one endpoint's change in one family: nothing when its
+ * network and ports are as they were (the common case, checked port by port
+ * without building anything), else those of the ports only one side lists.
+ */
+function endpointFilters(family: IptFamily, before: EndpointSide | undefined, after: EndpointSide | undefined, filters: ConntrackFilter[]): void {
+  const sameNetwork = before !== undefined && after !== undefined && JSON.stringify(before.network) === JSON.stringify(after.network);
+  if (sameNetwork && samePorts(before.ports, after.ports)) return;
+  const counts = new Map<string, { port: PortSpec; count: number }>();
+  if (sameNetwork) {
+    for (const port of before.ports) {
+      const key = portKey(port);
+      const entry = counts.get(key) ?? { port, count: 0 };
+      entry.count--;
+      counts.set(key, entry);
+    }
+    for (const port of after.ports) {
+      const key = portKey(port);
+      const entry = counts.get(key) ?? { port, count: 0 };
+      entry.count++;
+      counts.set(key, entry);
+    }
+    for (const { port, count } of counts.values()) {
+      if (count > 0) portFilter(family, after, port, true, filters);
+      if (count < 0) portFilter(family, before, port, false, filters);
+    }
+    return;
+  }
+  if (before) for (const port of before.ports) portFilter(family, before, port, false, filters);
+  if (after) for (const port of after.ports) portFilter(family, after, port, true, filters);
+}
+
+function samePorts(a: Iterable<PortSpec>, b: Iterable<PortSpec>): boolean {
+  if (a === b) return true;
+  const right = b[Symbol.iterator]();
+  for (const port of a) {
+    const other = right.next();
+    if (other.done || !samePort(port, other.value)) return false;
+  }
+  return right.next().done === true;
+}
+
+function samePort(a: PortSpec, b: PortSpec): boolean {
+  return a.proto === b.proto && a.hostIp === b.hostIp && a.hostPort?.first === b.hostPort?.first && a.hostPort?.last === b.hostPort?.last &&
+    a.containerPort.first === b.containerPort.first && a.containerPort.last === b.containerPort.last;
+}
+
+function portKey(port: PortSpec): string {
+  return `${port.proto} ${port.hostIp ?? ''} ${port.hostPort?.first ?? ''}-${port.hostPort?.last ?? ''} ${port.containerPort.first}-${port.containerPort.last}`;
+}
+
+/** The filter of a port (a range of bindings) published or unpublished on an endpoint, if it has bindings there. */
+function portFilter(family: IptFamily, side: EndpointSide, port: PortSpec, isPublished: boolean, filters: ConntrackFilter[]): void {
+  // Internal networks have no bindings (see eachBinding); a port on another family's host address has none here.
+  if (!side.network || side.network.internal || side.address === undefined) return;
+  const hostAddress = hostAddressIn(port, family);
+  if (hostAddress === null) return;
+  const span = port.containerPort.last - port.containerPort.first;
+  const hostPorts = port.hostPort && { first: port.hostPort.first, last: port.hostPort.first + span };
+  if (isPublished) {
+    if (hostPorts) filters.push(published(family, port.proto, hostAddress, hostPorts, side.address, port.containerPort.first));
   } else {
-    const before = bindingsByKey(change.before);
-    const after = bindingsByKey(change.after);
-    for (const [key, { family, binding }] of after) if (!before.has(key)) add(publishedFilter(family, binding));
-    for (const [key, { family, binding }] of before) if (!after.has(key)) add(unpublishedFilter(family, binding));
+    filters.push(unpublished(family, port.proto, hostAddress, hostPorts, side.address, port.containerPort));
   }
-  return [...filters.values()];
 }
 
-function bindingsByKey(model: FirewallModel | undefined): Map<string, { family: IptFamily; binding: PortBindingModel }> {
-  const bindings = new Map<string, { family: IptFamily; binding: PortBindingModel }>();
-  for (const { family, networks } of model?.families ?? []) {
-    for (const network of networks) {
-      for (const endpoint of network.endpoints) {
-        for (const binding of endpoint.bindings) bindings.set(`${family} ${binding.key}`, { family, binding });
-      }
-    }
-  }
-  return bindings;
-}
-
-/** Entries of the host port that the binding's DNAT would not have made. */
-function publishedFilter(family: IptFamily, binding: PortBindingModel): ConntrackFilter | undefined {
-  if (binding.hostPort === undefined) return undefined;
+/** Entries of the host ports that the bindings' DNAT would not have made. */
+function published(
+  family: IptFamily, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange, containerAddress: string, containerPort: number,
+): ConntrackFilter {
   return {
     family,
-    proto: binding.proto,
-    origDstPort: binding.hostPort,
-    ...(binding.hostAddress === undefined ? {} : { origDst: binding.hostAddress }),
-    replySrc: { address: binding.containerAddress, port: binding.containerPort, negated: true },
-    dstTranslated: binding.proto !== 'udp',
+    proto,
+    origDstPorts: hostPorts,
+    ...(hostAddress === undefined ? {} : { origDst: hostAddress }),
+    replySrc: { address: containerAddress, port: containerPort, negated: true },
+    dstTranslated: proto !== 'udp',
   };
 }
 
-/** Entries the binding's rules made: answered by its container port. */
-function unpublishedFilter(family: IptFamily, binding: PortBindingModel): ConntrackFilter {
-  const target = { address: binding.containerAddress, port: binding.containerPort, negated: false };
-  if (binding.hostPort === undefined) {
-    return { family, proto: binding.proto, origDstPort: binding.containerPort, origDst: binding.containerAddress, replySrc: target };
-  }
-  return {
-    family,
-    proto: binding.proto,
-    origDstPort: binding.hostPort,
-    ...(binding.hostAddress === undefined ? {} : { origDst: binding.hostAddress }),
-    replySrc: target,
-  };
+/** Entries the bindings' rules made: answered by their container ports; without host ports, addressed straight to them. */
+function unpublished(
+  family: IptFamily, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange | undefined,
+  containerAddress: string, containerPorts: PortRange,
+): ConntrackFilter {
+  const target = { address: containerAddress, port: containerPorts.first, negated: false };
+  if (hostPorts === undefined) return { family, proto, origDstPorts: containerPorts, origDst: containerAddress, replySrc: target };
+  return { family, proto, origDstPorts: hostPorts, ...(hostAddress === undefined ? {} : { origDst: hostAddress }), replySrc: target };
 }

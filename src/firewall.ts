@@ -224,7 +224,7 @@ export class Firewall {
     }
     if (outcome === undefined) {
       const model = buildModel(spec);
-      change = { before: this.held && (this.model ?? buildModel(this.held.spec)), after: model };
+      change = { before: this.held?.spec, after: spec };
       outcome = await backend.apply(model);
       this.keepModel(backend, model);
     }
@@ -381,9 +381,8 @@ export class Firewall {
       const next = HeldSpec.parse(input);
       const backend = await this.backend(next.spec.backend);
       const hostSettings = await this.writeHostSettings(next.spec);
-      const change = { before: this.model ?? buildModel(this.held.spec), after: buildModel(next.spec) };
-      const outcome = await this.commitModels(backend, change.before, change.after);
-      const followed = await followMappings(this.netns ?? '', change, outcome);
+      const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
+      const followed = await followMappings(this.netns ?? '', { before: this.held.spec, after: next.spec }, outcome);
       this.held = next;
       const warnings = warningsOf(followed);
       for (const pending of accepted) {

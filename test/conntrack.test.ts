@@ -12,7 +12,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { filtersOf } from '../src/conntrack.js';
-import { buildModel } from '../src/docker/model.js';
 import { portChangeOf } from '../src/docker/port-change.js';
 import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
 import { binding } from '../src/native/binding.js';
@@ -35,20 +34,33 @@ function spec(ports: { a?: PortSpecInput[]; b?: PortSpecInput[] }, backend: 'nft
   };
 }
 
-const modelOf = (input: SpecInput) => buildModel(HeldSpec.parse(input).spec);
+const specOf = (input: SpecInput) => HeldSpec.parse(input).spec;
 
 test('a moved mapping: entries of its host port not answered by B, and those answered by A; a kept mapping: none', (t) => {
-  const filters = filtersOf({ before: modelOf(spec({ a: [UDP, TCP] })), after: modelOf(spec({ a: [TCP], b: [UDP] })) });
+  const filters = filtersOf({ before: specOf(spec({ a: [UDP, TCP] })), after: specOf(spec({ a: [TCP], b: [UDP] })) });
   t.deepEqual(filters, [
-    { family: 'ipv4', proto: 'udp', origDstPort: 8053, replySrc: { address: B, port: 53, negated: true }, dstTranslated: false },
-    { family: 'ipv4', proto: 'udp', origDstPort: 8053, replySrc: { address: A, port: 53, negated: false } },
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 8053, last: 8053 }, replySrc: { address: A, port: 53, negated: false } },
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 8053, last: 8053 }, replySrc: { address: B, port: 53, negated: true }, dstTranslated: false },
   ]);
 });
 
+test('a range published: one filter, its container ports following its host ports; an endpoint removed: its ranges unpublished', (t) => {
+  const range: PortSpecInput = { proto: 'udp', hostPort: '9000-9099', containerPort: '5000-5099' };
+  t.deepEqual(filtersOf({ before: specOf(spec({ a: [TCP] })), after: specOf(spec({ a: [TCP], b: [range] })) }), [
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 9000, last: 9099 }, replySrc: { address: B, port: 5000, negated: true }, dstTranslated: false },
+  ]);
+  const withoutB = specOf(spec({ a: [TCP] }));
+  withoutB.networks[0]!.endpoints.pop();
+  t.deepEqual(filtersOf({ before: specOf(spec({ a: [TCP], b: [range] })), after: withoutB }), [
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 9000, last: 9099 }, replySrc: { address: B, port: 5000, negated: false } },
+  ]);
+  t.deepEqual(filtersOf({ before: specOf(spec({ a: [TCP], b: [range] })), after: specOf(spec({ a: [TCP], b: [range] })) }), [], 'nothing changed');
+});
+
 test('a TCP mapping published on one address: only translated entries of that address and port not answered by its container', (t) => {
-  const filters = filtersOf({ before: undefined, after: modelOf(spec({ a: [TCP] })) });
+  const filters = filtersOf({ before: undefined, after: specOf(spec({ a: [TCP] })) });
   t.deepEqual(filters, [
-    { family: 'ipv4', proto: 'tcp', origDstPort: 8080, origDst: '192.0.2.1', replySrc: { address: A, port: 80, negated: true }, dstTranslated: true },
+    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 8080, last: 8080 }, origDst: '192.0.2.1', replySrc: { address: A, port: 80, negated: true }, dstTranslated: true },
   ]);
 });
 
@@ -56,19 +68,21 @@ test('a port call gives the filters of the ports it added and removed, not of th
   const held = HeldSpec.parse(spec({ a: [UDP, TCP] }));
   const removal = held.removePorts('br-ct', { ipv4: A }, [UDP]);
   const filters = filtersOf({ ports: portChangeOf(held.spec, removal) });
-  t.deepEqual(filters, [{ family: 'ipv4', proto: 'udp', origDstPort: 8053, replySrc: { address: A, port: 53, negated: false } }]);
+  t.deepEqual(filters, [{ family: 'ipv4', proto: 'udp', origDstPorts: { first: 8053, last: 8053 }, replySrc: { address: A, port: 53, negated: false } }]);
   const addition = held.addPorts('br-ct', { ipv4: B }, [{ proto: 'tcp', hostPort: 9000, containerPort: 90 }]);
   t.deepEqual(filtersOf({ ports: portChangeOf(held.spec, addition) }), [
-    { family: 'ipv4', proto: 'tcp', origDstPort: 9000, replySrc: { address: B, port: 90, negated: true }, dstTranslated: true },
+    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 9000, last: 9000 }, replySrc: { address: B, port: 90, negated: true }, dstTranslated: true },
   ]);
 });
 
 test('the filters are validated before the addon sees them, naming the field', (t) => {
-  const good: ConntrackFilter = { family: 'ipv4', proto: 'udp', origDstPort: 53 };
+  const good: ConntrackFilter = { family: 'ipv4', proto: 'udp', origDstPorts: { first: 53, last: 53 } };
   const cases: [ConntrackFilter, string][] = [
-    [{ ...good, origDstPort: 0 }, 'f[0].origDstPort'],
-    [{ ...good, origDstPort: 65536 }, 'f[0].origDstPort'],
-    [{ ...good, origDstPort: 1.5 }, 'f[0].origDstPort'],
+    [{ ...good, origDstPorts: { first: 0, last: 0 } }, 'f[0].origDstPorts.first'],
+    [{ ...good, origDstPorts: { first: 1, last: 65536 } }, 'f[0].origDstPorts.last'],
+    [{ ...good, origDstPorts: { first: 1.5, last: 2 } }, 'f[0].origDstPorts.first'],
+    [{ ...good, origDstPorts: { first: 10, last: 9 } }, 'f[0].origDstPorts.last'],
+    [{ ...good, origDstPorts: { first: 10, last: 20 }, replySrc: { address: '192.0.2.1', port: 65530, negated: false } }, 'f[0].replySrc.port'],
     [{ ...good, proto: 'icmp' as 'udp' }, 'f[0].proto'],
     [{ ...good, family: 'inet' as 'ipv4' }, 'f[0].family'],
     [{ ...good, origDst: '2001:db8::1' }, 'f[0].origDst'],
@@ -124,15 +138,15 @@ kernelTest('the addon deletes exactly the entries its filters match, read back w
   const target = { address: '192.0.2.2', port: 7002 };
   const filters: ConntrackFilter[] = [
     // Nothing: the DNATed entries answer from the target; the other address is not theirs.
-    { family: 'ipv4', proto: 'udp', origDstPort: 7001, replySrc: { ...target, negated: true } },
-    { family: 'ipv4', proto: 'tcp', origDstPort: 7001, origDst: '192.0.2.9' },
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 7001, last: 7001 }, replySrc: { ...target, negated: true } },
+    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 7001, last: 7001 }, origDst: '192.0.2.9' },
     // Nothing: tcp 7003 was not translated.
-    { family: 'ipv4', proto: 'tcp', origDstPort: 7003, replySrc: { ...target, negated: true }, dstTranslated: true },
+    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 7003, last: 7003 }, replySrc: { ...target, negated: true }, dstTranslated: true },
     // Nothing: another family.
-    { family: 'ipv6', proto: 'udp', origDstPort: 7003 },
+    { family: 'ipv6', proto: 'udp', origDstPorts: { first: 7003, last: 7003 } },
     // Deleted: udp 7003 (answered by the host), tcp 7001 (answered by the target).
-    { family: 'ipv4', proto: 'udp', origDstPort: 7003, origDst: '192.0.2.1', replySrc: { ...target, negated: true } },
-    { family: 'ipv4', proto: 'tcp', origDstPort: 7001, replySrc: { ...target, negated: false } },
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 7003, last: 7003 }, origDst: '192.0.2.1', replySrc: { ...target, negated: true } },
+    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 7001, last: 7001 }, replySrc: { ...target, negated: false } },
   ];
   const cleared = await callNative(() => binding.clearConntrack(ns.path, packConntrackFilters(filters, 'filters')));
   t.is(cleared, 2);
@@ -142,13 +156,16 @@ kernelTest('the addon deletes exactly the entries its filters match, read back w
 kernelTest('malformed packed filters fail with EINVAL naming the filter, before the namespace is touched', async (t) => {
   const ns = await trackedNamespace(t);
   const before = await entries(ns);
-  const good = packConntrackFilters([{ family: 'ipv4', proto: 'udp', origDstPort: 7003 }], 'f');
+  const good = packConntrackFilters([{ family: 'ipv4', proto: 'udp', origDstPorts: { first: 7003, last: 7003 } }], 'f');
   const cases: [string, Uint8Array, RegExp][] = [
-    ['a family of 7', Buffer.from([1, 0, 0, 0, 7, 17, 0x5b, 0x1b, 0]), /filters\[0\]: family 7/],
-    ['unknown flags', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 0x40]), /filters\[0\]: unknown flags/],
-    ['a negated reply source without one', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 4]), /without one/],
-    ['an address cut short', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 1, 192, 0]), /original destination needs 4 bytes/],
-    ['a count past the bytes', Buffer.from([0xff, 0xff, 0xff, 0xff, 2, 17, 0x5b, 0x1b, 0]), /filters\[0\]: a count of 4294967295/],
+    ['a family of 7', Buffer.from([1, 0, 0, 0, 7, 17, 0x5b, 0x1b, 0x5b, 0x1b, 0]), /filters\[0\]: family 7/],
+    ['an empty port range', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 0x5a, 0x1b, 0]), /filters\[0\]: the port range 7003-7002 is empty/],
+    ['unknown flags', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 0x5b, 0x1b, 0x40]), /filters\[0\]: unknown flags/],
+    ['a negated reply source without one', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 0x5b, 0x1b, 4]), /without one/],
+    ['an address cut short', Buffer.from([1, 0, 0, 0, 2, 17, 0x5b, 0x1b, 0x5b, 0x1b, 1, 192, 0]), /original destination needs 4 bytes/],
+    ['reply ports past 65535', Buffer.from([1, 0, 0, 0, 2, 17, 1, 0, 2, 0, 2, 192, 0, 2, 1, 0xff, 0xff]), /reply source ports run past 65535/],
+    ['a count past the bytes', Buffer.from([0xff, 0xff, 0xff, 0xff, 2, 17, 0x5b, 0x1b, 0x5b, 0x1b, 0]), /filters\[0\]: a count of 4294967295/],
+    ['more ports than the cap', Buffer.concat([Buffer.of(40, 0, 0, 0), ...Array.from({ length: 40 }, () => Buffer.of(2, 17, 1, 0, 0xff, 0xff, 0))]), /more than 2097152 ports in all/],
     ['a byte after the last filter', Buffer.concat([good, Buffer.of(0)]), /1 bytes after the last filter/],
   ];
   for (const [what, packed, message] of cases) {

@@ -31,11 +31,15 @@ const AF: Record<AddressFamily, number> = { ipv4: 2, ipv6: 10 };
 export interface ConntrackFilter {
   family: AddressFamily;
   proto: keyof typeof CONNTRACK_PROTOCOL;
-  /** The original destination port. */
-  origDstPort: number;
+  /** The original destination ports, first to last. */
+  origDstPorts: { first: number; last: number };
   /** The original destination address; absent: any. */
   origDst?: string;
-  /** The reply source, address and port: the entry's answers come from there (or, negated, not from there). */
+  /**
+   * The reply source, address and port (for the first destination port; the
+   * next ports answer from the next ones): the entry's answers come from
+   * there (or, negated, not from there).
+   */
   replySrc?: { address: string; port: number; negated: boolean };
   /** Only entries whose destination was translated (the reply source is not the original destination). */
   dstTranslated?: boolean;
@@ -51,18 +55,27 @@ export function packConntrackFilters(filters: readonly ConntrackFilter[], field:
     if (family === undefined) invalid(`${at}.family`, 'ipv4 or ipv6', filter.family);
     const proto = CONNTRACK_PROTOCOL[filter.proto];
     if (proto === undefined) invalid(`${at}.proto`, 'tcp, udp or sctp', filter.proto);
-    checkPort(filter.origDstPort, `${at}.origDstPort`);
+    const ports = filter.origDstPorts;
+    if (typeof ports !== 'object' || ports === null) invalid(`${at}.origDstPorts`, 'a port range', ports);
+    checkPort(ports.first, `${at}.origDstPorts.first`);
+    checkPort(ports.last, `${at}.origDstPorts.last`);
+    if (ports.last < ports.first) invalid(`${at}.origDstPorts.last`, `a port from ${ports.first} to 65535`, ports.last);
     const origDst = filter.origDst === undefined ? undefined : parseAddress(filter.origDst, `${at}.origDst`, filter.family).bytes;
     const replySrc = filter.replySrc;
     const replySrcBytes = replySrc === undefined ? undefined : parseAddress(replySrc.address, `${at}.replySrc.address`, filter.family).bytes;
-    if (replySrc !== undefined) checkPort(replySrc.port, `${at}.replySrc.port`);
+    if (replySrc !== undefined) {
+      const span = ports.last - ports.first;
+      checkPort(replySrc.port, `${at}.replySrc.port`);
+      if (replySrc.port + span > 65535) invalid(`${at}.replySrc.port`, `a port up to ${65535 - span} (the range has ${span + 1})`, replySrc.port);
+    }
     let flags = 0;
     if (origDst) flags |= CONNTRACK_FLAG.origDst;
     if (replySrc) flags |= CONNTRACK_FLAG.replySrc | (replySrc.negated ? CONNTRACK_FLAG.replySrcNegated : 0);
     if (filter.dstTranslated) flags |= CONNTRACK_FLAG.dstTranslated;
     out.u8(family);
     out.u8(proto);
-    out.u16(filter.origDstPort);
+    out.u16(ports.first);
+    out.u16(ports.last);
     out.u8(flags);
     if (origDst) out.bytes(origDst);
     if (replySrc && replySrcBytes) {

@@ -500,8 +500,8 @@ export function bridgeInput(d: Dice): unknown[] {
 
 /**
  * Packed conntrack filters (src/native/conntrack.ts's layout): usually well
- * formed, with hostile families, protocols and flags now and then, an
- * address of the other family's length, and the whole buffer now and then cut
+ * formed, with hostile families, protocols, port ranges and flags now and
+ * then, an address of the other family's length, and the whole buffer now and then cut
  * short, bit-flipped, given a huge count, replaced by random bytes or by no
  * buffer at all.
  */
@@ -516,7 +516,9 @@ export function conntrackInput(d: Dice): unknown {
     const flags = d.usually([0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 15], [4, 5, 16, 0x80, 255]);
     out.u8(family);
     out.u8(d.usually([6, 17, 132], [0, 1, 255]));
-    out.u16(d.usually([53, 8053, 80, 1], [0, 65535]));
+    const first = d.usually([53, 8053, 80, 1], [0, 65535]);
+    out.u16(first);
+    out.u16(d.usually([first, first + d.int(1_000)], [first - 1, 65535, 0]) & 0xffff);
     out.u8(flags);
     if (flags & 1) out.bytes(d.bytes(addressLength));
     if (flags & 2) {

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench:conntrack` (root): what clearing connection tracking entries
+ * after a commit (src/conntrack.ts) adds to one nftables port call with 10,000
+ * mappings published, with the namespace's table nearly empty and with 10,000
+ * entries in it. Prints one JSON line per figure and a table.
+ */
+import { performance } from 'node:perf_hooks';
+import { filtersOf } from '../src/conntrack.js';
+import { Firewall } from '../src/firewall.js';
+import { binding } from '../src/native/binding.js';
+import { packConntrackFilters } from '../src/native/conntrack.js';
+import { HeldSpec } from '../src/spec/held.js';
+import { withNetns } from './netns.js';
+import { median, record, table } from './report.js';
+import { benchSpec, BRIDGE, endpointOf, EXTRA, portOf } from './workload.js';
+
+const N = 10_000;
+const PAIRS = 20;
+const ENTRIES = 10_000;
+
+/** 10,000 UDP entries: datagrams from the namespace to as many ports of its own loopback (unanswered, tracked). */
+const FILL = `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for port in range(20000, 20000 + ${ENTRIES}):
+    s.sendto(b'x', ('127.0.0.1', port))`;
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+async function main(): Promise<void> {
+  await withNetns(async (ns) => {
+    const firewall = await Firewall.open({ netns: ns.path });
+    try {
+      await firewall.apply(benchSpec('nftables', N));
+      // The filter the extra mapping's publication gives, cleared alone.
+      const extra = benchSpec('nftables', 0);
+      extra.networks![0]!.endpoints!.find((e) => e.ipv4 === EXTRA.containerAddress)!.ports = [portOf(EXTRA)];
+      const filters = packConntrackFilters(filtersOf({ before: undefined, after: HeldSpec.parse(extra).spec }), 'filters');
+      for (const table of ['small', `${ENTRIES} entries`]) {
+        if (table !== 'small') ns.time('/usr/bin/python3', ['-c', FILL]);
+        const publish: number[] = [];
+        const unpublish: number[] = [];
+        const clearing: number[] = [];
+        let cleared = 0;
+        for (let pair = 0; pair < PAIRS; pair++) {
+          publish.push(await timed(async () => {
+            cleared += (await firewall.addPorts(BRIDGE, endpointOf(EXTRA), [portOf(EXTRA)])).conntrack.cleared;
+          }));
+          unpublish.push(await timed(() => firewall.removePorts(BRIDGE, endpointOf(EXTRA), [portOf(EXTRA)])));
+          clearing.push(await timed(() => binding.clearConntrack(ns.path, filters)));
+        }
+        record({ case: `incremental publish bridgewall nftables, conntrack table ${table}`, n: N, ms: median(publish), reps: PAIRS, cleared });
+        record({ case: `incremental unpublish bridgewall nftables, conntrack table ${table}`, n: N, ms: median(unpublish), reps: PAIRS });
+        record({ case: `the clearing alone (dump and match), conntrack table ${table}`, n: N, ms: median(clearing), reps: PAIRS });
+      }
+    } finally {
+      firewall.close();
+    }
+  });
+  console.log(`\n${table()}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
