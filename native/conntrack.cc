@@ -244,25 +244,61 @@ void AppendDelete(std::vector<char>& out, uint8_t family, const EntryKey& key) {
   }
 }
 
-// Dumps `family`'s table and appends a delete message for each entry a filter matches.
-void CollectMatching(NetlinkSocket& socket, uint8_t family, const std::vector<Filter>& filters,
-                     std::vector<char>& deletes, size_t& delete_count) {
-  char request[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg))];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(request);
-  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+constexpr size_t kRequestBytes = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg));
+
+// A ctnetlink request without attributes.
+nlmsghdr* PutRequest(char* buffer, NetlinkSocket& socket, uint8_t message, uint16_t flags, uint8_t family) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer);
+  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | message;
+  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
   nlh->nlmsg_seq = socket.NextSeq();
   auto* header = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
   header->nfgen_family = family;
   header->version = NFNETLINK_V0;
   header->res_id = 0;
+  return nlh;
+}
+
+// How many entries the namespace's table holds (IPCTNL_MSG_CT_GET_STATS: the
+// namespace's own count). A dump walks the kernel's hash table, which all
+// namespaces share (nf_conntrack_buckets), whatever this one holds: with no
+// entry here, it is skipped.
+uint32_t CountEntries(NetlinkSocket& socket) {
+  char request[kRequestBytes];
+  nlmsghdr* nlh = PutRequest(request, socket, IPCTNL_MSG_CT_GET_STATS, NLM_F_ACK, AF_UNSPEC);
+  // Unknown until the kernel says: a reply without the count means a dump.
+  uint32_t count = UINT32_MAX;
+  socket.Request(
+      nlh,
+      [&](const nlmsghdr* reply) {
+        if (reply->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS)) return;
+        if (reply->nlmsg_len < kRequestBytes) return;
+        ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_tail(reply),
+                         [&](const nlattr* attr) {
+                           if (mnl_attr_get_type(attr) == CTA_STATS_GLOBAL_ENTRIES && mnl_attr_get_payload_len(attr) == 4) {
+                             count = ntohl(mnl_attr_get_u32(attr));
+                           }
+                         });
+      },
+      "conntrack.dump");
+  return count;
+}
+
+// Dumps the table of `family` (AF_UNSPEC: both, in one walk of the hash
+// table) and appends a delete message for each entry a filter matches.
+void CollectMatching(NetlinkSocket& socket, uint8_t family, const std::vector<Filter>& filters,
+                     std::vector<char>& deletes, size_t& delete_count) {
+  char request[kRequestBytes];
+  nlmsghdr* nlh = PutRequest(request, socket, IPCTNL_MSG_CT_GET, NLM_F_DUMP, family);
   socket.Request(
       nlh,
       [&](const nlmsghdr* reply) {
         if (reply->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW)) return;
-        if (reply->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg))) return;
+        if (reply->nlmsg_len < kRequestBytes) return;
         auto* entry_header = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(reply));
-        if (entry_header->nfgen_family != family) return;
+        const uint8_t entry_family = entry_header->nfgen_family;
+        if (entry_family != AF_INET && entry_family != AF_INET6) return;
+        if (family != AF_UNSPEC && entry_family != family) return;
         EntryKey key;
         ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_tail(reply),
                          [&](const nlattr* attr) {
@@ -275,11 +311,11 @@ void CollectMatching(NetlinkSocket& socket, uint8_t family, const std::vector<Fi
                            }
                          });
         if (key.orig == nullptr || key.reply == nullptr) return;
-        Tuple orig = ParseTuple(key.orig, family);
-        Tuple reply_tuple = ParseTuple(key.reply, family);
+        Tuple orig = ParseTuple(key.orig, entry_family);
+        Tuple reply_tuple = ParseTuple(key.reply, entry_family);
         if (!orig.complete() || !reply_tuple.complete()) return;
-        if (!AnyMatches(filters, family, orig, reply_tuple)) return;
-        AppendDelete(deletes, family, key);
+        if (!AnyMatches(filters, entry_family, orig, reply_tuple)) return;
+        AppendDelete(deletes, entry_family, key);
         delete_count++;
       },
       "conntrack.dump");
@@ -316,12 +352,12 @@ uint32_t ClearMatching(const std::string& netns_path, const std::string& packed)
   std::vector<Filter> filters = ReadFilters(packed);
   if (filters.empty()) return 0;
   NetlinkSocket socket(netns_path);
+  if (CountEntries(socket) == 0) return 0;
+  // Filters are sorted by family: the first and the last say whether both are named.
+  uint8_t family = filters.front().family == filters.back().family ? filters.front().family : AF_UNSPEC;
   std::vector<char> deletes;
   size_t delete_count = 0;
-  for (uint8_t family : {static_cast<uint8_t>(AF_INET), static_cast<uint8_t>(AF_INET6)}) {
-    bool named = std::any_of(filters.begin(), filters.end(), [family](const Filter& f) { return f.family == family; });
-    if (named) CollectMatching(socket, family, filters, deletes, delete_count);
-  }
+  CollectMatching(socket, family, filters, deletes, delete_count);
   return delete_count == 0 ? 0 : SendDeletes(socket, deletes);
 }
 

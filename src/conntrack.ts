@@ -11,14 +11,18 @@
  *
  * Per changed binding (family, protocol, host address and port, container
  * address and port):
- * - published (added or moved here): the entries of its host port (on its
- *   host address, or any destination when it binds every address) whose
+ * - published (added or moved here), UDP: the entries of its host port (on
+ *   its host address, or any destination when it binds every address) whose
  *   answers do not come from its container port, i.e. that the new rules
- *   would not have made. For TCP and SCTP only entries whose destination was
- *   translated (by a DNAT that is no longer ours): connections the host
- *   itself makes to that port elsewhere look the same otherwise. For UDP
- *   every such entry, as Docker clears a UDP host port: datagrams the host
- *   answered before the port was published.
+ *   would not have made: datagrams the host answered before the port was
+ *   published, as Docker clears a UDP host port.
+ * - published, TCP and SCTP, only when what was published before is unknown
+ *   (a Firewall's first apply): the entries of its host port translated to
+ *   somewhere else (an older process's mapping). Otherwise a TCP mapping
+ *   moved here has had its old target's entries cleared as unpublished, and
+ *   a connection the host refused left nothing to clear; the host's own
+ *   connections to that port elsewhere must stay, so untranslated entries
+ *   are never cleared.
  * - unpublished (removed or moved away): the entries of its host port whose
  *   answers come from its old container port; for a port opened without a
  *   host port (routed), the entries addressed straight to it.
@@ -100,7 +104,7 @@ function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilte
   const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
   for (const { network, added, removed } of changes) {
     for (const binding of added) {
-      if (binding.hostPort === undefined || !once(`+${binding.key}`)) continue;
+      if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) continue;
       filters.push(published(network.family, binding.proto, binding.hostAddress, single(binding.hostPort), binding.containerAddress, binding.containerPort));
     }
     for (const binding of removed) {
@@ -127,10 +131,10 @@ function specChangeFilters(before: SpecView | undefined, after: SpecView): Connt
   for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
     const was = endpointSides(before, family);
     for (const [key, side] of endpointSides(after, family)) {
-      endpointFilters(family, was.get(key), side, filters);
+      endpointFilters(family, was.get(key), side, before === undefined, filters);
       was.delete(key);
     }
-    for (const side of was.values()) endpointFilters(family, side, undefined, filters);
+    for (const side of was.values()) endpointFilters(family, side, undefined, false, filters);
   }
   return filters;
 }
@@ -154,7 +158,12 @@ function endpointSides(spec: SpecView | undefined, family: IptFamily): Map<strin
  * network and ports are as they were (the common case, checked port by port
  * without building anything), else those of the ports only one side lists.
  */
-function endpointFilters(family: IptFamily, before: EndpointSide | undefined, after: EndpointSide | undefined, filters: ConntrackFilter[]): void {
+function endpointFilters(
+  family: IptFamily, before: EndpointSide | undefined, after: EndpointSide | undefined, beforeUnknown: boolean, filters: ConntrackFilter[],
+): void {
+  const publish = (port: PortSpec): void => {
+    if (port.proto === 'udp' || beforeUnknown) portFilter(family, after!, port, true, filters);
+  };
   const sameNetwork = before !== undefined && after !== undefined && JSON.stringify(before.network) === JSON.stringify(after.network);
   if (sameNetwork && samePorts(before.ports, after.ports)) return;
   const counts = new Map<string, { port: PortSpec; count: number }>();
@@ -172,13 +181,13 @@ function endpointFilters(family: IptFamily, before: EndpointSide | undefined, af
       counts.set(key, entry);
     }
     for (const { port, count } of counts.values()) {
-      if (count > 0) portFilter(family, after, port, true, filters);
+      if (count > 0) publish(port);
       if (count < 0) portFilter(family, before, port, false, filters);
     }
     return;
   }
   if (before) for (const port of before.ports) portFilter(family, before, port, false, filters);
-  if (after) for (const port of after.ports) portFilter(family, after, port, true, filters);
+  if (after) for (const port of after.ports) publish(port);
 }
 
 function samePorts(a: Iterable<PortSpec>, b: Iterable<PortSpec>): boolean {

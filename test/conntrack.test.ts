@@ -57,7 +57,7 @@ test('a range published: one filter, its container ports following its host port
   t.deepEqual(filtersOf({ before: specOf(spec({ a: [TCP], b: [range] })), after: specOf(spec({ a: [TCP], b: [range] })) }), [], 'nothing changed');
 });
 
-test('a TCP mapping published on one address: only translated entries of that address and port not answered by its container', (t) => {
+test('a TCP mapping published by a first apply: only translated entries of that address and port not answered by its container', (t) => {
   const filters = filtersOf({ before: undefined, after: specOf(spec({ a: [TCP] })) });
   t.deepEqual(filters, [
     { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 8080, last: 8080 }, origDst: '192.0.2.1', replySrc: { address: A, port: 80, negated: true }, dstTranslated: true },
@@ -69,10 +69,12 @@ test('a port call gives the filters of the ports it added and removed, not of th
   const removal = held.removePorts('br-ct', { ipv4: A }, [UDP]);
   const filters = filtersOf({ ports: portChangeOf(held.spec, removal) });
   t.deepEqual(filters, [{ family: 'ipv4', proto: 'udp', origDstPorts: { first: 8053, last: 8053 }, replySrc: { address: A, port: 53, negated: false } }]);
-  const addition = held.addPorts('br-ct', { ipv4: B }, [{ proto: 'tcp', hostPort: 9000, containerPort: 90 }]);
+  // A TCP port published on top of a known spec: nothing of ours was translated there, and the host's refusals left nothing.
+  const addition = held.addPorts('br-ct', { ipv4: B }, [{ proto: 'tcp', hostPort: 9000, containerPort: 90 }, { proto: 'udp', hostPort: 9000, containerPort: 90 }]);
   t.deepEqual(filtersOf({ ports: portChangeOf(held.spec, addition) }), [
-    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 9000, last: 9000 }, replySrc: { address: B, port: 90, negated: true }, dstTranslated: true },
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 9000, last: 9000 }, replySrc: { address: B, port: 90, negated: true }, dstTranslated: false },
   ]);
+  t.deepEqual(filtersOf({ before: specOf(spec({})), after: specOf(spec({ a: [TCP] })) }), [], 'the same by apply');
 });
 
 test('the filters are validated before the addon sees them, naming the field', (t) => {
