@@ -18,7 +18,7 @@
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
-import { followMappings, type ConntrackOutcome, type MappingChange } from './conntrack.js';
+import { followMappings, type ConntrackOutcome } from './conntrack.js';
 import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
@@ -216,19 +216,17 @@ export class Firewall {
       edits !== undefined && backend.inSync(),
     ]);
     let outcome: ApplyOutcome | undefined;
-    let change: MappingChange | undefined;
+    let changes: FamilyPortChange[] | undefined;
     if (edits !== undefined && backend.applyPortChange && inSync) {
-      const changes = edits.flatMap((edit) => portChangeOf(spec, edit));
+      changes = edits.flatMap((edit) => portChangeOf(spec, edit));
       outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
-      change = { ports: changes };
     }
     if (outcome === undefined) {
       const model = buildModel(spec);
-      change = { before: this.held?.spec, after: spec };
       outcome = await backend.apply(model);
       this.keepModel(backend, model);
     }
-    const followed = await followMappings(this.netns ?? '', change!, outcome);
+    const followed = await followMappings(this.netns ?? '', changes ? { ports: changes } : { before: this.held?.spec, after: spec }, outcome);
     let otherBackendChanges = 0;
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply

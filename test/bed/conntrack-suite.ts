@@ -20,6 +20,9 @@ const BRIDGE = 'br-ct';
 const SUBNET = '198.18.8.0/24';
 const A = '198.18.8.2';
 const B = '198.18.8.3';
+const SUBNET6 = '2001:db8:8::/64';
+const A6 = '2001:db8:8::2';
+const B6 = '2001:db8:8::3';
 const UDP_MAPPING: PortSpecInput = { proto: 'udp', hostPort: 8053, containerPort: 80 };
 const ECHO_PORT = 90;
 const TCP_MAPPING: PortSpecInput = { proto: 'tcp', hostPort: 8090, containerPort: ECHO_PORT };
@@ -27,13 +30,19 @@ const STREAM = { intervalMs: 100, count: 40 };
 /** Datagrams the stream sends before the change, so the flow is under way (and tracked) when it comes. */
 const SENT_BEFORE_CHANGE = 8;
 
-function spec(backend: BackendName, ports: { a?: PortSpecInput[]; b?: PortSpecInput[] }): SpecInput {
+/** One network, containers A and B; with `dualStack`, both families. */
+function spec(backend: BackendName, ports: { a?: PortSpecInput[]; b?: PortSpecInput[] }, dualStack = false): SpecInput {
   return {
     backend,
+    ...(dualStack ? { ipv6: true } : {}),
     networks: [{
       bridge: BRIDGE,
       ipv4: { subnet: SUBNET },
-      endpoints: [{ ipv4: A, ports: ports.a ?? [] }, { ipv4: B, ports: ports.b ?? [] }],
+      ...(dualStack ? { ipv6: { subnet: SUBNET6 } } : {}),
+      endpoints: [
+        { ipv4: A, ...(dualStack ? { ipv6: A6 } : {}), ports: ports.a ?? [] },
+        { ipv4: B, ...(dualStack ? { ipv6: B6 } : {}), ports: ports.b ?? [] },
+      ],
     }],
   };
 }
@@ -66,10 +75,10 @@ async function conntrackBed(t: ExecutionContext, label: string, first: SpecInput
  * the number sent before the change began and after it ended.
  */
 async function streamAcross(
-  bed: PacketBed, name: string, change: () => Promise<ApplyResult>,
+  bed: PacketBed, name: string, change: () => Promise<ApplyResult>, hostAddress: string = UPLINK.hostIpv4,
 ): Promise<{ result: UdpStreamResult; before: number; after: number; applied: ApplyResult }> {
   const sender = bed.outside.agent;
-  await sender.startUdpStream(name, { address: UPLINK.hostIpv4, port: UDP_MAPPING.hostPort as number }, STREAM.intervalMs, STREAM.count);
+  await sender.startUdpStream(name, { address: hostAddress, port: UDP_MAPPING.hostPort as number }, STREAM.intervalMs, STREAM.count);
   for (let polls = 0; (await sender.udpStreamSent(name)) < SENT_BEFORE_CHANGE && polls < 100; polls++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -92,6 +101,16 @@ export function registerConntrackSuite(backend: BackendName): void {
     const stream = await streamAcross(bed, 'moved', () => firewall.apply(spec(backend, { b: [UDP_MAPPING] })));
     const beforeChange = stream.result.answeredBy.slice(0, stream.before);
     t.true(beforeChange.some((server) => server === containerName(A)), `A answered before the move: ${beforeChange.join()}`);
+    const after = answersAfter(stream);
+    t.true(after.length >= 10, `datagrams sent after the move: ${after.length}`);
+    t.deepEqual(after, after.map(() => containerName(B)), 'every datagram after the move reaches B');
+    t.true(stream.applied.conntrack.cleared >= 1, `cleared ${stream.applied.conntrack.cleared}`);
+  });
+
+  kernelTest(title('a UDP mapping moved from A to B over IPv6 (apply): the continuous sender reaches B right after'), async (t) => {
+    const { bed, firewall } = await conntrackBed(t, `ctm6${backend[0]}`, spec(backend, { a: [UDP_MAPPING] }, true));
+    const stream = await streamAcross(bed, 'moved6', () => firewall.apply(spec(backend, { b: [UDP_MAPPING] }, true)), UPLINK.hostIpv6);
+    t.true(stream.result.answeredBy.slice(0, stream.before).some((server) => server === containerName(A)), 'A answered before the move');
     const after = answersAfter(stream);
     t.true(after.length >= 10, `datagrams sent after the move: ${after.length}`);
     t.deepEqual(after, after.map(() => containerName(B)), 'every datagram after the move reaches B');
