@@ -143,6 +143,9 @@ void ForEachAttribute(const void* start, const void* end, Visit visit) {
   }
 }
 
+// Where a message ends by its own length (its aligned tail may lie past what was received).
+const char* MessageEnd(const nlmsghdr* nlh) { return reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len; }
+
 template <typename Visit>
 void ForEachNested(const nlattr* nest, Visit visit) {
   ForEachAttribute(mnl_attr_get_payload(nest), reinterpret_cast<const char*>(nest) + nest->nla_len, visit);
@@ -273,7 +276,7 @@ uint32_t CountEntries(NetlinkSocket& socket) {
       [&](const nlmsghdr* reply) {
         if (reply->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS)) return;
         if (reply->nlmsg_len < kRequestBytes) return;
-        ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_tail(reply),
+        ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), MessageEnd(reply),
                          [&](const nlattr* attr) {
                            if (mnl_attr_get_type(attr) == CTA_STATS_GLOBAL_ENTRIES && mnl_attr_get_payload_len(attr) == 4) {
                              count = ntohl(mnl_attr_get_u32(attr));
@@ -300,7 +303,7 @@ void CollectMatching(NetlinkSocket& socket, uint8_t family, const std::vector<Fi
         if (entry_family != AF_INET && entry_family != AF_INET6) return;
         if (family != AF_UNSPEC && entry_family != family) return;
         EntryKey key;
-        ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), mnl_nlmsg_get_payload_tail(reply),
+        ForEachAttribute(mnl_nlmsg_get_payload_offset(reply, sizeof(nfgenmsg)), MessageEnd(reply),
                          [&](const nlattr* attr) {
                            switch (mnl_attr_get_type(attr)) {
                              case CTA_TUPLE_ORIG: key.orig = attr; break;
