@@ -38,6 +38,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 async function main(): Promise<void> {
   await withNetns(async (ns) => {
     const firewall = await Firewall.open({ netns: ns.path });
+    const connection = await binding.openNftConnection(ns.path);
     try {
       await firewall.apply(benchSpec('nftables', N));
       // The filter the extra mapping's publication gives, cleared alone.
@@ -59,13 +60,14 @@ async function main(): Promise<void> {
             cleared += (await firewall.addPorts(BRIDGE, endpointOf(EXTRA), [UDP_EXTRA])).conntrack.cleared;
           }));
           unpublish.push(await timed(() => firewall.removePorts(BRIDGE, endpointOf(EXTRA), [UDP_EXTRA])));
-          clearing.push(await timed(() => binding.clearConntrack(ns.path, filters)));
+          clearing.push(await timed(() => connection.clearConntrack(filters)));
         }
         record({ case: `incremental publish bridgewall nftables, conntrack table ${table}`, n: N, ms: median(publish), reps: PAIRS, cleared });
         record({ case: `incremental unpublish bridgewall nftables, conntrack table ${table}`, n: N, ms: median(unpublish), reps: PAIRS });
         record({ case: `the clearing alone (dump and match), conntrack table ${table}`, n: N, ms: median(clearing), reps: PAIRS });
       }
     } finally {
+      connection.close();
       firewall.close();
     }
   });

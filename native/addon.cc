@@ -7,7 +7,6 @@
 #include "nft/connection.h"
 #include "sysctl.h"
 #include "bridge_ports.h"
-#include "conntrack.h"
 
 namespace bridgewall {
 
@@ -34,7 +33,6 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   IptcTable::Init(env, exports);
   InitSysctl(env, exports);
   InitBridgePorts(env, exports);
-  InitConntrack(env, exports);
   return exports;
 }
 

@@ -11,14 +11,11 @@
 #include <cstring>
 #include <string>
 #include <tuple>
-#include <utility>
 #include <vector>
 
-#include "arguments.h"
 #include "byte_reader.h"
 #include "error.h"
 #include "nft/socket.h"
-#include "promise_worker.h"
 
 namespace bridgewall {
 
@@ -351,10 +348,11 @@ uint32_t SendDeletes(NetlinkSocket& socket, std::vector<char>& deletes) {
   return deleted;
 }
 
-uint32_t ClearMatching(const std::string& netns_path, const std::string& packed) {
+}  // namespace
+
+uint32_t ClearConntrack(NetlinkSocket& socket, const std::string& packed) {
   std::vector<Filter> filters = ReadFilters(packed);
   if (filters.empty()) return 0;
-  NetlinkSocket socket(netns_path);
   if (CountEntries(socket) == 0) return 0;
   // Filters are sorted by family: the first and the last say whether both are named.
   uint8_t family = filters.front().family == filters.back().family ? filters.front().family : AF_UNSPEC;
@@ -362,23 +360,6 @@ uint32_t ClearMatching(const std::string& netns_path, const std::string& packed)
   size_t delete_count = 0;
   CollectMatching(socket, family, filters, deletes, delete_count);
   return delete_count == 0 ? 0 : SendDeletes(socket, deletes);
-}
-
-Napi::Value ClearConntrack(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto [netns_path, packed] = ReadArguments(env, kOperation, [&] {
-    return std::make_pair(AsNetnsPath(info[0]), AsBytes(info[1], "filters"));
-  });
-  return PromiseWorker<uint32_t>::Start(
-      env, kOperation,
-      [netns_path = std::move(netns_path), packed = std::move(packed)]() { return ClearMatching(netns_path, packed); },
-      [](Napi::Env env, uint32_t& deleted) -> Napi::Value { return Napi::Number::New(env, deleted); });
-}
-
-}  // namespace
-
-void InitConntrack(Napi::Env env, Napi::Object exports) {
-  exports.Set("clearConntrack", Napi::Function::New(env, ClearConntrack, "clearConntrack"));
 }
 
 }  // namespace bridgewall

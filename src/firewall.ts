@@ -18,7 +18,7 @@
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
-import { followMappings, type ConntrackOutcome } from './conntrack.js';
+import { MappingFollower, type ConntrackOutcome } from './conntrack.js';
 import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
@@ -84,8 +84,12 @@ export class Firewall {
   private pendingEdits: PendingEdit[] = [];
   private editing: Promise<void> | undefined;
   private closed = false;
+  /** Clears the connection tracking entries of the mappings each commit changes. */
+  private readonly conntrack: MappingFollower;
 
-  private constructor(private readonly netns: string | undefined) {}
+  private constructor(private readonly netns: string | undefined) {
+    this.conntrack = new MappingFollower(netns ?? '');
+  }
 
   /** Whether this build has the backend. */
   static supports(backend: BackendName): boolean {
@@ -202,6 +206,7 @@ export class Firewall {
   /** Closes every kernel handle. Safe to call twice. */
   close(): void {
     this.closed = true;
+    this.conntrack.close();
     for (const backend of this.backends.values()) backend.close();
     this.backends.clear();
   }
@@ -226,7 +231,7 @@ export class Firewall {
       outcome = await backend.apply(model);
       this.keepModel(backend, model);
     }
-    const followed = await followMappings(this.netns ?? '', changes ? { ports: changes } : { before: this.held?.spec, after: spec }, outcome);
+    const followed = await this.conntrack.follow(changes ? { ports: changes } : { before: this.held?.spec, after: spec }, outcome);
     let otherBackendChanges = 0;
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
@@ -317,7 +322,7 @@ export class Firewall {
     try {
       let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
-      const followed = await followMappings(this.netns ?? '', { ports: changes }, outcome);
+      const followed = await this.conntrack.follow({ ports: changes }, outcome);
       const warnings = warningsOf(followed);
       for (const pending of accepted) {
         pending.resolve({ backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
@@ -380,7 +385,7 @@ export class Firewall {
       const backend = await this.backend(next.spec.backend);
       const hostSettings = await this.writeHostSettings(next.spec);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
-      const followed = await followMappings(this.netns ?? '', { before: this.held.spec, after: next.spec }, outcome);
+      const followed = await this.conntrack.follow({ before: this.held.spec, after: next.spec }, outcome);
       this.held = next;
       const warnings = warningsOf(followed);
       for (const pending of accepted) {

@@ -150,12 +150,14 @@ kernelTest('the addon deletes exactly the entries its filters match, read back w
     { family: 'ipv4', proto: 'udp', origDstPorts: { first: 7003, last: 7003 }, origDst: '192.0.2.1', replySrc: { ...target, negated: true } },
     { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 7001, last: 7001 }, replySrc: { ...target, negated: false } },
   ];
-  const cleared = await callNative(() => binding.clearConntrack(ns.path, packConntrackFilters(filters, 'filters')));
+  const connection = await binding.openNftConnection(ns.path);
+  t.teardown(() => connection.close());
+  const cleared = await callNative(() => connection.clearConntrack(packConntrackFilters(filters, 'filters')));
   t.is(cleared, 2);
   t.deepEqual(await entries(ns), ['tcp 7003 192.0.2.1:7003', 'udp 7001 192.0.2.2:7002']);
 });
 
-kernelTest('malformed packed filters fail with EINVAL naming the filter, before the namespace is touched', async (t) => {
+kernelTest('malformed packed filters fail with EINVAL naming the filter, and the table is untouched', async (t) => {
   const ns = await trackedNamespace(t);
   const before = await entries(ns);
   const good = packConntrackFilters([{ family: 'ipv4', proto: 'udp', origDstPorts: { first: 7003, last: 7003 } }], 'f');
@@ -170,8 +172,10 @@ kernelTest('malformed packed filters fail with EINVAL naming the filter, before 
     ['more ports than the cap', Buffer.concat([Buffer.of(40, 0, 0, 0), ...Array.from({ length: 40 }, () => Buffer.of(2, 17, 1, 0, 0xff, 0xff, 0))]), /more than 2097152 ports in all/],
     ['a byte after the last filter', Buffer.concat([good, Buffer.of(0)]), /1 bytes after the last filter/],
   ];
+  const connection = await binding.openNftConnection(ns.path);
+  t.teardown(() => connection.close());
   for (const [what, packed, message] of cases) {
-    const error = await t.throwsAsync(callNative(() => binding.clearConntrack(ns.path, packed)), { instanceOf: NetfilterError }, what);
+    const error = await t.throwsAsync(callNative(() => connection.clearConntrack(packed)), { instanceOf: NetfilterError }, what);
     t.is(error?.code, 'EINVAL', what);
     t.regex(error?.message ?? '', message, what);
   }

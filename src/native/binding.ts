@@ -4,12 +4,11 @@
  */
 import path from 'node:path';
 import type { NativeBridgeBinding } from './bridge';
-import type { NativeConntrackBinding } from './conntrack';
 import type { NativeIptcBinding } from './iptc';
 import type { NativeNftBinding } from './nft';
 import type { NativeSysctlBinding } from './sysctl';
 
-export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding & NativeConntrackBinding;
+export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;

@@ -1,19 +1,11 @@
 /**
- * Private types of the addon's ctnetlink conntrack clearing, and the packed
- * filters it takes (read on the worker thread by native/conntrack.cc).
+ * The packed filters of the addon's ctnetlink conntrack clearing
+ * (NativeNftConnection.clearConntrack, read on the worker thread by
+ * native/conntrack.cc).
  */
 import { parseAddress, type AddressFamily } from '../address.js';
 import { invalid } from '../errors.js';
 import { PackedWriter } from './packed-writer.js';
-
-export interface NativeConntrackBinding {
-  /**
-   * Dumps the connection tracking table of each family the filters name,
-   * inside the namespace, and deletes every entry one of them matches.
-   * Resolves to the number of entries deleted.
-   */
-  clearConntrack(netnsPath: string, filters: Uint8Array): Promise<number>;
-}
 
 /** IANA protocol numbers of the protocols a port mapping has. */
 export const CONNTRACK_PROTOCOL = { tcp: 6, udp: 17, sctp: 132 } as const;
