@@ -17,6 +17,7 @@
         "native/netns_cookie.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
+        "native/conntrack.cc",
         "native/nft/connection.cc",
         "native/nft/batch.cc",
         "native/nft/dump.cc",

@@ -26,6 +26,7 @@ import {
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
+import { MappingFollower, type ConntrackOutcome } from './conntrack.js';
 import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.js';
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
@@ -55,6 +56,8 @@ export interface ApplyResult extends ApplyOutcome {
   otherBackendChanges: number;
   /** Imperative calls that shared this commit (group commit); 1 for apply. */
   coalesced: number;
+  /** Connection tracking entries of the port mappings this commit changed, deleted after it (see conntrack.ts). */
+  conntrack: ConntrackOutcome;
 }
 
 /**
@@ -100,8 +103,12 @@ export class Firewall {
   /** The loop taking the queued calls in turn, while there are any. */
   private draining: Promise<void> | undefined;
   private closed = false;
+  /** Clears the connection tracking entries of the mappings each commit changes. */
+  private readonly conntrack: MappingFollower;
 
-  private constructor(private readonly namespace: NamespacePath | undefined) {}
+  private constructor(private readonly namespace: NamespacePath | undefined) {
+    this.conntrack = new MappingFollower(namespace?.path ?? '');
+  }
 
   private get netns(): string | undefined {
     return this.namespace?.path;
@@ -271,6 +278,7 @@ export class Firewall {
   }
 
   private closeBackends(): void {
+    this.conntrack.close();
     for (const backend of this.backends.values()) backend.close();
     this.backends.clear();
   }
@@ -285,8 +293,9 @@ export class Firewall {
       edits !== undefined && backend.inSync(),
     ]);
     let outcome: ApplyOutcome | undefined;
+    let changes: FamilyPortChange[] | undefined;
     if (edits !== undefined && backend.applyPortChange && inSync) {
-      const changes = edits.flatMap((edit) => portChangeOf(spec, edit));
+      changes = edits.flatMap((edit) => portChangeOf(spec, edit));
       outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
     }
     if (outcome === undefined) {
@@ -294,6 +303,7 @@ export class Firewall {
       outcome = await backend.apply(model, { adopt });
       this.keepModel(backend, model);
     }
+    const followed = await this.conntrack.follow(changes ? { ports: changes } : { before: this.held?.spec, after: spec }, outcome);
     let otherBackendChanges = 0;
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
@@ -305,7 +315,7 @@ export class Firewall {
       this.otherBackendsClearedFor = spec.backend;
     }
     this.held = next;
-    return { backend: spec.backend, ...outcome, warnings: warningsOf(hostWarnings, outcome.warnings), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return { backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
   }
 
   /**
@@ -401,7 +411,7 @@ export class Firewall {
         edits.push(edit);
         accepted.push(pending);
         // Right after its edit: what a removal must keep depends on the ports left then.
-        if (backend.applyPortChange) changes.push(...portChangeOf(held.spec, edit));
+        changes.push(...portChangeOf(held.spec, edit));
       } catch (error) {
         pending.reject(error);
       }
@@ -412,9 +422,10 @@ export class Firewall {
       const changesNothing = edits.every((edit) => edit.added.length === 0 && edit.removed.length === 0);
       let outcome = changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
-      const warnings = warningsOf(outcome.warnings);
+      const followed = await this.conntrack.follow({ ports: changes }, outcome);
+      const warnings = warningsOf(followed.warnings);
       for (const pending of accepted) {
-        pending.resolve({ backend: backend.name, ...outcome, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({ backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
@@ -477,10 +488,11 @@ export class Firewall {
       const backend = await this.backend(next.spec.backend);
       const { warnings: hostWarnings, ...hostSettings } = await this.writeHostSettings(next.spec, backend);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
+      const followed = await this.conntrack.follow({ before: this.held.spec, after: next.spec }, outcome);
       this.held = next;
-      const warnings = warningsOf(hostWarnings, outcome.warnings);
+      const warnings = warningsOf(hostWarnings, followed.warnings);
       for (const pending of accepted) {
-        pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({ backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
       }
     } catch (error) {
       if (accepted.length === 1) accepted[0]!.reject(inCallerTerms(error, place));

@@ -2,16 +2,16 @@
 # npm run test:asan: builds the addon with AddressSanitizer and UBSan into
 # build/asan/ (build/Release, which every other test loads, stays as it is)
 # and runs the tests that reach each native entry point against it: nftables
-# batches, dumps and connections, libiptc tables, transactions and the lock,
-# namespaces, sysctls and bridge ports, the iptables-nft encoder (xt
-# extensions, nft_compat expressions) and the native fuzz. A report of
-# either sanitizer aborts the test process, so the run fails.
+# batches, dumps and connections, conntrack clearing, libiptc tables,
+# transactions and the lock, namespaces, sysctls and bridge ports, the
+# iptables-nft encoder (xt extensions, nft_compat expressions) and the native
+# fuzz. A report of either sanitizer aborts the test process, so the run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"
 
 FILES=(
-  nft-batch nft-connection nft-fd-leak
+  nft-batch nft-connection nft-fd-leak conntrack
   iptc-descriptors iptc-dump iptc-lifecycle iptc-lock iptc-rules iptc-transaction
   iptnft-encoding native-fuzz
 )

@@ -2,7 +2,7 @@
  * Fuzzes the native encoders through the addon's private binding, below all
  * TypeScript validation: thousands of random and hostile nftables batches,
  * libiptc transactions, dumps, xt extension builds, namespace paths, sysctl
- * writes and bridge names (test/helpers/native-hostile.ts). Each input must succeed or fail
+ * writes, bridge names and conntrack filters (test/helpers/native-hostile.ts). Each input must succeed or fail
  * with a NetfilterError or ValidationError carrying a named code: never a
  * crash, an abort, a hang or an error of another kind. After a sample of the
  * failures, the namespace's ruleset must be what it was before the input.
@@ -25,7 +25,7 @@ import { PackedWriter } from '../src/native/packed-writer.js';
 import type { NativeNftConnection } from '../src/native/nft.js';
 import { KeyPacker, NftBatch, statement, match } from '../src/nft/index.js';
 import {
-  bridgeInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
+  bridgeInput, conntrackInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
   xtExtensionsInput,
 } from './helpers/native-hostile.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
@@ -306,9 +306,9 @@ test(`${XT_INPUTS} hostile rule lists for iptcXtExtensions: built, or refused wi
   t.true(tally.get('xt ok') > XT_INPUTS / 20, 'enough inputs are built');
 });
 
-kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes and bridge names: done or refused with a code`, async (t) => {
+kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes, bridge names and conntrack filters: done or refused with a code`, async (t) => {
   const tally = new Tally();
-  const done = await fuzz<readonly [kind: 'sysctl' | 'bridge' | 'nft' | 'iptc', netns: unknown, argument: unknown]>(t, 'host', HOST_INPUTS, async (ns) => {
+  const done = await fuzz<readonly [kind: 'sysctl' | 'bridge' | 'conntrack' | 'nft' | 'iptc', netns: unknown, argument: unknown]>(t, 'host', HOST_INPUTS, async (ns) => {
     // A bridge with a port, so hairpin mode is really set.
     await ns.run('ip', 'link', 'add', 'br-fz', 'type', 'bridge');
     await ns.run('ip', 'link', 'add', 'fz0', 'type', 'veth', 'peer', 'name', 'fz1');
@@ -319,6 +319,7 @@ kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes and bridge nam
     const calls = [
       (d: Dice) => ['sysctl', d.chance(0.9) ? ns.path : hostilePath(d, ns.path), sysctlInput(d)] as const,
       (d: Dice) => ['bridge', d.chance(0.9) ? ns.path : hostilePath(d, ns.path), bridgeInput(d)] as const,
+      (d: Dice) => ['conntrack', undefined, conntrackInput(d)] as const,
       (d: Dice) => [d.pick(['nft', 'iptc'] as const), hostilePath(d, ns.path), undefined] as const,
     ];
     return {
@@ -326,6 +327,7 @@ kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes and bridge nam
       run: async ([kind, netns, argument]) => {
         if (kind === 'sysctl') return sysctls(argument);
         if (kind === 'bridge') return binding.setBridgePortsHairpin(netns as string, argument as string[]);
+        if (kind === 'conntrack') return conn.clearConntrack(argument as Uint8Array);
         // Opening a handle on a path that is no namespace of ours: only ever closed again.
         const handle = kind === 'nft' ? await binding.openNftConnection(netns as string) : await binding.openIptcTable(netns as string);
         handle.close();

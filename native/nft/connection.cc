@@ -5,6 +5,7 @@
 #include <string>
 
 #include "arguments.h"
+#include "conntrack.h"
 #include "error.h"
 #include "nft/batch.h"
 #include "nft/dump.h"
@@ -55,6 +56,7 @@ void NftConnection::Init(Napi::Env env, Napi::Object exports) {
                       InstanceMethod<&NftConnection::Commit>("commit"),
                       InstanceMethod<&NftConnection::DumpTable>("dumpTable"),
                       InstanceMethod<&NftConnection::ListTables>("listTables"),
+                      InstanceMethod<&NftConnection::ClearConntrack>("clearConntrack"),
                       InstanceMethod<&NftConnection::CloseMethod>("close"),
                   });
   AddonData::Of(env).nft_connection = Napi::Persistent(constructor);
@@ -162,6 +164,20 @@ Napi::Value NftConnection::ListTables(const Napi::CallbackInfo& info) {
         for (size_t i = 0; i < tables.size(); i++) array.Set(i, TableToJs(env, tables[i]));
         return array;
       });
+}
+
+// Conntrack clearing shares the connection's socket (see conntrack.h): the
+// packed filters are copied here and read on the worker.
+Napi::Value NftConnection::ClearConntrack(const Napi::CallbackInfo& info) {
+  auto socket = Socket(info.Env(), "conntrack.clear");
+  std::string packed = ReadArguments(info.Env(), "conntrack.clear", [&] { return AsBytes(info[0], "filters"); });
+  return PromiseWorker<uint32_t>::Start(
+      info.Env(), "conntrack.clear",
+      [socket, packed = std::move(packed)]() {
+        std::lock_guard<std::mutex> lock(socket->mutex());
+        return bridgewall::ClearConntrack(*socket, packed);
+      },
+      [](Napi::Env env, uint32_t& deleted) -> Napi::Value { return Napi::Number::New(env, deleted); });
 }
 
 }  // namespace bridgewall

@@ -24,6 +24,7 @@ class NftConnection : public Napi::ObjectWrap<NftConnection>, public Closable {
   Napi::Value Commit(const Napi::CallbackInfo& info);
   Napi::Value DumpTable(const Napi::CallbackInfo& info);
   Napi::Value ListTables(const Napi::CallbackInfo& info);
+  Napi::Value ClearConntrack(const Napi::CallbackInfo& info);
   Napi::Value CloseMethod(const Napi::CallbackInfo& info);
 
   // Throws a typed EBADF error once the connection is closed.

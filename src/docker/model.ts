@@ -241,7 +241,7 @@ export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string
 }
 
 /** The binding's host address in `family`: undefined for every address, null when the port is not published there. */
-function hostAddressIn(port: PortSpec, family: IptFamily): string | undefined | null {
+export function hostAddressIn(port: PortSpec, family: IptFamily): string | undefined | null {
   if (port.hostIp === undefined) return undefined;
   const hostIp = parseAddress(port.hostIp);
   if (hostIp?.unspecified) return undefined;

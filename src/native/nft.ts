@@ -129,6 +129,12 @@ export interface NativeNftConnection {
   commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<void>;
   dumpTable(family: number, name: string): Promise<NativeTableDump>;
   listTables(family: number): Promise<NativeTable[]>;
+  /**
+   * Dumps the connection tracking table (of each family the packed filters
+   * name; src/native/conntrack.ts) and deletes every entry one of them
+   * matches. Resolves to the number of entries deleted.
+   */
+  clearConntrack(filters: Uint8Array): Promise<number>;
   close(): void;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { ExecutionContext } from 'ava';
 import { systemTool, type TestNetns } from '../helpers/netns.js';
-import type { AgentReply, AgentRequest, ProbeProtocol, ProbeResult } from './agent-protocol.js';
+import type { AgentReply, AgentRequest, ProbeProtocol, ProbeResult, UdpStreamResult } from './agent-protocol.js';
 
 const AGENT_SCRIPT = path.join(__dirname, 'agent.js');
 const START_TIMEOUT_MS = 10_000;
@@ -73,6 +73,41 @@ export class NetnsAgent {
   /** One bounded connection attempt from this namespace. */
   async probe(target: ProbeTarget, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
     const reply = await this.request({ op: 'probe', ...target, timeoutMs });
+    return reply.ok && reply.result ? reply.result : { reachable: false, error: 'no result' };
+  }
+
+  /** Serves TCP on `ports`, answering every line on a connection and keeping it open. */
+  async serveEcho(ports: readonly number[]): Promise<void> {
+    await this.request({ op: 'serveEcho', ports: [...ports] });
+  }
+
+  /** Starts a continuous UDP sender named `stream`, one source port throughout: `count` datagrams, one every `intervalMs`. */
+  async startUdpStream(stream: string, target: { address: string; port: number }, intervalMs: number, count: number): Promise<void> {
+    await this.request({ op: 'udpStreamStart', stream, ...target, intervalMs, count });
+  }
+
+  /** How many datagrams the stream has sent so far. */
+  async udpStreamSent(stream: string): Promise<number> {
+    const reply = await this.request({ op: 'udpStreamMark', stream });
+    return reply.ok ? reply.sent ?? 0 : 0;
+  }
+
+  /** Once the stream has ended: who answered each datagram. */
+  async udpStreamResults(stream: string): Promise<UdpStreamResult> {
+    const reply = await this.request({ op: 'udpStreamResults', stream });
+    if (!reply.ok || !reply.stream) throw new Error(`agent ${this.name}: no results for stream ${stream}`);
+    return reply.stream;
+  }
+
+  /** Opens a TCP connection to an echo port, kept open: the answer to its first line. */
+  async openTcpSession(session: string, target: { address: string; port: number }): Promise<ProbeResult> {
+    const reply = await this.request({ op: 'tcpSessionOpen', session, ...target, timeoutMs: PROBE_TIMEOUT_MS });
+    return reply.ok && reply.result ? reply.result : { reachable: false, error: 'no result' };
+  }
+
+  /** Sends a line on an open session: the answer, or why none came. */
+  async sendOnTcpSession(session: string, text: string): Promise<ProbeResult> {
+    const reply = await this.request({ op: 'tcpSessionSend', session, text, timeoutMs: PROBE_TIMEOUT_MS });
     return reply.ok && reply.result ? reply.result : { reachable: false, error: 'no result' };
   }
 

@@ -13,11 +13,19 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import type { AgentReply, AgentRequest, ProbeRequest, ProbeResult, ServeRequest } from './agent-protocol.js';
+import type {
+  AgentReply, AgentRequest, ProbeRequest, ProbeResult, ServeRequest, TcpSessionOpenRequest, TcpSessionSendRequest, UdpStreamResult,
+  UdpStreamStartRequest,
+} from './agent-protocol.js';
 
 const name = process.argv[2] ?? 'agent';
 /** The hard upper bound on one probe, whatever a request asks. */
 const MAX_PROBE_MS = 1500;
+/** The bounds of a UDP stream, whatever a request asks: at most this many datagrams, at least this far apart. */
+const MAX_STREAM_COUNT = 600;
+const MIN_STREAM_INTERVAL_MS = 10;
+/** How long a stream waits for the reply to its last datagram. */
+const STREAM_REPLY_GRACE_MS = 500;
 
 /** Listening on `::` (not IPv6-only) serves both families; IPv4 peers show as `::ffff:a.b.c.d`. */
 function plainAddress(address: string | undefined): string {
@@ -41,7 +49,8 @@ async function serveTcp(port: number): Promise<void> {
 
 async function serveUdp(port: number): Promise<void> {
   const socket = createSocket({ type: 'udp6', ipv6Only: false });
-  socket.on('message', (_message, peer) => socket.send(identify(peer.address), peer.port, peer.address));
+  // The datagram's own text follows, so a stream can tell which of its datagrams was answered.
+  socket.on('message', (message, peer) => socket.send(`${identify(peer.address)} ${message.toString('utf8').slice(0, 32)}`, peer.port, peer.address));
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(port, '::', resolve);
@@ -50,6 +59,131 @@ async function serveUdp(port: number): Promise<void> {
 
 async function serve(request: ServeRequest): Promise<void> {
   for (const port of request.ports) await (request.proto === 'tcp' ? serveTcp(port) : serveUdp(port));
+}
+
+async function serveEcho(ports: readonly number[]): Promise<void> {
+  for (const port of ports) {
+    const server = createServer((socket) => {
+      socket.on('error', () => socket.destroy());
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => socket.write(`${identify(socket.remoteAddress)} ${chunk.trim()}\n`));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '::', port, ipv6Only: false }, resolve);
+    });
+  }
+}
+
+interface UdpStream {
+  sent: number;
+  answeredBy: (string | null)[];
+  done: Promise<void>;
+}
+
+const streams = new Map<string, UdpStream>();
+
+async function startStream(request: UdpStreamStartRequest): Promise<void> {
+  if (streams.has(request.stream)) throw new Error(`stream ${request.stream} exists`);
+  const count = Math.min(request.count, MAX_STREAM_COUNT);
+  const socket = createSocket(isIPv6(request.address) ? 'udp6' : 'udp4');
+  // Unconnected: an ICMP port unreachable neither stops the stream nor shows.
+  socket.on('error', () => {});
+  const stream: UdpStream = { sent: 0, answeredBy: Array.from({ length: count }, () => null), done: Promise.resolve() };
+  socket.on('message', (message) => {
+    const [server = '', , payload = ''] = message.toString('utf8').trim().split(' ');
+    const seq = Number(payload.replace(/^seq:/, ''));
+    if (Number.isInteger(seq) && seq >= 0 && seq < count) stream.answeredBy[seq] = server;
+  });
+  await new Promise<void>((resolve) => socket.bind(0, resolve));
+  stream.done = new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (stream.sent >= count) {
+        clearInterval(timer);
+        setTimeout(() => {
+          socket.close();
+          resolve();
+        }, STREAM_REPLY_GRACE_MS);
+        return;
+      }
+      socket.send(`seq:${stream.sent++}`, request.port, request.address);
+    }, Math.max(request.intervalMs, MIN_STREAM_INTERVAL_MS));
+  });
+  streams.set(request.stream, stream);
+}
+
+function streamOf(name: string): UdpStream {
+  const stream = streams.get(name);
+  if (!stream) throw new Error(`no stream ${name}`);
+  return stream;
+}
+
+async function streamResults(name: string): Promise<UdpStreamResult> {
+  const stream = streamOf(name);
+  await stream.done;
+  return { sent: stream.sent, answeredBy: stream.answeredBy };
+}
+
+interface TcpSession {
+  socket: Socket;
+  lines: string[];
+  /** Why the connection can say nothing more: closed, reset, ... */
+  ended?: string;
+  wake?: () => void;
+}
+
+const sessions = new Map<string, TcpSession>();
+
+/** The next line the session receives, or why none came within `timeoutMs`. */
+function nextLine(session: TcpSession, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const check = (): boolean => {
+      const line = session.lines.shift();
+      if (line !== undefined) resolve(parseAnswer(line));
+      else if (session.ended !== undefined) resolve({ reachable: false, error: session.ended });
+      else return false;
+      clearTimeout(timer);
+      session.wake = undefined;
+      return true;
+    };
+    const timer = setTimeout(() => {
+      session.wake = undefined;
+      resolve({ reachable: false, error: 'timeout' });
+    }, Math.min(timeoutMs, MAX_PROBE_MS));
+    if (!check()) session.wake = () => void check();
+  });
+}
+
+async function openSession(request: TcpSessionOpenRequest): Promise<ProbeResult> {
+  if (sessions.has(request.session)) throw new Error(`session ${request.session} exists`);
+  const socket = new Socket();
+  const session: TcpSession = { socket, lines: [] };
+  sessions.set(request.session, session);
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+      session.lines.push(buffered.slice(0, end));
+      buffered = buffered.slice(end + 1);
+    }
+    session.wake?.();
+  });
+  const end = (why: string): void => {
+    session.ended ??= why;
+    session.wake?.();
+  };
+  socket.on('error', (error: NodeJS.ErrnoException) => end(error.code ?? error.message));
+  socket.on('close', () => end('closed'));
+  socket.connect({ host: request.address, port: request.port }, () => socket.write('hello\n'));
+  return nextLine(session, request.timeoutMs);
+}
+
+function sendOnSession(request: TcpSessionSendRequest): Promise<ProbeResult> {
+  const session = sessions.get(request.session);
+  if (!session) throw new Error(`no session ${request.session}`);
+  if (session.ended === undefined) session.socket.write(`${request.text}\n`);
+  return nextLine(session, request.timeoutMs);
 }
 
 /** "NAME PEER" → who answered and the source address it saw. */
@@ -102,11 +236,27 @@ function probe(request: ProbeRequest): Promise<ProbeResult> {
 
 async function handle(request: AgentRequest): Promise<AgentReply> {
   try {
-    if (request.op === 'serve') {
-      await serve(request);
-      return { id: request.id, ok: true };
+    switch (request.op) {
+      case 'serve':
+        await serve(request);
+        return { id: request.id, ok: true };
+      case 'serveEcho':
+        await serveEcho(request.ports);
+        return { id: request.id, ok: true };
+      case 'udpStreamStart':
+        await startStream(request);
+        return { id: request.id, ok: true };
+      case 'udpStreamMark':
+        return { id: request.id, ok: true, sent: streamOf(request.stream).sent };
+      case 'udpStreamResults':
+        return { id: request.id, ok: true, stream: await streamResults(request.stream) };
+      case 'tcpSessionOpen':
+        return { id: request.id, ok: true, result: await openSession(request) };
+      case 'tcpSessionSend':
+        return { id: request.id, ok: true, result: await sendOnSession(request) };
+      case 'probe':
+        return { id: request.id, ok: true, result: await probe(request) };
     }
-    return { id: request.id, ok: true, result: await probe(request) };
   } catch (error) {
     return { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
   }

@@ -516,3 +516,48 @@ export function sysctlInput(d: Dice): { path: unknown; value: unknown }[] {
 export function bridgeInput(d: Dice): unknown[] {
   return Array.from({ length: d.int(3) }, () => d.usually(['br-fz', 'lo', 'nosuch'], ['', 'x'.repeat(15), 'x'.repeat(16), 'br-fz\0junk', 'x'.repeat(5_000), ...WRONG_TYPES]));
 }
+
+// ---------------------------------------------------------------------------
+// Conntrack filters
+
+/**
+ * Packed conntrack filters (src/native/conntrack.ts's layout): usually well
+ * formed, with hostile families, protocols, port ranges and flags now and
+ * then, an address of the other family's length, and the whole buffer now and then cut
+ * short, bit-flipped, given a huge count, replaced by random bytes or by no
+ * buffer at all.
+ */
+export function conntrackInput(d: Dice): unknown {
+  if (d.chance(0.03)) return d.pick([...WRONG_TYPES, [1, 2, 3]]);
+  const out = new PackedWriter(64);
+  const count = d.int(4);
+  out.u32(count);
+  for (let i = 0; i < count; i++) {
+    const family = d.usually([2, 10], [0, 1, 7, 255]);
+    const addressLength = (family === 10) !== d.hostile() ? 16 : 4;
+    const flags = d.usually([0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 15], [4, 5, 16, 0x80, 255]);
+    out.u8(family);
+    out.u8(d.usually([6, 17, 132], [0, 1, 255]));
+    const first = d.usually([53, 8053, 80, 1], [0, 65535]);
+    out.u16(first);
+    out.u16(d.usually([first, first + d.int(1_000)], [first - 1, 65535, 0]) & 0xffff);
+    out.u8(flags);
+    if (flags & 1) out.bytes(d.bytes(addressLength));
+    if (flags & 2) {
+      out.bytes(d.bytes(addressLength));
+      out.u16(d.int(65535));
+    }
+  }
+  const bytes = Uint8Array.from(out.finish());
+  if (d.hostile()) {
+    const mangle = d.int(3);
+    if (mangle === 0) return bytes.subarray(0, d.int(bytes.length));
+    if (mangle === 1 && bytes.length > 0) {
+      const at = d.int(bytes.length - 1);
+      bytes[at] = bytes[at]! ^ (1 << d.int(7));
+    }
+    if (mangle === 2) bytes.set([0xff, 0xff, 0xff, 0x7f].slice(0, Math.min(4, bytes.length)));
+    if (mangle === 3) return d.bytes(d.pick(BYTE_LENGTHS));
+  }
+  return bytes;
+}

@@ -1,0 +1,280 @@
+/**
+ * Conntrack follows the mapping. NAT is decided on a connection's first
+ * packet and kept in its connection tracking entry, so after a commit that
+ * adds, moves or removes port bindings, flows that began before it would keep
+ * going where the old rules sent them (or to the host, which answered them
+ * while the port was not published). Docker clears entries when it programs
+ * an endpoint's bindings (moby daemon/libnetwork/drivers/bridge/bridge_linux.go
+ * clearConntrackEntries, issues #8795, #44688, #44742); we clear after every
+ * commit that changes bindings, added, moved or removed, and never the
+ * entries of a mapping the change keeps.
+ *
+ * Per changed binding (family, protocol, host address and port, container
+ * address and port):
+ * - published (added or moved here), UDP: the entries of its host port (on
+ *   its host address, or any destination when it binds every address) whose
+ *   answers do not come from its container port, i.e. that the new rules
+ *   would not have made: datagrams the host answered before the port was
+ *   published, as Docker clears a UDP host port.
+ * - published, TCP and SCTP, only when what was published before is unknown
+ *   (a Firewall's first apply): the entries of its host port translated to
+ *   somewhere else (an older process's mapping). Otherwise a TCP mapping
+ *   moved here has had its old target's entries cleared as unpublished, and
+ *   a connection the host refused left nothing to clear; the host's own
+ *   connections to that port elsewhere must stay, so untranslated entries
+ *   are never cleared.
+ * - unpublished (removed or moved away): the entries of its host port whose
+ *   answers come from its old container port; for a port opened without a
+ *   host port (routed), the entries addressed straight to it.
+ * Entries of a kept mapping answer from the port it still points to, so no
+ * filter matches them. The C++ (native/conntrack.cc) only matches these
+ * filters against a dump of the table and deletes what matches.
+ */
+import type { ApplyOutcome } from './backends/backend.js';
+import { hostAddressIn, networkModelOf, type NetworkModel } from './docker/model.js';
+import type { FamilyPortChange } from './docker/port-change.js';
+import { callNative, NetfilterError } from './errors.js';
+import type { IptFamily } from './iptc/rule.js';
+import { binding } from './native/binding.js';
+import type { NativeNftConnection } from './native/nft.js';
+import { packConntrackFilters, type ConntrackFilter } from './native/conntrack.js';
+import type { SpecView } from './spec/packed.js';
+import type { PortProtocol, PortRange, PortSpec } from './spec/types.js';
+import { Warnings } from './warnings.js';
+
+export interface ConntrackOutcome {
+  /** Connection tracking entries deleted because the mappings they followed changed. */
+  cleared: number;
+}
+
+/**
+ * What a commit changed: a port call's bindings, or two whole specs (absent
+ * before: nothing known, so every binding counts as published), compared
+ * endpoint by endpoint: only the ports of endpoints that differ are looked at.
+ */
+export type MappingChange =
+  | { ports: readonly FamilyPortChange[] }
+  | { before: SpecView | undefined; after: SpecView };
+
+/**
+ * Failures that mean the kernel has no connection tracking netlink: no
+ * nfnetlink at all, or no ctnetlink subsystem behind it.
+ */
+const UNSUPPORTED = new Set(['EPROTONOSUPPORT', 'EOPNOTSUPP', 'EAFNOSUPPORT', 'ENOENT', 'EINVAL']);
+
+/**
+ * One namespace's conntrack clearing, on a netfilter netlink connection of
+ * its own, opened at the first change that has entries to look for and kept
+ * until close(): closing a netfilter netlink socket right after a commit
+ * that removed nftables elements waits for their release (10 to 45 ms
+ * measured), so a socket per call would cost that on every removal.
+ */
+export class MappingFollower {
+  private connection: Promise<NativeNftConnection> | undefined;
+  private closed = false;
+
+  constructor(private readonly netns: string) {}
+
+  /**
+   * Runs after a commit succeeded: deletes the entries of the bindings it
+   * changed and adds the count (and a WCONNTRACK warning, never a failure:
+   * the commit is made) to its outcome.
+   */
+  async follow(change: MappingChange, outcome: ApplyOutcome): Promise<ApplyOutcome & { conntrack: ConntrackOutcome }> {
+    const filters = outcome.commits === 0 || this.closed ? [] : filtersOf(change);
+    if (filters.length === 0) return { ...outcome, conntrack: { cleared: 0 } };
+    try {
+      const packed = packConntrackFilters(filters, 'conntrack.filters');
+      const connection = await this.open();
+      const cleared = await callNative(() => connection.clearConntrack(packed));
+      return { ...outcome, conntrack: { cleared } };
+    } catch (error) {
+      if (!(error instanceof NetfilterError)) throw error;
+      const warnings = new Warnings();
+      warnings.addAll(outcome.warnings);
+      warnings.add('WCONNTRACK', unclearedMessage(error));
+      return { ...outcome, warnings: warnings.list(), conntrack: { cleared: 0 } };
+    }
+  }
+
+  /** Closes the connection, if open. Safe to call twice. */
+  close(): void {
+    this.closed = true;
+    void this.connection?.then((connection) => connection.close(), () => {});
+    this.connection = undefined;
+  }
+
+  private open(): Promise<NativeNftConnection> {
+    const opening = this.connection ?? callNative(() => binding.openNftConnection(this.netns));
+    // A namespace without nfnetlink is asked again at the next change, not remembered as failed.
+    opening.catch(() => {
+      if (this.connection === opening) this.connection = undefined;
+    });
+    this.connection = opening;
+    return opening;
+  }
+}
+
+function unclearedMessage(error: NetfilterError): string {
+  const unsupported = UNSUPPORTED.has(error.code) && (error.operation === 'nft.open' || error.operation === 'conntrack.dump');
+  const why = unsupported
+    ? `the kernel has no connection tracking netlink (${error.code} from ${error.operation}; load nf_conntrack_netlink)`
+    : `clearing failed (${error.code} from ${error.operation}: ${error.message})`;
+  return `${why}: connections that began before this change keep the NAT of the port mappings they began with`;
+}
+
+/** The filters for the bindings a change added and removed. */
+export function filtersOf(change: MappingChange): ConntrackFilter[] {
+  return 'ports' in change ? portChangeFilters(change.ports) : specChangeFilters(change.before, change.after);
+}
+
+function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilter[] {
+  const filters: ConntrackFilter[] = [];
+  // A port change may list a binding twice (see eachBinding).
+  const seen = new Set<string>();
+  const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
+  for (const { network, added, removed } of changes) {
+    for (const binding of added) {
+      if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) continue;
+      filters.push(published(network.family, binding.proto, binding.hostAddress, single(binding.hostPort), binding.containerAddress, binding.containerPort));
+    }
+    for (const binding of removed) {
+      if (!once(`-${binding.key}`)) continue;
+      filters.push(unpublished(network.family, binding.proto, binding.hostAddress, binding.hostPort === undefined ? undefined : single(binding.hostPort),
+        binding.containerAddress, single(binding.containerPort)));
+    }
+  }
+  return filters;
+}
+
+const single = (port: number): PortRange => ({ first: port, last: port });
+
+/** One family's side of an endpoint: its address, and its network's model when the family has bindings there. */
+interface EndpointSide {
+  network: NetworkModel | undefined;
+  address: string | undefined;
+  ports: Iterable<PortSpec>;
+}
+
+function specChangeFilters(before: SpecView | undefined, after: SpecView): ConntrackFilter[] {
+  const filters: ConntrackFilter[] = [];
+  if (before === after) return filters;
+  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+    const was = endpointSides(before, family);
+    for (const [key, side] of endpointSides(after, family)) {
+      endpointFilters(family, was.get(key), side, before === undefined, filters);
+      was.delete(key);
+    }
+    for (const side of was.values()) endpointFilters(family, side, undefined, false, filters);
+  }
+  return filters;
+}
+
+/** The endpoints of a spec in one family, by bridge and address. */
+function endpointSides(spec: SpecView | undefined, family: IptFamily): Map<string, EndpointSide> {
+  const sides = new Map<string, EndpointSide>();
+  if (!spec?.[family]) return sides;
+  for (const network of spec.networks) {
+    const model = networkModelOf(network, family, !spec.userlandProxy);
+    for (const endpoint of network.endpoints) {
+      const address = endpoint[family];
+      if (address !== undefined) sides.set(`${network.bridge} ${address}`, { network: model, address, ports: endpoint.ports });
+    }
+  }
+  return sides;
+}
+
+/**
+ * The filters of one endpoint's change in one family: nothing when its
+ * network and ports are as they were (the common case, checked port by port
+ * without building anything), else those of the ports only one side lists.
+ */
+function endpointFilters(
+  family: IptFamily, before: EndpointSide | undefined, after: EndpointSide | undefined, beforeUnknown: boolean, filters: ConntrackFilter[],
+): void {
+  const publish = (port: PortSpec): void => {
+    if (port.proto === 'udp' || beforeUnknown) portFilter(family, after!, port, true, filters);
+  };
+  const sameNetwork = before !== undefined && after !== undefined && JSON.stringify(before.network) === JSON.stringify(after.network);
+  if (sameNetwork && samePorts(before.ports, after.ports)) return;
+  const counts = new Map<string, { port: PortSpec; count: number }>();
+  if (sameNetwork) {
+    for (const port of before.ports) {
+      const key = portKey(port);
+      const entry = counts.get(key) ?? { port, count: 0 };
+      entry.count--;
+      counts.set(key, entry);
+    }
+    for (const port of after.ports) {
+      const key = portKey(port);
+      const entry = counts.get(key) ?? { port, count: 0 };
+      entry.count++;
+      counts.set(key, entry);
+    }
+    for (const { port, count } of counts.values()) {
+      if (count > 0) publish(port);
+      if (count < 0) portFilter(family, before, port, false, filters);
+    }
+    return;
+  }
+  if (before) for (const port of before.ports) portFilter(family, before, port, false, filters);
+  if (after) for (const port of after.ports) publish(port);
+}
+
+function samePorts(a: Iterable<PortSpec>, b: Iterable<PortSpec>): boolean {
+  if (a === b) return true;
+  const right = b[Symbol.iterator]();
+  for (const port of a) {
+    const other = right.next();
+    if (other.done || !samePort(port, other.value)) return false;
+  }
+  return right.next().done === true;
+}
+
+function samePort(a: PortSpec, b: PortSpec): boolean {
+  return a.proto === b.proto && a.hostIp === b.hostIp && a.hostPort?.first === b.hostPort?.first && a.hostPort?.last === b.hostPort?.last &&
+    a.containerPort.first === b.containerPort.first && a.containerPort.last === b.containerPort.last;
+}
+
+function portKey(port: PortSpec): string {
+  return `${port.proto} ${port.hostIp ?? ''} ${port.hostPort?.first ?? ''}-${port.hostPort?.last ?? ''} ${port.containerPort.first}-${port.containerPort.last}`;
+}
+
+/** The filter of a port (a range of bindings) published or unpublished on an endpoint, if it has bindings there. */
+function portFilter(family: IptFamily, side: EndpointSide, port: PortSpec, isPublished: boolean, filters: ConntrackFilter[]): void {
+  // Internal networks have no bindings (see eachBinding); a port on another family's host address has none here.
+  if (!side.network || side.network.internal || side.address === undefined) return;
+  const hostAddress = hostAddressIn(port, family);
+  if (hostAddress === null) return;
+  const span = port.containerPort.last - port.containerPort.first;
+  const hostPorts = port.hostPort && { first: port.hostPort.first, last: port.hostPort.first + span };
+  if (isPublished) {
+    if (hostPorts) filters.push(published(family, port.proto, hostAddress, hostPorts, side.address, port.containerPort.first));
+  } else {
+    filters.push(unpublished(family, port.proto, hostAddress, hostPorts, side.address, port.containerPort));
+  }
+}
+
+/** Entries of the host ports that the bindings' DNAT would not have made. */
+function published(
+  family: IptFamily, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange, containerAddress: string, containerPort: number,
+): ConntrackFilter {
+  return {
+    family,
+    proto,
+    origDstPorts: hostPorts,
+    ...(hostAddress === undefined ? {} : { origDst: hostAddress }),
+    replySrc: { address: containerAddress, port: containerPort, negated: true },
+    dstTranslated: proto !== 'udp',
+  };
+}
+
+/** Entries the bindings' rules made: answered by their container ports; without host ports, addressed straight to them. */
+function unpublished(
+  family: IptFamily, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange | undefined,
+  containerAddress: string, containerPorts: PortRange,
+): ConntrackFilter {
+  const target = { address: containerAddress, port: containerPorts.first, negated: false };
+  if (hostPorts === undefined) return { family, proto, origDstPorts: containerPorts, origDst: containerAddress, replySrc: target };
+  return { family, proto, origDstPorts: hostPorts, ...(hostAddress === undefined ? {} : { origDst: hostAddress }), replySrc: target };
+}

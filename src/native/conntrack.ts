@@ -1,0 +1,83 @@
+/**
+ * The packed filters of the addon's ctnetlink conntrack clearing
+ * (NativeNftConnection.clearConntrack, read on the worker thread by
+ * native/conntrack.cc).
+ */
+import { parseAddress, type AddressFamily } from '../address.js';
+import { invalid } from '../errors.js';
+import { PackedWriter } from './packed-writer.js';
+
+/** IANA protocol numbers of the protocols a port mapping has. */
+export const CONNTRACK_PROTOCOL = { tcp: 6, udp: 17, sctp: 132 } as const;
+
+/** The filter flags of the packed layout (native/conntrack.cc). */
+export const CONNTRACK_FLAG = { origDst: 1, replySrc: 2, replySrcNegated: 4, dstTranslated: 8 } as const;
+
+const AF: Record<AddressFamily, number> = { ipv4: 2, ipv6: 10 };
+
+/**
+ * Which entries to delete: every condition given must hold. An entry has an
+ * original direction (what the first packet carried) and a reply direction
+ * (what the answers carry: after a DNAT, the reply source is the container).
+ */
+export interface ConntrackFilter {
+  family: AddressFamily;
+  proto: keyof typeof CONNTRACK_PROTOCOL;
+  /** The original destination ports, first to last. */
+  origDstPorts: { first: number; last: number };
+  /** The original destination address; absent: any. */
+  origDst?: string;
+  /**
+   * The reply source, address and port (for the first destination port; the
+   * next ports answer from the next ones): the entry's answers come from
+   * there (or, negated, not from there).
+   */
+  replySrc?: { address: string; port: number; negated: boolean };
+  /** Only entries whose destination was translated (the reply source is not the original destination). */
+  dstTranslated?: boolean;
+}
+
+/** Packs filters for clearConntrack, validating every field (`field` names the list). */
+export function packConntrackFilters(filters: readonly ConntrackFilter[], field: string): Buffer {
+  const out = new PackedWriter(4 + filters.length * 48);
+  out.u32(filters.length);
+  filters.forEach((filter, i) => {
+    const at = `${field}[${i}]`;
+    const family = AF[filter.family];
+    if (family === undefined) invalid(`${at}.family`, 'ipv4 or ipv6', filter.family);
+    const proto = CONNTRACK_PROTOCOL[filter.proto];
+    if (proto === undefined) invalid(`${at}.proto`, 'tcp, udp or sctp', filter.proto);
+    const ports = filter.origDstPorts;
+    if (typeof ports !== 'object' || ports === null) invalid(`${at}.origDstPorts`, 'a port range', ports);
+    checkPort(ports.first, `${at}.origDstPorts.first`);
+    checkPort(ports.last, `${at}.origDstPorts.last`);
+    if (ports.last < ports.first) invalid(`${at}.origDstPorts.last`, `a port from ${ports.first} to 65535`, ports.last);
+    const origDst = filter.origDst === undefined ? undefined : parseAddress(filter.origDst, `${at}.origDst`, filter.family).bytes;
+    const replySrc = filter.replySrc;
+    const replySrcBytes = replySrc === undefined ? undefined : parseAddress(replySrc.address, `${at}.replySrc.address`, filter.family).bytes;
+    if (replySrc !== undefined) {
+      const span = ports.last - ports.first;
+      checkPort(replySrc.port, `${at}.replySrc.port`);
+      if (replySrc.port + span > 65535) invalid(`${at}.replySrc.port`, `a port up to ${65535 - span} (the range has ${span + 1})`, replySrc.port);
+    }
+    let flags = 0;
+    if (origDst) flags |= CONNTRACK_FLAG.origDst;
+    if (replySrc) flags |= CONNTRACK_FLAG.replySrc | (replySrc.negated ? CONNTRACK_FLAG.replySrcNegated : 0);
+    if (filter.dstTranslated) flags |= CONNTRACK_FLAG.dstTranslated;
+    out.u8(family);
+    out.u8(proto);
+    out.u16(ports.first);
+    out.u16(ports.last);
+    out.u8(flags);
+    if (origDst) out.bytes(origDst);
+    if (replySrc && replySrcBytes) {
+      out.bytes(replySrcBytes);
+      out.u16(replySrc.port);
+    }
+  });
+  return out.finish();
+}
+
+function checkPort(port: unknown, field: string): void {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) invalid(field, 'a port from 1 to 65535', port);
+}
