@@ -24,7 +24,11 @@ const PORTS = 65536;
 /** The address number of a claim on every address. */
 const EVERY_ADDRESS = 0;
 
-/** `0.0.0.0` and `::` (canonical) publish on every address, like no host address at all. */
+/**
+ * Whether the port is published on every address of each of its families:
+ * no host address (every family), `0.0.0.0` (every IPv4 address) or `::`
+ * (every IPv6 address). Which families those are is `familiesOf`'s answer.
+ */
 export function publishesOnEveryAddress(port: PortSpec): boolean {
   return port.hostIp === undefined || port.hostIp === '0.0.0.0' || port.hostIp === '::';
 }
@@ -33,10 +37,16 @@ export function portCount(port: PortSpec): number {
   return port.containerPort.last - port.containerPort.first + 1;
 }
 
-/** The families a port is published in: its host address's, else every family the endpoint has an address in. */
+/**
+ * The families a port is published in, as Docker decides them (moby
+ * drivers/bridge/port_mapping_linux.go, configurePortBindingIPv4/IPv6): an
+ * IPv4 host address, `0.0.0.0` included, is IPv4 only; an IPv6 one, `::`
+ * included, IPv6 only; no host address is every family. In each case only
+ * where the endpoint has an address: Docker skips the others without a word.
+ */
 export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): IptFamily[] {
-  if (port.hostIp !== undefined && !publishesOnEveryAddress(port)) return [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
-  return FAMILIES.filter((family) => endpoint[family] !== undefined);
+  const families: readonly IptFamily[] = port.hostIp === undefined ? FAMILIES : [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
+  return families.filter((family) => endpoint[family] !== undefined);
 }
 
 export class PortLedger {
@@ -77,7 +87,7 @@ export class PortLedger {
         if (taken) {
           this.count(port, 0);
           field = `${field}.hostPort`;
-          const where = address === EVERY_ADDRESS ? 'every address' : port.hostIp;
+          const where = port.hostIp ?? 'every address';
           throw new ValidationError(field,
             `Expected a host port not already published by ${this.fieldOf(port, family, number)} for ${field} but ${port.proto} port ${number} ` +
             `on ${where} (${family}) is`);
