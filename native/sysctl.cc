@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,33 @@ bool WriteOne(const SysctlWrite& entry) {
     FailErrno("sysctl.write", "cannot write " + full);
   }
   return true;
+}
+
+// The entry's text, or nullopt when it does not exist (a kernel without the setting).
+std::optional<std::string> ReadOne(const std::string& path) {
+  std::string full = "/proc/sys/" + path;
+  int fd = open(full.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    FailErrno("sysctl.read", "cannot open " + full);
+  }
+  // Entries are short; the longest read here (a reserved-port list) is far below this.
+  char buffer[4096];
+  std::string text;
+  for (;;) {
+    ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int errnum = errno;
+      close(fd);
+      errno = errnum;
+      FailErrno("sysctl.read", "cannot read " + full);
+    }
+    if (got == 0 || text.size() + got > 65536) break;
+    text.append(buffer, got);
+  }
+  close(fd);
+  return text;
 }
 
 // Relative to /proc/sys and staying inside it, "." and ".." included: the
@@ -84,10 +112,39 @@ Napi::Value WriteSysctls(const Napi::CallbackInfo& info) {
       });
 }
 
+Napi::Value ReadSysctls(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string netns_path = ReadArguments(env, "sysctl.read", [&] { return AsNetnsPath(info[0]); });
+  std::vector<std::string> paths = ReadArguments(env, "sysctl.read", [&] {
+    Napi::Array list = AsArray(info[1], "paths");
+    std::vector<std::string> read;
+    for (uint32_t i = 0; i < list.Length(); i++) read.push_back(SysctlPathFromJs(list.Get(i)));
+    return read;
+  });
+  using Results = std::vector<std::optional<std::string>>;
+  return PromiseWorker<Results>::Start(
+      env, "sysctl.read",
+      [netns_path, paths = std::move(paths)]() {
+        NetnsFd netns(OpenNetns(netns_path, "netns.open"));
+        NetnsScope scope(netns.get(), "netns.open");
+        Results values;
+        for (const auto& path : paths) values.push_back(ReadOne(path));
+        return values;
+      },
+      [](Napi::Env env, Results& values) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, values.size());
+        for (size_t i = 0; i < values.size(); i++) {
+          array.Set(i, values[i] ? Napi::String::New(env, *values[i]) : env.Null());
+        }
+        return array;
+      });
+}
+
 }  // namespace
 
 void InitSysctl(Napi::Env env, Napi::Object exports) {
   exports.Set("writeSysctls", Napi::Function::New(env, WriteSysctls, "writeSysctls"));
+  exports.Set("readSysctls", Napi::Function::New(env, ReadSysctls, "readSysctls"));
 }
 
 }  // namespace bridgewall

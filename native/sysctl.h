@@ -1,6 +1,6 @@
-// Kernel settings under /proc/sys written inside a network namespace. The
-// net.* entries a thread sees are those of its own namespace, so the worker
-// thread enters the target namespace, writes, and returns.
+// Kernel settings under /proc/sys written (and read) inside a network
+// namespace. The net.* entries a thread sees are those of its own namespace,
+// so the worker thread enters the target namespace, writes or reads, and returns.
 #pragma once
 
 #include <napi.h>

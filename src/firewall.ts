@@ -23,9 +23,10 @@ import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
 import { checkNetns } from './nft/connection.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
-import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
+import type { EphemeralPorts, HostPortAllocation } from './spec/host-ports.js';
+import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortInput, SpecInput } from './spec/types.js';
 import type { SpecView } from './spec/packed.js';
-import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
+import { readEphemeralPorts, setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 import { Warnings, type Warning } from './warnings.js';
 
 export interface FirewallOptions {
@@ -43,6 +44,13 @@ export interface ApplyResult extends ApplyOutcome {
   otherBackendChanges: number;
   /** Imperative calls that shared this commit (group commit); 1 for apply. */
   coalesced: number;
+  /**
+   * Host ports this call chose, from the namespace's ephemeral range, for
+   * ports published without one on a network with NAT, as Docker does: the
+   * port's field in the call (`networks[0].endpoints[0].ports[1]`, or
+   * `ports[1]` for addPorts) and its host port. currentSpec() keeps them.
+   */
+  allocatedHostPorts: HostPortAllocation[];
 }
 
 /** A queued imperative call: a port call edits the held spec in place, any other call the spec as input. */
@@ -81,6 +89,7 @@ export class Firewall {
   private pendingEdits: PendingEdit[] = [];
   private editing: Promise<void> | undefined;
   private closed = false;
+  private ephemeral: Promise<EphemeralPorts> | undefined;
 
   private constructor(private readonly netns: string | undefined) {}
 
@@ -96,7 +105,8 @@ export class Firewall {
 
   /** Makes the namespace match `spec`: what it no longer lists is removed; daemon-level chains stay. */
   async apply(input: SpecInput): Promise<ApplyResult> {
-    return this.applyHeld(HeldSpec.parse(input));
+    const next = HeldSpec.parse(input, await this.ephemeralPorts());
+    return this.applyHeld(next, next.allocations);
   }
 
   /**
@@ -106,12 +116,12 @@ export class Firewall {
    * Undefined when nothing is applied (none yet, or flushed).
    */
   async reapply(): Promise<ApplyResult | undefined> {
-    return this.held === undefined ? undefined : this.applyHeld(this.held);
+    return this.held === undefined ? undefined : this.applyHeld(this.held, []);
   }
 
   /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
   async dryRun(input: SpecInput): Promise<string> {
-    const { spec } = HeldSpec.parse(input);
+    const { spec } = HeldSpec.parse(input, await this.ephemeralPorts());
     return (await this.backend(spec.backend)).dryRun(buildModel(spec));
   }
 
@@ -159,12 +169,12 @@ export class Firewall {
   }
 
   /** Publishes ports of an endpoint; a bulk call is one commit, however many ports. */
-  addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+  addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortInput[]): Promise<ApplyResult> {
     return this.editPorts(false, (held) => held.addPorts(bridge, endpoint, ports));
   }
 
   /** Unpublishes the endpoint's ports equal to these (`8080` and `"8080"` are equal). */
-  removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+  removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortInput[]): Promise<ApplyResult> {
     return this.editPorts(true, (held) => held.removePorts(bridge, endpoint, ports));
   }
 
@@ -203,7 +213,7 @@ export class Firewall {
     this.backends.clear();
   }
 
-  private async applyHeld(next: HeldSpec): Promise<ApplyResult> {
+  private async applyHeld(next: HeldSpec, allocatedHostPorts: HostPortAllocation[]): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
     const edits = this.held === undefined || !backend.applyPortChange ? undefined : portEditsBetween(this.held.spec, spec);
@@ -233,7 +243,7 @@ export class Firewall {
       this.otherBackendsClearedFor = spec.backend;
     }
     this.held = next;
-    return { backend: spec.backend, ...outcome, warnings: warningsOf(outcome), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return { backend: spec.backend, ...outcome, warnings: warningsOf(outcome), sysctls, hairpin, otherBackendChanges, coalesced: 1, allocatedHostPorts };
   }
 
   private async writeHostSettings(spec: SpecView): Promise<{ sysctls: SysctlOutcome; hairpin: HairpinOutcome }> {
@@ -313,8 +323,11 @@ export class Firewall {
       let outcome = !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
       const warnings = warningsOf(outcome);
-      for (const pending of accepted) {
-        pending.resolve({ backend: backend.name, ...outcome, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
+      for (const [index, pending] of accepted.entries()) {
+        pending.resolve({
+          backend: backend.name, ...outcome, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length,
+          allocatedHostPorts: edits[index]!.allocations,
+        });
       }
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
@@ -370,14 +383,17 @@ export class Firewall {
     }
     if (accepted.length === 0) return;
     try {
-      const next = HeldSpec.parse(input);
+      const next = HeldSpec.parse(input, await this.ephemeralPorts());
       const backend = await this.backend(next.spec.backend);
       const hostSettings = await this.writeHostSettings(next.spec);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
       this.held = next;
       const warnings = warningsOf(outcome);
       for (const pending of accepted) {
-        pending.resolve({ backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({
+          backend: next.spec.backend, ...outcome, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length,
+          allocatedHostPorts: next.allocations,
+        });
       }
     } catch (error) {
       if (accepted.length === 1) accepted[0]!.reject(error);
@@ -387,6 +403,16 @@ export class Firewall {
         await this.commitSpecEdits(accepted.slice(half));
       }
     }
+  }
+
+  /** The namespace's ephemeral ports, read once, as Docker's port allocator reads them once. */
+  private ephemeralPorts(): Promise<EphemeralPorts> {
+    // A failed read is tried again by the next call.
+    this.ephemeral ??= readEphemeralPorts(this.netns ?? '').catch((error: unknown) => {
+      this.ephemeral = undefined;
+      throw error;
+    });
+    return this.ephemeral;
   }
 
   private async backend(name: BackendName): Promise<Backend> {

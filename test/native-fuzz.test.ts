@@ -444,6 +444,8 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
   ['a namespace path that is no string (opened the caller\'s namespace)', async () => (await binding.openNftConnection(42 as unknown as string)).close()],
   ['a namespace path cut short by a NUL (opened the namespace)', async ({ ns }) => (await binding.openIptcTable(`${ns.path}\0junk`)).close()],
   ['a sysctl path that leaves /proc/sys (was written)', ({ ns }) => binding.writeSysctls(ns.path, [{ path: '../sys/net/ipv4/ip_forward', value: '1' }])],
+  ['a sysctl read that leaves /proc/sys', ({ ns }) => binding.readSysctls(ns.path, ['../../etc/hostname'])],
+  ['a sysctl read of a path that is no string', ({ ns }) => binding.readSysctls(ns.path, [42 as unknown as string])],
   ['a bridge name cut short by a NUL (read as br-fz)', ({ ns }) => binding.setBridgePortsHairpin(ns.path, ['br-fz\0junk'])],
 ];
 

@@ -8,8 +8,9 @@ import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
+import { allocateHostPorts, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort } from './host-ports.js';
 import { familiesOf, portCount, type PortLedger } from './ports.js';
-import type { EndpointSpecInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
+import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
 import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
 
 export type EndpointRef = Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>;
@@ -21,32 +22,50 @@ export interface PortEdit {
   added: PortList;
   /** With their positions in the endpoint's ports before the edit, ascending. */
   removed: { port: PortSpec; index: number }[];
+  /** Host ports chosen for added ports published without one, by the caller's field (`ports[0]`). */
+  allocations: HostPortAllocation[];
 }
 
 export class HeldSpec {
-  private constructor(readonly spec: PackedSpec, private readonly ports: PortLedger) {}
+  private constructor(
+    readonly spec: PackedSpec,
+    private readonly ports: PortLedger,
+    /** Where host ports are chosen from: the namespace's ephemeral ports. */
+    private readonly ephemeral: EphemeralPorts,
+    /** The host ports the parse chose. */
+    readonly allocations: HostPortAllocation[],
+  ) {}
 
-  static parse(input: unknown): HeldSpec {
-    const { spec, ports } = parseSpecWithPorts(input);
-    return new HeldSpec(spec, ports);
+  static parse(input: unknown, ephemeral: EphemeralPorts = LINUX_EPHEMERAL_PORTS): HeldSpec {
+    const { spec, ports, allocations } = parseSpecWithPorts(input, ephemeral);
+    return new HeldSpec(spec, ports, ephemeral, allocations);
   }
 
-  /** Validates `ports` and publishes them on the endpoint; throws (changing nothing) when one is refused. */
-  addPorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
+  /** Validates `ports` and publishes them on the endpoint, choosing host ports; throws (changing nothing) when one is refused. */
+  addPorts(bridge: string, ref: EndpointRef, ports: readonly PortInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint, field } = this.find(bridge, ref);
-    const added = publishPorts(ports, `${field}.ports`, endpoint, this.ports);
-    return { network, endpoint, added, removed: [] };
+    const first = endpoint.ports.length;
+    const pending: PendingHostPort[] = [];
+    publishPorts(ports, `${field}.ports`, endpoint, network, this.ports, pending);
+    let allocations: HostPortAllocation[];
+    try {
+      allocations = allocateHostPorts(pending, this.ports, this.ephemeral, (request) => `ports[${request.index - first}]`);
+    } catch (error) {
+      for (const port of endpoint.ports.truncate(first)) this.release(port, endpoint);
+      throw error;
+    }
+    return { network, endpoint, added: endpoint.ports.slice(first), removed: [], allocations };
   }
 
   /** Unpublishes every port of the endpoint equal to one of `ports` (after validation: `8080` equals `"8080"`). */
-  removePorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
+  removePorts(bridge: string, ref: EndpointRef, ports: readonly PortInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
     const unwanted = ports.map((port, index) => readPort(port, `ports[${index}]`, endpoint));
     const removed = endpoint.ports.removeEqual(unwanted);
     for (const { port } of removed) this.release(port, endpoint);
-    return { network, endpoint, added: new PortList(0), removed };
+    return { network, endpoint, added: new PortList(0), removed, allocations: [] };
   }
 
   /** Takes an edit back; edits are undone newest first. */
@@ -149,7 +168,7 @@ export function portEditsBetween(before: PackedSpec, after: PackedSpec): PortEdi
       const old = was.endpoints[e]!;
       if (old.ipv4 !== endpoint.ipv4 || old.ipv6 !== endpoint.ipv6) return undefined;
       const edit = portDifference(old.ports, endpoint.ports);
-      if (edit.added.length > 0 || edit.removed.length > 0) edits.push({ network, endpoint, ...edit });
+      if (edit.added.length > 0 || edit.removed.length > 0) edits.push({ network, endpoint, ...edit, allocations: [] });
     }
   }
   return edits;

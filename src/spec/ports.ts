@@ -15,7 +15,7 @@
 import { ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import type { PackedEndpoint, PackedNetwork } from './packed.js';
-import type { PortProtocol, PortSpec } from './types.js';
+import type { PortProtocol, PortRange, PortSpec } from './types.js';
 
 const PROTOCOL_INDEX: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_INDEX: Readonly<Record<IptFamily, number>> = { ipv4: 0, ipv6: 1 };
@@ -78,20 +78,14 @@ export class PortLedger {
     if (hostPort === undefined) return;
     const address = this.numberOf(port);
     for (const family of families) {
-      const group = groupOf(family, port.proto);
-      const holders = this.holders[group];
-      for (let number = hostPort.first; number <= hostPort.last; number++) {
-        const taken = address === EVERY_ADDRESS
-          ? holders !== undefined && holders[number]! > 0
-          : this.claims.has(claimKey(group, number, address)) || this.claims.has(claimKey(group, number, EVERY_ADDRESS));
-        if (taken) {
-          this.count(port, 0);
-          field = `${field}.hostPort`;
-          const where = port.hostIp ?? 'every address';
-          throw new ValidationError(field,
-            `Expected a host port not already published by ${this.fieldOf(port, family, number)} for ${field} but ${port.proto} port ${number} ` +
-            `on ${where} (${family}) is`);
-        }
+      const taken = this.firstTaken(port.proto, family, hostPort, address);
+      if (taken !== undefined) {
+        this.count(port, 0);
+        field = `${field}.hostPort`;
+        const where = port.hostIp ?? 'every address';
+        throw new ValidationError(field,
+          `Expected a host port not already published by ${this.fieldOf(port, family, taken)} for ${field} but ${port.proto} port ${taken} ` +
+          `on ${where} (${family}) is`);
       }
     }
     for (const family of families) {
@@ -103,6 +97,38 @@ export class PortLedger {
       }
     }
     this.count(port, families.length * (hostPort.last - hostPort.first + 1));
+  }
+
+  /**
+   * The lowest of the host ports `hostPort` for which `claim` would refuse
+   * `port` on `families`, or undefined: for choosing a host port, without
+   * taking anything.
+   */
+  lowestTaken(port: PortSpec, families: readonly IptFamily[], hostPort: PortRange): number | undefined {
+    const address = publishesOnEveryAddress(port) ? EVERY_ADDRESS : this.addresses.get(port.hostIp!)?.number;
+    let lowest: number | undefined;
+    for (const family of families) {
+      const taken = this.firstTaken(port.proto, family, hostPort, address);
+      if (taken !== undefined && (lowest === undefined || taken < lowest)) lowest = taken;
+    }
+    return lowest;
+  }
+
+  /**
+   * The first of `hostPort` an overlapping address holds in the family, or
+   * undefined. `address` undefined: an address that holds nothing yet.
+   */
+  private firstTaken(proto: PortProtocol, family: IptFamily, hostPort: PortRange, address: number | undefined): number | undefined {
+    const group = groupOf(family, proto);
+    const holders = this.holders[group];
+    if (holders === undefined) return undefined;
+    for (let number = hostPort.first; number <= hostPort.last; number++) {
+      const taken = address === EVERY_ADDRESS
+        ? holders[number]! > 0
+        : (address !== undefined && this.claims.has(claimKey(group, number, address))) || this.claims.has(claimKey(group, number, EVERY_ADDRESS));
+      if (taken) return number;
+    }
+    return undefined;
   }
 
   /** Gives back what `claim(port, families)` took. */
@@ -172,6 +198,7 @@ function claimKey(group: number, port: number, address: number): number {
   return (address * 6 + group) * PORTS + port;
 }
 
-function overlaps(a: PortSpec, b: PortSpec): boolean {
+/** Whether two ports' host addresses overlap, in a family both are published in. */
+export function overlaps(a: PortSpec, b: PortSpec): boolean {
   return publishesOnEveryAddress(a) || publishesOnEveryAddress(b) || a.hostIp === b.hostIp;
 }
