@@ -107,3 +107,21 @@ test('addPorts whose choice fails changes nothing', (t) => {
   // 40009 and 8080 are still free.
   t.deepEqual(held.addPorts('br0', { ipv4: '192.0.2.2' }, ['8080:80', '81']).allocations, [{ field: 'ports[1]', hostPort: 40009 }]);
 });
+
+test('removePorts names a chosen port as it was added: without a host port, or with the range it was chosen from', (t) => {
+  const held = HeldSpec.parse(spec([['80', '0.0.0.0::81', '[::]::81', '8000-8010:82', '8080:83']]), RANGE);
+  const ref = { ipv4: '192.0.2.2' };
+  const ports = () => held.toInput().networks![0]!.endpoints![0]!.ports;
+  t.deepEqual(held.removePorts('br0', ref, ['80']).removed.map(({ port }) => port.hostPort), [{ first: 40000, last: 40000 }]);
+  // Only the IPv4 binding of 81; the host port it shares with the IPv6 one stays there.
+  t.is(held.removePorts('br0', ref, ['0.0.0.0::81']).removed.length, 1);
+  t.deepEqual(ports(), [
+    { proto: 'tcp', hostIp: '::', hostPort: 40001, containerPort: 81 },
+    { proto: 'tcp', hostPort: 8000, containerPort: 82 },
+    { proto: 'tcp', hostPort: 8080, containerPort: 83 },
+  ]);
+  // A range that does not hold the chosen port removes nothing; a container port alone names it on whatever host port.
+  t.is(held.removePorts('br0', ref, ['9000-9010:82']).removed.length, 0);
+  t.is(held.removePorts('br0', ref, ['8000-8010:82', '83']).removed.length, 2);
+  t.deepEqual(ports(), [{ proto: 'tcp', hostIp: '::', hostPort: 40001, containerPort: 81 }]);
+});

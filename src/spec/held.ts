@@ -8,7 +8,7 @@ import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
-import { allocateHostPorts, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort } from './host-ports.js';
+import { allocateHostPorts, choosesHostPorts, chosenFor, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort } from './host-ports.js';
 import { familiesOf, portCount, type PortLedger } from './ports.js';
 import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
 import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
@@ -58,11 +58,20 @@ export class HeldSpec {
     return { network, endpoint, added: endpoint.ports.slice(first), removed: [], allocations };
   }
 
-  /** Unpublishes every port of the endpoint equal to one of `ports` (after validation: `8080` equals `"8080"`). */
+  /**
+   * Unpublishes every port of the endpoint equal to one of `ports` (after
+   * validation: `8080` equals `"8080"`). On a network that chooses host
+   * ports, a port without one (`"80"`) names the container port's mappings on
+   * whatever host port, and one with a host range and one container port
+   * (`"8000-8010:80"`) those on a host port in the range: as they were added.
+   */
   removePorts(bridge: string, ref: EndpointRef, ports: readonly PortInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
-    const unwanted = ports.map((port, index) => readPort(port, `ports[${index}]`, endpoint));
+    const unwanted = ports.flatMap((port, index) => {
+      const read = readPort(port, `ports[${index}]`, endpoint);
+      return choosesHostPorts(network) && leavesHostPortToChoose(read) ? Array.from(endpoint.ports).filter((held) => chosenFor(read, held)) : [read];
+    });
     const removed = endpoint.ports.removeEqual(unwanted);
     for (const { port } of removed) this.release(port, endpoint);
     return { network, endpoint, added: new PortList(0), removed, allocations: [] };

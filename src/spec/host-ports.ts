@@ -52,6 +52,20 @@ export function choosesHostPorts(network: Pick<PackedNetwork, 'internal' | 'gate
   return !network.internal && (network.gatewayMode === 'nat' || network.gatewayMode === 'nat-unprotected');
 }
 
+/** Whether the port leaves its host port to the network: none, or a host range with one container port. */
+export function leavesHostPortToChoose(port: PortSpec): boolean {
+  const { hostPort, containerPort } = port;
+  return hostPort === undefined || hostPort.last - hostPort.first !== containerPort.last - containerPort.first;
+}
+
+/** Whether `held` is a mapping `request` (one that leaves its host port to the network) names: any host port, or one in its range. */
+export function chosenFor(request: PortSpec, held: PortSpec): boolean {
+  const { hostPort } = held;
+  return held.proto === request.proto && held.hostIp === request.hostIp && hostPort !== undefined &&
+    held.containerPort.first === request.containerPort.first && held.containerPort.last === request.containerPort.last &&
+    (request.hostPort === undefined || (request.hostPort.first <= hostPort.first && hostPort.last <= request.hostPort.last));
+}
+
 /**
  * Chooses, claims in the ledger and writes into their endpoints the host
  * ports of `pending`, in order. Throws a ValidationError naming the port when

@@ -9,7 +9,7 @@ import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedS
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { parseDockerPort } from './docker-port.js';
 import {
-  allocateHostPorts, choosesHostPorts, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
+  allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
 } from './host-ports.js';
 import { PortList } from './port-list.js';
 import { familiesOf, portCount, PortLedger } from './ports.js';
@@ -228,7 +228,7 @@ export function publishPorts(
  */
 function hostPortToChoose(port: PortSpec, network: PackedNetwork, field: string, value: unknown): { from?: PortRange } | undefined {
   const { hostPort } = port;
-  const fromRange = hostPort !== undefined && hostPort.last - hostPort.first !== port.containerPort.last - port.containerPort.first;
+  const fromRange = hostPort !== undefined && leavesHostPortToChoose(port);
   if (!choosesHostPorts(network)) {
     if (fromRange) {
       invalid(typeof value === 'string' ? field : `${field}.hostPort`,
