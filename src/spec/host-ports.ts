@@ -77,17 +77,20 @@ export function allocateHostPorts(
   fieldOf: (request: PendingHostPort) => string = (request) => request.field,
 ): HostPortAllocation[] {
   const allocations: HostPortAllocation[] = [];
-  const done = new Set<PendingHostPort>();
-  for (const request of pending) {
-    if (done.has(request)) continue;
-    const group = groupOf(request, pending, done);
+  // Per shape of group, where its next search starts: claims only grow while choosing, so a
+  // window found taken stays taken and the searches of one shape cost about the range in all.
+  const searchFrom = new Map<string, number>();
+  for (const group of groupsOf(pending)) {
+    const request = group[0]!;
     const count = request.port.containerPort.last - request.port.containerPort.first + 1;
-    const first = lowestFree(group, count, request.from ?? ephemeral, request.from === undefined ? ephemeral.reserved : [], ledger);
+    const range = request.from ?? ephemeral;
+    const shape = [request.port.proto, count, range.first, range.last, ...group.map(addressesOf).sort()].join(' ');
+    const first = lowestFree(group, count, range, request.from === undefined ? ephemeral.reserved : [], ledger, searchFrom.get(shape) ?? range.first);
     if (first === undefined) {
-      const range = request.from ?? ephemeral;
       invalid(`${fieldOf(request)}.hostPort`,
         `a ${request.port.proto} host port range of ${count} port(s) free in ${range.first}-${range.last}`, 'none left');
     }
+    searchFrom.set(shape, first + count);
     const hostPort = { first, last: first + count - 1 };
     for (const member of group) {
       const port = { ...member.port, hostPort };
@@ -95,44 +98,55 @@ export function allocateHostPorts(
       member.endpoint.ports.removeAt(member.index);
       member.endpoint.ports.insert(member.index, port);
       allocations.push({ field: fieldOf(member), hostPort: count === 1 ? first : `${first}-${hostPort.last}` });
-      done.add(member);
     }
   }
   return allocations;
 }
 
 /**
- * The pending ports that share `request`'s host port: those of its endpoint
- * that differ from it only in their host address, each on addresses none of
- * the others publishes on (a port twice gets a host port each).
+ * The pending ports in groups that share a host port, in the order of their
+ * first port: ports of one endpoint that differ only in their host address,
+ * each on addresses none of the others publishes on (a port twice gets a host
+ * port each).
  */
-function groupOf(request: PendingHostPort, pending: readonly PendingHostPort[], done: ReadonlySet<PendingHostPort>): PendingHostPort[] {
-  const group: PendingHostPort[] = [];
-  for (const other of pending) {
-    if (done.has(other) || !sharesHostPort(request, other)) continue;
-    const families = familiesOf(other.port, other.endpoint);
-    const meets = group.some((member) => overlaps(member.port, other.port) &&
-      familiesOf(member.port, member.endpoint).some((family) => families.includes(family)));
-    if (!meets) group.push(other);
+function groupsOf(pending: readonly PendingHostPort[]): PendingHostPort[][] {
+  const groups: PendingHostPort[][] = [];
+  const byEndpoint = new Map<PackedEndpoint, Map<string, PendingHostPort[][]>>();
+  for (const request of pending) {
+    const { port, from } = request;
+    const key = `${port.proto} ${port.containerPort.first}-${port.containerPort.last} ${from ? `${from.first}-${from.last}` : ''}`;
+    const buckets = byEndpoint.get(request.endpoint) ?? new Map<string, PendingHostPort[][]>();
+    byEndpoint.set(request.endpoint, buckets);
+    const bucket = buckets.get(key) ?? [];
+    buckets.set(key, bucket);
+    const families = familiesOf(port, request.endpoint);
+    const free = bucket.find((group) => !group.some((member) => overlaps(member.port, port) &&
+      familiesOf(member.port, member.endpoint).some((family) => families.includes(family))));
+    if (free) free.push(request);
+    else {
+      const group = [request];
+      bucket.push(group);
+      groups.push(group);
+    }
   }
-  return group;
+  return groups;
 }
 
-function sharesHostPort(a: PendingHostPort, b: PendingHostPort): boolean {
-  return a.endpoint === b.endpoint && a.port.proto === b.port.proto &&
-    a.port.containerPort.first === b.port.containerPort.first && a.port.containerPort.last === b.port.containerPort.last &&
-    a.from?.first === b.from?.first && a.from?.last === b.from?.last;
+/** Where a port of a group publishes: its host address and families. */
+function addressesOf(request: PendingHostPort): string {
+  return `${request.port.hostIp ?? '*'}/${familiesOf(request.port, request.endpoint).join('+')}`;
 }
 
 /**
- * The lowest first port of `count` consecutive ports in `range`, none
- * reserved, free for every port of the group. A taken or reserved port moves
- * the search past it, so the search costs about the range, whatever `count`.
+ * The lowest first port from `start` of `count` consecutive ports in
+ * `range`, none reserved, free for every port of the group. A taken or
+ * reserved port moves the search past it, so the search costs about the
+ * range, whatever `count`.
  */
 function lowestFree(
-  group: readonly PendingHostPort[], count: number, range: PortRange, reserved: readonly PortRange[], ledger: PortLedger,
+  group: readonly PendingHostPort[], count: number, range: PortRange, reserved: readonly PortRange[], ledger: PortLedger, start: number,
 ): number | undefined {
-  let first = range.first;
+  let first = start;
   search: while (first + count - 1 <= range.last) {
     const hostPort = { first, last: first + count - 1 };
     const block = reserved.find((r) => r.first <= hostPort.last && hostPort.first <= r.last);
