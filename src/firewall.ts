@@ -105,7 +105,7 @@ export class Firewall {
 
   /** Makes the namespace match `spec`: what it no longer lists is removed; daemon-level chains stay. */
   async apply(input: SpecInput): Promise<ApplyResult> {
-    const next = HeldSpec.parse(input, await this.ephemeralPorts());
+    const next = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
     return this.applyHeld(next, next.allocations);
   }
 
@@ -383,7 +383,7 @@ export class Firewall {
     }
     if (accepted.length === 0) return;
     try {
-      const next = HeldSpec.parse(input, await this.ephemeralPorts());
+      const next = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
       const backend = await this.backend(next.spec.backend);
       const hostSettings = await this.writeHostSettings(next.spec);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));

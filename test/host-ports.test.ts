@@ -125,3 +125,21 @@ test('removePorts names a chosen port as it was added: without a host port, or w
   t.is(held.removePorts('br0', ref, ['8000-8010:82', '83']).removed.length, 2);
   t.deepEqual(ports(), [{ proto: 'tcp', hostIp: '::', hostPort: 40001, containerPort: 81 }]);
 });
+
+test('a spec applied over another keeps the host ports chosen before, while they are free, as Docker keeps a running container\'s', (t) => {
+  const network = (endpoints: { ipv4: string; ports: PortInput[] }[]): SpecInput =>
+    ({ networks: [{ bridge: 'br0', ipv4: { subnet: '192.0.2.0/24' }, endpoints }] });
+  const ports = (held: HeldSpec) => held.toInput().networks![0]!.endpoints!.map((endpoint) => `${endpoint.ipv4} ${JSON.stringify(endpoint.ports)}`);
+  const first = HeldSpec.parse(network([{ ipv4: '192.0.2.2', ports: ['80'] }, { ipv4: '192.0.2.3', ports: ['80', '8000-8010:81'] }]), RANGE);
+  t.deepEqual(first.allocations.map((allocation) => allocation.hostPort), [40000, 40001, 8000]);
+  // The first endpoint goes, a new one comes before the second: the second keeps 40001 and 8000, the new one takes 40000.
+  const second = HeldSpec.parse(network([{ ipv4: '192.0.2.4', ports: ['80', '8000:82'] }, { ipv4: '192.0.2.3', ports: ['80', '8000-8010:81'] }]), RANGE, first);
+  t.deepEqual(ports(second), [
+    '192.0.2.4 [{"proto":"tcp","containerPort":80,"hostPort":40000},{"proto":"tcp","containerPort":82,"hostPort":8000}]',
+    // 8000 is now named explicitly by the new endpoint: the range mapping moves to the next free port of its range.
+    '192.0.2.3 [{"proto":"tcp","containerPort":80,"hostPort":40001},{"proto":"tcp","containerPort":81,"hostPort":8001}]',
+  ]);
+  // Without the earlier spec the choice is the spec's alone.
+  t.deepEqual(HeldSpec.parse(network([{ ipv4: '192.0.2.3', ports: ['80'] }]), RANGE).allocations, [{ field: 'networks[0].endpoints[0].ports[0]', hostPort: 40000 }]);
+  t.deepEqual(HeldSpec.parse(network([{ ipv4: '192.0.2.3', ports: ['80'] }]), RANGE, first).allocations, [{ field: 'networks[0].endpoints[0].ports[0]', hostPort: 40001 }]);
+});

@@ -8,7 +8,7 @@ import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
-import { allocateHostPorts, choosesHostPorts, chosenFor, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort } from './host-ports.js';
+import { allocateHostPorts, choosesHostPorts, chosenFor, endpointsOf, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort } from './host-ports.js';
 import { familiesOf, portCount, type PortLedger } from './ports.js';
 import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
 import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
@@ -36,8 +36,9 @@ export class HeldSpec {
     readonly allocations: HostPortAllocation[],
   ) {}
 
-  static parse(input: unknown, ephemeral: EphemeralPorts = LINUX_EPHEMERAL_PORTS): HeldSpec {
-    const { spec, ports, allocations } = parseSpecWithPorts(input, ephemeral);
+  /** `earlier`: the spec held before, whose chosen host ports the new one keeps where it can. */
+  static parse(input: unknown, ephemeral: EphemeralPorts = LINUX_EPHEMERAL_PORTS, earlier?: HeldSpec): HeldSpec {
+    const { spec, ports, allocations } = parseSpecWithPorts(input, ephemeral, earlier && endpointsOf(earlier.spec));
     return new HeldSpec(spec, ports, ephemeral, allocations);
   }
 
@@ -50,7 +51,7 @@ export class HeldSpec {
     publishPorts(ports, `${field}.ports`, endpoint, network, this.ports, pending);
     let allocations: HostPortAllocation[];
     try {
-      allocations = allocateHostPorts(pending, this.ports, this.ephemeral, (request) => `ports[${request.index - first}]`);
+      allocations = allocateHostPorts(pending, this.ports, this.ephemeral, { fieldOf: (request) => `ports[${request.index - first}]` });
     } catch (error) {
       for (const port of endpoint.ports.truncate(first)) this.release(port, endpoint);
       throw error;

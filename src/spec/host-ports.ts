@@ -8,13 +8,15 @@
  *
  * Docker binds ports that differ only in their host address to one host port
  * (moby port_mapping_linux.go needSamePort), so the IPv4 and the IPv6 binding
- * of one mapping share it; so do ours. Where Docker goes on after the last
- * port it chose, ours takes the lowest free one, so that the choice depends
- * on the spec alone; it is free of every host port the spec publishes, on
- * every address that overlaps, in every family the port is published in.
+ * of one mapping share it; so do ours. A mapping the spec applied before
+ * held keeps its host port while it is free. Otherwise, where Docker goes on
+ * after the last port it chose, ours takes the lowest free one, so that the
+ * choice depends on the spec alone; it is free of every host port the spec
+ * publishes, on every address that overlaps, in every family the port is
+ * published in.
  */
 import { invalid } from '../errors.js';
-import type { PackedEndpoint, PackedNetwork } from './packed.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { familiesOf, overlaps, type PortLedger } from './ports.js';
 import type { PortRange, PortSpec } from './types.js';
 
@@ -31,6 +33,8 @@ export const LINUX_EPHEMERAL_PORTS: EphemeralPorts = { first: 32768, last: 60999
 
 /** A port published without a host port, waiting for one; it sits in its endpoint's ports at `index` meanwhile. */
 export interface PendingHostPort {
+  /** The endpoint's network's bridge. */
+  bridge: string;
   endpoint: PackedEndpoint;
   index: number;
   /** The port without a host port. */
@@ -66,41 +70,70 @@ export function chosenFor(request: PortSpec, held: PortSpec): boolean {
     (request.hostPort === undefined || (request.hostPort.first <= hostPort.first && hostPort.last <= request.hostPort.last));
 }
 
+/** The endpoint a spec had with an address of `endpoint` on the bridge, if any: where a port's earlier host port is found. */
+export type EarlierEndpoint = (bridge: string, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>) => PackedEndpoint | undefined;
+
+/** The endpoints of `spec`, found by bridge and either address. */
+export function endpointsOf(spec: PackedSpec): EarlierEndpoint {
+  const endpoints = new Map<string, PackedEndpoint>();
+  for (const network of spec.networks) {
+    for (const endpoint of network.endpoints) {
+      for (const address of [endpoint.ipv4, endpoint.ipv6]) if (address !== undefined) endpoints.set(`${network.bridge} ${address}`, endpoint);
+    }
+  }
+  return (bridge, endpoint) => endpoints.get(`${bridge} ${endpoint.ipv4}`) ?? endpoints.get(`${bridge} ${endpoint.ipv6}`);
+}
+
 /**
  * Chooses, claims in the ledger and writes into their endpoints the host
- * ports of `pending`, in order. Throws a ValidationError naming the port when
- * its range has no free port left; ports chosen before stay chosen.
- * `fieldOf` names a port in the allocations (default: its field).
+ * ports of `pending`, in order. A port keeps the host port it had in
+ * `earlier` (the spec applied before: the same endpoint held a mapping the
+ * port names, see chosenFor) while that port is free and in its range, as
+ * Docker keeps a container's ports while it runs; others get the lowest free
+ * one. Throws a ValidationError naming the port when its range has no free
+ * port left; ports chosen before stay chosen. `fieldOf` names a port in the
+ * allocations (default: its field).
  */
 export function allocateHostPorts(
   pending: readonly PendingHostPort[], ledger: PortLedger, ephemeral: EphemeralPorts,
-  fieldOf: (request: PendingHostPort) => string = (request) => request.field,
+  { fieldOf = (request) => request.field, earlier }: { fieldOf?: (request: PendingHostPort) => string; earlier?: EarlierEndpoint } = {},
 ): HostPortAllocation[] {
-  const allocations: HostPortAllocation[] = [];
-  // Per shape of group, where its next search starts: claims only grow while choosing, so a
-  // window found taken stays taken and the searches of one shape cost about the range in all.
-  const searchFrom = new Map<string, number>();
-  for (const group of groupsOf(pending)) {
-    const request = group[0]!;
-    const count = request.port.containerPort.last - request.port.containerPort.first + 1;
-    const range = request.from ?? ephemeral;
-    const shape = [request.port.proto, count, range.first, range.last, ...group.map(addressesOf).sort()].join(' ');
-    const first = lowestFree(group, count, range, request.from === undefined ? ephemeral.reserved : [], ledger, searchFrom.get(shape) ?? range.first);
-    if (first === undefined) {
-      invalid(`${fieldOf(request)}.hostPort`,
-        `a ${request.port.proto} host port range of ${count} port(s) free in ${range.first}-${range.last}`, 'none left');
-    }
-    searchFrom.set(shape, first + count);
-    const hostPort = { first, last: first + count - 1 };
+  const chosen = new Map<PendingHostPort, HostPortAllocation>();
+  const take = (group: readonly PendingHostPort[], hostPort: PortRange): void => {
     for (const member of group) {
       const port = { ...member.port, hostPort };
       ledger.claim(port, familiesOf(port, member.endpoint), member.field);
       member.endpoint.ports.removeAt(member.index);
       member.endpoint.ports.insert(member.index, port);
-      allocations.push({ field: fieldOf(member), hostPort: count === 1 ? first : `${first}-${hostPort.last}` });
+      chosen.set(member, { field: fieldOf(member), hostPort: hostPort.first === hostPort.last ? hostPort.first : `${hostPort.first}-${hostPort.last}` });
     }
+  };
+  const rangeOf = (request: PendingHostPort) => request.from ?? ephemeral;
+  const reservedOf = (request: PendingHostPort) => (request.from === undefined ? ephemeral.reserved : []);
+  // Earlier host ports first, so that a port new to the spec never takes one a kept mapping had.
+  const left: PendingHostPort[][] = [];
+  for (const group of groupsOf(pending)) {
+    const hostPort = earlierHostPort(group, rangeOf(group[0]!), reservedOf(group[0]!), ledger, earlier);
+    if (hostPort) take(group, hostPort);
+    else left.push(group);
   }
-  return allocations;
+  // Per shape of group, where its next search starts: claims only grow while choosing, so a
+  // window found taken stays taken and the searches of one shape cost about the range in all.
+  const searchFrom = new Map<string, number>();
+  for (const group of left) {
+    const request = group[0]!;
+    const count = request.port.containerPort.last - request.port.containerPort.first + 1;
+    const range = rangeOf(request);
+    const shape = [request.port.proto, count, range.first, range.last, ...group.map(addressesOf).sort()].join(' ');
+    const first = lowestFree(group, count, range, reservedOf(request), ledger, searchFrom.get(shape) ?? range.first);
+    if (first === undefined) {
+      invalid(`${fieldOf(request)}.hostPort`,
+        `a ${request.port.proto} host port range of ${count} port(s) free in ${range.first}-${range.last}`, 'none left');
+    }
+    searchFrom.set(shape, first + count);
+    take(group, { first, last: first + count - 1 });
+  }
+  return pending.map((request) => chosen.get(request)!);
 }
 
 /**
@@ -130,6 +163,26 @@ function groupsOf(pending: readonly PendingHostPort[]): PendingHostPort[][] {
     }
   }
   return groups;
+}
+
+/** The host ports the group's first port had in the earlier spec, if they are in range, not reserved and free for the group. */
+function earlierHostPort(
+  group: readonly PendingHostPort[], range: PortRange, reserved: readonly PortRange[], ledger: PortLedger,
+  earlier: EarlierEndpoint | undefined,
+): PortRange | undefined {
+  const request = group[0]!;
+  const before = earlier?.(request.bridge, request.endpoint);
+  if (before === undefined) return undefined;
+  const wanted = request.from === undefined ? request.port : { ...request.port, hostPort: request.from };
+  for (const held of before.ports) {
+    const hostPort = held.hostPort;
+    if (hostPort === undefined || !chosenFor(wanted, held) || hostPort.first < range.first || hostPort.last > range.last) continue;
+    if (reserved.some((r) => r.first <= hostPort.last && hostPort.first <= r.last)) continue;
+    if (group.every((member) => ledger.lowestTaken(member.port, familiesOf(member.port, member.endpoint), hostPort) === undefined)) {
+      return hostPort;
+    }
+  }
+  return undefined;
 }
 
 /** Where a port of a group publishes: its host address and families. */

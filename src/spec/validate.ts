@@ -9,7 +9,7 @@ import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedS
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { parseDockerPort } from './docker-port.js';
 import {
-  allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
+  allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EarlierEndpoint, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
 } from './host-ports.js';
 import { PortList } from './port-list.js';
 import { familiesOf, portCount, PortLedger } from './ports.js';
@@ -62,10 +62,10 @@ export function parseSpec(input: unknown, ephemeral: EphemeralPorts = LINUX_EPHE
 /**
  * parseSpec with the ports packed, the ledger of the ports it publishes (for
  * adding ports later without validating it all again): what a Firewall
- * holds; and the host ports it chose.
+ * holds; and the host ports it chose, keeping those `earlier` had where it can.
  */
 export function parseSpecWithPorts(
-  input: unknown, ephemeral: EphemeralPorts,
+  input: unknown, ephemeral: EphemeralPorts, earlier?: EarlierEndpoint,
 ): { spec: PackedSpec; ports: PortLedger; allocations: HostPortAllocation[] } {
   const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'networks', 'ingress']);
   const networks: PackedNetwork[] = [];
@@ -74,7 +74,7 @@ export function parseSpecWithPorts(
     .forEach((network, index) => parseNetwork(network, `networks[${index}]`, networks, context));
   rejectDuplicateBridges(networks);
   // After every port given a host port has taken it: a chosen one never takes a port the spec names.
-  const allocations = allocateHostPorts(context.pendingHostPorts, context.ports, ephemeral);
+  const allocations = allocateHostPorts(context.pendingHostPorts, context.ports, ephemeral, earlier ? { earlier } : {});
   const spec: PackedSpec = {
     backend: readEnum(root, 'backend', 'backend', BACKENDS, DEFAULT_BACKEND),
     ipv4: readBoolean(root, 'ipv4', 'ipv4', true),
@@ -202,7 +202,7 @@ export function publishPorts(
       const choose = hostPortToChoose(port, network, portField, value);
       if (choose) {
         port = withoutHostPort(port);
-        pending.push({ endpoint, index: endpoint.ports.length, port, ...(choose.from ? { from: choose.from } : {}), field: portField });
+        pending.push({ bridge: network.bridge, endpoint, index: endpoint.ports.length, port, ...(choose.from ? { from: choose.from } : {}), field: portField });
       } else if (port.hostPort !== undefined) {
         ledger.claim(port, familiesOf(port, endpoint), portField);
       }
