@@ -17,6 +17,7 @@ import { buildRuleset, familyPlan, planIptables, removeModel, renderIptablesSave
 import { IptablesRuleset } from '../src/docker/iptables/ruleset.js';
 import { parseSpec } from '../src/spec/validate.js';
 import type { SpecInput } from '../src/spec/types.js';
+import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;
 
@@ -320,4 +321,23 @@ test('IPv6 ports are only published on endpoints with an IPv6 address, and ingre
   t.true(save.includes('-A DOCKER ! -s fe80::/10 ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination [fd00:17::3]:80\n'));
   t.false(save.includes('8080'));
   t.false(save.includes('INGRESS'));
+});
+
+test('IPv6: removing the networks leaves Docker\'s daemon-level IPv6 state, and the imperative operations build the plan', (t) => {
+  const model = buildModel(parseSpec(IPV6_HOST));
+  const family = model.families[0]!;
+  const ruleset = buildRuleset(family);
+  removeModel(ruleset, family);
+  t.is(withoutDockerUser(renderIptablesSave('ipv6', familyPlan(ruleset))), dockerIptablesGoldens('ipv6').find((g) => g.name === 'cleaned,hairpin=true')!.text);
+
+  const steps = new IptablesRuleset('ipv6');
+  setupDaemon(steps, family);
+  for (const network of family.networks) {
+    newNetwork(steps, network);
+    for (const endpoint of network.endpoints) {
+      addEndpoint(steps, network, endpoint);
+      for (const binding of endpoint.bindings) addPorts(steps, network, [binding]);
+    }
+  }
+  t.is(renderIptablesSave('ipv6', familyPlan(steps)), IPV6_HOST_SAVE);
 });

@@ -10,6 +10,7 @@ import { ValidationError } from '../src/errors.js';
 import { parseDockerPort } from '../src/spec/docker-port.js';
 import type { PortSpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
+import { random } from './reliability/hostile.js';
 
 const accepted: [string, PortSpecInput][] = [
   // TestParsePortSpecs, TestParsePortSpecsWithRange
@@ -148,4 +149,21 @@ test('a host port range with one container port is refused where no host port is
   t.is(error.field, 'networks[0].endpoints[0].ports[0]');
   const object = t.throws(() => parseSpec(spec([{ hostPort: '8000-8010', containerPort: 80 }], 'routed')), { instanceOf: ValidationError });
   t.is(object.field, 'networks[0].endpoints[0].ports[0].hostPort');
+});
+
+test('5,000 strings made of the notation\'s own characters: parsed into a port that validates, or refused with the field', (t) => {
+  const next = random(17);
+  const pieces = ['0', '1', '80', '8080', '65535', '65536', '0123', '+', ':', ':', '-', '/', 'tcp', 'UDP', 'sctp', '[', ']', '::1', '127.0.0.1', '0.0.0.0', '::', 'x', ''];
+  let accepted = 0;
+  for (let i = 0; i < 5000; i++) {
+    const text = Array.from({ length: 1 + Math.floor(next() * 7) }, () => pieces[Math.floor(next() * pieces.length)]).join('');
+    try {
+      parseSpec(spec([text]));
+      accepted++;
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw new Error(`${JSON.stringify(text)}: ${String(error)}`);
+      t.true(error.field.startsWith('networks[0].endpoints[0].ports[0]'), `${JSON.stringify(text)}: ${error.field}`);
+    }
+  }
+  t.true(accepted > 100, `${accepted} accepted`);
 });
