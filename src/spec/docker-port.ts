@@ -13,7 +13,8 @@
  * port 0 and a host port range starting at 0 are ValidationErrors.
  */
 import { invalid } from '../errors.js';
-import type { PortProtocol, PortSpecInput } from './types.js';
+import { rangeInput } from './ports.js';
+import type { PortProtocol, PortRange, PortSpecInput } from './types.js';
 
 const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
 /** Go's strconv.ParseInt in base 10: an optional sign (a `-` cannot reach it: ranges are cut there first) and digits. */
@@ -43,7 +44,7 @@ export function parseDockerPort(text: string, field: string): PortSpecInput {
 
   const containerPort = portRange(containerPortText);
   if (!containerPort || containerPort.first === 0) invalid(field, `${NOTATION} with a container port from 1 to 65535 or a range`, text);
-  const port: PortSpecInput = { proto: proto as PortProtocol, containerPort: rangeText(containerPort) };
+  const port: PortSpecInput = { proto: proto as PortProtocol, containerPort: rangeInput(containerPort) };
   if (hostIp !== '') port.hostIp = hostIp;
   if (hostPortText !== '') {
     const hostPort = portRange(hostPortText);
@@ -53,13 +54,13 @@ export function parseDockerPort(text: string, field: string): PortSpecInput {
       invalid(field, `${NOTATION} with host and container port ranges of one length`, text);
     }
     // Port 0 is Docker's "choose one", as no host port at all.
-    if (hostPort.first !== 0) port.hostPort = rangeText(hostPort);
+    if (hostPort.first !== 0) port.hostPort = rangeInput(hostPort);
   }
   return port;
 }
 
 /** Go-connections' parsePortRange: `A` or `A-B` with A <= B; `A-A` is `A`. */
-function portRange(text: string): { first: number; last: number } | undefined {
+function portRange(text: string): PortRange | undefined {
   const dash = text.indexOf('-');
   const firstText = dash === -1 ? text : text.slice(0, dash);
   const lastText = dash === -1 ? firstText : text.slice(dash + 1);
@@ -73,8 +74,4 @@ function portNumber(text: string): number | undefined {
   if (!NUMBER.test(text)) return undefined;
   const value = Number(text);
   return value <= 65535 ? value : undefined;
-}
-
-function rangeText(range: { first: number; last: number }): number | string {
-  return range.first === range.last ? range.first : `${range.first}-${range.last}`;
 }

@@ -6,10 +6,13 @@
  */
 import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
+import {
+  allocateHostPorts, choosesHostPorts, chosenFor, endpointsOf, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
+  type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
+} from './host-ports.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
-import { allocateHostPorts, choosesHostPorts, chosenFor, endpointsOf, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EphemeralPorts, type HostPortAllocation, type PendingHostPort } from './host-ports.js';
-import { familiesOf, portCount, type PortLedger } from './ports.js';
+import { familiesOf, portCount, rangeInput, type PortLedger } from './ports.js';
 import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
 import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
 
@@ -71,7 +74,8 @@ export class HeldSpec {
     const { network, endpoint } = this.find(bridge, ref);
     const unwanted = ports.flatMap((port, index) => {
       const read = readPort(port, `ports[${index}]`, endpoint);
-      return choosesHostPorts(network) && leavesHostPortToChoose(read) ? Array.from(endpoint.ports).filter((held) => chosenFor(read, held)) : [read];
+      if (!choosesHostPorts(network) || !leavesHostPortToChoose(read)) return [read];
+      return Array.from(endpoint.ports).filter((held) => chosenFor(read, held));
     });
     const removed = endpoint.ports.removeEqual(unwanted);
     for (const { port } of removed) this.release(port, endpoint);
@@ -154,10 +158,6 @@ function portInput(port: PortSpec): PortSpecInput {
   if (port.hostIp !== undefined) input.hostIp = port.hostIp;
   if (port.hostPort !== undefined) input.hostPort = rangeInput(port.hostPort);
   return input;
-}
-
-function rangeInput(range: PortRange): number | string {
-  return range.first === range.last ? range.first : `${range.first}-${range.last}`;
 }
 
 /**

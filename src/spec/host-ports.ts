@@ -17,7 +17,7 @@
  */
 import { invalid } from '../errors.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
-import { familiesOf, overlaps, type PortLedger } from './ports.js';
+import { familiesOf, overlaps, rangeInput, type PortLedger } from './ports.js';
 import type { PortRange, PortSpec } from './types.js';
 
 /** The ports the kernel gives out when a socket binds port 0, as a namespace's sysctls say. */
@@ -105,7 +105,7 @@ export function allocateHostPorts(
       ledger.claim(port, familiesOf(port, member.endpoint), member.field);
       member.endpoint.ports.removeAt(member.index);
       member.endpoint.ports.insert(member.index, port);
-      chosen.set(member, { field: fieldOf(member), hostPort: hostPort.first === hostPort.last ? hostPort.first : `${hostPort.first}-${hostPort.last}` });
+      chosen.set(member, { field: fieldOf(member), hostPort: rangeInput(hostPort) });
     }
   };
   const rangeOf = (request: PendingHostPort) => request.from ?? ephemeral;
@@ -177,7 +177,7 @@ function earlierHostPort(
   for (const held of before.ports) {
     const hostPort = held.hostPort;
     if (hostPort === undefined || !chosenFor(wanted, held) || hostPort.first < range.first || hostPort.last > range.last) continue;
-    if (reserved.some((r) => r.first <= hostPort.last && hostPort.first <= r.last)) continue;
+    if (reservedBlockIn(reserved, hostPort)) continue;
     if (group.every((member) => ledger.lowestTaken(member.port, familiesOf(member.port, member.endpoint), hostPort) === undefined)) {
       return hostPort;
     }
@@ -202,7 +202,7 @@ function lowestFree(
   let first = start;
   search: while (first + count - 1 <= range.last) {
     const hostPort = { first, last: first + count - 1 };
-    const block = reserved.find((r) => r.first <= hostPort.last && hostPort.first <= r.last);
+    const block = reservedBlockIn(reserved, hostPort);
     if (block) {
       first = block.last + 1;
       continue;
@@ -217,4 +217,8 @@ function lowestFree(
     return first;
   }
   return undefined;
+}
+
+function reservedBlockIn(reserved: readonly PortRange[], hostPort: PortRange): PortRange | undefined {
+  return reserved.find((block) => block.first <= hostPort.last && hostPort.first <= block.last);
 }

@@ -33,6 +33,11 @@ export function publishesOnEveryAddress(port: PortSpec): boolean {
   return port.hostIp === undefined || port.hostIp === '0.0.0.0' || port.hostIp === '::';
 }
 
+/** A range as callers write it: a port, or `"A-B"`. */
+export function rangeInput(range: PortRange): number | string {
+  return range.first === range.last ? range.first : `${range.first}-${range.last}`;
+}
+
 export function portCount(port: PortSpec): number {
   return port.containerPort.last - port.containerPort.first + 1;
 }

@@ -6,11 +6,12 @@
 import { invalid, ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import { parseAddress, parseSubnet, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
-import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { parseDockerPort } from './docker-port.js';
 import {
-  allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS, type EarlierEndpoint, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
+  allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
+  type EarlierEndpoint, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
 } from './host-ports.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
 import { familiesOf, portCount, PortLedger } from './ports.js';
 import type {
@@ -188,7 +189,7 @@ function parseEndpoint(
 export function publishPorts(
   values: readonly unknown[], field: string, endpoint: PackedEndpoint, network: PackedNetwork,
   ledger: PortLedger, pending: PendingHostPort[],
-): PortList {
+): void {
   const first = endpoint.ports.length;
   if (first + values.length > SPEC_LIMITS.portsPerEndpoint) {
     invalid(field, `an array of at most ${SPEC_LIMITS.portsPerEndpoint}`, `${first + values.length} ports`);
@@ -202,7 +203,9 @@ export function publishPorts(
       const choose = hostPortToChoose(port, network, portField, value);
       if (choose) {
         port = withoutHostPort(port);
-        pending.push({ bridge: network.bridge, endpoint, index: endpoint.ports.length, port, ...(choose.from ? { from: choose.from } : {}), field: portField });
+        const request: PendingHostPort = { bridge: network.bridge, endpoint, index: endpoint.ports.length, port, field: portField };
+        if (choose.from) request.from = choose.from;
+        pending.push(request);
       } else if (port.hostPort !== undefined) {
         ledger.claim(port, familiesOf(port, endpoint), portField);
       }
@@ -218,7 +221,6 @@ export function publishPorts(
     pending.length = pendingBefore;
     throw error;
   }
-  return endpoint.ports.slice(first);
 }
 
 /**
