@@ -8,10 +8,10 @@
 import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
 import { ValidationError } from '../src/errors.js';
-import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
+import type { PortInput, PortSpecInput, SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
 
-const spec = (ports: PortSpecInput[], endpoint: { ipv4?: string; ipv6?: string } = { ipv4: '192.0.2.2', ipv6: '2001:db8::2' }): SpecInput => ({
+const spec = (ports: PortInput[], endpoint: { ipv4?: string; ipv6?: string } = { ipv4: '192.0.2.2', ipv6: '2001:db8::2' }): SpecInput => ({
   ipv6: true,
   networks: [{
     bridge: 'br0', ipv4: { subnet: '192.0.2.0/24' }, ipv6: { subnet: '2001:db8::/64' },
@@ -50,6 +50,8 @@ test('0.0.0.0 on an endpoint without an IPv4 address, or :: without IPv6, publis
   t.deepEqual(published(spec([tcp(8080, '::')], { ipv4: '192.0.2.2' })), { ipv4: [], ipv6: [] });
   // And it holds no host port: the same port on the other family's unspecified address is free.
   t.notThrows(() => parseSpec(spec([tcp(8080, '0.0.0.0'), tcp(8080)], { ipv6: '2001:db8::2' })));
+  // Nor is a host port chosen for it.
+  t.deepEqual(parseSpec(spec(['0.0.0.0::80'], { ipv6: '2001:db8::2' })).networks[0]!.endpoints[0]!.ports, [{ proto: 'tcp', hostIp: '0.0.0.0', containerPort: { first: 80, last: 80 } }]);
 });
 
 test(':: with IPv6 disabled programs nothing', (t) => {

@@ -201,8 +201,9 @@ export function publishPorts(
       const portField = `${field}[${first + index}]`;
       let port = readPort(value, portField, endpoint);
       const choose = hostPortToChoose(port, network, portField, value);
-      if (choose) {
-        port = withoutHostPort(port);
+      if (choose) port = withoutHostPort(port);
+      // A port of a family the endpoint has no address in publishes nothing (familiesOf): nothing to choose.
+      if (choose && familiesOf(port, endpoint).length > 0) {
         const request: PendingHostPort = { bridge: network.bridge, endpoint, index: endpoint.ports.length, port, field: portField };
         if (choose.from) request.from = choose.from;
         pending.push(request);
