@@ -42,7 +42,7 @@ bool WriteOne(const SysctlWrite& entry) {
   return true;
 }
 
-// The entry's value without its trailing newline; nullopt when it does not exist.
+// The entry's value without its trailing newline; nullopt when it does not exist (a kernel without the setting).
 std::optional<std::string> ReadOne(const std::string& path) {
   std::string full = "/proc/sys/" + path;
   int fd = open(full.c_str(), O_RDONLY | O_CLOEXEC);
@@ -50,17 +50,24 @@ std::optional<std::string> ReadOne(const std::string& path) {
     if (errno == ENOENT) return std::nullopt;
     FailErrno("sysctl.read", "cannot open " + full);
   }
-  char buffer[256];
-  ssize_t length = read(fd, buffer, sizeof(buffer));
-  int errnum = errno;
-  close(fd);
-  if (length < 0) {
-    errno = errnum;
-    FailErrno("sysctl.read", "cannot read " + full);
+  // Entries are short; the longest read here (a reserved-port list) is far below this.
+  char buffer[4096];
+  std::string text;
+  for (;;) {
+    ssize_t got = read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int errnum = errno;
+      close(fd);
+      errno = errnum;
+      FailErrno("sysctl.read", "cannot read " + full);
+    }
+    if (got == 0 || text.size() + got > 65536) break;
+    text.append(buffer, got);
   }
-  std::string value(buffer, static_cast<size_t>(length));
-  while (!value.empty() && value.back() == '\n') value.pop_back();
-  return value;
+  close(fd);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
 }
 
 // Relative to /proc/sys and staying inside it: the worker writes as root. In

@@ -7,7 +7,7 @@
  */
 import { invalid, ValidationError } from './errors.js';
 import type { EndpointRef } from './spec/held.js';
-import type { IngressPortSpec, IngressSpec, NetworkSpecInput, PortSpecInput } from './spec/types.js';
+import type { IngressPortSpec, IngressSpec, NetworkSpecInput, PortInput } from './spec/types.js';
 
 type Json = Record<string, unknown>;
 
@@ -35,9 +35,9 @@ export function readNetwork(value: unknown): NetworkSpecInput {
 }
 
 /** An array of ports; each port is read where it is published or removed, named `ports[i]`. */
-export function readPorts(value: unknown): readonly PortSpecInput[] {
+export function readPorts(value: unknown): readonly PortInput[] {
   if (!Array.isArray(value)) invalid('ports', 'an array of ports', value);
-  return value as PortSpecInput[];
+  return value as PortInput[];
 }
 
 export function readIngress(value: unknown): IngressSpec | undefined {

@@ -32,10 +32,11 @@ import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
 import { NamespacePath } from './netns.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
-import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortSpecInput, SpecInput } from './spec/types.js';
+import type { EphemeralPorts, HostPortAllocation } from './spec/host-ports.js';
+import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortInput, SpecInput } from './spec/types.js';
 import type { SpecView } from './spec/packed.js';
 import { setUpForwarding } from './forwarding.js';
-import { setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
+import { readEphemeralPorts, setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 import { Warnings, type Warning } from './warnings.js';
 
 export interface FirewallOptions {
@@ -58,6 +59,13 @@ export interface ApplyResult extends ApplyOutcome {
   coalesced: number;
   /** Connection tracking entries of the port mappings this commit changed, deleted after it (see conntrack.ts). */
   conntrack: ConntrackOutcome;
+  /**
+   * Host ports this call chose, from the namespace's ephemeral range, for
+   * ports published without one on a network with NAT, as Docker does: the
+   * port's field in the call (`networks[0].endpoints[0].ports[1]`, or
+   * `ports[1]` for addPorts) and its host port. currentSpec() keeps them.
+   */
+  allocatedHostPorts: HostPortAllocation[];
 }
 
 /**
@@ -105,6 +113,8 @@ export class Firewall {
   private closed = false;
   /** Clears the connection tracking entries of the mappings each commit changes. */
   private readonly conntrack: MappingFollower;
+  /** The namespace's ephemeral ports, read on first need. */
+  private ephemeral: Promise<EphemeralPorts> | undefined;
 
   private constructor(private readonly namespace: NamespacePath | undefined) {
     this.conntrack = new MappingFollower(namespace?.path ?? '');
@@ -132,9 +142,12 @@ export class Firewall {
 
   /** Makes the namespace match `spec`: what it no longer lists is removed; daemon-level chains stay. */
   async apply(input: SpecInput): Promise<ApplyResult> {
-    const next = HeldSpec.parse(input);
     const adopt = adoptOf(input);
-    return this.runAlone(() => this.applyHeld(next, adopt));
+    return this.runAlone(async () => {
+      // Parsed in its turn: the host ports it keeps are those the spec held then.
+      const next = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
+      return this.applyHeld(next, next.allocations, adopt);
+    });
   }
 
   /**
@@ -144,14 +157,16 @@ export class Firewall {
    * Undefined when nothing is applied (none yet, or flushed).
    */
   async reapply(): Promise<ApplyResult | undefined> {
-    return this.runAlone(async () => (this.held === undefined ? undefined : this.applyHeld(this.held)));
+    return this.runAlone(async () => (this.held === undefined ? undefined : this.applyHeld(this.held, [])));
   }
 
   /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
   async dryRun(input: SpecInput): Promise<string> {
-    const { spec } = HeldSpec.parse(input);
     const adopt = adoptOf(input);
-    return this.runAlone(async () => (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt }));
+    return this.runAlone(async () => {
+      const { spec } = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
+      return (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt });
+    });
   }
 
   /** What the library owns in the namespace, read back from the kernel. */
@@ -213,7 +228,7 @@ export class Firewall {
    * Publishes ports of an endpoint; a bulk call is one commit, however many
    * ports. A port already published exactly so is left as it is (`changes: 0`).
    */
-  async addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+  async addPorts(bridge: string, endpoint: EndpointRef, ports: readonly PortInput[]): Promise<ApplyResult> {
     readBridge(bridge);
     readEndpoint(endpoint);
     readPorts(ports);
@@ -225,7 +240,7 @@ export class Firewall {
    * published in (one port of a range, a range over ports published one by
    * one); what is not published is left alone (`changes: 0`).
    */
-  async removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortSpecInput[]): Promise<ApplyResult> {
+  async removePorts(bridge: string, endpoint: EndpointRef, ports: readonly PortInput[]): Promise<ApplyResult> {
     readBridge(bridge);
     readEndpoint(endpoint);
     readPorts(ports);
@@ -283,7 +298,7 @@ export class Firewall {
     this.backends.clear();
   }
 
-  private async applyHeld(next: HeldSpec, adopt = false): Promise<ApplyResult> {
+  private async applyHeld(next: HeldSpec, allocatedHostPorts: HostPortAllocation[], adopt = false): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
     const edits = this.held === undefined || !backend.applyPortChange || adopt ? undefined : portEditsBetween(this.held.spec, spec);
@@ -315,7 +330,10 @@ export class Firewall {
       this.otherBackendsClearedFor = spec.backend;
     }
     this.held = next;
-    return { backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings), sysctls, hairpin, otherBackendChanges, coalesced: 1 };
+    return {
+      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings), sysctls, hairpin, otherBackendChanges,
+      coalesced: 1, allocatedHostPorts,
+    };
   }
 
   /**
@@ -424,8 +442,11 @@ export class Firewall {
       outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
       const followed = await this.conntrack.follow({ ports: changes }, outcome);
       const warnings = warningsOf(followed.warnings);
-      for (const pending of accepted) {
-        pending.resolve({ backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length });
+      for (const [index, pending] of accepted.entries()) {
+        pending.resolve({
+          backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length,
+          allocatedHostPorts: edits[index]!.allocations,
+        });
       }
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
@@ -484,7 +505,7 @@ export class Firewall {
     }
     if (accepted.length === 0) return;
     try {
-      const next = HeldSpec.parse(input);
+      const next = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
       const backend = await this.backend(next.spec.backend);
       const { warnings: hostWarnings, ...hostSettings } = await this.writeHostSettings(next.spec, backend);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
@@ -492,7 +513,10 @@ export class Firewall {
       this.held = next;
       const warnings = warningsOf(hostWarnings, followed.warnings);
       for (const pending of accepted) {
-        pending.resolve({ backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length });
+        pending.resolve({
+          backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length,
+          allocatedHostPorts: next.allocations,
+        });
       }
     } catch (error) {
       if (accepted.length === 1) accepted[0]!.reject(inCallerTerms(error, place));
@@ -502,6 +526,16 @@ export class Firewall {
         await this.commitSpecEdits(accepted.slice(half));
       }
     }
+  }
+
+  /** The namespace's ephemeral ports, read once, as Docker's port allocator reads them once. */
+  private ephemeralPorts(): Promise<EphemeralPorts> {
+    // A failed read is tried again by the next call.
+    this.ephemeral ??= readEphemeralPorts(this.netns ?? '').catch((error: unknown) => {
+      this.ephemeral = undefined;
+      throw error;
+    });
+    return this.ephemeral;
   }
 
   /** The backend's handle, opened on first use (calls made before close() may still open one: close() closes it after them). */
@@ -556,7 +590,8 @@ function readBackendName(name: unknown): BackendName {
 
 /** The spec's `adopt`: a one-off instruction to the apply, not part of the spec held. */
 function adoptOf(input: SpecInput): boolean {
-  const { adopt } = input as { adopt?: unknown };
+  // Anything but an object is refused by the spec's own validation.
+  const adopt = typeof input === 'object' && input !== null ? (input as { adopt?: unknown }).adopt : undefined;
   if (adopt !== undefined && typeof adopt !== 'boolean') invalid('adopt', 'true or false', adopt);
   return adopt === true;
 }

@@ -12,4 +12,5 @@ export * from './nft';
 export * from './iptc';
 export { formatAddress, parseAddress, parsePrefix, type AddressFamily, type Prefix } from './address';
 export type * from './spec/types';
+export type { EphemeralPorts, HostPortAllocation } from './spec/host-ports';
 export { DEFAULT_BACKEND, SPEC_LIMITS, parseSpec } from './spec/validate';

@@ -1,13 +1,15 @@
 /**
  * The host settings a model needs besides its rules, written natively inside
  * the target namespace (no sysctl(8) or ip(8) process): /proc/sys entries and
- * hairpin mode on bridge ports. Forwarding (forwarding.ts) reads and writes
- * its entries here too.
+ * hairpin mode on bridge ports; and the ephemeral port range, read there.
+ * Forwarding (forwarding.ts) reads and writes its entries here too.
  */
 import type { Sysctl } from './docker/model.js';
 import { callNative, invalid } from './errors.js';
 import { binding } from './native/binding.js';
 import { isInterfaceName, isNamespaceWideConf } from './spec/interface-name.js';
+import type { EphemeralPorts } from './spec/host-ports.js';
+import type { PortRange } from './spec/types.js';
 
 export interface SysctlOutcome {
   /** Dotted names written. */
@@ -78,3 +80,35 @@ export async function setHairpinPorts(netns: string, bridges: readonly string[])
     missing: results.filter((r) => !r.exists).map((r) => r.bridge),
   };
 }
+
+/**
+ * The namespace's ephemeral ports, read as Docker's port allocator reads
+ * them (moby portallocator_linux.go): net.ipv4.ip_local_port_range, and
+ * net.ipv4.ip_local_reserved_ports left out. An entry that does not exist
+ * gives Docker's fallback range, 49153-65535, and no reserved ports.
+ */
+export async function readEphemeralPorts(netns: string): Promise<EphemeralPorts> {
+  const [range, reserved] = await readSysctls(netns, [
+    ['net', 'ipv4', 'ip_local_port_range'], ['net', 'ipv4', 'ip_local_reserved_ports'],
+  ]);
+  return parseEphemeralPorts(range ?? null, reserved ?? null);
+}
+
+/** The text of the two entries (null: absent) as EphemeralPorts; text the kernel would never write gives the fallback. */
+function parseEphemeralPorts(range: string | null, reserved: string | null): EphemeralPorts {
+  const bounds = /^\s*(\d+)\s+(\d+)\s*$/.exec(range ?? '');
+  const first = Number(bounds?.[1]);
+  const last = Number(bounds?.[2]);
+  if (!bounds || first < 1 || last > 65535 || first > last) return DOCKER_FALLBACK_PORTS;
+  const blocks: PortRange[] = [];
+  for (const entry of (reserved ?? '').trim().split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(entry);
+    if (!match) continue;
+    const block = { first: Number(match[1]), last: Number(match[2] ?? match[1]) };
+    if (block.first <= block.last && block.first <= last && block.last >= first) blocks.push(block);
+  }
+  return { first, last, reserved: blocks };
+}
+
+/** moby portallocator_unix.go defaultPortRangeStart/End. */
+const DOCKER_FALLBACK_PORTS: EphemeralPorts = { first: 49153, last: 65535, reserved: [] };

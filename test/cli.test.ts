@@ -50,6 +50,18 @@ kernelTest('apply programs the namespace, a second apply changes nothing, flush 
   t.notRegex(await saveAll(ns), /DOCKER/);
 });
 
+kernelTest('apply takes Docker\'s -p notation and prints the host ports it chose', async (t) => {
+  const ns = await createNetns(t, 'clip');
+  await ns.run('sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=40000 40009');
+  const file = specFile({ ...SPEC, networks: [{ ...SPEC.networks[0], endpoints: [{ ipv4: '198.18.1.2', ports: ['8080:80', '81/udp'] }] }] });
+  const text = await cli('apply', file, '--netns', ns.path);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /^chose host port 40000 for networks\[0\]\.endpoints\[0\]\.ports\[1\]$/m);
+  t.regex(await saveAll(ns), /--dport 40000 -j DNAT --to-destination 198\.18\.1\.2:81/);
+  const json = await cli('apply', file, '--netns', ns.path, '--json');
+  t.like(JSON.parse(json.stdout), { changes: 0, allocatedHostPorts: [{ field: 'networks[0].endpoints[0].ports[1]', hostPort: 40000 }] });
+});
+
 kernelTest('apply --dry-run prints the rules and touches nothing', async (t) => {
   const ns = await createNetns(t, 'clidry');
   const before = await saveAll(ns);

@@ -1,37 +1,46 @@
 /**
- * Docker Engine v29's own expected IPv4 rulesets (TestIptabler), byte for
- * byte: every file's scenario is planned, rendered as iptables-save and
- * compared with DOCKER-USER's two lines removed; then everything is removed
- * again and must leave exactly the daemon-level `cleaned` state.
+ * Docker Engine v29's own expected rulesets (TestIptabler), IPv4 and IPv6,
+ * byte for byte: every file's scenario (with Docker's own port bindings, one
+ * on 0.0.0.0 and one on ::, or 127.0.0.1 and ::1) is planned with both
+ * families enabled, each family rendered as iptables-save and compared with
+ * DOCKER-USER's two lines removed; then everything is removed again and must
+ * leave exactly the daemon-level `cleaned` state.
  */
 import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
 import { buildRuleset, familyPlan, planIptables, removeModel, renderIptablesSave } from '../src/docker/iptables/plan.js';
+import type { IptFamily } from '../src/iptc/rule.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 import { parseScenarioName, scenarioSpec, type ScenarioOptions } from './helpers/docker-scenario.js';
 
-const goldens = dockerIptablesGoldens();
-const golden = (name: string): string => {
-  const file = goldens.find((entry) => entry.name === name);
-  if (!file) throw new Error(`No golden ${name}`);
+const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
+const goldens = { ipv4: dockerIptablesGoldens('ipv4'), ipv6: dockerIptablesGoldens('ipv6') };
+const golden = (family: IptFamily, name: string): string => {
+  const file = goldens[family].find((entry) => entry.name === name);
+  if (!file) throw new Error(`No ${family} golden ${name}`);
   return file.text;
 };
 
-test('all 103 of Docker\'s IPv4 goldens are present', (t) => {
-  t.is(goldens.length, 103);
+test('all 103 of Docker\'s goldens are present in each family, for the same scenarios', (t) => {
+  t.is(goldens.ipv4.length, 103);
+  t.deepEqual(goldens.ipv6.map((entry) => entry.name), goldens.ipv4.map((entry) => entry.name));
 });
 
 test('a disabled family has empty tables', (t) => {
-  const plan = planIptables(buildModel(parseSpec(scenarioSpec(parseScenarioName(''), { ipv4: false, ipv6: true }))));
-  t.is(plan.families.map((family) => family.family).join(), 'ipv6');
-  t.is(renderIptablesSave('ipv4', undefined), golden('no'));
+  for (const [enabled, disabled] of [['ipv6', 'ipv4'], ['ipv4', 'ipv6']] as const) {
+    const plan = planIptables(buildModel(parseSpec(scenarioSpec(parseScenarioName(''), { ipv4: enabled === 'ipv4', ipv6: enabled === 'ipv6' }))));
+    t.is(plan.families.map((family) => family.family).join(), enabled);
+    t.is(renderIptablesSave(disabled, undefined), golden(disabled, 'no'));
+  }
 });
 
 for (const hairpin of [false, true]) {
-  test(`daemon set-up alone is cleaned,hairpin=${hairpin}`, (t) => {
-    const plan = planIptables(buildModel(parseSpec({ backend: 'iptables', userlandProxy: !hairpin })));
-    t.is(withoutDockerUser(renderIptablesSave('ipv4', plan.families[0])), golden(`cleaned,hairpin=${hairpin}`));
+  test(`daemon set-up alone is cleaned,hairpin=${hairpin} in both families`, (t) => {
+    const plan = planIptables(buildModel(parseSpec({ backend: 'iptables', ipv6: true, userlandProxy: !hairpin })));
+    for (const [index, family] of FAMILIES.entries()) {
+      t.is(withoutDockerUser(renderIptablesSave(family, plan.families[index])), golden(family, `cleaned,hairpin=${hairpin}`), family);
+    }
   });
 }
 
@@ -43,17 +52,20 @@ function variants(name: string): ScenarioOptions[] {
     (['nat', 'nat-unprotected', 'routed'] as const).map((gwm) => ({ ...named, masq, snat, bindlh, gwm })))));
 }
 
-for (const { name, text } of goldens.filter((entry) => entry.name !== 'no' && !entry.name.startsWith('cleaned'))) {
-  test(`golden ${name}`, (t) => {
+for (const { name } of goldens.ipv4.filter((entry) => entry.name !== 'no' && !entry.name.startsWith('cleaned'))) {
+  test(`golden ${name}, IPv4 and IPv6`, (t) => {
     for (const options of variants(name)) {
-      const model = buildModel(parseSpec(scenarioSpec(options, { ipv4: true, ipv6: false })));
+      const model = buildModel(parseSpec(scenarioSpec(options, { ipv4: true, ipv6: true })));
       const plan = planIptables(model);
-      t.is(withoutDockerUser(renderIptablesSave('ipv4', plan.families[0])), text, JSON.stringify(options));
+      for (const [index, family] of FAMILIES.entries()) {
+        const label = `${family} ${JSON.stringify(options)}`;
+        t.is(withoutDockerUser(renderIptablesSave(family, plan.families[index])), golden(family, name), label);
 
-      const family = model.families[0]!;
-      const ruleset = buildRuleset(family, model.ingress);
-      removeModel(ruleset, family, model.ingress);
-      t.is(withoutDockerUser(renderIptablesSave('ipv4', familyPlan(ruleset))), golden(`cleaned,hairpin=${options.hairpin}`));
+        const familyModel = model.families[index]!;
+        const ruleset = buildRuleset(familyModel, model.ingress);
+        removeModel(ruleset, familyModel, model.ingress);
+        t.is(withoutDockerUser(renderIptablesSave(family, familyPlan(ruleset))), golden(family, `cleaned,hairpin=${options.hairpin}`), label);
+      }
     }
   });
 }

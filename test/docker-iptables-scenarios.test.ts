@@ -9,7 +9,7 @@
  * (The IPv6 output was also checked against all of moby's ip6tables goldens.)
  */
 import test from 'ava';
-import { buildModel } from '../src/docker/model.js';
+import { buildModel, type FamilyModel } from '../src/docker/model.js';
 import {
   addEndpoint, addIngressPorts, addPorts, delIngressPorts, delPorts, newNetwork, setupDaemon,
 } from '../src/docker/iptables/firewaller.js';
@@ -17,6 +17,7 @@ import { buildRuleset, familyPlan, planIptables, removeModel, renderIptablesSave
 import { IptablesRuleset } from '../src/docker/iptables/ruleset.js';
 import { parseSpec } from '../src/spec/validate.js';
 import type { SpecInput } from '../src/spec/types.js';
+import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;
 
@@ -172,11 +173,9 @@ test('built-in chains split our rules into those above foreign rules and those b
   t.true(filter.chains.find((chain) => chain.name === 'DOCKER-USER')!.userOwned);
 });
 
-test('the imperative operations, called one by one, build the same ruleset as the plan', (t) => {
-  const model = buildModel(parseSpec(SWARM_HOST));
-  const family = model.families[0]!;
-  const ingress = model.ingress!;
-  const ruleset = new IptablesRuleset('ipv4');
+/** The family's daemon set-up, networks, endpoints and ports, made by Docker's firewaller operations one by one. */
+function imperatively(family: FamilyModel): IptablesRuleset {
+  const ruleset = new IptablesRuleset(family.family);
   setupDaemon(ruleset, family);
   for (const network of family.networks) {
     newNetwork(ruleset, network);
@@ -186,6 +185,14 @@ test('the imperative operations, called one by one, build the same ruleset as th
       for (const binding of endpoint.bindings) addPorts(ruleset, network, [binding]);
     }
   }
+  return ruleset;
+}
+
+test('the imperative operations, called one by one, build the same ruleset as the plan', (t) => {
+  const model = buildModel(parseSpec(SWARM_HOST));
+  const family = model.families[0]!;
+  const ingress = model.ingress!;
+  const ruleset = imperatively(family);
   addIngressPorts(ruleset, ingress, ingress.ports.slice(0, 1), 'web');
   addIngressPorts(ruleset, ingress, ingress.ports.slice(1), 'dns');
   t.is(renderIptablesSave('ipv4', familyPlan(ruleset)), SWARM_HOST_SAVE);
@@ -320,4 +327,14 @@ test('IPv6 ports are only published on endpoints with an IPv6 address, and ingre
   t.true(save.includes('-A DOCKER ! -s fe80::/10 ! -i docker0 -p tcp -m tcp --dport 8081 -j DNAT --to-destination [fd00:17::3]:80\n'));
   t.false(save.includes('8080'));
   t.false(save.includes('INGRESS'));
+});
+
+test('IPv6: removing the networks leaves Docker\'s daemon-level IPv6 state, and the imperative operations build the plan', (t) => {
+  const model = buildModel(parseSpec(IPV6_HOST));
+  const family = model.families[0]!;
+  const ruleset = buildRuleset(family);
+  removeModel(ruleset, family);
+  t.is(withoutDockerUser(renderIptablesSave('ipv6', familyPlan(ruleset))), dockerIptablesGoldens('ipv6').find((g) => g.name === 'cleaned,hairpin=true')!.text);
+
+  t.is(renderIptablesSave('ipv6', familyPlan(imperatively(family))), IPV6_HOST_SAVE);
 });

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { NetfilterError, ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
-import type { FirewallBackend, SpecInput } from '../src/spec/types.js';
+import type { FirewallBackend, PortSpecInput, SpecInput } from '../src/spec/types.js';
 import { FirewallWatcher } from '../src/watch.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
@@ -40,7 +40,7 @@ async function publishedHostPorts(ns: TestNetns, backend: FirewallBackend): Prom
 }
 
 function heldHostPorts(firewall: Firewall): number[] {
-  return (firewall.currentSpec()?.networks?.[0]?.endpoints?.[0]?.ports ?? []).map((p) => Number(p.hostPort)).sort((a, b) => a - b);
+  return (firewall.currentSpec()?.networks?.[0]?.endpoints?.[0]?.ports ?? []).map((p) => Number((p as PortSpecInput).hostPort)).sort((a, b) => a - b);
 }
 
 async function open(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {

@@ -51,7 +51,7 @@ async function setUp(t: ExecutionContext, backend: FirewallBackend): Promise<{ n
 }
 
 function heldPorts(firewall: Firewall, endpoint = 0): PortSpecInput[] {
-  return firewall.currentSpec()!.networks![0]!.endpoints![endpoint]!.ports!;
+  return firewall.currentSpec()!.networks![0]!.endpoints![endpoint]!.ports! as PortSpecInput[];
 }
 
 /** A fresh Firewall applying currentSpec() finds nothing to change: the kernel holds exactly what the spec says. */

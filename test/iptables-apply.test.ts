@@ -1,8 +1,9 @@
 /**
  * The iptables backend against the kernel: for every one of Docker's golden
- * scenarios, the library's rules saved by iptables-legacy-save equal Docker's
- * own expectation; applying again changes nothing; and removing the network
- * leaves exactly the daemon-level state.
+ * scenarios, with both families enabled, the library's rules saved by
+ * iptables-legacy-save and ip6tables-legacy-save equal Docker's own IPv4 and
+ * IPv6 expectations; applying again changes nothing; and removing the
+ * network leaves exactly the daemon-level state in both.
  */
 import { applyPlan } from '../src/backends/iptables/apply.js';
 import { buildModel } from '../src/docker/model.js';
@@ -15,11 +16,13 @@ import { parseScenarioName, scenarioSpec } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 
 const goldens = dockerIptablesGoldens().filter((golden) => golden.name !== 'no' && !golden.name.startsWith('cleaned'));
+const ipv6Goldens = dockerIptablesGoldens('ipv6');
 const golden = (name: string) => dockerIptablesGoldens().find((g) => g.name === name)!.text;
+const ipv6Golden = (name: string) => ipv6Goldens.find((g) => g.name === name)!.text;
 
-async function save(ns: TestNetns): Promise<string> {
+async function save(ns: TestNetns, tool = 'iptables-legacy-save'): Promise<string> {
   const parts = [];
-  for (const table of ['raw', 'filter', 'nat']) parts.push(normaliseSave(await ns.run('iptables-legacy-save', '-t', table)));
+  for (const table of ['raw', 'filter', 'nat']) parts.push(normaliseSave(await ns.run(tool, '-t', table)));
   return parts.join('');
 }
 
@@ -31,14 +34,16 @@ for (const { name, text } of goldens) {
     const tables = await IptcTable.open({ netns: ns.path });
     t.teardown(() => tables.close());
     const options = parseScenarioName(name);
-    const spec = scenarioSpec(options, { ipv4: true, ipv6: false });
+    const spec = scenarioSpec(options, { ipv4: true, ipv6: true });
 
     await applyPlan(tables, plan(spec));
     t.is(withoutDockerUser(await save(ns)), text);
+    t.is(withoutDockerUser(await save(ns, 'ip6tables-legacy-save')), ipv6Golden(name));
     t.deepEqual(await applyPlan(tables, plan(spec)), [], 'a second apply changes nothing');
 
-    await applyPlan(tables, plan({ backend: 'iptables', userlandProxy: !options.hairpin }));
+    await applyPlan(tables, plan({ backend: 'iptables', ipv6: true, userlandProxy: !options.hairpin }));
     t.is(withoutDockerUser(await save(ns)), golden(`cleaned,hairpin=${options.hairpin}`));
+    t.is(withoutDockerUser(await save(ns, 'ip6tables-legacy-save')), ipv6Golden(`cleaned,hairpin=${options.hairpin}`));
   });
 }
 

@@ -476,6 +476,7 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
     binding.writeSysctls(ns.path, [{ path: 'net/ipv4/./ip_forward', value: '1' }])],
   ['a sysctl read of a path that leaves /proc/sys', ({ ns }) => binding.readSysctls(ns.path, ['../sys/net/ipv4/ip_forward'])],
   ['the table list of an unknown family', ({ table }) => table.tables('ipv5' as 'ipv4')],
+  ['a sysctl read of a path that is no string', ({ ns }) => binding.readSysctls(ns.path, [42 as unknown as string])],
   ['a bridge name cut short by a NUL (read as br-fz)', ({ ns }) => binding.setBridgePortsHairpin(ns.path, ['br-fz\0junk'])],
 ];
 

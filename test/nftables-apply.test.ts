@@ -21,11 +21,17 @@ const UPDATE = process.env.BRIDGEWALL_UPDATE_GOLDENS === '1';
 
 type Scenario = ScenarioOptions;
 
-/** Docker's golden scenario (one network, one endpoint, tcp 8080->80) in documentation ranges. */
+/**
+ * Docker's golden scenario (one network, one endpoint, tcp 8080->80) in
+ * documentation ranges, with Docker's own bindings: one per family, 0.0.0.0
+ * and ::, or 127.0.0.1 and ::1.
+ */
 function scenarioSpec(s: Scenario): SpecInput {
-  const ports: PortSpecInput[] = s.bindlh
-    ? [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 }, { proto: 'tcp', hostIp: '::1', hostPort: 8080, containerPort: 80 }]
-    : [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }];
+  const [ipv4HostIp, ipv6HostIp] = s.bindlh ? ['127.0.0.1', '::1'] : ['0.0.0.0', '::'];
+  const ports: PortSpecInput[] = [
+    { proto: 'tcp', hostIp: ipv4HostIp, hostPort: 8080, containerPort: 80 },
+    { proto: 'tcp', hostIp: ipv6HostIp, hostPort: 8080, containerPort: 80 },
+  ];
   return {
     backend: 'nftables', ipv4: true, ipv6: true, userlandProxy: !s.hairpin,
     networks: [{

@@ -54,6 +54,7 @@ export async function applyCommand(file: string, options: CommonOptions & { dryR
     if (options.json) return `${JSON.stringify(result)}\n`;
     const lines = [`applied with ${result.backend}: ${result.changes} change(s) in ${result.commits} commit(s)`];
     if (result.otherBackendChanges > 0) lines.push(`removed ${result.otherBackendChanges} rule change(s) left by the other backend`);
+    for (const { field, hostPort } of result.allocatedHostPorts) lines.push(`chose host port ${hostPort} for ${field}`);
     for (const name of result.sysctls.missing) lines.push(`note: ${name} does not exist (yet); create the interface and apply again`);
     for (const bridge of result.hairpin.missing) lines.push(`note: bridge ${bridge} does not exist (yet): hairpin mode not set on its ports`);
     return `${lines.join('\n')}\n`;

@@ -63,10 +63,20 @@ SPEC.json:
         "ipv4": { "subnet": "198.18.1.0/24", "hostIp": "203.0.113.10" },
         "ipv6": { "subnet": "2001:db8:1::/64" },
         "endpoints": [{ "ipv4": "198.18.1.2", "ipv6": "2001:db8:1::2",
-            "ports": [{ "proto": "tcp", "hostIp": "0.0.0.0", "hostPort": 8080, "containerPort": 80 }] }] }],
+            "ports": [{ "proto": "tcp", "hostIp": "0.0.0.0", "hostPort": 8080, "containerPort": 80 },
+                      "[::]:8080:80", "127.0.0.1:5353:53/udp", "9000"] }] }],
     "ingress": { "bridge": "docker_gwbridge", "address": "172.18.0.2", "ports": [{ "proto": "tcp", "port": 8080 }] } }
-  Ports may be "A-B" ranges of equal length. A port without hostPort (routed networks)
-  is opened without DNAT. "adopt": true does what --adopt does.
+  Ports are objects ("proto" defaults to tcp) or strings in Docker's -p notation,
+  [hostIp:][hostPort:]containerPort[/proto], read as Docker reads them. Ports may be
+  "A-B" ranges of equal length.
+  hostIp as in Docker: an IPv4 address, 0.0.0.0 included, publishes on IPv4 only; an
+  IPv6 address, :: included, on IPv6 only; none, on every enabled family the endpoint
+  has an address in. (Docker's -p 8080:80 is "0.0.0.0:8080:80" plus "[::]:8080:80".)
+  No hostPort on a nat or nat-unprotected network: a free host port of the namespace's
+  ephemeral range (net.ipv4.ip_local_port_range) is chosen, the same for IPv4 and IPv6,
+  and printed; a host range with one container port ("8000-8010:80") is chosen from.
+  No hostPort on a routed network: the container port is opened without DNAT.
+  "adopt": true does what --adopt does.
   As in Docker, a subnet has no host bits set and is not 0.0.0.0/0 or ::/0, and no
   endpoint is on its subnet's network or broadcast address (IPv6: its first address).
   A bridge is an interface name: 1 to 15 of A-Z a-z 0-9 _ . -, not "all" or "default".

@@ -240,12 +240,16 @@ export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string
   }
 }
 
-/** The binding's host address in `family`: undefined for every address, null when the port is not published there. */
+/**
+ * The binding's host address in `family`: undefined for every address of the
+ * family, null when the port is not published there. A host address is of
+ * one family, `0.0.0.0` and `::` included (see familiesOf).
+ */
 export function hostAddressIn(port: PortSpec, family: IptFamily): string | undefined | null {
   if (port.hostIp === undefined) return undefined;
   const hostIp = parseAddress(port.hostIp);
-  if (hostIp?.unspecified) return undefined;
-  return hostIp?.family === family ? port.hostIp : null;
+  if (hostIp?.family !== family) return null;
+  return hostIp.unspecified ? undefined : port.hostIp;
 }
 
 function buildBinding(

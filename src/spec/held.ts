@@ -6,10 +6,14 @@
  */
 import { invalid, ValidationError } from '../errors.js';
 import { parseAddress } from './address.js';
+import {
+  allocateHostPorts, choosesHostPorts, chosenFor, endpointsOf, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
+  type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
+} from './host-ports.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
-import { familiesOf, portCount, type PortLedger } from './ports.js';
-import type { EndpointSpecInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
+import { familiesOf, portCount, rangeInput, type PortLedger } from './ports.js';
+import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
 import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
 
 export type EndpointRef = Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>;
@@ -26,42 +30,69 @@ export interface PortEdit {
   left: PortList;
   /** The mappings no longer published: the removed entries but for what is left of them. */
   unpublished: PortSpec[];
+  /** Host ports chosen for added ports published without one, by the caller's field (`ports[0]`). */
+  allocations: HostPortAllocation[];
 }
 
 export class HeldSpec {
-  private constructor(readonly spec: PackedSpec, private readonly ports: PortLedger) {}
+  private constructor(
+    readonly spec: PackedSpec,
+    private readonly ports: PortLedger,
+    /** Where host ports are chosen from: the namespace's ephemeral ports. */
+    private readonly ephemeral: EphemeralPorts,
+    /** The host ports the parse chose. */
+    readonly allocations: HostPortAllocation[],
+  ) {}
 
-  static parse(input: unknown): HeldSpec {
-    const { spec, ports } = parseSpecWithPorts(input);
-    return new HeldSpec(spec, ports);
+  /** `earlier`: the spec held before, whose chosen host ports the new one keeps where it can. */
+  static parse(input: unknown, ephemeral: EphemeralPorts = LINUX_EPHEMERAL_PORTS, earlier?: HeldSpec): HeldSpec {
+    const { spec, ports, allocations } = parseSpecWithPorts(input, ephemeral, earlier && endpointsOf(earlier.spec));
+    return new HeldSpec(spec, ports, ephemeral, allocations);
   }
 
   /**
    * Validates `ports` (named `ports[i]`, as the caller passed them) and
-   * publishes them on the endpoint, but for those it already publishes
-   * exactly so; throws (changing nothing) when one is refused.
+   * publishes them on the endpoint, choosing host ports, but for those it
+   * already publishes exactly so; throws (changing nothing) when one is refused.
    */
-  addPorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
+  addPorts(bridge: string, ref: EndpointRef, ports: readonly PortInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
-    const added = publishPorts(ports, 'ports', endpoint, this.ports, (port) => endpoint.ports.publishes(port));
-    return { network, endpoint, added, removed: [], left: new PortList(0), unpublished: [] };
+    const first = endpoint.ports.length;
+    const pending: PendingHostPort[] = [];
+    publishPorts(ports, 'ports', endpoint, network, this.ports, pending, (port) => endpoint.ports.publishes(port));
+    let allocations: HostPortAllocation[];
+    try {
+      allocations = allocateHostPorts(pending, this.ports, this.ephemeral);
+    } catch (error) {
+      for (const port of endpoint.ports.truncate(first)) this.release(port, endpoint);
+      throw error;
+    }
+    return { network, endpoint, added: endpoint.ports.slice(first), removed: [], left: new PortList(0), unpublished: [], allocations };
   }
 
   /**
    * Unpublishes the mappings of `ports` on the endpoint, whatever shape they
    * were published in (after validation: `8080` equals `"8080"`); a range
-   * partly unpublished is held as what is left of it.
+   * partly unpublished is held as what is left of it. On a network that
+   * chooses host ports, a port without one (`"80"`) names the container
+   * port's mappings on whatever host port, and one with a host range and one
+   * container port (`"8000-8010:80"`) those on a host port in the range: as
+   * they were added.
    */
-  removePorts(bridge: string, ref: EndpointRef, ports: readonly PortSpecInput[]): PortEdit {
+  removePorts(bridge: string, ref: EndpointRef, ports: readonly PortInput[]): PortEdit {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
-    const unwanted = ports.map((port, index) => readPort(port, `ports[${index}]`, endpoint));
+    const unwanted = ports.flatMap((port, index) => {
+      const read = readPort(port, `ports[${index}]`, endpoint);
+      if (!choosesHostPorts(network) || !leavesHostPortToChoose(read)) return [read];
+      return Array.from(endpoint.ports).filter((held) => chosenFor(read, held));
+    });
     const { removed, left, unpublished } = endpoint.ports.unpublish(unwanted);
     for (const { port } of removed) this.release(port, endpoint);
     // Left of what was just released: nothing else can hold its host ports.
     for (const port of left) this.publish(port, endpoint);
-    return { network, endpoint, added: new PortList(0), removed, left: PortList.of(left), unpublished };
+    return { network, endpoint, added: new PortList(0), removed, left: PortList.of(left), unpublished, allocations: [] };
   }
 
   /** Takes an edit back; edits are undone newest first. */
@@ -145,10 +176,6 @@ function portInput(port: PortSpec): PortSpecInput {
   return input;
 }
 
-function rangeInput(range: PortRange): number | string {
-  return range.first === range.last ? range.first : `${range.first}-${range.last}`;
-}
-
 /**
  * The port edits that turn `before` into `after`, when nothing but ports
  * differs between them (same networks and endpoints, in the same order);
@@ -168,7 +195,7 @@ export function portEditsBetween(before: PackedSpec, after: PackedSpec): PortEdi
       if (old.ipv4 !== endpoint.ipv4 || old.ipv6 !== endpoint.ipv6) return undefined;
       const edit = portDifference(old.ports, endpoint.ports);
       if (edit.added.length > 0 || edit.removed.length > 0) {
-        edits.push({ network, endpoint, ...edit, left: new PortList(0), unpublished: edit.removed.map(({ port }) => port) });
+        edits.push({ network, endpoint, ...edit, left: new PortList(0), unpublished: edit.removed.map(({ port }) => port), allocations: [] });
       }
     }
   }

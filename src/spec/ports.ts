@@ -15,7 +15,7 @@
 import { ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import type { PackedEndpoint, PackedNetwork } from './packed.js';
-import type { PortProtocol, PortSpec } from './types.js';
+import type { PortProtocol, PortRange, PortSpec } from './types.js';
 
 const PROTOCOL_INDEX: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_INDEX: Readonly<Record<IptFamily, number>> = { ipv4: 0, ipv6: 1 };
@@ -24,19 +24,34 @@ const PORTS = 65536;
 /** The address number of a claim on every address. */
 const EVERY_ADDRESS = 0;
 
-/** `0.0.0.0` and `::` (canonical) publish on every address, like no host address at all. */
+/**
+ * Whether the port is published on every address of each of its families:
+ * no host address (every family), `0.0.0.0` (every IPv4 address) or `::`
+ * (every IPv6 address). Which families those are is `familiesOf`'s answer.
+ */
 export function publishesOnEveryAddress(port: PortSpec): boolean {
   return port.hostIp === undefined || port.hostIp === '0.0.0.0' || port.hostIp === '::';
+}
+
+/** A range as callers write it: a port, or `"A-B"`. */
+export function rangeInput(range: PortRange): number | string {
+  return range.first === range.last ? range.first : `${range.first}-${range.last}`;
 }
 
 export function portCount(port: PortSpec): number {
   return port.containerPort.last - port.containerPort.first + 1;
 }
 
-/** The families a port is published in: its host address's, else every family the endpoint has an address in. */
+/**
+ * The families a port is published in, as Docker decides them (moby
+ * drivers/bridge/port_mapping_linux.go, configurePortBindingIPv4/IPv6): an
+ * IPv4 host address, `0.0.0.0` included, is IPv4 only; an IPv6 one, `::`
+ * included, IPv6 only; no host address is every family. In each case only
+ * where the endpoint has an address: Docker skips the others without a word.
+ */
 export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): IptFamily[] {
-  if (port.hostIp !== undefined && !publishesOnEveryAddress(port)) return [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
-  return FAMILIES.filter((family) => endpoint[family] !== undefined);
+  const families: readonly IptFamily[] = port.hostIp === undefined ? FAMILIES : [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
+  return families.filter((family) => endpoint[family] !== undefined);
 }
 
 export class PortLedger {
@@ -68,20 +83,14 @@ export class PortLedger {
     if (hostPort === undefined) return;
     const address = this.numberOf(port);
     for (const family of families) {
-      const group = groupOf(family, port.proto);
-      const holders = this.holders[group];
-      for (let number = hostPort.first; number <= hostPort.last; number++) {
-        const taken = address === EVERY_ADDRESS
-          ? holders !== undefined && holders[number]! > 0
-          : this.claims.has(claimKey(group, number, address)) || this.claims.has(claimKey(group, number, EVERY_ADDRESS));
-        if (taken) {
-          this.count(port, 0);
-          field = `${field}.hostPort`;
-          const where = address === EVERY_ADDRESS ? 'every address' : port.hostIp;
-          throw new ValidationError(field,
-            `Expected a host port that is not published yet for ${field} but ${port.proto} port ${number} on ${where} (${family}) ` +
-            `is already published ${this.holderOf(port, family, number)}`);
-        }
+      const taken = this.firstTaken(port.proto, family, hostPort, address);
+      if (taken !== undefined) {
+        this.count(port, 0);
+        field = `${field}.hostPort`;
+        const where = port.hostIp ?? 'every address';
+        throw new ValidationError(field,
+          `Expected a host port that is not published yet for ${field} but ${port.proto} port ${taken} on ${where} (${family}) ` +
+          `is already published ${this.holderOf(port, family, taken)}`);
       }
     }
     for (const family of families) {
@@ -93,6 +102,38 @@ export class PortLedger {
       }
     }
     this.count(port, families.length * (hostPort.last - hostPort.first + 1));
+  }
+
+  /**
+   * The lowest of the host ports `hostPort` for which `claim` would refuse
+   * `port` on `families`, or undefined: for choosing a host port, without
+   * taking anything.
+   */
+  lowestTaken(port: PortSpec, families: readonly IptFamily[], hostPort: PortRange): number | undefined {
+    const address = publishesOnEveryAddress(port) ? EVERY_ADDRESS : this.addresses.get(port.hostIp!)?.number;
+    let lowest: number | undefined;
+    for (const family of families) {
+      const taken = this.firstTaken(port.proto, family, hostPort, address);
+      if (taken !== undefined && (lowest === undefined || taken < lowest)) lowest = taken;
+    }
+    return lowest;
+  }
+
+  /**
+   * The first of `hostPort` an overlapping address holds in the family, or
+   * undefined. `address` undefined: an address that holds nothing yet.
+   */
+  private firstTaken(proto: PortProtocol, family: IptFamily, hostPort: PortRange, address: number | undefined): number | undefined {
+    const group = groupOf(family, proto);
+    const holders = this.holders[group];
+    if (holders === undefined) return undefined;
+    for (let number = hostPort.first; number <= hostPort.last; number++) {
+      const taken = address === EVERY_ADDRESS
+        ? holders[number]! > 0
+        : (address !== undefined && this.claims.has(claimKey(group, number, address))) || this.claims.has(claimKey(group, number, EVERY_ADDRESS));
+      if (taken) return number;
+    }
+    return undefined;
   }
 
   /** Gives back what `claim(port, families)` took. */
@@ -167,6 +208,7 @@ function claimKey(group: number, port: number, address: number): number {
   return (address * 6 + group) * PORTS + port;
 }
 
-function overlaps(a: PortSpec, b: PortSpec): boolean {
+/** Whether two ports' host addresses overlap, in a family both are published in. */
+export function overlaps(a: PortSpec, b: PortSpec): boolean {
   return publishesOnEveryAddress(a) || publishesOnEveryAddress(b) || a.hostIp === b.hostIp;
 }

@@ -84,12 +84,16 @@ export interface EndpointSpec {
 export interface PortSpec {
   proto: PortProtocol;
   /**
-   * The host address to publish on. An IPv4 address publishes on IPv4 only, an IPv6 one
-   * on IPv6 only; absent, `0.0.0.0` or `::` publish on every enabled family in which the
-   * endpoint has an address.
+   * The host address to publish on, as Docker reads it: an IPv4 address, `0.0.0.0`
+   * (every IPv4 address) included, publishes on IPv4 only; an IPv6 one, `::` included,
+   * on IPv6 only; absent, on every enabled family in which the endpoint has an address.
+   * A family the endpoint has no address in publishes nothing.
    */
   hostIp?: string;
-  /** Absent: the container port is opened for direct routing, without DNAT (routed networks). */
+  /**
+   * Absent only where no host port is chosen (routed and internal networks): the
+   * container port is opened for direct routing, without DNAT.
+   */
   hostPort?: PortRange;
   /** Same length as `hostPort` when both are given: port `hostPort.first + i` maps to `containerPort.first + i`. */
   containerPort: PortRange;
@@ -141,13 +145,25 @@ export interface NetworkSpecInput {
 export interface EndpointSpecInput {
   ipv4?: string;
   ipv6?: string;
-  ports?: PortSpecInput[];
+  ports?: PortInput[];
 }
 
+/**
+ * A port as callers write it: an object, or a string in Docker's `-p`
+ * notation, `[hostIp:][hostPort:]containerPort[/proto]` (e.g. `"8080:80"`,
+ * `"127.0.0.1:8080:80/udp"`, `"[::1]:8080:80"`, `"80"`), read as Docker reads it.
+ */
+export type PortInput = PortSpecInput | string;
+
 export interface PortSpecInput {
-  proto: PortProtocol;
+  /** Default `tcp`, as in Docker. */
+  proto?: PortProtocol;
   hostIp?: string;
-  /** A port, or a range `"8080-8081"`. */
+  /**
+   * A port, or a range `"8080-8081"` as long as `containerPort`. Absent on a
+   * network with NAT: a free port of the namespace's ephemeral range is
+   * chosen; a longer range with a single container port: a free port of it is.
+   */
   hostPort?: number | string;
   /** A port, or a range `"80-81"`. */
   containerPort: number | string;

@@ -6,6 +6,11 @@
 import { invalid, ValidationError } from '../errors.js';
 import type { IptFamily } from '../iptc/rule.js';
 import { parseAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import { parseDockerPort } from './docker-port.js';
+import {
+  allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
+  type EarlierEndpoint, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
+} from './host-ports.js';
 import { INTERFACE_NAME_EXPECTED, isInterfaceName } from './interface-name.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
@@ -35,9 +40,12 @@ const PORT_TEXT = /^(\d{1,5})(?:-(\d{1,5}))?$/;
 
 type Json = Record<string, unknown>;
 
-/** Validates `input` and returns it with defaults filled and addresses canonical. */
-export function parseSpec(input: unknown): Spec {
-  const { spec } = parseSpecWithPorts(input);
+/**
+ * Validates `input` and returns it with defaults filled, addresses canonical
+ * and host ports chosen (from `ephemeral`) for ports published without one.
+ */
+export function parseSpec(input: unknown, ephemeral: EphemeralPorts = LINUX_EPHEMERAL_PORTS): Spec {
+  const { spec } = parseSpecWithPorts(input, ephemeral);
   return {
     ...spec,
     networks: spec.networks.map((network) => ({
@@ -48,16 +56,21 @@ export function parseSpec(input: unknown): Spec {
 }
 
 /**
- * parseSpec with the ports packed, and the ledger of the ports it publishes
- * (for adding ports later without validating it all again): what a Firewall holds.
+ * parseSpec with the ports packed, the ledger of the ports it publishes (for
+ * adding ports later without validating it all again): what a Firewall
+ * holds; and the host ports it chose, keeping those `earlier` had where it can.
  */
-export function parseSpecWithPorts(input: unknown): { spec: PackedSpec; ports: PortLedger } {
+export function parseSpecWithPorts(
+  input: unknown, ephemeral: EphemeralPorts, earlier?: EarlierEndpoint,
+): { spec: PackedSpec; ports: PortLedger; allocations: HostPortAllocation[] } {
   const root = readObject(input, 'spec', ['backend', 'ipv4', 'ipv6', 'userlandProxy', 'ipForward', 'forwardDrop', 'networks', 'ingress', 'adopt']);
   const networks: PackedNetwork[] = [];
-  const context: SpecContext = { ports: new PortLedger(networks), subnets: [] };
+  const context: SpecContext = { ports: new PortLedger(networks), subnets: [], pendingHostPorts: [] };
   readArray(root, 'networks', 'networks', SPEC_LIMITS.networks)
     .forEach((network, index) => parseNetwork(network, `networks[${index}]`, networks, context));
   rejectDuplicateBridges(networks);
+  // After every port given a host port has taken it: a chosen one never takes a port the spec names.
+  const allocations = allocateHostPorts(context.pendingHostPorts, context.ports, ephemeral, earlier ? { earlier } : {});
   const spec: PackedSpec = {
     backend: readEnum(root, 'backend', 'backend', BACKENDS, DEFAULT_BACKEND),
     ipv4: readBoolean(root, 'ipv4', 'ipv4', true),
@@ -71,12 +84,13 @@ export function parseSpecWithPorts(input: unknown): { spec: PackedSpec; ports: P
     if (!spec.ipv4) invalid('ingress', 'no ingress when ipv4 is disabled (the routing mesh is IPv4 only)', root.ingress);
     spec.ingress = parseIngress(root.ingress, networks);
   }
-  return { spec, ports: context.ports };
+  return { spec, ports: context.ports, allocations };
 }
 
 interface SpecContext {
   ports: PortLedger;
   subnets: { subnet: ParsedSubnet; field: string }[];
+  pendingHostPorts: PendingHostPort[];
 }
 
 /** Parses a network into `networks` (where it is, while its endpoints are parsed, for naming clashes). */
@@ -160,60 +174,103 @@ function parseEndpoint(
   }
   if (endpoint.ipv4 === undefined && endpoint.ipv6 === undefined) invalid(`${field}.ipv4`, 'an ipv4 or ipv6 address', undefined);
   network.endpoints.push(endpoint);
-  publishPorts(readArray(object, 'ports', `${field}.ports`, SPEC_LIMITS.portsPerEndpoint), `${field}.ports`, endpoint, context.ports);
+  const ports = readArray(object, 'ports', `${field}.ports`, SPEC_LIMITS.portsPerEndpoint);
+  publishPorts(ports, `${field}.ports`, endpoint, network, context.ports, context.pendingHostPorts);
 }
 
 /**
  * Validates ports and appends them to the endpoint's, taking their host
  * ports in the ledger; `field` names the array of `values`. A port
- * `unchanged` picks (already published so) is left out. All or nothing: when
- * one port is refused, the endpoint and the ledger are as before.
+ * `unchanged` picks (already published so) is left out. A port whose host
+ * port the network chooses is appended without one and added to `pending`,
+ * for allocateHostPorts. All or nothing: when one port is refused, the
+ * endpoint, the ledger and `pending` are as before.
  */
 export function publishPorts(
-  values: readonly unknown[], field: string, endpoint: PackedEndpoint, ledger: PortLedger, unchanged?: (port: PortSpec) => boolean,
-): PortList {
+  values: readonly unknown[], field: string, endpoint: PackedEndpoint, network: PackedNetwork,
+  ledger: PortLedger, pending: PendingHostPort[], unchanged?: (port: PortSpec) => boolean,
+): void {
   const first = endpoint.ports.length;
   if (first + values.length > SPEC_LIMITS.portsPerEndpoint) {
     invalid(field, `an array of at most ${SPEC_LIMITS.portsPerEndpoint}`, `${first + values.length} ports`);
   }
   const published = ledger.published;
+  const pendingBefore = pending.length;
   try {
     for (const [index, value] of values.entries()) {
       const portField = `${field}[${index}]`;
-      const port = readPort(value, portField, endpoint);
+      let port = readPort(value, portField, endpoint);
       if (unchanged?.(port)) continue;
-      if (port.hostPort !== undefined) ledger.claim(port, familiesOf(port, endpoint), portField);
+      const choose = hostPortToChoose(port, network, portField, value);
+      if (choose) port = withoutHostPort(port);
+      // A port of a family the endpoint has no address in publishes nothing (familiesOf): nothing to choose.
+      if (choose && familiesOf(port, endpoint).length > 0) {
+        const request: PendingHostPort = { bridge: network.bridge, endpoint, index: endpoint.ports.length, port, field: portField };
+        if (choose.from) request.from = choose.from;
+        pending.push(request);
+      } else if (port.hostPort !== undefined) {
+        ledger.claim(port, familiesOf(port, endpoint), portField);
+      }
       endpoint.ports.push(port);
       ledger.published += portCount(port);
       if (ledger.published > SPEC_LIMITS.expandedPorts) {
-        invalid(`${portField}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, (value as Json).containerPort);
+        invalid(`${portField}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, (value as Json).containerPort ?? value);
       }
     }
   } catch (error) {
     for (const port of endpoint.ports.truncate(first)) ledger.release(port, familiesOf(port, endpoint));
     ledger.published = published;
+    pending.length = pendingBefore;
     throw error;
   }
-  return endpoint.ports.slice(first);
 }
 
 /**
- * A port of the endpoint, validated and canonical; its host ports are not
- * checked against others here. Field paths are composed only for an error:
- * this runs once per published port.
+ * Whether the network chooses the port's host port, and from which range:
+ * absent (the ephemeral range) or a host port range with a single container
+ * port (Docker's `8000-8010:80`), on a network that publishes with NAT.
+ */
+function hostPortToChoose(port: PortSpec, network: PackedNetwork, field: string, value: unknown): { from?: PortRange } | undefined {
+  const { hostPort } = port;
+  const fromRange = hostPort !== undefined && leavesHostPortToChoose(port);
+  if (!choosesHostPorts(network)) {
+    if (fromRange) {
+      invalid(typeof value === 'string' ? field : `${field}.hostPort`,
+        'a host port range as long as the container port range (only a network with NAT chooses a host port from a range)', value);
+    }
+    return undefined;
+  }
+  if (hostPort === undefined) return {};
+  return fromRange ? { from: hostPort } : undefined;
+}
+
+function withoutHostPort(port: PortSpec): PortSpec {
+  const { hostPort: _, ...rest } = port;
+  return rest;
+}
+
+/**
+ * A port of the endpoint, validated and canonical, in the object form or in
+ * Docker's `-p` notation (docker-port.ts); its host ports are not checked
+ * against others here, and a host port range with one container port (a
+ * range to choose from) is left to the caller. Field paths are composed only
+ * for an error: this runs once per published port.
  */
 export function readPort(value: unknown, field: string, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): PortSpec {
-  const object = readObject(value, field, PORT_KEYS);
-  const proto = PROTOCOLS.includes(object.proto as PortProtocol)
+  const notation = typeof value === 'string';
+  const object = notation ? parseDockerPort(value, field) as unknown as Json : readObject(value, field, PORT_KEYS);
+  // A string names its own field: it has no fields of its own to name.
+  const fieldOf = (key: string): string => (notation ? field : `${field}.${key}`);
+  const proto = object.proto === undefined ? 'tcp' : PROTOCOLS.includes(object.proto as PortProtocol)
     ? object.proto as PortProtocol
     : readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined);
   const containerPort = parsePortRange(object.containerPort, field, 'containerPort');
   let hostIp: string | undefined;
   if (object.hostIp !== undefined) {
     const parsed = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
-    if (!parsed) invalid(`${field}.hostIp`, 'an IPv4 or IPv6 address', object.hostIp);
+    if (!parsed) invalid(fieldOf('hostIp'), 'an IPv4 or IPv6 address', notation ? value : object.hostIp);
     if (!parsed.unspecified && endpoint[parsed.family] === undefined) {
-      invalid(`${field}.hostIp`, `a host address of a family the endpoint has an address in`, object.hostIp);
+      invalid(fieldOf('hostIp'), `a host address of a family the endpoint has an address in`, notation ? value : object.hostIp);
     }
     hostIp = parsed.address;
   }
@@ -221,7 +278,7 @@ export function readPort(value: unknown, field: string, endpoint: Pick<PackedEnd
   if (object.hostPort !== undefined) {
     hostPort = parsePortRange(object.hostPort, field, 'hostPort');
     const count = containerPort.last - containerPort.first + 1;
-    if (hostPort.last - hostPort.first + 1 !== count) {
+    if (count > 1 && hostPort.last - hostPort.first + 1 !== count) {
       invalid(`${field}.hostPort`, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
     }
   }

@@ -19,14 +19,15 @@ export function repositoryRoot(): string {
 export const DOCKER_IPTABLES_GOLDEN_DIR = join(repositoryRoot(), 'test', 'fixtures', 'docker-v29', 'iptables');
 export const DOCKER_IP6TABLES_GOLDEN_DIR = join(repositoryRoot(), 'test', 'fixtures', 'docker-v29', 'ip6tables');
 
-export function dockerIptablesGoldens(): { name: string; text: string }[] {
-  return readdirSync(DOCKER_IPTABLES_GOLDEN_DIR)
-    .filter((file) => file.endsWith('__iptables.golden'))
+/** Docker's goldens of one family (IPv4: iptables, IPv6: ip6tables), by scenario name. */
+export function dockerIptablesGoldens(family: 'ipv4' | 'ipv6' = 'ipv4'): { name: string; text: string }[] {
+  const [directory, suffix] = family === 'ipv4'
+    ? [DOCKER_IPTABLES_GOLDEN_DIR, '__iptables.golden']
+    : [DOCKER_IP6TABLES_GOLDEN_DIR, '__ip6tables.golden'];
+  return readdirSync(directory)
+    .filter((file) => file.endsWith(suffix))
     .sort()
-    .map((file) => ({
-      name: file.slice(0, -'__iptables.golden'.length),
-      text: readFileSync(join(DOCKER_IPTABLES_GOLDEN_DIR, file), 'utf8'),
-    }));
+    .map((file) => ({ name: file.slice(0, -suffix.length), text: readFileSync(join(directory, file), 'utf8') }));
 }
 
 /**

@@ -49,10 +49,10 @@ export function scenarioSpec(options: ScenarioOptions, families: { ipv4: boolean
       endpoints: [{
         ipv4: '192.168.0.2',
         ipv6: 'fd49:efd7:54aa::1',
-        // Docker's test binds each family explicitly: 0.0.0.0 and ::, or 127.0.0.1 and ::1.
+        // Docker's own bindings: one per family, 0.0.0.0 and ::, or 127.0.0.1 and ::1.
         ports: [
           { proto: 'tcp', hostIp: ipv4HostIp, hostPort: 8080, containerPort: 80 },
-          ...(options.bindlh ? [{ proto: 'tcp' as const, hostIp: ipv6HostIp, hostPort: 8080, containerPort: 80 }] : []),
+          { proto: 'tcp', hostIp: ipv6HostIp, hostPort: 8080, containerPort: 80 },
         ],
       }],
     }],

@@ -146,7 +146,8 @@ function endpointsOf(spec: SpecInput): Site<EndpointSpecInput>[] {
 
 function portsOf(spec: SpecInput): (Site<PortSpecInput> & { endpoint: Site<EndpointSpecInput> })[] {
   return endpointsOf(spec).flatMap((endpoint) =>
-    (endpoint.value.ports ?? []).map((value, k) => ({ value, field: `${endpoint.field}.ports[${k}]`, endpoint })));
+    // The corpus writes ports as objects; Docker's -p strings are spec-fuzz's.
+    (endpoint.value.ports ?? []).map((value, k) => ({ value: value as PortSpecInput, field: `${endpoint.field}.ports[${k}]`, endpoint })));
 }
 
 /** Sets a field to a value its type does not allow. */
