@@ -14,7 +14,6 @@
         "native/error.cc",
         "native/netns.cc",
         "native/netns_identity.cc",
-        "native/netns_cookie.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
         "native/conntrack.cc",

@@ -6,7 +6,6 @@
 #include "iptc/table.h"
 #include "iptc/xt_extensions.h"
 #include "nft/connection.h"
-#include "netns_cookie.h"
 #include "sysctl.h"
 #include "bridge_ports.h"
 #include "netns_identity.h"
@@ -36,7 +35,6 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   IptcTable::Init(env, exports);
   InitXtExtensions(env, exports);
   InitSysctl(env, exports);
-  InitNetnsCookie(env, exports);
   InitBridgePorts(env, exports);
   InitNetnsIdentity(env, exports);
   return exports;

@@ -1,8 +1,9 @@
 /**
  * Fuzzes the native encoders through the addon's private binding, below all
  * TypeScript validation: thousands of random and hostile nftables batches,
- * libiptc transactions, dumps, xt extension builds, namespace paths, sysctl
- * writes, bridge names and conntrack filters (test/helpers/native-hostile.ts). Each input must succeed or fail
+ * libiptc transactions, dumps, xt extension builds, namespace paths and
+ * identities, sysctl writes, bridge names and conntrack filters
+ * (test/helpers/native-hostile.ts). Each input must succeed or fail
  * with a NetfilterError or ValidationError carrying a named code: never a
  * crash, an abort, a hang or an error of another kind. After a sample of the
  * failures, the namespace's ruleset must be what it was before the input.
@@ -306,9 +307,9 @@ test(`${XT_INPUTS} hostile rule lists for iptcXtExtensions: built, or refused wi
   t.true(tally.get('xt ok') > XT_INPUTS / 20, 'enough inputs are built');
 });
 
-kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes, bridge names and conntrack filters: done or refused with a code`, async (t) => {
+kernelTest(`${HOST_INPUTS} hostile namespace paths and identities, sysctl writes, bridge names and conntrack filters: done or refused with a code`, async (t) => {
   const tally = new Tally();
-  const done = await fuzz<readonly [kind: 'sysctl' | 'bridge' | 'conntrack' | 'nft' | 'iptc', netns: unknown, argument: unknown]>(t, 'host', HOST_INPUTS, async (ns) => {
+  const done = await fuzz<readonly [kind: 'sysctl' | 'bridge' | 'conntrack' | 'netns' | 'nft' | 'iptc', netns: unknown, argument: unknown]>(t, 'host', HOST_INPUTS, async (ns) => {
     // A bridge with a port, so hairpin mode is really set.
     await ns.run('ip', 'link', 'add', 'br-fz', 'type', 'bridge');
     await ns.run('ip', 'link', 'add', 'fz0', 'type', 'veth', 'peer', 'name', 'fz1');
@@ -320,6 +321,7 @@ kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes, bridge names 
       (d: Dice) => ['sysctl', d.chance(0.9) ? ns.path : hostilePath(d, ns.path), sysctlInput(d)] as const,
       (d: Dice) => ['bridge', d.chance(0.9) ? ns.path : hostilePath(d, ns.path), bridgeInput(d)] as const,
       (d: Dice) => ['conntrack', undefined, conntrackInput(d)] as const,
+      (d: Dice) => ['netns', d.chance(0.5) ? d.pick([ns.path, '']) : hostilePath(d, ns.path), undefined] as const,
       (d: Dice) => [d.pick(['nft', 'iptc'] as const), hostilePath(d, ns.path), undefined] as const,
     ];
     return {
@@ -328,6 +330,7 @@ kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes, bridge names 
         if (kind === 'sysctl') return sysctls(argument);
         if (kind === 'bridge') return binding.setBridgePortsHairpin(netns as string, argument as string[]);
         if (kind === 'conntrack') return conn.clearConntrack(argument as Uint8Array);
+        if (kind === 'netns') return checkIdentity(await binding.netnsIdentity(netns as string));
         // Opening a handle on a path that is no namespace of ours: only ever closed again.
         const handle = kind === 'nft' ? await binding.openNftConnection(netns as string) : await binding.openIptcTable(netns as string);
         handle.close();
@@ -343,6 +346,14 @@ kernelTest(`${HOST_INPUTS} hostile namespace paths, sysctl writes, bridge names 
   t.log(tally.toString());
   if (done) t.true(tally.get('host ok') > 0);
 });
+
+/** Throws (an untyped error: a finding) unless `identity` is one a namespace has: an nsfs device and inode, a decimal cookie or none. */
+function checkIdentity(identity: { device: number; inode: number; cookie: string | null }): void {
+  const { device, inode, cookie } = identity;
+  if (!Number.isSafeInteger(device) || !Number.isSafeInteger(inode) || inode <= 0 || !(cookie === null || /^[1-9][0-9]{0,19}$/.test(cookie))) {
+    throw new Error(`not a namespace identity: ${JSON.stringify(identity)}`);
+  }
+}
 
 /** What a regression input gets: both handles on a namespace holding both baselines. */
 interface Handles {

@@ -6,10 +6,11 @@
  * unless told to adopt them.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { BackendName } from '../src/backends/backend.js';
 import { buildModel } from '../src/docker/model.js';
 import { planIptables, renderIptablesSave } from '../src/docker/iptables/plan.js';
@@ -20,6 +21,8 @@ import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
+
+const run = promisify(execFile);
 
 type Flavour = 'legacy' | 'nft';
 
@@ -192,7 +195,7 @@ kernelTest('daemon-level chains bridgewall created are shared with a Docker netw
 
 kernelTest('the owner record is one file per namespace, keyed by its cookie, and goes with a flush', async (t) => {
   const namespaces = await Promise.all([createNetns(t, 'ownreca'), createNetns(t, 'ownrecb')]);
-  const files = await Promise.all(namespaces.map(async (ns) => `iptables-netns-cookie-${await binding.netnsCookie(ns.path)}.json`));
+  const files = await Promise.all(namespaces.map(async (ns) => `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`));
   t.not(files[0], files[1]);
   const firewalls = await Promise.all(namespaces.map((ns) => Firewall.open({ netns: ns.path })));
   t.teardown(() => firewalls.forEach((firewall) => firewall.close()));
@@ -202,6 +205,39 @@ kernelTest('the owner record is one file per namespace, keyed by its cookie, and
   }
   for (const firewall of firewalls) await firewall.flush('iptables');
   t.deepEqual(readdirSync(RECORD_DIR).filter((name) => files.includes(name)), []);
+});
+
+kernelTest('on a kernel without namespace cookies the owner record is keyed by the namespace\'s device and inode', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bridgewall-nocookie-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const shim = join(dir, 'no-netns-cookie.so');
+  await run('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(__dirname, '..', '..', 'test', 'helpers', 'no-netns-cookie.c'), '-ldl'], { timeout: 60_000 });
+  const ns = await createNetns(t, 'ownnocookie');
+  const { dev, ino } = statSync(ns.path);
+  const byInode = `iptables-netns-inode-${dev}-${ino}.json`;
+  const byCookie = `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`;
+  /** `step` ('apply' or 'flush') in a process on the emulated kernel; what netnsIdentity gave it. */
+  const inProcessWithoutCookies = async (step: 'apply' | 'flush') => {
+    const script = `
+      const { binding } = require(${JSON.stringify(join(__dirname, '..', 'src', 'native', 'binding.js'))});
+      const { Firewall } = require(${JSON.stringify(join(__dirname, '..', 'src', 'firewall.js'))});
+      (async () => {
+        const firewall = await Firewall.open({ netns: ${JSON.stringify(ns.path)} });
+        if (${JSON.stringify(step)} === 'apply') await firewall.apply(${JSON.stringify(OURS('iptables'))});
+        else await firewall.flush('iptables');
+        firewall.close();
+        process.stdout.write(JSON.stringify({ identity: await binding.netnsIdentity(${JSON.stringify(ns.path)}) }));
+      })().catch((error) => { process.stdout.write(JSON.stringify({ error: String(error), code: error.code })); });`;
+    const env = { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' ') };
+    const { stdout } = await run(process.execPath, ['-e', script], { env, timeout: 60_000 });
+    return JSON.parse(stdout) as { identity?: unknown; error?: string };
+  };
+  const applied = await inProcessWithoutCookies('apply');
+  t.deepEqual(applied, { identity: { device: dev, inode: ino, cookie: null } });
+  t.like(JSON.parse(readFileSync(join(RECORD_DIR, byInode), 'utf8')), { version: 1, ipv4: { networks: { 'br-own': '198.18.1.0/24' }, daemon: true } });
+  t.false(existsSync(join(RECORD_DIR, byCookie)));
+  t.deepEqual(await inProcessWithoutCookies('flush'), applied);
+  t.false(existsSync(join(RECORD_DIR, byInode)));
 });
 
 kernelTest('adopt must be a boolean', async (t) => {
@@ -231,7 +267,7 @@ kernelTest('another manager\'s swarm ingress is a conflict, not shared', async (
 
 kernelTest('a lock left by a killed process does not block the owner record', async (t) => {
   const ns = await createNetns(t, 'ownlock');
-  const record = join(RECORD_DIR, `iptables-netns-cookie-${await binding.netnsCookie(ns.path)}.json`);
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
   const gone = spawnSync('true').pid!;
   mkdirSync(RECORD_DIR, { recursive: true });
   writeFileSync(`${record}.lock`, String(gone));
@@ -268,7 +304,7 @@ kernelTest('the user\'s own rules naming a bridge of ours are theirs: kept, and 
 kernelTest('a record left by a process killed between its first update and its commit claims only what it would have programmed, and the next apply settles it', async (t) => {
   const ns = await createNetns(t, 'owncrash');
   await writeDockerRules(t, ns, 'legacy');
-  const record = join(RECORD_DIR, `iptables-netns-cookie-${await binding.netnsCookie(ns.path)}.json`);
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
   // What the killed process wrote before its commit: the network it was about to program.
   mkdirSync(RECORD_DIR, { recursive: true });
   const claim = { networks: { 'br-ghost': '198.18.7.0/24' }, daemon: false, loopbackDrops: [] };

@@ -15,8 +15,7 @@
  * claims up; it replaces the file atomically (rename), so a reader sees one
  * record or the other, never half of one.
  */
-import { constants } from 'node:os';
-import { access, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
@@ -93,13 +92,8 @@ export class OwnerRecord {
  * device and inode, which a namespace created after its deletion may reuse.
  */
 async function namespaceId(netns: string | undefined): Promise<string> {
-  try {
-    return `cookie-${await callNative(() => binding.netnsCookie(netns ?? ''))}`;
-  } catch (error) {
-    if (!(error instanceof NetfilterError) || error.errno !== constants.errno.ENOPROTOOPT) throw error;
-    const { dev, ino } = await stat(netns ?? '/proc/self/ns/net');
-    return `inode-${dev}-${ino}`;
-  }
+  const { device, inode, cookie } = await callNative(() => binding.netnsIdentity(netns ?? ''));
+  return cookie === null ? `inode-${device}-${inode}` : `cookie-${cookie}`;
 }
 
 const FILE_CODES: ReadonlySet<string> = new Set(['EPERM', 'EACCES', 'EIO', 'ENOSPC', 'ENOENT', 'ENOTDIR', 'EMFILE', 'ENFILE']);
