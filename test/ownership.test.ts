@@ -6,10 +6,10 @@
  * unless told to adopt them.
  */
 import test from 'ava';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackendName } from '../src/backends/backend.js';
 import { buildModel } from '../src/docker/model.js';
@@ -278,6 +278,40 @@ kernelTest('a lock left by a killed process does not block the owner record', as
   t.true(existsSync(record));
   await firewall.flush('iptables');
   t.false(existsSync(record));
+});
+
+kernelTest('a process killed at any point of taking the lock never leaves one that names no process', async (t) => {
+  const KILLS = 40;
+  const ns = await createNetns(t, 'ownkill');
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
+  // A process killed between writing its id and linking it leaves its own id file, which blocks nothing.
+  t.teardown(() => {
+    for (const name of readdirSync(RECORD_DIR)) if (name.startsWith(`${basename(record)}.lock.`)) rmSync(join(RECORD_DIR, name));
+  });
+  // Takes and releases the record's lock as fast as it can, until killed.
+  const script = `const { OwnerRecord } = require(${JSON.stringify(resolve('dist/src/backends/iptables/owner-record.js'))});
+    OwnerRecord.open(${JSON.stringify(ns.path)}).then(async (owner) => {
+      process.stdout.write('ready\\n');
+      for (;;) await owner.update((state) => state);
+    });`;
+  for (let kill = 0; kill < KILLS; kill++) {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((done) => child.on('exit', done));
+    await new Promise((ready) => child.stdout.once('data', ready));
+    await new Promise((delay) => setTimeout(delay, kill % 10));
+    child.kill('SIGKILL');
+    await exited;
+    // A lock naming a process that is gone is broken by the next writer; one naming none would block it for good.
+    const holder = existsSync(`${record}.lock`) ? readFileSync(`${record}.lock`, 'utf8') : undefined;
+    t.true(holder === undefined || /^[1-9]\d*$/.test(holder), `kill ${kill}: the lock holds ${JSON.stringify(holder)}`);
+    if (holder !== undefined && !/^[1-9]\d*$/.test(holder)) break;
+  }
+  // The next writer takes the lock at once.
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(OURS('iptables'));
+  t.false(existsSync(`${record}.lock`));
+  await firewall.flush('iptables');
 });
 
 kernelTest('the user\'s own rules naming a bridge of ours are theirs: kept, and no conflict', async (t) => {

@@ -13,23 +13,30 @@
  *   the remaining one needs, a host port one holds is refused to the other
  *   (EADDRINUSE) and never deleted by anyone but its holder, also while they
  *   race; the kernel ends with exactly the union of their successful calls;
+ * - one Firewall's calls take effect in call order; close() settles every
+ *   call (those already under way complete, in the kernel too; the rest, and
+ *   every later call, reject), and a namespace deleted or replaced under an
+ *   open Firewall fails every call with ENOENT and stops its watcher;
  * - of hostile specs, the valid ones are applied as planned (a dry run
  *   against the kernel finds nothing left to commit), the ones with an
  *   invalid field are rejected with a ValidationError naming that field, and
  *   a rejection commits nothing.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { NetfilterError, ValidationError } from '../../src/errors.js';
 import { Firewall } from '../../src/firewall.js';
 import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import { FirewallWatcher } from '../../src/watch.js';
 import { createNetns, kernelTest, type TestNetns } from '../helpers/netns.js';
 import type { ReliabilityBackend } from './backend.js';
 import { hostileSpec, random } from './hostile.js';
 import type { Job, WorkerEvent } from './worker.js';
 
 const WORKER = join(__dirname, 'worker.js');
+const execFileAsync = promisify(execFile);
 
 /** A worker process whose JSON-line events can be awaited. */
 interface Worker {
@@ -83,6 +90,23 @@ export async function openFirewall(t: ExecutionContext, ns: TestNetns): Promise<
 
 function ports(first: number, count: number) {
   return [{ proto: 'tcp' as const, hostPort: `${first}-${first + count - 1}`, containerPort: `${first}-${first + count - 1}` }];
+}
+
+/** Every promise settles within `ms`: a call that never settles fails the test instead of hanging it. */
+function settled<T>(promises: Promise<T>[], ms = 60_000): Promise<PromiseSettledResult<T>[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a call did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([Promise.allSettled(promises), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** How a call on a closed Firewall is refused. */
+const isClosedError = (reason: unknown) => reason instanceof ValidationError && reason.field === 'firewall';
+
+/** The host ports the Firewall's spec holds on the first endpoint of its first network, in order. */
+function heldHostPorts(firewall: Firewall): number[] {
+  return (firewall.currentSpec()?.networks?.[0]?.endpoints?.[0]?.ports ?? []).map((port) => Number((port as PortSpecInput).hostPort)).sort((a, b) => a - b);
 }
 
 /** Lines of a dump in a canonical order: for comparing sets of rules whose order interleaving may change. */
@@ -266,6 +290,150 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
     // Each contested port went to exactly one writer.
     for (let i = 0; i < ROUNDS; i++) t.is(won.flat().filter((port) => port.hostPort === 30_000 + i).length, 1, `port ${30_000 + i}`);
     t.deepEqual(await kernel(ns), await union(t, network, [[...won[0]!, ...kept], won[1]!]));
+  });
+
+  /** `network` (two endpoints) with these host ports (to container port 80) on its first endpoint. */
+  const publishing = (network: NetworkSpecInput, hostPorts: number[]): SpecInput =>
+    base([{ ...network, endpoints: [{ ...network.endpoints![0]!, ports: hostPorts.map((port) => tcp(port)) }, network.endpoints![1]!] }]);
+  /** The Firewall's spec and the kernel both hold `hostPorts` on the first endpoint, and nothing else of it. */
+  const holds = async (t: ExecutionContext, ns: TestNetns, firewall: Firewall, network: NetworkSpecInput, hostPorts: number[]) => {
+    t.deepEqual(heldHostPorts(firewall), hostPorts);
+    t.deepEqual(await kernel(ns), await union(t, network, [hostPorts.map((port) => tcp(port)), []]));
+  };
+
+  kernelTest(`${name}: calls issued together take effect in call order, in the kernel and in currentSpec()`, async (t) => {
+    const ns = await createNetns(t, 'order');
+    const network = twoEndpoints('br-order', 33);
+    const container = { ipv4: '198.18.33.2' };
+    const firewall = await openFirewall(t, ns);
+    await firewall.apply(publishing(network, []));
+    // apply then addPorts: the spec, then 9000 on top.
+    await Promise.all([firewall.apply(publishing(network, [8000, 8001])), firewall.addPorts('br-order', container, [tcp(9000)])]);
+    await holds(t, ns, firewall, network, [8000, 8001, 9000]);
+    // addPorts then apply: the spec alone (apply is declarative).
+    await Promise.all([firewall.addPorts('br-order', container, [tcp(9001)]), firewall.apply(publishing(network, [8000]))]);
+    await holds(t, ns, firewall, network, [8000]);
+    // flush, then an edit: nothing applied any more when the edit takes its turn.
+    const [, edit] = await Promise.allSettled([firewall.flush(name), firewall.addPorts('br-order', container, [tcp(9002)])]);
+    t.like((edit as PromiseRejectedResult).reason, { name: 'ValidationError', field: 'spec' });
+    t.is(firewall.currentSpec(), undefined);
+    // What a flush leaves (iptables: the tables it opened, empty) in a namespace of its own.
+    const flushed = await createNetns(t, 'flushed');
+    const reference = await openFirewall(t, flushed);
+    await reference.apply(publishing(network, [8000]));
+    await reference.flush(name);
+    t.is(await backend.dump(ns), await backend.dump(flushed));
+    // apply, removePorts, reapply, addPorts, reapply: each on what the one before left.
+    const calls = await Promise.all([
+      firewall.apply(publishing(network, [7000, 7001])), firewall.removePorts('br-order', container, [tcp(7000)]),
+      firewall.reapply(), firewall.addPorts('br-order', container, [tcp(7002)]), firewall.reapply(),
+    ]);
+    t.like(calls[4], { changes: 0 }, 'the last reapply finds the kernel as the calls before it left it');
+    await holds(t, ns, firewall, network, [7001, 7002]);
+  });
+
+  kernelTest(`${name}: close() before queued calls start rejects each of them and every later call, and writes nothing`, async (t) => {
+    const ns = await createNetns(t, 'closed');
+    const network = twoEndpoints('br-closed', 34);
+    const container = { ipv4: '198.18.34.2' };
+    const firewall = await openFirewall(t, ns);
+    await firewall.apply(publishing(network, [8000]));
+    const before = await backend.dump(ns);
+    // Issued in one tick with close(): none has started when it comes.
+    const queued = [
+      firewall.addPorts('br-closed', container, [tcp(9000)]), firewall.removePorts('br-closed', container, [tcp(8000)]),
+      firewall.reapply(), firewall.addNetwork({ bridge: 'br-other', ipv4: { subnet: '198.18.37.0/24' } }), firewall.apply(publishing(network, [])),
+    ];
+    const closing = firewall.close();
+    const results = await settled<unknown>(queued);
+    t.true(results.every((result) => result.status === 'rejected' && isClosedError(result.reason)), JSON.stringify(results));
+    await closing;
+    t.is(await backend.dump(ns), before, 'nothing queued was written');
+    for (const call of [
+      () => firewall.addPorts('br-closed', container, [tcp(9002)]), () => firewall.removePorts('br-closed', container, [tcp(8000)]),
+      () => firewall.apply(publishing(network, [])), () => firewall.reapply(), () => firewall.show(name), () => firewall.flush(name),
+      () => firewall.addNetwork({ bridge: 'br-other', ipv4: { subnet: '198.18.37.0/24' } }), () => firewall.dryRun(publishing(network, [])),
+    ]) {
+      t.true(isClosedError(await t.throwsAsync(call())), String(call));
+    }
+    t.deepEqual(heldHostPorts(firewall), [8000]);
+    await firewall.close();
+  });
+
+  kernelTest(`${name}: close() during a burst of 200 port calls settles each: the kernel holds exactly those that resolved`, async (t) => {
+    const CALLS = 200;
+    const HOST_PORTS = 60;
+    /** The call whose result close() waits for: the calls after it are then queued or under way. */
+    const CLOSE_AFTER = 40;
+    const ns = await createNetns(t, 'burst');
+    const network = twoEndpoints('br-burst', 35);
+    const container = { ipv4: '198.18.35.2' };
+    const firewall = await openFirewall(t, ns);
+    const initial = Array.from({ length: HOST_PORTS / 2 }, (_, i) => 10_000 + i);
+    await firewall.apply(publishing(network, initial));
+    // Runs of 3 additions and 2 removals over 60 host ports, half of them published: some calls change the kernel,
+    // some find nothing to do, and which ports end published depends on the order the calls took effect in.
+    const calls = Array.from({ length: CALLS }, (_, i) => ({ removes: i % 5 >= 3, hostPort: 10_000 + ((i * 7) % HOST_PORTS) }));
+    const started = Date.now();
+    const promises = calls.map(({ removes, hostPort }) => (removes
+      ? firewall.removePorts('br-burst', container, [tcp(hostPort)])
+      : firewall.addPorts('br-burst', container, [tcp(hostPort)])));
+    // Handled from the start: a rejection before close() fails the test through its result, never unhandled.
+    const settling = settled<unknown>(promises);
+    await promises[CLOSE_AFTER - 1];
+    // One macrotask later the calls after it have taken their turn: close() finds a group of them under way.
+    await new Promise((resolve) => setImmediate(resolve));
+    await firewall.close();
+    const results = await settling;
+    const resolved = results.findIndex((result) => result.status === 'rejected');
+    t.log(`${CALLS} port calls, closed after ${resolved} had resolved: ${Date.now() - started} ms`);
+    t.true(resolved > CLOSE_AFTER, `the calls under way when close() came completed: ${resolved} resolved`);
+    t.true(resolved < CALLS, 'close() came while calls were queued');
+    const rejected = results.slice(resolved);
+    t.true(rejected.every((result) => result.status === 'rejected' && isClosedError(result.reason)), JSON.stringify(rejected.find((result) => !isClosedError((result as PromiseRejectedResult).reason))));
+    // The resolved calls, taken in call order, give the ports the kernel and the spec hold.
+    const published = new Set(initial);
+    for (const { removes, hostPort } of calls.slice(0, resolved)) {
+      if (removes) published.delete(hostPort);
+      else published.add(hostPort);
+    }
+    await holds(t, ns, firewall, network, [...published].sort((a, b) => a - b));
+  });
+
+  kernelTest(`${name}: a namespace deleted (or replaced) under an open Firewall fails every call with ENOENT, and a watcher stops`, async (t) => {
+    const ns = await createNetns(t, 'deleted');
+    const network = twoEndpoints('br-deleted', 36);
+    const container = { ipv4: '198.18.36.2' };
+    const firewall = await openFirewall(t, ns);
+    await firewall.apply(publishing(network, [8000]));
+    const watcher = new FirewallWatcher(firewall, { intervalMs: 10 });
+    t.teardown(() => watcher.close());
+    const errors: Error[] = [];
+    watcher.on('error', (error) => errors.push(error));
+    watcher.on('repaired', () => t.fail('the watcher repaired a namespace that is gone'));
+    await execFileAsync('ip', ['netns', 'del', ns.name], { timeout: 10_000 });
+    for (const call of [
+      () => firewall.show(name), () => firewall.addPorts('br-deleted', container, [tcp(9000)]),
+      () => firewall.removePorts('br-deleted', container, [tcp(8000)]), () => firewall.reapply(),
+      () => firewall.apply(publishing(network, [])), () => firewall.dryRun(publishing(network, [])), () => firewall.flush(name),
+    ]) {
+      t.like(await t.throwsAsync(call()), { name: 'NetfilterError', code: 'ENOENT', operation: 'netns.check' }, String(call));
+    }
+    t.deepEqual(heldHostPorts(firewall), [8000], 'a failed call leaves the spec held as it was');
+    // Its first check after the deletion fails (bounded wait: a loaded machine delays timers), then 20 intervals pass.
+    for (let waited = 0; errors.length === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    t.is(errors.length, 1, `one error, then the watcher stopped: ${errors.map(String).join('; ')}`);
+    // netns.open when the deletion came during a check, between its namespace check and its sysctl writes.
+    t.like(errors[0], { code: 'ENOENT' });
+    t.regex((errors[0] as NetfilterError).operation, /^netns\.(check|open)$/);
+
+    // The same path naming a new namespace is not the one this Firewall opened either.
+    await execFileAsync('ip', ['netns', 'add', ns.name], { timeout: 10_000 });
+    const error = await t.throwsAsync(firewall.addPorts('br-deleted', container, [tcp(9000)]));
+    t.like(error, { code: 'ENOENT', operation: 'netns.check' });
+    t.regex(error!.message, /now names another namespace/);
+    t.is(await backend.dump(ns), await backend.dump(await createNetns(t, 'fresh')), 'nothing was written to the new namespace');
   });
 
   kernelTest(`${name}: SIGKILL during large commits leaves each atomic unit old or new, and a new process adopts it`, async (t) => {

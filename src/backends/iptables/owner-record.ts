@@ -15,7 +15,7 @@
  * claims up; it replaces the file atomically (rename), so a reader sees one
  * record or the other, never half of one.
  */
-import { access, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
@@ -108,27 +108,41 @@ function recordFailure(error: unknown): unknown {
   });
 }
 
-/** Creates the lock file, holding this process's id; breaks one whose process is gone. */
+let acquisitions = 0;
+
+/**
+ * Creates the lock file, holding this process's id; breaks one whose process
+ * is gone. The id is written first, to a file of this process's own, which
+ * link() then puts in place, failing if the lock exists: so a lock always
+ * names its process (one created empty, its process killed before writing
+ * the id, would block every later update for good). A process killed before
+ * removing its own file leaves that file, which blocks nothing.
+ */
 async function acquire(lock: string): Promise<void> {
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const handle = await open(lock, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // Of this acquisition alone: Firewalls of one process take the lock too.
+  const mine = `${lock}.${process.pid}.${++acquisitions}.tmp`;
+  await writeFile(mine, String(process.pid), { mode: 0o600 });
+  try {
+    for (;;) {
+      try {
+        await link(mine, lock);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
+      if (Number.isInteger(holder) && holder > 0 && !(await processExists(holder))) {
+        await unlink(lock).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new NetfilterError({ code: 'EBUSY', errno: 16, operation: 'owner.lock', message: `${lock} is held by process ${holder}` });
+      }
+      await sleep(LOCK_POLL_MS);
     }
-    const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (Number.isInteger(holder) && holder > 0 && !(await processExists(holder))) {
-      await unlink(lock).catch(() => undefined);
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new NetfilterError({ code: 'EBUSY', errno: 16, operation: 'owner.lock', message: `${lock} is held by process ${holder}` });
-    }
-    await sleep(LOCK_POLL_MS);
+  } finally {
+    await unlink(mine).catch(() => undefined);
   }
 }
 
