@@ -4,9 +4,12 @@
  * and again when the process exits, so nothing is left on the machine.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext, type Implementation } from 'ava';
+import { RECORD_DIR } from '../../src/backends/iptables/owner-record.js';
+import { binding } from '../../src/native/binding.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -61,12 +64,30 @@ export function systemTool(command: string): string {
 const live = new Set<string>();
 let counter = 0;
 
+/** The namespace cookies of the live namespaces: their iptables owner records go with them. */
+const cookies = new Map<string, string>();
+
 function deleteNetns(name: string): void {
   if (!live.delete(name)) return;
   try {
     execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
   } catch {
     // Already gone.
+  }
+  forgetOwnerRecord(cookies.get(name));
+  cookies.delete(name);
+}
+
+/**
+ * A deleted namespace's owner record (with its lock and id files) is never
+ * read again, but bridgewall keeps records until reboot (README, Ownership):
+ * a test run would leave hundreds in /run/bridgewall.
+ */
+function forgetOwnerRecord(cookie: string | undefined): void {
+  if (cookie === undefined || !existsSync(RECORD_DIR)) return;
+  const record = `iptables-netns-cookie-${cookie}.json`;
+  for (const file of readdirSync(RECORD_DIR)) {
+    if (file === record || file.startsWith(`${record}.`)) rmSync(join(RECORD_DIR, file), { force: true });
   }
 }
 
@@ -125,6 +146,8 @@ export async function createNetns(t: ExecutionContext, label = 'ns', options: Ne
   await execFileAsync('ip', ['netns', 'add', name], { timeout: 10_000 });
   live.add(name);
   t.teardown(() => deleteNetns(name));
+  const { cookie } = await binding.netnsIdentity(`/run/netns/${name}`);
+  if (cookie !== null) cookies.set(name, cookie);
   await execFileAsync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up'], { timeout: 10_000 });
   if (options.forwarding ?? true) await execFileAsync('ip', ['netns', 'exec', name, 'sh', '-c', FORWARDING_ON], { timeout: 10_000 });
   return {
