@@ -318,7 +318,10 @@ export class Firewall {
       outcome = await backend.apply(model, { adopt });
       this.keepModel(backend, model);
     }
-    const followed = await this.conntrack.follow(changes ? { ports: changes } : { before: this.held?.spec, after: spec }, outcome);
+    // Held as soon as the kernel has it: what follows may fail, and the next call must start from what was committed.
+    const before = this.held?.spec;
+    this.held = next;
+    const followed = await this.conntrack.follow(changes ? { ports: changes } : { before, after: spec }, outcome);
     let otherBackendChanges = 0;
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
@@ -329,7 +332,6 @@ export class Firewall {
       }
       this.otherBackendsClearedFor = spec.backend;
     }
-    this.held = next;
     return {
       backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings), sysctls, hairpin, otherBackendChanges,
       coalesced: 1, allocatedHostPorts,
@@ -435,19 +437,12 @@ export class Firewall {
       }
     }
     if (accepted.length === 0) return;
+    let outcome: ApplyOutcome;
     try {
       // Nothing to publish or unpublish (all published already, or none of it): no kernel round trip, whatever the backend.
       const changesNothing = edits.every((edit) => edit.added.length === 0 && edit.removed.length === 0);
-      let outcome = changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
-      outcome ??= await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
-      const followed = await this.conntrack.follow({ ports: changes }, outcome);
-      const warnings = warningsOf(followed.warnings);
-      for (const [index, pending] of accepted.entries()) {
-        pending.resolve({
-          backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length,
-          allocatedHostPorts: edits[index]!.allocations,
-        });
-      }
+      outcome = (changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes)) ??
+        await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
       if (accepted.length === 1) accepted[0]!.reject(error);
@@ -456,6 +451,16 @@ export class Firewall {
         await this.commitPortEdits(accepted.slice(0, half));
         await this.commitPortEdits(accepted.slice(half));
       }
+      return;
+    }
+    // After the commit, never undone by what follows it.
+    const followed = await this.conntrack.follow({ ports: changes }, outcome);
+    const warnings = warningsOf(followed.warnings);
+    for (const [index, pending] of accepted.entries()) {
+      pending.resolve({
+        backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length,
+        allocatedHostPorts: edits[index]!.allocations,
+      });
     }
   }
 
@@ -509,8 +514,9 @@ export class Firewall {
       const backend = await this.backend(next.spec.backend);
       const { warnings: hostWarnings, ...hostSettings } = await this.writeHostSettings(next.spec, backend);
       const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
-      const followed = await this.conntrack.follow({ before: this.held.spec, after: next.spec }, outcome);
+      const before = this.held.spec;
       this.held = next;
+      const followed = await this.conntrack.follow({ before, after: next.spec }, outcome);
       const warnings = warningsOf(hostWarnings, followed.warnings);
       for (const pending of accepted) {
         pending.resolve({

@@ -1,6 +1,6 @@
 /**
  * What the library wants a user to know without failing a call: one channel
- * for every warning, carried by ApplyResult.warnings (and FlushResult),
+ * for every warning, carried by ApplyResult.warnings (and a flush's outcome),
  * printed by the CLI as `warning: CODE: message` lines on stderr and kept in
  * `--json`. Codes are stable strings to branch on; messages are for people.
  */
@@ -12,9 +12,7 @@ export type WarningCode =
   /** IP forwarding is off in the namespace and `ipForward: false` keeps it so. */
   | 'WFORWARDINGOFF'
   /** The kernel has no connection tracking netlink: stale flows were not cleared. */
-  | 'WCONNTRACK'
-  /** Something bridgewall did not write was left in place where it may matter. */
-  | 'WFOREIGN';
+  | 'WCONNTRACK';
 
 export interface Warning {
   code: WarningCode;

@@ -137,3 +137,54 @@ for (const backend of BACKENDS) {
     t.deepEqual(await dnats(ns, backend), before, 'nothing was written');
   });
 }
+
+/** Both families' DNATs, read with ip(6)tables-legacy-save or nft: `PROTO HOSTPORT -> ADDRESS:PORT`, IPv6 addresses bracketed. */
+async function dualStackDnats(ns: TestNetns, backend: FirewallBackend): Promise<string[]> {
+  const found: string[] = [];
+  if (backend === 'iptables') {
+    for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+      for (const match of (await ns.run(tool, '-t', 'nat')).matchAll(/ -p (\w+) .*--dport (\d+) -j DNAT --to-destination (\[[\da-f:]+\]|[\d.]+):(\d+)/g)) {
+        found.push(`${match[1]} ${match[2]} -> ${match[3]}:${match[4]}`);
+      }
+    }
+  } else {
+    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+) : ([\da-f:.]+) \. (\d+)/g)) {
+      found.push(`${match[1]} ${match[2]} -> ${match[3]!.includes(':') ? `[${match[3]}]` : match[3]}:${match[4]}`);
+    }
+  }
+  return found.sort();
+}
+
+for (const backend of BACKENDS) {
+  kernelTest(`${backend}: an address-less port and its families' halves (0.0.0.0, ::) name the same mappings, either way round`, async (t) => {
+    const ns = await createNetns(t, `h${backend.slice(0, 3)}`);
+    const firewall = await Firewall.open({ netns: ns.path });
+    t.teardown(() => firewall.close());
+    const endpoint = { ipv4: '198.18.8.2', ipv6: '2001:db8:8::2' };
+    await firewall.apply({
+      backend, ipv6: true,
+      networks: [{ bridge: 'br-half', ipv4: { subnet: '198.18.8.0/24' }, ipv6: { subnet: '2001:db8:8::/64' }, endpoints: [endpoint] }],
+    });
+    const v4 = 'tcp 8080 -> 198.18.8.2:80';
+    const v6 = 'tcp 8080 -> [2001:db8:8::2]:80';
+    await firewall.addPorts('br-half', endpoint, ['8080:80']);
+    t.deepEqual(await dualStackDnats(ns, backend), [v4, v6]);
+    t.like(await firewall.addPorts('br-half', endpoint, ['0.0.0.0:8080:80']), { changes: 0 }, 'the IPv4 half is published already');
+    // The IPv4 half of an address-less port goes; its IPv6 half stays, held as [::]:8080:80.
+    t.true((await firewall.removePorts('br-half', endpoint, ['0.0.0.0:8080:80'])).changes > 0);
+    t.deepEqual(await dualStackDnats(ns, backend), [v6]);
+    t.deepEqual(heldPortsOf(firewall), [{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerPort: 80 }]);
+    await assertKernelIsCurrentSpec(t, ns, firewall);
+    // Halves published one by one are the address-less port: publishing it changes nothing, removing it removes both.
+    await firewall.addPorts('br-half', endpoint, ['0.0.0.0:8080:80']);
+    t.like(await firewall.addPorts('br-half', endpoint, ['8080:80']), { changes: 0 });
+    t.true((await firewall.removePorts('br-half', endpoint, ['8080:80'])).changes > 0);
+    t.deepEqual(await dualStackDnats(ns, backend), []);
+    t.deepEqual(heldPortsOf(firewall), []);
+    await assertKernelIsCurrentSpec(t, ns, firewall);
+  });
+}
+
+function heldPortsOf(firewall: Firewall): PortSpecInput[] {
+  return (firewall.currentSpec()!.networks![0]!.endpoints![0]!.ports ?? []) as PortSpecInput[];
+}

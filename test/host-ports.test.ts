@@ -99,6 +99,29 @@ test('addPorts chooses against what is held, reports each choice by the caller\'
   t.deepEqual(again.toInput(), held.toInput());
 });
 
+test('a port whose host port was chosen is published already: asking for it again chooses nothing and changes nothing', (t) => {
+  const held = HeldSpec.parse(spec([[]]), RANGE);
+  t.deepEqual(held.addPorts('br0', { ipv4: '192.0.2.2' }, ['80', '40005-40009:81']).allocations,
+    [{ field: 'ports[0]', hostPort: 40000 }, { field: 'ports[1]', hostPort: 40005 }]);
+  const again = held.addPorts('br0', { ipv4: '192.0.2.2' }, ['80', '40005-40009:81']);
+  t.deepEqual([again.added.length, again.allocations], [0, []]);
+  t.is(held.toInput().networks![0]!.endpoints![0]!.ports!.length, 2);
+});
+
+test('removePorts of a port left to choose takes the part of each chosen mapping it names, whatever its container range', (t) => {
+  const held = HeldSpec.parse(spec([[]]), RANGE);
+  const endpoint = { ipv4: '192.0.2.2' };
+  held.addPorts('br0', endpoint, ['80-82', '90']);
+  const containerPorts = () => held.toInput().networks![0]!.endpoints![0]!.ports!.map((port) => (port as { containerPort: number }).containerPort);
+  held.removePorts('br0', endpoint, ['81']);
+  t.deepEqual(containerPorts(), [90, 80, 82]);
+  held.removePorts('br0', endpoint, ['90-91']);
+  t.deepEqual(containerPorts(), [80, 82]);
+  // A host range names the mappings chosen in it: 40000 -> 80, not 40002 -> 82.
+  held.removePorts('br0', endpoint, ['39990-40000:80', '39990-40001:82']);
+  t.deepEqual(held.toInput().networks![0]!.endpoints![0]!.ports, [{ proto: 'tcp', hostPort: 40002, containerPort: 82 }]);
+});
+
 test('addPorts whose choice fails changes nothing', (t) => {
   const held = HeldSpec.parse(spec([['40000-40008:1-9']]), RANGE);
   const before = held.toInput();

@@ -20,13 +20,13 @@ namespace bridgewall::iptc {
 // index counted across all tables; nothing is committed then.
 void RunTransaction(const Transaction& transaction, int netns_fd);
 
-// Every chain of `table`, in kernel order, with its rules decoded, packed as
-// the dump layout of src/native/iptc.ts.
 // The tables that exist in the namespace (the kernel's ip_tables_names or
 // ip6_tables_names, read from inside it), without opening any: opening a
 // legacy table creates it.
 std::vector<std::string> ExistingTables(IpVersion ip_version, int netns_fd);
 
+// Every chain of `table`, in kernel order, with its rules decoded, packed as
+// the dump layout of src/native/iptc.ts.
 PackedDump ReadTable(IpVersion ip_version, const std::string& table, int netns_fd);
 
 }  // namespace bridgewall::iptc

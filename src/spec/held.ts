@@ -60,7 +60,15 @@ export class HeldSpec {
     const { network, endpoint } = this.find(bridge, ref);
     const first = endpoint.ports.length;
     const pending: PendingHostPort[] = [];
-    publishPorts(ports, 'ports', endpoint, network, this.ports, pending, (port) => endpoint.ports.publishes(port));
+    // Published already: exactly so, in the other form of its families (address-less or its halves), or (a port
+    // leaving its host port to the network) on a host port chosen before.
+    const chooses = choosesHostPorts(network);
+    const halves = familyHalves(endpoint);
+    const published = (port: PortSpec) => endpoint.ports.publishes(port) ||
+      (port.hostIp === undefined && halves.length > 0 && halves.every(({ hostIp }) => endpoint.ports.publishes({ ...port, hostIp }))) ||
+      (halves.some(({ hostIp }) => hostIp === port.hostIp) && endpoint.ports.publishes(withoutHostIp(port))) ||
+      (chooses && leavesHostPortToChoose(port) && Array.from(endpoint.ports).some((held) => chosenFor(port, held)));
+    publishPorts(ports, 'ports', endpoint, network, this.ports, pending, published);
     let allocations: HostPortAllocation[];
     try {
       allocations = allocateHostPorts(pending, this.ports, this.ephemeral);
@@ -86,13 +94,30 @@ export class HeldSpec {
     const unwanted = ports.flatMap((port, index) => {
       const read = readPort(port, `ports[${index}]`, endpoint);
       if (!choosesHostPorts(network) || !leavesHostPortToChoose(read)) return [read];
-      return Array.from(endpoint.ports).filter((held) => chosenFor(read, held));
+      return Array.from(endpoint.ports).flatMap((held) => chosenPart(read, held) ?? []);
     });
-    const { removed, left, unpublished } = endpoint.ports.unpublish(unwanted);
+    // An address-less port is its families' halves (`0.0.0.0` and `::`): each form names the other's mappings.
+    const halves = familyHalves(endpoint);
+    const { removed, left, unpublished } = endpoint.ports.unpublish(unwanted.flatMap((port) =>
+      port.hostIp === undefined ? [port, ...halves.map(({ hostIp }) => ({ ...port, hostIp }))]
+        : halves.some(({ hostIp }) => hostIp === port.hostIp) ? [port, withoutHostIp(port)] : [port]));
+    // An address-less entry a half was asked of: only that family's mappings go; the other family's stay, as its half.
+    const gone: PortSpec[] = [];
+    for (const piece of unpublished) {
+      if (piece.hostIp !== undefined) {
+        gone.push(piece);
+        continue;
+      }
+      for (const { hostIp } of halves) {
+        for (const run of runsOf(piece, (containerPort) => unwanted.some((port) => asks(port, piece, containerPort, hostIp)))) {
+          (run.asked ? gone : left).push({ ...run.port, hostIp });
+        }
+      }
+    }
     for (const { port } of removed) this.release(port, endpoint);
     // Left of what was just released: nothing else can hold its host ports.
     for (const port of left) this.publish(port, endpoint);
-    return { network, endpoint, added: new PortList(0), removed, left: PortList.of(left), unpublished, allocations: [] };
+    return { network, endpoint, added: new PortList(0), removed, left: PortList.of(left), unpublished: gone, allocations: [] };
   }
 
   /** Takes an edit back; edits are undone newest first. */
@@ -157,6 +182,61 @@ export class HeldSpec {
     if (!endpoint) throw new ValidationError('endpoint', `no endpoint ${JSON.stringify(ref)} in network ${bridge}`);
     return { network, endpoint };
   }
+}
+
+/** The unspecified host address of each family the endpoint has an address in: an address-less port's halves. */
+function familyHalves(endpoint: PackedEndpoint): { hostIp: string }[] {
+  return [
+    ...(endpoint.ipv4 === undefined ? [] : [{ hostIp: '0.0.0.0' }]),
+    ...(endpoint.ipv6 === undefined ? [] : [{ hostIp: '::' }]),
+  ];
+}
+
+function withoutHostIp(port: PortSpec): PortSpec {
+  const { hostIp: _, ...rest } = port;
+  return rest;
+}
+
+/**
+ * Whether `request` asks for `piece`'s mapping of `containerPort` in the
+ * family of `hostIp`: the same mapping (protocol, host-to-container offset),
+ * address-less (every family) or that family's half.
+ */
+function asks(request: PortSpec, piece: PortSpec, containerPort: number, hostIp: string): boolean {
+  const offset = (port: PortSpec) => (port.hostPort === undefined ? undefined : port.hostPort.first - port.containerPort.first);
+  return request.proto === piece.proto && (request.hostIp === undefined || request.hostIp === hostIp) &&
+    offset(request) === offset(piece) && request.containerPort.first <= containerPort && containerPort <= request.containerPort.last;
+}
+
+/**
+ * The part of `held` a request that leaves its host port to the network
+ * names: its mappings of the request's container ports, on whatever host
+ * port (or one in the request's host range), as `held` has them.
+ */
+function chosenPart(request: PortSpec, held: PortSpec): PortSpec | undefined {
+  const { hostPort } = held;
+  if (held.proto !== request.proto || held.hostIp !== request.hostIp || hostPort === undefined) return undefined;
+  const offset = hostPort.first - held.containerPort.first;
+  const first = Math.max(held.containerPort.first, request.containerPort.first, (request.hostPort?.first ?? 0) - offset);
+  const last = Math.min(held.containerPort.last, request.containerPort.last, (request.hostPort?.last ?? 65535) - offset);
+  if (first > last) return undefined;
+  return { ...held, containerPort: { first, last }, hostPort: { first: first + offset, last: last + offset } };
+}
+
+/** `port` cut into runs of container ports over which `asked` is the same. */
+function runsOf(port: PortSpec, asked: (containerPort: number) => boolean): { port: PortSpec; asked: boolean }[] {
+  const runs: { port: PortSpec; asked: boolean }[] = [];
+  const { first, last } = port.containerPort;
+  let start = first;
+  for (let containerPort = first + 1; containerPort <= last + 1; containerPort++) {
+    if (containerPort <= last && asked(containerPort) === asked(start)) continue;
+    const offset = port.hostPort === undefined ? undefined : port.hostPort.first - first;
+    const run: PortSpec = { ...port, containerPort: { first: start, last: containerPort - 1 } };
+    if (offset !== undefined) run.hostPort = { first: start + offset, last: containerPort - 1 + offset };
+    runs.push({ port: run, asked: asked(start) });
+    start = containerPort;
+  }
+  return runs;
 }
 
 /** Whether two endpoints share an address, however each is written (`2001:DB8::2` is `2001:db8::2`). */

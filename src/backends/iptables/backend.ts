@@ -67,6 +67,8 @@ export class IptablesBackend implements Backend {
     // Rules the change drops but leaves in the kernel for another writer's mapping: still ours to remove later.
     const keptForOthers = new Set<string>();
     const target: TableTarget = (family, table, current, owner, read) => {
+      // A new attempt (after a lost race) starts from its own read: nothing of the last one's holds.
+      if (nat.size === 0) keptForOthers.clear();
       if (!nat.has(family)) {
         const natRead = read('nat');
         const holders = portHolders(family, natRead?.chains ?? [], tableOf(was, family, 'nat'), tableOf(will, family, 'nat'));

@@ -65,8 +65,10 @@ export function portHolders(family: IptFamily, nat: readonly IptChain[], before:
     const port = `${dnat.proto} ${dnat.port}`;
     foreign.set(port, [...(foreign.get(port) ?? []), dnat]);
   }
+  // On the same host address another target holds the port; on an overlapping one (every address overlaps each) any does,
+  // as in the nftables backend and in Docker's port allocator.
   const holderOf = (dnat: Dnat) => foreign.get(`${dnat.proto} ${dnat.port}`)?.find((other) =>
-    other.target !== dnat.target && (other.host === undefined || dnat.host === undefined || other.host === dnat.host));
+    other.host === dnat.host ? other.target !== dnat.target : other.host === undefined || dnat.host === undefined);
   const yielding = new Set<string>();
   for (const rule of wanted) {
     const dnat = dnatOf(rule)!;

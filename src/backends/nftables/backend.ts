@@ -82,8 +82,7 @@ export class NftablesBackend implements Backend {
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
     const planned = planNftables(model);
     const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
-    const warnings = await foreignForwardDrops(this.connection, this.legacy, model);
-    return warnings.length === 0 ? outcome : { ...outcome, warnings };
+    return this.withForwardWarnings(outcome, model);
   }
 
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
@@ -91,7 +90,16 @@ export class NftablesBackend implements Backend {
     const will = planNftables(after);
     const planned = (plan: TableImage[], family: IptFamily) => plan.find((table) => table.family === FAMILY_TABLES[family]);
     const sync = { planned: { ipv4: planned(will, 'ipv4') ?? null, ipv6: planned(will, 'ipv6') ?? null } };
-    return this.commit(sync, (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
+    const outcome = await this.commit(sync, (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
+    return this.withForwardWarnings(outcome, after);
+  }
+
+  /** `outcome` with a WFORWARDDROP for each foreign forward chain that drops what `model` accepts. */
+  private async withForwardWarnings(outcome: ApplyOutcome, model: FirewallModel): Promise<ApplyOutcome> {
+    // The commit stands whatever the look at other managers' chains meets (a table gone meanwhile, say).
+    const warnings = await foreignForwardDrops(this.connection, this.legacy, model).catch((error: unknown) =>
+      [{ code: 'WFORWARDDROP' as const, message: `Could not check other managers' forward chains for drops: ${(error as Error).message}` }]);
+    return warnings.length === 0 ? outcome : { ...outcome, warnings: [...(outcome.warnings ?? []), ...warnings] };
   }
 
   async applyPortChange(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined> {
