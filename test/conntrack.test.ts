@@ -6,8 +6,6 @@
  * (test/helpers/no-ctnetlink.c). The packet proof is test/packets-conntrack.test.ts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
@@ -19,6 +17,7 @@ import { packConntrackFilters, type ConntrackFilter } from '../src/native/conntr
 import { HeldSpec } from '../src/spec/held.js';
 import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
 import { createNetns, kernelTest, systemTool, type TestNetns } from './helpers/netns.js';
+import { withPreload } from './helpers/preload.js';
 
 const run = promisify(execFile);
 
@@ -183,10 +182,6 @@ kernelTest('malformed packed filters fail with EINVAL naming the filter, and the
 });
 
 kernelTest('without connection tracking netlink the commit stands and the result says so: WCONNTRACK, on both backends', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bridgewall-ct-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const shim = path.join(dir, 'no-ctnetlink.so');
-  await run('cc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(__dirname, '..', '..', 'test', 'helpers', 'no-ctnetlink.c'), '-ldl'], { timeout: 60_000 });
   for (const backend of ['nftables', 'iptables'] as const) {
     const ns = await createNetns(t, `noct-${backend[0]}`);
     const script = `
@@ -198,7 +193,7 @@ kernelTest('without connection tracking netlink the commit stands and the result
         firewall.close();
         process.stdout.write(JSON.stringify({ result, published: shown.includes('8053') }));
       })().catch((error) => { process.stdout.write(JSON.stringify({ error: String(error), code: error.code })); });`;
-    const env = { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' ') };
+    const env = withPreload('no-ctnetlink');
     const { stdout } = await run(process.execPath, ['-e', script], { env, timeout: 60_000 });
     const { result, published, error } = JSON.parse(stdout) as {
       result?: { commits: number; conntrack: { cleared: number }; warnings: { code: string; message: string }[] }; published?: boolean; error?: string;

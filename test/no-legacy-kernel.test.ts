@@ -6,58 +6,16 @@
  * works fully; the legacy backend fails with ENOLEGACY before anything is
  * committed, naming the alternatives.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import test from 'ava';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+import { scratchFolder, withPreload } from './helpers/preload.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 
-const SHIM = `
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-/* IPT_SO_* and IP6T_SO_*: 64 (GET_INFO, SET_REPLACE) to 67 (GET_REVISION_TARGET), at SOL_IP and SOL_IPV6. */
-static int is_xtables(int level, int optname) {
-  return (level == SOL_IP || level == SOL_IPV6) && optname >= 64 && optname <= 67;
-}
-
-int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen) {
-  static int (*real)(int, int, int, void *, socklen_t *);
-  if (is_xtables(level, optname)) { errno = ENOPROTOOPT; return -1; }
-  if (!real) real = dlsym(RTLD_NEXT, "getsockopt");
-  return real(fd, level, optname, optval, optlen);
-}
-
-int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen) {
-  static int (*real)(int, int, int, const void *, socklen_t);
-  if (is_xtables(level, optname)) { errno = ENOPROTOOPT; return -1; }
-  if (!real) real = dlsym(RTLD_NEXT, "setsockopt");
-  return real(fd, level, optname, optval, optlen);
-}
-`;
-
-let shim: string | undefined;
-let shimDir: string | undefined;
-function buildShim(): string {
-  if (shim) return shim;
-  shimDir = mkdtempSync(path.join(tmpdir(), 'bridgewall-nolegacy-'));
-  chmodSync(shimDir, 0o755);
-  writeFileSync(path.join(shimDir, 'shim.c'), SHIM);
-  shim = path.join(shimDir, 'nolegacy.so');
-  execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', shim, path.join(shimDir, 'shim.c'), '-ldl'], { timeout: 60_000 });
-  return shim;
-}
-test.after.always(() => {
-  if (shimDir) rmSync(shimDir, { recursive: true, force: true });
-});
 
 interface Run {
   code: number;
@@ -67,7 +25,7 @@ interface Run {
 
 /** The CLI on the emulated kernel. */
 async function cliWithoutLegacy(...args: string[]): Promise<Run> {
-  const env = { ...process.env, LD_PRELOAD: buildShim() };
+  const env = withPreload('no-legacy-xtables');
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { timeout: 120_000, env });
     return { code: 0, stdout, stderr };
@@ -78,7 +36,7 @@ async function cliWithoutLegacy(...args: string[]): Promise<Run> {
 }
 
 function specFile(spec: unknown): string {
-  const file = path.join(path.dirname(buildShim()), `spec-${Math.random().toString(36).slice(2)}.json`);
+  const file = path.join(scratchFolder(), `spec-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(spec));
   return file;
 }

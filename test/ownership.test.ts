@@ -21,6 +21,7 @@ import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
+import { withPreload } from './helpers/preload.js';
 
 const run = promisify(execFile);
 
@@ -208,10 +209,6 @@ kernelTest('the owner record is one file per namespace, keyed by its cookie, and
 });
 
 kernelTest('on a kernel without namespace cookies the owner record is keyed by the namespace\'s device and inode', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'bridgewall-nocookie-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const shim = join(dir, 'no-netns-cookie.so');
-  await run('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(__dirname, '..', '..', 'test', 'helpers', 'no-netns-cookie.c'), '-ldl'], { timeout: 60_000 });
   const ns = await createNetns(t, 'ownnocookie');
   const { dev, ino } = statSync(ns.path);
   const byInode = `iptables-netns-inode-${dev}-${ino}.json`;
@@ -228,7 +225,7 @@ kernelTest('on a kernel without namespace cookies the owner record is keyed by t
         firewall.close();
         process.stdout.write(JSON.stringify({ identity: await binding.netnsIdentity(${JSON.stringify(ns.path)}) }));
       })().catch((error) => { process.stdout.write(JSON.stringify({ error: String(error), code: error.code })); });`;
-    const env = { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(' ') };
+    const env = withPreload('no-netns-cookie');
     const { stdout } = await run(process.execPath, ['-e', script], { env, timeout: 60_000 });
     return JSON.parse(stdout) as { identity?: unknown; error?: string };
   };
