@@ -12,7 +12,8 @@ import type { Namespace, Sandbox } from './sandbox.js';
 import { SandboxError, systemTool } from './tools.js';
 
 const AGENT_SCRIPT = path.join(__dirname, 'agent.js');
-const START_TIMEOUT_MS = 10_000;
+/** How long a node process may take to start (60 s: at a load of 38 on this 2-core machine, 10 s was not enough). */
+const START_TIMEOUT_MS = 60_000;
 /** A connection attempt that gets no answer within this long counts as unreachable (the brief's bound is 1.5 s). */
 const PROBE_TIMEOUT_MS = 1200;
 /** Room for the agent to answer after its own probe timeout (generous: a loaded 2-core machine can stall a process for seconds). */
