@@ -4,7 +4,8 @@
  * lines and with counters zeroed. Naming a table opens it, so each of the
  * three is printed, if empty, as Docker's goldens print it.
  */
-import { normaliseSave, systemTool, type TestNetns } from './netns.js';
+import { systemTool } from '../../src/sandbox/tools.js';
+import { normaliseSave, type TestNetns } from './netns.js';
 
 export async function savedTables(ns: TestNetns, family: 'ipv4' | 'ipv6' = 'ipv4'): Promise<string> {
   const tool = systemTool(family === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save');

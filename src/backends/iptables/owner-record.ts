@@ -36,7 +36,7 @@ export class OwnerRecord {
 
   /** The record of the namespace at `netns` (default: the caller's). */
   static async open(netns: string | undefined): Promise<OwnerRecord> {
-    return new OwnerRecord(join(RECORD_DIR, `iptables-netns-${await namespaceId(netns)}.json`));
+    return new OwnerRecord(await ownerRecordPath(netns));
   }
 
   /** What the record holds; nothing when there is none (or it cannot be read: then nothing is claimed). */
@@ -85,6 +85,11 @@ export class OwnerRecord {
     }
     this.last = text;
   }
+}
+
+/** Where the record of the namespace at `netns` (default: the caller's) is, whether or not there is one. */
+export async function ownerRecordPath(netns: string | undefined): Promise<string> {
+  return join(RECORD_DIR, `iptables-netns-${await namespaceId(netns)}.json`);
 }
 
 /**
