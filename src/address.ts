@@ -8,13 +8,13 @@
  */
 import ipaddr from 'ipaddr.js';
 import { invalid } from './errors';
+import type { Family } from './family';
 
-export type AddressFamily = 'ipv4' | 'ipv6';
 export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
 
-const FAMILY_NAMES: Record<AddressFamily, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+const FAMILY_NAMES: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 
-export function familyOf(address: IpAddress): AddressFamily {
+export function familyOf(address: IpAddress): Family {
   return address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
 }
 
@@ -47,7 +47,7 @@ const CACHED_TEXT = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.fr
 const CACHED_PREFIX_LENGTH = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.from(key, 'latin1')]).prefixLengthFromSubnetMask());
 
 /** An address of the given family (or either), or undefined. */
-export function parseIp(text: string, family?: AddressFamily): IpAddress | undefined {
+export function parseIp(text: string, family?: Family): IpAddress | undefined {
   if (family !== 'ipv6' && ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
   if (family === 'ipv4' || !ipaddr.IPv6.isValid(text)) return undefined;
   const address = ipaddr.IPv6.parse(text);
@@ -55,7 +55,7 @@ export function parseIp(text: string, family?: AddressFamily): IpAddress | undef
 }
 
 /** `address/length` of the given family (or either), host bits kept, or undefined. */
-export function parseCidr(text: string, family?: AddressFamily): [IpAddress, number] | undefined {
+export function parseCidr(text: string, family?: Family): [IpAddress, number] | undefined {
   if (family !== 'ipv6' && ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) return ipaddr.IPv4.parseCIDR(text);
   if (family === 'ipv4' || !ipaddr.IPv6.isValidCIDR(text)) return undefined;
   const parsed = ipaddr.IPv6.parseCIDR(text);
@@ -63,7 +63,7 @@ export function parseCidr(text: string, family?: AddressFamily): [IpAddress, num
 }
 
 export interface Prefix {
-  family: AddressFamily;
+  family: Family;
   /** The network address, network byte order. */
   address: Uint8Array;
   /** The prefix length: 32 or 128 for a single address. */
@@ -72,7 +72,7 @@ export interface Prefix {
   mask: Uint8Array;
 }
 
-function describeExpected(family: AddressFamily | undefined, what: string): string {
+function describeExpected(family: Family | undefined, what: string): string {
   return family ? `an ${FAMILY_NAMES[family]} ${what}` : `an IP ${what}`;
 }
 
@@ -80,7 +80,7 @@ function describeExpected(family: AddressFamily | undefined, what: string): stri
  * Parses an address ("192.0.2.1", "2001:db8::1") into network-order bytes, or
  * throws a ValidationError. The bytes are shared between calls: read them, or copy.
  */
-export function parseAddress(text: unknown, field: string, family?: AddressFamily): { family: AddressFamily; bytes: Uint8Array } {
+export function parseAddress(text: unknown, field: string, family?: Family): { family: Family; bytes: Uint8Array } {
   const address = typeof text === 'string' ? CACHED_BYTES.get(text) : undefined;
   if (!address || (family !== undefined && address.family !== family)) invalid(field, describeExpected(family, 'address'), text);
   return address;
@@ -95,7 +95,7 @@ export function parseAddress(text: unknown, field: string, family?: AddressFamil
 export function parsePrefix(
   text: unknown,
   field: string,
-  family?: AddressFamily,
+  family?: Family,
   hostBits: 'clear' | 'reject' = 'clear',
 ): Prefix {
   const prefix = typeof text === 'string' ? prefixCache(family, hostBits).get(text) : undefined;
@@ -106,14 +106,14 @@ export function parsePrefix(
 /** Parsed prefixes by text, one cache per way of parsing (rules name the same few prefixes thousands of times). The bytes are shared. */
 const PREFIX_CACHES = new Map<string, AddressCache<Prefix | undefined>>();
 
-function prefixCache(family: AddressFamily | undefined, hostBits: 'clear' | 'reject'): AddressCache<Prefix | undefined> {
+function prefixCache(family: Family | undefined, hostBits: 'clear' | 'reject'): AddressCache<Prefix | undefined> {
   const name = `${family ?? 'any'} ${hostBits}`;
   let cache = PREFIX_CACHES.get(name);
   if (cache === undefined) PREFIX_CACHES.set(name, cache = new AddressCache((text) => computePrefix(text, family, hostBits)));
   return cache;
 }
 
-function computePrefix(text: string, family: AddressFamily | undefined, hostBits: 'clear' | 'reject'): Prefix | undefined {
+function computePrefix(text: string, family: Family | undefined, hostBits: 'clear' | 'reject'): Prefix | undefined {
   const host = parseIp(text, family);
   const parsed = host ? [host, host.kind() === 'ipv4' ? 32 : 128] as const : parseCidr(text, family);
   if (!parsed) return undefined;

@@ -8,7 +8,7 @@
  * Every network, endpoint and binding has a `key`, unique within its family,
  * for backends that diff two models or reference-count shared rules.
  */
-import type { IptFamily } from '../iptc/rule.js';
+import { FAMILIES, type Family } from '../family.js';
 import { compareAddresses, parseAddress } from '../spec/address.js';
 import type { NetworkView, SpecView } from '../spec/packed.js';
 import type { IngressSpec, PortProtocol, PortSpec } from '../spec/types.js';
@@ -37,7 +37,7 @@ export interface Sysctl {
 }
 
 export interface FamilyModel {
-  family: IptFamily;
+  family: Family;
   /**
    * The userland proxy is off (`--userland-proxy=false`), so NAT must handle
    * traffic from the host and from containers to published ports ("hairpin").
@@ -57,7 +57,7 @@ export interface NetworkModel {
   /** The bridge name: unique, and what every rule of the network mentions. */
   key: string;
   bridge: string;
-  family: IptFamily;
+  family: Family;
   /** `network/prefix` */
   subnet: string;
   /** Internal (or gateway mode isolated): no traffic in or out of the subnet, nothing else. */
@@ -120,11 +120,11 @@ export interface IngressPortModel {
   port: number;
 }
 
-const FAMILY_LOOPBACK: Record<IptFamily, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
+const FAMILY_LOOPBACK: Record<Family, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
 const LINK_LOCAL_V6 = 'fe80::/10';
 
 export function buildModel(spec: SpecView): FirewallModel {
-  const families = (['ipv4', 'ipv6'] as const)
+  const families = FAMILIES
     .filter((family) => spec[family])
     .map((family) => buildFamily(spec, family));
   const model: FirewallModel = { families, ...hostSettingsOf(spec) };
@@ -163,7 +163,7 @@ function hostSysctls(spec: SpecView): Sysctl[] {
   return sysctls;
 }
 
-function buildFamily(spec: SpecView, family: IptFamily): FamilyModel {
+function buildFamily(spec: SpecView, family: Family): FamilyModel {
   const hairpin = !spec.userlandProxy;
   const model: FamilyModel = {
     family,
@@ -177,7 +177,7 @@ function buildFamily(spec: SpecView, family: IptFamily): FamilyModel {
   return model;
 }
 
-function buildNetwork(spec: NetworkView, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+function buildNetwork(spec: NetworkView, family: Family, hairpin: boolean): NetworkModel | undefined {
   const network = networkModelOf(spec, family, hairpin);
   if (!network) return undefined;
   network.endpoints = spec.endpoints.flatMap((endpoint) => {
@@ -189,7 +189,7 @@ function buildNetwork(spec: NetworkView, family: IptFamily, hairpin: boolean): N
 }
 
 /** The network's model in `family` without its endpoints; undefined when it has no subnet there. */
-export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: Family, hairpin: boolean): NetworkModel | undefined {
   const subnet = spec[family];
   if (!subnet) return undefined;
   const internal = spec.internal || spec.gatewayMode === 'isolated';
@@ -245,7 +245,7 @@ export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string
  * family, null when the port is not published there. A host address is of
  * one family, `0.0.0.0` and `::` included (see familiesOf).
  */
-export function hostAddressIn(port: PortSpec, family: IptFamily): string | undefined | null {
+export function hostAddressIn(port: PortSpec, family: Family): string | undefined | null {
   if (port.hostIp === undefined) return undefined;
   const hostIp = parseAddress(port.hostIp);
   if (hostIp?.family !== family) return null;

@@ -4,7 +4,7 @@
  * call's ports, however many the spec holds. A backend that keeps port
  * mappings apart from the rest (nftables: map elements) commits just this.
  */
-import type { IptFamily } from '../iptc/rule.js';
+import { FAMILIES } from '../family.js';
 import type { PortEdit } from '../spec/held.js';
 import { portCount } from '../spec/ports.js';
 import type { PackedSpec } from '../spec/packed.js';
@@ -32,7 +32,7 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
   let addedCount = 0;
   for (const port of edit.added) addedCount += portCount(port);
   const changes: FamilyPortChange[] = [];
-  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+  for (const family of FAMILIES) {
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;

@@ -2,10 +2,11 @@
  * Numbers the kernel stores for the names of the rule model. Each table is
  * the single source for both encoding and decoding.
  */
-import type { IptAddrType, IptCtState, IptFamily, IptProtocol } from './rule';
+import type { Family } from '../family';
+import type { IptAddrType, IptCtState, IptProtocol } from './rule';
 
 /** IPPROTO_* numbers, and the family each protocol name belongs to (none: both). */
-export const PROTOCOLS: readonly { name: IptProtocol; number: number; family?: IptFamily }[] = [
+export const PROTOCOLS: readonly { name: IptProtocol; number: number; family?: Family }[] = [
   { name: 'tcp', number: 6 },
   { name: 'udp', number: 17 },
   { name: 'sctp', number: 132 },

@@ -12,7 +12,8 @@ import type { NativeIptcTable } from '../native/iptc';
 import { decodeDump, type DecodedRule } from './decode';
 import { encodeOperations } from './encode';
 import { describeOperation, type IptcOperation } from './operation';
-import type { IptFamily, IptTableName } from './rule';
+import { FAMILIES, type Family } from '../family';
+import type { IptTableName } from './rule';
 
 export interface IptcTableOptions {
   /** A network namespace path such as /run/netns/NAME; the caller's namespace when absent. */
@@ -49,14 +50,13 @@ export interface IptTableRead {
 
 /** The operations for one table of a transaction. */
 export interface IptcTableChange {
-  family: IptFamily;
+  family: Family;
   table: IptTableName;
   operations: readonly IptcOperation[];
   /** From `readWithFingerprint`: refuse with ERESTART when the table has changed since. */
   fingerprint?: string;
 }
 
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 const TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
 const DEFAULT_LOCK_FILE = '/run/xtables.lock';
 
@@ -99,7 +99,7 @@ export class IptcTable {
    * atomically. When an operation fails, nothing is committed and the
    * NetfilterError's `index` names it.
    */
-  async transaction(family: IptFamily, table: IptTableName, operations: readonly IptcOperation[]): Promise<void> {
+  async transaction(family: Family, table: IptTableName, operations: readonly IptcOperation[]): Promise<void> {
     await this.commit([{ family, table, operations }]);
   }
 
@@ -132,18 +132,18 @@ export class IptcTable {
    * it, and everyone using iptables-nft there is then warned of legacy tables.
    * Empty on a kernel without legacy x_tables.
    */
-  async existingTables(family: IptFamily): Promise<IptTableName[]> {
+  async existingTables(family: Family): Promise<IptTableName[]> {
     checkFamily(family);
     const names = await callNative(() => this.#native.tables(family));
     return TABLES.filter((table) => names.includes(table));
   }
 
   /** Every chain of `table` in kernel order, with its rules decoded into the rule model. Creates the table if absent. */
-  async read(family: IptFamily, table: IptTableName): Promise<IptChain[]> {
+  async read(family: Family, table: IptTableName): Promise<IptChain[]> {
     return (await this.readWithFingerprint(family, table)).chains;
   }
 
-  async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead> {
+  async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
     return decodeDump(family, dump);
@@ -156,7 +156,7 @@ export class IptcTable {
 }
 
 function checkFamily(family: unknown): void {
-  if (!FAMILIES.includes(family as IptFamily)) invalid('family', '"ipv4" or "ipv6"', family);
+  if (!FAMILIES.includes(family as Family)) invalid('family', '"ipv4" or "ipv6"', family);
 }
 
 function checkFamilyAndTable(family: unknown, table: unknown): void {

@@ -3,7 +3,8 @@
  * (NativeNftConnection.clearConntrack, read on the worker thread by
  * native/conntrack.cc).
  */
-import { parseAddress, type AddressFamily } from '../address.js';
+import type { Family } from '../family.js';
+import { parseAddress } from '../address.js';
 import { invalid } from '../errors.js';
 import { PackedWriter } from './packed-writer.js';
 
@@ -13,7 +14,7 @@ export const CONNTRACK_PROTOCOL = { tcp: 6, udp: 17, sctp: 132 } as const;
 /** The filter flags of the packed layout (native/conntrack.cc). */
 export const CONNTRACK_FLAG = { origDst: 1, replySrc: 2, replySrcNegated: 4, dstTranslated: 8 } as const;
 
-const AF: Record<AddressFamily, number> = { ipv4: 2, ipv6: 10 };
+const AF: Record<Family, number> = { ipv4: 2, ipv6: 10 };
 
 /**
  * Which entries to delete: every condition given must hold. An entry has an
@@ -21,7 +22,7 @@ const AF: Record<AddressFamily, number> = { ipv4: 2, ipv6: 10 };
  * (what the answers carry: after a DNAT, the reply source is the container).
  */
 export interface ConntrackFilter {
-  family: AddressFamily;
+  family: Family;
   proto: keyof typeof CONNTRACK_PROTOCOL;
   /** The original destination ports, first to last. */
   origDstPorts: { first: number; last: number };

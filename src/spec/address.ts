@@ -3,11 +3,11 @@
  * strings (RFC 5952 for IPv6), the form iptables-save prints.
  */
 import ipaddr from 'ipaddr.js';
-import type { IptFamily } from '../iptc/rule.js';
+import type { Family } from '../family.js';
 import { familyOf, type IpAddress, parseAddress as addressBytes, parseCidr, parseIp } from '../address.js';
 
 export interface ParsedAddress {
-  family: IptFamily;
+  family: Family;
   /** Canonical text, e.g. `fd49:efd7:54aa::1`. */
   address: string;
   /** `0.0.0.0` or `::`. */
@@ -16,7 +16,7 @@ export interface ParsedAddress {
 }
 
 export interface ParsedSubnet {
-  family: IptFamily;
+  family: Family;
   /** Canonical `network/prefix`, host bits cleared, e.g. `192.168.0.0/24`. */
   cidr: string;
   range: [ipaddr.IPv4 | ipaddr.IPv6, number];

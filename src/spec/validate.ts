@@ -4,7 +4,7 @@
  * anything is planned or committed.
  */
 import { invalid, ValidationError } from '../errors.js';
-import type { IptFamily } from '../iptc/rule.js';
+import { FAMILIES, type Family } from '../family.js';
 import { parseAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
 import { parseDockerPort } from './docker-port.js';
 import {
@@ -34,7 +34,6 @@ const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
 export const DEFAULT_BACKEND: FirewallBackend = 'nftables';
 const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
 const PORT_TEXT = /^(\d{1,5})(?:-(\d{1,5}))?$/;
 
@@ -126,7 +125,7 @@ function parseNetwork(value: unknown, field: string, networks: PackedNetwork[], 
 }
 
 function parseSubnetSpec(
-  value: unknown, field: string, family: IptFamily, context: SpecContext,
+  value: unknown, field: string, family: Family, context: SpecContext,
 ): { spec: SubnetSpec; parsed: ParsedSubnet; field: string } | undefined {
   if (value === undefined) return undefined;
   const object = readObject(value, field, ['subnet', 'hostIp']);
@@ -152,7 +151,7 @@ function parseSubnetSpec(
   return { spec, parsed, field: subnetField };
 }
 
-type NetworkSubnets = Record<IptFamily, { parsed: ParsedSubnet; field: string } | undefined>;
+type NetworkSubnets = Record<Family, { parsed: ParsedSubnet; field: string } | undefined>;
 
 function parseEndpoint(
   value: unknown, field: string, network: PackedNetwork, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
@@ -384,6 +383,6 @@ function readInterfaceName(object: Json, key: string, field: string): string {
   return value;
 }
 
-function familyName(family: IptFamily): string {
+function familyName(family: Family): string {
   return family === 'ipv4' ? 'IPv4' : 'IPv6';
 }

@@ -13,6 +13,7 @@
  */
 import type { EndpointSpecInput, FirewallBackend, GatewayMode, IngressSpec, NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
 import { SPEC_LIMITS } from '../../src/spec/validate.js';
+import { FAMILIES, type Family } from '../../src/family.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export function random(seed: number): () => number {
@@ -53,8 +54,6 @@ class Draw {
     return values.splice(this.below(values.length), 1)[0]!;
   }
 }
-
-type Family = 'ipv4' | 'ipv6';
 
 const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 const VALID_BRIDGES = ['br-a', 'br-b', 'docker0', 'br-0123456789ab', 'br_x.1'];
@@ -190,7 +189,7 @@ function pokeOne(draw: Draw, targets: readonly Target[]): string | undefined {
 
 const MUTATIONS = {
   address: (spec, draw) => pokeOne(draw, endpointsOf(spec).flatMap(({ value, field }) =>
-    (['ipv4', 'ipv6'] as const).map((family) => ({ object: value, key: family, field: `${field}.${family}`, values: BAD_ADDRESSES[family] })))),
+    FAMILIES.map((family) => ({ object: value, key: family, field: `${field}.${family}`, values: BAD_ADDRESSES[family] })))),
 
   port: (spec, draw) => pokeOne(draw, portsOf(spec).flatMap(({ value, field }) =>
     ['hostPort', 'containerPort'].map((key) => ({ object: value, key, field: `${field}.${key}`, values: BAD_PORTS })))),
@@ -205,7 +204,7 @@ const MUTATIONS = {
     return `${endpoint.field}.ports[${ports.length - 1}].hostPort`;
   },
 
-  subnet: (spec, draw) => pokeOne(draw, networksOf(spec).flatMap(({ value, field }) => (['ipv4', 'ipv6'] as const).map((family) => ({
+  subnet: (spec, draw) => pokeOne(draw, networksOf(spec).flatMap(({ value, field }) => FAMILIES.map((family) => ({
     object: value, key: family, field: `${field}.${family}.subnet`,
     values: BAD_SUBNETS[family].map((subnet) => ({ ...value[family], subnet })),
   })))),

@@ -9,7 +9,7 @@
  * then the per-network rules of DOCKER-FORWARD.
  */
 import type { FamilyModel, FirewallModel, IngressModel, NetworkModel, PortBindingModel } from '../../docker/model.js';
-import type { IptFamily } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
 import type { Field } from '../../nft/concat.js';
 import { VERDICT } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
@@ -34,7 +34,7 @@ export function planNftables(model: FirewallModel): TableImage[] {
 class TableBuilder {
   readonly image: TableImage;
 
-  constructor(readonly family: IptFamily) {
+  constructor(readonly family: Family) {
     this.image = emptyImage(FAMILY_TABLES[family], TABLE);
     for (const [name, declaration] of Object.entries(setsOf(family))) {
       this.image.sets.set(name, { name, ...declaration, elements: new Map() });

@@ -5,7 +5,8 @@
  * and service_linux.go). Adding a list applies it in order; removing it
  * deletes the same rules.
  */
-import type { IptFamily, IptMatch, IptProtocol, IptRule, IptTableName } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptMatch, IptProtocol, IptRule, IptTableName } from '../../iptc/rule.js';
 import type { PortProtocol } from '../../spec/types.js';
 import type { FamilyModel, IngressModel, IngressPortModel, NetworkModel, PortBindingModel, SourceNat } from '../model.js';
 import type { Placement } from './ruleset.js';
@@ -258,7 +259,7 @@ function natTarget(nat: SourceNat): IptRule['target'] {
   return nat.kind === 'masquerade' ? { name: 'MASQUERADE' } : { name: 'SNAT', toAddress: nat.toSource };
 }
 
-function icmpProtocol(family: IptFamily): IptProtocol {
+function icmpProtocol(family: Family): IptProtocol {
   return family === 'ipv4' ? 'icmp' : 'ipv6-icmp';
 }
 
