@@ -8,6 +8,7 @@
  */
 import { callNative, invalid } from '../errors';
 import { binding } from '../native/binding';
+import { checkNetns } from '../netns';
 import type { NativeIptcTable } from '../native/iptc';
 import { decodeDump, type DecodedRule } from './decode';
 import { encodeOperations } from './encode';
@@ -81,16 +82,14 @@ export class IptcTable {
   static async open(options: IptcTableOptions = {}): Promise<IptcTable> {
     if (typeof options !== 'object' || options === null) invalid('options', 'an options object', options);
     const { netns, lockFile = defaultLockFile(), lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS } = options;
-    if (netns !== undefined && (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0'))) {
-      invalid('netns', 'a network namespace path', netns);
-    }
+    const netnsPath = checkNetns(netns);
     if (typeof lockFile !== 'string' || lockFile.length === 0 || lockFile.includes('\0')) {
       invalid('lockFile', 'a file path', lockFile);
     }
     if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > MAX_LOCK_TIMEOUT_MS) {
       invalid('lockTimeoutMs', `an integer number of milliseconds from 0 to ${MAX_LOCK_TIMEOUT_MS}`, lockTimeoutMs);
     }
-    const native = await callNative(() => binding.openIptcTable(netns ?? ''));
+    const native = await callNative(() => binding.openIptcTable(netnsPath));
     return new IptcTable(native, lockFile, lockTimeoutMs);
   }
 
