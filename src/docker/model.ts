@@ -9,7 +9,7 @@
  * for backends that diff two models or reference-count shared rules.
  */
 import { FAMILIES, type Family } from '../family.js';
-import { compareAddresses, parseAddress } from '../spec/address.js';
+import { canonicalAddress, compareAddresses } from '../address.js';
 import type { NetworkView, SpecView } from '../spec/packed.js';
 import type { IngressSpec, PortProtocol, PortSpec } from '../spec/types.js';
 
@@ -247,7 +247,7 @@ export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string
  */
 export function hostAddressIn(port: PortSpec, family: Family): string | undefined | null {
   if (port.hostIp === undefined) return undefined;
-  const hostIp = parseAddress(port.hostIp);
+  const hostIp = canonicalAddress(port.hostIp);
   if (hostIp?.family !== family) return null;
   return hostIp.unspecified ? undefined : port.hostIp;
 }
@@ -267,7 +267,7 @@ function buildBinding(
     dnatSkipsBridge: !hairpin,
     hairpinMasquerade: hairpin && hostPort !== undefined,
     dropNonLoopback: hostPort !== undefined && network.family === 'ipv4' &&
-      hostAddress !== undefined && parseAddress(hostAddress)?.loopback === true,
+      hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true,
     acceptForward: network.defaultInbound === 'DROP',
   };
   if (hostAddress !== undefined) binding.hostAddress = hostAddress;

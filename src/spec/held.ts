@@ -5,7 +5,7 @@
  * leaves the spec as the kernel has it.
  */
 import { invalid, ValidationError } from '../errors.js';
-import { parseAddress } from './address.js';
+import { canonicalAddress } from '../address.js';
 import {
   allocateHostPorts, choosesHostPorts, chosenFor, endpointsOf, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
   type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
@@ -246,7 +246,7 @@ export function sameEndpoint(a: EndpointRef, b: EndpointRef): boolean {
 }
 
 function canonical(address: string | undefined): string | undefined {
-  return typeof address === 'string' ? parseAddress(address)?.address ?? address : undefined;
+  return typeof address === 'string' ? canonicalAddress(address)?.address ?? address : undefined;
 }
 
 function portInput(port: PortSpec): PortSpecInput {

@@ -5,7 +5,7 @@
  */
 import { invalid, ValidationError } from '../errors.js';
 import { FAMILIES, type Family } from '../family.js';
-import { parseAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import { canonicalAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from '../address.js';
 import { parseDockerPort } from './docker-port.js';
 import {
   allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
@@ -142,7 +142,7 @@ function parseSubnetSpec(
 
   const spec: SubnetSpec = { subnet: parsed.cidr };
   if (object.hostIp !== undefined) {
-    const hostIp = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    const hostIp = typeof object.hostIp === 'string' ? canonicalAddress(object.hostIp) : undefined;
     if (!hostIp || hostIp.family !== family || hostIp.unspecified) {
       invalid(`${field}.hostIp`, `an ${familyName(family)} host address`, object.hostIp);
     }
@@ -162,7 +162,7 @@ function parseEndpoint(
     if (object[family] === undefined) continue;
     const addressField = `${field}.${family}`;
     const subnet = subnets[family];
-    const parsed = typeof object[family] === 'string' ? parseAddress(object[family]) : undefined;
+    const parsed = typeof object[family] === 'string' ? canonicalAddress(object[family]) : undefined;
     if (!parsed || parsed.family !== family) invalid(addressField, `an ${familyName(family)} address`, object[family]);
     if (!subnet) invalid(addressField, `no ${family} address on a network without an ${family} subnet`, object[family]);
     checkHostAddress(subnet.parsed, subnet.field, parsed.address, addressField, object[family]);
@@ -266,7 +266,7 @@ export function readPort(value: unknown, field: string, endpoint: Pick<PackedEnd
   const containerPort = parsePortRange(object.containerPort, field, 'containerPort');
   let hostIp: string | undefined;
   if (object.hostIp !== undefined) {
-    const parsed = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    const parsed = typeof object.hostIp === 'string' ? canonicalAddress(object.hostIp) : undefined;
     if (!parsed) invalid(fieldOf('hostIp'), 'an IPv4 or IPv6 address', notation ? value : object.hostIp);
     if (!parsed.unspecified && endpoint[parsed.family] === undefined) {
       invalid(fieldOf('hostIp'), `a host address of a family the endpoint has an address in`, notation ? value : object.hostIp);
@@ -305,7 +305,7 @@ function parsePortRange(value: unknown, parent: string, key: string): PortRange 
 function parseIngress(value: unknown, networks: readonly PackedNetwork[]): IngressSpec {
   const object = readObject(value, 'ingress', ['bridge', 'address', 'ports']);
   const bridge = readInterfaceName(object, 'bridge', 'ingress.bridge');
-  const address = typeof object.address === 'string' ? parseAddress(object.address) : undefined;
+  const address = typeof object.address === 'string' ? canonicalAddress(object.address) : undefined;
   if (!address || address.family !== 'ipv4' || address.unspecified) invalid('ingress.address', 'an IPv4 address', object.address);
   const gatewayNetwork = networks.findIndex((network) => network.bridge === bridge);
   const gatewaySubnet = networks[gatewayNetwork]?.ipv4?.subnet;

@@ -28,7 +28,7 @@ import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, type Family } from '../../family.js';
 import type { IptRule, IptTableName } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
-import { parseSubnet, subnetContains, type ParsedSubnet } from '../../spec/address.js';
+import { parseSubnet, subnetContains, type ParsedSubnet } from '../../address.js';
 import type { FirewallModel } from '../model.js';
 import { CHAIN } from './rules.js';
 import type { IptablesPlan, IptablesFamilyPlan } from './plan.js';
