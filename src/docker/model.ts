@@ -12,6 +12,7 @@ import { FAMILIES, type Family } from '../family.js';
 import { canonicalAddress, compareAddresses } from '../address.js';
 import type { NetworkView, SpecView } from '../spec/packed.js';
 import type { IngressSpec, PortProtocol, PortSpec } from '../spec/types.js';
+import { PROTOCOL_NUMBERS } from '../protocol.js';
 
 export interface FirewallModel {
   /** The enabled families, IPv4 first. */
@@ -277,7 +278,6 @@ function buildBinding(
 }
 
 /** IANA protocol numbers: Docker orders bindings by its protocol enum, which uses them. */
-const PROTOCOL_NUMBER: Record<PortProtocol, number> = { tcp: 6, udp: 17, sctp: 132 };
 
 /**
  * Docker's `PortBindingReq.Compare`, which fixes the order bindings are
@@ -291,7 +291,7 @@ export function compareBindings(a: PortBindingModel, b: PortBindingModel): numbe
   const bHasHostPort = b.hostPort !== undefined;
   if (aHasHostPort !== bHasHostPort) return aHasHostPort ? -1 : 1;
   return a.containerPort - b.containerPort ||
-    PROTOCOL_NUMBER[a.proto] - PROTOCOL_NUMBER[b.proto] ||
+    PROTOCOL_NUMBERS[a.proto] - PROTOCOL_NUMBERS[b.proto] ||
     (a.hostPort ?? 0) - (b.hostPort ?? 0) ||
     compareAddresses(a.hostAddress, b.hostAddress);
 }

@@ -20,6 +20,7 @@ import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './ke
 import type { IptcOperation } from './operation';
 import type { Family } from '../family';
 import type { IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from './rule';
+import { PORT_PROTOCOLS } from '../protocol';
 
 /** iptables refuses longer chain names (XT_EXTENSION_MAXNAMELEN - 1). */
 const MAX_CHAIN_NAME = 28;
@@ -28,7 +29,6 @@ const MAX_INTERFACE_NAME = 15;
 /** XT_MAX_COMMENT_LEN - 1 */
 const MAX_COMMENT = 255;
 const MAX_RULE_INDEX = 0xffffffff;
-const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp'];
 const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE']);
 /** Bytes of a typical packed rule operation, so the buffer rarely grows. */
 const OPERATION_ESTIMATE = 64;

@@ -18,7 +18,8 @@
  * against iptables-nft-restore until then.
  */
 import { encodeRules } from '../iptc/encode';
-import { FULL_MARK_MASK, PROTOCOLS } from '../iptc/kernel-values';
+import { FULL_MARK_MASK } from '../iptc/kernel-values';
+import { PROTOCOL_NUMBERS } from '../protocol';
 import type { Family } from '../family';
 import type { IptMatch, IptPortRange, IptRule, IptTableName } from '../iptc/rule';
 import { binding } from '../native/binding';
@@ -64,7 +65,7 @@ export function encodeIptnftRules(family: Family, table: IptTableName, rules: re
 }
 
 function protocolNumber(rule: IptRule): number | undefined {
-  return PROTOCOLS.find((protocol) => protocol.name === rule.protocol)?.number;
+  return rule.protocol === undefined ? undefined : PROTOCOL_NUMBERS[rule.protocol];
 }
 
 function encodeExprs(family: Family, rule: IptRule, extensions: NativeXtExtensions, field: string): NftExpr[] {

@@ -16,8 +16,8 @@ import { ValidationError } from '../errors.js';
 import { FAMILIES, type Family } from '../family.js';
 import type { PackedEndpoint, PackedNetwork } from './packed.js';
 import type { PortProtocol, PortRange, PortSpec } from './types.js';
+import { PORT_PROTOCOLS } from '../protocol.js';
 
-const PROTOCOL_INDEX: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
 const FAMILY_INDEX: Readonly<Record<Family, number>> = { ipv4: 0, ipv6: 1 };
 const PORTS = 65536;
 /** The address number of a claim on every address. */
@@ -199,7 +199,7 @@ export class PortLedger {
 }
 
 function groupOf(family: Family, proto: PortProtocol): number {
-  return FAMILY_INDEX[family] * 3 + PROTOCOL_INDEX[proto];
+  return FAMILY_INDEX[family] * PORT_PROTOCOLS.length + PORT_PROTOCOLS.indexOf(proto);
 }
 
 /** A small integer while fewer than 5,462 host addresses are in use; a larger number (still exact) beyond. */

@@ -18,6 +18,7 @@ import { familiesOf, portCount, PortLedger } from './ports.js';
 import type {
   FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, PortProtocol, PortRange, PortSpec, Spec, SubnetSpec,
 } from './types.js';
+import { PORT_PROTOCOLS } from '../protocol.js';
 
 /** Upper bounds that keep a spec within what a host can sensibly carry. */
 export const SPEC_LIMITS = {
@@ -33,7 +34,6 @@ const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
 /** The backend a spec without `backend` is applied with. */
 export const DEFAULT_BACKEND: FirewallBackend = 'nftables';
 const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
-const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
 
 const PORT_TEXT = /^(\d{1,5})(?:-(\d{1,5}))?$/;
 
@@ -260,9 +260,9 @@ export function readPort(value: unknown, field: string, endpoint: Pick<PackedEnd
   const object = notation ? parseDockerPort(value, field) as unknown as Json : readObject(value, field, PORT_KEYS);
   // A string names its own field: it has no fields of its own to name.
   const fieldOf = (key: string): string => (notation ? field : `${field}.${key}`);
-  const proto = object.proto === undefined ? 'tcp' : PROTOCOLS.includes(object.proto as PortProtocol)
+  const proto = object.proto === undefined ? 'tcp' : PORT_PROTOCOLS.includes(object.proto as PortProtocol)
     ? object.proto as PortProtocol
-    : readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined);
+    : readEnum(object, 'proto', `${field}.proto`, PORT_PROTOCOLS, undefined);
   const containerPort = parsePortRange(object.containerPort, field, 'containerPort');
   let hostIp: string | undefined;
   if (object.hostIp !== undefined) {
@@ -316,7 +316,7 @@ function parseIngress(value: unknown, networks: readonly PackedNetwork[]): Ingre
   const ports = readArray(object, 'ports', 'ingress.ports', SPEC_LIMITS.ingressPorts).map((entry, index): IngressPortSpec => {
     const field = `ingress.ports[${index}]`;
     const port = readObject(entry, field, ['proto', 'port']);
-    const proto = readEnum(port, 'proto', `${field}.proto`, PROTOCOLS, undefined);
+    const proto = readEnum(port, 'proto', `${field}.proto`, PORT_PROTOCOLS, undefined);
     if (typeof port.port !== 'number' || !Number.isInteger(port.port) || port.port < 1 || port.port > 65535) {
       invalid(`${field}.port`, 'a port from 1 to 65535', port.port);
     }
