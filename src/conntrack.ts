@@ -38,8 +38,8 @@ import { FAMILIES, type Family } from './family.js';
 import { binding } from './native/binding.js';
 import type { NativeNftConnection } from './native/nft.js';
 import { packConntrackFilters, type ConntrackFilter } from './native/conntrack.js';
-import type { SpecView } from './spec/packed.js';
-import type { PortProtocol, PortRange, PortSpec } from './spec/types.js';
+import type { SpecView } from './held/packed.js';
+import type { PortProtocol, PortRange, PortSpec } from './input/types.js';
 import { Warnings } from './warnings.js';
 
 export interface ConntrackOutcome {

@@ -16,7 +16,7 @@
 import type { Backend } from './backends/backend.js';
 import { NetfilterError } from './errors.js';
 import { FAMILIES, type Family } from './family.js';
-import type { SpecView } from './spec/packed.js';
+import type { SpecView } from './held/packed.js';
 import { readSysctls, writeSysctls } from './sysctl.js';
 import type { Warning } from './warnings.js';
 

@@ -14,8 +14,8 @@ import { portChangeOf } from '../src/docker/port-change.js';
 import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
 import { binding } from '../src/native/binding.js';
 import { packConntrackFilters, type ConntrackFilter } from '../src/native/conntrack.js';
-import { HeldSpec } from '../src/spec/held.js';
-import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
+import { HeldSpec } from '../src/held/held-spec.js';
+import type { PortSpecInput, SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, systemTool, type TestNetns } from './helpers/netns.js';
 import { withPreload } from './helpers/preload.js';
 

@@ -10,7 +10,7 @@ import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
 import { buildRuleset, familyPlan, planIptables, removeModel, renderIptablesSave } from '../src/docker/iptables/plan.js';
 import { FAMILIES, type Family } from '../src/family.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseSpec } from '../src/input/validate.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 import { parseScenarioName, scenarioSpec, type ScenarioOptions } from './helpers/docker-scenario.js';
 

@@ -15,8 +15,8 @@ import {
 } from '../src/docker/iptables/firewaller.js';
 import { buildRuleset, familyPlan, planIptables, removeModel, renderIptablesSave } from '../src/docker/iptables/plan.js';
 import { IptablesRuleset } from '../src/docker/iptables/ruleset.js';
-import { parseSpec } from '../src/spec/validate.js';
-import type { SpecInput } from '../src/spec/types.js';
+import { parseSpec } from '../src/input/validate.js';
+import type { SpecInput } from '../src/input/types.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;

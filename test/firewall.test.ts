@@ -8,8 +8,8 @@ import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
 import { planIptables, renderIptablesSave } from '../src/docker/iptables/plan.js';
 import { Firewall } from '../src/firewall.js';
-import type { SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { parseScenarioName, scenarioSpec } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 

@@ -11,7 +11,7 @@ import { writeFileSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { Firewall } from '../src/firewall.js';
-import type { SpecInput } from '../src/spec/types.js';
+import type { SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { createPacketBed } from './bed/bed.js';
 import { containerName } from './bed/docker-host.js';

@@ -9,7 +9,7 @@
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
 import { FAMILIES, type Family } from '../src/family.js';
-import type { FirewallBackend, PortInput, SpecInput } from '../src/spec/types.js';
+import type { FirewallBackend, PortInput, SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];

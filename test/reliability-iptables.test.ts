@@ -8,7 +8,7 @@ import { IptcTable, type IptcTableChange } from '../src/iptc/table.js';
 import { planChanges } from '../src/backends/iptables/apply.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import { buildModel } from '../src/docker/model.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseSpec } from '../src/input/validate.js';
 import { NetfilterError } from '../src/errors.js';
 import { FAMILIES } from '../src/family.js';
 import { createNetns, kernelTest } from './helpers/netns.js';

@@ -8,7 +8,7 @@
 import type { BackendName } from '../backends/backend.js';
 import { ValidationError } from '../errors.js';
 import { Firewall } from '../firewall.js';
-import { DEFAULT_BACKEND } from '../spec/validate.js';
+import { DEFAULT_BACKEND } from '../input/validate.js';
 import { Agent } from './agent-client.js';
 import { DOCKER_RULES_PER_PORT, sampleForkPerRule, timeBulkPublish, type BulkTiming, type ForkSample } from './bulk.js';
 import { runChecks, type CheckRow } from './checks.js';

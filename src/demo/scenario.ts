@@ -4,7 +4,7 @@
  * connections whose outcome shows Docker's rules at work. Addresses come
  * from the ranges reserved for documentation and benchmarks only.
  */
-import type { PortSpecInput, SpecInput } from '../spec/types.js';
+import type { PortSpecInput, SpecInput } from '../input/types.js';
 import type { TopologyPlan } from './sandbox.js';
 
 export const TOPOLOGY: TopologyPlan = {

@@ -10,8 +10,8 @@
  */
 import { FAMILIES, type Family } from '../family.js';
 import { canonicalAddress, compareAddresses } from '../address.js';
-import type { NetworkView, SpecView } from '../spec/packed.js';
-import type { IngressSpec, PortProtocol, PortSpec } from '../spec/types.js';
+import type { NetworkView, SpecView } from '../held/packed.js';
+import type { IngressSpec, PortProtocol, PortSpec } from '../input/types.js';
 import { PROTOCOL_NUMBERS } from '../protocol.js';
 
 export interface FirewallModel {

@@ -5,9 +5,9 @@
  * mappings apart from the rest (nftables: map elements) commits just this.
  */
 import { FAMILIES } from '../family.js';
-import type { PortEdit } from '../spec/held.js';
-import { portCount } from '../spec/ports.js';
-import type { PackedSpec } from '../spec/packed.js';
+import type { PortEdit } from '../held/held-spec.js';
+import { portCount } from '../held/ledger.js';
+import type { PackedSpec } from '../held/packed.js';
 import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
 /** In no particular order; a binding may come twice (see eachBinding). */

@@ -4,8 +4,8 @@
  * backend under test. Tests then probe with real connections.
  */
 import type { ExecutionContext } from 'ava';
-import type { SpecInput } from '../../src/spec/types.js';
-import { parseSpec } from '../../src/spec/validate.js';
+import type { SpecInput } from '../../src/input/types.js';
+import { parseSpec } from '../../src/input/validate.js';
 import type { TestNetns } from '../helpers/netns.js';
 import { NetnsAgent } from './agent-client.js';
 import type { SpecApplier } from './apply.js';

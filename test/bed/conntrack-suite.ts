@@ -9,7 +9,7 @@
 import type { ExecutionContext } from 'ava';
 import type { BackendName } from '../../src/backends/backend.js';
 import { Firewall, type ApplyResult } from '../../src/firewall.js';
-import type { PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { PortSpecInput, SpecInput } from '../../src/input/types.js';
 import { kernelTest } from '../helpers/netns.js';
 import type { UdpStreamResult } from './agent-protocol.js';
 import { createPacketBed, type PacketBed } from './bed.js';

@@ -5,7 +5,7 @@
  * them too. Forwarding is enabled by the bed itself (Docker then leaves the
  * FORWARD policy alone).
  */
-import type { Spec } from '../../src/spec/types.js';
+import type { Spec } from '../../src/input/types.js';
 import type { BridgeDescription, ContainerDescription, TopologyDescription } from './topology.js';
 
 /** The namespace of the swarm ingress sandbox, where ingress ports are DNATed to; also its servers' name. */

@@ -7,7 +7,7 @@
  * Addresses: bridge networks in 198.18.0.0/15 and 2001:db8::/32, the uplink
  * in 203.0.113.0/24 and 2001:db8:ff::/64 (see UPLINK).
  */
-import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
 import { kernelTest } from '../helpers/netns.js';
 import type { SpecApplier } from './apply.js';
 import { createPacketBed } from './bed.js';

@@ -11,8 +11,8 @@
  * spec drawn at random field by field is almost never valid, so almost
  * nothing of it would reach the kernel. A seed reproduces any failure.
  */
-import type { EndpointSpecInput, FirewallBackend, GatewayMode, IngressSpec, NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
-import { SPEC_LIMITS } from '../../src/spec/validate.js';
+import type { EndpointSpecInput, FirewallBackend, GatewayMode, IngressSpec, NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
+import { SPEC_LIMITS } from '../../src/input/validate.js';
 import { FAMILIES, type Family } from '../../src/family.js';
 import { PORT_PROTOCOLS } from '../../src/protocol.js';
 

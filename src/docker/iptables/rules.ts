@@ -7,7 +7,7 @@
  */
 import type { Family } from '../../family.js';
 import type { IptMatch, IptProtocol, IptRule, IptTableName } from '../../iptc/rule.js';
-import type { PortProtocol } from '../../spec/types.js';
+import type { PortProtocol } from '../../input/types.js';
 import type { FamilyModel, IngressModel, IngressPortModel, NetworkModel, PortBindingModel, SourceNat } from '../model.js';
 import type { Placement } from './ruleset.js';
 

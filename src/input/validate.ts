@@ -12,9 +12,9 @@ import {
   type EarlierEndpoint, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
 } from './host-ports.js';
 import { INTERFACE_NAME_EXPECTED, isInterfaceName } from './interface-name.js';
-import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
-import { PortList } from './port-list.js';
-import { familiesOf, portCount, PortLedger } from './ports.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from '../held/packed.js';
+import { PortList } from '../held/port-list.js';
+import { familiesOf, portCount, PortLedger } from '../held/ledger.js';
 import type {
   FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, PortProtocol, PortRange, PortSpec, Spec, SubnetSpec,
 } from './types.js';

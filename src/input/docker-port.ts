@@ -13,7 +13,7 @@
  * port 0 and a host port range starting at 0 are ValidationErrors.
  */
 import { invalid } from '../errors.js';
-import { rangeInput } from './ports.js';
+import { rangeInput } from '../held/ledger.js';
 import type { PortProtocol, PortRange, PortSpecInput } from './types.js';
 import { PORT_PROTOCOLS } from '../protocol.js';
 

@@ -5,7 +5,7 @@
  * outside the JS heap, where the garbage collector neither copies nor scans
  * it. Ports come out as fresh PortSpec objects and are compared by value.
  */
-import type { PortRange, PortSpec } from './types.js';
+import type { PortRange, PortSpec } from '../input/types.js';
 import { PORT_PROTOCOLS } from '../protocol.js';
 
 /** Three 32-bit words a port: protocol, host port flag and host address; host port range; container port range. */

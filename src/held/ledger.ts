@@ -15,7 +15,7 @@
 import { ValidationError } from '../errors.js';
 import { FAMILIES, type Family } from '../family.js';
 import type { PackedEndpoint, PackedNetwork } from './packed.js';
-import type { PortProtocol, PortRange, PortSpec } from './types.js';
+import type { PortProtocol, PortRange, PortSpec } from '../input/types.js';
 import { PORT_PROTOCOLS } from '../protocol.js';
 
 const FAMILY_INDEX: Readonly<Record<Family, number>> = { ipv4: 0, ipv6: 1 };
