@@ -15,8 +15,8 @@
  */
 import type { Backend } from './backends/backend.js';
 import { NetfilterError } from './errors.js';
-import type { IptFamily } from './iptc/rule.js';
-import type { SpecView } from './spec/packed.js';
+import { FAMILIES, type Family } from './family.js';
+import type { SpecView } from './held/packed.js';
 import { readSysctls, writeSysctls } from './sysctl.js';
 import type { Warning } from './warnings.js';
 
@@ -29,7 +29,7 @@ interface FamilyForwarding {
   fix: string;
 }
 
-const FORWARDING: Record<IptFamily, FamilyForwarding> = {
+const FORWARDING: Record<Family, FamilyForwarding> = {
   ipv4: { name: 'IPv4 forwarding', entries: [['net', 'ipv4', 'ip_forward']], fix: 'sysctl net.ipv4.ip_forward=1' },
   ipv6: {
     name: 'IPv6 global forwarding',
@@ -45,7 +45,7 @@ export interface ForwardingOutcome {
 }
 
 export async function setUpForwarding(netns: string, spec: SpecView, backend: Backend): Promise<ForwardingOutcome> {
-  const families = (['ipv4', 'ipv6'] as const).filter((family) => spec[family] && spec.networks.some((network) => network[family]));
+  const families = FAMILIES.filter((family) => spec[family] && spec.networks.some((network) => network[family]));
   const entries = families.flatMap((family) => FORWARDING[family].entries);
   const values = await readSysctls(netns, entries);
   // An entry that does not exist (IPv6 disabled in the namespace) is nothing to turn on.

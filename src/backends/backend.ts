@@ -5,7 +5,7 @@
  */
 import type { FirewallModel } from '../docker/model.js';
 import type { FamilyPortChange } from '../docker/port-change.js';
-import type { IptFamily } from '../iptc/rule.js';
+import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
 
 export type BackendName = 'iptables' | 'nftables';
@@ -71,7 +71,7 @@ export interface Backend {
    * backend that has it turns forwarding on (see forwarding.ts); absent in
    * one that, as Docker's nftables firewaller, leaves forwarding to the host.
    */
-  dropForwarded?(families: readonly IptFamily[]): Promise<void>;
+  dropForwarded?(families: readonly Family[]): Promise<void>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
   /** What the library owns, read back from the kernel. */

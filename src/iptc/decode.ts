@@ -10,7 +10,8 @@ import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, type NativeTableDump, PORT_FIE
 import { PackedReader } from '../native/packed-reader';
 import { formatAddressAt, formatPrefixAt } from '../address';
 import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './kernel-values';
-import type { IptAddrType, IptFamily, IptMatch, IptPortRange, IptRule, IptTarget } from './rule';
+import type { Family } from '../family';
+import type { IptAddrType, IptMatch, IptPortRange, IptRule, IptTarget } from './rule';
 import type { IptChain, IptRuleEntry, IptTableRead } from './table';
 
 /** A rule of the model, or why the kernel's rule has no equivalent in it. */
@@ -24,7 +25,7 @@ class Unmodelled {
   constructor(readonly reason: string) {}
 }
 
-export function decodeDump(family: IptFamily, dump: NativeTableDump): IptTableRead {
+export function decodeDump(family: Family, dump: NativeTableDump): IptTableRead {
   const input = new PackedReader(dump);
   const count = input.u32();
   const chains: IptChain[] = [];
@@ -34,7 +35,7 @@ export function decodeDump(family: IptFamily, dump: NativeTableDump): IptTableRe
   return { chains, fingerprint };
 }
 
-function decodeChain(input: PackedReader, family: IptFamily): IptChain {
+function decodeChain(input: PackedReader, family: Family): IptChain {
   const name = input.text();
   const builtin = input.u8() === 1;
   const policy = builtin ? input.text() : undefined;
@@ -45,7 +46,7 @@ function decodeChain(input: PackedReader, family: IptFamily): IptChain {
   return chain;
 }
 
-function decodeEntry(input: PackedReader, family: IptFamily): IptRuleEntry {
+function decodeEntry(input: PackedReader, family: Family): IptRuleEntry {
   const packets = input.u64();
   const bytes = input.u64();
   const raw = input.bytes(input.u32());
@@ -55,7 +56,7 @@ function decodeEntry(input: PackedReader, family: IptFamily): IptRuleEntry {
     : { rule: decoded, packets, bytes, raw };
 }
 
-function decodeRule(input: PackedReader, family: IptFamily): IptRule | Unmodelled {
+function decodeRule(input: PackedReader, family: Family): IptRule | Unmodelled {
   // First in the record, last in the rule (and in the order its parts are judged).
   const target = decodeTarget(input, family);
   const present = input.u8();
@@ -105,18 +106,18 @@ function decodeRule(input: PackedReader, family: IptFamily): IptRule | Unmodelle
   return rule as IptRule;
 }
 
-function prefix(input: PackedReader, family: IptFamily, what: string): string | Unmodelled {
+function prefix(input: PackedReader, family: Family, what: string): string | Unmodelled {
   const length = addressLength(input, family);
   const at = input.skip(2 * length, 'address and mask bytes');
   return formatPrefixAt(input.buffer, at, length) ?? new Unmodelled(`a non-prefix ${what} mask`);
 }
 
-function address(input: PackedReader, family: IptFamily): string {
+function address(input: PackedReader, family: Family): string {
   const length = addressLength(input, family);
   return formatAddressAt(input.buffer, input.skip(length, 'address bytes'), length);
 }
 
-function addressLength(input: PackedReader, family: IptFamily): number {
+function addressLength(input: PackedReader, family: Family): number {
   const length = input.u8();
   if (length !== (family === 'ipv4' ? 4 : 16)) throw new RangeError(`packed bytes: a ${family} address of ${length} bytes`);
   return length;
@@ -191,7 +192,7 @@ function decodeMatch(input: PackedReader): IptMatch | Unmodelled {
   }
 }
 
-function decodeTarget(input: PackedReader, family: IptFamily): IptTarget | Unmodelled {
+function decodeTarget(input: PackedReader, family: Family): IptTarget | Unmodelled {
   const code = input.u8();
   switch (code) {
     case TARGET_CODE.ACCEPT:

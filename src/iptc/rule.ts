@@ -4,7 +4,6 @@
  * `iptables-save` line: `-s`, `-d`, `-i`, `-o`, `-p`, `-m ...`, `-j ...`.
  */
 
-export type IptFamily = 'ipv4' | 'ipv6';
 export type IptTableName = 'filter' | 'nat' | 'raw' | 'mangle';
 
 /** A single port or an inclusive range `[first, last]`. */

@@ -14,7 +14,8 @@ import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js
 import type { FirewallModel } from '../../docker/model.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily, IptRule } from '../../iptc/rule.js';
+import { FAMILIES, type Family } from '../../family.js';
+import type { IptRule } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
@@ -24,7 +25,6 @@ import { mergeTable } from './merge.js';
 import { OwnerRecord } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
 export class IptablesBackend implements Backend {
   readonly name = 'iptables' as const;
@@ -48,7 +48,7 @@ export class IptablesBackend implements Backend {
   async apply(model: FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const plan = planIptables(model);
     const adopt = options.adopt === true;
-    const adopted = adopt ? familiesOf(model) : new Set<IptFamily>();
+    const adopted = adopt ? familiesOf(model) : new Set<Family>();
     return this.commitOwned(plan, undefined, adopt, (claims) => ({
       during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
       // The model's families hold exactly the model now; the others were left alone.
@@ -59,11 +59,11 @@ export class IptablesBackend implements Backend {
   async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     const was = this.plan(before);
     const will = this.plan(after);
-    const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
+    const tableOf = (plan: IptablesPlan, family: Family, table: string) =>
       plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
     // Per family and attempt: the kernel's DNAT rules decide for every table what other writers hold and need,
     // so the commit is checked against the nat table's fingerprint even where it changes nothing else.
-    const nat = new Map<IptFamily, { holders: PortHolders; fingerprint: string | undefined }>();
+    const nat = new Map<Family, { holders: PortHolders; fingerprint: string | undefined }>();
     // Rules the change drops but leaves in the kernel for another writer's mapping: still ours to remove later.
     const keptForOthers = new Set<string>();
     const target: TableTarget = (family, table, current, owner, read) => {
@@ -138,7 +138,7 @@ export class IptablesBackend implements Backend {
     return { backend: this.name, text, data };
   }
 
-  async dropForwarded(families: readonly IptFamily[]): Promise<void> {
+  async dropForwarded(families: readonly Family[]): Promise<void> {
     await commitChanges(this.tables, async () => {
       const changes: TableChange[] = [];
       for (const family of families) {
@@ -151,7 +151,7 @@ export class IptablesBackend implements Backend {
   }
 
   async flush(): Promise<ApplyOutcome> {
-    const deletesDaemon = new Set<IptFamily>();
+    const deletesDaemon = new Set<Family>();
     const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
     await this.record.update((owned) => {
       const left = nothingOwned();
@@ -161,7 +161,7 @@ export class IptablesBackend implements Backend {
     return outcome(changes);
   }
 
-  private async flushChanges(owned: OwnedState, deletesDaemon: Set<IptFamily>): Promise<TableChange[]> {
+  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>): Promise<TableChange[]> {
     const changes: TableChange[] = [];
     deletesDaemon.clear();
     for (const family of FAMILIES) {
@@ -203,7 +203,7 @@ export class IptablesBackend implements Backend {
   }
 
   /** The planned tables that exist: show and flush never open (so never create) one that does not. */
-  private async existing(family: IptFamily): Promise<TablePlan['name'][]> {
+  private async existing(family: Family): Promise<TablePlan['name'][]> {
     const existing = await this.tables.existingTables(family);
     return PLANNED_TABLES.filter((table) => existing.includes(table));
   }
@@ -226,17 +226,17 @@ function remembering(holders: PortHolders, kept: (rule: IptRule) => void): PortH
 }
 
 function claimsOf(owned: OwnedState, adopt: boolean): Claims {
-  const claims: Record<IptFamily, Claim> = adopt ? { ipv4: 'adopt', ipv6: 'adopt' } : owned;
+  const claims: Record<Family, Claim> = adopt ? { ipv4: 'adopt', ipv6: 'adopt' } : owned;
   return { claims, createsDaemon: new Set(), deletesDaemon: new Set() };
 }
 
-function familiesOf(model: FirewallModel): Set<IptFamily> {
+function familiesOf(model: FirewallModel): Set<Family> {
   return new Set(model.families.map((family) => family.family));
 }
 
 /** Per family, whether the daemon-level chains are bridgewall's after the commit: created (or adopted) by it, and not deleted. */
-function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<IptFamily>): Record<IptFamily, boolean> {
-  const daemon = (family: IptFamily) =>
+function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<Family>): Record<Family, boolean> {
+  const daemon = (family: Family) =>
     (owned[family].daemon || claims.createsDaemon.has(family) || adopted.has(family)) && !claims.deletesDaemon.has(family);
   return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }
