@@ -31,7 +31,7 @@
  * filters against a dump of the table and deletes what matches.
  */
 import type { ApplyOutcome } from './backends/backend.js';
-import { hostAddressIn, networkModelOf, type NetworkModel } from './docker/model.js';
+import { hostAddressIn, networkModelOf, type NetworkModel, type PortBindingModel } from './docker/model.js';
 import type { FamilyPortChange } from './docker/port-change.js';
 import { callNative, NetfilterError } from './errors.js';
 import type { IptFamily } from './iptc/rule.js';
@@ -136,18 +136,21 @@ function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilte
   for (const { network, added, removed } of changes) {
     for (const binding of added) {
       if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) continue;
-      filters.push(published(network.family, binding.proto, binding.hostAddress, single(binding.hostPort), binding.containerAddress, binding.containerPort));
+      filters.push(published(network.family, binding.proto, binding.hostAddress, hostPortsOf(binding)!, binding.containerAddress, binding.containerPort));
     }
     for (const binding of removed) {
       if (!once(`-${binding.key}`)) continue;
-      filters.push(unpublished(network.family, binding.proto, binding.hostAddress, binding.hostPort === undefined ? undefined : single(binding.hostPort),
-        binding.containerAddress, single(binding.containerPort)));
+      filters.push(unpublished(network.family, binding.proto, binding.hostAddress, hostPortsOf(binding), binding.containerAddress,
+        { first: binding.containerPort, last: binding.lastPort ?? binding.containerPort }));
     }
   }
   return filters;
 }
 
-const single = (port: number): PortRange => ({ first: port, last: port });
+/** A binding's host ports: one, or an identity range held whole (as a port spec's range, see portFilter). */
+function hostPortsOf(binding: PortBindingModel): PortRange | undefined {
+  return binding.hostPort === undefined ? undefined : { first: binding.hostPort, last: binding.lastPort ?? binding.hostPort };
+}
 
 /** One family's side of an endpoint: its address, and its network's model when the family has bindings there. */
 interface EndpointSide {

@@ -53,7 +53,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'proxy,internal,no-icc': { ...BASE, internal: true, icc: false },
 };
 
-/** A bit of everything: two networks, ranges, loopback, internal, ingress. */
+/** A bit of everything: two networks, ranges (an offset one, and an identity one held as one element), loopback, internal, ingress. */
 const RICH: SpecInput = {
   backend: 'nftables', ipv6: true, userlandProxy: false,
   networks: [
@@ -61,7 +61,10 @@ const RICH: SpecInput = {
       bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, ipv6: { subnet: '2001:db8:1::/64' },
       endpoints: [{
         ipv4: '198.18.1.2', ipv6: '2001:db8:1::2',
-        ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }, { proto: 'udp', hostIp: '127.0.0.1', hostPort: '5300-5301', containerPort: '53-54' }],
+        ports: [
+          { proto: 'tcp', hostPort: 8080, containerPort: 80 }, { proto: 'udp', hostIp: '127.0.0.1', hostPort: '5300-5301', containerPort: '53-54' },
+          { proto: 'tcp', hostPort: '10000-10999', containerPort: '10000-10999' },
+        ],
       }],
     },
     { bridge: 'br-int', internal: true, icc: false, ipv4: { subnet: '198.18.3.0/24' }, endpoints: [{ ipv4: '198.18.3.2' }] },

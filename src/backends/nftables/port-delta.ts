@@ -19,6 +19,9 @@ interface SetDelta {
   deleted: KeyPacker;
   added: KeyPacker;
   values?: KeyPacker;
+  /** Interval sets: the closing keys of the deleted and added elements. */
+  deletedEnds?: KeyPacker;
+  addedEnds?: KeyPacker;
 }
 
 export interface PortDeltaBatch {
@@ -40,9 +43,13 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     const deltaOf = (name: string): SetDelta => {
       let delta = sets.get(name);
       if (delta === undefined) {
-        const { key, data } = declarations[name]!;
+        const { key, data, interval } = declarations[name]!;
         delta = { deleted: new KeyPacker(key), added: new KeyPacker(key, capacity) };
         if (Array.isArray(data)) delta.values = new KeyPacker(data, capacity);
+        if (interval) {
+          delta.deletedEnds = new KeyPacker(key);
+          delta.addedEnds = new KeyPacker(key, capacity);
+        }
         sets.set(name, delta);
       }
       return delta;
@@ -51,19 +58,22 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     for (const change of ofFamily) {
       if (change.removed.length === 0) continue;
       const needed = new Set<string>();
-      const collect: ElementSink = (set, key) => needed.add(identity(set, key));
+      const collect: ElementSink = (set, key, _value, keyEnd) => needed.add(identity(set, key, keyEnd));
       for (const binding of change.kept) bindingElements(change.network.bridge, binding, collect);
-      const remove: ElementSink = (set, key) => {
-        const id = identity(set, key);
+      const remove: ElementSink = (set, key, _value, keyEnd) => {
+        const id = identity(set, key, keyEnd);
         if (needed.has(id) || deleted.has(id)) return;
         deleted.add(id);
-        deltaOf(set).deleted.add(key);
+        const delta = deltaOf(set);
+        delta.deleted.add(key);
+        delta.deletedEnds?.add(keyEnd ?? key);
       };
       for (const binding of change.removed) bindingElements(change.network.bridge, binding, remove);
     }
-    const add: ElementSink = (set, key, value) => {
+    const add: ElementSink = (set, key, value, keyEnd) => {
       const delta = deltaOf(set);
       delta.added.add(key);
+      delta.addedEnds?.add(keyEnd ?? key);
       if (value) delta.values!.add(value);
     };
     for (const change of ofFamily) {
@@ -71,12 +81,17 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     }
     const table = { family: FAMILY_TABLES[family], table: TABLE };
     for (const [set, delta] of sets) {
-      if (delta.deleted.count > 0) batch.deleteElements({ ...table, set, keyLen: delta.deleted.length, keys: delta.deleted.bytes() });
+      if (delta.deleted.count === 0) continue;
+      batch.deleteElements({
+        ...table, set, keyLen: delta.deleted.length, keys: delta.deleted.bytes(),
+        ...(delta.deletedEnds ? { keyEnds: delta.deletedEnds.bytes() } : {}),
+      });
     }
     for (const [set, delta] of sets) {
       if (delta.added.count === 0) continue;
       batch.addElements({
         ...table, set, keyLen: delta.added.length, keys: delta.added.bytes(),
+        ...(delta.addedEnds ? { keyEnds: delta.addedEnds.bytes() } : {}),
         ...(delta.values ? { dataLen: delta.values.length, data: delta.values.bytes() } : {}),
       });
     }
@@ -85,6 +100,6 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
   return { batch, changes: count };
 }
 
-function identity(set: string, key: readonly KeyPart[]): string {
-  return `${set} ${key.join(' ')}`;
+function identity(set: string, key: readonly KeyPart[], keyEnd: readonly KeyPart[] | undefined): string {
+  return keyEnd === undefined ? `${set} ${key.join(' ')}` : `${set} ${key.join(' ')}-${keyEnd.join(' ')}`;
 }
