@@ -217,3 +217,37 @@ kernelTest('nftables backend: imperative calls of two Firewalls on one namespace
   t.regex(left, /tcp \. 8081 : 198\.18\.1\.3 \. 80/);
   t.notRegex(left, /8080/);
 });
+
+kernelTest('nftables backend: an identity range is one element per set, a range with an offset one per port', async (t) => {
+  const ns = await createNetns(t, 'nftrange');
+  const firewall = await openFirewall(t, ns);
+  const endpoint = { ipv4: '198.18.1.2' };
+  await firewall.apply({ backend: 'nftables', networks: [{ bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, endpoints: [endpoint] }] });
+  const identity: PortSpecInput = { proto: 'tcp', hostPort: '10000-19999', containerPort: '10000-19999' };
+  // Its DNAT, the proxy's exclusion from its own bridge, the forward accept: one element each, whatever its length.
+  t.like(await firewall.addPorts('br-alpha', endpoint, [identity]), { commits: 1, changes: 3 });
+  t.like(await firewall.addPorts('br-alpha', endpoint, [{ proto: 'tcp', hostPort: '20000-20009', containerPort: '30000-30009' }]), { commits: 1, changes: 30 });
+  t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address-ranges'),
+    /flags interval\n\s*elements = \{ tcp \. 10000-19999 : 198\.18\.1\.2 \}/);
+  t.regex(await ns.run('nft', 'list', 'set', 'ip', 'bridgewall', 'forward-ports-ranges'), /elements = \{ 198\.18\.1\.2 \. tcp \. 10000-19999 \}/);
+  // A port cut out of it: the element goes, the two ranges left are one element each.
+  t.like(await firewall.removePorts('br-alpha', endpoint, [{ proto: 'tcp', hostPort: 15000, containerPort: 15000 }]), { commits: 1, changes: 3 + 6 });
+  t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address-ranges'),
+    /tcp \. 10000-14999 : 198\.18\.1\.2,\s+tcp \. 15001-19999 : 198\.18\.1\.2/);
+  const fresh = await openFirewall(t, ns);
+  t.like(await fresh.apply(firewall.currentSpec()!), { changes: 0 }, 'a fresh read of the ranges is the plan');
+});
+
+kernelTest('nftables backend: identity ranges on two host addresses that overlap on one endpoint are refused by the kernel, nothing applied', async (t) => {
+  const ns = await createNetns(t, 'nftrangeov');
+  const firewall = await openFirewall(t, ns);
+  const endpoint = { ipv4: '198.18.1.2' };
+  await firewall.apply({ backend: 'nftables', networks: [{ bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, endpoints: [endpoint] }] });
+  await firewall.addPorts('br-alpha', endpoint, [{ proto: 'tcp', hostIp: '198.51.100.1', hostPort: '10000-10010', containerPort: '10000-10010' }]);
+  const before = await ns.run('nft', 'list', 'ruleset');
+  // Their forward accepts would be two overlapping intervals of one container's ports: an interval set holds no such pair.
+  await t.throwsAsync(firewall.addPorts('br-alpha', endpoint, [{ proto: 'tcp', hostIp: '198.51.100.2', hostPort: '10005-10020', containerPort: '10005-10020' }]),
+    { code: 'EEXIST' });
+  t.is(await ns.run('nft', 'list', 'ruleset'), before);
+  t.is(firewall.currentSpec()!.networks![0]!.endpoints![0]!.ports!.length, 1, 'the refused port is not held');
+});
