@@ -17,8 +17,10 @@ import { defaultLockFile, IptcTable } from '../src/iptc/table.js';
 import { binding } from '../src/native/binding.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
-import { median, record, table } from './report.js';
-import { benchSpec, BRIDGE, endpointOf, EXTRA, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf } from './workload.js';
+import { figures, median, record, table } from './report.js';
+import {
+  benchSpec, BRIDGE, endpointOf, EXTRA, identityRange, identityRangeSpec, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf,
+} from './workload.js';
 
 const quick = process.argv.includes('--quick');
 const repsArgument = process.argv.find((a) => a.startsWith('--reps='));
@@ -143,6 +145,34 @@ async function forkPerRule(): Promise<void> {
   record({ case: 'bulk one iptables (nft) process per rule, extrapolated', n: 10_000, ms: ms * 10, reps: 1, extrapolatedFrom: FORK_N });
 }
 
+/**
+ * Issue #18's "a range is one element": one identity range of n ports
+ * (`-p A-B:A-B`), published by apply and by addPorts, against the bulk of n
+ * single ports on the same host address and ports (bulk bridgewall nftables).
+ */
+async function identityRangeCase(n: number): Promise<void> {
+  const spec = identityRangeSpec('nftables', n);
+  const { endpoint, port } = identityRange(n);
+  const applied: number[] = [];
+  const added: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    await withNetns(async (ns) => {
+      const firewall = await openFirewall(ns, 'nftables');
+      try {
+        applied.push(await timed(() => firewall.apply(spec)));
+        await firewall.removePorts(BRIDGE, endpoint, [port]);
+        added.push(await timed(() => firewall.addPorts(BRIDGE, endpoint, [port])));
+      } finally {
+        firewall.close();
+      }
+    });
+  }
+  const singles = figures.find((f) => f.case === 'bulk bridgewall nftables' && f.n === n)?.ms;
+  const ratio = (ms: number) => (singles === undefined ? {} : { vsSinglePorts: Number((ms / singles).toFixed(4)) });
+  record({ case: 'identity range bridgewall nftables, apply', n, ms: median(applied), reps: REPS, ...ratio(median(applied)) });
+  record({ case: 'identity range bridgewall nftables, addPorts', n, ms: median(added), reps: REPS, ...ratio(median(added)) });
+}
+
 async function manySmallCalls(backend: BackendName): Promise<void> {
   const samples = await repeat(REPS, () => withNetns(async (ns) => {
     const firewall = await openFirewall(ns, backend);
@@ -169,6 +199,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ loadavg: loadavg(), reps: REPS, quick }));
   for (const n of SIZES) {
     await bridgewall('nftables', n);
+    // Port numbers run out above 65,535: the range case stops at 10,000.
+    if (n <= 10_000) await identityRangeCase(n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
     await iptablesFloor(n);
     const save = iptablesSave(n);

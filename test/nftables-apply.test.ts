@@ -238,16 +238,26 @@ kernelTest('nftables backend: an identity range is one element per set, a range 
   t.like(await fresh.apply(firewall.currentSpec()!), { changes: 0 }, 'a fresh read of the ranges is the plan');
 });
 
-kernelTest('nftables backend: identity ranges on two host addresses that overlap on one endpoint are refused by the kernel, nothing applied', async (t) => {
+kernelTest('nftables backend: identity ranges of one container that overlap on two host addresses share the pieces of their container ports', async (t) => {
   const ns = await createNetns(t, 'nftrangeov');
   const firewall = await openFirewall(t, ns);
   const endpoint = { ipv4: '198.18.1.2' };
   await firewall.apply({ backend: 'nftables', networks: [{ bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, endpoints: [endpoint] }] });
-  await firewall.addPorts('br-alpha', endpoint, [{ proto: 'tcp', hostIp: '198.51.100.1', hostPort: '10000-10010', containerPort: '10000-10010' }]);
-  const before = await ns.run('nft', 'list', 'ruleset');
-  // Their forward accepts would be two overlapping intervals of one container's ports: an interval set holds no such pair.
-  await t.throwsAsync(firewall.addPorts('br-alpha', endpoint, [{ proto: 'tcp', hostIp: '198.51.100.2', hostPort: '10005-10020', containerPort: '10005-10020' }]),
-    { code: 'EEXIST' });
-  t.is(await ns.run('nft', 'list', 'ruleset'), before);
-  t.is(firewall.currentSpec()!.networks![0]!.endpoints![0]!.ports!.length, 1, 'the refused port is not held');
+  const on = (hostIp: string, first: number, last: number): PortSpecInput =>
+    ({ proto: 'tcp', hostIp, hostPort: `${first}-${last}`, containerPort: `${first}-${last}` });
+  const forwarded = async () => /elements = \{ ([^}]*) \}/.exec(await ns.run('nft', 'list', 'set', 'ip', 'bridgewall', 'forward-ports-ranges'))?.[1]
+    ?.split(/,\s*/).map((element) => element.replace('198.18.1.2 . tcp . ', '')).sort((a, b) => parseInt(a) - parseInt(b));
+  const fresh = await openFirewall(t, ns);
+  const readBackIsPlan = async (what: string) => t.like(await fresh.apply(firewall.currentSpec()!), { changes: 0 }, what);
+  await firewall.addPorts('br-alpha', endpoint, [on('198.51.100.1', 10000, 10010)]);
+  // An interval set holds no two elements that overlap (the kernel refuses the second, EEXIST): the forward accepts are cut where they overlap.
+  await firewall.addPorts('br-alpha', endpoint, [on('198.51.100.2', 10005, 10020)]);
+  t.deepEqual(await forwarded(), ['10000-10004', '10005-10010', '10011-10020']);
+  await readBackIsPlan('two overlapping');
+  await firewall.addPorts('br-alpha', endpoint, [on('198.51.100.3', 10007, 10008)]);
+  t.deepEqual(await forwarded(), ['10000-10004', '10005-10006', '10007-10008', '10009-10010', '10011-10020']);
+  await firewall.removePorts('br-alpha', endpoint, [on('198.51.100.1', 10000, 10010), on('198.51.100.3', 10007, 10008)]);
+  t.deepEqual(await forwarded(), ['10005-10020'], 'the range left is one element again');
+  await readBackIsPlan('one left');
+  t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-by-address-ranges'), /elements = \{ 198\.51\.100\.2 \. tcp \. 10005-10020 : 198\.18\.1\.2 \}/);
 });

@@ -26,6 +26,12 @@ export interface FamilyPortChange {
    * port, its hairpin masquerade) must stay.
    */
   kept: PortBindingModel[];
+  /**
+   * When the change publishes or unpublishes an identity range held whole:
+   * the endpoint's whole ranges before and after it, whose container-keyed
+   * elements are cut where they overlap (nftables: range-pieces.ts).
+   */
+  wholeRanges?: { before: PortBindingModel[]; after: PortBindingModel[] };
 }
 
 export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange[] {
@@ -34,6 +40,7 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
   const { published, unpublished } = wholeRanges ? replacingWholeRanges(edit) : { published: edit.added, unpublished: edit.unpublished };
   let addedCount = 0;
   for (const port of published) addedCount += wholeRanges && isIdentityRange(port) ? 1 : portCount(port);
+  const around = wholeRanges && [...published, ...unpublished].some(isIdentityRange) ? identityRangesAround(edit) : undefined;
   const changes: FamilyPortChange[] = [];
   for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
     const address = edit.endpoint[family];
@@ -41,7 +48,13 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
     if (!network || address === undefined) continue;
     const added = { [Symbol.iterator]: () => eachBinding(published, address, network, hairpin, wholeRanges) };
     const { removed, kept } = unpublished.length === 0 ? NOTHING_REMOVED : removal(edit, unpublished, address, network, hairpin, wholeRanges);
-    if (addedCount > 0 || removed.length > 0) changes.push({ network, added, addedCount, removed, kept });
+    if (addedCount === 0 && removed.length === 0) continue;
+    const change: FamilyPortChange = { network, added, addedCount, removed, kept };
+    if (around) {
+      const bindings = (ports: readonly PortSpec[]) => [...eachBinding(ports, address, network, hairpin, true)];
+      change.wholeRanges = { before: bindings(around.before), after: bindings(around.after) };
+    }
+    changes.push(change);
   }
   return changes;
 }
@@ -79,4 +92,19 @@ function within(piece: PortSpec, whole: PortSpec): boolean {
   return piece.proto === whole.proto && (piece.hostIp === whole.hostIp || whole.hostIp === undefined) &&
     whole.containerPort.first <= piece.containerPort.first && piece.containerPort.last <= whole.containerPort.last &&
     piece.hostPort?.first === piece.containerPort.first && piece.hostPort.last === piece.containerPort.last;
+}
+
+/** The endpoint's identity ranges after the edit, and before it: without what the edit appended, with what it took out. */
+function identityRangesAround(edit: PortEdit): { before: PortSpec[]; after: PortSpec[] } {
+  const key = (port: PortSpec) => `${port.proto} ${port.hostIp ?? ''} ${port.containerPort.first}-${port.containerPort.last}`;
+  const after = [...edit.endpoint.ports].filter(isIdentityRange);
+  const appended = new Map<string, number>();
+  for (const port of [...edit.left, ...edit.added]) if (isIdentityRange(port)) appended.set(key(port), (appended.get(key(port)) ?? 0) + 1);
+  const before = after.filter((port) => {
+    const count = appended.get(key(port)) ?? 0;
+    if (count > 0) appended.set(key(port), count - 1);
+    return count === 0;
+  });
+  for (const { port } of edit.removed) if (isIdentityRange(port)) before.push(port);
+  return { before, after };
 }

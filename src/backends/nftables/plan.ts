@@ -19,6 +19,7 @@ import {
   BASE_CHAINS, CHAIN, FAMILY_TABLES, INGRESS_SET, INGRESS_SET_KEY, networkChain, rangeSetOf, setsOf, TABLE, USER_CHAIN, type NetworkRole,
 } from './layout.js';
 import { addressKeyword, phrase, rule, type NftRule } from './phrase.js';
+import { hostKeyedOnly, rangePieces } from './range-pieces.js';
 
 const PROTOCOL_NUMBER = { tcp: 6, udp: 17, sctp: 132 } as const;
 const PORT: Field = 'th dport';
@@ -172,7 +173,8 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
   }
   const emit: ElementSink = (set, key, value, keyEnd) => table.element(set, key, value && { parts: value }, keyEnd);
   for (const endpoint of network.endpoints) {
-    for (const binding of endpoint.bindings) bindingElements(bridge, binding, emit);
+    for (const binding of endpoint.bindings) bindingElements(bridge, binding, binding.lastPort === undefined ? emit : hostKeyedOnly(emit));
+    rangePieces(bridge, endpoint.bindings, emit);
   }
 }
 
@@ -183,7 +185,8 @@ export type ElementSink = (set: string, key: readonly KeyPart[], value?: readonl
  * The elements one port binding puts in its family's table: a mapping is
  * elements only, never a rule. An identity range is one element of each
  * range set, from its first port to its last, and its DNAT gives the
- * address alone, so each port stays as it is.
+ * address alone, so each port stays as it is (its container-keyed elements
+ * are cut where identity ranges of its container overlap: range-pieces.ts).
  */
 export function bindingElements(bridge: string, binding: PortBindingModel, emit: ElementSink): void {
   const proto = PROTOCOL_NUMBER[binding.proto];

@@ -8,12 +8,14 @@
  * changes is deleted once. Built only while the kernel holds exactly what this
  * Firewall last committed, so the bindings of its own spec are all there is.
  */
+import type { PortBindingModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import { NftBatch } from '../../nft/batch.js';
 import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import { FAMILY_TABLES, setsOf, TABLE } from './layout.js';
 import { bindingElements, type ElementSink } from './plan.js';
+import { hostKeyedOnly, rangePieces } from './range-pieces.js';
 
 interface SetDelta {
   deleted: KeyPacker;
@@ -55,20 +57,23 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
       return delta;
     };
     const deleted = new Set<string>();
+    const deleteOnce: ElementSink = (set, key, _value, keyEnd) => {
+      const id = identity(set, key, keyEnd);
+      if (deleted.has(id)) return;
+      deleted.add(id);
+      const delta = deltaOf(set);
+      delta.deleted.add(key);
+      delta.deletedEnds?.add(keyEnd ?? key);
+    };
     for (const change of ofFamily) {
       if (change.removed.length === 0) continue;
       const needed = new Set<string>();
       const collect: ElementSink = (set, key, _value, keyEnd) => needed.add(identity(set, key, keyEnd));
       for (const binding of change.kept) bindingElements(change.network.bridge, binding, collect);
-      const remove: ElementSink = (set, key, _value, keyEnd) => {
-        const id = identity(set, key, keyEnd);
-        if (needed.has(id) || deleted.has(id)) return;
-        deleted.add(id);
-        const delta = deltaOf(set);
-        delta.deleted.add(key);
-        delta.deletedEnds?.add(keyEnd ?? key);
+      const remove: ElementSink = (set, key, value, keyEnd) => {
+        if (!needed.has(identity(set, key, keyEnd))) deleteOnce(set, key, value, keyEnd);
       };
-      for (const binding of change.removed) bindingElements(change.network.bridge, binding, remove);
+      for (const binding of change.removed) bindingElements(change.network.bridge, binding, wholeOrNot(binding, remove));
     }
     const add: ElementSink = (set, key, value, keyEnd) => {
       const delta = deltaOf(set);
@@ -77,7 +82,18 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
       if (value) delta.values!.add(value);
     };
     for (const change of ofFamily) {
-      for (const binding of change.added) bindingElements(change.network.bridge, binding, add);
+      for (const binding of change.added) bindingElements(change.network.bridge, binding, wholeOrNot(binding, add));
+    }
+    // The pieces of the identity ranges' container ports that the change cuts anew.
+    for (const { network, wholeRanges } of ofFamily) {
+      if (wholeRanges === undefined) continue;
+      const [before, after] = [wholeRanges.before, wholeRanges.after].map((bindings) => {
+        const pieces = new Map<string, Parameters<ElementSink>>();
+        rangePieces(network.bridge, bindings, (...piece) => pieces.set(identity(piece[0], piece[1], piece[3]), piece));
+        return pieces;
+      });
+      for (const [id, piece] of before!) if (!after!.has(id)) deleteOnce(...piece);
+      for (const [id, piece] of after!) if (!before!.has(id)) add(...piece);
     }
     const table = { family: FAMILY_TABLES[family], table: TABLE };
     for (const [set, delta] of sets) {
@@ -98,6 +114,11 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     for (const delta of sets.values()) count += delta.deleted.count + delta.added.count;
   }
   return { batch, changes: count };
+}
+
+/** The sink for a binding's elements: a whole range's container-keyed ones are pieces, changed apart. */
+function wholeOrNot(binding: PortBindingModel, sink: ElementSink): ElementSink {
+  return binding.lastPort === undefined ? sink : hostKeyedOnly(sink);
 }
 
 function identity(set: string, key: readonly KeyPart[], keyEnd: readonly KeyPart[] | undefined): string {
