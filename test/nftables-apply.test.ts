@@ -261,3 +261,26 @@ kernelTest('nftables backend: identity ranges of one container that overlap on t
   await readBackIsPlan('one left');
   t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-by-address-ranges'), /elements = \{ 198\.51\.100\.2 \. tcp \. 10005-10020 : 198\.18\.1\.2 \}/);
 });
+
+kernelTest('nftables backend: a host port in another writer\'s identity range, or a range over its port, is refused with EADDRINUSE', async (t) => {
+  const ns = await createNetns(t, 'nftrangew');
+  const first = await openFirewall(t, ns);
+  const second = await openFirewall(t, ns);
+  const network = { bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, endpoints: [{ ipv4: '198.18.1.2' }, { ipv4: '198.18.1.3' }] };
+  const base: SpecInput = { backend: 'nftables', networks: [network] };
+  await first.apply(base);
+  await second.apply(base);
+  const identity = (first: number, last: number, hostIp?: string): PortSpecInput =>
+    ({ proto: 'tcp', ...(hostIp ? { hostIp } : {}), hostPort: `${first}-${last}`, containerPort: `${first}-${last}` });
+  await first.addPorts('br-alpha', { ipv4: '198.18.1.2' }, [identity(10000, 10999), { proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
+  const before = await ns.run('nft', 'list', 'ruleset');
+  await t.throwsAsync(second.addPorts('br-alpha', { ipv4: '198.18.1.3' }, [{ proto: 'tcp', hostIp: '198.51.100.1', hostPort: 10500, containerPort: 80 }]),
+    { code: 'EADDRINUSE', message: /tcp port 10500 on every address \(ipv4\) is held by 198\.18\.1\.2:10500/ });
+  await t.throwsAsync(second.addPorts('br-alpha', { ipv4: '198.18.1.3' }, [identity(8000, 8100)]),
+    { code: 'EADDRINUSE', message: /tcp port 8080 on every address \(ipv4\) is held by 198\.18\.1\.2:80/ });
+  await t.throwsAsync(second.addPorts('br-alpha', { ipv4: '198.18.1.3' }, [identity(10990, 11010, '198.51.100.1')]), { code: 'EADDRINUSE' });
+  t.is(await ns.run('nft', 'list', 'ruleset'), before, 'nothing committed');
+  // The identical mapping is shared, as a single port's is.
+  await second.addPorts('br-alpha', { ipv4: '198.18.1.2' }, [identity(10000, 10999)]);
+  t.is(await ns.run('nft', 'list', 'ruleset'), before);
+});
