@@ -8,6 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { planChanges } from '../src/backends/iptables/apply.js';
+import { diffTable } from '../src/backends/nftables/diff.js';
+import { TABLE } from '../src/backends/nftables/layout.js';
+import { planNftables } from '../src/backends/nftables/plan.js';
+import { decodeTable } from '../src/backends/nftables/read.js';
+import { Transaction } from '../src/backends/nftables/transaction.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import { buildModel } from '../src/docker/model.js';
 import { Firewall } from '../src/firewall.js';
@@ -15,6 +20,7 @@ import type { BackendName } from '../src/backends/backend.js';
 import { encodeOperations } from '../src/iptc/encode.js';
 import { defaultLockFile, IptcTable } from '../src/iptc/table.js';
 import { binding } from '../src/native/binding.js';
+import { NftConnection } from '../src/nft/connection.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
 import { figures, median, record, table } from './report.js';
@@ -173,6 +179,37 @@ async function identityRangeCase(n: number): Promise<void> {
   record({ case: 'identity range bridgewall nftables, addPorts', n, ms: median(added), reps: REPS, ...ratio(median(added)) });
 }
 
+/**
+ * The nftables bulk publish against its floor, warm and cold: the floor is
+ * the addon's commit of the same elements in one batch, planned (read back
+ * and diffed) and encoded beforehand; cold is the same call as `bulk
+ * bridgewall nftables` made first in a fresh process (bench/cold.ts).
+ */
+async function nftablesFloorAndCold(n: number): Promise<void> {
+  const spec = benchSpec('nftables', n);
+  const floor = await repeat(REPS, () => withNetns(async (ns) => {
+    const firewall = await openFirewall(ns, 'nftables');
+    firewall.close();
+    const connection = await NftConnection.open({ netns: ns.path });
+    try {
+      const tx = new Transaction();
+      const current = decodeTable('ip', await connection.readTable('ip', TABLE));
+      diffTable(tx, current, planNftables(buildModel(parseSpec(spec)))[0]!);
+      return await timed(() => connection.commit(tx.batch));
+    } finally {
+      connection.close();
+    }
+  }));
+  const floorMs = median(floor);
+  record({ case: 'bulk nftables floor: the addon\'s commit of the same elements, planned and encoded beforehand', n, ms: floorMs, reps: REPS });
+  const warm = figures.find((f) => f.case === 'bulk bridgewall nftables' && f.n === n)?.ms;
+  if (warm !== undefined) record({ case: 'bulk bridgewall nftables (warm) vs floor', n, reps: REPS, ratio: Number((warm / floorMs).toFixed(2)) });
+  const cold = await repeat(REPS, () => withNetns(async (ns) =>
+    (JSON.parse(execFileSync(process.execPath, [`${__dirname}/cold.js`, ns.path, String(n)], { encoding: 'utf8' })) as { ms: number }).ms));
+  record({ case: 'bulk bridgewall nftables, first call in a fresh process (cold)', n, ms: median(cold), reps: REPS,
+    vsFloor: Number((median(cold) / floorMs).toFixed(2)) });
+}
+
 async function manySmallCalls(backend: BackendName): Promise<void> {
   const samples = await repeat(REPS, () => withNetns(async (ns) => {
     const firewall = await openFirewall(ns, backend);
@@ -199,6 +236,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ loadavg: loadavg(), reps: REPS, quick }));
   for (const n of SIZES) {
     await bridgewall('nftables', n);
+    await nftablesFloorAndCold(n);
     // Port numbers run out above 65,535: the range case stops at 10,000.
     if (n <= 10_000) await identityRangeCase(n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
