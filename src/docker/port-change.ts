@@ -39,8 +39,13 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
   const wholeRanges = holdsRangesWhole(spec);
   const { published, unpublished } = wholeRanges ? replacingWholeRanges(edit) : { published: edit.added, unpublished: edit.unpublished };
   let addedCount = 0;
-  for (const port of published) addedCount += wholeRanges && isIdentityRange(port) ? 1 : portCount(port);
-  const around = wholeRanges && [...published, ...unpublished].some(isIdentityRange) ? identityRangesAround(edit) : undefined;
+  let touchesWholeRanges = wholeRanges && unpublished.some(isIdentityRange);
+  for (const port of published) {
+    const whole = wholeRanges && isIdentityRange(port);
+    addedCount += whole ? 1 : portCount(port);
+    touchesWholeRanges ||= whole;
+  }
+  const around = touchesWholeRanges ? identityRangesAround(edit) : undefined;
   const changes: FamilyPortChange[] = [];
   for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
     const address = edit.endpoint[family];
