@@ -219,7 +219,8 @@ export function registerPacketSuite(backend: string, apply: SpecApplier): void {
 
   // nftables holds it as one interval element per set, its DNAT keeping each port; iptables, as Docker, port by port.
   kernelTest(title('an identity range maps each port to itself, and a hole cut in it closes just that port'), async (t) => {
-    const published = (ports: PortSpecInput[]): SpecInput => spec([network(ALPHA, [{ ipv4: ALPHA.first, ports }])]);
+    // No userland proxy: the hairpin masquerade of the range is one element too.
+    const published = (ports: PortSpecInput[]): SpecInput => spec([network(ALPHA, [{ ipv4: ALPHA.first, ports }])], { userlandProxy: false });
     const identity = (first: number, last: number): PortSpecInput => ({ proto: 'tcp', hostPort: `${first}-${last}`, containerPort: `${first}-${last}` });
     const bed = await createPacketBed(t, { label: 'identity', apply, spec: published([identity(40000, 40999)]) });
     const ports = [40000, 40499, 40500, 40501, 40999];
@@ -231,6 +232,8 @@ export function registerPacketSuite(backend: string, apply: SpecApplier): void {
       probe(40000, served, 'first'), probe(40500, served, 'middle'), probe(40999, served, 'last'),
       probe(39999, 'blocked', 'just below the range'), probe(41000, 'blocked', 'just above the range'),
       { what: 'direct access to a container port of the range', from: bed.outside, address: ALPHA.first, port: 40500, outcome: 'blocked' },
+      { what: 'the container reaches its own range', from: bed.node(ALPHA.first), address: UPLINK.hostIpv4, port: 40999, outcome: answer(ALPHA.first, gatewayOf(ALPHA.subnet)) },
+      { what: 'the host, on 127.0.0.1', from: bed.host, address: '127.0.0.1', port: 40000, outcome: answer(ALPHA.first, gatewayOf(ALPHA.subnet)) },
     ]);
     await bed.apply(published([identity(40000, 40499), identity(40501, 40999)]));
     await expectProbes(t, [
