@@ -236,6 +236,11 @@ kernelTest('nftables backend: an identity range is one element per set, a range 
     /tcp \. 10000-14999 : 198\.18\.1\.2,\s+tcp \. 15001-19999 : 198\.18\.1\.2/);
   const fresh = await openFirewall(t, ns);
   t.like(await fresh.apply(firewall.currentSpec()!), { changes: 0 }, 'a fresh read of the ranges is the plan');
+  // A single port to a container port inside the range: its elements are its own (hash sets), beside the range's (interval sets).
+  await firewall.addPorts('br-alpha', endpoint, [{ proto: 'tcp', hostPort: 9000, containerPort: 12000 }]);
+  await firewall.removePorts('br-alpha', endpoint, [{ proto: 'tcp', hostPort: '10000-14999', containerPort: '10000-14999' }]);
+  t.regex(await ns.run('nft', 'list', 'set', 'ip', 'bridgewall', 'forward-ports'), /198\.18\.1\.2 \. tcp \. 12000/, 'the single port keeps its forward accept');
+  t.like(await fresh.apply(firewall.currentSpec()!), { changes: 0 }, 'and the kernel is the spec');
 });
 
 kernelTest('nftables backend: identity ranges of one container that overlap on two host addresses share the pieces of their container ports', async (t) => {

@@ -240,6 +240,14 @@ export function registerPacketSuite(backend: string, apply: SpecApplier): void {
       probe(40499, served, 'left of the hole'), probe(40500, 'blocked', 'the hole'), probe(40501, served, 'right of the hole'),
       probe(40000, served, 'first'), probe(40999, served, 'last'),
     ]);
+    // Bound to 127.0.0.1: the range's loopback drop is one element too.
+    await routeLoopbackThroughHost(bed.outside.netns);
+    await bed.apply(published([{ ...identity(40000, 40999), hostIp: '127.0.0.1' }]));
+    await expectProbes(t, [
+      { what: 'bound to 127.0.0.1, from the host', from: bed.host, address: '127.0.0.1', port: 40500, outcome: answer(ALPHA.first, gatewayOf(ALPHA.subnet)) },
+      { what: 'bound to 127.0.0.1, from outside routed through the host', from: bed.outside, address: '127.0.0.1', port: 40500, outcome: 'blocked' },
+      probe(40500, 'blocked', 'bound to 127.0.0.1, on the uplink address'),
+    ]);
   });
 
   kernelTest(title('re-applying without a port closes it, an empty spec closes everything'), async (t) => {
