@@ -8,6 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { planChanges } from '../src/backends/iptables/apply.js';
+import { diffTable } from '../src/backends/nftables/diff.js';
+import { TABLE } from '../src/backends/nftables/layout.js';
+import { planNftables } from '../src/backends/nftables/plan.js';
+import { decodeTable } from '../src/backends/nftables/read.js';
+import { Transaction } from '../src/backends/nftables/transaction.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import { buildModel } from '../src/docker/model.js';
 import { Firewall } from '../src/firewall.js';
@@ -15,10 +20,13 @@ import type { BackendName } from '../src/backends/backend.js';
 import { encodeOperations } from '../src/iptc/encode.js';
 import { defaultLockFile, IptcTable } from '../src/iptc/table.js';
 import { binding } from '../src/native/binding.js';
+import { NftConnection } from '../src/nft/connection.js';
 import { parseSpec } from '../src/input/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
-import { median, record, table } from './report.js';
-import { benchSpec, BRIDGE, endpointOf, EXTRA, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf } from './workload.js';
+import { figures, median, record, table } from './report.js';
+import {
+  benchSpec, BRIDGE, endpointOf, EXTRA, identityRange, identityRangeSpec, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf,
+} from './workload.js';
 
 const quick = process.argv.includes('--quick');
 const repsArgument = process.argv.find((a) => a.startsWith('--reps='));
@@ -143,6 +151,65 @@ async function forkPerRule(): Promise<void> {
   record({ case: 'bulk one iptables (nft) process per rule, extrapolated', n: 10_000, ms: ms * 10, reps: 1, extrapolatedFrom: FORK_N });
 }
 
+/**
+ * Issue #18's "a range is one element": one identity range of n ports
+ * (`-p A-B:A-B`), published by apply and by addPorts, against the bulk of n
+ * single ports on the same host address and ports (bulk bridgewall nftables).
+ */
+async function identityRangeCase(n: number): Promise<void> {
+  const spec = identityRangeSpec('nftables', n);
+  const { endpoint, port } = identityRange(n);
+  const applied: number[] = [];
+  const added: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    await withNetns(async (ns) => {
+      const firewall = await openFirewall(ns, 'nftables');
+      try {
+        applied.push(await timed(() => firewall.apply(spec)));
+        await firewall.removePorts(BRIDGE, endpoint, [port]);
+        added.push(await timed(() => firewall.addPorts(BRIDGE, endpoint, [port])));
+      } finally {
+        firewall.close();
+      }
+    });
+  }
+  const singles = figures.find((f) => f.case === 'bulk bridgewall nftables' && f.n === n)?.ms;
+  const ratio = (ms: number) => (singles === undefined ? {} : { vsSinglePorts: Number((ms / singles).toFixed(4)) });
+  record({ case: 'identity range bridgewall nftables, apply', n, ms: median(applied), reps: REPS, ...ratio(median(applied)) });
+  record({ case: 'identity range bridgewall nftables, addPorts', n, ms: median(added), reps: REPS, ...ratio(median(added)) });
+}
+
+/**
+ * The nftables bulk publish against its floor, warm and cold: the floor is
+ * the addon's commit of the same elements in one batch, planned (read back
+ * and diffed) and encoded beforehand; cold is the same call as `bulk
+ * bridgewall nftables` made first in a fresh process (bench/cold.ts).
+ */
+async function nftablesFloorAndCold(n: number): Promise<void> {
+  const spec = benchSpec('nftables', n);
+  const floor = await repeat(REPS, () => withNetns(async (ns) => {
+    const firewall = await openFirewall(ns, 'nftables');
+    firewall.close();
+    const connection = await NftConnection.open({ netns: ns.path });
+    try {
+      const tx = new Transaction();
+      const current = decodeTable('ip', await connection.readTable('ip', TABLE));
+      diffTable(tx, current, planNftables(buildModel(parseSpec(spec)))[0]!);
+      return await timed(() => connection.commit(tx.batch));
+    } finally {
+      connection.close();
+    }
+  }));
+  const floorMs = median(floor);
+  record({ case: 'bulk nftables floor: the addon\'s commit of the same elements, planned and encoded beforehand', n, ms: floorMs, reps: REPS });
+  const warm = figures.find((f) => f.case === 'bulk bridgewall nftables' && f.n === n)?.ms;
+  if (warm !== undefined) record({ case: 'bulk bridgewall nftables (warm) vs floor', n, reps: REPS, ratio: Number((warm / floorMs).toFixed(2)) });
+  const cold = await repeat(REPS, () => withNetns(async (ns) =>
+    (JSON.parse(execFileSync(process.execPath, [`${__dirname}/cold.js`, ns.path, String(n)], { encoding: 'utf8' })) as { ms: number }).ms));
+  record({ case: 'bulk bridgewall nftables, first call in a fresh process (cold)', n, ms: median(cold), reps: REPS,
+    vsFloor: Number((median(cold) / floorMs).toFixed(2)) });
+}
+
 async function manySmallCalls(backend: BackendName): Promise<void> {
   const samples = await repeat(REPS, () => withNetns(async (ns) => {
     const firewall = await openFirewall(ns, backend);
@@ -169,6 +236,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ loadavg: loadavg(), reps: REPS, quick }));
   for (const n of SIZES) {
     await bridgewall('nftables', n);
+    await nftablesFloorAndCold(n);
+    // Port numbers run out above 65,535: the range case stops at 10,000.
+    if (n <= 10_000) await identityRangeCase(n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
     await iptablesFloor(n);
     const save = iptablesSave(n);

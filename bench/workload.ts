@@ -58,6 +58,21 @@ export function benchSpec(backend: BackendName, n: number): SpecInput {
   return { backend, ipv6: false, userlandProxy: false, networks: [network] };
 }
 
+/** Mappings 0 to n - 1 as one identity range (host ports equal to container ports), to the first container. */
+export function identityRange(n: number) {
+  const { hostAddress, containerAddress } = mapping(0);
+  const ports = `${FIRST_PORT}-${FIRST_PORT + n - 1}`;
+  return { endpoint: { ipv4: containerAddress }, port: { proto: 'tcp' as const, hostIp: hostAddress, hostPort: ports, containerPort: ports } };
+}
+
+/** The network with its endpoints and `identityRange(n)` published. */
+export function identityRangeSpec(backend: BackendName, n: number): SpecInput {
+  const spec = benchSpec(backend, 0);
+  const { endpoint, port } = identityRange(n);
+  spec.networks![0]!.endpoints!.find((e) => e.ipv4 === endpoint.ipv4)!.ports!.push(port);
+  return spec;
+}
+
 /** The rules bridgewall's iptables backend plans, as iptables-save text. */
 export function iptablesSave(n: number): string {
   const plan = planIptables(buildModel(parseSpec(benchSpec('iptables', n))));

@@ -31,7 +31,7 @@
  * filters against a dump of the table and deletes what matches.
  */
 import type { ApplyOutcome } from './backends/backend.js';
-import { hostAddressIn, networkModelOf, type NetworkModel } from './docker/model.js';
+import { hostAddressIn, networkModelOf, type NetworkModel, type PortBindingModel } from './docker/model.js';
 import type { FamilyPortChange } from './docker/port-change.js';
 import { callNative, NetfilterError } from './errors.js';
 import { FAMILIES, type Family } from './family.js';
@@ -133,21 +133,50 @@ function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilte
   // A port change may list a binding twice (see eachBinding).
   const seen = new Set<string>();
   const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
-  for (const { network, added, removed } of changes) {
+  for (const { network, added, removed, kept } of changes) {
+    // An identity range held whole is replaced as a whole when part of it goes (see portChangeOf): what stays mapped is not new, nor gone.
+    // Bindings of single ports never map a port another does (removal() leaves out those still listed): only ranges need subtracting.
+    const removedRanges = removed.filter((binding) => binding.lastPort !== undefined);
+    const mapped = kept.filter((binding) => binding.lastPort !== undefined);
     for (const binding of added) {
+      if (binding.lastPort !== undefined || removedRanges.length > 0) mapped.push(binding);
       if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) continue;
-      filters.push(published(network.family, binding.proto, binding.hostAddress, single(binding.hostPort), binding.containerAddress, binding.containerPort));
+      for (const ports of portsBeyond(binding, removedRanges)) {
+        filters.push(published(network.family, binding.proto, binding.hostAddress, shifted(ports, binding), binding.containerAddress, ports.first));
+      }
     }
     for (const binding of removed) {
       if (!once(`-${binding.key}`)) continue;
-      filters.push(unpublished(network.family, binding.proto, binding.hostAddress, binding.hostPort === undefined ? undefined : single(binding.hostPort),
-        binding.containerAddress, single(binding.containerPort)));
+      for (const ports of portsBeyond(binding, mapped)) {
+        filters.push(unpublished(network.family, binding.proto, binding.hostAddress,
+          binding.hostPort === undefined ? undefined : shifted(ports, binding), binding.containerAddress, ports));
+      }
     }
   }
   return filters;
 }
 
-const single = (port: number): PortRange => ({ first: port, last: port });
+/** The binding's container ports that none of `others` maps the same way (protocol, host address and port offset). */
+function portsBeyond(binding: PortBindingModel, others: readonly PortBindingModel[]): PortRange[] {
+  let left: PortRange[] = [{ first: binding.containerPort, last: binding.lastPort ?? binding.containerPort }];
+  const offset = (b: PortBindingModel) => (b.hostPort === undefined ? undefined : b.hostPort - b.containerPort);
+  for (const other of others) {
+    if (other === binding || other.proto !== binding.proto || other.containerAddress !== binding.containerAddress ||
+      other.hostAddress !== binding.hostAddress || offset(other) !== offset(binding)) continue;
+    const [first, last] = [other.containerPort, other.lastPort ?? other.containerPort];
+    left = left.flatMap((range) => [
+      ...(range.first < first ? [{ first: range.first, last: Math.min(range.last, first - 1) }] : []),
+      ...(range.last > last ? [{ first: Math.max(range.first, last + 1), last: range.last }] : []),
+    ]);
+  }
+  return left;
+}
+
+/** The host ports of the binding's container ports `ports`. */
+function shifted(ports: PortRange, binding: PortBindingModel): PortRange {
+  const offset = binding.hostPort! - binding.containerPort;
+  return { first: ports.first + offset, last: ports.last + offset };
+}
 
 /** One family's side of an endpoint: its address, and its network's model when the family has bindings there. */
 interface EndpointSide {

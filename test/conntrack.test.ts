@@ -77,6 +77,18 @@ test('a port call gives the filters of the ports it added and removed, not of th
   t.deepEqual(filtersOf({ before: specOf(spec({})), after: specOf(spec({ a: [TCP] })) }), [], 'the same by apply');
 });
 
+test('an identity range held whole (nftables): one filter for the range; a hole cut in it clears the hole alone, not what is left', (t) => {
+  const held = HeldSpec.parse(spec({}));
+  const range: PortSpecInput = { proto: 'udp', hostPort: '10000-10999', containerPort: '10000-10999' };
+  t.deepEqual(filtersOf({ ports: portChangeOf(held.spec, held.addPorts('br-ct', { ipv4: A }, [range])) }), [
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 10000, last: 10999 }, replySrc: { address: A, port: 10000, negated: true }, dstTranslated: false },
+  ]);
+  const hole = held.removePorts('br-ct', { ipv4: A }, [{ proto: 'udp', hostPort: '10500-10501', containerPort: '10500-10501' }]);
+  t.deepEqual(filtersOf({ ports: portChangeOf(held.spec, hole) }), [
+    { family: 'ipv4', proto: 'udp', origDstPorts: { first: 10500, last: 10501 }, replySrc: { address: A, port: 10500, negated: false } },
+  ]);
+});
+
 test('the filters are validated before the addon sees them, naming the field', (t) => {
   const good: ConntrackFilter = { family: 'ipv4', proto: 'udp', origDstPorts: { first: 53, last: 53 } };
   const cases: [ConntrackFilter, string][] = [

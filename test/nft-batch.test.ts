@@ -1,5 +1,6 @@
 import { kernelTest, createNetns } from './helpers/netns';
-import { NftBatch, NftConnection, KeyPacker, match, statement, VERDICT } from '../src/nft';
+import { NftBatch, NftConnection, KeyPacker, match, SET_FLAG, statement, VERDICT } from '../src/nft';
+import { ValidationError } from '../src/errors';
 
 const T = { family: 'ip', table: 'bw' } as const;
 
@@ -177,4 +178,23 @@ kernelTest('elements, rules and sets are deleted, flushed and replaced', async (
   t.is(state.rules.length, 0);
   await conn.commit(new NftBatch().deleteTable({ family: 'ip6', name: 'bw' }));
   t.deepEqual(await conn.listTables(), []);
+});
+
+kernelTest('an interval set with a concatenated key holds ranges as nft declares and reads them; closing keys are one per key', async (t) => {
+  const ns = await createNetns(t, 'nftivl');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const key = ['ipv4_addr', 'inet_proto', 'inet_service'] as const;
+  const starts = new KeyPacker(key).add(['198.18.1.2', 6, 10000]);
+  const ends = new KeyPacker(key).add(['198.18.1.2', 6, 19999]);
+  await conn.commit(new NftBatch()
+    .addTable({ family: 'ip', name: 'bw' })
+    .addSet({ family: 'ip', table: 'bw', name: 'r', key, flags: SET_FLAG.interval })
+    .addElements({ family: 'ip', table: 'bw', set: 'r', keyLen: starts.length, keys: starts.bytes(), keyEnds: ends.bytes() }));
+  t.regex(await ns.run('nft', 'list', 'set', 'ip', 'bw', 'r'), /flags interval\n\s*elements = \{ 198\.18\.1\.2 \. tcp \. 10000-19999 \}/);
+  const [set] = (await conn.readTable('ip', 'bw')).sets;
+  t.is(set!.flags, SET_FLAG.interval | SET_FLAG.concat);
+  t.deepEqual([...set!.keyEnds!], [...ends.bytes()]);
+  t.throws(() => new NftBatch().addElements({ family: 'ip', table: 'bw', set: 'r', keyLen: starts.length, keys: starts.bytes(), keyEnds: new Uint8Array(4) }),
+    { instanceOf: ValidationError, message: /keyEnds/ });
 });

@@ -114,6 +114,15 @@ SetMessage ReadSet(const Napi::Object& o) {
   }
   if (Has(o, "keyByteorder")) m.key_byteorder = ReadInt<uint32_t>(o, "keyByteorder");
   if (Has(o, "dataByteorder")) m.data_byteorder = ReadInt<uint32_t>(o, "dataByteorder");
+  if (Has(o, "concat")) {
+    Napi::Array fields = ReadArray(o, "concat");
+    if (fields.Length() < 2 || fields.Length() > kMaxConcatFields) {
+      throw Napi::RangeError::New(o.Env(), "concat must hold 2 to 16 field lengths");
+    }
+    for (uint32_t i = 0; i < fields.Length(); i++) {
+      m.concat.push_back(static_cast<uint8_t>(AsInteger(fields.Get(i), "concat", 1, 255)));
+    }
+  }
   if (Has(o, "comment")) {
     m.has_comment = true;
     m.comment = ReadComment(o);
@@ -147,6 +156,10 @@ ElementsMessage ReadElements(const Napi::Object& o) {
   // No more elements than key bytes, whatever the count says.
   m.count = static_cast<size_t>(AsInteger(o.Get("count"), "count", 0, static_cast<double>(m.keys.size())));
   CheckPacked(o, m.keys, m.count, m.key_len, "keys", "keyLen");
+  if (Has(o, "keyEnds")) {
+    m.key_ends = ReadBytes(o, "keyEnds");
+    CheckPacked(o, m.key_ends, m.count, m.key_len, "keyEnds", "keyLen");
+  }
   if (Has(o, "data") && Has(o, "verdicts")) throw Napi::TypeError::New(o.Env(), "data and verdicts exclude each other");
   if (Has(o, "data")) {
     m.data_len = ReadValueLength(o, "dataLen");
@@ -333,6 +346,9 @@ void EncodeSet(BatchWriter& w, const SetMessage& m, long index) {
       nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_LEN, m.data_len);
     }
     if (m.has_policy) nftnl_set_set_u32(set.get(), NFTNL_SET_POLICY, m.policy);
+    if (!m.concat.empty()) {
+      nftnl_set_set_data(set.get(), NFTNL_SET_DESC_CONCAT, m.concat.data(), static_cast<uint32_t>(m.concat.size()));
+    }
     Owned<nftnl_udata_buf, nftnl_udata_buf_free> udata(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
     if (m.key_byteorder != 0) nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_KEYBYTEORDER, m.key_byteorder);
     if (m.data_byteorder != 0) nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_DATABYTEORDER, m.data_byteorder);
@@ -349,6 +365,7 @@ void EncodeSet(BatchWriter& w, const SetMessage& m, long index) {
 
 size_t ElementBytes(const ElementsMessage& m, size_t i) {
   size_t bytes = MNL_ATTR_HDRLEN * 3 + MNL_ALIGN(m.key_len);  // list elem, key nest, key value
+  if (!m.key_ends.empty()) bytes += MNL_ATTR_HDRLEN * 2 + MNL_ALIGN(m.key_len);
   if (!m.data.empty()) bytes += MNL_ATTR_HDRLEN * 2 + MNL_ALIGN(m.data_len);
   if (!m.verdicts.empty()) {
     bytes += MNL_ATTR_HDRLEN * 3 + MNL_ALIGN(sizeof(uint32_t));  // data nest, verdict nest, code
@@ -362,6 +379,11 @@ void PutElement(nlmsghdr* nlh, const ElementsMessage& m, size_t i) {
   nlattr* key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
   mnl_attr_put(nlh, NFTA_DATA_VALUE, m.key_len, m.keys.data() + i * m.key_len);
   mnl_attr_nest_end(nlh, key);
+  if (!m.key_ends.empty()) {
+    nlattr* key_end = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY_END);
+    mnl_attr_put(nlh, NFTA_DATA_VALUE, m.key_len, m.key_ends.data() + i * m.key_len);
+    mnl_attr_nest_end(nlh, key_end);
+  }
   if (!m.data.empty()) {
     nlattr* data = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
     mnl_attr_put(nlh, NFTA_DATA_VALUE, m.data_len, m.data.data() + i * m.data_len);

@@ -74,10 +74,13 @@ struct SetFields {
 
 // Elements travel as packed bytes, in a batch and when read back: `count`
 // keys of the set's key length, and for data maps `count` values of its data
-// length; verdict maps list verdicts.
+// length; verdict maps list verdicts. Elements of interval sets with a
+// concatenated key also have `count` closing keys (NFTA_SET_ELEM_KEY_END), as nft
+// writes ranges there.
 struct PackedElements {
   size_t count = 0;
   std::string keys;
+  std::string key_ends;
   std::string data;
   std::vector<Verdict> verdicts;
 };
@@ -92,6 +95,9 @@ struct SetMessage : SetFields {
   // nft's byte order hints (1 host, 2 big endian) so `nft list` prints keys right; 0 = none.
   uint32_t key_byteorder = 0;
   uint32_t data_byteorder = 0;
+  // NFTA_SET_DESC_CONCAT: the byte length of each field of a concatenated key,
+  // which an interval set needs (nft sends it for `flags interval`); empty: none.
+  std::vector<uint8_t> concat;
 };
 
 struct ElementsMessage : PackedElements {

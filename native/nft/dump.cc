@@ -160,6 +160,15 @@ void DumpElements(NetlinkSocket& socket, uint32_t family, const std::string& tab
           uint32_t len = 0;
           const char* key = static_cast<const char*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
           set.keys.append(key, len);
+          // An element without a closing key (in a set where others have one) is one value: its key closes it.
+          if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
+            set.key_ends.append(set.keys, set.key_ends.size(), set.keys.size() - len - set.key_ends.size());
+            uint32_t end_len = 0;
+            const char* end = static_cast<const char*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &end_len));
+            set.key_ends.append(end, end_len);
+          } else if (!set.key_ends.empty()) {
+            set.key_ends.append(key, len);
+          }
           if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
             const char* data = static_cast<const char*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len));
             set.data.append(data, len);
@@ -314,6 +323,7 @@ Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump) {
     if (s.has_comment) set.Set("comment", s.comment);
     set.Set("count", static_cast<double>(s.count));
     set.Set("keys", BytesToJs(env, s.keys));
+    if (!s.key_ends.empty()) set.Set("keyEnds", BytesToJs(env, s.key_ends));
     if (!s.data.empty()) set.Set("data", BytesToJs(env, s.data));
     if (!s.verdicts.empty()) {
       Napi::Array verdicts = Napi::Array::New(env, s.verdicts.size());

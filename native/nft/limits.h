@@ -18,6 +18,8 @@ constexpr size_t kMaxCommentBytes = 127;
 constexpr size_t kMaxExprs = 128;
 // Data attributes, set keys and map values: one data value (libnftnl copies into buffers of this size).
 constexpr size_t kMaxValueBytes = NFT_DATA_VALUE_MAXLEN;
+// Fields of a concatenated set key: one per 32-bit register at most (the kernel's NFT_REG32_COUNT, libnftnl's bound).
+constexpr size_t kMaxConcatFields = 16;
 
 // An xt extension's name without its NUL (XT_EXTENSION_MAXNAMELEN counts it).
 constexpr size_t kMaxXtNameBytes = 28;

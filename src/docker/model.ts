@@ -104,6 +104,13 @@ export interface PortBindingModel {
   dropNonLoopback: boolean;
   /** Forwarding to the container port is accepted (not needed when the network accepts everything). */
   acceptForward: boolean;
+  /**
+   * An identity range as one binding: host ports equal to container ports,
+   * from `hostPort` (= `containerPort`) to this one. Only in models for a
+   * backend that holds a range as one element (`holdsRangesWhole`); Docker
+   * programs every port of a range, and so do the other backends.
+   */
+  lastPort?: number;
 }
 
 export interface IngressModel {
@@ -120,6 +127,18 @@ export interface IngressPortModel {
 
 const FAMILY_LOOPBACK: Record<Family, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
 const LINK_LOCAL_V6 = 'fe80::/10';
+
+/** Whether the spec's backend holds an identity range as one element (nftables: an interval element per set). */
+export function holdsRangesWhole(spec: Pick<SpecView, 'backend'>): boolean {
+  return spec.backend === 'nftables';
+}
+
+/** An identity range: more than one port, each published on the same port number. */
+export function isIdentityRange(port: PortSpec): boolean {
+  const { hostPort, containerPort } = port;
+  return hostPort !== undefined && containerPort.last > containerPort.first &&
+    hostPort.first === containerPort.first && hostPort.last === containerPort.last;
+}
 
 export function buildModel(spec: SpecView): FirewallModel {
   const families = FAMILIES
@@ -167,7 +186,7 @@ function buildFamily(spec: SpecView, family: Family): FamilyModel {
     family,
     hairpin,
     networks: spec.networks.flatMap((network) => {
-      const built = buildNetwork(network, family, hairpin);
+      const built = buildNetwork(network, family, hairpin, holdsRangesWhole(spec));
       return built ? [built] : [];
     }),
   };
@@ -175,13 +194,13 @@ function buildFamily(spec: SpecView, family: Family): FamilyModel {
   return model;
 }
 
-function buildNetwork(spec: NetworkView, family: Family, hairpin: boolean): NetworkModel | undefined {
+function buildNetwork(spec: NetworkView, family: Family, hairpin: boolean, wholeRanges: boolean): NetworkModel | undefined {
   const network = networkModelOf(spec, family, hairpin);
   if (!network) return undefined;
   network.endpoints = spec.endpoints.flatMap((endpoint) => {
     const address = endpoint[family];
     if (address === undefined) return [];
-    return [{ address, bindings: bindingsOf(endpoint.ports, address, network, hairpin) }];
+    return [{ address, bindings: bindingsOf(endpoint.ports, address, network, hairpin, wholeRanges) }];
   });
   return network;
 }
@@ -213,10 +232,12 @@ export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: Fam
 }
 
 /** The bindings of an endpoint's ports in one family, in Docker's order. */
-export function bindingsOf(ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean): PortBindingModel[] {
+export function bindingsOf(
+  ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
+): PortBindingModel[] {
   const bindings = new Map<string, PortBindingModel>();
   // The same binding listed twice is one binding, as its rules would be.
-  for (const binding of eachBinding(ports, containerAddress, network, hairpin)) bindings.set(binding.key, binding);
+  for (const binding of eachBinding(ports, containerAddress, network, hairpin, wholeRanges)) bindings.set(binding.key, binding);
   return [...bindings.values()].sort(compareBindings);
 }
 
@@ -225,12 +246,18 @@ export function bindingsOf(ports: Iterable<PortSpec>, containerAddress: string, 
  * and a binding listed twice comes twice. For a backend to which order means
  * nothing and a binding twice is harmless (nftables elements).
  */
-export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean): Generator<PortBindingModel> {
+export function* eachBinding(
+  ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
+): Generator<PortBindingModel> {
   // Internal networks have no way in, so Docker programs nothing for their ports.
   if (network.internal) return;
   for (const port of ports) {
     const hostAddress = hostAddressIn(port, network.family);
     if (hostAddress === null) continue;
+    if (wholeRanges && isIdentityRange(port)) {
+      yield buildBinding(port, 0, containerAddress, hostAddress, network, hairpin, port.containerPort.last);
+      continue;
+    }
     for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {
       yield buildBinding(port, offset, containerAddress, hostAddress, network, hairpin);
     }
@@ -251,13 +278,14 @@ export function hostAddressIn(port: PortSpec, family: Family): string | undefine
 
 function buildBinding(
   port: PortSpec, offset: number, containerAddress: string, hostAddress: string | undefined,
-  network: NetworkModel, hairpin: boolean,
+  network: NetworkModel, hairpin: boolean, lastPort?: number,
 ): PortBindingModel {
   const containerPort = port.containerPort.first + offset;
   const hostPort = port.hostPort === undefined ? undefined : port.hostPort.first + offset;
-  const hostSide = hostPort === undefined ? '-' : `${hostAddress ?? '*'}:${hostPort}`;
+  const through = lastPort === undefined ? '' : `-${lastPort}`;
+  const hostSide = hostPort === undefined ? '-' : `${hostAddress ?? '*'}:${hostPort}${through}`;
   const binding: PortBindingModel = {
-    key: `${port.proto} ${hostSide}>${containerAddress}:${containerPort}`,
+    key: `${port.proto} ${hostSide}>${containerAddress}:${containerPort}${through}`,
     proto: port.proto,
     containerAddress,
     containerPort,
@@ -269,6 +297,7 @@ function buildBinding(
   };
   if (hostAddress !== undefined) binding.hostAddress = hostAddress;
   if (hostPort !== undefined) binding.hostPort = hostPort;
+  if (lastPort !== undefined) binding.lastPort = lastPort;
   if (network.family === 'ipv6') binding.dnatExcludedSource = LINK_LOCAL_V6;
   return binding;
 }

@@ -8,7 +8,8 @@ import { FAMILIES } from '../family.js';
 import type { PortEdit } from '../held/held-spec.js';
 import { portCount } from '../held/ledger.js';
 import type { PackedSpec } from '../held/packed.js';
-import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
+import type { PortSpec } from '../input/types.js';
+import { eachBinding, holdsRangesWhole, isIdentityRange, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
 /** In no particular order; a binding may come twice (see eachBinding). */
 export interface FamilyPortChange {
@@ -25,31 +26,90 @@ export interface FamilyPortChange {
    * port, its hairpin masquerade) must stay.
    */
   kept: PortBindingModel[];
+  /**
+   * When the change publishes or unpublishes an identity range held whole:
+   * the endpoint's whole ranges before and after it, whose container-keyed
+   * elements are cut where they overlap (nftables: range-pieces.ts).
+   */
+  wholeRanges?: { before: PortBindingModel[]; after: PortBindingModel[] };
 }
 
 export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange[] {
   const hairpin = !spec.userlandProxy;
+  const wholeRanges = holdsRangesWhole(spec);
+  const { published, unpublished } = wholeRanges ? replacingWholeRanges(edit) : { published: edit.added, unpublished: edit.unpublished };
   let addedCount = 0;
-  for (const port of edit.added) addedCount += portCount(port);
+  let touchesWholeRanges = wholeRanges && unpublished.some(isIdentityRange);
+  for (const port of published) {
+    const whole = wholeRanges && isIdentityRange(port);
+    addedCount += whole ? 1 : portCount(port);
+    touchesWholeRanges ||= whole;
+  }
+  const around = touchesWholeRanges ? identityRangesAround(edit) : undefined;
   const changes: FamilyPortChange[] = [];
   for (const family of FAMILIES) {
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;
-    const added = { [Symbol.iterator]: () => eachBinding(edit.added, address, network, hairpin) };
-    const { removed, kept } = edit.unpublished.length === 0 ? NOTHING_REMOVED : removal(edit, address, network, hairpin);
-    if (addedCount > 0 || removed.length > 0) changes.push({ network, added, addedCount, removed, kept });
+    const added = { [Symbol.iterator]: () => eachBinding(published, address, network, hairpin, wholeRanges) };
+    const { removed, kept } = unpublished.length === 0 ? NOTHING_REMOVED : removal(edit, unpublished, address, network, hairpin, wholeRanges);
+    if (addedCount === 0 && removed.length === 0) continue;
+    const change: FamilyPortChange = { network, added, addedCount, removed, kept };
+    if (around) {
+      const bindings = (ports: readonly PortSpec[]) => [...eachBinding(ports, address, network, hairpin, true)];
+      change.wholeRanges = { before: bindings(around.before), after: bindings(around.after) };
+    }
+    changes.push(change);
   }
   return changes;
 }
 
 const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [], kept: [] };
 
-function removal(edit: PortEdit, address: string, network: NetworkModel, hairpin: boolean): Pick<FamilyPortChange, 'removed' | 'kept'> {
-  const removedPorts = edit.unpublished;
-  const kept = [...eachBinding(edit.endpoint.ports.sharingContainerPorts(removedPorts), address, network, hairpin)];
+function removal(
+  edit: PortEdit, removedPorts: readonly PortSpec[], address: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
+): Pick<FamilyPortChange, 'removed' | 'kept'> {
+  const kept = [...eachBinding(edit.endpoint.ports.sharingContainerPorts(removedPorts), address, network, hairpin, wholeRanges)];
   // A port listed twice leaves its binding bound while one listing is left.
   const keptKeys = new Set(kept.map((binding) => binding.key));
-  const removed = [...eachBinding(removedPorts, address, network, hairpin)].filter((binding) => !keptKeys.has(binding.key));
+  const removed = [...eachBinding(removedPorts, address, network, hairpin, wholeRanges)].filter((binding) => !keptKeys.has(binding.key));
   return { removed, kept };
+}
+
+/**
+ * The ports an edit publishes and unpublishes where identity ranges are
+ * whole bindings: a range partly unpublished is one binding no longer held,
+ * so it goes whole and what is left of it is published anew (its own
+ * ranges, or single ports), instead of unpublishing the ports asked for.
+ */
+function replacingWholeRanges(edit: PortEdit): { published: Iterable<PortSpec>; unpublished: readonly PortSpec[] } {
+  const replaced = edit.removed.map(({ port }) => port).filter(isIdentityRange);
+  if (replaced.length === 0) return { published: edit.added, unpublished: edit.unpublished };
+  const ofReplaced = (piece: PortSpec): boolean => replaced.some((whole) => within(piece, whole));
+  return {
+    published: [...edit.left].filter(ofReplaced).concat([...edit.added]),
+    unpublished: [...edit.unpublished.filter((piece) => !ofReplaced(piece)), ...replaced],
+  };
+}
+
+/** Whether `piece` is part of the identity range `whole`: an address-less range's pieces may be its families' halves. */
+function within(piece: PortSpec, whole: PortSpec): boolean {
+  return piece.proto === whole.proto && (piece.hostIp === whole.hostIp || whole.hostIp === undefined) &&
+    whole.containerPort.first <= piece.containerPort.first && piece.containerPort.last <= whole.containerPort.last &&
+    piece.hostPort?.first === piece.containerPort.first && piece.hostPort.last === piece.containerPort.last;
+}
+
+/** The endpoint's identity ranges after the edit, and before it: without what the edit appended, with what it took out. */
+function identityRangesAround(edit: PortEdit): { before: PortSpec[]; after: PortSpec[] } {
+  const key = (port: PortSpec) => `${port.proto} ${port.hostIp ?? ''} ${port.containerPort.first}-${port.containerPort.last}`;
+  const after = [...edit.endpoint.ports].filter(isIdentityRange);
+  const appended = new Map<string, number>();
+  for (const port of [...edit.left, ...edit.added]) if (isIdentityRange(port)) appended.set(key(port), (appended.get(key(port)) ?? 0) + 1);
+  const before = after.filter((port) => {
+    const count = appended.get(key(port)) ?? 0;
+    if (count > 0) appended.set(key(port), count - 1);
+    return count === 0;
+  });
+  for (const { port } of edit.removed) if (isIdentityRange(port)) before.push(port);
+  return { before, after };
 }

@@ -59,6 +59,8 @@ export type NativeBatchMessage =
       /** nft's byte order hints: 1 host, 2 big endian. */
       keyByteorder?: number;
       dataByteorder?: number;
+      /** NFTA_SET_DESC_CONCAT: the byte length of each field of a concatenated key. */
+      concat?: readonly number[];
       comment?: string;
     }
   | {
@@ -70,6 +72,8 @@ export type NativeBatchMessage =
       keyLen: number;
       count: number;
       keys: Uint8Array;
+      /** Interval sets with a concatenated key: each element's closing key (NFTA_SET_ELEM_KEY_END). */
+      keyEnds?: Uint8Array;
       dataLen?: number;
       data?: Uint8Array;
       verdicts?: readonly NativeVerdict[];
@@ -110,6 +114,8 @@ export interface NativeSet {
   comment?: string;
   count: number;
   keys: Buffer;
+  /** Closing keys, when the set's elements have them (ranges of a concatenated interval set). */
+  keyEnds?: Buffer;
   data?: Buffer;
   verdicts?: NativeVerdict[];
 }

@@ -5,7 +5,7 @@
 import { invalid } from '../errors';
 import type { NativeBatchMessage, NativeBatchOp, NativeVerdict } from '../native/nft';
 import {
-  DATA_VERDICT, DATATYPE, HOOK, NAME_MAXLEN, NFPROTO, type NftDatatype, type NftFamily, type NftHook, type NftPolicy,
+  DATA_VERDICT, DATATYPE, DATATYPE_LEN, HOOK, NAME_MAXLEN, NFPROTO, type NftDatatype, type NftFamily, type NftHook, type NftPolicy,
   POLICY, SET_FLAG,
 } from './constants';
 import type { NftExpr } from './expr';
@@ -50,7 +50,11 @@ export interface SetSpec extends TableRef {
   key: readonly NftDatatype[];
   /** Maps: the value's datatype(s), or 'verdict' for a verdict map. */
   data?: readonly NftDatatype[] | 'verdict';
-  /** Extra SET_FLAG bits (MAP is implied by `data`). */
+  /**
+   * Extra SET_FLAG bits (MAP is implied by `data`). An interval set with a
+   * concatenated key also gets CONCAT and the length of each field, as nft
+   * declares one: the kernel stores it as ranges of every field (pipapo).
+   */
   flags?: number;
   comment?: string;
 }
@@ -60,6 +64,8 @@ export interface ElementsSpec extends TableRef {
   keyLen: number;
   /** count * keyLen bytes. */
   keys: Uint8Array;
+  /** Interval sets with a concatenated key: count * keyLen bytes, the key that closes each element's range. */
+  keyEnds?: Uint8Array;
   /** Data maps: count * dataLen bytes. */
   dataLen?: number;
   data?: Uint8Array;
@@ -193,6 +199,10 @@ export class NftBatch {
       kind: 'set', op, family: f, table: spec.table, name: spec.name, flags: spec.flags ?? 0,
       keyType: datatypeOf(spec.key), keyLen: lengthOf(spec.key), keyByteorder: byteorderOf(spec.key),
     };
+    if ((message.flags! & SET_FLAG.interval) !== 0 && spec.key.length > 1) {
+      message.flags! |= SET_FLAG.concat;
+      message.concat = spec.key.map((type) => DATATYPE_LEN[type]);
+    }
     if (spec.data === 'verdict') {
       message.flags! |= SET_FLAG.map;
       message.dataType = DATA_VERDICT;
@@ -244,6 +254,12 @@ export class NftBatch {
     const message: NativeBatchMessage = {
       kind: 'elements', op, family: f, table: spec.table, set: spec.set, keyLen: spec.keyLen, count, keys: spec.keys,
     };
+    if (spec.keyEnds !== undefined) {
+      if (!(spec.keyEnds instanceof Uint8Array) || spec.keyEnds.length !== spec.keys.length) {
+        invalid('keyEnds', `${spec.keys.length} bytes, a closing key for each key`, spec.keyEnds);
+      }
+      message.keyEnds = spec.keyEnds;
+    }
     if (op !== 'delete' && spec.data !== undefined) {
       if (spec.dataLen === undefined || spec.data.length !== count * spec.dataLen) {
         invalid('data', `${count} values of dataLen bytes`, spec.data.length);

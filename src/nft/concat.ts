@@ -44,24 +44,33 @@ export function registerAt(slot: number): number {
 
 const slotsOf = (type: NftDatatype): number => Math.ceil(DATATYPE_LEN[type] / 4);
 
-/** Loads the fields into consecutive slots from NFT_REG_1. */
-export function loadFields(fields: readonly Field[]): NftExpr[] {
+/**
+ * Loads the fields into consecutive slots from NFT_REG_1. For an interval
+ * set (`interval`), nft turns the protocol, an integer in host order, to
+ * network order as its ranges are: on one byte, a conversion the kernel does
+ * nothing for, written as nft writes it so rules read back compare equal.
+ */
+export function loadFields(fields: readonly Field[], interval = false): NftExpr[] {
   const exprs: NftExpr[] = [];
   let slot = 0;
   for (const field of fields) {
     const spec = FIELDS[field];
     if (spec === undefined) invalid('field', `one of ${Object.keys(FIELDS).join(', ')}`, field);
-    exprs.push(spec.load(registerAt(slot)));
+    const register = registerAt(slot);
+    exprs.push(spec.load(register));
+    if (interval && field === 'meta l4proto') exprs.push(expr.byteorder(register, register, BYTEORDER_HTON, 1, 2));
     slot += slotsOf(spec.type);
   }
   if (slot > REGISTER_SLOTS) invalid('fields', `at most ${REGISTER_SLOTS * 4} bytes of keys`, fields);
   return exprs;
 }
 
-/** `FIELDS [!=] @set`: the concatenation is (not) an element of the set. */
-export function inSet(fields: readonly Field[], set: string, options: { negate?: boolean } = {}): NftExpr[] {
+const BYTEORDER_HTON = 1;
+
+/** `FIELDS [!=] @set`: the concatenation is (not) an element of the set (`interval`: a set of ranges). */
+export function inSet(fields: readonly Field[], set: string, options: { negate?: boolean; interval?: boolean } = {}): NftExpr[] {
   // The kernel reports the lookup flags even when zero, so they are written out.
-  return [...loadFields(fields), { type: 'lookup', set, sreg: 1, flags: options.negate ? 1 : 0 }];
+  return [...loadFields(fields, options.interval), { type: 'lookup', set, sreg: 1, flags: options.negate ? 1 : 0 }];
 }
 
 /** `FIELDS vmap @map`: jumps to (or applies) the verdict the map holds for the concatenation. */
@@ -70,19 +79,24 @@ export function verdictMap(fields: readonly Field[], map: string): NftExpr[] {
 }
 
 /**
- * `dnat ip to FIELDS map @map`: the map gives `address . port`; a packet
+ * `dnat ip to FIELDS map @map`: the map gives `address . port`, or only the
+ * address when `keepsPort` (the packet keeps its destination port: a map of
+ * ranges, so the lookup loads as loadFields's `interval` says); a packet
  * whose concatenation is not in the map goes on to the next rule.
  */
-export function dnatFromMap(family: Family, fields: readonly Field[], map: string): NftExpr[] {
+export function dnatFromMap(family: Family, fields: readonly Field[], map: string, keepsPort = false): NftExpr[] {
   const portRegister = registerAt(family === 'ipv4' ? 1 : 4);
+  const nfproto = family === 'ipv4' ? NFPROTO.ip : NFPROTO.ip6;
   return [
-    ...loadFields(fields),
+    ...loadFields(fields, keepsPort),
     { type: 'lookup', set: map, sreg: 1, dreg: 1, flags: 0 },
-    expr.nat({
-      natType: NAT_TYPE.dnat,
-      family: family === 'ipv4' ? NFPROTO.ip : NFPROTO.ip6,
-      regAddrMin: 1, regAddrMax: 1, regProtoMin: portRegister, regProtoMax: portRegister,
-      flags: NAT_RANGE.mapIps | NAT_RANGE.protoSpecified,
-    }),
+    keepsPort
+      // nft writes only the address register's minimum; the kernel takes it as the maximum too, and reads both back.
+      ? expr.nat({ natType: NAT_TYPE.dnat, family: nfproto, regAddrMin: 1, regAddrMax: 1, flags: NAT_RANGE.mapIps })
+      : expr.nat({
+        natType: NAT_TYPE.dnat, family: nfproto,
+        regAddrMin: 1, regAddrMax: 1, regProtoMin: portRegister, regProtoMax: portRegister,
+        flags: NAT_RANGE.mapIps | NAT_RANGE.protoSpecified,
+      }),
   ];
 }

@@ -26,6 +26,8 @@ export const expr = {
   verdict: (code: number, chain?: string): NftExpr => ({
     type: 'immediate', dreg: REG_VERDICT, verdict: code, ...(chain !== undefined ? { chain } : {}),
   }),
+  /** `op` 0 ntoh, 1 hton, on `len` bytes in units of `size`. */
+  byteorder: (sreg: number, dreg: number, op: number, len: number, size: number): NftExpr => ({ type: 'byteorder', sreg, dreg, op, len, size }),
   counter: (): NftExpr => ({ type: 'counter', packets: 0, bytes: 0 }),
   ct: (key: number, dreg: number): NftExpr => ({ type: 'ct', key, dreg }),
   fib: (flags: number, result: number, dreg: number): NftExpr => ({ type: 'fib', flags, result, dreg }),

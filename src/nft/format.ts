@@ -79,6 +79,8 @@ export function formatExprs(family: 'ip' | 'ip6', exprs: readonly NftExpr[]): st
       case 'fib': pending.push({ field: `fib ${(e.flags as number) & FIB_FLAGS.saddr ? 'saddr' : 'daddr'} type`, kind: 'fib' }); break;
       case 'ct': pending.push({ field: e.key === CT_KEY.state ? 'ct state' : `ct ${e.key}`, kind: e.key === CT_KEY.state ? 'ct state' : 'other' }); break;
       case 'bitwise': pending[pending.length - 1]!.mask = e.mask as Uint8Array; break;
+      // The protocol turned to network order for a set of ranges: nft shows nothing of it.
+      case 'byteorder': break;
       case 'cmp': {
         const loaded = pending.pop()!;
         pending = [];

@@ -228,6 +228,39 @@ export function registerPacketSuite(backend: string, apply: SpecApplier): void {
     ]);
   });
 
+  // nftables holds it as one interval element per set, its DNAT keeping each port; iptables, as Docker, port by port.
+  kernelTest(title('an identity range maps each port to itself, and a hole cut in it closes just that port'), async (t) => {
+    // No userland proxy: the hairpin masquerade of the range is one element too.
+    const published = (ports: PortSpecInput[]): SpecInput => spec([network(ALPHA, [{ ipv4: ALPHA.first, ports }])], { userlandProxy: false });
+    const identity = (first: number, last: number): PortSpecInput => ({ proto: 'tcp', hostPort: `${first}-${last}`, containerPort: `${first}-${last}` });
+    const bed = await createPacketBed(t, { label: 'identity', apply, spec: published([identity(40000, 40999)]) });
+    const ports = [40000, 40499, 40500, 40501, 40999];
+    await bed.node(ALPHA.first).agent.serve('tcp', ports);
+    const served = answer(ALPHA.first, UPLINK.outsideIpv4);
+    const probe = (port: number, outcome: typeof served | 'blocked', what: string) =>
+      ({ what: `${what}: host port ${port}`, from: bed.outside, address: UPLINK.hostIpv4, port, outcome });
+    await expectProbes(t, [
+      probe(40000, served, 'first'), probe(40500, served, 'middle'), probe(40999, served, 'last'),
+      probe(39999, 'blocked', 'just below the range'), probe(41000, 'blocked', 'just above the range'),
+      { what: 'direct access to a container port of the range', from: bed.outside, address: ALPHA.first, port: 40500, outcome: 'blocked' },
+      { what: 'the container reaches its own range', from: bed.node(ALPHA.first), address: UPLINK.hostIpv4, port: 40999, outcome: answer(ALPHA.first, gatewayOf(ALPHA.subnet)) },
+      { what: 'the host, on 127.0.0.1', from: bed.host, address: '127.0.0.1', port: 40000, outcome: answer(ALPHA.first, gatewayOf(ALPHA.subnet)) },
+    ]);
+    await bed.apply(published([identity(40000, 40499), identity(40501, 40999)]));
+    await expectProbes(t, [
+      probe(40499, served, 'left of the hole'), probe(40500, 'blocked', 'the hole'), probe(40501, served, 'right of the hole'),
+      probe(40000, served, 'first'), probe(40999, served, 'last'),
+    ]);
+    // Bound to 127.0.0.1: the range's loopback drop is one element too.
+    await routeLoopbackThroughHost(bed.outside.netns);
+    await bed.apply(published([{ ...identity(40000, 40999), hostIp: '127.0.0.1' }]));
+    await expectProbes(t, [
+      { what: 'bound to 127.0.0.1, from the host', from: bed.host, address: '127.0.0.1', port: 40500, outcome: answer(ALPHA.first, gatewayOf(ALPHA.subnet)) },
+      { what: 'bound to 127.0.0.1, from outside routed through the host', from: bed.outside, address: '127.0.0.1', port: 40500, outcome: 'blocked' },
+      probe(40500, 'blocked', 'bound to 127.0.0.1, on the uplink address'),
+    ]);
+  });
+
   kernelTest(title('re-applying without a port closes it, an empty spec closes everything'), async (t) => {
     const published = (ports: PortSpecInput[]): SpecInput => spec([network(ALPHA, [{ ipv4: ALPHA.first, ports }])]);
     const extra: PortSpecInput = { proto: 'tcp', hostPort: 8081, containerPort: 81 };

@@ -5,7 +5,7 @@
  */
 import { formatAddress } from '../../address.js';
 import type { NativeSet, NativeVerdict } from '../../native/nft.js';
-import { DATA_VERDICT, DATATYPE, DATATYPE_LEN, VERDICT, type NftDatatype } from '../../nft/constants.js';
+import { DATA_VERDICT, DATATYPE, DATATYPE_LEN, SET_FLAG, VERDICT, type NftDatatype } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
 import type { ElementImage, SetData } from './image.js';
 import { protocolName } from '../../protocol.js';
@@ -20,8 +20,12 @@ function partText(type: NftDatatype, part: KeyPart): string {
   return String(part);
 }
 
-export function partsText(types: readonly NftDatatype[], parts: readonly KeyPart[]): string {
-  return parts.map((part, i) => partText(types[i]!, part)).join(' . ');
+/** `198.18.1.2 . tcp . 80`; with the closing key of a range, `198.18.1.2 . tcp . 10000-20000`, as nft prints it. */
+export function partsText(types: readonly NftDatatype[], parts: readonly KeyPart[], ends?: readonly KeyPart[]): string {
+  return parts.map((part, i) => {
+    const text = partText(types[i]!, part);
+    return ends === undefined || ends[i] === part ? text : `${text}-${partText(types[i]!, ends[i]!)}`;
+  }).join(' . ');
 }
 
 export function verdictText(verdict: NativeVerdict): string {
@@ -77,13 +81,14 @@ function decodeParts(types: readonly NftDatatype[], bytes: Uint8Array): KeyPart[
 }
 
 /** The declared types of a set read back, or undefined when they are not ones we write. */
-export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData } | undefined {
+export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData; interval?: boolean } | undefined {
   const key = datatypesOf(set.keyType);
   if (key === undefined) return undefined;
-  if (set.dataType === undefined) return { key };
-  if (set.dataType === DATA_VERDICT) return { key, data: 'verdict' };
+  const declared = (set.flags & SET_FLAG.interval) !== 0 ? { key, interval: true } : { key };
+  if (set.dataType === undefined) return declared;
+  if (set.dataType === DATA_VERDICT) return { ...declared, data: 'verdict' };
   const data = datatypesOf(set.dataType);
-  return data === undefined ? undefined : { key, data };
+  return data === undefined ? undefined : { ...declared, data };
 }
 
 /** The elements of a set read back, keyed by their text. */
@@ -92,11 +97,12 @@ export function decodeElements(set: NativeSet, key: readonly NftDatatype[], data
   for (let i = 0; i < set.count; i++) {
     const parts = decodeParts(key, set.keys.subarray(i * set.keyLen, (i + 1) * set.keyLen));
     const element: ElementImage = { key: parts };
+    if (set.keyEnds) element.keyEnd = decodeParts(key, set.keyEnds.subarray(i * set.keyLen, (i + 1) * set.keyLen));
     if (data === 'verdict') element.verdict = set.verdicts![i]!;
     else if (data !== undefined) element.value = decodeParts(data, set.data!.subarray(i * set.dataLen!, (i + 1) * set.dataLen!));
     const valueText = valueTextOf(data, element);
     if (valueText !== undefined) element.valueText = valueText;
-    elements.set(partsText(key, parts), element);
+    elements.set(partsText(key, parts, element.keyEnd), element);
   }
   return elements;
 }

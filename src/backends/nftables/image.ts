@@ -37,6 +37,8 @@ export type SetData = readonly NftDatatype[] | 'verdict';
 
 export interface ElementImage {
   key: readonly KeyPart[];
+  /** Interval sets: the key that closes the element's range (the port part differs). */
+  keyEnd?: readonly KeyPart[];
   value?: readonly KeyPart[];
   verdict?: NativeVerdict;
   /** The value (or verdict) in nft syntax: equal text, equal element. */
@@ -47,6 +49,8 @@ export interface SetImage {
   name: string;
   key: readonly NftDatatype[];
   data?: SetData;
+  /** Elements are ranges (`flags interval`). */
+  interval?: boolean;
   /** By the key's nft text. */
   elements: Map<string, ElementImage>;
 }

@@ -44,11 +44,34 @@ export function networkChain(role: NetworkRole, bridge: string): string {
   return `${role}__${bridge}`;
 }
 
+/** A set's declaration: its key, its map data, and whether its elements are ranges. */
+export interface SetDeclaration {
+  key: readonly NftDatatype[];
+  data?: SetData;
+  interval?: boolean;
+}
+
+/** The sets of port mappings: each key ends with the protocol and port. */
+const PORT_SETS = [
+  'forward-ports', 'dnat-by-address', 'dnat-any-address', 'dnat-skip-by-address', 'dnat-skip-any-address', 'hairpin-masquerade',
+  'loopback-ports',
+] as const;
+
+/**
+ * The set that holds identity ranges (host ports equal to container ports)
+ * of a port mapping set: the same key with `flags interval`, one element for
+ * the whole range; the DNAT maps' counterparts give the address only, so the
+ * packet keeps its port. A range with an offset is held port by port.
+ */
+export function rangeSetOf(set: string): string {
+  return `${set}-ranges`;
+}
+
 /** The sets and maps of a family's table, by role. */
-export function setsOf(family: Family): Record<string, { key: readonly NftDatatype[]; data?: SetData }> {
+export function setsOf(family: Family): Record<string, SetDeclaration> {
   const address: NftDatatype = family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr';
   const verdictMap = { key: ['ifname'] as const, data: 'verdict' as const };
-  return {
+  const sets: Record<string, SetDeclaration> = {
     // Dispatch by bridge name into the network's chains.
     'forward-into': verdictMap,
     'forward-from': verdictMap,
@@ -74,6 +97,11 @@ export function setsOf(family: Family): Record<string, { key: readonly NftDataty
     /** Loopback host address, protocol, port: published on loopback only, dropped from other interfaces. */
     'loopback-ports': { key: [address, 'inet_proto', 'inet_service'] },
   };
+  for (const name of PORT_SETS) {
+    const { key, data } = sets[name]!;
+    sets[rangeSetOf(name)] = { key, ...(data === undefined ? {} : { data: [address] }), interval: true };
+  }
+  return sets;
 }
 
 /** Swarm's ingress ports (protocol, port), IPv4 only. */

@@ -52,10 +52,14 @@ export const phrase = {
   fibDaddrLocal: (): Phrase => ({ text: 'fib daddr type local', exprs: match.fibDaddrType('local') }),
   fibSaddrLocal: (): Phrase => ({ text: 'fib saddr type local', exprs: match.fibSaddrType('local') }),
   replies: (): Phrase => ({ text: 'ct state established,related', exprs: match.ctState(['established', 'related']) }),
-  inSet: (fields: readonly Field[], set: string): Phrase => ({ text: `${fields.join(' . ')} @${set}`, exprs: inSet(fields, set) }),
+  /** `interval`: a set of ranges. */
+  inSet: (fields: readonly Field[], set: string, interval = false): Phrase => ({
+    text: `${fields.join(' . ')} @${set}`, exprs: inSet(fields, set, { interval }),
+  }),
   verdictMap: (field: Field, map: string): Phrase => ({ text: `${field} vmap @${map}`, exprs: verdictMap([field], map) }),
-  dnatFromMap: (family: Family, fields: readonly Field[], map: string): Phrase => ({
-    text: `dnat ${addressKeyword(family)} to ${fields.join(' . ')} map @${map}`, exprs: dnatFromMap(family, fields, map),
+  /** `keepsPort`: the map gives only the address, the packet keeps its port. */
+  dnatFromMap: (family: Family, fields: readonly Field[], map: string, keepsPort = false): Phrase => ({
+    text: `dnat ${addressKeyword(family)} to ${fields.join(' . ')} map @${map}`, exprs: dnatFromMap(family, fields, map, keepsPort),
   }),
   dnat: (address: string): Phrase => ({ text: `dnat to ${address}`, exprs: statement.dnat(address) }),
   sourceNat: (nat: SourceNat): Phrase => (nat.kind === 'masquerade'

@@ -16,10 +16,11 @@ import type { KeyPart } from '../../nft/keys.js';
 import { partsText, valueTextOf } from './elements.js';
 import { emptyImage, signatureOf, type ChainImage, type ElementImage, type TableImage } from './image.js';
 import {
-  BASE_CHAINS, CHAIN, FAMILY_TABLES, INGRESS_SET, INGRESS_SET_KEY, networkChain, setsOf, TABLE, USER_CHAIN, type NetworkRole,
+  BASE_CHAINS, CHAIN, FAMILY_TABLES, INGRESS_SET, INGRESS_SET_KEY, networkChain, rangeSetOf, setsOf, TABLE, USER_CHAIN, type NetworkRole,
 } from './layout.js';
 import { addressKeyword, phrase, rule, type NftRule } from './phrase.js';
 import { PROTOCOL_NUMBERS } from '../../protocol.js';
+import { hostKeyedOnly, rangePieces } from './range-pieces.js';
 
 const PORT: Field = 'th dport';
 const LINK_LOCAL_V6 = 'fe80::/10';
@@ -48,14 +49,15 @@ class TableBuilder {
     });
   }
 
-  element(set: string, key: readonly KeyPart[], value?: { parts?: readonly KeyPart[]; jump?: string }): void {
+  element(set: string, key: readonly KeyPart[], value?: { parts?: readonly KeyPart[]; jump?: string }, keyEnd?: readonly KeyPart[]): void {
     const target = this.image.sets.get(set)!;
     const element: Omit<ElementImage, 'valueText'> & { valueText?: string } = { key };
+    if (keyEnd) element.keyEnd = keyEnd;
     if (value?.parts) element.value = value.parts;
     if (value?.jump) element.verdict = { code: VERDICT.jump, chain: value.jump };
     const valueText = valueTextOf(target.data, element);
     if (valueText !== undefined) element.valueText = valueText;
-    target.elements.set(partsText(target.key, key), element);
+    target.elements.set(partsText(target.key, key, keyEnd), element);
   }
 
   /** A per-network chain and the map element that jumps to it. */
@@ -84,6 +86,7 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
 
   table.chain('raw-prerouting', [
     rule([phrase.iifname('lo', true), phrase.inSet([address, PROTO, PORT], 'loopback-ports'), phrase.drop()], 'loopback-bound ports'),
+    rule([phrase.iifname('lo', true), phrase.inSet([address, PROTO, PORT], rangeSetOf('loopback-ports'), true), phrase.drop()], 'loopback-bound ports'),
     rule([phrase.verdictMap(address, 'direct-access')]),
   ], { base: BASE_CHAINS['raw-prerouting'] });
   table.chain('nat-prerouting', [...ingressDnat, toPublished], { base: BASE_CHAINS['nat-prerouting'] });
@@ -93,12 +96,17 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
     ...(f === 'ipv6' ? [rule([phrase.saddr(f, LINK_LOCAL_V6), phrase.return()])] : []),
     rule([phrase.inSet(['iifname', address, PROTO, PORT], 'dnat-skip-by-address'), phrase.return()], 'from the container\'s own bridge'),
     rule([phrase.inSet(['iifname', PROTO, PORT], 'dnat-skip-any-address'), phrase.return()], 'from the container\'s own bridge'),
+    rule([phrase.inSet(['iifname', address, PROTO, PORT], rangeSetOf('dnat-skip-by-address'), true), phrase.return()], 'from the container\'s own bridge'),
+    rule([phrase.inSet(['iifname', PROTO, PORT], rangeSetOf('dnat-skip-any-address'), true), phrase.return()], 'from the container\'s own bridge'),
     rule([phrase.dnatFromMap(f, [address, PROTO, PORT], 'dnat-by-address')]),
     rule([phrase.dnatFromMap(f, [PROTO, PORT], 'dnat-any-address')]),
+    rule([phrase.dnatFromMap(f, [address, PROTO, PORT], rangeSetOf('dnat-by-address'), true)]),
+    rule([phrase.dnatFromMap(f, [PROTO, PORT], rangeSetOf('dnat-any-address'), true)]),
   ]);
   table.chain('nat-postrouting', [
     ...(ingress ? [rule([phrase.oifname(ingress.bridge), phrase.fibSaddrLocal(), phrase.sourceNat({ kind: 'masquerade' })], 'swarm ingress')] : []),
     rule([phrase.inSet([source, address, PROTO, PORT], 'hairpin-masquerade'), phrase.sourceNat({ kind: 'masquerade' })], 'hairpin'),
+    rule([phrase.inSet([source, address, PROTO, PORT], rangeSetOf('hairpin-masquerade'), true), phrase.sourceNat({ kind: 'masquerade' })], 'hairpin'),
     rule([phrase.verdictMap('oifname', 'nat-into')]),
     rule([phrase.verdictMap('iifname', 'nat-from')]),
   ], { base: BASE_CHAINS['nat-postrouting'] });
@@ -141,6 +149,8 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
   table.element('conntrack-bridges', [bridge]);
   table.networkChain('forward-into', network, [
     rule([phrase.iifname(bridge, true), phrase.inSet([`${addressKeyword(f)} daddr`, PROTO, PORT], 'forward-ports'), phrase.accept()], 'published'),
+    rule([phrase.iifname(bridge, true), phrase.inSet([`${addressKeyword(f)} daddr`, PROTO, PORT], rangeSetOf('forward-ports'), true), phrase.accept()],
+      'published'),
     ...(network.acceptIcmp ? [rule([phrase.icmp(f), phrase.accept()])] : []),
     rule([phrase.iifname(bridge, true), phrase.verdict(network.defaultInbound)], 'unpublished'),
   ]);
@@ -161,19 +171,31 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
     table.chain(chain, [rule([phrase.iifname(bridge, true), phrase.drop()])]);
     for (const endpoint of network.endpoints) table.element('direct-access', [endpoint.address], { jump: chain });
   }
-  const emit: ElementSink = (set, key, value) => table.element(set, key, value && { parts: value });
+  const emit: ElementSink = (set, key, value, keyEnd) => table.element(set, key, value && { parts: value }, keyEnd);
   for (const endpoint of network.endpoints) {
-    for (const binding of endpoint.bindings) bindingElements(bridge, binding, emit);
+    for (const binding of endpoint.bindings) bindingElements(bridge, binding, binding.lastPort === undefined ? emit : hostKeyedOnly(emit));
+    rangePieces(bridge, endpoint.bindings, emit);
   }
 }
 
-/** Receives one element of a set or map of the layout. */
-export type ElementSink = (set: string, key: readonly KeyPart[], value?: readonly KeyPart[]) => void;
+/** Receives one element of a set or map of the layout; `keyEnd` closes the range of an interval set's element. */
+export type ElementSink = (set: string, key: readonly KeyPart[], value?: readonly KeyPart[], keyEnd?: readonly KeyPart[]) => void;
 
-/** The elements one port binding puts in its family's table: a mapping is elements only, never a rule. */
+/**
+ * The elements one port binding puts in its family's table: a mapping is
+ * elements only, never a rule. An identity range is one element of each
+ * range set, from its first port to its last, and its DNAT gives the
+ * address alone, so each port stays as it is (its container-keyed elements
+ * are cut where identity ranges of its container overlap: range-pieces.ts).
+ */
 export function bindingElements(bridge: string, binding: PortBindingModel, emit: ElementSink): void {
   const proto = PROTOCOL_NUMBERS[binding.proto];
-  const { hostAddress, hostPort, containerAddress, containerPort } = binding;
+  const { hostAddress, hostPort, containerAddress, containerPort, lastPort } = binding;
+  if (lastPort !== undefined) {
+    const sink = emit;
+    // Every key ends with the port: the range's element closes with the last port.
+    emit = (set, key, value) => sink(rangeSetOf(set), key, value?.slice(0, 1), [...key.slice(0, -1), lastPort]);
+  }
   if (hostPort !== undefined) {
     if (binding.dropNonLoopback) emit('loopback-ports', [hostAddress!, proto, hostPort]);
     const target = [containerAddress, containerPort];

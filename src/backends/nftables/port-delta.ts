@@ -8,17 +8,22 @@
  * changes is deleted once. Built only while the kernel holds exactly what this
  * Firewall last committed, so the bindings of its own spec are all there is.
  */
+import type { PortBindingModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { FAMILIES } from '../../family.js';
 import { NftBatch } from '../../nft/batch.js';
 import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import { FAMILY_TABLES, setsOf, TABLE } from './layout.js';
 import { bindingElements, type ElementSink } from './plan.js';
+import { hostKeyedOnly, rangePieces } from './range-pieces.js';
 
 interface SetDelta {
   deleted: KeyPacker;
   added: KeyPacker;
   values?: KeyPacker;
+  /** Interval sets: the closing keys of the deleted and added elements. */
+  deletedEnds?: KeyPacker;
+  addedEnds?: KeyPacker;
 }
 
 export interface PortDeltaBatch {
@@ -40,43 +45,69 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     const deltaOf = (name: string): SetDelta => {
       let delta = sets.get(name);
       if (delta === undefined) {
-        const { key, data } = declarations[name]!;
+        const { key, data, interval } = declarations[name]!;
         delta = { deleted: new KeyPacker(key), added: new KeyPacker(key, capacity) };
         if (Array.isArray(data)) delta.values = new KeyPacker(data, capacity);
+        if (interval) {
+          delta.deletedEnds = new KeyPacker(key);
+          delta.addedEnds = new KeyPacker(key, capacity);
+        }
         sets.set(name, delta);
       }
       return delta;
     };
     const deleted = new Set<string>();
+    const deleteOnce: ElementSink = (set, key, _value, keyEnd) => {
+      const id = identity(set, key, keyEnd);
+      if (deleted.has(id)) return;
+      deleted.add(id);
+      const delta = deltaOf(set);
+      delta.deleted.add(key);
+      delta.deletedEnds?.add(keyEnd ?? key);
+    };
     for (const change of ofFamily) {
       if (change.removed.length === 0) continue;
       const needed = new Set<string>();
-      const collect: ElementSink = (set, key) => needed.add(identity(set, key));
+      const collect: ElementSink = (set, key, _value, keyEnd) => needed.add(identity(set, key, keyEnd));
       for (const binding of change.kept) bindingElements(change.network.bridge, binding, collect);
-      const remove: ElementSink = (set, key) => {
-        const id = identity(set, key);
-        if (needed.has(id) || deleted.has(id)) return;
-        deleted.add(id);
-        deltaOf(set).deleted.add(key);
+      const remove: ElementSink = (set, key, value, keyEnd) => {
+        if (!needed.has(identity(set, key, keyEnd))) deleteOnce(set, key, value, keyEnd);
       };
-      for (const binding of change.removed) bindingElements(change.network.bridge, binding, remove);
+      for (const binding of change.removed) bindingElements(change.network.bridge, binding, wholeOrNot(binding, remove));
     }
-    const add: ElementSink = (set, key, value) => {
+    const add: ElementSink = (set, key, value, keyEnd) => {
       const delta = deltaOf(set);
       delta.added.add(key);
+      delta.addedEnds?.add(keyEnd ?? key);
       if (value) delta.values!.add(value);
     };
     for (const change of ofFamily) {
-      for (const binding of change.added) bindingElements(change.network.bridge, binding, add);
+      for (const binding of change.added) bindingElements(change.network.bridge, binding, wholeOrNot(binding, add));
+    }
+    // The pieces of the identity ranges' container ports that the change cuts anew.
+    for (const { network, wholeRanges } of ofFamily) {
+      if (wholeRanges === undefined) continue;
+      const [before, after] = [wholeRanges.before, wholeRanges.after].map((bindings) => {
+        const pieces = new Map<string, Parameters<ElementSink>>();
+        rangePieces(network.bridge, bindings, (...piece) => pieces.set(identity(piece[0], piece[1], piece[3]), piece));
+        return pieces;
+      });
+      for (const [id, piece] of before!) if (!after!.has(id)) deleteOnce(...piece);
+      for (const [id, piece] of after!) if (!before!.has(id)) add(...piece);
     }
     const table = { family: FAMILY_TABLES[family], table: TABLE };
     for (const [set, delta] of sets) {
-      if (delta.deleted.count > 0) batch.deleteElements({ ...table, set, keyLen: delta.deleted.length, keys: delta.deleted.bytes() });
+      if (delta.deleted.count === 0) continue;
+      batch.deleteElements({
+        ...table, set, keyLen: delta.deleted.length, keys: delta.deleted.bytes(),
+        ...(delta.deletedEnds ? { keyEnds: delta.deletedEnds.bytes() } : {}),
+      });
     }
     for (const [set, delta] of sets) {
       if (delta.added.count === 0) continue;
       batch.addElements({
         ...table, set, keyLen: delta.added.length, keys: delta.added.bytes(),
+        ...(delta.addedEnds ? { keyEnds: delta.addedEnds.bytes() } : {}),
         ...(delta.values ? { dataLen: delta.values.length, data: delta.values.bytes() } : {}),
       });
     }
@@ -85,6 +116,11 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
   return { batch, changes: count };
 }
 
-function identity(set: string, key: readonly KeyPart[]): string {
-  return `${set} ${key.join(' ')}`;
+/** The sink for a binding's elements: a whole range's container-keyed ones are pieces, changed apart. */
+function wholeOrNot(binding: PortBindingModel, sink: ElementSink): ElementSink {
+  return binding.lastPort === undefined ? sink : hostKeyedOnly(sink);
+}
+
+function identity(set: string, key: readonly KeyPart[], keyEnd: readonly KeyPart[] | undefined): string {
+  return keyEnd === undefined ? `${set} ${key.join(' ')}` : `${set} ${key.join(' ')}-${keyEnd.join(' ')}`;
 }

@@ -23,6 +23,7 @@ import { hostPortHeld } from '../held-port.js';
 import type { KeyPart } from '../../nft/keys.js';
 import { protocolName } from '../../protocol.js';
 import type { ElementImage, SetImage, TableImage } from './image.js';
+import { rangeSetOf } from './layout.js';
 
 type DnatMap = 'dnat-by-address' | 'dnat-any-address';
 const DNAT_MAPS: readonly DnatMap[] = ['dnat-by-address', 'dnat-any-address'];
@@ -63,7 +64,7 @@ export function keepOtherWritersPorts(current: TableImage, before: TableImage | 
       const was = ours.get(key);
       if (was?.valueText === element.valueText) continue;
       const will = wanted.get(key);
-      if (will !== undefined && will.valueText !== element.valueText && will.valueText !== was?.valueText) throw clash(current, map, element);
+      if (will !== undefined && will.valueText !== element.valueText && will.valueText !== was?.valueText) throw clash(current, element);
       foreignHosts.add(hostId(map, element.key));
       foreignByPort.set(portId(map, element.key), element);
       output(map)?.set(key, element);
@@ -76,9 +77,10 @@ export function keepOtherWritersPorts(current: TableImage, before: TableImage | 
     for (const [key, element] of elementsOf(after, map)) {
       if (ours.get(key)?.valueText === element.valueText) continue;
       const holder = foreignByPort.get(portId(other, element.key));
-      if (holder !== undefined) throw clash(current, other, holder);
+      if (holder !== undefined) throw clash(current, holder);
     }
   }
+  refuseOverlapsWithRanges(current, before, after);
   for (const [set, map] of Object.entries(HOST_KEYED)) {
     if (foreignHosts.size === 0) break;
     const kernel = elementsOf(current, set);
@@ -110,6 +112,53 @@ export function keepOtherWritersPorts(current: TableImage, before: TableImage | 
 }
 
 const NONE: Elements = new Map();
+const RANGE_MAPS: ReadonlySet<string> = new Set(DNAT_MAPS.map(rangeSetOf));
+
+/** A DNAT element's host side: its protocol, ports and address (undefined: every address). */
+interface HostPorts {
+  map: string;
+  element: ElementImage;
+  proto: KeyPart;
+  first: number;
+  last: number;
+  address: KeyPart | undefined;
+}
+
+/**
+ * Identity ranges (one interval element, rangeSetOf) live apart from single
+ * ports, so the kernel holds a range and a port inside it side by side: a
+ * host port the change publishes anew that overlaps another writer's on an
+ * overlapping address, where either is a range, is refused (EADDRINUSE).
+ * An identical mapping (same key, same target) is shared, as single ports are.
+ */
+function refuseOverlapsWithRanges(current: TableImage, before: TableImage | undefined, after: TableImage): void {
+  const maps = [...DNAT_MAPS, ...RANGE_MAPS];
+  const hostPortsOf = (table: TableImage | undefined, ours: TableImage | undefined): HostPorts[] => maps.flatMap((map) => {
+    const elements = table?.sets.get(map)?.elements ?? NONE;
+    const own = ours?.sets.get(map)?.elements ?? NONE;
+    return [...elements].flatMap(([key, element]) => {
+      if (own.get(key)?.valueText === element.valueText) return [];
+      const port = element.key.at(-1) as number;
+      return [{
+        map, element, proto: element.key.at(-2)!, first: port, last: (element.keyEnd?.at(-1) as number | undefined) ?? port,
+        address: element.key.length === 3 ? element.key[0] : undefined,
+      }];
+    });
+  });
+  const foreign = hostPortsOf(current, before);
+  const foreignRanges = foreign.filter((held) => RANGE_MAPS.has(held.map));
+  if (foreignRanges.length === 0 && ![...RANGE_MAPS].some((map) => (after.sets.get(map)?.elements.size ?? 0) > 0)) return;
+  for (const wanted of hostPortsOf(after, before)) {
+    for (const held of RANGE_MAPS.has(wanted.map) ? foreign : foreignRanges) {
+      const shared = held.map === wanted.map && held.element.valueText === wanted.element.valueText &&
+        held.first === wanted.first && held.last === wanted.last && held.address === wanted.address;
+      if (shared || held.proto !== wanted.proto || held.last < wanted.first || wanted.last < held.first) continue;
+      if (held.address !== undefined && wanted.address !== undefined && held.address !== wanted.address) continue;
+      throw clash(current, held.element, Math.max(held.first, wanted.first));
+    }
+  }
+}
+
 
 /** A DNAT map's key: [host address,] protocol, host port. */
 function hostId(map: DnatMap, key: readonly KeyPart[]): string {
@@ -124,14 +173,15 @@ function targetId(proto: KeyPart, address: KeyPart, port: KeyPart): string {
   return `${proto} ${address} ${port}`;
 }
 
-function clash(table: TableImage, map: DnatMap, element: ElementImage): Error {
+/** The element's key holds a host address when it has three parts; `port`: the host port held, one of an identity range's, which keeps it as the container port. */
+function clash(table: TableImage, element: ElementImage, port = element.key.at(-1) as number): Error {
   const { key, value } = element;
   return hostPortHeld({
     family: table.family === 'ip' ? 'ipv4' : 'ipv6',
     proto: protocolName(key.at(-2) as number),
-    hostAddress: map === 'dnat-by-address' ? String(key[0]) : undefined,
-    hostPort: key.at(-1) as number,
+    hostAddress: key.length === 3 ? String(key[0]) : undefined,
+    hostPort: port,
     containerAddress: String(value![0]),
-    containerPort: value![1] as number,
+    containerPort: (value![1] as number | undefined) ?? port,
   });
 }

@@ -18,6 +18,7 @@ export function renderTable(table: TableImage): string {
 function renderSet(set: SetImage): string {
   const data = set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`;
   const lines = [`\t${set.data === undefined ? 'set' : 'map'} ${set.name} {`, `\t\ttype ${set.key.join(' . ')}${data}`];
+  if (set.interval) lines.push('\t\tflags interval');
   if (set.elements.size > 0) {
     const elements = [...set.elements].map(([key, element]) =>
       element.verdict ? `${key} : ${verdictText(element.verdict)}` : element.valueText ? `${key} : ${element.valueText}` : key);

@@ -4,6 +4,7 @@
  * goes through here, so the script always says what the batch does.
  */
 import { NftBatch, type TableRef } from '../../nft/batch.js';
+import { SET_FLAG } from '../../nft/constants.js';
 import { KeyPacker } from '../../nft/keys.js';
 import type { ElementImage, RuleImage, SetImage, TableImage } from './image.js';
 import { verdictText } from './elements.js';
@@ -49,9 +50,12 @@ export class Transaction {
   }
 
   addSet(table: TableImage, set: SetImage): void {
-    this.batch.addSet({ ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}) });
+    this.batch.addSet({
+      ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}),
+      ...(set.interval ? { flags: SET_FLAG.interval } : {}),
+    });
     const type = set.key.join(' . ') + (set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`);
-    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type}; }`);
+    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type};${set.interval ? ' flags interval;' : ''} }`);
   }
 
   deleteSet(table: TableImage, set: SetImage): void {
@@ -62,15 +66,17 @@ export class Transaction {
   addElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
     if (elements.size === 0) return;
     const keys = new KeyPacker(set.key, elements.size);
+    const ends = set.interval ? new KeyPacker(set.key, elements.size) : undefined;
     const values = set.data !== undefined && set.data !== 'verdict' ? new KeyPacker(set.data, elements.size) : undefined;
     const verdicts = set.data === 'verdict' ? [] as NonNullable<ElementImage['verdict']>[] : undefined;
     for (const element of elements.values()) {
       keys.add(element.key);
+      ends?.add(element.keyEnd ?? element.key);
       values?.add(element.value!);
       verdicts?.push(element.verdict!);
     }
     this.batch.addElements({
-      ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(),
+      ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(), ...(ends ? { keyEnds: ends.bytes() } : {}),
       ...(values ? { dataLen: values.length, data: values.bytes() } : {}),
       ...(verdicts ? { verdicts } : {}),
     });
@@ -82,8 +88,12 @@ export class Transaction {
   deleteElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
     if (elements.size === 0) return;
     const keys = new KeyPacker(set.key, elements.size);
-    for (const element of elements.values()) keys.add(element.key);
-    this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes() });
+    const ends = set.interval ? new KeyPacker(set.key, elements.size) : undefined;
+    for (const element of elements.values()) {
+      keys.add(element.key);
+      ends?.add(element.keyEnd ?? element.key);
+    }
+    this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(), ...(ends ? { keyEnds: ends.bytes() } : {}) });
     this.record(`delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
   }
 
