@@ -105,6 +105,25 @@ function decodeRule(input: PackedReader, family: IptFamily): IptRule | Unmodelle
   return rule as IptRule;
 }
 
+/** What an extension's record decodes to: a match or a target of the model, or why the model has none. */
+export type DecodedExtension<T> = { value: T; unsupported?: never } | { value?: never; unsupported: string };
+
+/**
+ * The records of iptcDecodeXtExtensions, one per extension, in order:
+ * `targets[i]` says whether the i-th is a target.
+ */
+export function decodeExtensionRecords(
+  family: IptFamily, records: Buffer, targets: readonly boolean[],
+): DecodedExtension<IptMatch | IptTarget>[] {
+  const input = new PackedReader(records);
+  const decoded = targets.map((target) => {
+    const value = target ? decodeTarget(input, family) : decodeMatch(input);
+    return value instanceof Unmodelled ? { unsupported: value.reason } : { value };
+  });
+  input.end();
+  return decoded;
+}
+
 function prefix(input: PackedReader, family: IptFamily, what: string): string | Unmodelled {
   const length = addressLength(input, family);
   const at = input.skip(2 * length, 'address and mask bytes');

@@ -33,14 +33,14 @@ import { be16, hostU32 } from '../nft/match';
 const REG = 1;
 
 /** Where the addresses sit in the network header, by family. */
-const ADDRESS_OFFSET = {
+export const ADDRESS_OFFSET = {
   ipv4: { source: 12, destination: 16 },
   ipv6: { source: 8, destination: 24 },
 } as const;
 
 /** The transport header's ports. */
-const SOURCE_PORT_OFFSET = 0;
-const DESTINATION_PORT_OFFSET = 2;
+export const SOURCE_PORT_OFFSET = 0;
+export const DESTINATION_PORT_OFFSET = 2;
 
 /** What a rule is in nf_tables, as NftBatch's RuleSpec takes it. */
 export interface IptnftRuleBody {
@@ -103,7 +103,7 @@ function interfaceMatch(key: number, name: string, negated: boolean | undefined)
 }
 
 /** What iptables-nft compares `! -i +` with: '/' is in no interface name. */
-const NO_INTERFACE = Buffer.from('INVAL/D\0');
+export const NO_INTERFACE = Buffer.from('INVAL/D\0');
 
 /**
  * A prefix on a byte boundary compares its leading bytes; any other masks
