@@ -82,7 +82,8 @@ type QueuedCall = { reject: (error: unknown) => void } & (
 type BackendOpener = (netns: string | undefined) => Promise<Backend>;
 
 const BACKENDS: Record<BackendName, BackendOpener> = {
-  iptables: (netns) => IptablesBackend.open(netns === undefined ? {} : { netns }),
+  iptables: (netns) => IptablesBackend.open('iptables', netns === undefined ? {} : { netns }),
+  'iptables-nft': (netns) => IptablesBackend.open('iptables-nft', netns === undefined ? {} : { netns }),
   nftables: (netns) => NftablesBackend.open(netns === undefined ? {} : { netns }),
 };
 

@@ -8,7 +8,7 @@ import type { FamilyPortChange } from '../docker/port-change.js';
 import type { IptFamily } from '../iptc/rule.js';
 import type { Warning } from '../warnings.js';
 
-export type BackendName = 'iptables' | 'nftables';
+export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
 export interface ApplyOutcome {
   /** Kernel commits made: 0 when the kernel already matched. */

@@ -24,21 +24,21 @@ class Unmodelled {
   constructor(readonly reason: string) {}
 }
 
-export function decodeDump(family: IptFamily, dump: NativeTableDump): IptTableRead {
+export function decodeDump(family: IptFamily, dump: NativeTableDump): IptTableRead<IptRuleEntry> {
   const input = new PackedReader(dump);
   const count = input.u32();
-  const chains: IptChain[] = [];
+  const chains: IptChain<IptRuleEntry>[] = [];
   for (let i = 0; i < count; i++) chains.push(decodeChain(input, family));
   const fingerprint = input.text();
   input.end();
   return { chains, fingerprint };
 }
 
-function decodeChain(input: PackedReader, family: IptFamily): IptChain {
+function decodeChain(input: PackedReader, family: IptFamily): IptChain<IptRuleEntry> {
   const name = input.text();
   const builtin = input.u8() === 1;
   const policy = builtin ? input.text() : undefined;
-  const chain: IptChain = { name, builtin, packets: input.u64(), bytes: input.u64(), rules: [] };
+  const chain: IptChain<IptRuleEntry> = { name, builtin, packets: input.u64(), bytes: input.u64(), rules: [] };
   const count = input.u32();
   for (let i = 0; i < count; i++) chain.rules.push(decodeEntry(input, family));
   if (policy !== undefined) chain.policy = policy as 'ACCEPT' | 'DROP';

@@ -23,14 +23,18 @@ export interface IptcTableOptions {
   lockTimeoutMs?: number;
 }
 
-export type IptRuleEntry = DecodedRule & {
+/** A rule as read, whichever flavour holds it: the rule of the model (or why none) and its counters. */
+export type ReadRuleEntry = DecodedRule & {
   packets: bigint;
   bytes: bigint;
+};
+
+export type IptRuleEntry = ReadRuleEntry & {
   /** The entry bytes as the kernel holds them, counters zeroed (for diagnostics). */
   raw: Buffer;
 };
 
-export interface IptChain {
+export interface IptChain<Entry extends ReadRuleEntry = ReadRuleEntry> {
   name: string;
   builtin: boolean;
   /** Built-in chains only. */
@@ -38,12 +42,12 @@ export interface IptChain {
   /** Policy counters of built-in chains; 0 for user chains. */
   packets: bigint;
   bytes: bigint;
-  rules: IptRuleEntry[];
+  rules: Entry[];
 }
 
 /** A table as read, with the fingerprint that lets a transaction check it is unchanged. */
-export interface IptTableRead {
-  chains: IptChain[];
+export interface IptTableRead<Entry extends ReadRuleEntry = ReadRuleEntry> {
+  chains: IptChain<Entry>[];
   fingerprint: string;
 }
 
@@ -108,9 +112,9 @@ export class IptcTable {
    * none: a failing operation commits nothing (the NetfilterError's `index`
    * counts operations across all changes), a table whose fingerprint no
    * longer matches fails with ERESTART, and a failing commit puts back the
-   * tables committed before it.
+   * tables committed before it. Resolves to the number of tables committed.
    */
-  async commit(changes: readonly IptcTableChange[]): Promise<void> {
+  async commit(changes: readonly IptcTableChange[]): Promise<number> {
     const native = changes.map((change) => {
       checkFamilyAndTable(change.family, change.table);
       return {
@@ -124,6 +128,8 @@ export class IptcTable {
       () => this.#native.transaction(native, this.#lockFile, this.#lockTimeoutMs),
       (index) => describeAt(changes, index),
     );
+    // libiptc commits each table that has operations; one without only had its fingerprint checked.
+    return changes.filter((change) => change.operations.length > 0).length;
   }
 
   /**
@@ -139,11 +145,11 @@ export class IptcTable {
   }
 
   /** Every chain of `table` in kernel order, with its rules decoded into the rule model. Creates the table if absent. */
-  async read(family: IptFamily, table: IptTableName): Promise<IptChain[]> {
+  async read(family: IptFamily, table: IptTableName): Promise<IptChain<IptRuleEntry>[]> {
     return (await this.readWithFingerprint(family, table)).chains;
   }
 
-  async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead> {
+  async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead<IptRuleEntry>> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
     return decodeDump(family, dump);

@@ -13,6 +13,7 @@
 import { formatPrefixAt } from '../address';
 import { decodeExtensionRecords, type DecodedRule } from '../iptc/decode';
 import { PROTOCOLS } from '../iptc/kernel-values';
+import type { ReadRuleEntry } from '../iptc/table';
 import type { IptFamily, IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from '../iptc/rule';
 import { binding } from '../native/binding';
 import type { NativeXtItem } from '../native/iptc';
@@ -22,7 +23,7 @@ import { CMP, META, PAYLOAD_BASE, VERDICT } from '../nft/constants';
 import { ADDRESS_OFFSET, DESTINATION_PORT_OFFSET, encodeIptnftRules, NO_INTERFACE, SOURCE_PORT_OFFSET } from './encode';
 
 /** A rule as read, with its handle (where the backend inserts and deletes) and its counter. */
-export type IptnftRuleEntry = DecodedRule & { handle: number; packets: bigint; bytes: bigint };
+export type IptnftRuleEntry = ReadRuleEntry & { handle: number };
 
 /** Decoded rules by their expressions' key, per family and table: a table is read again and again, and its rules mostly repeat. */
 const DECODED = new Map<string, DecodedRule>();

@@ -1,9 +1,13 @@
 /**
- * The legacy iptables backend: Docker's own rules, written through libiptc in
- * one all-or-nothing transaction over every table that changes, read back and
- * diffed so that re-applying the same model commits nothing. Only what the
- * namespace's owner record says bridgewall programmed is changed or removed
- * (see owner-record.ts); the record is written before and after each commit.
+ * The iptables backends: Docker's own rules, planned once (src/docker/iptables),
+ * read back, diffed and merged here, and committed all or nothing into one
+ * of two homes (rule-tables.ts): legacy x_tables through libiptc
+ * (`iptables`), or nf_tables as the host's `iptables` 1.8 writes them
+ * (`iptables-nft`), where every table of both families goes in one netlink
+ * transaction. Re-applying the same model commits nothing. Only what the
+ * namespace's owner record (one per flavour) says bridgewall programmed is
+ * changed or removed (see owner-record.ts); the record is written before and
+ * after each commit.
  */
 import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
 import {
@@ -16,29 +20,37 @@ import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
+import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
-import { commitChanges, deletesDaemonChains, planChanges, type Claims, type TableChange, type TableTarget } from './apply.js';
+import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
 import { OwnerRecord } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
+import type { RuleTables } from './rule-tables.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
-export class IptablesBackend implements Backend {
-  readonly name = 'iptables' as const;
+export type IptablesFlavour = 'iptables' | 'iptables-nft';
 
+/** Where each flavour keeps its rules. */
+const HOMES: Record<IptablesFlavour, (options: { netns?: string }) => Promise<RuleTables>> = {
+  iptables: (options) => IptcTable.open(options),
+  'iptables-nft': (options) => IptnftTables.open(options),
+};
+
+export class IptablesBackend implements Backend {
   /** Plans by model: the model an edit starts from was planned by the edit before. */
   private readonly plan = planOncePerModel(planIptables);
 
-  private constructor(private readonly tables: IptcTable, private readonly record: OwnerRecord) {}
+  private constructor(readonly name: IptablesFlavour, private readonly tables: RuleTables, private readonly record: OwnerRecord) {}
 
-  static async open(options: { netns?: string } = {}): Promise<IptablesBackend> {
+  static async open(flavour: IptablesFlavour, options: { netns?: string } = {}): Promise<IptablesBackend> {
     // The tables first: they name a namespace that does not exist in the library's own words.
-    const tables = await IptcTable.open(options.netns === undefined ? {} : { netns: options.netns });
+    const tables = await HOMES[flavour](options.netns === undefined ? {} : { netns: options.netns });
     try {
-      return new IptablesBackend(tables, await OwnerRecord.open(options.netns));
+      return new IptablesBackend(flavour, tables, await OwnerRecord.open(flavour, options.netns));
     } catch (error) {
       tables.close();
       throw error;
@@ -119,7 +131,7 @@ export class IptablesBackend implements Backend {
     for (const family of FAMILIES) {
       const tables = [];
       for (const table of await this.existing(family)) {
-        const current = await this.tables.read(family, table);
+        const { chains: current } = await this.tables.readWithFingerprint(family, table);
         const owner = new TableOwnership(family, table, owned[family], current, { name: table, chains: [] });
         const chains = current
           .map((chain) => ({
@@ -241,7 +253,6 @@ function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<Ipt
   return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }
 
-function outcome(changes: readonly TableChange[]): ApplyOutcome {
-  // A change without operations only checks its table's fingerprint: libiptc commits nothing for it.
-  return { commits: changes.filter((change) => change.operations.length > 0).length, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
+function outcome({ changes, commits }: Committed): ApplyOutcome {
+  return { commits, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
 }

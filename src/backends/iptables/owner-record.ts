@@ -35,8 +35,9 @@ export class OwnerRecord {
   private constructor(private readonly path: string) {}
 
   /** The record of the namespace at `netns` (default: the caller's). */
-  static async open(netns: string | undefined): Promise<OwnerRecord> {
-    return new OwnerRecord(join(RECORD_DIR, `iptables-netns-${await namespaceId(netns)}.json`));
+  /** The record of one flavour's rules (legacy and nf_tables hold separate rules) in the namespace. */
+  static async open(flavour: 'iptables' | 'iptables-nft', netns: string | undefined): Promise<OwnerRecord> {
+    return new OwnerRecord(join(RECORD_DIR, `${flavour}-netns-${await namespaceId(netns)}.json`));
   }
 
   /** What the record holds; nothing when there is none (or it cannot be read: then nothing is claimed). */
