@@ -170,6 +170,7 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     await bridgewall('nftables', n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
+    await bridgewall('iptables-nft', n, n >= 100_000 ? 1 : REPS);
     await iptablesFloor(n);
     const save = iptablesSave(n);
     await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));

@@ -76,7 +76,7 @@ kernelTest('nftables: refuses with ENOFORWARDING while forwarding is off, commit
   const firewall = await open(t, ns);
   const error = await t.throwsAsync(firewall.apply({ ...SPEC, backend: 'nftables' }), { instanceOf: NetfilterError });
   t.is(error?.code, 'ENOFORWARDING');
-  t.is(error?.message, 'IPv4 forwarding is disabled: check your host\'s firewalling and set sysctl net.ipv4.ip_forward=1, or disable this check using the spec option ipForward: false (the nftables backend, as Docker\'s, does not turn forwarding on; the iptables backend does)');
+  t.is(error?.message, 'IPv4 forwarding is disabled: check your host\'s firewalling and set sysctl net.ipv4.ip_forward=1, or disable this check using the spec option ipForward: false (the nftables backend, as Docker\'s, does not turn forwarding on; the iptables backends do)');
   t.is(await ns.run('nft', 'list', 'ruleset'), '');
   t.is(await forwarding(ns), '0 0 0');
   t.is(firewall.currentSpec(), undefined);

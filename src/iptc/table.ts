@@ -155,6 +155,11 @@ export class IptcTable {
     return decodeDump(family, dump);
   }
 
+  /** Legacy tables have no generation: whether anyone committed since cannot be told without reading them back. */
+  async unchangedSinceCommit(): Promise<boolean> {
+    return false;
+  }
+
   /** Releases the namespace. Safe to call twice; later calls reject with EBADF. */
   close(): void {
     this.#native.close();

@@ -35,6 +35,8 @@ interface ReadTable {
 export class IptnftTables {
   /** The last read of each table, by `family table`. */
   readonly #reads = new Map<string, ReadTable>();
+  /** The generation this object's last commit left the ruleset at. */
+  #committed: number | undefined;
 
   private constructor(private readonly connection: NftConnection) {}
 
@@ -101,20 +103,24 @@ export class IptnftTables {
     if (reads.some((read) => read.generation !== generation)) throw moved();
     const batch = new NftBatch();
     changes.forEach((change, i) => addChange(batch, change, reads[i]!));
+    if (batch.length === 0) return 0;
+    this.#committed = undefined;
     await this.connection.commit(batch, { generation });
+    // Ours is the one transaction since `generation`.
+    this.#committed = generation + 1;
     // What was read no longer holds: the next change reads again.
     for (const change of changes) this.#reads.delete(`${change.family} ${change.table}`);
-    return batch.length === 0 ? 0 : 1;
+    return 1;
   }
 
-  /** The ruleset generation: unchanged since a read, nothing has changed since. */
-  generation(): Promise<number> {
-    return this.connection.generation();
+  async unchangedSinceCommit(): Promise<boolean> {
+    return this.#committed !== undefined && (await this.connection.generation()) === this.#committed;
   }
 
   close(): void {
     this.connection.close();
     this.#reads.clear();
+    this.#committed = undefined;
   }
 }
 

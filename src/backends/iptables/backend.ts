@@ -16,6 +16,8 @@ import {
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';
+import type { FamilyPortChange } from '../../docker/port-change.js';
+import { turnOnForwarding } from '../../forwarding.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
@@ -43,14 +45,22 @@ const HOMES: Record<IptablesFlavour, (options: { netns?: string }) => Promise<Ru
 export class IptablesBackend implements Backend {
   /** Plans by model: the model an edit starts from was planned by the edit before. */
   private readonly plan = planOncePerModel(planIptables);
+  /**
+   * The model the last commit through this backend made the kernel hold (on
+   * top of what others hold): every change is planned from two whole models,
+   * and this is the one it starts from. Undefined before any, and after a flush.
+   */
+  private committed: FirewallModel | undefined;
 
-  private constructor(readonly name: IptablesFlavour, private readonly tables: RuleTables, private readonly record: OwnerRecord) {}
+  private constructor(
+    readonly name: IptablesFlavour, private readonly netns: string, private readonly tables: RuleTables, private readonly record: OwnerRecord,
+  ) {}
 
   static async open(flavour: IptablesFlavour, options: { netns?: string } = {}): Promise<IptablesBackend> {
     // The tables first: they name a namespace that does not exist in the library's own words.
     const tables = await HOMES[flavour](options.netns === undefined ? {} : { netns: options.netns });
     try {
-      return new IptablesBackend(flavour, tables, await OwnerRecord.open(flavour, options.netns));
+      return new IptablesBackend(flavour, options.netns ?? '', tables, await OwnerRecord.open(flavour, options.netns));
     } catch (error) {
       tables.close();
       throw error;
@@ -61,14 +71,31 @@ export class IptablesBackend implements Backend {
     const plan = planIptables(model);
     const adopt = options.adopt === true;
     const adopted = adopt ? familiesOf(model) : new Set<IptFamily>();
-    return this.commitOwned(plan, undefined, adopt, (claims) => ({
+    this.committed = undefined;
+    const outcome = await this.commitOwned(plan, undefined, adopt, (claims) => ({
       during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
       // The model's families hold exactly the model now; the others were left alone.
       after: (owned) => ownedByModel(model, plan, owned, daemonAfter(owned, claims, adopted)),
     }));
+    this.committed = model;
+    return outcome;
   }
 
-  async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+  async applyPortChange(_changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined> {
+    // Docker's port rules sit among its others in shared chains: the change is the one between two whole models.
+    const before = this.committed;
+    return before === undefined ? undefined : this.applyChange(() => before, after());
+  }
+
+  async applyChange(beforeModel: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    const before = this.committed ?? beforeModel();
+    this.committed = undefined;
+    const outcome = await this.applyChangeFrom(before, after);
+    this.committed = after;
+    return outcome;
+  }
+
+  private async applyChangeFrom(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     const was = this.plan(before);
     const will = this.plan(after);
     const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
@@ -107,9 +134,13 @@ export class IptablesBackend implements Backend {
     }), checkNat);
   }
 
-  /** Legacy iptables has no generation to compare cheaply: every apply reads the tables back. */
+  /** Nothing committed since this backend's last commit (legacy iptables cannot tell without reading the tables back). */
   async inSync(): Promise<boolean> {
-    return false;
+    return this.committed !== undefined && this.tables.unchangedSinceCommit();
+  }
+
+  enableForwarding(families: readonly IptFamily[], forwardDrop: boolean): Promise<string[]> {
+    return turnOnForwarding(this.netns, families, forwardDrop ? (off) => this.dropForwarded(off) : undefined);
   }
 
   async dryRun(model: FirewallModel, options: ApplyOptions = {}): Promise<string> {
@@ -150,7 +181,8 @@ export class IptablesBackend implements Backend {
     return { backend: this.name, text, data };
   }
 
-  async dropForwarded(families: readonly IptFamily[]): Promise<void> {
+  /** Docker's FilterForwardDrop: the filter FORWARD policy DROP in each family, set where forwarding was just turned on. */
+  private async dropForwarded(families: readonly IptFamily[]): Promise<void> {
     await commitChanges(this.tables, async () => {
       const changes: TableChange[] = [];
       for (const family of families) {
@@ -163,6 +195,7 @@ export class IptablesBackend implements Backend {
   }
 
   async flush(): Promise<ApplyOutcome> {
+    this.committed = undefined;
     const deletesDaemon = new Set<IptFamily>();
     const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
     await this.record.update((owned) => {

@@ -23,5 +23,11 @@ export interface RuleTables {
    * made: one per changed table (libiptc), or one for all (nf_tables).
    */
   commit(changes: readonly IptcTableChange[]): Promise<number>;
+  /**
+   * Whether nothing was committed (by anyone) since this object's last
+   * commit; false when it cannot tell cheaply (legacy x_tables have no
+   * generation).
+   */
+  unchangedSinceCommit(): Promise<boolean>;
   close(): void;
 }
