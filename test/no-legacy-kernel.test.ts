@@ -64,7 +64,7 @@ kernelTest('without legacy x_tables: nftables apply, show and flush work and tou
   t.regex(shown.stdout, /^# iptables\n# iptables-nft\n# nftables\ntable ip bridgewall/);
   const flushed = await cliWithoutLegacy('flush', '--netns', ns.path);
   t.is(flushed.code, 0, flushed.stderr);
-  t.regex(flushed.stdout, /^flushed iptables: 0 change\(s\) in 0 commit\(s\)\nflushed nftables: \d+ change\(s\) in 1 commit\(s\)\n$/);
+  t.regex(flushed.stdout, /^flushed iptables: 0 change\(s\) in 0 commit\(s\)\nflushed iptables-nft: 0 change\(s\) in 0 commit\(s\)\nflushed nftables: \d+ change\(s\) in 1 commit\(s\)\n$/);
   t.is(await ns.run('nft', 'list', 'ruleset'), '');
 });
 
@@ -74,8 +74,8 @@ kernelTest('without legacy x_tables: the iptables backend fails with ENOLEGACY, 
   const before = await state(ns);
   const applied = await cliWithoutLegacy('apply', specFile({ backend: 'iptables', ipv6: true, networks: [NETWORK] }), '--netns', ns.path);
   t.is(applied.code, 1);
-  t.regex(applied.stderr, /^error: ENOLEGACY: the kernel has no legacy ip6?tables table \w+ \(.*\): use the nftables backend/m);
-  t.regex(applied.stderr, /use the nftables backend \(the default\), the iptables-nft backend once bridgewall has it, or load the ip6?_tables and ip6?table_\w+ modules \(modprobe\)/);
+  t.regex(applied.stderr, /^error: ENOLEGACY: the kernel has no legacy ip6?tables table \w+ \(.*\): use the iptables-nft backend/m);
+  t.regex(applied.stderr, /use the iptables-nft backend \(the same rules in nf_tables\), the nftables backend \(the default\), or load the ip6?_tables and ip6?table_\w+ modules \(modprobe\)/);
   t.is(applied.stdout, '');
   t.is(await state(ns), before);
 });

@@ -152,7 +152,7 @@ export const HINTS: Record<string, string> = {
   EPROTONOSUPPORT: 'the kernel lacks nf_tables support: load the nf_tables module',
   EOPNOTSUPP: 'the kernel lacks a netfilter feature this rule needs: load the nft_* / xt_* modules',
   ECONFLICT: 'another manager (e.g. a Docker daemon) owns the rules named: change the spec to match them (e.g. its userlandProxy, another bridge name), or pass --adopt to take them over',
-  ENOLEGACY: 'show, flush and the nftables backend need no legacy tables; see README, Sharing a host',
+  ENOLEGACY: 'use "backend": "iptables-nft" (the same rules, in nf_tables) or "nftables"; show and flush need no legacy tables (README, Sharing a host)',
   ENOPROTOOPT: 'the kernel lacks a netfilter socket option: load the ip_tables / ip6_tables modules, or use the nftables backend',
   ENOFORWARDING: 'turn forwarding on in the namespace (ip netns exec NAME sysctl -w net.ipv4.ip_forward=1), use the iptables backend, which turns it on as Docker\'s does, or set "ipForward": false in the spec',
   EBUSY: 'another process holds the xtables lock or uses the chain; retry, or raise the lock timeout',
