@@ -119,11 +119,6 @@ export class Firewall {
     return this.namespace?.path;
   }
 
-  /** Whether this build has the backend. */
-  static supports(backend: BackendName): boolean {
-    return Object.hasOwn(BACKENDS, backend);
-  }
-
   /**
    * Opens a Firewall on the caller's own namespace, or on `netns`, which must
    * exist, be a network namespace the caller may enter, and not be the

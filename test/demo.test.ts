@@ -29,7 +29,7 @@ function tableRows(stdout: string): string[] {
 kernelTest('bridgewall demo: every check in its table passes and the sandbox is removed', async (t) => {
   const { stdout } = await execFileAsync(process.execPath, [CLI, 'demo'], { timeout: 120_000 });
   t.regex(stdout, /the machine's own ruleset and interfaces are never touched/);
-  t.regex(stdout, /^backend: (nftables|iptables \(the default backend, nftables, is not in this build yet: using iptables\))$/m);
+  t.regex(stdout, /^backend: nftables$/m);
   const rows = tableRows(stdout);
   t.is(rows.length, 8, stdout);
   for (const row of rows) t.regex(row, /  pass$/, row);

@@ -7,17 +7,18 @@
  * behind every order below: Docker inserts at the head (-I) or appends (-A),
  * so a chain reads "inserts, latest first" then "appends, earliest first".
  * (The IPv6 output was also checked against all of moby's ip6tables goldens.)
+ * The same scenarios made one call at a time through the Firewall, and
+ * removed again, are checked in the kernel.
  */
 import test from 'ava';
-import { buildModel, type FamilyModel } from '../src/docker/model.js';
-import {
-  addEndpoint, addIngressPorts, addPorts, delIngressPorts, delPorts, newNetwork, setupDaemon,
-} from '../src/docker/iptables/firewaller.js';
-import { buildRuleset, familyPlan, planIptables, removeModel, renderIptablesSave } from '../src/docker/iptables/plan.js';
-import { IptablesRuleset } from '../src/docker/iptables/ruleset.js';
+import { buildModel } from '../src/docker/model.js';
+import { planIptables, renderIptablesSave } from '../src/docker/iptables/plan.js';
+import { Firewall } from '../src/firewall.js';
 import { parseSpec } from '../src/spec/validate.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
+import { savedTables } from './helpers/iptables-save.js';
+import { createNetns, kernelTest } from './helpers/netns.js';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;
 
@@ -153,13 +154,6 @@ test('several networks, endpoints, a port range and swarm ingress, in Docker\'s 
   ]);
 });
 
-test('removing the swarm host\'s networks and ingress leaves the daemon-level state', (t) => {
-  const model = buildModel(parseSpec(SWARM_HOST));
-  const ruleset = buildRuleset(model.families[0]!, model.ingress);
-  removeModel(ruleset, model.families[0]!, model.ingress);
-  t.is(renderIptablesSave('ipv4', familyPlan(ruleset)), CLEANED_WITH_PROXY);
-});
-
 test('built-in chains split our rules into those above foreign rules and those below', (t) => {
   const plan = planIptables(buildModel(parseSpec(SWARM_HOST))).families[0]!;
   const nat = plan.tables.find((table) => table.name === 'nat')!;
@@ -173,71 +167,71 @@ test('built-in chains split our rules into those above foreign rules and those b
   t.true(filter.chains.find((chain) => chain.name === 'DOCKER-USER')!.userOwned);
 });
 
-/** The family's daemon set-up, networks, endpoints and ports, made by Docker's firewaller operations one by one. */
-function imperatively(family: FamilyModel): IptablesRuleset {
-  const ruleset = new IptablesRuleset(family.family);
-  setupDaemon(ruleset, family);
-  for (const network of family.networks) {
-    newNetwork(ruleset, network);
-    for (const endpoint of network.endpoints) {
-      addEndpoint(ruleset, network, endpoint);
-      // One AddPorts call per binding, as Docker makes for bindings that don't share a host port.
-      for (const binding of endpoint.bindings) addPorts(ruleset, network, [binding]);
+/** Everything in `spec` beyond its daemon-level settings, added as Docker adds it: one network, endpoint and port at a time, then the ingress. */
+async function addOneByOne(firewall: Firewall, spec: SpecInput): Promise<void> {
+  for (const { endpoints = [], ...network } of spec.networks ?? []) {
+    await firewall.addNetwork(network);
+    for (const { ports = [], ...endpoint } of endpoints) {
+      await firewall.addEndpoint(network.bridge, endpoint);
+      // One call per port, in the spec's order rather than Docker's: each lands where the plan puts it.
+      for (const port of ports) await firewall.addPorts(network.bridge, endpoint, [port]);
     }
   }
-  return ruleset;
+  if (spec.ingress) {
+    await firewall.setIngress({ ...spec.ingress, ports: [] });
+    for (const port of spec.ingress.ports) await firewall.addIngressPorts([port]);
+  }
 }
 
-test('the imperative operations, called one by one, build the same ruleset as the plan', (t) => {
-  const model = buildModel(parseSpec(SWARM_HOST));
-  const family = model.families[0]!;
-  const ingress = model.ingress!;
-  const ruleset = imperatively(family);
-  addIngressPorts(ruleset, ingress, ingress.ports.slice(0, 1), 'web');
-  addIngressPorts(ruleset, ingress, ingress.ports.slice(1), 'dns');
-  t.is(renderIptablesSave('ipv4', familyPlan(ruleset)), SWARM_HOST_SAVE);
+/** Everything `addOneByOne` added, removed in reverse: the ingress, then per network its endpoints' ports, endpoints and itself. */
+async function removeOneByOne(firewall: Firewall, spec: SpecInput): Promise<void> {
+  if (spec.ingress) {
+    await firewall.removeIngressPorts(spec.ingress.ports);
+    await firewall.setIngress(undefined);
+  }
+  for (const { bridge, endpoints = [] } of [...spec.networks ?? []].reverse()) {
+    for (const { ports = [], ...endpoint } of [...endpoints].reverse()) {
+      await firewall.removePorts(bridge, endpoint, ports);
+      await firewall.removeEndpoint(bridge, endpoint);
+    }
+    await firewall.removeNetwork(bridge);
+  }
+}
+
+kernelTest('the swarm host made one call at a time is the planned ruleset, and removed one call at a time leaves the daemon-level state', async (t) => {
+  const ns = await createNetns(t, 'swarm');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply({ backend: 'iptables' });
+  t.is(await savedTables(ns), CLEANED_WITH_PROXY);
+  await addOneByOne(firewall, SWARM_HOST);
+  t.is(await savedTables(ns), SWARM_HOST_SAVE);
+
+  await firewall.removeIngressPorts(SWARM_HOST.ingress!.ports);
+  const unpublished = await savedTables(ns);
+  t.notRegex(unpublished, /--dport 3000[01]/);
+  t.regex(unpublished, /^-A DOCKER-INGRESS -j RETURN$/m, 'the ingress chains stay while the ingress is set');
+  await removeOneByOne(firewall, SWARM_HOST);
+  t.is(await savedTables(ns), CLEANED_WITH_PROXY);
 });
 
-test('a rule two bindings share stays until the last of them goes', (t) => {
-  const model = buildModel(parseSpec({
+kernelTest('a rule two bindings share stays until the last of them goes', async (t) => {
+  const ns = await createNetns(t, 'shared');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  const endpoint = { ipv4: '172.17.0.2' };
+  const loopback = { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 } as const;
+  const external = { proto: 'tcp', hostIp: '192.0.2.1', hostPort: 8080, containerPort: 80 } as const;
+  await firewall.apply({
     backend: 'iptables',
-    networks: [{
-      bridge: 'docker0',
-      ipv4: { subnet: '172.17.0.0/16' },
-      endpoints: [{
-        ipv4: '172.17.0.2',
-        ports: [
-          { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 },
-          { proto: 'tcp', hostIp: '192.0.2.1', hostPort: 8080, containerPort: 80 },
-        ],
-      }],
-    }],
-  }));
-  const network = model.families[0]!.networks[0]!;
-  const [loopback, external] = network.endpoints[0]!.bindings;
-  const ruleset = buildRuleset(model.families[0]!);
-  const accepts = (): number => renderIptablesSave('ipv4', familyPlan(ruleset))
-    .split('\n').filter((line) => line.startsWith('-A DOCKER -d 172.17.0.2/32')).length;
-  t.is(accepts(), 1);
-  delPorts(ruleset, network, [loopback!]);
-  t.is(accepts(), 1);
-  delPorts(ruleset, network, [external!]);
-  t.is(accepts(), 0);
-});
-
-test('ingress ports are reference-counted across services', (t) => {
-  const model = buildModel(parseSpec(SWARM_HOST));
-  const ingress = model.ingress!;
-  const ruleset = buildRuleset(model.families[0]!);
-  const tcp = ingress.ports.slice(0, 1);
-  addIngressPorts(ruleset, ingress, tcp, 'a');
-  addIngressPorts(ruleset, ingress, tcp, 'b');
-  const published = (): boolean => renderIptablesSave('ipv4', familyPlan(ruleset)).includes('--dport 30000 -j DNAT');
-  delIngressPorts(ruleset, ingress, tcp, 'a');
-  t.true(published());
-  delIngressPorts(ruleset, ingress, tcp, 'b');
-  t.false(published());
-  t.true(renderIptablesSave('ipv4', familyPlan(ruleset)).includes('-A DOCKER-INGRESS -j RETURN'));
+    networks: [{ bridge: 'docker0', ipv4: { subnet: '172.17.0.0/16' }, endpoints: [{ ...endpoint, ports: [loopback, external] }] }],
+  });
+  const accepts = async (): Promise<number> => (await savedTables(ns)).split('\n').filter((line) => line.startsWith('-A DOCKER -d 172.17.0.2/32')).length;
+  t.is(await accepts(), 1);
+  await firewall.removePorts('docker0', endpoint, [loopback]);
+  t.is(await accepts(), 1);
+  await firewall.removePorts('docker0', endpoint, [external]);
+  t.is(await accepts(), 0);
 });
 
 const IPV6_HOST: SpecInput = {
@@ -329,12 +323,15 @@ test('IPv6 ports are only published on endpoints with an IPv6 address, and ingre
   t.false(save.includes('INGRESS'));
 });
 
-test('IPv6: removing the networks leaves Docker\'s daemon-level IPv6 state, and the imperative operations build the plan', (t) => {
-  const model = buildModel(parseSpec(IPV6_HOST));
-  const family = model.families[0]!;
-  const ruleset = buildRuleset(family);
-  removeModel(ruleset, family);
-  t.is(withoutDockerUser(renderIptablesSave('ipv6', familyPlan(ruleset))), dockerIptablesGoldens('ipv6').find((g) => g.name === 'cleaned,hairpin=true')!.text);
-
-  t.is(renderIptablesSave('ipv6', familyPlan(imperatively(family))), IPV6_HOST_SAVE);
+kernelTest('IPv6: made one call at a time it is the planned ruleset, and removed one call at a time Docker\'s daemon-level IPv6 state', async (t) => {
+  const ns = await createNetns(t, 'v6');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  const cleaned = dockerIptablesGoldens('ipv6').find((g) => g.name === 'cleaned,hairpin=true')!.text;
+  await firewall.apply({ ...IPV6_HOST, networks: [] });
+  t.is(withoutDockerUser(await savedTables(ns, 'ipv6')), cleaned);
+  await addOneByOne(firewall, IPV6_HOST);
+  t.is(await savedTables(ns, 'ipv6'), IPV6_HOST_SAVE);
+  await removeOneByOne(firewall, IPV6_HOST);
+  t.is(withoutDockerUser(await savedTables(ns, 'ipv6')), cleaned);
 });

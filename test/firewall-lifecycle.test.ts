@@ -161,7 +161,6 @@ kernelTest('every public method rejects a wrong argument with a ValidationError 
     }
   }
   t.like(await firewall.removeNetwork('__proto__'), { changes: 0 });
-  t.false(Firewall.supports('__proto__' as never));
   t.deepEqual(firewall.currentSpec(), before);
   t.is(await ns.run('nft', 'list', 'ruleset'), kernel, 'nothing was written');
 });

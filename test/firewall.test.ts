@@ -11,13 +11,8 @@ import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { parseScenarioName, scenarioSpec } from './helpers/docker-scenario.js';
-import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
-
-async function save(ns: TestNetns, tool = 'iptables-legacy-save'): Promise<string> {
-  let text = '';
-  for (const table of ['raw', 'filter', 'nat']) text += normaliseSave(await ns.run(tool, '-t', table));
-  return text;
-}
+import { savedTables } from './helpers/iptables-save.js';
+import { createNetns, kernelTest } from './helpers/netns.js';
 
 const WEB = { bridge: 'br-web', icc: false, ipv4: { subnet: '198.18.1.0/24' }, ipv6: { subnet: '2001:db8:1::/64' } };
 const DB = { bridge: 'br-db', internal: true, ipv4: { subnet: '198.18.2.0/24' } };
@@ -37,8 +32,8 @@ kernelTest('imperative calls end in the same ruleset as one declarative apply', 
   const once = await Firewall.open({ netns: declarative.path });
   t.teardown(() => once.close());
   await once.apply(steps.currentSpec()!);
-  t.is(await save(imperative), await save(declarative));
-  t.is(await save(imperative, 'ip6tables-legacy-save'), await save(declarative, 'ip6tables-legacy-save'));
+  t.is(await savedTables(imperative), await savedTables(declarative));
+  t.is(await savedTables(imperative, 'ipv6'), await savedTables(declarative, 'ipv6'));
 
   // Removing everything again leaves exactly the daemon-level state.
   await steps.removePorts('br-web', { ipv4: '198.18.1.2' }, [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
@@ -49,8 +44,8 @@ kernelTest('imperative calls end in the same ruleset as one declarative apply', 
   const reference = await Firewall.open({ netns: daemonOnly.path });
   t.teardown(() => reference.close());
   await reference.apply({ backend: 'iptables', ipv6: true, userlandProxy: false });
-  t.is(await save(imperative), await save(daemonOnly));
-  t.is(await save(imperative, 'ip6tables-legacy-save'), await save(daemonOnly, 'ip6tables-legacy-save'));
+  t.is(await savedTables(imperative), await savedTables(daemonOnly));
+  t.is(await savedTables(imperative, 'ipv6'), await savedTables(daemonOnly, 'ipv6'));
 });
 
 kernelTest('replacing a network or endpoint, or publishing out of order, ends where a declarative apply puts the rules', async (t) => {
@@ -112,8 +107,8 @@ kernelTest('IPv6 and several networks land in the kernel exactly as planned', as
   t.teardown(() => firewall.close());
   await firewall.apply(spec);
   const plan = planIptables(buildModel(parseSpec(spec)));
-  t.is(await save(ns), renderIptablesSave('ipv4', plan.families[0]));
-  t.is(await save(ns, 'ip6tables-legacy-save'), renderIptablesSave('ipv6', plan.families[1]));
+  t.is(await savedTables(ns), renderIptablesSave('ipv4', plan.families[0]));
+  t.is(await savedTables(ns, 'ipv6'), renderIptablesSave('ipv6', plan.families[1]));
   t.like(await firewall.apply(spec), { commits: 0, changes: 0 });
 });
 
@@ -123,12 +118,12 @@ kernelTest('the conformance scenario through the Firewall: apply, then removal b
   t.teardown(() => firewall.close());
   const spec = scenarioSpec(parseScenarioName('hairpin=true,internal=false,icc=false,masq=true,snat=true,gwm=nat,bindlh=true'), { ipv4: true, ipv6: true });
   await firewall.apply(spec);
-  t.regex(await save(ns), /-A DOCKER -d 127\.0\.0\.1\/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192\.168\.0\.2:80/);
-  t.regex(await save(ns, 'ip6tables-legacy-save'), /-A DOCKER ! -s fe80::\/10 -d ::1\/128 -p tcp -m tcp --dport 8080 -j DNAT --to-destination \[fd49:efd7:54aa::1\]:80/);
+  t.regex(await savedTables(ns), /-A DOCKER -d 127\.0\.0\.1\/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192\.168\.0\.2:80/);
+  t.regex(await savedTables(ns, 'ipv6'), /-A DOCKER ! -s fe80::\/10 -d ::1\/128 -p tcp -m tcp --dport 8080 -j DNAT --to-destination \[fd49:efd7:54aa::1\]:80/);
   const flushed = await firewall.flush('iptables');
   t.true(flushed.changes > 0);
-  t.notRegex(await save(ns), /DOCKER/);
-  t.notRegex(await save(ns, 'ip6tables-legacy-save'), /DOCKER/);
+  t.notRegex(await savedTables(ns), /DOCKER/);
+  t.notRegex(await savedTables(ns, 'ipv6'), /DOCKER/);
 });
 
 test('imperative calls before any apply say what to do', async (t) => {
@@ -151,11 +146,11 @@ kernelTest('an unknown network or endpoint is a ValidationError naming it, and n
   const firewall = await Firewall.open({ netns: ns.path });
   t.teardown(() => firewall.close());
   await firewall.apply({ backend: 'iptables', networks: [WEB] });
-  const before = await save(ns);
+  const before = await savedTables(ns);
   t.like(await t.throwsAsync(firewall.addEndpoint('br-nope', { ipv4: '198.18.9.2' })), { name: 'ValidationError', field: 'bridge' });
   t.like(await t.throwsAsync(firewall.addPorts('br-web', { ipv4: '198.18.1.9' }, [{ proto: 'tcp', hostPort: 1, containerPort: 1 }])), { name: 'ValidationError', field: 'endpoint' });
   t.like(await t.throwsAsync(firewall.addEndpoint('br-web', { ipv4: '198.18.2.9' })), { name: 'ValidationError', field: 'endpoint.ipv4' });
-  t.is(await save(ns), before);
+  t.is(await savedTables(ns), before);
 });
 
 kernelTest('concurrent calls share commits and each gets its own result or error (group commit)', async (t) => {

@@ -11,7 +11,8 @@ import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { parseSpec } from '../src/spec/validate.js';
 import { writeSysctls } from '../src/sysctl.js';
-import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
+import { savedTables } from './helpers/iptables-save.js';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const refused = (input: unknown, field: string): ((t: import('ava').ExecutionContext) => ValidationError) => (t) => {
   const error = t.throws(() => parseSpec(input), { instanceOf: ValidationError })!;
@@ -103,9 +104,7 @@ test('no sysctl names an interface that was not checked as one', async (t) => {
 const BACKENDS = ['iptables', 'nftables'] as const;
 
 async function ruleset(ns: TestNetns): Promise<string> {
-  let text = '';
-  for (const table of ['raw', 'filter', 'nat']) text += normaliseSave(await ns.run('iptables-legacy-save', '-t', table));
-  return text + await ns.run('nft', 'list', 'ruleset');
+  return await savedTables(ns) + await ns.run('nft', 'list', 'ruleset');
 }
 
 kernelTest('a default-route subnet is refused on every backend and leaves nothing behind; flush removes what was written', async (t) => {

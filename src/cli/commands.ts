@@ -28,7 +28,7 @@ function backendOf(name: string): BackendName {
 }
 
 function backendsOf(name: string | undefined): BackendName[] {
-  if (name === undefined) return BACKEND_NAMES.filter((backend) => Firewall.supports(backend));
+  if (name === undefined) return BACKEND_NAMES;
   return [backendOf(name)];
 }
 

@@ -135,8 +135,7 @@ prints a table: check, expected, result. Connection attempts give up after 1.2 s
 The machine's own ruleset and interfaces are never touched. It takes a few seconds.
 
 Options:
-  --backend NAME  iptables, iptables-nft or nftables (default: the library's default, nftables;
-                  iptables when this build does not have nftables yet, and it says so)
+  --backend NAME  iptables, iptables-nft or nftables (default: the library's default, nftables)
   --json          print the report as one JSON document, without progress lines
   -h, --help      show this help
 

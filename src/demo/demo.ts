@@ -6,7 +6,6 @@
  * sandbox, also when it fails or is interrupted.
  */
 import type { BackendName } from '../backends/backend.js';
-import { ValidationError } from '../errors.js';
 import { Firewall } from '../firewall.js';
 import { DEFAULT_BACKEND } from '../spec/validate.js';
 import { Agent } from './agent-client.js';
@@ -22,7 +21,7 @@ const BULK_PORT_COUNT = BULK.last - BULK.first + 1;
 const STEPS = 6;
 
 export interface DemoOptions {
-  /** Default: the library's default backend, or iptables when this build does not have it yet. */
+  /** Default: the library's default backend. */
   backend?: BackendName;
   /** Called with one line per step, as it starts. */
   progress?: (line: string) => void;
@@ -30,8 +29,6 @@ export interface DemoOptions {
 
 export interface DemoReport {
   backend: BackendName;
-  /** Why the default backend was not used, when it was not. */
-  backendNote?: string;
   /** What the library owns in the sandbox's host namespace after the first apply, as the backend prints it. */
   ruleset: string;
   checks: CheckRow[];
@@ -43,18 +40,9 @@ export interface DemoReport {
   namespaces: number;
 }
 
-export function chooseBackend(requested: BackendName | undefined): { backend: BackendName; backendNote?: string } {
-  if (requested !== undefined) {
-    if (!Firewall.supports(requested)) throw new ValidationError('--backend', `this build has no ${requested} backend yet; use --backend iptables`);
-    return { backend: requested };
-  }
-  if (Firewall.supports(DEFAULT_BACKEND)) return { backend: DEFAULT_BACKEND };
-  return { backend: 'iptables', backendNote: `the default backend, ${DEFAULT_BACKEND}, is not in this build yet: using iptables` };
-}
-
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const progress = options.progress ?? (() => {});
-  const { backend, backendNote } = chooseBackend(options.backend);
+  const backend = options.backend ?? DEFAULT_BACKEND;
   requireCapabilities();
   const sandbox = new Sandbox();
   const removeOnSignal = (signal: NodeJS.Signals): void => {
@@ -65,7 +53,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   process.once('SIGINT', removeOnSignal).once('SIGTERM', removeOnSignal).once('exit', removeOnExit);
   let firewall: Firewall | undefined;
   try {
-    progress(`backend: ${backend}${backendNote ? ` (${backendNote})` : ''}`);
+    progress(`backend: ${backend}`);
     progress(`only namespaces named ${sandbox.name('*')} are created and changed; the machine's own ruleset and interfaces are never touched`);
     progress(`[1/${STEPS}] building the sandbox: host, outside, 2 bridge networks, 3 containers, a scratch namespace`);
     await sandbox.build(TOPOLOGY);
@@ -94,7 +82,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const forkSample = await sampleForkPerRule(sandbox, 'scratch', FORK_SAMPLE_PROCESSES, WEB);
     const forkEstimateMs = (forkSample.ms / forkSample.processes) * BULK_PORT_COUNT * DOCKER_RULES_PER_PORT;
 
-    return { backend, ...(backendNote ? { backendNote } : {}), ruleset, checks, bulk, forkSample, forkEstimateMs, namespaces: sandbox.size };
+    return { backend, ruleset, checks, bulk, forkSample, forkEstimateMs, namespaces: sandbox.size };
   } finally {
     firewall?.close();
     progress(`removing the sandbox (${sandbox.size} namespaces)`);

@@ -2,11 +2,8 @@
  * The backend-neutral model of Docker's bridge firewall: a validated spec
  * turned into per-family networks, endpoints and port bindings, with every
  * Docker decision (masquerade or SNAT, hairpin, direct-access protection,
- * which bindings get DNAT, ...) taken here once. The iptables planner and a
- * future nftables backend only translate these decisions into rules.
- *
- * Every network, endpoint and binding has a `key`, unique within its family,
- * for backends that diff two models or reference-count shared rules.
+ * which bindings get DNAT, ...) taken here once. The iptables planner and the
+ * nftables backend only translate these decisions into rules.
  */
 import type { IptFamily } from '../iptc/rule.js';
 import { compareAddresses, parseAddress } from '../spec/address.js';
@@ -54,8 +51,7 @@ export interface FamilyModel {
 export type SourceNat = { kind: 'masquerade' } | { kind: 'snat'; toSource: string };
 
 export interface NetworkModel {
-  /** The bridge name: unique, and what every rule of the network mentions. */
-  key: string;
+  /** Unique, and what every rule of the network mentions. */
   bridge: string;
   family: IptFamily;
   /** `network/prefix` */
@@ -77,15 +73,18 @@ export interface NetworkModel {
 }
 
 export interface EndpointModel {
-  /** `bridge/address` */
-  key: string;
   address: string;
   /** In Docker's port-mapping order (see `compareBindings`). */
   bindings: PortBindingModel[];
 }
 
 export interface PortBindingModel {
-  /** `proto hostAddress:hostPort>containerAddress:containerPort` (`*` = every host address, `-` = no host port). */
+  /**
+   * `proto hostAddress:hostPort>containerAddress:containerPort` (`*` = every
+   * host address, `-` = no host port): unique within its family, the binding's
+   * identity where bindings are compared (a port listed twice, port changes,
+   * conntrack).
+   */
   key: string;
   proto: PortProtocol;
   containerAddress: string;
@@ -114,8 +113,6 @@ export interface IngressModel {
 }
 
 export interface IngressPortModel {
-  /** `proto/port` */
-  key: string;
   proto: PortProtocol;
   port: number;
 }
@@ -183,7 +180,7 @@ function buildNetwork(spec: NetworkView, family: IptFamily, hairpin: boolean): N
   network.endpoints = spec.endpoints.flatMap((endpoint) => {
     const address = endpoint[family];
     if (address === undefined) return [];
-    return [{ key: `${spec.bridge}/${address}`, address, bindings: bindingsOf(endpoint.ports, address, network, hairpin) }];
+    return [{ address, bindings: bindingsOf(endpoint.ports, address, network, hairpin) }];
   });
   return network;
 }
@@ -199,7 +196,6 @@ export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: Ipt
     ? { kind: 'masquerade' }
     : { kind: 'snat', toSource: subnet.hostIp };
   const network: NetworkModel = {
-    key: spec.bridge,
     bridge: spec.bridge,
     family,
     subnet: subnet.subnet,
@@ -300,6 +296,6 @@ function buildIngress(spec: IngressSpec): IngressModel {
   return {
     bridge: spec.bridge,
     address: spec.address,
-    ports: spec.ports.map((port) => ({ key: `${port.proto}/${port.port}`, proto: port.proto, port: port.port })),
+    ports: spec.ports.map((port) => ({ proto: port.proto, port: port.port })),
   };
 }

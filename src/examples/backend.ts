@@ -1,7 +1,7 @@
-/** The examples' backend: the library's default, or iptables while this build lacks it. */
-import { DEFAULT_BACKEND, Firewall, type BackendName } from '../index.js'; // in your project: from 'bridgewall'
+/** The examples' backend: the library's default. */
+import { DEFAULT_BACKEND, type BackendName } from '../index.js'; // in your project: from 'bridgewall'
 
-export const BACKEND: BackendName = Firewall.supports(DEFAULT_BACKEND) ? DEFAULT_BACKEND : 'iptables';
+export const BACKEND: BackendName = DEFAULT_BACKEND;
 
 /** The namespace to program, from the command line: the examples never default to the machine's own. */
 export function netnsArgument(usage: string): string {

@@ -20,10 +20,6 @@ async function main(): Promise<void> {
   const firewall = await Firewall.open({ netns: netnsArgument('switch-backends.js NETNS_PATH') });
   try {
     for (const backend of BACKEND_NAMES) {
-      if (!Firewall.supports(backend)) {
-        console.log(`${backend}: not in this build yet`);
-        continue;
-      }
       const result = await firewall.apply({ ...SPEC, backend });
       console.log(`${backend}: ${result.changes} change(s); ${result.otherBackendChanges} removed from the other backend`);
       process.stdout.write((await firewall.show(backend)).text);

@@ -43,11 +43,6 @@ export function registerAt(slot: number): number {
 
 const slotsOf = (type: NftDatatype): number => Math.ceil(DATATYPE_LEN[type] / 4);
 
-/** The datatypes of a concatenation of fields, for its set's key. */
-export function fieldTypes(fields: readonly Field[]): NftDatatype[] {
-  return fields.map((field) => FIELDS[field].type);
-}
-
 /** Loads the fields into consecutive slots from NFT_REG_1. */
 export function loadFields(fields: readonly Field[]): NftExpr[] {
   const exprs: NftExpr[] = [];

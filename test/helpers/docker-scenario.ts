@@ -58,3 +58,16 @@ export function scenarioSpec(options: ScenarioOptions, families: { ipv4: boolean
     }],
   };
 }
+
+/** Internal goldens stand for every value of the options that cannot matter on an internal network. */
+export function variants(name: string): ScenarioOptions[] {
+  const named = parseScenarioName(name);
+  if (!named.internal) return [named];
+  return [false, true].flatMap((masq) => [false, true].flatMap((snat) => [false, true].flatMap((bindlh) =>
+    (['nat', 'nat-unprotected', 'routed'] as const).map((gwm) => ({ ...named, masq, snat, bindlh, gwm })))));
+}
+
+/** The daemon-level state of a scenario's hairpin setting (Docker's `cleaned` goldens): no network, both families. */
+export function daemonSpec(options: Pick<ScenarioOptions, 'hairpin'>): SpecInput {
+  return { backend: 'iptables', ipv6: true, userlandProxy: !options.hairpin };
+}

@@ -49,7 +49,7 @@ const ADOPT: Record<IptFamily, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
  * The changes each table of the plan needs to reach its target, read from
  * the kernel; nothing is written. Refused with ECONFLICT when they could only
  * be made by changing rules the claims do not cover. Without claims, every
- * Docker-shaped rule is ours (the low-level API adopts what it finds). A
+ * Docker-shaped rule is ours (adopted). A
  * table that does not exist is opened (so created) only when something is to
  * be written into it, and never with `readOnly` (a dry run): its changes are
  * then those from an empty table.
@@ -128,11 +128,6 @@ export async function commitChanges(tables: RuleTables, compute: () => Promise<T
       if (!(await retryAfterLostRace(error, attempt))) throw error;
     }
   }
-}
-
-/** Applies the plan, adopting every Docker-shaped rule; returns the changes made (empty when the kernel already matched). */
-export async function applyPlan(tables: RuleTables, plan: IptablesPlan): Promise<TableChange[]> {
-  return (await commitChanges(tables, () => planChanges(tables, plan))).changes;
 }
 
 /** A table as opening it creates it: its built-in chains, empty, policy ACCEPT. */

@@ -22,7 +22,7 @@
  * changing it (another manager's daemon-level jumps differ from the plan's,
  * or its rules use a bridge the plan programs), `conflicts` names it, and the
  * caller refuses (ECONFLICT) unless told to adopt: adopting claims every
- * Docker-shaped rule and every DOCKER chain, as the low-level API does.
+ * Docker-shaped rule and every DOCKER chain.
  */
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
@@ -106,7 +106,7 @@ export function unionOwned(a: OwnedState, b: OwnedState): OwnedState {
  * (rule text) stays claimed: the change left it for another writer's mapping,
  * and whoever removes that mapping last must still find it ours.
  */
-export function releasedBetween(owned: OwnedState, before: OwnedState, after: OwnedState, keptInKernel: ReadonlySet<string> = new Set()): OwnedState {
+export function releasedBetween(owned: OwnedState, before: OwnedState, after: OwnedState, keptInKernel: ReadonlySet<string>): OwnedState {
   const kept = nothingOwned();
   for (const family of ['ipv4', 'ipv6'] as const) {
     const [was, will, have] = [before[family], after[family], owned[family]];

@@ -12,10 +12,7 @@
 import { formatSave, type IptTableSnapshot } from '../../iptc/format.js';
 import type { IptFamily } from '../../iptc/rule.js';
 import type { FamilyModel, FirewallModel, IngressModel } from '../model.js';
-import {
-  addEndpoint, addIngressPorts, addPorts, delEndpoint, delIngress, delIngressPorts, delNetwork, delPorts, newNetwork,
-  setupDaemon,
-} from './firewaller.js';
+import { addEndpoint, addIngressPorts, addPorts, newNetwork, setupDaemon } from './firewaller.js';
 import { IptablesRuleset, PLANNED_TABLES, type TablePlan } from './ruleset.js';
 
 export interface IptablesPlan {
@@ -29,17 +26,14 @@ export interface IptablesFamilyPlan {
   tables: TablePlan[];
 }
 
-/** The owner of ingress ports published through a spec (the imperative API passes service names). */
-export const SPEC_INGRESS_SERVICE = 'spec';
-
 export function planIptables(model: FirewallModel): IptablesPlan {
   return {
     families: model.families.map((family) => familyPlan(buildRuleset(family, ingressFor(model, family)))),
   };
 }
 
-/** Replays the whole model on a fresh ruleset: what `apply` commits. */
-export function buildRuleset(family: FamilyModel, ingress?: IngressModel): IptablesRuleset {
+/** Replays the whole model on a fresh ruleset. */
+function buildRuleset(family: FamilyModel, ingress?: IngressModel): IptablesRuleset {
   const ruleset = new IptablesRuleset(family.family);
   setupDaemon(ruleset, family);
   for (const network of family.networks) {
@@ -49,26 +43,11 @@ export function buildRuleset(family: FamilyModel, ingress?: IngressModel): Iptab
       addPorts(ruleset, network, endpoint.bindings);
     }
   }
-  if (ingress) addIngressPorts(ruleset, ingress, ingress.ports, SPEC_INGRESS_SERVICE);
+  if (ingress) addIngressPorts(ruleset, ingress);
   return ruleset;
 }
 
-/** Removes everything the model added on top of the daemon-level set-up, in reverse. */
-export function removeModel(ruleset: IptablesRuleset, family: FamilyModel, ingress?: IngressModel): void {
-  if (ingress) {
-    delIngressPorts(ruleset, ingress, ingress.ports, SPEC_INGRESS_SERVICE);
-    delIngress(ruleset, ingress);
-  }
-  for (const network of [...family.networks].reverse()) {
-    for (const endpoint of [...network.endpoints].reverse()) {
-      delPorts(ruleset, network, endpoint.bindings);
-      delEndpoint(ruleset, network, endpoint);
-    }
-    delNetwork(ruleset, network);
-  }
-}
-
-export function familyPlan(ruleset: IptablesRuleset): IptablesFamilyPlan {
+function familyPlan(ruleset: IptablesRuleset): IptablesFamilyPlan {
   return { family: ruleset.family, tables: PLANNED_TABLES.map((table) => ruleset.table(table)) };
 }
 

@@ -2,8 +2,7 @@
  * The iptables rules behind each model decision, listed in the order Docker
  * Engine v29 issues them, each with Docker's choice of append or insert
  * (moby daemon/libnetwork/drivers/bridge/internal/iptabler, firewall_linux.go
- * and service_linux.go). Adding a list applies it in order; removing it
- * deletes the same rules.
+ * and service_linux.go). The plan adds each list in order.
  */
 import type { IptFamily, IptMatch, IptProtocol, IptRule, IptTableName } from '../../iptc/rule.js';
 import type { PortProtocol } from '../../spec/types.js';

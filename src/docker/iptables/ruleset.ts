@@ -1,16 +1,15 @@
 /**
  * An in-memory iptables ruleset for one family that behaves like Docker's
- * iptables helpers: rules are added only if missing (`Rule.Append`,
- * `Rule.Insert`), jumps can be moved to the head (`EnsureJumpRule`), and
- * deleting a missing rule is a no-op. Each rule also records who asked for it,
- * so a rule two bindings share stays until the last of them is removed (where
- * Docker would delete it with the first).
+ * iptables helpers as the plan replays them: rules are added only if missing
+ * (`Rule.Append`, `Rule.Insert`), and jumps can be moved to the head
+ * (`EnsureJumpRule`). Nothing is ever removed from it: a change is planned as
+ * the whole ruleset before and after it (see backends/iptables/merge.ts).
  *
  * Rules inserted at the head of a chain always precede appended ones, so a
  * chain is `head` then `tail`; in a built-in chain, rules that are not ours
  * sit between the two.
  */
-import { BUILTIN_CHAINS, compareChains, formatRule } from '../../iptc/format.js';
+import { BUILTIN_CHAINS, compareChains } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
 
@@ -43,16 +42,8 @@ export interface TablePlan {
   chains: ChainPlan[];
 }
 
-/**
- * Who claims a rule: the one owner's name, or a set once a second one claims
- * it. Nearly every rule has one owner, and a set per rule costs more than the
- * rule in plans of tens of thousands of rules.
- */
-type Owners = string | Set<string>;
-
 interface Entry {
   rule: IptRule;
-  owners: Owners;
   atHead: boolean;
   previous: Entry | undefined;
   next: Entry | undefined;
@@ -61,7 +52,6 @@ interface Entry {
 interface Chain {
   builtin: boolean;
   userOwned: boolean;
-  owners: Set<string>;
   first: Entry | undefined;
   last: Entry | undefined;
   byText: Map<string, Entry>;
@@ -73,51 +63,24 @@ export class IptablesRuleset {
   constructor(readonly family: IptFamily) {}
 
   /** Creates a chain if missing (Docker's `NewChain`); `userOwned` chains are never removed. */
-  ensureChain(table: IptTableName, name: string, owner: string, userOwned = false): void {
+  ensureChain(table: IptTableName, name: string, userOwned = false): void {
     const chains = this.chainsOf(table);
-    const chain = chains.get(name) ?? newChain(false, userOwned);
-    chain.owners.add(owner);
-    chains.set(name, chain);
+    if (!chains.has(name)) chains.set(name, newChain(false, userOwned));
   }
 
-  /** Drops `owner`'s claim on a chain; the last claim removes the chain with whatever rules are left in it. */
-  releaseChain(table: IptTableName, name: string, owner: string): void {
-    const chain = this.chainsOf(table).get(name);
-    if (!chain || chain.builtin || chain.userOwned) return;
-    chain.owners.delete(owner);
-    if (chain.owners.size === 0) this.chainsOf(table).delete(name);
-  }
-
-  add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement, owner: string): void {
+  add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement): void {
     const chain = this.chain(table, chainName);
     // Remembered with the rule: the plan's rules are compared by text again when diffed.
     const text = ruleText(this.family, rule);
     const existing = chain.byText.get(text);
     if (existing) {
-      existing.owners = withOwner(existing.owners, owner);
       if (placement !== 'first') return;
       unlink(chain, existing);
     }
-    const entry = existing ?? { rule, owners: owner, atHead: false, previous: undefined, next: undefined };
+    const entry = existing ?? { rule, atHead: false, previous: undefined, next: undefined };
     if (placement === 'append') linkLast(chain, entry);
     else linkFirst(chain, entry);
     chain.byText.set(text, entry);
-  }
-
-  /** Drops `owner`'s claim on a rule; the rule goes with the last claim. A missing rule is a no-op. */
-  remove(table: IptTableName, chainName: string, rule: IptRule, owner: string): void {
-    const chain = this.tables.get(table)?.get(chainName);
-    // Not remembered: `rule` is built afresh for the lookup and dropped after it.
-    const text = formatRule(this.family, rule);
-    const entry = chain?.byText.get(text);
-    if (!chain || !entry) return;
-    const owners = withoutOwner(entry.owners, owner);
-    if (owners !== undefined) {
-      entry.owners = owners;
-      return;
-    }
-    unlink(chain, entry);
-    chain.byText.delete(text);
   }
 
   /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
@@ -155,19 +118,7 @@ export class IptablesRuleset {
 }
 
 function newChain(builtin: boolean, userOwned: boolean): Chain {
-  return { builtin, userOwned, owners: new Set(), first: undefined, last: undefined, byText: new Map() };
-}
-
-function withOwner(owners: Owners, owner: string): Owners {
-  if (typeof owners !== 'string') return owners.add(owner);
-  return owners === owner ? owners : new Set([owners, owner]);
-}
-
-/** The owners left once `owner` lets go; undefined when none are. */
-function withoutOwner(owners: Owners, owner: string): Owners | undefined {
-  if (typeof owners === 'string') return owners === owner ? undefined : owners;
-  owners.delete(owner);
-  return owners.size > 0 ? owners : undefined;
+  return { builtin, userOwned, first: undefined, last: undefined, byText: new Map() };
 }
 
 function linkFirst(chain: Chain, entry: Entry): void {
