@@ -45,7 +45,6 @@ async function main(): Promise<void> {
       const extra = benchSpec('nftables', 0);
       extra.networks![0]!.endpoints!.find((e) => e.ipv4 === EXTRA.containerAddress)!.ports = [UDP_EXTRA];
       const filters = packConntrackFilters(filtersOf({ before: undefined, after: HeldSpec.parse(extra).spec }), 'filters');
-      ns.time('/usr/sbin/ip', ['link', 'set', 'lo', 'up']);
       let filled = 0;
       for (const entries of [0, 1, ENTRIES]) {
         ns.time('/usr/bin/python3', ['-c', fill(filled, entries - filled)]);

@@ -1,30 +1,12 @@
 /**
- * Throwaway network namespaces for the benchmark, each with a unique name and
- * deleted when its work is done, or at the latest when the process exits.
- * System tools run inside them by absolute path through nsenter.
+ * Throwaway network namespaces for the benchmark: src/sandbox's, one per
+ * measurement, deleted when its work is done (or when the process exits or
+ * is stopped). System tools run inside them by absolute path through nsenter,
+ * timed from the process's start.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-
-const live = new Set<string>();
-let counter = 0;
-
-process.on('exit', () => {
-  for (const name of [...live]) deleteNetns(name);
-});
-// A run stopped by a signal (Ctrl-C, timeout(1)) deletes its namespaces too.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
-}
-
-function deleteNetns(name: string): void {
-  if (!live.delete(name)) return;
-  try {
-    execFileSync('/usr/sbin/ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
-  } catch {
-    // Already gone.
-  }
-}
+import { Sandbox } from '../src/sandbox/sandbox.js';
 
 export interface BenchNetns {
   readonly path: string;
@@ -32,17 +14,11 @@ export interface BenchNetns {
   time(tool: string, args: readonly string[], input?: string): number;
 }
 
-/** Runs `work` in a fresh namespace and deletes the namespace afterwards, whatever happens. */
+/** Runs `work` in a fresh namespace, forwarding on as on a Docker host, and deletes the namespace afterwards, whatever happens. */
 export async function withNetns<T>(work: (ns: BenchNetns) => Promise<T>): Promise<T> {
-  const name = `bwbench-${process.pid}-${++counter}`;
-  execFileSync('/usr/sbin/ip', ['netns', 'add', name], { timeout: 10_000 });
-  live.add(name);
+  const sandbox = new Sandbox('bwbench');
   try {
-    // Forwarding on, as on a Docker host: the nftables backend refuses to apply without it, as Docker's does.
-    execFileSync('/usr/sbin/ip', ['netns', 'exec', name, 'sh', '-c',
-      'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; echo 1 > /proc/sys/net/ipv6/conf/default/forwarding'],
-    { timeout: 10_000 });
-    const path = `/run/netns/${name}`;
+    const { path } = await sandbox.add();
     return await work({
       path,
       time(tool, args, input) {
@@ -56,6 +32,6 @@ export async function withNetns<T>(work: (ns: BenchNetns) => Promise<T>): Promis
       },
     });
   } finally {
-    deleteNetns(name);
+    sandbox.remove();
   }
 }

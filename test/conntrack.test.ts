@@ -14,9 +14,10 @@ import { portChangeOf } from '../src/docker/port-change.js';
 import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
 import { binding } from '../src/native/binding.js';
 import { packConntrackFilters, type ConntrackFilter } from '../src/native/conntrack.js';
+import { systemTool } from '../src/sandbox/tools.js';
 import { HeldSpec } from '../src/spec/held.js';
 import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
-import { createNetns, kernelTest, systemTool, type TestNetns } from './helpers/netns.js';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { withPreload } from './helpers/preload.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,8 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { kernelTest, systemTool } from './helpers/netns.js';
+import { systemTool } from '../src/sandbox/tools.js';
+import { kernelTest } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
@@ -40,21 +41,25 @@ kernelTest('bridgewall demo: every check in its table passes and the sandbox is 
   t.deepEqual(await demoNamespaces(pid!), []);
 });
 
-kernelTest('bridgewall demo removes its sandbox when interrupted', async (t) => {
-  const child = spawn(process.execPath, [CLI, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  await new Promise<void>((resolve) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      if (stdout.includes('[2/6]')) resolve();
+// SIGHUP: the terminal closed (before, it left the sandbox behind).
+for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+  kernelTest(`bridgewall demo removes its sandbox when stopped by ${signal}`, async (t) => {
+    const child = spawn(process.execPath, [CLI, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => child.kill('SIGKILL'));
+    let stdout = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        if (stdout.includes('[2/6]')) resolve();
+      });
     });
+    t.true((await demoNamespaces(child.pid!)).length > 0, 'the sandbox exists while the demo runs');
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, received) => resolve(received)));
+    child.kill(signal);
+    t.is(await exited, signal);
+    t.deepEqual(await demoNamespaces(child.pid!), []);
   });
-  t.true((await demoNamespaces(child.pid!)).length > 0, 'the sandbox exists while the demo runs');
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  child.kill('SIGINT');
-  t.is(await exited, 'SIGINT');
-  t.deepEqual(await demoNamespaces(child.pid!), []);
-});
+}
 
 test('bridgewall demo has complete help, listed in the main help', async (t) => {
   const main = await execFileAsync(process.execPath, [CLI, '--help']);

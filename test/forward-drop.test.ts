@@ -11,12 +11,12 @@ import { writeFileSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { Firewall } from '../src/firewall.js';
+import { UPLINK } from '../src/sandbox/topology.js';
 import type { SpecInput } from '../src/spec/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { createPacketBed } from './bed/bed.js';
 import { containerName } from './bed/docker-host.js';
 import { expectProbes } from './bed/expect.js';
-import { UPLINK } from './bed/topology.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');

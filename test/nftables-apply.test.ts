@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
 import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
-import { runWithInput } from './bed/netns-exec.js';
 import { repositoryRoot } from './helpers/conformance.js';
 import type { ScenarioOptions } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
@@ -123,7 +122,7 @@ kernelTest('nftables backend: the dry-run script, fed to nft -f, builds the same
   ];
   for (const spec of steps) {
     const script = await byScript.dryRun(spec);
-    await runWithInput(scripted, 'nft', ['-f', '-'], script);
+    await scripted.runWithInput('nft', ['-f', '-'], script);
     await byLibrary.apply(spec);
     t.is(await scripted.run('nft', 'list', 'ruleset'), await applied.run('nft', 'list', 'ruleset'));
     t.like(await byScript.apply(spec), { commits: 0, changes: 0 }, 'the library reads the script\'s ruleset as its own');

@@ -1,8 +1,9 @@
 /**
  * The library's path never starts a process or a shell: outside the demo's
- * own folder (which builds its sandbox with `ip` and times `iptables`), no
- * source file in src/ imports child_process or calls exec-like APIs, and the
- * native addon has no exec/system/popen either. Names reach the kernel only
+ * folder (which times `iptables`) and the sandbox's (which builds namespaces
+ * with `ip` and runs its agents in them), no source file in src/ imports
+ * child_process or calls exec-like APIs, and the native addon has no
+ * exec/system/popen either. Names reach the kernel only
  * as netlink attributes and libiptc entries.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,11 +19,16 @@ function filesUnder(dir: string, extensions: readonly string[]): string[] {
 
 const root = repositoryRoot();
 
-test('no TypeScript outside src/demo starts a process', (t) => {
-  const library = filesUnder(path.join(root, 'src'), ['.ts']).filter((file) => !file.includes(`${path.sep}demo${path.sep}`));
+test('no TypeScript outside src/demo and src/sandbox starts a process', (t) => {
+  const library = filesUnder(path.join(root, 'src'), ['.ts'])
+    .filter((file) => !['demo', 'sandbox'].some((folder) => file.includes(`${path.sep}src${path.sep}${folder}${path.sep}`)));
   t.true(library.length > 20);
   const offenders = library.filter((file) => /child_process|\bexecSync\b|\bspawnSync\b|worker_threads/.test(readFileSync(file, 'utf8')));
   t.deepEqual(offenders.map((file) => path.relative(root, file)), []);
+  // Nor does the library reach them: only the CLI's demo command does.
+  const reaching = library.filter((file) => !file.includes(`${path.sep}src${path.sep}cli${path.sep}`))
+    .filter((file) => /from '\.\.?\/(\.\.\/)*(demo|sandbox)\//.test(readFileSync(file, 'utf8')));
+  t.deepEqual(reaching.map((file) => path.relative(root, file)), []);
 });
 
 test('the native addon never execs, forks or calls a shell', (t) => {

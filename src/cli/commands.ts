@@ -3,7 +3,7 @@ import { BACKEND_NAMES, Firewall } from '../firewall.js';
 import type { BackendName } from '../backends/backend.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from '../demo/format.js';
-import { DemoError } from '../demo/system.js';
+import { SandboxError } from '../sandbox/tools.js';
 import { invalid, ValidationError } from '../errors.js';
 import { formatWarning, type Warning } from '../warnings.js';
 import { readSpecText } from './spec-file.js';
@@ -103,5 +103,5 @@ export async function demoCommand(options: { backend?: string; json?: boolean })
   const failed = report.checks.filter((row) => !row.passed).length;
   if (failed === 0) return output;
   process.stdout.write(output);
-  throw new DemoError('ECHECKS', `${failed} of ${report.checks.length} checks failed (see the table)`);
+  throw new SandboxError('ECHECKS', `${failed} of ${report.checks.length} checks failed (see the table)`);
 }

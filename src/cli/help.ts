@@ -130,9 +130,10 @@ Shows what bridgewall does, inside a sandbox it builds and removes itself:
   5. publishes 10,000 more ports in one call, times it, and proves one of them;
   6. times 100 iptables processes, one per rule as Docker runs them, in the scratch
      namespace, and extrapolates to the rules those 10,000 ports need;
-then deletes every namespace it created (also on failure, Ctrl-C or SIGTERM) and
-prints a table: check, expected, result. Connection attempts give up after 1.2 s.
-The machine's own ruleset and interfaces are never touched. It takes a few seconds.
+then deletes every namespace it created (also on failure, Ctrl-C, SIGTERM or
+SIGHUP) and prints a table: check, expected, result. Connection attempts give up
+after 1.2 s. The machine's own ruleset and interfaces are never touched. It takes
+a few seconds.
 
 Options:
   --backend NAME  iptables, iptables-nft or nftables (default: the library's default, nftables)

@@ -7,8 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Firewall } from '../firewall.js';
 import type { PortSpecInput } from '../spec/types.js';
-import type { Sandbox } from './sandbox.js';
-import { runTool, systemTool } from './system.js';
+import type { Namespace } from '../sandbox/sandbox.js';
+import { systemTool } from '../sandbox/tools.js';
 
 /** Docker's setPerPortIptables: a DNAT rule (nat) and an ACCEPT rule (filter) per port, each its own process. */
 export const DOCKER_RULES_PER_PORT = 2;
@@ -36,12 +36,11 @@ export async function timeBulkPublish(
 
 /**
  * Runs `processes` iptables commands shaped like Docker's per-port rules,
- * one process each, from one shell inside the sandbox's `role` namespace.
+ * one process each, from one shell inside the namespace `scratch`.
  */
-export async function sampleForkPerRule(sandbox: Sandbox, role: string, processes: number, target: { address: string; bridge: string }): Promise<ForkSample> {
+export async function sampleForkPerRule(scratch: Namespace, processes: number, target: { address: string; bridge: string }): Promise<ForkSample> {
   const iptables = systemTool('iptables');
-  const inNamespace = ['netns', 'exec', sandbox.name(role), systemTool('sh'), '-e'];
-  const tool = (await runTool('ip', inNamespace, `${iptables} --version\n${iptables} -t nat -N DOCKER\n${iptables} -t filter -N DOCKER\n`)).trim();
+  const tool = (await scratch.runWithInput('sh', ['-e'], `${iptables} --version\n${iptables} -t nat -N DOCKER\n${iptables} -t filter -N DOCKER\n`)).trim();
   const commands: string[] = [];
   for (let port = 1; commands.length < processes; port++) {
     commands.push(
@@ -50,7 +49,7 @@ export async function sampleForkPerRule(sandbox: Sandbox, role: string, processe
     );
   }
   const started = performance.now();
-  await runTool('ip', inNamespace, `${commands.slice(0, processes).join('\n')}\n`);
+  await scratch.runWithInput('sh', ['-e'], `${commands.slice(0, processes).join('\n')}\n`);
   const ms = performance.now() - started;
   return { tool, processes, ms };
 }

@@ -8,12 +8,13 @@
 import type { BackendName } from '../backends/backend.js';
 import { Firewall } from '../firewall.js';
 import { DEFAULT_BACKEND } from '../spec/validate.js';
-import { Agent } from './agent-client.js';
+import { Agent } from '../sandbox/agent-client.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import { requireNamespacePrivileges } from '../sandbox/tools.js';
+import { buildTopology } from '../sandbox/topology.js';
 import { DOCKER_RULES_PER_PORT, sampleForkPerRule, timeBulkPublish, type BulkTiming, type ForkSample } from './bulk.js';
 import { runChecks, type CheckRow } from './checks.js';
-import { Sandbox } from './sandbox.js';
 import { BULK, BULK_CHECK, BULK_PORTS, CHECKS, demoSpec, SERVED_PORT, TOPOLOGY, WEB } from './scenario.js';
-import { requireCapabilities } from './system.js';
 
 /** iptables processes timed; at a few milliseconds each the sample stays within a second or two. */
 const FORK_SAMPLE_PROCESSES = 100;
@@ -43,31 +44,27 @@ export interface DemoReport {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const progress = options.progress ?? (() => {});
   const backend = options.backend ?? DEFAULT_BACKEND;
-  requireCapabilities();
-  const sandbox = new Sandbox();
-  const removeOnSignal = (signal: NodeJS.Signals): void => {
-    sandbox.remove();
-    process.kill(process.pid, signal); // the handler was `once`: the default action now ends the process
-  };
-  const removeOnExit = (): void => sandbox.remove();
-  process.once('SIGINT', removeOnSignal).once('SIGTERM', removeOnSignal).once('exit', removeOnExit);
+  requireNamespacePrivileges();
+  // Deleted in the `finally`, or, on SIGINT, SIGTERM or SIGHUP, by the sandbox itself before the process ends.
+  const sandbox = new Sandbox('bwdemo');
   let firewall: Firewall | undefined;
   try {
     progress(`backend: ${backend}`);
-    progress(`only namespaces named ${sandbox.name('*')} are created and changed; the machine's own ruleset and interfaces are never touched`);
+    progress(`only namespaces named ${sandbox.pattern} are created and changed; the machine's own ruleset and interfaces are never touched`);
     progress(`[1/${STEPS}] building the sandbox: host, outside, 2 bridge networks, 3 containers, a scratch namespace`);
-    await sandbox.build(TOPOLOGY);
-    await sandbox.addNamespace('scratch');
+    const topology = await buildTopology(sandbox, TOPOLOGY);
+    const scratch = await sandbox.add('scratch');
 
     progress(`[2/${STEPS}] starting a TCP server and prober in each namespace`);
-    const roles = ['outside', ...TOPOLOGY.networks.flatMap((network) => network.containers.map((container) => container.name))];
-    const agents = new Map(await Promise.all(roles.map(async (role) => {
-      const ports = role === 'web' ? [SERVED_PORT, BULK.last] : [SERVED_PORT];
-      return [role, await Agent.start(sandbox, role, ports)] as const;
+    const nodes = [['outside', topology.outside] as const, ...topology.containers.map((container) => [container.description.name, container.netns] as const)];
+    const agents = new Map(await Promise.all(nodes.map(async ([role, netns]) => {
+      const agent = await Agent.start(sandbox, netns, role);
+      await agent.serve('tcp', role === 'web' ? [SERVED_PORT, BULK.last] : [SERVED_PORT]);
+      return [role, agent] as const;
     })));
 
-    progress(`[3/${STEPS}] applying the spec with ${backend} in ${sandbox.name('host')}`);
-    firewall = await Firewall.open({ netns: sandbox.path('host') });
+    progress(`[3/${STEPS}] applying the spec with ${backend} in ${topology.host.name}`);
+    firewall = await Firewall.open({ netns: topology.host.path });
     await firewall.apply(demoSpec(backend));
     const ruleset = (await firewall.show(backend)).text;
 
@@ -78,8 +75,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const bulk = await timeBulkPublish(firewall, WEB.bridge, { ipv4: WEB.address }, BULK_PORTS, BULK_PORT_COUNT);
     checks.push(...await runChecks(agents, [BULK_CHECK]));
 
-    progress(`[6/${STEPS}] timing ${FORK_SAMPLE_PROCESSES} iptables processes, one per rule as Docker runs them, in ${sandbox.name('scratch')}`);
-    const forkSample = await sampleForkPerRule(sandbox, 'scratch', FORK_SAMPLE_PROCESSES, WEB);
+    progress(`[6/${STEPS}] timing ${FORK_SAMPLE_PROCESSES} iptables processes, one per rule as Docker runs them, in ${scratch.name}`);
+    const forkSample = await sampleForkPerRule(scratch, FORK_SAMPLE_PROCESSES, WEB);
     const forkEstimateMs = (forkSample.ms / forkSample.processes) * BULK_PORT_COUNT * DOCKER_RULES_PER_PORT;
 
     return { backend, ruleset, checks, bulk, forkSample, forkEstimateMs, namespaces: sandbox.size };
@@ -87,6 +84,5 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     firewall?.close();
     progress(`removing the sandbox (${sandbox.size} namespaces)`);
     sandbox.remove();
-    process.off('SIGINT', removeOnSignal).off('SIGTERM', removeOnSignal).off('exit', removeOnExit);
   }
 }

@@ -4,26 +4,23 @@
  * connections whose outcome shows Docker's rules at work. Addresses come
  * from the ranges reserved for documentation and benchmarks only.
  */
+import { UPLINK, type TopologyDescription } from '../sandbox/topology.js';
 import type { PortSpecInput, SpecInput } from '../spec/types.js';
-import type { TopologyPlan } from './sandbox.js';
 
-export const TOPOLOGY: TopologyPlan = {
-  hostAddress: '203.0.113.1',
-  outsideAddress: '203.0.113.2',
-  containerRange: '198.18.0.0/15',
-  networks: [
-    {
-      bridge: 'br-web', subnet: '198.18.1.0/24', gateway: '198.18.1.1',
-      containers: [{ name: 'web', address: '198.18.1.2' }, { name: 'api', address: '198.18.1.3' }],
-    },
-    { bridge: 'br-db', subnet: '198.18.2.0/24', gateway: '198.18.2.1', containers: [{ name: 'db', address: '198.18.2.2' }] },
-  ],
-};
-
-const [WEB_NETWORK, DB_NETWORK] = TOPOLOGY.networks as [TopologyPlan['networks'][number], TopologyPlan['networks'][number]];
+const WEB_NETWORK = { bridge: 'br-web', subnet: '198.18.1.0/24' } as const;
+const DB_NETWORK = { bridge: 'br-db', subnet: '198.18.2.0/24' } as const;
 export const WEB = { bridge: WEB_NETWORK.bridge, address: '198.18.1.2' } as const;
 const API_ADDRESS = '198.18.1.3';
 const DB_ADDRESS = '198.18.2.2';
+
+/** The containers are named by role: their servers answer with it, and the table shows it. */
+export const TOPOLOGY: TopologyDescription = {
+  label: 'docker',
+  bridges: [
+    { name: WEB_NETWORK.bridge, ipv4: WEB_NETWORK.subnet, containers: [{ name: 'web', ipv4: WEB.address }, { name: 'api', ipv4: API_ADDRESS }] },
+    { name: DB_NETWORK.bridge, ipv4: DB_NETWORK.subnet, containers: [{ name: 'db', ipv4: DB_ADDRESS }] },
+  ],
+};
 
 /** Every container and the outside serve this port. */
 export const SERVED_PORT = 80;
@@ -60,8 +57,8 @@ export interface Check {
   expected: Expectation;
 }
 
-const OUTSIDE = TOPOLOGY.outsideAddress;
-const HOST = TOPOLOGY.hostAddress;
+const OUTSIDE = UPLINK.outsideIpv4;
+const HOST = UPLINK.hostIpv4;
 
 export const CHECKS: readonly Check[] = [
   { title: 'outside -> host:8080 (published)', from: 'outside', address: HOST, port: PUBLISHED_PORT, expected: { server: 'web' } },

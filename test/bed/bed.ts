@@ -4,20 +4,20 @@
  * backend under test. Tests then probe with real connections.
  */
 import type { ExecutionContext } from 'ava';
+import { Agent } from '../../src/sandbox/agent-client.js';
+import { buildTopology } from '../../src/sandbox/topology.js';
 import type { SpecInput } from '../../src/spec/types.js';
 import { parseSpec } from '../../src/spec/validate.js';
-import type { TestNetns } from '../helpers/netns.js';
-import { NetnsAgent } from './agent-client.js';
+import { testSandbox, type TestNetns } from '../helpers/netns.js';
 import type { SpecApplier } from './apply.js';
 import { dockerTopology } from './docker-host.js';
-import { buildTopology } from './topology.js';
 
 /** Every container and the outside serve these from the start. */
 export const SERVED_PORTS = { tcp: [80, 81], udp: [80] } as const;
 
 export interface BedNode {
   readonly netns: TestNetns;
-  readonly agent: NetnsAgent;
+  readonly agent: Agent;
 }
 
 export interface PacketBed {
@@ -40,9 +40,10 @@ export interface BedOptions {
 }
 
 export async function createPacketBed(t: ExecutionContext, options: BedOptions): Promise<PacketBed> {
-  const topology = await buildTopology(t, dockerTopology(options.label, parseSpec(options.spec)));
+  const sandbox = testSandbox(t);
+  const topology = await buildTopology(sandbox, dockerTopology(options.label, parseSpec(options.spec)));
   const start = async (netns: TestNetns, name: string): Promise<BedNode> => {
-    const agent = await NetnsAgent.start(t, netns, name);
+    const agent = await Agent.start(sandbox, netns, name);
     await agent.serve('tcp', SERVED_PORTS.tcp);
     await agent.serve('udp', SERVED_PORTS.udp);
     return { netns, agent };

@@ -9,12 +9,12 @@
 import type { ExecutionContext } from 'ava';
 import type { BackendName } from '../../src/backends/backend.js';
 import { Firewall, type ApplyResult } from '../../src/firewall.js';
+import type { UdpStreamResult } from '../../src/sandbox/agent-protocol.js';
+import { UPLINK } from '../../src/sandbox/topology.js';
 import type { PortSpecInput, SpecInput } from '../../src/spec/types.js';
 import { kernelTest } from '../helpers/netns.js';
-import type { UdpStreamResult } from './agent-protocol.js';
 import { createPacketBed, type PacketBed } from './bed.js';
 import { containerName } from './docker-host.js';
-import { UPLINK } from './topology.js';
 
 const BRIDGE = 'br-ct';
 const SUBNET = '198.18.8.0/24';

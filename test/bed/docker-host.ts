@@ -2,11 +2,11 @@
  * The topology a spec describes. The host settings Docker makes besides its
  * rules (route_localnet, bridge-nf-call-ip(6)tables, hairpin mode on bridge
  * ports) are the library's, written by apply, so the packet tests prove
- * them too. Forwarding is enabled by the bed itself (Docker then leaves the
- * FORWARD policy alone).
+ * them too. Forwarding is on in every sandbox namespace (Docker then
+ * leaves the FORWARD policy alone).
  */
+import type { BridgeDescription, ContainerDescription, TopologyDescription } from '../../src/sandbox/topology.js';
 import type { Spec } from '../../src/spec/types.js';
-import type { BridgeDescription, ContainerDescription, TopologyDescription } from './topology.js';
 
 /** The namespace of the swarm ingress sandbox, where ingress ports are DNATed to; also its servers' name. */
 export const INGRESS_SANDBOX = 'ingress-sbox';
@@ -29,7 +29,7 @@ export function dockerTopology(label: string, spec: Spec): TopologyDescription {
   if (spec.ingress && !bridges.some((bridge) => bridge.name === spec.ingress?.bridge)) {
     throw new Error(`the bed needs the ingress bridge ${spec.ingress.bridge} among the spec's networks, for its subnet`);
   }
-  return { label, bridges, hostSysctls: new Map() };
+  return { label, bridges };
 }
 
 /** Containers are named after their address, so test output says who answered. */

@@ -4,7 +4,7 @@
  * and each failed row says what was being checked and what came back.
  */
 import type { ExecutionContext } from 'ava';
-import type { ProbeProtocol } from './agent-protocol.js';
+import type { ProbeProtocol } from '../../src/sandbox/agent-protocol.js';
 import type { BedNode } from './bed.js';
 
 /** Answered by `server`, which saw the connection come from `peer`; or no answer at all. */

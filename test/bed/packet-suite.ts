@@ -7,13 +7,14 @@
  * Addresses: bridge networks in 198.18.0.0/15 and 2001:db8::/32, the uplink
  * in 203.0.113.0/24 and 2001:db8:ff::/64 (see UPLINK).
  */
+import type { Namespace } from '../../src/sandbox/sandbox.js';
+import { gatewayOf, UPLINK } from '../../src/sandbox/topology.js';
 import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
 import { kernelTest } from '../helpers/netns.js';
 import type { SpecApplier } from './apply.js';
 import { createPacketBed } from './bed.js';
 import { containerName, INGRESS_SANDBOX } from './docker-host.js';
 import { expectProbes } from './expect.js';
-import { gatewayOf, routeLoopbackThroughHost, UPLINK } from './topology.js';
 
 const ALPHA = { bridge: 'br-alpha', subnet: '198.18.1.0/24', first: '198.18.1.2', second: '198.18.1.3' };
 const BETA = { bridge: 'br-beta', subnet: '198.18.2.0/24', first: '198.18.2.2', second: '198.18.2.3' };
@@ -39,6 +40,16 @@ function spec(networks: NetworkSpecInput[], options: Omit<SpecInput, 'networks'>
 /** Who answers as the container at `address`, seeing `peer`. */
 function answer(address: string, peer: string): { server: string; peer: string } {
   return { server: containerName(address), peer };
+}
+
+/**
+ * Makes a namespace on the uplink send 127.0.0.1 to the host, as an attacker
+ * next to a Docker host could: its own loopback address goes, a route via the
+ * host replaces it, and replies coming back from 127.0.0.1 are accepted.
+ */
+async function routeLoopbackThroughHost(netns: Namespace): Promise<void> {
+  await netns.ipBatch(['address del 127.0.0.1/8 dev lo', `route add 127.0.0.1/32 via ${UPLINK.hostIpv4}`]);
+  await netns.run('sysctl', '-q', '-w', 'net/ipv4/conf/all/route_localnet=1', 'net/ipv4/conf/eth0/route_localnet=1');
 }
 
 export function registerPacketSuite(backend: string, apply: SpecApplier): void {

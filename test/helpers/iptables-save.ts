@@ -5,7 +5,8 @@
  * lines and with counters zeroed. Naming a table prints it, if empty, as
  * Docker's goldens print it (legacy: opening it creates it).
  */
-import { normaliseSave, systemTool, type TestNetns } from './netns.js';
+import { systemTool } from '../../src/sandbox/tools.js';
+import { normaliseSave, type TestNetns } from './netns.js';
 
 export async function savedTables(ns: TestNetns, family: 'ipv4' | 'ipv6' = 'ipv4', flavour: 'iptables' | 'iptables-nft' = 'iptables'): Promise<string> {
   const kind = flavour === 'iptables' ? 'legacy' : 'nft';

@@ -28,13 +28,11 @@ import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backe
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
-import { OwnerRecord } from './owner-record.js';
+import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 import type { RuleTables } from './rule-tables.js';
 
 const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
-
-export type IptablesFlavour = 'iptables' | 'iptables-nft';
 
 /** Where each flavour keeps its rules. */
 const HOMES: Record<IptablesFlavour, (options: { netns?: string }) => Promise<RuleTables>> = {

@@ -22,6 +22,10 @@ import { callNative, NetfilterError, type NetfilterErrorCode } from '../../error
 import { nothingOwned, type OwnedFamily, type OwnedState } from '../../docker/iptables/ownership.js';
 import { binding } from '../../native/binding.js';
 
+/** The iptables flavours, each with its own rules and record: legacy x_tables, and nf_tables as iptables-nft writes them. */
+export type IptablesFlavour = 'iptables' | 'iptables-nft';
+export const IPTABLES_FLAVOURS: readonly IptablesFlavour[] = ['iptables', 'iptables-nft'];
+
 export const RECORD_DIR = '/run/bridgewall';
 const VERSION = 1;
 /** How long an update waits for another process's (a few file operations long) before it gives up. */
@@ -34,10 +38,9 @@ export class OwnerRecord {
 
   private constructor(private readonly path: string) {}
 
-  /** The record of the namespace at `netns` (default: the caller's). */
-  /** The record of one flavour's rules (legacy and nf_tables hold separate rules) in the namespace. */
-  static async open(flavour: 'iptables' | 'iptables-nft', netns: string | undefined): Promise<OwnerRecord> {
-    return new OwnerRecord(join(RECORD_DIR, `${flavour}-netns-${await namespaceId(netns)}.json`));
+  /** The record of one flavour's rules (legacy and nf_tables hold separate rules) in the namespace at `netns` (default: the caller's). */
+  static async open(flavour: IptablesFlavour, netns: string | undefined): Promise<OwnerRecord> {
+    return new OwnerRecord(await ownerRecordPath(flavour, netns));
   }
 
   /** What the record holds; nothing when there is none (or it cannot be read: then nothing is claimed). */
@@ -86,6 +89,11 @@ export class OwnerRecord {
     }
     this.last = text;
   }
+}
+
+/** Where the record of the namespace at `netns` (default: the caller's) is, whether or not there is one. */
+export async function ownerRecordPath(flavour: IptablesFlavour, netns: string | undefined): Promise<string> {
+  return join(RECORD_DIR, `${flavour}-netns-${await namespaceId(netns)}.json`);
 }
 
 /**

@@ -1,17 +1,19 @@
 /**
- * Drives one agent.ts process inside a namespace: start it, ask it to serve
- * ports, probe addresses through it, stop it. The process is killed when the
- * test ends, and ends by itself if this process dies (its stdin closes).
+ * Drives one agent.ts process inside a sandbox namespace: start it, ask it to
+ * serve ports, probe addresses through it. The process is killed when the
+ * sandbox is removed, and ends by itself if this process dies (its stdin
+ * closes).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import type { ExecutionContext } from 'ava';
-import { systemTool, type TestNetns } from '../helpers/netns.js';
 import type { AgentReply, AgentRequest, ProbeProtocol, ProbeResult, UdpStreamResult } from './agent-protocol.js';
+import type { Namespace, Sandbox } from './sandbox.js';
+import { SandboxError, systemTool } from './tools.js';
 
 const AGENT_SCRIPT = path.join(__dirname, 'agent.js');
-const START_TIMEOUT_MS = 10_000;
+/** How long a node process may take to start (60 s: at a load of 38 on this 2-core machine, 10 s was not enough). */
+const START_TIMEOUT_MS = 60_000;
 /** A connection attempt that gets no answer within this long counts as unreachable (the brief's bound is 1.5 s). */
 const PROBE_TIMEOUT_MS = 1200;
 /** Room for the agent to answer after its own probe timeout (generous: a loaded 2-core machine can stall a process for seconds). */
@@ -26,24 +28,22 @@ export interface ProbeTarget {
   port: number;
 }
 
-export class NetnsAgent {
+export class Agent {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
   private constructor(readonly name: string, private readonly child: ChildProcessWithoutNullStreams, lines: Interface) {
     lines.on('line', (line) => this.receive(line));
-    child.on('exit', () => this.failAll(new Error(`agent ${name} exited`)));
+    child.on('exit', () => this.failAll(new SandboxError('ETOOL', `the agent ${name} exited`)));
   }
 
-  /** Starts an agent named `name` (the name its servers answer with) inside `netns`. */
-  static async start(t: ExecutionContext, netns: TestNetns, name: string): Promise<NetnsAgent> {
+  /** Starts an agent named `name` (the name its servers answer with) inside `netns`, one of `sandbox`'s. */
+  static async start(sandbox: Sandbox, netns: Namespace, name: string): Promise<Agent> {
     const child = spawn(systemTool('ip'), ['netns', 'exec', netns.name, process.execPath, AGENT_SCRIPT, name], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    t.teardown(() => {
-      child.kill('SIGKILL');
-    });
-    // An agent that died fails its pending requests by timeout; a write to it must not crash the test process.
+    sandbox.onRemove(() => child.kill('SIGKILL'));
+    // An agent that died fails its pending requests; a write to it must not crash this process.
     child.stdin.on('error', () => {});
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -51,7 +51,7 @@ export class NetnsAgent {
     });
     const lines = createInterface({ input: child.stdout });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`agent ${name} did not start: ${stderr}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new SandboxError('ETOOL', `the agent ${name} did not start: ${stderr.trim()}`)), START_TIMEOUT_MS);
       // The agent's first line says it is ready.
       lines.once('line', () => {
         clearTimeout(timer);
@@ -59,10 +59,10 @@ export class NetnsAgent {
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`agent ${name} exited with ${code}: ${stderr}`));
+        reject(new SandboxError('ETOOL', `the agent ${name} exited with ${code}: ${stderr.trim()}`));
       });
     });
-    return new NetnsAgent(name, child, lines);
+    return new Agent(name, child, lines);
   }
 
   /** Listens on `ports` on every address of the namespace, both families. */
@@ -95,7 +95,7 @@ export class NetnsAgent {
   /** Once the stream has ended: who answered each datagram. */
   async udpStreamResults(stream: string): Promise<UdpStreamResult> {
     const reply = await this.request({ op: 'udpStreamResults', stream });
-    if (!reply.ok || !reply.stream) throw new Error(`agent ${this.name}: no results for stream ${stream}`);
+    if (!reply.ok || !reply.stream) throw new SandboxError('ETOOL', `the agent ${this.name} has no results for stream ${stream}`);
     return reply.stream;
   }
 
@@ -116,12 +116,12 @@ export class NetnsAgent {
     return new Promise<AgentReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`agent ${this.name} did not answer ${JSON.stringify(request)}`));
+        reject(new SandboxError('ETOOL', `the agent ${this.name} did not answer ${JSON.stringify(request)}`));
       }, PROBE_TIMEOUT_MS + REPLY_GRACE_MS);
       this.pending.set(id, { resolve, reject, timer });
       this.child.stdin.write(`${JSON.stringify({ ...request, id })}\n`);
     }).then((reply) => {
-      if (!reply.ok) throw new Error(`agent ${this.name}: ${reply.error}`);
+      if (!reply.ok) throw new SandboxError('ETOOL', `the agent ${this.name}: ${reply.error}`);
       return reply;
     });
   }

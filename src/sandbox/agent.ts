@@ -1,17 +1,18 @@
 /**
- * The program every test namespace runs (`ip netns exec NS node agent.js NAME`):
- * it serves TCP and UDP ports and probes other addresses, driven by one JSON
- * request per line on stdin, answering one JSON line per request on stdout.
- * One long-lived process per namespace keeps probes fast (no process start
- * per connection attempt). It exits when stdin closes, so it never outlives
- * the test that started it.
+ * The program the demo and the packet test bed run in their namespaces
+ * (`ip netns exec NS node agent.js NAME`): it serves TCP and UDP ports and
+ * probes other addresses, driven by one JSON request per line on stdin,
+ * answering one JSON line per request on stdout. One long-lived process per
+ * namespace keeps probes fast (no process start per connection attempt). It
+ * exits when stdin closes, so it never outlives the process that started it.
  *
  * A server answers every connection or datagram with "NAME PEER", the name
  * it was started with and the source address it saw, so a test can tell who
  * answered and whether the connection was masqueraded or SNATed on the way.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIPv6, Socket } from 'node:net';
+import { existsSync } from 'node:fs';
+import { createServer, isIPv6, Socket, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import type {
   AgentReply, AgentRequest, ProbeRequest, ProbeResult, ServeRequest, TcpSessionOpenRequest, TcpSessionSendRequest, UdpStreamResult,
@@ -36,24 +37,32 @@ function identify(peer: string | undefined): string {
   return `${name} ${plainAddress(peer)}`;
 }
 
+/** Whether the kernel has IPv6: without it (ipv6.disable=1) servers listen on IPv4 alone. */
+const dualStack = existsSync('/proc/net/if_inet6');
+
+/** Listens on `port` of every address, of both families where the kernel has IPv6. */
+async function listenEverywhere(server: Server, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(dualStack ? { host: '::', port, ipv6Only: false } : { host: '0.0.0.0', port }, resolve);
+  });
+}
+
 async function serveTcp(port: number): Promise<void> {
   const server = createServer((socket) => {
     socket.on('error', () => socket.destroy());
     socket.end(`${identify(socket.remoteAddress)}\n`);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '::', port, ipv6Only: false }, resolve);
-  });
+  await listenEverywhere(server, port);
 }
 
 async function serveUdp(port: number): Promise<void> {
-  const socket = createSocket({ type: 'udp6', ipv6Only: false });
+  const socket = createSocket(dualStack ? { type: 'udp6', ipv6Only: false } : { type: 'udp4' });
   // The datagram's own text follows, so a stream can tell which of its datagrams was answered.
   socket.on('message', (message, peer) => socket.send(`${identify(peer.address)} ${message.toString('utf8').slice(0, 32)}`, peer.port, peer.address));
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(port, '::', resolve);
+    socket.bind(port, dualStack ? '::' : '0.0.0.0', resolve);
   });
 }
 
@@ -68,10 +77,7 @@ async function serveEcho(ports: readonly number[]): Promise<void> {
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => socket.write(`${identify(socket.remoteAddress)} ${chunk.trim()}\n`));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: '::', port, ipv6Only: false }, resolve);
-    });
+    await listenEverywhere(server, port);
   }
 }
 

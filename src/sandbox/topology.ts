@@ -9,12 +9,10 @@
  * gateway; the outside namespace stands for the rest of the network, one
  * veth away from the host. Nothing is created in the machine's own
  * namespace: links are made from inside the host namespace (`ip -n`), and
- * every namespace is deleted when the test ends.
+ * every namespace goes when the sandbox is removed.
  */
 import ipaddr from 'ipaddr.js';
-import type { ExecutionContext } from 'ava';
-import { createNetns, type TestNetns } from '../helpers/netns.js';
-import { ipBatch, writeSysctls } from './netns-exec.js';
+import type { Namespace, Sandbox } from './sandbox.js';
 
 /** The link between host and outside; the host also holds a spare address to SNAT to. */
 export const UPLINK = {
@@ -26,11 +24,9 @@ export const UPLINK = {
 } as const;
 
 export interface TopologyDescription {
-  /** Part of every namespace name, to tell beds apart in `ip netns list`. */
+  /** Part of every namespace name, to tell topologies apart in `ip netns list`. */
   label: string;
   bridges: BridgeDescription[];
-  /** Kernel settings of the host namespace on top of forwarding, e.g. `net/bridge/bridge-nf-call-iptables`. */
-  hostSysctls: ReadonlyMap<string, string>;
 }
 
 export interface BridgeDescription {
@@ -50,15 +46,15 @@ export interface ContainerDescription {
 }
 
 export interface Topology {
-  host: TestNetns;
-  outside: TestNetns;
+  host: Namespace;
+  outside: Namespace;
   containers: TopologyContainer[];
 }
 
 export interface TopologyContainer {
   description: ContainerDescription;
   bridge: BridgeDescription;
-  netns: TestNetns;
+  netns: Namespace;
   /** Its veth port on the bridge, in the host namespace. */
   port: string;
 }
@@ -82,30 +78,26 @@ function addressCommand(device: string, address: string, subnet: string): string
   return `address add ${address}/${prefixOf(subnet)} dev ${device}${nodad}`;
 }
 
-export async function buildTopology(t: ExecutionContext, description: TopologyDescription): Promise<Topology> {
+/** Builds the topology in namespaces of `sandbox`, every one with forwarding on, as the host needs it. */
+export async function buildTopology(sandbox: Sandbox, description: TopologyDescription): Promise<Topology> {
   const placed = description.bridges.flatMap((bridge) => bridge.containers.map((container) => ({ bridge, container })));
   const [host, outside, ...containerNetns] = await Promise.all([
-    createNetns(t, `${description.label}-host`),
-    createNetns(t, `${description.label}-out`),
-    ...placed.map((_, index) => createNetns(t, `${description.label}-c${index}`)),
+    sandbox.add(`${description.label}-host`),
+    sandbox.add(`${description.label}-out`),
+    ...placed.map((_, index) => sandbox.add(`${description.label}-c${index}`)),
   ]);
   if (!host || !outside) throw new Error('namespaces were not created');
   const containers = placed.map(({ bridge, container }, index): TopologyContainer => ({
     description: container,
     bridge,
-    netns: containerNetns[index] as TestNetns,
+    netns: containerNetns[index] as Namespace,
     port: `veth${index}`,
   }));
-
-  await ipBatch(host, [...bridgeCommands(description.bridges, containers), ...uplinkCommands(outside)]);
-  await writeSysctls(host, new Map([
-    ['net/ipv4/ip_forward', '1'],
-    ['net/ipv6/conf/all/forwarding', '1'],
-    ...description.hostSysctls,
-  ]));
+  const ipv6 = description.bridges.some((bridge) => bridge.ipv6 !== undefined);
+  await host.ipBatch([...bridgeCommands(description.bridges, containers), ...uplinkCommands(outside, ipv6)]);
   await Promise.all([
-    ipBatch(outside, outsideCommands(description.bridges)),
-    ...containers.map((container) => ipBatch(container.netns, containerCommands(container.bridge, container.description))),
+    outside.ipBatch(outsideCommands(description.bridges, ipv6)),
+    ...containers.map((container) => container.netns.ipBatch(containerCommands(container.bridge, container.description))),
   ]);
   return { host, outside, containers };
 }
@@ -130,13 +122,14 @@ function bridgeCommands(bridges: readonly BridgeDescription[], containers: reado
   return commands;
 }
 
-function uplinkCommands(outside: TestNetns): string[] {
+/** IPv6 on the uplink only where a bridge has it: a kernel may have IPv6 disabled. */
+function uplinkCommands(outside: Namespace, ipv6: boolean): string[] {
   return [
     `link add uplink type veth peer name eth0 netns ${outside.name}`,
     // The primary address first: masquerade picks it, SNAT tests use the spare one.
     `address add ${UPLINK.hostIpv4}/24 dev uplink`,
     `address add ${UPLINK.snatIpv4}/24 dev uplink`,
-    `address add ${UPLINK.hostIpv6}/64 dev uplink nodad`,
+    ...(ipv6 ? [`address add ${UPLINK.hostIpv6}/64 dev uplink nodad`] : []),
     'link set uplink up',
   ];
 }
@@ -146,10 +139,10 @@ function uplinkCommands(outside: TestNetns): string[] {
  * and in nat mode it is what an attacker on the host's link would do, so the
  * firewall, not a missing route, must be what keeps containers unreachable.
  */
-function outsideCommands(bridges: readonly BridgeDescription[]): string[] {
+function outsideCommands(bridges: readonly BridgeDescription[], ipv6: boolean): string[] {
   return [
     `address add ${UPLINK.outsideIpv4}/24 dev eth0`,
-    `address add ${UPLINK.outsideIpv6}/64 dev eth0 nodad`,
+    ...(ipv6 ? [`address add ${UPLINK.outsideIpv6}/64 dev eth0 nodad`] : []),
     'link set eth0 up',
     ...bridges.flatMap((bridge) => [
       ...(bridge.ipv4 ? [`route add ${bridge.ipv4} via ${UPLINK.hostIpv4}`] : []),
@@ -173,14 +166,4 @@ function containerCommands(bridge: BridgeDescription, container: ContainerDescri
     if (subnet !== undefined && address !== undefined) commands.push(`route add default via ${gatewayOf(subnet)}`);
   }
   return commands;
-}
-
-/**
- * Makes a namespace on the uplink send 127.0.0.1 to the host, as an attacker
- * next to a Docker host could: its own loopback address goes, a route via the
- * host replaces it, and replies coming back from 127.0.0.1 are accepted.
- */
-export async function routeLoopbackThroughHost(netns: TestNetns): Promise<void> {
-  await ipBatch(netns, ['address del 127.0.0.1/8 dev lo', `route add 127.0.0.1/32 via ${UPLINK.hostIpv4}`]);
-  await writeSysctls(netns, new Map([['net/ipv4/conf/all/route_localnet', '1'], ['net/ipv4/conf/eth0/route_localnet', '1']]));
 }
