@@ -9,6 +9,17 @@
   "targets": [
     {
       "target_name": "bridgewall",
+      # The error codes' one table, native/error_codes.json, becomes
+      # error_codes.h before anything compiles (src/errors.ts types the same
+      # codes; test/error-codes.test.ts keeps the two in step).
+      "actions": [
+        {
+          "action_name": "error_codes",
+          "inputs": ["native/error_codes.js", "native/error_codes.json"],
+          "outputs": ["<(SHARED_INTERMEDIATE_DIR)/error_codes.h"],
+          "action": ["node", "native/error_codes.js", "native/error_codes.json", "<@(_outputs)"]
+        }
+      ],
       "sources": [
         "native/addon.cc",
         "native/error.cc",
@@ -33,7 +44,8 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "native"
+        "native",
+        "<(SHARED_INTERMEDIATE_DIR)"
       ],
       "defines": [
         "NAPI_VERSION=8",

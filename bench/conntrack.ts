@@ -10,7 +10,7 @@ import { filtersOf } from '../src/conntrack.js';
 import { Firewall } from '../src/firewall.js';
 import { binding } from '../src/native/binding.js';
 import { packConntrackFilters } from '../src/native/conntrack.js';
-import { HeldSpec } from '../src/spec/held.js';
+import { HeldSpec } from '../src/held/held-spec.js';
 import { withNetns } from './netns.js';
 import { median, record, table } from './report.js';
 import { benchSpec, BRIDGE, endpointOf, EXTRA, portOf } from './workload.js';

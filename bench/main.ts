@@ -15,7 +15,7 @@ import type { BackendName } from '../src/backends/backend.js';
 import { encodeOperations } from '../src/iptc/encode.js';
 import { defaultLockFile, IptcTable } from '../src/iptc/table.js';
 import { binding } from '../src/native/binding.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseSpec } from '../src/input/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
 import { median, record, table } from './report.js';
 import { benchSpec, BRIDGE, endpointOf, EXTRA, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf } from './workload.js';

@@ -9,8 +9,8 @@
 import { planIptables, renderIptablesSave } from '../src/docker/iptables/plan.js';
 import { buildModel } from '../src/docker/model.js';
 import type { BackendName } from '../src/backends/backend.js';
-import type { EndpointSpecInput, NetworkSpecInput, SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { EndpointSpecInput, NetworkSpecInput, SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 
 export const BRIDGE = 'br-bench';
 /** Host addresses the mappings are spread over; a port number serves each once. */

@@ -12,30 +12,13 @@ struct CodeEntry {
   const char* code;
 };
 
-// Codes callers may branch on. Anything else reads "UNKNOWN" with the numeric errno kept.
-// The TypeScript table (src/errors.ts) adds one code of its own, with errno 0
-// and never raised here: ECONFLICT (a change would alter another manager's rules).
+// Codes callers may branch on: the errnos of native/error_codes.json (the one
+// table, see error_codes.h). Anything else reads "UNKNOWN" with the numeric errno kept.
 constexpr CodeEntry kCodes[] = {
-    {EPERM, "EPERM"},         {ENOENT, "ENOENT"},
-    {EINTR, "EINTR"},         {EIO, "EIO"},
-    {E2BIG, "E2BIG"},         {EBADF, "EBADF"},
-    {EAGAIN, "EAGAIN"},       {ENOMEM, "ENOMEM"},
-    {EACCES, "EACCES"},       {EFAULT, "EFAULT"},
-    {EBUSY, "EBUSY"},         {EEXIST, "EEXIST"},
-    {ENODEV, "ENODEV"},       {ENOTDIR, "ENOTDIR"},
-    {EINVAL, "EINVAL"},       {ENFILE, "ENFILE"},
-    {EMFILE, "EMFILE"},       {ENOSPC, "ENOSPC"},
-    {ERANGE, "ERANGE"},       {ENAMETOOLONG, "ENAMETOOLONG"},
-    {ENOTEMPTY, "ENOTEMPTY"}, {ELOOP, "ELOOP"},
-    {ERESTART, "ERESTART"},   {EMSGSIZE, "EMSGSIZE"},
-    {EPROTONOSUPPORT, "EPROTONOSUPPORT"},
-    {EOPNOTSUPP, "EOPNOTSUPP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
-    {ENOBUFS, "ENOBUFS"},     {ETIMEDOUT, "ETIMEDOUT"},
-    {ENXIO, "ENXIO"},         {EOVERFLOW, "EOVERFLOW"},
-    {EADDRINUSE, "EADDRINUSE"},
-    {ENOPROTOOPT, "ENOPROTOOPT"},
+#define BRIDGEWALL_CODE_ENTRY(code) {code, #code},
+    BRIDGEWALL_ERRNO_CODES(BRIDGEWALL_CODE_ENTRY)
+#undef BRIDGEWALL_CODE_ENTRY
 };
-// Named codes (error.h): kNoLegacy "ENOLEGACY".
 
 }  // namespace
 

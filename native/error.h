@@ -7,6 +7,10 @@
 #include <exception>
 #include <string>
 
+// Generated at build time from native/error_codes.json (binding.gyp, native/error_codes.js):
+// the errnos reported by name (BRIDGEWALL_ERRNO_CODES) and the named codes such as kNoLegacy.
+#include "error_codes.h"
+
 namespace bridgewall {
 
 struct Failure {
@@ -14,7 +18,7 @@ struct Failure {
   std::string operation;  // stable dotted name, e.g. "nft.commit"
   std::string message;
   long index = -1;        // index of the rejected object in a batch, -1 if none
-  const char* code = nullptr;  // a named code (kNamedCodes) instead of the errno's, or null
+  const char* code = nullptr;  // a named code (error_codes.h) instead of the errno's, or null
 };
 
 class FailureError : public std::exception {
@@ -32,11 +36,6 @@ class FailureError : public std::exception {
 [[noreturn]] void FailNamed(const char* code, int errnum, std::string operation, std::string message);
 // Fails with the current errno.
 [[noreturn]] void FailErrno(std::string operation, std::string message);
-
-// Codes that name a condition rather than an errno (the errno is kept beside them).
-// The kernel has no legacy x_tables (ip_tables/ip6_tables, or the table's module): ENOPROTOOPT,
-// EAFNOSUPPORT or ENOENT when libiptc opens a table.
-inline constexpr const char kNoLegacy[] = "ENOLEGACY";
 
 // The stable code for an errno ("EPERM", "ERESTART", ...), "UNKNOWN" when it has none in our table.
 const char* ErrorCode(int errnum);

@@ -1,6 +1,8 @@
 /**
  * Addresses and prefixes, parsed and printed only with ipaddr.js, for every
- * layer: the spec, the nftables expressions and the libiptc entries.
+ * layer: the spec (canonical text: canonicalAddress, parseSubnet), the
+ * nftables expressions and the libiptc entries (network-order bytes:
+ * parseAddress, parsePrefix, format*).
  *
  * Parsing is strict: IPv4 only as dotted-quad decimal (ipaddr.js also takes
  * `0x7f.1` and `127.1`, which other tools read differently) and IPv6 without a
@@ -8,13 +10,13 @@
  */
 import ipaddr from 'ipaddr.js';
 import { invalid } from './errors';
+import type { Family } from './family';
 
-export type AddressFamily = 'ipv4' | 'ipv6';
-export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
+type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
 
-const FAMILY_NAMES: Record<AddressFamily, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+const FAMILY_NAMES: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 
-export function familyOf(address: IpAddress): AddressFamily {
+function familyOf(address: IpAddress): Family {
   return address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';
 }
 
@@ -47,7 +49,7 @@ const CACHED_TEXT = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.fr
 const CACHED_PREFIX_LENGTH = new AddressCache((key) => ipaddr.fromByteArray([...Buffer.from(key, 'latin1')]).prefixLengthFromSubnetMask());
 
 /** An address of the given family (or either), or undefined. */
-export function parseIp(text: string, family?: AddressFamily): IpAddress | undefined {
+function parseIp(text: string, family?: Family): IpAddress | undefined {
   if (family !== 'ipv6' && ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
   if (family === 'ipv4' || !ipaddr.IPv6.isValid(text)) return undefined;
   const address = ipaddr.IPv6.parse(text);
@@ -55,7 +57,7 @@ export function parseIp(text: string, family?: AddressFamily): IpAddress | undef
 }
 
 /** `address/length` of the given family (or either), host bits kept, or undefined. */
-export function parseCidr(text: string, family?: AddressFamily): [IpAddress, number] | undefined {
+function parseCidr(text: string, family?: Family): [IpAddress, number] | undefined {
   if (family !== 'ipv6' && ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) return ipaddr.IPv4.parseCIDR(text);
   if (family === 'ipv4' || !ipaddr.IPv6.isValidCIDR(text)) return undefined;
   const parsed = ipaddr.IPv6.parseCIDR(text);
@@ -63,7 +65,7 @@ export function parseCidr(text: string, family?: AddressFamily): [IpAddress, num
 }
 
 export interface Prefix {
-  family: AddressFamily;
+  family: Family;
   /** The network address, network byte order. */
   address: Uint8Array;
   /** The prefix length: 32 or 128 for a single address. */
@@ -72,7 +74,7 @@ export interface Prefix {
   mask: Uint8Array;
 }
 
-function describeExpected(family: AddressFamily | undefined, what: string): string {
+function describeExpected(family: Family | undefined, what: string): string {
   return family ? `an ${FAMILY_NAMES[family]} ${what}` : `an IP ${what}`;
 }
 
@@ -80,7 +82,7 @@ function describeExpected(family: AddressFamily | undefined, what: string): stri
  * Parses an address ("192.0.2.1", "2001:db8::1") into network-order bytes, or
  * throws a ValidationError. The bytes are shared between calls: read them, or copy.
  */
-export function parseAddress(text: unknown, field: string, family?: AddressFamily): { family: AddressFamily; bytes: Uint8Array } {
+export function parseAddress(text: unknown, field: string, family?: Family): { family: Family; bytes: Uint8Array } {
   const address = typeof text === 'string' ? CACHED_BYTES.get(text) : undefined;
   if (!address || (family !== undefined && address.family !== family)) invalid(field, describeExpected(family, 'address'), text);
   return address;
@@ -95,7 +97,7 @@ export function parseAddress(text: unknown, field: string, family?: AddressFamil
 export function parsePrefix(
   text: unknown,
   field: string,
-  family?: AddressFamily,
+  family?: Family,
   hostBits: 'clear' | 'reject' = 'clear',
 ): Prefix {
   const prefix = typeof text === 'string' ? prefixCache(family, hostBits).get(text) : undefined;
@@ -106,14 +108,14 @@ export function parsePrefix(
 /** Parsed prefixes by text, one cache per way of parsing (rules name the same few prefixes thousands of times). The bytes are shared. */
 const PREFIX_CACHES = new Map<string, AddressCache<Prefix | undefined>>();
 
-function prefixCache(family: AddressFamily | undefined, hostBits: 'clear' | 'reject'): AddressCache<Prefix | undefined> {
+function prefixCache(family: Family | undefined, hostBits: 'clear' | 'reject'): AddressCache<Prefix | undefined> {
   const name = `${family ?? 'any'} ${hostBits}`;
   let cache = PREFIX_CACHES.get(name);
   if (cache === undefined) PREFIX_CACHES.set(name, cache = new AddressCache((text) => computePrefix(text, family, hostBits)));
   return cache;
 }
 
-function computePrefix(text: string, family: AddressFamily | undefined, hostBits: 'clear' | 'reject'): Prefix | undefined {
+function computePrefix(text: string, family: Family | undefined, hostBits: 'clear' | 'reject'): Prefix | undefined {
   const host = parseIp(text, family);
   const parsed = host ? [host, host.kind() === 'ipv4' ? 32 : 128] as const : parseCidr(text, family);
   if (!parsed) return undefined;
@@ -157,4 +159,107 @@ const CACHED_PREFIX_TEXT = new AddressCache((key) => {
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// ---------------------------------------------------------------------------
+// The spec's addresses and subnets: canonical text (RFC 5952 for IPv6), the form iptables-save prints
+
+export interface ParsedAddress {
+  family: Family;
+  /** Canonical text, e.g. `fd49:efd7:54aa::1`. */
+  address: string;
+  /** `0.0.0.0` or `::`. */
+  unspecified: boolean;
+  loopback: boolean;
+}
+
+export interface ParsedSubnet {
+  family: Family;
+  /** Canonical `network/prefix`, host bits cleared, e.g. `192.168.0.0/24`. */
+  cidr: string;
+  range: [IpAddress, number];
+  /** The text had host bits set (`192.168.0.5/24`), which Docker refuses. */
+  hostBitsSet: boolean;
+}
+
+/**
+ * The spec's reading of an address of either family: canonical text, or
+ * undefined (strict, as parseIp); IPv4-mapped IPv6 addresses are refused too
+ * because they have no meaning in a rule.
+ */
+export function canonicalAddress(text: string): ParsedAddress | undefined {
+  return CACHED_CANONICAL.get(text);
+}
+
+const CACHED_CANONICAL = new AddressCache((text) => {
+  const address = parseIp(text);
+  return !address || isMapped(address) ? undefined : Object.freeze(canonicalOf(address));
+});
+
+export function parseSubnet(text: string): ParsedSubnet | undefined {
+  const parsed = parseCidr(text);
+  if (!parsed || isMapped(parsed[0])) return undefined;
+  const [, prefix] = parsed;
+  const network = parsed[0].kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
+  return {
+    family: familyOf(network),
+    cidr: `${network.toString()}/${prefix}`,
+    range: [network, prefix],
+    hostBitsSet: network.toString() !== parsed[0].toString(),
+  };
+}
+
+/**
+ * Which address of the subnet Docker's IPAM never gives an endpoint, if
+ * `address` (canonical, in the subnet) is one (moby
+ * daemon/libnetwork/ipams/defaultipam/allocator.go newPoolData): in IPv4 the
+ * network and broadcast addresses, except in a /31 point-to-point link (RFC
+ * 3021) or a /32; in IPv6 the first address, the Subnet-Router anycast
+ * address (RFC 4291 2.6.1).
+ */
+export function reservedAddressRole(subnet: ParsedSubnet, address: string): string | undefined {
+  const [network, prefix] = subnet.range;
+  if (subnet.family === 'ipv6') return address === network.toString() ? 'subnet-router anycast' : undefined;
+  if (prefix > 30) return undefined;
+  if (address === network.toString()) return 'network';
+  return address === ipaddr.IPv4.broadcastAddressFromCIDR(subnet.cidr).toString() ? 'broadcast' : undefined;
+}
+
+/** IPv4-mapped IPv6 addresses have no meaning in a rule of either family. */
+function isMapped(address: IpAddress): boolean {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
+}
+
+export function subnetContains(subnet: ParsedSubnet, address: string): boolean {
+  const parsed = ipaddr.parse(address);
+  return parsed.kind() === subnet.range[0].kind() && parsed.match(subnet.range);
+}
+
+export function subnetsOverlap(a: ParsedSubnet, b: ParsedSubnet): boolean {
+  if (a.family !== b.family) return false;
+  const narrower = a.range[1] >= b.range[1] ? a : b;
+  const wider = narrower === a ? b : a;
+  return narrower.range[0].match(wider.range);
+}
+
+/** Byte-wise, as Go's netip.Addr.Compare within a family; undefined (every address) is the zero address. */
+export function compareAddresses(a: string | undefined, b: string | undefined): number {
+  const left = a === undefined ? new Uint8Array() : parseAddress(a, 'address').bytes;
+  const right = b === undefined ? new Uint8Array() : parseAddress(b, 'address').bytes;
+  for (let index = 0; index < Math.max(left.length, right.length); index++) {
+    const difference = (left[index] ?? 0) - (right[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+function canonicalOf(address: IpAddress): ParsedAddress {
+  const range = address.range();
+  return {
+    family: familyOf(address),
+    address: address.toString(),
+    // ipaddr.js calls all of 0.0.0.0/8 "unspecified"; only 0.0.0.0 and :: mean "any" to Docker.
+    unspecified: address.toString() === '0.0.0.0' || address.toString() === '::',
+    loopback: range === 'loopback',
+  };
 }

@@ -6,8 +6,8 @@
  * checked where the spec is, as for apply(spec).
  */
 import { invalid, ValidationError } from './errors.js';
-import type { EndpointRef } from './spec/held.js';
-import type { IngressPortSpec, IngressSpec, NetworkSpecInput, PortInput } from './spec/types.js';
+import type { EndpointRef } from './held/held-spec.js';
+import type { IngressPortSpec, IngressSpec, NetworkSpecInput, PortInput } from './input/types.js';
 
 type Json = Record<string, unknown>;
 

@@ -34,12 +34,12 @@ import type { ApplyOutcome } from './backends/backend.js';
 import { hostAddressIn, networkModelOf, type NetworkModel } from './docker/model.js';
 import type { FamilyPortChange } from './docker/port-change.js';
 import { callNative, NetfilterError } from './errors.js';
-import type { IptFamily } from './iptc/rule.js';
+import { FAMILIES, type Family } from './family.js';
 import { binding } from './native/binding.js';
 import type { NativeNftConnection } from './native/nft.js';
 import { packConntrackFilters, type ConntrackFilter } from './native/conntrack.js';
-import type { SpecView } from './spec/packed.js';
-import type { PortProtocol, PortRange, PortSpec } from './spec/types.js';
+import type { SpecView } from './held/packed.js';
+import type { PortProtocol, PortRange, PortSpec } from './input/types.js';
 import { Warnings } from './warnings.js';
 
 export interface ConntrackOutcome {
@@ -159,7 +159,7 @@ interface EndpointSide {
 function specChangeFilters(before: SpecView | undefined, after: SpecView): ConntrackFilter[] {
   const filters: ConntrackFilter[] = [];
   if (before === after) return filters;
-  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+  for (const family of FAMILIES) {
     const was = endpointSides(before, family);
     for (const [key, side] of endpointSides(after, family)) {
       endpointFilters(family, was.get(key), side, before === undefined, filters);
@@ -171,7 +171,7 @@ function specChangeFilters(before: SpecView | undefined, after: SpecView): Connt
 }
 
 /** The endpoints of a spec in one family, by bridge and address. */
-function endpointSides(spec: SpecView | undefined, family: IptFamily): Map<string, EndpointSide> {
+function endpointSides(spec: SpecView | undefined, family: Family): Map<string, EndpointSide> {
   const sides = new Map<string, EndpointSide>();
   if (!spec?.[family]) return sides;
   for (const network of spec.networks) {
@@ -190,7 +190,7 @@ function endpointSides(spec: SpecView | undefined, family: IptFamily): Map<strin
  * without building anything), else those of the ports only one side lists.
  */
 function endpointFilters(
-  family: IptFamily, before: EndpointSide | undefined, after: EndpointSide | undefined, beforeUnknown: boolean, filters: ConntrackFilter[],
+  family: Family, before: EndpointSide | undefined, after: EndpointSide | undefined, beforeUnknown: boolean, filters: ConntrackFilter[],
 ): void {
   const publish = (port: PortSpec): void => {
     if (port.proto === 'udp' || beforeUnknown) portFilter(family, after!, port, true, filters);
@@ -241,7 +241,7 @@ function portKey(port: PortSpec): string {
 }
 
 /** The filter of a port (a range of bindings) published or unpublished on an endpoint, if it has bindings there. */
-function portFilter(family: IptFamily, side: EndpointSide, port: PortSpec, isPublished: boolean, filters: ConntrackFilter[]): void {
+function portFilter(family: Family, side: EndpointSide, port: PortSpec, isPublished: boolean, filters: ConntrackFilter[]): void {
   // Internal networks have no bindings (see eachBinding); a port on another family's host address has none here.
   if (!side.network || side.network.internal || side.address === undefined) return;
   const hostAddress = hostAddressIn(port, family);
@@ -257,7 +257,7 @@ function portFilter(family: IptFamily, side: EndpointSide, port: PortSpec, isPub
 
 /** Entries of the host ports that the bindings' DNAT would not have made. */
 function published(
-  family: IptFamily, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange, containerAddress: string, containerPort: number,
+  family: Family, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange, containerAddress: string, containerPort: number,
 ): ConntrackFilter {
   return {
     family,
@@ -271,7 +271,7 @@ function published(
 
 /** Entries the bindings' rules made: answered by their container ports; without host ports, addressed straight to them. */
 function unpublished(
-  family: IptFamily, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange | undefined,
+  family: Family, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange | undefined,
   containerAddress: string, containerPorts: PortRange,
 ): ConntrackFilter {
   const target = { address: containerAddress, port: containerPorts.first, negated: false };

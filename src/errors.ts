@@ -6,7 +6,9 @@
 /**
  * Codes of kernel and system failures; `UNKNOWN` keeps the numeric `errno`.
  * `ECONFLICT` (errno 0) is bridgewall's own: the change would alter another
- * manager's rules (e.g. a Docker daemon's), so nothing was committed.
+ * manager's rules (e.g. a Docker daemon's), so nothing was committed. The
+ * addon's codes are those of native/error_codes.json (the one table, built
+ * into the addon; test/error-codes.test.ts keeps this type in step).
  */
 export type NetfilterErrorCode =
   | 'ECONFLICT'

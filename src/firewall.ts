@@ -31,10 +31,10 @@ import { buildModel, hostSettingsOf, type FirewallModel } from './docker/model.j
 import { portChangeOf, type FamilyPortChange } from './docker/port-change.js';
 import { invalid, ValidationError } from './errors.js';
 import { NamespacePath } from './netns.js';
-import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './spec/held.js';
-import type { EphemeralPorts, HostPortAllocation } from './spec/host-ports.js';
-import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortInput, SpecInput } from './spec/types.js';
-import type { SpecView } from './spec/packed.js';
+import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './held/held-spec.js';
+import type { EphemeralPorts, HostPortAllocation } from './input/host-ports.js';
+import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortInput, SpecInput } from './input/types.js';
+import type { SpecView } from './held/packed.js';
 import { setUpForwarding } from './forwarding.js';
 import { readEphemeralPorts, setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
 import { Warnings, type Warning } from './warnings.js';

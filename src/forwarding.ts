@@ -15,8 +15,8 @@
  */
 import type { Backend } from './backends/backend.js';
 import { NetfilterError } from './errors.js';
-import type { IptFamily } from './iptc/rule.js';
-import type { SpecView } from './spec/packed.js';
+import { FAMILIES, type Family } from './family.js';
+import type { SpecView } from './held/packed.js';
 import { readSysctls, writeSysctls } from './sysctl.js';
 import type { Warning } from './warnings.js';
 
@@ -29,7 +29,7 @@ interface FamilyForwarding {
   fix: string;
 }
 
-const FORWARDING: Record<IptFamily, FamilyForwarding> = {
+const FORWARDING: Record<Family, FamilyForwarding> = {
   ipv4: { name: 'IPv4 forwarding', entries: [['net', 'ipv4', 'ip_forward']], fix: 'sysctl net.ipv4.ip_forward=1' },
   ipv6: {
     name: 'IPv6 global forwarding',
@@ -49,7 +49,7 @@ export interface ForwardingOutcome {
  * `ipForward: false` leaves it off; else the backend's way (Backend.enableForwarding).
  */
 export async function setUpForwarding(netns: string, spec: SpecView, backend: Backend): Promise<ForwardingOutcome> {
-  const families = (['ipv4', 'ipv6'] as const).filter((family) => spec[family] && spec.networks.some((network) => network[family]));
+  const families = FAMILIES.filter((family) => spec[family] && spec.networks.some((network) => network[family]));
   const entries = families.flatMap((family) => FORWARDING[family].entries);
   const values = await readSysctls(netns, entries);
   // An entry that does not exist (IPv6 disabled in the namespace) is nothing to turn on.
@@ -75,7 +75,7 @@ export async function setUpForwarding(netns: string, spec: SpecView, backend: Ba
  * forwarding goes back off, and that failure is the one reported.
  */
 export async function turnOnForwarding(
-  netns: string, families: readonly IptFamily[], dropForwarded: ((families: readonly IptFamily[]) => Promise<void>) | undefined,
+  netns: string, families: readonly Family[], dropForwarded: ((families: readonly Family[]) => Promise<void>) | undefined,
 ): Promise<string[]> {
   const turnOn = families.flatMap((family) => FORWARDING[family].entries).map((path) => ({ path, value: '1' }));
   const { written } = await writeSysctls(netns, turnOn);
@@ -89,7 +89,7 @@ export async function turnOnForwarding(
 }
 
 /** Docker's nftables way: forwarding is the host's; refused while it is off. */
-export function forwardingRefused(backend: string, families: readonly IptFamily[]): NetfilterError {
+export function forwardingRefused(backend: string, families: readonly Family[]): NetfilterError {
   const { name, fix } = FORWARDING[families[0]!];
   return new NetfilterError({
     code: 'ENOFORWARDING', errno: 0, operation: 'forwarding.check',

@@ -10,7 +10,8 @@ export { NetfilterError, ValidationError, type NetfilterErrorCode } from './erro
 export type { Warning, WarningCode } from './warnings';
 export * from './nft';
 export * from './iptc';
-export { formatAddress, parseAddress, parsePrefix, type AddressFamily, type Prefix } from './address';
-export type * from './spec/types';
-export type { EphemeralPorts, HostPortAllocation } from './spec/host-ports';
-export { DEFAULT_BACKEND, SPEC_LIMITS, parseSpec } from './spec/validate';
+export { formatAddress, parseAddress, parsePrefix, type Prefix } from './address';
+export type { Family } from './family';
+export type * from './input/types';
+export type { EphemeralPorts, HostPortAllocation } from './input/host-ports';
+export { DEFAULT_BACKEND, SPEC_LIMITS, parseSpec } from './input/validate';

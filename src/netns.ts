@@ -5,7 +5,8 @@
  * programmed where nobody can see it. So the namespace is checked when the
  * Firewall opens (it exists, is a network namespace, and the caller may enter
  * it), and before every later call the path must still name that namespace:
- * the same device and inode of its nsfs file.
+ * the same device and inode of its nsfs file. The low-level APIs
+ * (NftConnection, IptcTable) check only the form of the path they are given.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,19 @@ import { binding } from './native/binding.js';
 interface Identity {
   device: number;
   inode: number;
+}
+
+/**
+ * The low-level APIs' check of a `netns` option, before the addon enters it:
+ * a path, or '' (the caller's own namespace) when absent. Whether it names a
+ * network namespace the kernel says when the addon opens it.
+ */
+export function checkNetns(netns: unknown): string {
+  if (netns === undefined) return '';
+  if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) {
+    invalid('netns', 'a network namespace path such as /run/netns/NAME', netns);
+  }
+  return netns;
 }
 
 export class NamespacePath {

@@ -7,9 +7,9 @@
 import type { Sysctl } from './docker/model.js';
 import { callNative, invalid } from './errors.js';
 import { binding } from './native/binding.js';
-import { isInterfaceName, isNamespaceWideConf } from './spec/interface-name.js';
-import type { EphemeralPorts } from './spec/host-ports.js';
-import type { PortRange } from './spec/types.js';
+import { isInterfaceName, isNamespaceWideConf } from './input/interface-name.js';
+import type { EphemeralPorts } from './input/host-ports.js';
+import type { PortRange } from './input/types.js';
 
 export interface SysctlOutcome {
   /** Dotted names written. */

@@ -15,8 +15,8 @@ import { callNative, NetfilterError, ValidationError } from '../src/errors.js';
 import { binding } from '../src/native/binding.js';
 import { packConntrackFilters, type ConntrackFilter } from '../src/native/conntrack.js';
 import { systemTool } from '../src/sandbox/tools.js';
-import { HeldSpec } from '../src/spec/held.js';
-import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
+import { HeldSpec } from '../src/held/held-spec.js';
+import type { PortSpecInput, SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { withPreload } from './helpers/preload.js';
 
@@ -86,6 +86,8 @@ test('the filters are validated before the addon sees them, naming the field', (
     [{ ...good, origDstPorts: { first: 10, last: 9 } }, 'f[0].origDstPorts.last'],
     [{ ...good, origDstPorts: { first: 10, last: 20 }, replySrc: { address: '192.0.2.1', port: 65530, negated: false } }, 'f[0].replySrc.port'],
     [{ ...good, proto: 'icmp' as 'udp' }, 'f[0].proto'],
+    [{ ...good, proto: 'constructor' as 'udp' }, 'f[0].proto'],
+    [{ ...good, family: 'toString' as 'ipv4' }, 'f[0].family'],
     [{ ...good, family: 'inet' as 'ipv4' }, 'f[0].family'],
     [{ ...good, origDst: '2001:db8::1' }, 'f[0].origDst'],
     [{ ...good, replySrc: { address: '192.0.2.1', port: -1, negated: false } }, 'f[0].replySrc.port'],

@@ -10,14 +10,13 @@
 import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
 import { planIptables, renderIptablesSave } from '../src/docker/iptables/plan.js';
-import type { IptFamily } from '../src/iptc/rule.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { FAMILIES, type Family } from '../src/family.js';
+import { parseSpec } from '../src/input/validate.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 import { daemonSpec, parseScenarioName, scenarioSpec, variants } from './helpers/docker-scenario.js';
 
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 const goldens = { ipv4: dockerIptablesGoldens('ipv4'), ipv6: dockerIptablesGoldens('ipv6') };
-const golden = (family: IptFamily, name: string): string => {
+const golden = (family: Family, name: string): string => {
   const file = goldens[family].find((entry) => entry.name === name);
   if (!file) throw new Error(`No ${family} golden ${name}`);
   return file.text;

@@ -7,9 +7,9 @@
  */
 import test from 'ava';
 import { ValidationError } from '../src/errors.js';
-import { parseDockerPort } from '../src/spec/docker-port.js';
-import type { PortSpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseDockerPort } from '../src/input/docker-port.js';
+import type { PortSpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { random } from './reliability/hostile.js';
 
 const accepted: [string, PortSpecInput][] = [

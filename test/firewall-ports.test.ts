@@ -8,7 +8,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import type { FirewallBackend, PortSpecInput } from '../src/spec/types.js';
+import type { FirewallBackend, PortSpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];

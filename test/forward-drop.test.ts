@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { Firewall } from '../src/firewall.js';
 import { UPLINK } from '../src/sandbox/topology.js';
-import type { SpecInput } from '../src/spec/types.js';
+import type { SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { createPacketBed } from './bed/bed.js';
 import { containerName } from './bed/docker-host.js';

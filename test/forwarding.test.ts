@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { NetfilterError, ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
-import type { SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);

@@ -8,10 +8,10 @@
  */
 import test from 'ava';
 import { ValidationError } from '../src/errors.js';
-import { HeldSpec } from '../src/spec/held.js';
-import type { EphemeralPorts } from '../src/spec/host-ports.js';
-import type { PortInput, SpecInput } from '../src/spec/types.js';
-import { parseSpec, parseSpecWithPorts } from '../src/spec/validate.js';
+import { HeldSpec } from '../src/held/held-spec.js';
+import type { EphemeralPorts } from '../src/input/host-ports.js';
+import type { PortInput, SpecInput } from '../src/input/types.js';
+import { parseSpec, parseSpecWithPorts } from '../src/input/validate.js';
 
 const RANGE: EphemeralPorts = { first: 40000, last: 40009, reserved: [] };
 

@@ -17,7 +17,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import type { NetworkSpecInput, PortInput, SpecInput } from '../src/spec/types.js';
+import type { NetworkSpecInput, PortInput, SpecInput } from '../src/input/types.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 import { daemonSpec, parseScenarioName, scenarioSpec, variants, type ScenarioOptions } from './helpers/docker-scenario.js';
 import { savedTables } from './helpers/iptables-save.js';

@@ -19,15 +19,16 @@ import { buildModel } from '../src/docker/model.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import type { TablePlan } from '../src/docker/iptables/ruleset.js';
 import { BUILTIN_CHAINS, compareChains, formatRule, formatSave, type IptTableSnapshot } from '../src/iptc/format.js';
-import type { IptFamily, IptRule, IptTableName } from '../src/iptc/rule.js';
+import { FAMILIES, type Family } from '../src/family.js';
+import type { IptRule, IptTableName } from '../src/iptc/rule.js';
 import { decodeIptnftRules } from '../src/iptnft/decode.js';
 import { encodeIptnftRules } from '../src/iptnft/encode.js';
 import { IPTNFT_FAMILY, iptnftBaseChains } from '../src/iptnft/tables.js';
 import { binding } from '../src/native/binding.js';
 import { expr, NftBatch, NftConnection } from '../src/nft/index.js';
 import { encodeOperations, encodeRules } from '../src/iptc/encode.js';
-import type { SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { dockerIptablesGoldens, DOCKER_IP6TABLES_GOLDEN_DIR, withoutDockerUser } from './helpers/conformance.js';
 import { parseScenarioName, scenarioSpec } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
@@ -51,7 +52,7 @@ function snapshot(table: TablePlan): IptTableSnapshot {
 }
 
 /** What iptables-nft-restore does with the save text of `tables`, through the encoder: one batch. */
-function encoderBatch(family: IptFamily, tables: readonly IptTableSnapshot[]): NftBatch {
+function encoderBatch(family: Family, tables: readonly IptTableSnapshot[]): NftBatch {
   const batch = new NftBatch();
   const nftFamily = IPTNFT_FAMILY[family];
   for (const table of tables) {
@@ -72,7 +73,7 @@ function encoderBatch(family: IptFamily, tables: readonly IptTableSnapshot[]): N
 
 /** The namespace iptables-nft writes into, and the one the encoder writes into. */
 interface Pair {
-  family: IptFamily;
+  family: Family;
   tool: TestNetns;
   encoder: TestNetns;
   toolConnection: NftConnection;
@@ -80,7 +81,7 @@ interface Pair {
   directory: string;
 }
 
-async function namespacePair(t: ExecutionContext, family: IptFamily): Promise<Pair> {
+async function namespacePair(t: ExecutionContext, family: Family): Promise<Pair> {
   const tool = await createNetns(t, 'iptnft-tool');
   const encoder = await createNetns(t, 'iptnft-enc');
   const toolConnection = await NftConnection.open({ netns: tool.path });
@@ -94,12 +95,12 @@ async function namespacePair(t: ExecutionContext, family: IptFamily): Promise<Pa
   return { family, tool, encoder, toolConnection, encoderConnection, directory };
 }
 
-const restoreTool = (family: IptFamily): string => (family === 'ipv4' ? 'iptables-nft-restore' : 'ip6tables-nft-restore');
-const saveTool = (family: IptFamily): string => (family === 'ipv4' ? 'iptables-nft-save' : 'ip6tables-nft-save');
-const commandTool = (family: IptFamily): string => (family === 'ipv4' ? 'iptables-nft' : 'ip6tables-nft');
+const restoreTool = (family: Family): string => (family === 'ipv4' ? 'iptables-nft-restore' : 'ip6tables-nft-restore');
+const saveTool = (family: Family): string => (family === 'ipv4' ? 'iptables-nft-save' : 'ip6tables-nft-save');
+const commandTool = (family: Family): string => (family === 'ipv4' ? 'iptables-nft' : 'ip6tables-nft');
 
 /** Reads a table back through our own dump: chains and rules with every attribute, infos as bytes. */
-async function readBack(connection: NftConnection, family: IptFamily, table: string): Promise<unknown> {
+async function readBack(connection: NftConnection, family: Family, table: string): Promise<unknown> {
   const state = await connection.readTable(IPTNFT_FAMILY[family], table);
   return { chains: state.chains, rules: state.rules, sets: state.sets };
 }
@@ -171,13 +172,13 @@ function checkCommands(save: string): string[][] {
   return commands;
 }
 
-const EXTRA: Record<IptFamily, { source: string; prefix: string; wide: string; address: string }> = {
+const EXTRA: Record<Family, { source: string; prefix: string; wide: string; address: string }> = {
   ipv4: { source: '198.51.100.7', prefix: '198.18.0.0/15', wide: '203.0.113.0/24', address: '192.0.2.2' },
   ipv6: { source: '2001:db8::7', prefix: '2001:db8:40::/44', wide: '2001:db8:1::/48', address: '2001:db8::2' },
 };
 
 /** Rule forms of the model the planner does not make today, each once. */
-function modelForms(family: IptFamily): IptTableSnapshot[] {
+function modelForms(family: Family): IptTableSnapshot[] {
   const { source, prefix, wide, address } = EXTRA[family];
   const filter: IptRule[] = [
     { inInterface: 'br-x+', target: { name: 'DROP' } },
@@ -221,11 +222,11 @@ interface Scenario {
   golden: string;
 }
 
-function plannedTables(family: IptFamily, spec: SpecInput): IptTableSnapshot[] {
+function plannedTables(family: Family, spec: SpecInput): IptTableSnapshot[] {
   return planIptables(buildModel(parseSpec(spec))).families.find((f) => f.family === family)!.tables.map(snapshot);
 }
 
-function goldenScenarios(family: IptFamily): Scenario[] {
+function goldenScenarios(family: Family): Scenario[] {
   const goldens = family === 'ipv4'
     ? dockerIptablesGoldens()
     : dockerIptablesGoldens().map((entry) => ({
@@ -244,7 +245,7 @@ function goldenScenarios(family: IptFamily): Scenario[] {
 }
 
 /** Swarm ingress (IPv4 only) and udp and sctp ports, which no golden has. */
-function ingressAndProtocols(family: IptFamily): IptTableSnapshot[] {
+function ingressAndProtocols(family: Family): IptTableSnapshot[] {
   const spec = scenarioSpec(parseScenarioName('hairpin=true,bindlh=false'), { ipv4: family === 'ipv4', ipv6: family === 'ipv6' });
   spec.networks![0]!.endpoints![0]!.ports = [
     { proto: 'udp', hostPort: 5353, containerPort: 53 },
@@ -261,7 +262,7 @@ function ingressAndProtocols(family: IptFamily): IptTableSnapshot[] {
 }
 
 /** Every distinct rule of `rulesets`, chain by chain, in the order first seen. */
-function union(family: IptFamily, rulesets: readonly IptTableSnapshot[][]): IptTableSnapshot[] {
+function union(family: Family, rulesets: readonly IptTableSnapshot[][]): IptTableSnapshot[] {
   const tables = new Map<IptTableName, Map<string, Map<string, IptRule>>>();
   for (const ruleset of rulesets) {
     for (const table of ruleset) {
@@ -280,7 +281,7 @@ function union(family: IptFamily, rulesets: readonly IptTableSnapshot[][]): IptT
   }));
 }
 
-for (const family of ['ipv4', 'ipv6'] as const) {
+for (const family of FAMILIES) {
   kernelTest(`${family}: the model's other rule forms encode as iptables-nft writes them`, async (t) => {
     const pair = await namespacePair(t, family);
     await compare(t, pair, modelForms(family));

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
 import { IptcTable } from '../src/iptc/table.js';
-import type { SpecInput } from '../src/spec/types.js';
+import type { SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);

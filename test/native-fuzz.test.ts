@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { callNative, callNativeSync, NetfilterError, ValidationError } from '../src/errors.js';
+import type { Family } from '../src/family.js';
 import { encodeOperations } from '../src/iptc/encode.js';
 import { decodeDump } from '../src/iptc/decode.js';
 import { binding } from '../src/native/binding.js';
@@ -396,7 +397,7 @@ const appendAccepting = (out: PackedWriter, matches: number, write: (out: Packed
   out.u32(matches);
   write(out);
 };
-const fromSource = (family: 'ipv4' | 'ipv6', source: string) =>
+const fromSource = (family: Family, source: string) =>
   encodeOperations(family, 'filter', [{ op: 'append', chain: 'INPUT', rule: { source, target: { name: 'DROP' } } }]);
 
 /**

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { kernelTest, createNetns } from './helpers/netns';
-import { NftBatch, NftConnection } from '../src/nft';
+import { NftBatch, NftConnection, type ConnectionOptions } from '../src/nft';
+import { IptcTable, type IptcTableOptions } from '../src/iptc';
 
 const execFileAsync = promisify(execFile);
 
@@ -21,9 +22,14 @@ kernelTest('a path that is not a network namespace fails with EINVAL', async (t)
   t.like(mountNs, { code: 'EINVAL', message: '/proc/self/ns/mnt is not a network namespace' });
 });
 
-test('a namespace path must be a non-empty string', async (t) => {
-  const error = await t.throwsAsync(NftConnection.open({ netns: '' }));
-  t.like(error, { name: 'ValidationError', code: 'EVALIDATION', field: 'netns' });
+test('a namespace path must be a non-empty string, checked alike by both low-level APIs', async (t) => {
+  for (const netns of ['', 'ns\0x', 7]) {
+    const message = `netns: Expected a network namespace path such as /run/netns/NAME for netns but received ${JSON.stringify(netns)}`;
+    for (const open of [() => NftConnection.open({ netns } as ConnectionOptions), () => IptcTable.open({ netns } as IptcTableOptions)]) {
+      const error = await t.throwsAsync(open());
+      t.like(error, { name: 'ValidationError', code: 'EVALIDATION', field: 'netns', message });
+    }
+  }
 });
 
 kernelTest('readTable checks the table name before the kernel sees it', async (t) => {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import type { PortSpecInput, SpecInput } from '../src/spec/types.js';
+import type { PortSpecInput, SpecInput } from '../src/input/types.js';
 import { repositoryRoot } from './helpers/conformance.js';
 import type { ScenarioOptions } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';

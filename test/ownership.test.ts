@@ -18,8 +18,8 @@ import { RECORD_DIR } from '../src/backends/iptables/owner-record.js';
 import { binding } from '../src/native/binding.js';
 import { NetfilterError, ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
-import type { SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 import { withPreload } from './helpers/preload.js';
 

@@ -18,6 +18,7 @@ test('the package holds the addon sources, the compiled library, README and LICE
   const files = pack!.files.map((file) => file.path);
   for (const required of [
     'package.json', 'README.md', 'LICENSE', 'binding.gyp', 'native/addon.cc', 'native/sysctl.cc', 'native/pkg-config.js',
+    'native/error_codes.js', 'native/error_codes.json',
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/firewall.d.ts',
   ]) t.true(files.includes(required), required);
   t.deepEqual(files.filter((file) => /^(test|bench|build|dist\/test|dist\/bench|\.ci)\//.test(file) || /fixtures|golden/.test(file)), []);

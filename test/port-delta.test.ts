@@ -7,8 +7,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import { HeldSpec, portEditsBetween } from '../src/spec/held.js';
-import type { SpecInput } from '../src/spec/types.js';
+import { HeldSpec, portEditsBetween } from '../src/held/held-spec.js';
+import type { SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const ENDPOINT = { ipv4: '198.18.6.2', ipv6: '2001:db8:6::2' };

@@ -8,8 +8,8 @@
 import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
 import { ValidationError } from '../src/errors.js';
-import type { PortInput, PortSpecInput, SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { PortInput, PortSpecInput, SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 
 const spec = (ports: PortInput[], endpoint: { ipv4?: string; ipv6?: string } = { ipv4: '192.0.2.2', ipv6: '2001:db8::2' }): SpecInput => ({
   ipv6: true,

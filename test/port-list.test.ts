@@ -1,9 +1,9 @@
 /** The packed port list a held spec keeps, and the ledger of host ports: values in, the same values out. */
 import test from 'ava';
 import { ValidationError } from '../src/errors.js';
-import { PortList } from '../src/spec/port-list.js';
-import { PortLedger } from '../src/spec/ports.js';
-import type { PortSpec } from '../src/spec/types.js';
+import { PortList } from '../src/held/port-list.js';
+import { PortLedger } from '../src/held/ledger.js';
+import type { PortSpec } from '../src/input/types.js';
 
 const SHAPES: PortSpec[] = [
   { proto: 'tcp', containerPort: { first: 80, last: 80 } },

@@ -8,7 +8,8 @@
  */
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import type { FirewallBackend, PortInput, SpecInput } from '../src/spec/types.js';
+import { FAMILIES, type Family } from '../src/family.js';
+import type { FirewallBackend, PortInput, SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
@@ -20,13 +21,13 @@ const spec = (backend: FirewallBackend, ports: PortInput[]): SpecInput => ({
 });
 
 /** The kernel's rules of one family, as the standard tool prints them. */
-async function rules(ns: TestNetns, backend: FirewallBackend, family: 'ipv4' | 'ipv6'): Promise<string> {
+async function rules(ns: TestNetns, backend: FirewallBackend, family: Family): Promise<string> {
   if (backend === 'iptables') return ns.run(family === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save', '-t', 'nat');
   return ns.run('nft', 'list', 'table', family === 'ipv4' ? 'ip' : 'ip6', 'bridgewall');
 }
 
 /** Whether the family's rules DNAT `hostPort` to the endpoint's container port `containerPort`. */
-async function publishes(ns: TestNetns, backend: FirewallBackend, family: 'ipv4' | 'ipv6', hostPort: number, containerPort = 80): Promise<boolean> {
+async function publishes(ns: TestNetns, backend: FirewallBackend, family: Family, hostPort: number, containerPort = 80): Promise<boolean> {
   const text = await rules(ns, backend, family);
   const address = ENDPOINT[family];
   if (backend === 'iptables') {
@@ -73,7 +74,7 @@ for (const backend of BACKENDS) {
       { field: 'networks[0].endpoints[0].ports[2]', hostPort: 40003 },
       { field: 'networks[0].endpoints[0].ports[3]', hostPort: 40003 },
     ]);
-    for (const family of ['ipv4', 'ipv6'] as const) t.true(await publishes(ns, backend, family, 40001, 80), family);
+    for (const family of FAMILIES) t.true(await publishes(ns, backend, family, 40001, 80), family);
     t.true(await publishes(ns, backend, 'ipv4', 40003, 82));
     t.true(await publishes(ns, backend, 'ipv6', 40003, 82));
     t.regex(await rules(ns, backend, 'ipv4'), /127\.0\.0\.1/);
@@ -88,10 +89,10 @@ for (const backend of BACKENDS) {
     // The imperative call chooses against what is held and reports by its own field.
     const added = await firewall.addPorts('br-fam', { ipv4: ENDPOINT.ipv4 }, ['8080:8080', '83']);
     t.deepEqual(added.allocatedHostPorts, [{ field: 'ports[1]', hostPort: 40004 }]);
-    for (const family of ['ipv4', 'ipv6'] as const) t.true(await publishes(ns, backend, family, 40004, 83), family);
+    for (const family of FAMILIES) t.true(await publishes(ns, backend, family, 40004, 83), family);
     // Removed as it was added: the container port alone names it, whatever host port was chosen.
     t.true((await firewall.removePorts('br-fam', { ipv4: ENDPOINT.ipv4 }, ['83'])).changes > 0);
-    for (const family of ['ipv4', 'ipv6'] as const) t.false(await publishes(ns, backend, family, 40004, 83), family);
+    for (const family of FAMILIES) t.false(await publishes(ns, backend, family, 40004, 83), family);
   });
 
   kernelTest(`${backend}: on a routed network a port without a host port is opened, not translated`, async (t) => {
@@ -101,7 +102,7 @@ for (const backend of BACKENDS) {
     routed.networks![0]!.gatewayMode = 'routed';
     const result = await firewall.apply(routed);
     t.deepEqual(result.allocatedHostPorts, []);
-    for (const family of ['ipv4', 'ipv6'] as const) {
+    for (const family of FAMILIES) {
       // No DNAT rule (iptables), no element of a DNAT map (nftables), but the container port opened.
       t.notRegex(await rules(ns, backend, family), backend === 'iptables' ? /-j DNAT/ : new RegExp(`: ${ENDPOINT[family]} \\. 80`), family);
     }

@@ -8,8 +8,9 @@ import { IptcTable, type IptcTableChange } from '../src/iptc/table.js';
 import { planChanges } from '../src/backends/iptables/apply.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import { buildModel } from '../src/docker/model.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseSpec } from '../src/input/validate.js';
 import { NetfilterError } from '../src/errors.js';
+import { FAMILIES } from '../src/family.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 import { IPTABLES } from './reliability/backend.js';
 import { registerReliabilitySuite } from './reliability/suite.js';
@@ -54,7 +55,7 @@ kernelTest('iptables: an operation failing at the end of a multi-table transacti
   const tables = await IptcTable.open({ netns: ns.path });
   t.teardown(() => tables.close());
   // Reading loads the tables into the namespace, so that the dumps compare their content.
-  for (const family of ['ipv4', 'ipv6'] as const) await tables.read(family, 'filter');
+  for (const family of FAMILIES) await tables.read(family, 'filter');
   const before = await IPTABLES.dump(ns);
   const error = await t.throwsAsync(tables.commit([
     { family: 'ipv4', table: 'filter', operations: [{ op: 'newChain', chain: 'A' }] },

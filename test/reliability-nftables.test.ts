@@ -5,7 +5,7 @@
  * someone adds with `nft` to the user's chain inside our own table, while we
  * commit, are neither refused nor lost.
  */
-import type { SpecInput } from '../src/spec/types.js';
+import type { SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 import { NFTABLES } from './reliability/backend.js';
 import { openFirewall, pendingChanges, registerReliabilitySuite } from './reliability/suite.js';

@@ -11,7 +11,7 @@ import { planNftables } from '../src/backends/nftables/plan.js';
 import { planIptables } from '../src/docker/iptables/plan.js';
 import { buildModel } from '../src/docker/model.js';
 import { ValidationError } from '../src/errors.js';
-import { parseSpec } from '../src/spec/validate.js';
+import { parseSpec } from '../src/input/validate.js';
 import { hostileSpec, random, type MutationName } from './reliability/hostile.js';
 
 const SPECS = 5_000;

@@ -8,8 +8,8 @@
 import test from 'ava';
 import { ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
-import type { SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { writeSysctls } from '../src/sysctl.js';
 import { savedTables } from './helpers/iptables-save.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';

@@ -1,7 +1,7 @@
 /** parseSpec: defaults, canonical forms, and every kind of invalid input rejected with the field that is wrong. */
 import test from 'ava';
 import { ValidationError } from '../src/errors.js';
-import { parseSpec, SPEC_LIMITS } from '../src/spec/validate.js';
+import { parseSpec, SPEC_LIMITS } from '../src/input/validate.js';
 
 const network = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   bridge: 'br-dummy',

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { Firewall } from '../src/firewall.js';
 import { FirewallWatcher } from '../src/watch.js';
-import type { SpecInput } from '../src/spec/types.js';
+import type { SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 
 const spec = (backend: 'iptables' | 'nftables'): SpecInput => ({

@@ -5,7 +5,7 @@
  */
 import type { FirewallModel } from '../docker/model.js';
 import type { FamilyPortChange } from '../docker/port-change.js';
-import type { IptFamily } from '../iptc/rule.js';
+import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
 
 export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
@@ -83,7 +83,7 @@ export interface Backend {
    * firewaller, leaves forwarding to the host and refuses with ENOFORWARDING
    * before anything is written. Resolves to the sysctls written.
    */
-  enableForwarding(families: readonly IptFamily[], forwardDrop: boolean): Promise<string[]>;
+  enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
   /** What the library owns, read back from the kernel. */

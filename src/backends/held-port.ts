@@ -7,10 +7,10 @@
  */
 import { constants } from 'node:os';
 import { NetfilterError } from '../errors.js';
-import type { IptFamily } from '../iptc/rule.js';
+import type { Family } from '../family.js';
 
 export interface HeldPort {
-  family: IptFamily;
+  family: Family;
   proto: string;
   /** undefined: every address of the family. */
   hostAddress: string | undefined;

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Firewall } from '../firewall.js';
-import type { PortSpecInput } from '../spec/types.js';
+import type { PortSpecInput } from '../input/types.js';
 import type { Namespace } from '../sandbox/sandbox.js';
 import { systemTool } from '../sandbox/tools.js';
 

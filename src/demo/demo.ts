@@ -7,7 +7,7 @@
  */
 import type { BackendName } from '../backends/backend.js';
 import { Firewall } from '../firewall.js';
-import { DEFAULT_BACKEND } from '../spec/validate.js';
+import { DEFAULT_BACKEND } from '../input/validate.js';
 import { Agent } from '../sandbox/agent-client.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { requireNamespacePrivileges } from '../sandbox/tools.js';

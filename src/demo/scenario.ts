@@ -5,7 +5,7 @@
  * from the ranges reserved for documentation and benchmarks only.
  */
 import { UPLINK, type TopologyDescription } from '../sandbox/topology.js';
-import type { PortSpecInput, SpecInput } from '../spec/types.js';
+import type { PortSpecInput, SpecInput } from '../input/types.js';
 
 const WEB_NETWORK = { bridge: 'br-web', subnet: '198.18.1.0/24' } as const;
 const DB_NETWORK = { bridge: 'br-db', subnet: '198.18.2.0/24' } as const;

@@ -5,10 +5,11 @@
  * which bindings get DNAT, ...) taken here once. The iptables planner and the
  * nftables backend only translate these decisions into rules.
  */
-import type { IptFamily } from '../iptc/rule.js';
-import { compareAddresses, parseAddress } from '../spec/address.js';
-import type { NetworkView, SpecView } from '../spec/packed.js';
-import type { IngressSpec, PortProtocol, PortSpec } from '../spec/types.js';
+import { FAMILIES, type Family } from '../family.js';
+import { canonicalAddress, compareAddresses } from '../address.js';
+import type { NetworkView, SpecView } from '../held/packed.js';
+import type { IngressSpec, PortProtocol, PortSpec } from '../input/types.js';
+import { PROTOCOL_NUMBERS } from '../protocol.js';
 
 export interface FirewallModel {
   /** The enabled families, IPv4 first. */
@@ -34,7 +35,7 @@ export interface Sysctl {
 }
 
 export interface FamilyModel {
-  family: IptFamily;
+  family: Family;
   /**
    * The userland proxy is off (`--userland-proxy=false`), so NAT must handle
    * traffic from the host and from containers to published ports ("hairpin").
@@ -53,7 +54,7 @@ export type SourceNat = { kind: 'masquerade' } | { kind: 'snat'; toSource: strin
 export interface NetworkModel {
   /** Unique, and what every rule of the network mentions. */
   bridge: string;
-  family: IptFamily;
+  family: Family;
   /** `network/prefix` */
   subnet: string;
   /** Internal (or gateway mode isolated): no traffic in or out of the subnet, nothing else. */
@@ -117,11 +118,11 @@ export interface IngressPortModel {
   port: number;
 }
 
-const FAMILY_LOOPBACK: Record<IptFamily, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
+const FAMILY_LOOPBACK: Record<Family, string> = { ipv4: '127.0.0.0/8', ipv6: '::1/128' };
 const LINK_LOCAL_V6 = 'fe80::/10';
 
 export function buildModel(spec: SpecView): FirewallModel {
-  const families = (['ipv4', 'ipv6'] as const)
+  const families = FAMILIES
     .filter((family) => spec[family])
     .map((family) => buildFamily(spec, family));
   const model: FirewallModel = { families, ...hostSettingsOf(spec) };
@@ -160,7 +161,7 @@ function hostSysctls(spec: SpecView): Sysctl[] {
   return sysctls;
 }
 
-function buildFamily(spec: SpecView, family: IptFamily): FamilyModel {
+function buildFamily(spec: SpecView, family: Family): FamilyModel {
   const hairpin = !spec.userlandProxy;
   const model: FamilyModel = {
     family,
@@ -174,7 +175,7 @@ function buildFamily(spec: SpecView, family: IptFamily): FamilyModel {
   return model;
 }
 
-function buildNetwork(spec: NetworkView, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+function buildNetwork(spec: NetworkView, family: Family, hairpin: boolean): NetworkModel | undefined {
   const network = networkModelOf(spec, family, hairpin);
   if (!network) return undefined;
   network.endpoints = spec.endpoints.flatMap((endpoint) => {
@@ -186,7 +187,7 @@ function buildNetwork(spec: NetworkView, family: IptFamily, hairpin: boolean): N
 }
 
 /** The network's model in `family` without its endpoints; undefined when it has no subnet there. */
-export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: IptFamily, hairpin: boolean): NetworkModel | undefined {
+export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: Family, hairpin: boolean): NetworkModel | undefined {
   const subnet = spec[family];
   if (!subnet) return undefined;
   const internal = spec.internal || spec.gatewayMode === 'isolated';
@@ -241,9 +242,9 @@ export function* eachBinding(ports: Iterable<PortSpec>, containerAddress: string
  * family, null when the port is not published there. A host address is of
  * one family, `0.0.0.0` and `::` included (see familiesOf).
  */
-export function hostAddressIn(port: PortSpec, family: IptFamily): string | undefined | null {
+export function hostAddressIn(port: PortSpec, family: Family): string | undefined | null {
   if (port.hostIp === undefined) return undefined;
-  const hostIp = parseAddress(port.hostIp);
+  const hostIp = canonicalAddress(port.hostIp);
   if (hostIp?.family !== family) return null;
   return hostIp.unspecified ? undefined : port.hostIp;
 }
@@ -263,7 +264,7 @@ function buildBinding(
     dnatSkipsBridge: !hairpin,
     hairpinMasquerade: hairpin && hostPort !== undefined,
     dropNonLoopback: hostPort !== undefined && network.family === 'ipv4' &&
-      hostAddress !== undefined && parseAddress(hostAddress)?.loopback === true,
+      hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true,
     acceptForward: network.defaultInbound === 'DROP',
   };
   if (hostAddress !== undefined) binding.hostAddress = hostAddress;
@@ -273,7 +274,6 @@ function buildBinding(
 }
 
 /** IANA protocol numbers: Docker orders bindings by its protocol enum, which uses them. */
-const PROTOCOL_NUMBER: Record<PortProtocol, number> = { tcp: 6, udp: 17, sctp: 132 };
 
 /**
  * Docker's `PortBindingReq.Compare`, which fixes the order bindings are
@@ -287,7 +287,7 @@ export function compareBindings(a: PortBindingModel, b: PortBindingModel): numbe
   const bHasHostPort = b.hostPort !== undefined;
   if (aHasHostPort !== bHasHostPort) return aHasHostPort ? -1 : 1;
   return a.containerPort - b.containerPort ||
-    PROTOCOL_NUMBER[a.proto] - PROTOCOL_NUMBER[b.proto] ||
+    PROTOCOL_NUMBERS[a.proto] - PROTOCOL_NUMBERS[b.proto] ||
     (a.hostPort ?? 0) - (b.hostPort ?? 0) ||
     compareAddresses(a.hostAddress, b.hostAddress);
 }

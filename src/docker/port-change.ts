@@ -4,10 +4,10 @@
  * call's ports, however many the spec holds. A backend that keeps port
  * mappings apart from the rest (nftables: map elements) commits just this.
  */
-import type { IptFamily } from '../iptc/rule.js';
-import type { PortEdit } from '../spec/held.js';
-import { portCount } from '../spec/ports.js';
-import type { PackedSpec } from '../spec/packed.js';
+import { FAMILIES } from '../family.js';
+import type { PortEdit } from '../held/held-spec.js';
+import { portCount } from '../held/ledger.js';
+import type { PackedSpec } from '../held/packed.js';
 import { eachBinding, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
 /** In no particular order; a binding may come twice (see eachBinding). */
@@ -32,7 +32,7 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
   let addedCount = 0;
   for (const port of edit.added) addedCount += portCount(port);
   const changes: FamilyPortChange[] = [];
-  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+  for (const family of FAMILIES) {
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;

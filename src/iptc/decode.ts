@@ -10,7 +10,8 @@ import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, type NativeTableDump, PORT_FIE
 import { PackedReader } from '../native/packed-reader';
 import { formatAddressAt, formatPrefixAt } from '../address';
 import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './kernel-values';
-import type { IptAddrType, IptFamily, IptMatch, IptPortRange, IptRule, IptTarget } from './rule';
+import type { Family } from '../family';
+import type { IptAddrType, IptMatch, IptPortRange, IptRule, IptTarget } from './rule';
 import type { IptChain, IptRuleEntry, IptTableRead } from './table';
 
 /** A rule of the model, or why the kernel's rule has no equivalent in it. */
@@ -24,7 +25,7 @@ class Unmodelled {
   constructor(readonly reason: string) {}
 }
 
-export function decodeDump(family: IptFamily, dump: NativeTableDump): IptTableRead<IptRuleEntry> {
+export function decodeDump(family: Family, dump: NativeTableDump): IptTableRead<IptRuleEntry> {
   const input = new PackedReader(dump);
   const count = input.u32();
   const chains: IptChain<IptRuleEntry>[] = [];
@@ -34,7 +35,7 @@ export function decodeDump(family: IptFamily, dump: NativeTableDump): IptTableRe
   return { chains, fingerprint };
 }
 
-function decodeChain(input: PackedReader, family: IptFamily): IptChain<IptRuleEntry> {
+function decodeChain(input: PackedReader, family: Family): IptChain<IptRuleEntry> {
   const name = input.text();
   const builtin = input.u8() === 1;
   const policy = builtin ? input.text() : undefined;
@@ -45,7 +46,7 @@ function decodeChain(input: PackedReader, family: IptFamily): IptChain<IptRuleEn
   return chain;
 }
 
-function decodeEntry(input: PackedReader, family: IptFamily): IptRuleEntry {
+function decodeEntry(input: PackedReader, family: Family): IptRuleEntry {
   const packets = input.u64();
   const bytes = input.u64();
   const raw = input.bytes(input.u32());
@@ -55,7 +56,7 @@ function decodeEntry(input: PackedReader, family: IptFamily): IptRuleEntry {
     : { rule: decoded, packets, bytes, raw };
 }
 
-function decodeRule(input: PackedReader, family: IptFamily): IptRule | Unmodelled {
+function decodeRule(input: PackedReader, family: Family): IptRule | Unmodelled {
   // First in the record, last in the rule (and in the order its parts are judged).
   const target = decodeTarget(input, family);
   const present = input.u8();
@@ -113,7 +114,7 @@ export type DecodedExtension<T> = { value: T; unsupported?: never } | { value?: 
  * `targets[i]` says whether the i-th is a target.
  */
 export function decodeExtensionRecords(
-  family: IptFamily, records: Buffer, targets: readonly boolean[],
+  family: Family, records: Buffer, targets: readonly boolean[],
 ): DecodedExtension<IptMatch | IptTarget>[] {
   const input = new PackedReader(records);
   const decoded = targets.map((target) => {
@@ -124,18 +125,18 @@ export function decodeExtensionRecords(
   return decoded;
 }
 
-function prefix(input: PackedReader, family: IptFamily, what: string): string | Unmodelled {
+function prefix(input: PackedReader, family: Family, what: string): string | Unmodelled {
   const length = addressLength(input, family);
   const at = input.skip(2 * length, 'address and mask bytes');
   return formatPrefixAt(input.buffer, at, length) ?? new Unmodelled(`a non-prefix ${what} mask`);
 }
 
-function address(input: PackedReader, family: IptFamily): string {
+function address(input: PackedReader, family: Family): string {
   const length = addressLength(input, family);
   return formatAddressAt(input.buffer, input.skip(length, 'address bytes'), length);
 }
 
-function addressLength(input: PackedReader, family: IptFamily): number {
+function addressLength(input: PackedReader, family: Family): number {
   const length = input.u8();
   if (length !== (family === 'ipv4' ? 4 : 16)) throw new RangeError(`packed bytes: a ${family} address of ${length} bytes`);
   return length;
@@ -210,7 +211,7 @@ function decodeMatch(input: PackedReader): IptMatch | Unmodelled {
   }
 }
 
-function decodeTarget(input: PackedReader, family: IptFamily): IptTarget | Unmodelled {
+function decodeTarget(input: PackedReader, family: Family): IptTarget | Unmodelled {
   const code = input.u8();
   switch (code) {
     case TARGET_CODE.ACCEPT:

@@ -18,7 +18,9 @@ import { PackedWriter } from '../native/packed-writer';
 import { parseAddress, parsePrefix } from '../address';
 import { ADDRESS_TYPES, CONNTRACK_STATES, FULL_MARK_MASK, PROTOCOLS } from './kernel-values';
 import type { IptcOperation } from './operation';
-import type { IptFamily, IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from './rule';
+import type { Family } from '../family';
+import type { IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from './rule';
+import { PORT_PROTOCOLS } from '../protocol';
 
 /** iptables refuses longer chain names (XT_EXTENSION_MAXNAMELEN - 1). */
 const MAX_CHAIN_NAME = 28;
@@ -27,13 +29,12 @@ const MAX_INTERFACE_NAME = 15;
 /** XT_MAX_COMMENT_LEN - 1 */
 const MAX_COMMENT = 255;
 const MAX_RULE_INDEX = 0xffffffff;
-const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp'];
 const NAT_TARGETS = new Set(['DNAT', 'SNAT', 'MASQUERADE']);
 /** Bytes of a typical packed rule operation, so the buffer rarely grows. */
 const OPERATION_ESTIMATE = 64;
 
 /** The operations of one table change, validated and packed into one buffer. */
-export function encodeOperations(family: IptFamily, table: IptTableName, operations: unknown): NativeOperations {
+export function encodeOperations(family: Family, table: IptTableName, operations: unknown): NativeOperations {
   if (!Array.isArray(operations)) invalid('operations', 'an array of operations', operations);
   const out = new PackedWriter(4 + operations.length * OPERATION_ESTIMATE);
   out.u32(operations.length);
@@ -46,7 +47,7 @@ export function encodeOperations(family: IptFamily, table: IptTableName, operati
  * which the layout needs), for the native builder of their xt extensions
  * (src/iptnft/encode.ts). Errors name `field`[i].
  */
-export function encodeRules(family: IptFamily, table: IptTableName, rules: unknown, field: string): NativeOperations {
+export function encodeRules(family: Family, table: IptTableName, rules: unknown, field: string): NativeOperations {
   if (!Array.isArray(rules)) invalid(field, 'an array of rules', rules);
   const out = new PackedWriter(4 + rules.length * OPERATION_ESTIMATE);
   out.u32(rules.length);
@@ -60,7 +61,7 @@ export function encodeRules(family: IptFamily, table: IptTableName, rules: unkno
 /** The chain encodeRules names: any valid name does. */
 const RULES_CHAIN = 'rules';
 
-function encodeOperation(out: PackedWriter, family: IptFamily, table: IptTableName, value: unknown, field: string): void {
+function encodeOperation(out: PackedWriter, family: Family, table: IptTableName, value: unknown, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'an operation object', value);
   const operation = value as IptcOperation;
   const chain = checkChainName(operation.chain, `${field}.chain`);
@@ -176,7 +177,7 @@ function checkInterface(name: unknown, negated: unknown, field: string): Part {
   return part(checkFlag(negated, `${field}Negated`));
 }
 
-function encodeAddressMatch(out: PackedWriter, family: IptFamily, value: unknown, negated: unknown, field: string): Part {
+function encodeAddressMatch(out: PackedWriter, family: Family, value: unknown, negated: unknown, field: string): Part {
   if (value === undefined) {
     if (negated !== undefined) invalid(`${field}Negated`, `no negation without ${field}`, negated);
     return undefined;
@@ -189,7 +190,7 @@ function encodeAddressMatch(out: PackedWriter, family: IptFamily, value: unknown
   return result;
 }
 
-function encodeRule(out: PackedWriter, family: IptFamily, table: IptTableName, value: unknown, field: string): void {
+function encodeRule(out: PackedWriter, family: Family, table: IptTableName, value: unknown, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'a rule object', value);
   const rule = value as IptRule;
   encodeTarget(out, family, table, rule, field);
@@ -316,7 +317,7 @@ function checkUint32(value: unknown, field: string): number {
   return value as number;
 }
 
-function encodeTarget(out: PackedWriter, family: IptFamily, table: IptTableName, rule: IptRule, ruleField: string): void {
+function encodeTarget(out: PackedWriter, family: Family, table: IptTableName, rule: IptRule, ruleField: string): void {
   const field = `${ruleField}.target`;
   const target = rule.target as IptTarget | undefined;
   if (typeof target !== 'object' || target === null) invalid(field, 'a target object', target);

@@ -4,7 +4,8 @@
  * a rule is also its identity: two rules are the same rule when they print the
  * same, which is what `iptables -C` decides too.
  */
-import type { IptCtState, IptFamily, IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from './rule.js';
+import type { Family } from '../family.js';
+import type { IptCtState, IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from './rule.js';
 
 /** One table's chains, in any order: the output uses libiptc's. Missing built-in chains print empty. */
 export interface IptTableSnapshot {
@@ -31,11 +32,11 @@ export const BUILTIN_CHAINS: Readonly<Record<IptTableName, readonly string[]>> =
 const CT_STATE_ORDER: readonly IptCtState[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
 
 /** A whole save: each table as `*name`, chain headers, `-A` lines and `COMMIT`. */
-export function formatSave(family: IptFamily, tables: readonly IptTableSnapshot[]): string {
+export function formatSave(family: Family, tables: readonly IptTableSnapshot[]): string {
   return tables.map((table) => formatTable(family, table)).join('');
 }
 
-export function formatTable(family: IptFamily, table: IptTableSnapshot): string {
+export function formatTable(family: Family, table: IptTableSnapshot): string {
   const chains = saveOrder(table);
   const lines = [`*${table.name}`];
   for (const chain of chains) lines.push(`:${chain.name} ${chain.policy ?? '-'} [0:0]`);
@@ -50,7 +51,7 @@ export function formatTable(family: IptFamily, table: IptTableSnapshot): string 
  * every one of tens of thousands of rules, and a single join leaves one flat
  * string where concatenation leaves a tree of pieces behind.
  */
-export function formatRule(family: IptFamily, rule: IptRule): string {
+export function formatRule(family: Family, rule: IptRule): string {
   const words: string[] = [];
   if (rule.source !== undefined) option(words, '-s', withPrefix(family, rule.source), rule.sourceNegated);
   if (rule.destination !== undefined) option(words, '-d', withPrefix(family, rule.destination), rule.destinationNegated);
@@ -96,7 +97,7 @@ function pushMatch(words: string[], match: IptMatch): void {
   }
 }
 
-function pushTarget(words: string[], family: IptFamily, target: IptTarget): void {
+function pushTarget(words: string[], family: Family, target: IptTarget): void {
   switch (target.name) {
     case 'jump':
       words.push(target.goto ? '-g' : '-j', target.chain);
@@ -125,7 +126,7 @@ function pushTarget(words: string[], family: IptFamily, target: IptTarget): void
 }
 
 /** iptables-save always prints a prefix length; a bare address is a host route. */
-function withPrefix(family: IptFamily, address: string): string {
+function withPrefix(family: Family, address: string): string {
   if (address.includes('/')) return address;
   return `${address}/${family === 'ipv4' ? 32 : 128}`;
 }

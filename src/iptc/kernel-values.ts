@@ -2,16 +2,17 @@
  * Numbers the kernel stores for the names of the rule model. Each table is
  * the single source for both encoding and decoding.
  */
-import type { IptAddrType, IptCtState, IptFamily, IptProtocol } from './rule';
+import type { Family } from '../family';
+import type { IptAddrType, IptCtState, IptProtocol } from './rule';
+import { PROTOCOL_NUMBERS } from '../protocol';
 
-/** IPPROTO_* numbers, and the family each protocol name belongs to (none: both). */
-export const PROTOCOLS: readonly { name: IptProtocol; number: number; family?: IptFamily }[] = [
-  { name: 'tcp', number: 6 },
-  { name: 'udp', number: 17 },
-  { name: 'sctp', number: 132 },
-  { name: 'icmp', number: 1, family: 'ipv4' },
-  { name: 'ipv6-icmp', number: 58, family: 'ipv6' },
-];
+/** The family each protocol name belongs to (none: both). */
+const PROTOCOL_FAMILIES: Partial<Record<IptProtocol, Family>> = { icmp: 'ipv4', 'ipv6-icmp': 'ipv6' };
+
+/** The protocols' IPPROTO_* numbers (src/protocol.ts), each with its family. */
+export const PROTOCOLS: readonly { name: IptProtocol; number: number; family?: Family }[] = (
+  Object.entries(PROTOCOL_NUMBERS) as [IptProtocol, number][]
+).map(([name, number]) => ({ name, number, family: PROTOCOL_FAMILIES[name] }));
 
 /** XT_ADDRTYPE_* from linux/netfilter/xt_addrtype.h: `1 << RTN_*`. */
 export const ADDRESS_TYPES: readonly { name: IptAddrType; bit: number }[] = [

@@ -12,14 +12,15 @@
  * times the cost, in lookups and in garbage collection.
  */
 import { formatRule } from './format.js';
-import type { IptFamily, IptRule } from './rule.js';
+import type { Family } from '../family.js';
+import type { IptRule } from './rule.js';
 
 /** Per family: the same rule prints differently as IPv4 and as IPv6. */
-const TEXT: Record<IptFamily, symbol> = { ipv4: Symbol('iptables-save text'), ipv6: Symbol('ip6tables-save text') };
+const TEXT: Record<Family, symbol> = { ipv4: Symbol('iptables-save text'), ipv6: Symbol('ip6tables-save text') };
 
 type WithText = IptRule & { [text: symbol]: string | undefined };
 
-export function ruleText(family: IptFamily, rule: IptRule): string {
+export function ruleText(family: Family, rule: IptRule): string {
   const key = TEXT[family];
   const known = (rule as WithText)[key];
   if (known !== undefined) return known;

@@ -8,11 +8,13 @@
  */
 import { callNative, invalid } from '../errors';
 import { binding } from '../native/binding';
+import { checkNetns } from '../netns';
 import type { NativeIptcTable } from '../native/iptc';
 import { decodeDump, type DecodedRule } from './decode';
 import { encodeOperations } from './encode';
 import { describeOperation, type IptcOperation } from './operation';
-import type { IptFamily, IptTableName } from './rule';
+import { FAMILIES, type Family } from '../family';
+import { IPT_TABLES, type IptTableName } from './rule';
 
 export interface IptcTableOptions {
   /** A network namespace path such as /run/netns/NAME; the caller's namespace when absent. */
@@ -53,15 +55,13 @@ export interface IptTableRead<Entry extends ReadRuleEntry = ReadRuleEntry> {
 
 /** The operations for one table of a transaction. */
 export interface IptcTableChange {
-  family: IptFamily;
+  family: Family;
   table: IptTableName;
   operations: readonly IptcOperation[];
   /** From `readWithFingerprint`: refuse with ERESTART when the table has changed since. */
   fingerprint?: string;
 }
 
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
-const TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
 const DEFAULT_LOCK_FILE = '/run/xtables.lock';
 
 /** The lock file iptables uses: `$XTABLES_LOCKFILE`, else /run/xtables.lock. */
@@ -85,16 +85,14 @@ export class IptcTable {
   static async open(options: IptcTableOptions = {}): Promise<IptcTable> {
     if (typeof options !== 'object' || options === null) invalid('options', 'an options object', options);
     const { netns, lockFile = defaultLockFile(), lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS } = options;
-    if (netns !== undefined && (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0'))) {
-      invalid('netns', 'a network namespace path', netns);
-    }
+    const netnsPath = checkNetns(netns);
     if (typeof lockFile !== 'string' || lockFile.length === 0 || lockFile.includes('\0')) {
       invalid('lockFile', 'a file path', lockFile);
     }
     if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > MAX_LOCK_TIMEOUT_MS) {
       invalid('lockTimeoutMs', `an integer number of milliseconds from 0 to ${MAX_LOCK_TIMEOUT_MS}`, lockTimeoutMs);
     }
-    const native = await callNative(() => binding.openIptcTable(netns ?? ''));
+    const native = await callNative(() => binding.openIptcTable(netnsPath));
     return new IptcTable(native, lockFile, lockTimeoutMs);
   }
 
@@ -103,7 +101,7 @@ export class IptcTable {
    * atomically. When an operation fails, nothing is committed and the
    * NetfilterError's `index` names it.
    */
-  async transaction(family: IptFamily, table: IptTableName, operations: readonly IptcOperation[]): Promise<void> {
+  async transaction(family: Family, table: IptTableName, operations: readonly IptcOperation[]): Promise<void> {
     await this.commit([{ family, table, operations }]);
   }
 
@@ -138,18 +136,18 @@ export class IptcTable {
    * it, and everyone using iptables-nft there is then warned of legacy tables.
    * Empty on a kernel without legacy x_tables.
    */
-  async existingTables(family: IptFamily): Promise<IptTableName[]> {
+  async existingTables(family: Family): Promise<IptTableName[]> {
     checkFamily(family);
     const names = await callNative(() => this.#native.tables(family));
-    return TABLES.filter((table) => names.includes(table));
+    return IPT_TABLES.filter((table) => names.includes(table));
   }
 
   /** Every chain of `table` in kernel order, with its rules decoded into the rule model. Creates the table if absent. */
-  async read(family: IptFamily, table: IptTableName): Promise<IptChain<IptRuleEntry>[]> {
+  async read(family: Family, table: IptTableName): Promise<IptChain<IptRuleEntry>[]> {
     return (await this.readWithFingerprint(family, table)).chains;
   }
 
-  async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead<IptRuleEntry>> {
+  async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead<IptRuleEntry>> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
     return decodeDump(family, dump);
@@ -167,12 +165,12 @@ export class IptcTable {
 }
 
 function checkFamily(family: unknown): void {
-  if (!FAMILIES.includes(family as IptFamily)) invalid('family', '"ipv4" or "ipv6"', family);
+  if (!FAMILIES.includes(family as Family)) invalid('family', '"ipv4" or "ipv6"', family);
 }
 
 function checkFamilyAndTable(family: unknown, table: unknown): void {
   checkFamily(family);
-  if (!TABLES.includes(table as IptTableName)) invalid('table', `one of ${TABLES.join(', ')}`, table);
+  if (!IPT_TABLES.includes(table as IptTableName)) invalid('table', `one of ${IPT_TABLES.join(', ')}`, table);
 }
 
 /** `operations[i]: ...` for one table, `ipv6 nat operations[i]: ...` across several. */

@@ -10,11 +10,12 @@
  * decode natively, as the same extension of a legacy entry does
  * (src/iptc/decode.ts shares the records), so both readers agree.
  */
+import type { Family } from '../family';
 import { formatPrefixAt } from '../address';
 import { decodeExtensionRecords, type DecodedRule } from '../iptc/decode';
 import { PROTOCOLS } from '../iptc/kernel-values';
 import type { ReadRuleEntry } from '../iptc/table';
-import type { IptFamily, IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from '../iptc/rule';
+import type { IptMatch, IptPortRange, IptRule, IptTableName, IptTarget } from '../iptc/rule';
 import { binding } from '../native/binding';
 import type { NativeXtItem } from '../native/iptc';
 import type { NativeExpr, NativeRule } from '../native/nft';
@@ -31,7 +32,7 @@ const DECODED = new Map<string, DecodedRule>();
 const MAX_CACHED = 200_000;
 
 /** The rules in the order given (a chain's, or a table's in chain order). */
-export function decodeIptnftRules(family: IptFamily, table: IptTableName, rules: readonly NativeRule[]): IptnftRuleEntry[] {
+export function decodeIptnftRules(family: Family, table: IptTableName, rules: readonly NativeRule[]): IptnftRuleEntry[] {
   const keys = rules.map((rule) => `${family} ${table} ${exprsKey(rule.exprs)}`);
   const unknown = new Map<string, NativeRule>();
   rules.forEach((rule, i) => {
@@ -60,7 +61,7 @@ function counterOf(exprs: readonly NativeExpr[]): { packets: bigint; bytes: bigi
 }
 
 /** Each rule read, then checked by encoding it again. */
-function decodeVerified(family: IptFamily, table: IptTableName, rules: readonly NativeRule[]): DecodedRule[] {
+function decodeVerified(family: Family, table: IptTableName, rules: readonly NativeRule[]): DecodedRule[] {
   const parsed = rules.map((rule) => parseExprs(family, rule.exprs));
   const resolved = resolveExtensions(family, parsed);
   const candidates = resolved.flatMap((entry) => (entry.rule ? [entry.rule] : []));
@@ -90,7 +91,7 @@ function canonical(rule: IptRule): IptRule {
 }
 
 /** The expressions of each rule, or undefined for one the encoder refuses (it is no rule iptables-nft writes). */
-function encodeEach(family: IptFamily, table: IptTableName, rules: readonly IptRule[]): (readonly NativeExpr[] | undefined)[] {
+function encodeEach(family: Family, table: IptTableName, rules: readonly IptRule[]): (readonly NativeExpr[] | undefined)[] {
   try {
     return encodeIptnftRules(family, table, rules).map((body) => body.exprs);
   } catch {
@@ -120,7 +121,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type PortMatch = Mutable<Extract<IptMatch, { name: 'tcp' | 'udp' | 'sctp' }>>;
 
 /** The rule's own expressions, in the order and forms encode.ts writes them. */
-function parseExprs(family: IptFamily, exprs: readonly NativeExpr[]): Parsed {
+function parseExprs(family: Family, exprs: readonly NativeExpr[]): Parsed {
   const rule: PartialRule = { matches: [] };
   const extensions: Extension[] = [];
   let i = 0;
@@ -249,7 +250,7 @@ function interfaceOf(cmp: NativeExpr): { name: string; negated: boolean } {
 }
 
 /** The prefix compared: leading bytes (a byte-boundary prefix), or the whole address under a mask. */
-function prefixOf(family: IptFamily, compared: Uint8Array, mask: Uint8Array | undefined): string | undefined {
+function prefixOf(family: Family, compared: Uint8Array, mask: Uint8Array | undefined): string | undefined {
   const length = family === 'ipv4' ? 4 : 16;
   const bytes = Buffer.alloc(2 * length);
   if (compared.length > length || (mask !== undefined && mask.length !== length)) return undefined;
@@ -310,7 +311,7 @@ function verdictOf(e: NativeExpr): IptTarget | undefined {
 }
 
 /** Every rule's extensions decoded (one native call for all), put in their places. */
-function resolveExtensions(family: IptFamily, parsed: readonly Parsed[]): DecodedRule[] {
+function resolveExtensions(family: Family, parsed: readonly Parsed[]): DecodedRule[] {
   const items = parsed.flatMap((entry) => ('extensions' in entry ? entry.extensions : []));
   const records = items.length === 0 ? [] : decodeExtensionRecords(
     family, callNativeSync(() => binding.iptcDecodeXtExtensions(family, items)), items.map((item) => item.target),

@@ -18,8 +18,10 @@
  * against iptables-nft-restore until then.
  */
 import { encodeRules } from '../iptc/encode';
-import { FULL_MARK_MASK, PROTOCOLS } from '../iptc/kernel-values';
-import type { IptFamily, IptMatch, IptPortRange, IptRule, IptTableName } from '../iptc/rule';
+import { FULL_MARK_MASK } from '../iptc/kernel-values';
+import { PROTOCOL_NUMBERS } from '../protocol';
+import type { Family } from '../family';
+import type { IptMatch, IptPortRange, IptRule, IptTableName } from '../iptc/rule';
 import { binding } from '../native/binding';
 import type { NativeXtExtension, NativeXtExtensions } from '../native/iptc';
 import { parsePrefix } from '../address';
@@ -53,7 +55,7 @@ export interface IptnftRuleBody {
  * Each rule in the order given. Every rule is validated as the legacy
  * encoder validates it; errors name `rules[i]`.
  */
-export function encodeIptnftRules(family: IptFamily, table: IptTableName, rules: readonly IptRule[]): IptnftRuleBody[] {
+export function encodeIptnftRules(family: Family, table: IptTableName, rules: readonly IptRule[]): IptnftRuleBody[] {
   const packed = encodeRules(family, table, rules, 'rules');
   const extensions = callNativeSync(() => binding.iptcXtExtensions(family, packed));
   return rules.map((rule, i) => ({
@@ -63,10 +65,10 @@ export function encodeIptnftRules(family: IptFamily, table: IptTableName, rules:
 }
 
 function protocolNumber(rule: IptRule): number | undefined {
-  return PROTOCOLS.find((protocol) => protocol.name === rule.protocol)?.number;
+  return rule.protocol === undefined ? undefined : PROTOCOL_NUMBERS[rule.protocol];
 }
 
-function encodeExprs(family: IptFamily, rule: IptRule, extensions: NativeXtExtensions, field: string): NftExpr[] {
+function encodeExprs(family: Family, rule: IptRule, extensions: NativeXtExtensions, field: string): NftExpr[] {
   const exprs: NftExpr[] = [];
   if (rule.inInterface !== undefined) exprs.push(...interfaceMatch(META.iifname, rule.inInterface, rule.inInterfaceNegated));
   if (rule.outInterface !== undefined) exprs.push(...interfaceMatch(META.oifname, rule.outInterface, rule.outInterfaceNegated));
@@ -109,7 +111,7 @@ export const NO_INTERFACE = Buffer.from('INVAL/D\0');
  * A prefix on a byte boundary compares its leading bytes; any other masks
  * the whole address first. A /0 matches every address and compares nothing.
  */
-function addressMatch(family: IptFamily, offset: number, value: string, negated: boolean | undefined, field: string): NftExpr[] {
+function addressMatch(family: Family, offset: number, value: string, negated: boolean | undefined, field: string): NftExpr[] {
   const prefix = parsePrefix(value, field, family, 'reject');
   if (prefix.length === 0) {
     // iptables-nft would load zero bytes, which the kernel refuses.

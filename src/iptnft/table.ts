@@ -9,9 +9,10 @@
  * when anyone committed since), and an operation becomes one message on one
  * rule by its handle, whatever else the chain holds.
  */
+import type { Family } from '../family';
 import { NetfilterError } from '../errors';
 import { BUILTIN_CHAINS } from '../iptc/format';
-import type { IptFamily, IptTableName } from '../iptc/rule';
+import { IPT_TABLES, type IptTableName } from '../iptc/rule';
 import type { IptChain, IptcTableChange, IptTableRead } from '../iptc/table';
 import { NftBatch } from '../nft/batch';
 import type { NftFamily } from '../nft/constants';
@@ -20,7 +21,6 @@ import { type IptnftRuleEntry, decodeIptnftRules } from './decode';
 import { encodeIptnftRules } from './encode';
 import { IPTNFT_FAMILY, iptnftBaseChains } from './tables';
 
-const TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
 
 /** What a read left to know at commit: the table's chains, each rule by handle. */
 interface ReadTable {
@@ -45,12 +45,12 @@ export class IptnftTables {
   }
 
   /** The family's iptables tables that exist in nf_tables. */
-  async existingTables(family: IptFamily): Promise<IptTableName[]> {
+  async existingTables(family: Family): Promise<IptTableName[]> {
     const names = (await this.connection.listTables(IPTNFT_FAMILY[family])).map((table) => table.name);
-    return TABLES.filter((table) => names.includes(table));
+    return IPT_TABLES.filter((table) => names.includes(table));
   }
 
-  async read(family: IptFamily, table: IptTableName): Promise<IptChain<IptnftRuleEntry>[]> {
+  async read(family: Family, table: IptTableName): Promise<IptChain<IptnftRuleEntry>[]> {
     return (await this.readWithFingerprint(family, table)).chains;
   }
 
@@ -60,7 +60,7 @@ export class IptnftTables {
    * policy ACCEPT), and creating it is left to the commit. The fingerprint is
    * the ruleset generation.
    */
-  async readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead<IptnftRuleEntry>> {
+  async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead<IptnftRuleEntry>> {
     const state = await this.connection.readTable(IPTNFT_FAMILY[family], table);
     const byChain = new Map<string, IptnftRuleEntry[]>(state.chains.map((chain) => [chain.name, []]));
     const decoded = decodeIptnftRules(family, table, state.rules);

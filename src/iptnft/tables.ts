@@ -5,14 +5,15 @@
  * priority, policy accept. Not used by the product yet (see ./encode.ts).
  */
 import { BUILTIN_CHAINS } from '../iptc/format';
-import type { IptFamily, IptTableName } from '../iptc/rule';
+import type { Family } from '../family';
+import type { IptTableName } from '../iptc/rule';
 import type { ChainSpec } from '../nft/batch';
 import { type NftFamily, type NftHook, PRIORITY } from '../nft/constants';
 
-export const IPTNFT_FAMILY: Readonly<Record<IptFamily, NftFamily>> = { ipv4: 'ip', ipv6: 'ip6' };
+export const IPTNFT_FAMILY: Readonly<Record<Family, NftFamily>> = { ipv4: 'ip', ipv6: 'ip6' };
 
 /** The base chains of `table` as NftBatch.addChain takes them, in iptables-save's order. */
-export function iptnftBaseChains(family: IptFamily, table: IptTableName): ChainSpec[] {
+export function iptnftBaseChains(family: Family, table: IptTableName): ChainSpec[] {
   return BUILTIN_CHAINS[table].map((name) => {
     const hook = name.toLowerCase() as NftHook;
     return {

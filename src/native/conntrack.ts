@@ -3,17 +3,16 @@
  * (NativeNftConnection.clearConntrack, read on the worker thread by
  * native/conntrack.cc).
  */
-import { parseAddress, type AddressFamily } from '../address.js';
+import { FAMILIES, type Family } from '../family.js';
+import { parseAddress } from '../address.js';
 import { invalid } from '../errors.js';
 import { PackedWriter } from './packed-writer.js';
-
-/** IANA protocol numbers of the protocols a port mapping has. */
-export const CONNTRACK_PROTOCOL = { tcp: 6, udp: 17, sctp: 132 } as const;
+import { PORT_PROTOCOLS, PROTOCOL_NUMBERS } from '../protocol.js';
 
 /** The filter flags of the packed layout (native/conntrack.cc). */
 export const CONNTRACK_FLAG = { origDst: 1, replySrc: 2, replySrcNegated: 4, dstTranslated: 8 } as const;
 
-const AF: Record<AddressFamily, number> = { ipv4: 2, ipv6: 10 };
+const AF: Record<Family, number> = { ipv4: 2, ipv6: 10 };
 
 /**
  * Which entries to delete: every condition given must hold. An entry has an
@@ -21,8 +20,8 @@ const AF: Record<AddressFamily, number> = { ipv4: 2, ipv6: 10 };
  * (what the answers carry: after a DNAT, the reply source is the container).
  */
 export interface ConntrackFilter {
-  family: AddressFamily;
-  proto: keyof typeof CONNTRACK_PROTOCOL;
+  family: Family;
+  proto: (typeof PORT_PROTOCOLS)[number];
   /** The original destination ports, first to last. */
   origDstPorts: { first: number; last: number };
   /** The original destination address; absent: any. */
@@ -43,10 +42,8 @@ export function packConntrackFilters(filters: readonly ConntrackFilter[], field:
   out.u32(filters.length);
   filters.forEach((filter, i) => {
     const at = `${field}[${i}]`;
-    const family = AF[filter.family];
-    if (family === undefined) invalid(`${at}.family`, 'ipv4 or ipv6', filter.family);
-    const proto = CONNTRACK_PROTOCOL[filter.proto];
-    if (proto === undefined) invalid(`${at}.proto`, 'tcp, udp or sctp', filter.proto);
+    if (!FAMILIES.includes(filter.family)) invalid(`${at}.family`, 'ipv4 or ipv6', filter.family);
+    if (!PORT_PROTOCOLS.includes(filter.proto)) invalid(`${at}.proto`, 'tcp, udp or sctp', filter.proto);
     const ports = filter.origDstPorts;
     if (typeof ports !== 'object' || ports === null) invalid(`${at}.origDstPorts`, 'a port range', ports);
     checkPort(ports.first, `${at}.origDstPorts.first`);
@@ -64,8 +61,8 @@ export function packConntrackFilters(filters: readonly ConntrackFilter[], field:
     if (origDst) flags |= CONNTRACK_FLAG.origDst;
     if (replySrc) flags |= CONNTRACK_FLAG.replySrc | (replySrc.negated ? CONNTRACK_FLAG.replySrcNegated : 0);
     if (filter.dstTranslated) flags |= CONNTRACK_FLAG.dstTranslated;
-    out.u8(family);
-    out.u8(proto);
+    out.u8(AF[filter.family]);
+    out.u8(PROTOCOL_NUMBERS[filter.proto]);
     out.u16(ports.first);
     out.u16(ports.last);
     out.u8(flags);

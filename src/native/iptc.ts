@@ -7,7 +7,8 @@
  * src/iptc/decode.ts. Addresses travel as bytes, names of kernel values as
  * numbers.
  */
-import type { IptFamily, IptTableName } from '../iptc/rule';
+import type { Family } from '../family';
+import type { IptTableName } from '../iptc/rule';
 
 /**
  * The packed operations of one table change: written by src/iptc/encode.ts,
@@ -96,7 +97,7 @@ export const NAT_FIELD = { address: 1, ports: 2 } as const;
 export type NativeTableDump = Buffer;
 
 export interface NativeTableChange {
-  family: IptFamily;
+  family: Family;
   table: IptTableName;
   /** Packed as NativeOperations describes. */
   operations: NativeOperations;
@@ -107,9 +108,9 @@ export interface NativeTableChange {
 export interface NativeIptcTable {
   /** Every table's snapshot changed in order, then all committed (or none), under the xtables lock. */
   transaction(changes: NativeTableChange[], lockPath: string, lockTimeoutMs: number): Promise<void>;
-  dump(family: IptFamily, table: IptTableName): Promise<NativeTableDump>;
+  dump(family: Family, table: IptTableName): Promise<NativeTableDump>;
   /** The family's tables that exist in the namespace (ip_tables_names, read inside it); none is opened. */
-  tables(family: IptFamily): Promise<string[]>;
+  tables(family: Family): Promise<string[]>;
   /** Idempotent; later calls reject with EBADF. */
   close(): void;
 }
@@ -135,13 +136,13 @@ export interface NativeIptcBinding {
    * packed as NativeOperations describes), built by the legacy entry encoder;
    * synchronous. A malformed buffer throws EINVAL of iptc.xtExtensions.
    */
-  iptcXtExtensions(family: IptFamily, operations: NativeOperations): NativeXtExtensions[];
+  iptcXtExtensions(family: Family, operations: NativeOperations): NativeXtExtensions[];
   /**
    * Each extension decoded as the same extension in a legacy entry is: its
    * match or target record of the dump layout above, one after the other;
    * synchronous. A target that is no NAT extension decodes as unsupported.
    */
-  iptcDecodeXtExtensions(family: IptFamily, extensions: readonly NativeXtItem[]): Buffer;
+  iptcDecodeXtExtensions(family: Family, extensions: readonly NativeXtItem[]): Buffer;
 }
 
 /** An nft_compat expression as read back: a match, or (`target`) a target. */

@@ -5,6 +5,7 @@
  * equal to the ones committed and to the ones `nft -f` writes.
  */
 import { invalid } from '../errors';
+import type { Family } from '../family';
 import { DATATYPE_LEN, META, NAT_RANGE, NAT_TYPE, NFPROTO, PAYLOAD_BASE, type NftDatatype } from './constants';
 import { expr, type NftExpr } from './expr';
 
@@ -72,7 +73,7 @@ export function verdictMap(fields: readonly Field[], map: string): NftExpr[] {
  * `dnat ip to FIELDS map @map`: the map gives `address . port`; a packet
  * whose concatenation is not in the map goes on to the next rule.
  */
-export function dnatFromMap(family: 'ipv4' | 'ipv6', fields: readonly Field[], map: string): NftExpr[] {
+export function dnatFromMap(family: Family, fields: readonly Field[], map: string): NftExpr[] {
   const portRegister = registerAt(family === 'ipv4' ? 1 : 4);
   return [
     ...loadFields(fields),

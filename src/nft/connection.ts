@@ -5,6 +5,7 @@
  */
 import { callNative, invalid, NetfilterError } from '../errors';
 import { binding } from '../native/binding';
+import { checkNetns } from '../netns';
 import type { NativeChain, NativeNftConnection, NativeRule, NativeSet, NativeTable } from '../native/nft';
 import { NFPROTO, type NftFamily } from './constants';
 import { checkName, type NftBatch } from './batch';
@@ -34,14 +35,6 @@ export interface NftTableState {
 const familyName = new Map<number, NftFamily>(Object.entries(NFPROTO).map(([name, number]) => [number, name as NftFamily]));
 /** Reads retried when the ruleset keeps changing underneath. */
 const MAX_READ_ATTEMPTS = 20;
-
-export function checkNetns(netns: unknown): string {
-  if (netns === undefined) return '';
-  if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) {
-    invalid('netns', 'a network namespace path such as /run/netns/NAME', netns);
-  }
-  return netns;
-}
 
 export class NftConnection {
   private native: NativeNftConnection | undefined;

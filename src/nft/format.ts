@@ -7,11 +7,11 @@
 import { formatAddress, formatPrefix } from '../address';
 import { CT_KEY, CT_STATE, FIB_FLAGS, META, NAT_TYPE, PAYLOAD_BASE, RTN, VERDICT } from './constants';
 import type { NftExpr } from './expr';
+import { protocolName } from '../protocol';
 
 const META_NAMES: Record<number, string> = {
   [META.iifname]: 'iifname', [META.oifname]: 'oifname', [META.l4proto]: 'meta l4proto', [META.nfproto]: 'meta nfproto',
 };
-const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
 const RTN_NAMES = new Map<number, string>(Object.entries(RTN).map(([name, n]) => [n, name]));
 const VERDICT_NAMES = new Map<number, string>(Object.entries(VERDICT).map(([name, n]) => [n, name]));
 const CMP_TEXT = ['', '!= ', '< ', '<= ', '> ', '>= '];
@@ -49,7 +49,7 @@ function valueText(loaded: Loaded, data: Uint8Array): string {
       padded.set(data);
       return `${formatAddress(padded)}/${data.length * 8}`;
     }
-    case 'proto': return PROTOCOLS[data[0]!] ?? String(data[0]);
+    case 'proto': return protocolName(data[0]!);
     case 'port': return String((data[0]! << 8) | data[1]!);
     case 'fib': return RTN_NAMES.get(new DataView(data.buffer, data.byteOffset).getUint32(0, true)) ?? 'unknown';
     default: return `0x${Buffer.from(data).toString('hex')}`;

@@ -14,13 +14,13 @@ import {
   VERDICT,
 } from './constants';
 import { expr, type NftExpr } from './expr';
+import { PROTOCOL_NUMBERS } from '../protocol';
 
 /** The 16-byte registers nft uses for single values (NFT_REG_1, NFT_REG_2). */
 export const REG_1 = 1;
 export const REG_2 = 2;
 
 export type L4Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp' | 'ipv6-icmp';
-const IPPROTO: Record<L4Protocol, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, 'ipv6-icmp': 58 };
 
 export interface Negatable {
   negate?: boolean;
@@ -99,7 +99,7 @@ export const match = {
   /** `meta l4proto [!=] PROTO` */
   l4proto: (protocol: L4Protocol, options: Negatable = {}): NftExpr[] => [
     expr.meta(META.l4proto, REG_1),
-    expr.cmp(REG_1, cmpOp(options), Uint8Array.of(IPPROTO[protocol])),
+    expr.cmp(REG_1, cmpOp(options), Uint8Array.of(PROTOCOL_NUMBERS[protocol])),
   ],
   /** `tcp dport 80`, `udp dport 1000-2000`: the protocol check and the port. */
   dport: (protocol: 'tcp' | 'udp' | 'sctp', port: number | readonly [number, number], options: Negatable = {}): NftExpr[] => [

@@ -4,7 +4,7 @@
  */
 import type { BackendName } from '../../src/backends/backend.js';
 import { Firewall } from '../../src/firewall.js';
-import type { SpecInput } from '../../src/spec/types.js';
+import type { SpecInput } from '../../src/input/types.js';
 import type { TestNetns } from '../helpers/netns.js';
 
 /** Replaces whatever firewall state the host namespace has with the one `spec` describes. */

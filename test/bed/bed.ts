@@ -6,8 +6,8 @@
 import type { ExecutionContext } from 'ava';
 import { Agent } from '../../src/sandbox/agent-client.js';
 import { buildTopology } from '../../src/sandbox/topology.js';
-import type { SpecInput } from '../../src/spec/types.js';
-import { parseSpec } from '../../src/spec/validate.js';
+import type { SpecInput } from '../../src/input/types.js';
+import { parseSpec } from '../../src/input/validate.js';
 import { testSandbox, type TestNetns } from '../helpers/netns.js';
 import type { SpecApplier } from './apply.js';
 import { dockerTopology } from './docker-host.js';

@@ -11,7 +11,7 @@ import type { BackendName } from '../../src/backends/backend.js';
 import { Firewall, type ApplyResult } from '../../src/firewall.js';
 import type { UdpStreamResult } from '../../src/sandbox/agent-protocol.js';
 import { UPLINK } from '../../src/sandbox/topology.js';
-import type { PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { PortSpecInput, SpecInput } from '../../src/input/types.js';
 import { kernelTest } from '../helpers/netns.js';
 import { createPacketBed, type PacketBed } from './bed.js';
 import { containerName } from './docker-host.js';

@@ -6,7 +6,7 @@
  * leaves the FORWARD policy alone).
  */
 import type { BridgeDescription, ContainerDescription, TopologyDescription } from '../../src/sandbox/topology.js';
-import type { Spec } from '../../src/spec/types.js';
+import type { Spec } from '../../src/input/types.js';
 
 /** The namespace of the swarm ingress sandbox, where ingress ports are DNATed to; also its servers' name. */
 export const INGRESS_SANDBOX = 'ingress-sbox';

@@ -9,7 +9,7 @@
  */
 import type { Namespace } from '../../src/sandbox/sandbox.js';
 import { gatewayOf, UPLINK } from '../../src/sandbox/topology.js';
-import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
 import { kernelTest } from '../helpers/netns.js';
 import type { SpecApplier } from './apply.js';
 import { createPacketBed } from './bed.js';

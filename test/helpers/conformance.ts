@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Family } from '../../src/family.js';
 
 export function repositoryRoot(): string {
   let directory = __dirname;
@@ -20,7 +21,7 @@ export const DOCKER_IPTABLES_GOLDEN_DIR = join(repositoryRoot(), 'test', 'fixtur
 export const DOCKER_IP6TABLES_GOLDEN_DIR = join(repositoryRoot(), 'test', 'fixtures', 'docker-v29', 'ip6tables');
 
 /** Docker's goldens of one family (IPv4: iptables, IPv6: ip6tables), by scenario name. */
-export function dockerIptablesGoldens(family: 'ipv4' | 'ipv6' = 'ipv4'): { name: string; text: string }[] {
+export function dockerIptablesGoldens(family: Family = 'ipv4'): { name: string; text: string }[] {
   const [directory, suffix] = family === 'ipv4'
     ? [DOCKER_IPTABLES_GOLDEN_DIR, '__iptables.golden']
     : [DOCKER_IP6TABLES_GOLDEN_DIR, '__ip6tables.golden'];

@@ -3,7 +3,7 @@
  * test/fixtures/docker-v29/README.md): network br-dummy, one endpoint, tcp
  * 8080->80, with the options a golden's file name gives.
  */
-import type { GatewayMode, SpecInput } from '../../src/spec/types.js';
+import type { GatewayMode, SpecInput } from '../../src/input/types.js';
 
 export interface ScenarioOptions {
   hairpin: boolean;

@@ -5,7 +5,8 @@
  * in libiptc order (built-ins, then user chains by name), rules in order.
  */
 import type { IptcOperation } from '../../src/iptc/operation';
-import type { IptFamily, IptRule, IptTableName } from '../../src/iptc/rule';
+import type { Family } from '../../src/family';
+import type { IptRule, IptTableName } from '../../src/iptc/rule';
 
 export interface RuleCase {
   chain: string;
@@ -15,7 +16,7 @@ export interface RuleCase {
 }
 
 export interface TableCase {
-  family: IptFamily;
+  family: Family;
   table: IptTableName;
   /** User chains, sorted by name as iptables-save lists them. */
   chains: string[];
@@ -417,10 +418,10 @@ export function saveArguments(save: string): string[] {
   return (save.match(/"[^"]*"|\S+/g) ?? []).map((word) => word.replace(/^"(.*)"$/, '$1'));
 }
 
-export function saveCommand(family: IptFamily): string {
+export function saveCommand(family: Family): string {
   return family === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save';
 }
 
-export function iptablesCommand(family: IptFamily): string {
+export function iptablesCommand(family: Family): string {
   return family === 'ipv4' ? 'iptables-legacy' : 'ip6tables-legacy';
 }

@@ -12,6 +12,7 @@
  */
 import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../../src/native/iptc.js';
 import type { NativeBatchMessage, NativeExpr } from '../../src/native/nft.js';
+import { FAMILIES } from '../../src/family.js';
 import { PackedWriter } from '../../src/native/packed-writer.js';
 import { encodeIptnftRules } from '../../src/iptnft/encode.js';
 import { expr, match, REG_1, REG_2, statement, VERDICT } from '../../src/nft/index.js';
@@ -288,7 +289,6 @@ export function nftInput(d: Dice, generation: number): NftInput {
 // ---------------------------------------------------------------------------
 // libiptc: operations packed as src/native/iptc.ts lays them out
 
-const IPT_FAMILIES = ['ipv4', 'ipv6'] as const;
 const IPT_TABLES = ['filter', 'nat', 'raw', 'mangle'] as const;
 /** Chains of the baseline and the built-in ones. */
 const IPT_CHAINS = ['FZ', 'FZ2', 'INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', 'NOSUCH', 'x'.repeat(28)];
@@ -474,7 +474,7 @@ export interface IptcChange {
 export function iptcInput(d: Dice): IptcChange[] {
   d.temper();
   return Array.from({ length: d.chance(0.8) ? 1 : 2 }, () => {
-    const family = d.usually(IPT_FAMILIES, ['ipv5', '', 4, null], 0.97);
+    const family = d.usually(FAMILIES, ['ipv5', '', 4, null], 0.97);
     const change: IptcChange = {
       family,
       table: d.usually(IPT_TABLES, ['security', 'bogus', 'x'.repeat(40), '', 'filter\0junk', 7], 0.95),
@@ -485,12 +485,12 @@ export function iptcInput(d: Dice): IptcChange[] {
   });
 }
 
-export const IPT_DUMPS = { families: IPT_FAMILIES, tables: IPT_TABLES };
+export const IPT_DUMPS = { families: FAMILIES, tables: IPT_TABLES };
 
 /** Arguments of iptcXtExtensions: a family and rules packed as appends (usually). */
 export function xtExtensionsInput(d: Dice): { family: unknown; operations: unknown } {
   d.temper();
-  const family = d.usually(IPT_FAMILIES, ['ipv5', '', 4, null], 0.97);
+  const family = d.usually(FAMILIES, ['ipv5', '', 4, null], 0.97);
   return { family, operations: iptOperations(d, family, { append: OP_CODE.append }) };
 }
 

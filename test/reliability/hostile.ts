@@ -11,8 +11,10 @@
  * spec drawn at random field by field is almost never valid, so almost
  * nothing of it would reach the kernel. A seed reproduces any failure.
  */
-import type { EndpointSpecInput, FirewallBackend, GatewayMode, IngressSpec, NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
-import { SPEC_LIMITS } from '../../src/spec/validate.js';
+import type { EndpointSpecInput, FirewallBackend, GatewayMode, IngressSpec, NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
+import { SPEC_LIMITS } from '../../src/input/validate.js';
+import { FAMILIES, type Family } from '../../src/family.js';
+import { PORT_PROTOCOLS } from '../../src/protocol.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export function random(seed: number): () => number {
@@ -54,9 +56,6 @@ class Draw {
   }
 }
 
-type Family = 'ipv4' | 'ipv6';
-
-const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 const VALID_BRIDGES = ['br-a', 'br-b', 'docker0', 'br-0123456789ab', 'br_x.1'];
 const DEFAULT_OR_BOOLEAN = [undefined, true, false];
 /** `isolated` only for internal networks. */
@@ -82,7 +81,7 @@ function validSpec(draw: Draw, backend: FirewallBackend): SpecInput {
   let nextHostPort = 10_000 + draw.below(1_000);
 
   const port = (families: readonly Family[]): PortSpecInput => {
-    const proto = draw.pick(PROTOCOLS);
+    const proto = draw.pick(PORT_PROTOCOLS);
     const count = draw.pick([1, 1, 1, 2, 10]);
     const containerPort = portRange(1 + draw.below(60_000), count);
     // Without a host port the container port is opened for direct routing, no DNAT.
@@ -117,7 +116,7 @@ function validSpec(draw: Draw, backend: FirewallBackend): SpecInput {
   // The routing mesh is IPv4 only: no ingress when IPv4 is off.
   const ipv4 = draw.pick(DEFAULT_OR_BOOLEAN);
   const ingress: IngressSpec | undefined = ipv4 !== false && draw.chance(0.25)
-    ? { bridge: 'docker_gwbridge', address: '198.18.250.2', ports: Array.from({ length: 1 + draw.below(3) }, (_, i) => ({ proto: draw.pick(PROTOCOLS), port: 9_000 + i })) }
+    ? { bridge: 'docker_gwbridge', address: '198.18.250.2', ports: Array.from({ length: 1 + draw.below(3) }, (_, i) => ({ proto: draw.pick(PORT_PROTOCOLS), port: 9_000 + i })) }
     : undefined;
   return {
     backend,
@@ -190,7 +189,7 @@ function pokeOne(draw: Draw, targets: readonly Target[]): string | undefined {
 
 const MUTATIONS = {
   address: (spec, draw) => pokeOne(draw, endpointsOf(spec).flatMap(({ value, field }) =>
-    (['ipv4', 'ipv6'] as const).map((family) => ({ object: value, key: family, field: `${field}.${family}`, values: BAD_ADDRESSES[family] })))),
+    FAMILIES.map((family) => ({ object: value, key: family, field: `${field}.${family}`, values: BAD_ADDRESSES[family] })))),
 
   port: (spec, draw) => pokeOne(draw, portsOf(spec).flatMap(({ value, field }) =>
     ['hostPort', 'containerPort'].map((key) => ({ object: value, key, field: `${field}.${key}`, values: BAD_PORTS })))),
@@ -205,7 +204,7 @@ const MUTATIONS = {
     return `${endpoint.field}.ports[${ports.length - 1}].hostPort`;
   },
 
-  subnet: (spec, draw) => pokeOne(draw, networksOf(spec).flatMap(({ value, field }) => (['ipv4', 'ipv6'] as const).map((family) => ({
+  subnet: (spec, draw) => pokeOne(draw, networksOf(spec).flatMap(({ value, field }) => FAMILIES.map((family) => ({
     object: value, key: family, field: `${field}.${family}.subnet`,
     values: BAD_SUBNETS[family].map((subnet) => ({ ...value[family], subnet })),
   })))),
@@ -245,7 +244,7 @@ const MUTATIONS = {
     const [first] = endpointsOf(spec);
     if (first && draw.chance(0.3)) {
       // Two of these fit the limit of 2 × 65536, the third does not; the first endpoint has no ports before it.
-      first.value.ports = PROTOCOLS.map((proto) => ({ proto, containerPort: '1-65535' }));
+      first.value.ports = PORT_PROTOCOLS.map((proto) => ({ proto, containerPort: '1-65535' }));
       return `${first.field}.ports[2].containerPort`;
     }
     const oneTooMany = (limit: number) => [Array.from({ length: limit + 1 }, () => ({}))];

@@ -28,7 +28,7 @@ import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { NetfilterError, ValidationError } from '../../src/errors.js';
 import { Firewall } from '../../src/firewall.js';
-import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
 import { FirewallWatcher } from '../../src/watch.js';
 import { createNetns, kernelTest, type TestNetns } from '../helpers/netns.js';
 import type { ReliabilityBackend } from './backend.js';

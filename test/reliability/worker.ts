@@ -6,7 +6,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Firewall } from '../../src/firewall.js';
-import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/spec/types.js';
+import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
 
 export type Job =
   /** Adds `network`, then publishes ports one call at a time, removing every third again. */

@@ -14,7 +14,8 @@ import type { TablePlan } from '../../docker/iptables/ruleset.js';
 import { NetfilterError } from '../../errors.js';
 import { BUILTIN_CHAINS } from '../../iptc/format.js';
 import type { IptcOperation } from '../../iptc/operation.js';
-import type { IptFamily, IptTableName } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptTableName } from '../../iptc/rule.js';
 import type { IptChain, IptcTableChange, IptTableRead } from '../../iptc/table.js';
 import type { RuleTables } from './rule-tables.js';
 import { retryAfterLostRace } from '../lost-race.js';
@@ -29,21 +30,21 @@ export interface TableChange extends IptcTableChange {
  * ours; `read` gives the other tables of the family as read for the same change.
  */
 export type TableTarget = (
-  family: IptFamily, table: IptTableName, current: readonly IptChain[], owner: TableOwnership,
+  family: Family, table: IptTableName, current: readonly IptChain[], owner: TableOwnership,
   read: (table: IptTableName) => IptTableRead | undefined,
 ) => TablePlan;
 
 /** Whose rules the changes may touch, and what they found about the daemon-level chains. */
 export interface Claims {
   /** Per family: what the owner record says is ours, or `adopt` (every Docker-shaped rule). */
-  claims: Record<IptFamily, Claim>;
+  claims: Record<Family, Claim>;
   /** Filled in by planChanges: the families whose daemon-level chains the changes create (none existed). */
-  createsDaemon: Set<IptFamily>;
+  createsDaemon: Set<Family>;
   /** Filled in by planChanges: the families whose daemon-level chains the changes delete. */
-  deletesDaemon: Set<IptFamily>;
+  deletesDaemon: Set<Family>;
 }
 
-const ADOPT: Record<IptFamily, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
+const ADOPT: Record<Family, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
 
 /**
  * The changes each table of the plan needs to reach its target, read from
@@ -61,7 +62,7 @@ export async function planChanges(
 ): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   const conflicts: string[] = [];
-  const foundDaemon = new Set<IptFamily>();
+  const foundDaemon = new Set<Family>();
   claims.createsDaemon.clear();
   claims.deletesDaemon.clear();
   for (const family of plan.families) {

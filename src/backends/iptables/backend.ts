@@ -20,7 +20,8 @@ import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily, IptRule } from '../../iptc/rule.js';
+import { FAMILIES, type Family } from '../../family.js';
+import type { IptRule } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
@@ -32,7 +33,6 @@ import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 import type { RuleTables } from './rule-tables.js';
 
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
 /** Where each flavour keeps its rules. */
 const HOMES: Record<IptablesFlavour, (options: { netns?: string }) => Promise<RuleTables>> = {
@@ -68,7 +68,7 @@ export class IptablesBackend implements Backend {
   async apply(model: FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const plan = planIptables(model);
     const adopt = options.adopt === true;
-    const adopted = adopt ? familiesOf(model) : new Set<IptFamily>();
+    const adopted = adopt ? familiesOf(model) : new Set<Family>();
     this.committed = undefined;
     const outcome = await this.commitOwned(plan, undefined, adopt, (claims) => ({
       during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
@@ -96,11 +96,11 @@ export class IptablesBackend implements Backend {
   private async applyChangeFrom(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     const was = this.plan(before);
     const will = this.plan(after);
-    const tableOf = (plan: IptablesPlan, family: IptFamily, table: string) =>
+    const tableOf = (plan: IptablesPlan, family: Family, table: string) =>
       plan.families.find((f) => f.family === family)?.tables.find((t) => t.name === table) ?? { name: table as TablePlan['name'], chains: [] };
     // Per family and attempt: the kernel's DNAT rules decide for every table what other writers hold and need,
     // so the commit is checked against the nat table's fingerprint even where it changes nothing else.
-    const nat = new Map<IptFamily, { holders: PortHolders; fingerprint: string | undefined }>();
+    const nat = new Map<Family, { holders: PortHolders; fingerprint: string | undefined }>();
     // Rules the change drops but leaves in the kernel for another writer's mapping: still ours to remove later.
     const keptForOthers = new Set<string>();
     const target: TableTarget = (family, table, current, owner, read) => {
@@ -137,7 +137,7 @@ export class IptablesBackend implements Backend {
     return this.committed !== undefined && this.tables.unchangedSinceCommit();
   }
 
-  enableForwarding(families: readonly IptFamily[], forwardDrop: boolean): Promise<string[]> {
+  enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]> {
     return turnOnForwarding(this.netns, families, forwardDrop ? (off) => this.dropForwarded(off) : undefined);
   }
 
@@ -180,7 +180,7 @@ export class IptablesBackend implements Backend {
   }
 
   /** Docker's FilterForwardDrop: the filter FORWARD policy DROP in each family, set where forwarding was just turned on. */
-  private async dropForwarded(families: readonly IptFamily[]): Promise<void> {
+  private async dropForwarded(families: readonly Family[]): Promise<void> {
     await commitChanges(this.tables, async () => {
       const changes: TableChange[] = [];
       for (const family of families) {
@@ -194,7 +194,7 @@ export class IptablesBackend implements Backend {
 
   async flush(): Promise<ApplyOutcome> {
     this.committed = undefined;
-    const deletesDaemon = new Set<IptFamily>();
+    const deletesDaemon = new Set<Family>();
     const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
     await this.record.update((owned) => {
       const left = nothingOwned();
@@ -204,7 +204,7 @@ export class IptablesBackend implements Backend {
     return outcome(changes);
   }
 
-  private async flushChanges(owned: OwnedState, deletesDaemon: Set<IptFamily>): Promise<TableChange[]> {
+  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>): Promise<TableChange[]> {
     const changes: TableChange[] = [];
     deletesDaemon.clear();
     for (const family of FAMILIES) {
@@ -246,7 +246,7 @@ export class IptablesBackend implements Backend {
   }
 
   /** The planned tables that exist: show and flush never open (so never create) one that does not. */
-  private async existing(family: IptFamily): Promise<TablePlan['name'][]> {
+  private async existing(family: Family): Promise<TablePlan['name'][]> {
     const existing = await this.tables.existingTables(family);
     return PLANNED_TABLES.filter((table) => existing.includes(table));
   }
@@ -269,17 +269,17 @@ function remembering(holders: PortHolders, kept: (rule: IptRule) => void): PortH
 }
 
 function claimsOf(owned: OwnedState, adopt: boolean): Claims {
-  const claims: Record<IptFamily, Claim> = adopt ? { ipv4: 'adopt', ipv6: 'adopt' } : owned;
+  const claims: Record<Family, Claim> = adopt ? { ipv4: 'adopt', ipv6: 'adopt' } : owned;
   return { claims, createsDaemon: new Set(), deletesDaemon: new Set() };
 }
 
-function familiesOf(model: FirewallModel): Set<IptFamily> {
+function familiesOf(model: FirewallModel): Set<Family> {
   return new Set(model.families.map((family) => family.family));
 }
 
 /** Per family, whether the daemon-level chains are bridgewall's after the commit: created (or adopted) by it, and not deleted. */
-function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<IptFamily>): Record<IptFamily, boolean> {
-  const daemon = (family: IptFamily) =>
+function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<Family>): Record<Family, boolean> {
+  const daemon = (family: Family) =>
     (owned[family].daemon || claims.createsDaemon.has(family) || adopted.has(family)) && !claims.deletesDaemon.has(family);
   return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }

@@ -5,7 +5,8 @@
  * and doing nothing at all when the table already matches.
  */
 import type { IptcOperation } from '../../iptc/operation.js';
-import type { IptFamily, IptRule } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptRule } from '../../iptc/rule.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptChain } from '../../iptc/table.js';
 import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
@@ -15,7 +16,7 @@ import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 type ReadRule = IptRule | undefined;
 
 /** `owner` says which of the rules read are ours to move or delete. */
-export function diffTable(family: IptFamily, current: readonly IptChain[], desired: TablePlan, owner: TableOwnership): IptcOperation[] {
+export function diffTable(family: Family, current: readonly IptChain[], desired: TablePlan, owner: TableOwnership): IptcOperation[] {
   const same = (a: ReadRule, b: IptRule) => a !== undefined && ruleText(family, a) === ruleText(family, b);
   const existing = new Map(current.map((chain) => [chain.name, chain]));
   const planned = new Map(desired.chains.map((chain) => [chain.name, chain]));

@@ -15,13 +15,14 @@
 import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily, IptRule } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 import type { PortHolders } from './port-holders.js';
 
 /** The table `current` becomes when the change from `before` to `after` is made on it; `owner` says which rules read are ours. */
 export function mergeTable(
-  family: IptFamily, current: readonly IptChain[], before: TablePlan, after: TablePlan, owner: TableOwnership, ports: PortHolders,
+  family: Family, current: readonly IptChain[], before: TablePlan, after: TablePlan, owner: TableOwnership, ports: PortHolders,
 ): TablePlan {
   const text = (rule: IptRule) => ruleText(family, rule);
   const beforeChains = new Map(before.chains.map((chain) => [chain.name, chain]));

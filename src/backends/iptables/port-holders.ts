@@ -23,7 +23,8 @@
 import { CHAIN } from '../../docker/iptables/rules.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily, IptRule } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 import { hostPortHeld } from '../held-port.js';
 
@@ -49,7 +50,7 @@ interface Dnat {
  * `before` to `after` (the nat tables planned); throws EADDRINUSE when the
  * change publishes a host port someone else's DNAT rule holds.
  */
-export function portHolders(family: IptFamily, nat: readonly IptChain[], before: TablePlan, after: TablePlan): PortHolders {
+export function portHolders(family: Family, nat: readonly IptChain[], before: TablePlan, after: TablePlan): PortHolders {
   const text = (rule: IptRule) => ruleText(family, rule);
   const ours = new Set(dnatRules(before).map(text));
   const wanted = dnatRules(after);

@@ -5,18 +5,19 @@
  * take the same operations, so Docker's rules are planned, read back, diffed
  * and merged once (this folder) and only reading and committing differ.
  */
-import type { IptFamily, IptTableName } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptTableName } from '../../iptc/rule.js';
 import type { IptcTableChange, IptTableRead, ReadRuleEntry } from '../../iptc/table.js';
 
 export interface RuleTables {
   /** The family's tables that exist; none is created by asking. */
-  existingTables(family: IptFamily): Promise<IptTableName[]>;
+  existingTables(family: Family): Promise<IptTableName[]>;
   /**
    * Every chain of the table in kernel order, with its rules, and the
    * fingerprint a commit checks it against. Legacy: reading creates the
    * table; iptables-nft: a missing table reads as its empty built-in chains.
    */
-  readWithFingerprint(family: IptFamily, table: IptTableName): Promise<IptTableRead<ReadRuleEntry>>;
+  readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead<ReadRuleEntry>>;
   /**
    * All changes or none; ERESTART when a table's fingerprint no longer
    * holds (someone committed since the read). Resolves to the kernel commits

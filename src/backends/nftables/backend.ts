@@ -19,8 +19,8 @@
 import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { NetfilterError } from '../../errors.js';
+import { FAMILIES, type Family } from '../../family.js';
 import { forwardingRefused } from '../../forwarding.js';
-import type { IptFamily } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
@@ -36,15 +36,14 @@ import { decodeTable } from './read.js';
 import { renderTable } from './render.js';
 import { Transaction } from './transaction.js';
 
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 /** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
 const MAX_READ_ATTEMPTS = 10;
 /** Refusals of an element change that mean the kernel does not hold what the change expects (ERESTART: it moved). */
 const UNEXPECTED_STATE = new Set(['ERESTART', 'ENOENT', 'EBUSY', 'EEXIST']);
 
-type Tables = Record<IptFamily, TableImage | null>;
+type Tables = Record<Family, TableImage | null>;
 /** The table a family should hold, given what it holds now; undefined: none of ours. */
-type Desired = (family: IptFamily, current: TableImage | null) => TableImage | undefined;
+type Desired = (family: Family, current: TableImage | null) => TableImage | undefined;
 
 /**
  * What a commit leaves the kernel holding: exactly the model it was given
@@ -89,7 +88,7 @@ export class NftablesBackend implements Backend {
   async applyChange(before: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     const was = planNftables(before());
     const will = planNftables(after);
-    const planned = (plan: TableImage[], family: IptFamily) => plan.find((table) => table.family === FAMILY_TABLES[family]);
+    const planned = (plan: TableImage[], family: Family) => plan.find((table) => table.family === FAMILY_TABLES[family]);
     const sync = { planned: { ipv4: planned(will, 'ipv4') ?? null, ipv6: planned(will, 'ipv6') ?? null } };
     const outcome = await this.commit(sync, (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
     return this.withForwardWarnings(outcome, after);
@@ -131,7 +130,7 @@ export class NftablesBackend implements Backend {
   }
 
   /** As Docker's nftables firewaller, forwarding is the host's to turn on: refused while it is off. */
-  async enableForwarding(families: readonly IptFamily[]): Promise<string[]> {
+  async enableForwarding(families: readonly Family[]): Promise<string[]> {
     throw forwardingRefused(this.name, families);
   }
 

@@ -8,15 +8,11 @@ import type { NativeSet, NativeVerdict } from '../../native/nft.js';
 import { DATA_VERDICT, DATATYPE, DATATYPE_LEN, VERDICT, type NftDatatype } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
 import type { ElementImage, SetData } from './image.js';
+import { protocolName } from '../../protocol.js';
 
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'ipv6-icmp', 132: 'sctp' };
 const TYPE_NAMES = new Map<number, NftDatatype>(Object.entries(DATATYPE).map(([name, n]) => [n, name as NftDatatype]));
 const VERDICT_NAMES = new Map<number, string>(Object.entries(VERDICT).map(([name, code]) => [code, name]));
 
-/** `tcp` for 6: how nft names a protocol number. */
-export function protocolName(number: number): string {
-  return PROTOCOL_NAMES[number] ?? String(number);
-}
 
 function partText(type: NftDatatype, part: KeyPart): string {
   if (type === 'ifname' || type === 'string') return JSON.stringify(part);

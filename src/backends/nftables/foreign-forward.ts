@@ -14,20 +14,20 @@
  */
 import type { FirewallModel } from '../../docker/model.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily } from '../../iptc/rule.js';
+import { FAMILIES, type Family } from '../../family.js';
 import type { IptcTable } from '../../iptc/table.js';
 import { HOOK, POLICY, type NftFamily } from '../../nft/constants.js';
 import type { NftConnection } from '../../nft/connection.js';
 import type { Warning } from '../../warnings.js';
 import { FAMILY_TABLES, TABLE, USER_CHAIN } from './layout.js';
 
-const NFT_FAMILIES: Readonly<Record<string, readonly IptFamily[]>> = { ip: ['ipv4'], ip6: ['ipv6'], inet: ['ipv4', 'ipv6'] };
-const IPTABLES: Record<IptFamily, string> = { ipv4: 'iptables', ipv6: 'ip6tables' };
+const NFT_FAMILIES: Readonly<Record<string, readonly Family[]>> = { ip: ['ipv4'], ip6: ['ipv6'], inet: FAMILIES };
+const IPTABLES: Record<Family, string> = { ipv4: 'iptables', ipv6: 'ip6tables' };
 const MESSAGE = 'Network traffic for published ports may be dropped';
 
 export async function foreignForwardDrops(connection: NftConnection, legacy: IptcTable, model: FirewallModel): Promise<Warning[]> {
   const bridges = new Map(model.families.map((family) => [family.family, family.networks.map((network) => network.bridge)]));
-  const concerned = (families: readonly IptFamily[]) => families.filter((family) => (bridges.get(family) ?? []).length > 0);
+  const concerned = (families: readonly Family[]) => families.filter((family) => (bridges.get(family) ?? []).length > 0);
   const warnings: Warning[] = [];
   for (const info of await connection.listTables()) {
     const families = concerned(NFT_FAMILIES[info.family] ?? []);
@@ -39,7 +39,7 @@ export async function foreignForwardDrops(connection: NftConnection, legacy: Ipt
       warnings.push({ code: 'WFORWARDDROP', message: nftMessage(info.family, info.name, chain.name, userChain, families, bridges) });
     }
   }
-  for (const family of concerned(['ipv4', 'ipv6'])) {
+  for (const family of concerned(FAMILIES)) {
     if (!(await legacy.existingTables(family)).includes('filter')) continue;
     const chains = await legacy.read(family, 'filter');
     const forward = chains.find((chain) => chain.name === 'FORWARD');
@@ -57,7 +57,7 @@ export async function foreignForwardDrops(connection: NftConnection, legacy: Ipt
 }
 
 function nftMessage(
-  family: NftFamily, table: string, chain: string, userChain: boolean, families: readonly IptFamily[], bridges: Map<IptFamily, string[]>,
+  family: NftFamily, table: string, chain: string, userChain: boolean, families: readonly Family[], bridges: Map<Family, string[]>,
 ): string {
   const all = [...new Set(families.flatMap((f) => bridges.get(f)!))];
   // iptables-nft keeps the filter table's chains under their iptables names.

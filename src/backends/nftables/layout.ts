@@ -8,13 +8,13 @@
  * Each name below is a fixed part of the layout; per-network chains are
  * `<role>__<bridge>`, jumped to only through the maps.
  */
-import type { IptFamily } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
 import { PRIORITY, type NftDatatype, type NftFamily } from '../../nft/constants.js';
 import type { BaseChain, SetData } from './image.js';
 
 export const TABLE = 'bridgewall';
 
-export const FAMILY_TABLES: Readonly<Record<IptFamily, NftFamily>> = { ipv4: 'ip', ipv6: 'ip6' };
+export const FAMILY_TABLES: Readonly<Record<Family, NftFamily>> = { ipv4: 'ip', ipv6: 'ip6' };
 
 /** The user's chain, Docker's DOCKER-USER: jumped to first from the forward hook, never flushed by us. */
 export const USER_CHAIN = 'DOCKER-USER';
@@ -45,7 +45,7 @@ export function networkChain(role: NetworkRole, bridge: string): string {
 }
 
 /** The sets and maps of a family's table, by role. */
-export function setsOf(family: IptFamily): Record<string, { key: readonly NftDatatype[]; data?: SetData }> {
+export function setsOf(family: Family): Record<string, { key: readonly NftDatatype[]; data?: SetData }> {
   const address: NftDatatype = family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr';
   const verdictMap = { key: ['ifname'] as const, data: 'verdict' as const };
   return {

@@ -4,7 +4,7 @@
  * compared with what the kernel reads back, the text is what `--dry-run`
  * prints for `nft -f`, and the two cannot drift apart.
  */
-import type { IptFamily } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
 import { dnatFromMap, inSet, verdictMap, type Field } from '../../nft/concat.js';
 import type { NftExpr } from '../../nft/expr.js';
 import { match, statement } from '../../nft/match.js';
@@ -32,20 +32,20 @@ const quote = (name: string): string => JSON.stringify(name);
 const not = (negate: boolean | undefined): string => (negate ? '!= ' : '');
 
 /** `ip` or `ip6`: the table family's protocol keyword. */
-export function addressKeyword(family: IptFamily): 'ip' | 'ip6' {
+export function addressKeyword(family: Family): 'ip' | 'ip6' {
   return family === 'ipv4' ? 'ip' : 'ip6';
 }
 
 export const phrase = {
   iifname: (name: string, negate?: boolean): Phrase => ({ text: `iifname ${not(negate)}${quote(name)}`, exprs: match.iifname(name, { negate }) }),
   oifname: (name: string, negate?: boolean): Phrase => ({ text: `oifname ${not(negate)}${quote(name)}`, exprs: match.oifname(name, { negate }) }),
-  saddr: (family: IptFamily, prefix: string, negate?: boolean): Phrase => ({
+  saddr: (family: Family, prefix: string, negate?: boolean): Phrase => ({
     text: `${addressKeyword(family)} saddr ${not(negate)}${prefix}`, exprs: match.saddr(prefix, { negate }),
   }),
-  daddr: (family: IptFamily, prefix: string, negate?: boolean): Phrase => ({
+  daddr: (family: Family, prefix: string, negate?: boolean): Phrase => ({
     text: `${addressKeyword(family)} daddr ${not(negate)}${prefix}`, exprs: match.daddr(prefix, { negate }),
   }),
-  icmp: (family: IptFamily): Phrase => {
+  icmp: (family: Family): Phrase => {
     const protocol = family === 'ipv4' ? 'icmp' : 'ipv6-icmp';
     return { text: `meta l4proto ${protocol}`, exprs: match.l4proto(protocol) };
   },
@@ -54,7 +54,7 @@ export const phrase = {
   replies: (): Phrase => ({ text: 'ct state established,related', exprs: match.ctState(['established', 'related']) }),
   inSet: (fields: readonly Field[], set: string): Phrase => ({ text: `${fields.join(' . ')} @${set}`, exprs: inSet(fields, set) }),
   verdictMap: (field: Field, map: string): Phrase => ({ text: `${field} vmap @${map}`, exprs: verdictMap([field], map) }),
-  dnatFromMap: (family: IptFamily, fields: readonly Field[], map: string): Phrase => ({
+  dnatFromMap: (family: Family, fields: readonly Field[], map: string): Phrase => ({
     text: `dnat ${addressKeyword(family)} to ${fields.join(' . ')} map @${map}`, exprs: dnatFromMap(family, fields, map),
   }),
   dnat: (address: string): Phrase => ({ text: `dnat to ${address}`, exprs: statement.dnat(address) }),

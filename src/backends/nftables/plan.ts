@@ -9,7 +9,7 @@
  * then the per-network rules of DOCKER-FORWARD.
  */
 import type { FamilyModel, FirewallModel, IngressModel, NetworkModel, PortBindingModel } from '../../docker/model.js';
-import type { IptFamily } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
 import type { Field } from '../../nft/concat.js';
 import { VERDICT } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
@@ -19,8 +19,8 @@ import {
   BASE_CHAINS, CHAIN, FAMILY_TABLES, INGRESS_SET, INGRESS_SET_KEY, networkChain, setsOf, TABLE, USER_CHAIN, type NetworkRole,
 } from './layout.js';
 import { addressKeyword, phrase, rule, type NftRule } from './phrase.js';
+import { PROTOCOL_NUMBERS } from '../../protocol.js';
 
-const PROTOCOL_NUMBER = { tcp: 6, udp: 17, sctp: 132 } as const;
 const PORT: Field = 'th dport';
 const LINK_LOCAL_V6 = 'fe80::/10';
 const PROTO: Field = 'meta l4proto';
@@ -34,7 +34,7 @@ export function planNftables(model: FirewallModel): TableImage[] {
 class TableBuilder {
   readonly image: TableImage;
 
-  constructor(readonly family: IptFamily) {
+  constructor(readonly family: Family) {
     this.image = emptyImage(FAMILY_TABLES[family], TABLE);
     for (const [name, declaration] of Object.entries(setsOf(family))) {
       this.image.sets.set(name, { name, ...declaration, elements: new Map() });
@@ -117,7 +117,7 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
       rule([phrase.inSet([PROTO, PORT], INGRESS_SET), phrase.accept()]),
       rule([phrase.replies(), phrase.inSet([PROTO, 'th sport'], INGRESS_SET), phrase.accept()]),
     ]);
-    for (const port of ingress.ports) table.element(INGRESS_SET, [PROTOCOL_NUMBER[port.proto], port.port]);
+    for (const port of ingress.ports) table.element(INGRESS_SET, [PROTOCOL_NUMBERS[port.proto], port.port]);
   }
   for (const network of family.networks) planNetwork(table, network);
   return table.image;
@@ -172,7 +172,7 @@ export type ElementSink = (set: string, key: readonly KeyPart[], value?: readonl
 
 /** The elements one port binding puts in its family's table: a mapping is elements only, never a rule. */
 export function bindingElements(bridge: string, binding: PortBindingModel, emit: ElementSink): void {
-  const proto = PROTOCOL_NUMBER[binding.proto];
+  const proto = PROTOCOL_NUMBERS[binding.proto];
   const { hostAddress, hostPort, containerAddress, containerPort } = binding;
   if (hostPort !== undefined) {
     if (binding.dropNonLoopback) emit('loopback-ports', [hostAddress!, proto, hostPort]);

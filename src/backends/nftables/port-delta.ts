@@ -9,7 +9,7 @@
  * Firewall last committed, so the bindings of its own spec are all there is.
  */
 import type { FamilyPortChange } from '../../docker/port-change.js';
-import type { IptFamily } from '../../iptc/rule.js';
+import { FAMILIES } from '../../family.js';
 import { NftBatch } from '../../nft/batch.js';
 import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import { FAMILY_TABLES, setsOf, TABLE } from './layout.js';
@@ -30,7 +30,7 @@ export interface PortDeltaBatch {
 export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaBatch {
   const batch = new NftBatch();
   let count = 0;
-  for (const family of ['ipv4', 'ipv6'] as const satisfies readonly IptFamily[]) {
+  for (const family of FAMILIES) {
     const ofFamily = changes.filter((change) => change.network.family === family);
     if (ofFamily.length === 0) continue;
     const sets = new Map<string, SetDelta>();

@@ -21,7 +21,7 @@
  */
 import { hostPortHeld } from '../held-port.js';
 import type { KeyPart } from '../../nft/keys.js';
-import { protocolName } from './elements.js';
+import { protocolName } from '../../protocol.js';
 import type { ElementImage, SetImage, TableImage } from './image.js';
 
 type DnatMap = 'dnat-by-address' | 'dnat-any-address';

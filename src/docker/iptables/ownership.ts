@@ -25,9 +25,10 @@
  * Docker-shaped rule and every DOCKER chain.
  */
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
+import { FAMILIES, type Family } from '../../family.js';
+import type { IptRule, IptTableName } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
-import { parseSubnet, subnetContains, type ParsedSubnet } from '../../spec/address.js';
+import { parseSubnet, subnetContains, type ParsedSubnet } from '../../address.js';
 import type { FirewallModel } from '../model.js';
 import { CHAIN } from './rules.js';
 import type { IptablesPlan, IptablesFamilyPlan } from './plan.js';
@@ -54,7 +55,7 @@ export interface OwnedFamily {
   loopbackDrops: string[];
 }
 
-export type OwnedState = Record<IptFamily, OwnedFamily>;
+export type OwnedState = Record<Family, OwnedFamily>;
 
 /** Whose rules a table's changes may touch: what the record says, or (`adopt`) every Docker-shaped one. */
 export type Claim = OwnedFamily | 'adopt';
@@ -72,7 +73,7 @@ function emptyFamily(): OwnedFamily {
  * given (it depends on what the kernel held); the families the model leaves
  * alone keep what `base` says of them.
  */
-export function ownedByModel(model: FirewallModel, plan: IptablesPlan, base: OwnedState, daemon: Record<IptFamily, boolean>): OwnedState {
+export function ownedByModel(model: FirewallModel, plan: IptablesPlan, base: OwnedState, daemon: Record<Family, boolean>): OwnedState {
   const owned = { ...base };
   for (const family of model.families) {
     const entry: OwnedFamily = { networks: {}, daemon: daemon[family.family], loopbackDrops: [] };
@@ -87,7 +88,7 @@ export function ownedByModel(model: FirewallModel, plan: IptablesPlan, base: Own
 /** Both records' claims together: what is written before a commit, so that a crash leaves ours recognised. */
 export function unionOwned(a: OwnedState, b: OwnedState): OwnedState {
   const union = nothingOwned();
-  for (const family of ['ipv4', 'ipv6'] as const) {
+  for (const family of FAMILIES) {
     const [x, y] = [a[family], b[family]];
     const ingress = y.ingress ?? x.ingress;
     union[family] = {
@@ -108,7 +109,7 @@ export function unionOwned(a: OwnedState, b: OwnedState): OwnedState {
  */
 export function releasedBetween(owned: OwnedState, before: OwnedState, after: OwnedState, keptInKernel: ReadonlySet<string>): OwnedState {
   const kept = nothingOwned();
-  for (const family of ['ipv4', 'ipv6'] as const) {
+  for (const family of FAMILIES) {
     const [was, will, have] = [before[family], after[family], owned[family]];
     const networks = Object.fromEntries(Object.entries(have.networks).filter(([bridge]) => !(bridge in was.networks) || bridge in will.networks));
     const ingress = have.ingress !== undefined && (was.ingress === undefined || will.ingress !== undefined) ? have.ingress : undefined;
@@ -122,7 +123,7 @@ export function releasedBetween(owned: OwnedState, before: OwnedState, after: Ow
   return kept;
 }
 
-function loopbackDropsOf(family: IptFamily, plan: IptablesFamilyPlan | undefined): string[] {
+function loopbackDropsOf(family: Family, plan: IptablesFamilyPlan | undefined): string[] {
   const raw = plan?.tables.find((table) => table.name === 'raw');
   const prerouting = raw?.chains.find((chain) => chain.name === 'PREROUTING');
   return [...(prerouting?.head ?? []), ...(prerouting?.tail ?? [])].filter(isLoopbackDrop).map((rule) => ruleText(family, rule));
@@ -164,7 +165,7 @@ const SHAPES: Partial<Record<IptTableName, readonly RegExp[]>> = {
 };
 
 /** Adopting: a rule of a built-in chain is ours when it has the shape of one of Docker's, in any other chain of ours always. */
-function dockerShaped(family: IptFamily, table: IptTableName, chain: string, rule: IptRule): boolean {
+function dockerShaped(family: Family, table: IptTableName, chain: string, rule: IptRule): boolean {
   if (OWNED_CHAINS.has(chain)) return true;
   if (rule.target.name === 'jump' && (OWNED_CHAINS.has(rule.target.chain) || rule.target.chain === CHAIN.user)) return true;
   const text = ruleText(family, rule);
@@ -189,7 +190,7 @@ export class TableOwnership {
   private readonly addresses = new Map<string, boolean>();
 
   constructor(
-    private readonly family: IptFamily,
+    private readonly family: Family,
     private readonly table: IptTableName,
     private readonly claim: Claim,
     private readonly current: readonly IptChain[],

@@ -10,7 +10,7 @@
  * inserts and among appends matters, and this sequence fixes both.
  */
 import { formatSave, type IptTableSnapshot } from '../../iptc/format.js';
-import type { IptFamily } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
 import type { FamilyModel, FirewallModel, IngressModel } from '../model.js';
 import { addEndpoint, addIngressPorts, addPorts, newNetwork, setupDaemon } from './firewaller.js';
 import { IptablesRuleset, PLANNED_TABLES, type TablePlan } from './ruleset.js';
@@ -21,7 +21,7 @@ export interface IptablesPlan {
 }
 
 export interface IptablesFamilyPlan {
-  family: IptFamily;
+  family: Family;
   /** raw, filter and nat, in that order. */
   tables: TablePlan[];
 }
@@ -55,7 +55,7 @@ function familyPlan(ruleset: IptablesRuleset): IptablesFamilyPlan {
  * What `iptables-save -t raw; -t filter; -t nat` would print in a namespace
  * holding only this plan (a disabled family prints its empty tables).
  */
-export function renderIptablesSave(family: IptFamily, plan: IptablesFamilyPlan | undefined): string {
+export function renderIptablesSave(family: Family, plan: IptablesFamilyPlan | undefined): string {
   const tables = plan?.tables ?? PLANNED_TABLES.map((name): TablePlan => ({ name, chains: [] }));
   return formatSave(family, tables.map(toSnapshot));
 }

@@ -4,8 +4,9 @@
  * (moby daemon/libnetwork/drivers/bridge/internal/iptabler, firewall_linux.go
  * and service_linux.go). The plan adds each list in order.
  */
-import type { IptFamily, IptMatch, IptProtocol, IptRule, IptTableName } from '../../iptc/rule.js';
-import type { PortProtocol } from '../../spec/types.js';
+import type { Family } from '../../family.js';
+import type { IptMatch, IptProtocol, IptRule, IptTableName } from '../../iptc/rule.js';
+import type { PortProtocol } from '../../input/types.js';
 import type { FamilyModel, IngressModel, IngressPortModel, NetworkModel, PortBindingModel, SourceNat } from '../model.js';
 import type { Placement } from './ruleset.js';
 
@@ -257,7 +258,7 @@ function natTarget(nat: SourceNat): IptRule['target'] {
   return nat.kind === 'masquerade' ? { name: 'MASQUERADE' } : { name: 'SNAT', toAddress: nat.toSource };
 }
 
-function icmpProtocol(family: IptFamily): IptProtocol {
+function icmpProtocol(family: Family): IptProtocol {
   return family === 'ipv4' ? 'icmp' : 'ipv6-icmp';
 }
 

@@ -11,7 +11,8 @@
  */
 import { BUILTIN_CHAINS, compareChains } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptFamily, IptRule, IptTableName } from '../../iptc/rule.js';
+import type { Family } from '../../family.js';
+import type { IptRule, IptTableName } from '../../iptc/rule.js';
 
 /** How a rule is added, named after Docker's helpers. */
 export type Placement =
@@ -60,7 +61,7 @@ interface Chain {
 export class IptablesRuleset {
   private readonly tables = new Map<IptTableName, Map<string, Chain>>();
 
-  constructor(readonly family: IptFamily) {}
+  constructor(readonly family: Family) {}
 
   /** Creates a chain if missing (Docker's `NewChain`); `userOwned` chains are never removed. */
   ensureChain(table: IptTableName, name: string, userOwned = false): void {

@@ -3,7 +3,7 @@
  * and the view the model is built from, which parseSpec's output fits too.
  */
 import type { PortList } from './port-list.js';
-import type { NetworkSpec, PortSpec, Spec } from './types.js';
+import type { NetworkSpec, PortSpec, Spec } from '../input/types.js';
 
 export interface PackedEndpoint {
   ipv4?: string;

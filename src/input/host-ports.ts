@@ -16,8 +16,8 @@
  * published in.
  */
 import { invalid } from '../errors.js';
-import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
-import { familiesOf, overlaps, rangeInput, type PortLedger } from './ports.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from '../held/packed.js';
+import { familiesOf, overlaps, rangeInput, type PortLedger } from '../held/ledger.js';
 import type { PortRange, PortSpec } from './types.js';
 
 /** The ports the kernel gives out when a socket binds port 0, as a namespace's sysctls say. */

@@ -13,10 +13,10 @@
  * port 0 and a host port range starting at 0 are ValidationErrors.
  */
 import { invalid } from '../errors.js';
-import { rangeInput } from './ports.js';
+import { rangeInput } from '../held/ledger.js';
 import type { PortProtocol, PortRange, PortSpecInput } from './types.js';
+import { PORT_PROTOCOLS } from '../protocol.js';
 
-const PROTOCOLS: readonly string[] = ['tcp', 'udp', 'sctp'];
 /** Go's strconv.ParseInt in base 10: an optional sign (a `-` cannot reach it: ranges are cut there first) and digits. */
 const NUMBER = /^\+?[0-9]+$/;
 
@@ -34,7 +34,7 @@ export function parseDockerPort(text: string, field: string): PortSpecInput {
   const protoText = slash === -1 ? '' : containerText.slice(slash + 1).toLowerCase();
   if (containerPortText === '') invalid(field, `${NOTATION} with a container port`, text);
   const proto = protoText === '' ? 'tcp' : protoText;
-  if (!PROTOCOLS.includes(proto)) invalid(field, `${NOTATION} with protocol tcp, udp or sctp`, text);
+  if (!PORT_PROTOCOLS.includes(proto as PortProtocol)) invalid(field, `${NOTATION} with protocol tcp, udp or sctp`, text);
 
   if (hostIp.startsWith('[')) {
     // Docker strips the brackets with net.SplitHostPort(hostIp + ":"): exactly one pair, around it all.

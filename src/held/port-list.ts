@@ -5,12 +5,11 @@
  * outside the JS heap, where the garbage collector neither copies nor scans
  * it. Ports come out as fresh PortSpec objects and are compared by value.
  */
-import type { PortProtocol, PortRange, PortSpec } from './types.js';
+import type { PortRange, PortSpec } from '../input/types.js';
+import { PORT_PROTOCOLS } from '../protocol.js';
 
 /** Three 32-bit words a port: protocol, host port flag and host address; host port range; container port range. */
 const WORDS = 3;
-const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
-const PROTOCOL_CODE: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
 const HAS_HOST_PORT = 4;
 const ADDRESS_SHIFT = 3;
 
@@ -69,7 +68,7 @@ export class PortList implements Iterable<PortSpec> {
   get(index: number): PortSpec {
     const at = index * WORDS;
     const head = this.words[at]!;
-    const proto = PROTOCOLS[head & 3]!;
+    const proto = PORT_PROTOCOLS[head & 3]!;
     const address = head >>> ADDRESS_SHIFT;
     const containerPort = rangeOf(this.words[at + 2]!);
     const port: PortSpec = { proto, containerPort };
@@ -210,7 +209,7 @@ export class PortList implements Iterable<PortSpec> {
       const code = this.words[at]! & 3;
       const first = this.words[at + 2]! >>> 16;
       const last = this.words[at + 2]! & 0xffff;
-      if (ports.some((port) => PROTOCOL_CODE[port.proto] === code && port.containerPort.first <= last && first <= port.containerPort.last)) {
+      if (ports.some((port) => PORT_PROTOCOLS.indexOf(port.proto) === code && port.containerPort.first <= last && first <= port.containerPort.last)) {
         yield this.get(index);
       }
     }
@@ -266,7 +265,7 @@ export class PortList implements Iterable<PortSpec> {
       }
     }
     return [
-      (PROTOCOL_CODE[port.proto] | (hostPort ? HAS_HOST_PORT : 0) | (address << ADDRESS_SHIFT)) >>> 0,
+      (PORT_PROTOCOLS.indexOf(port.proto) | (hostPort ? HAS_HOST_PORT : 0) | (address << ADDRESS_SHIFT)) >>> 0,
       hostPort ? ((hostPort.first << 16) | hostPort.last) >>> 0 : 0,
       ((containerPort.first << 16) | containerPort.last) >>> 0,
     ];

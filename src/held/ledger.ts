@@ -13,13 +13,12 @@
  * to name it when a new one clashes.
  */
 import { ValidationError } from '../errors.js';
-import type { IptFamily } from '../iptc/rule.js';
+import { FAMILIES, type Family } from '../family.js';
 import type { PackedEndpoint, PackedNetwork } from './packed.js';
-import type { PortProtocol, PortRange, PortSpec } from './types.js';
+import type { PortProtocol, PortRange, PortSpec } from '../input/types.js';
+import { PORT_PROTOCOLS } from '../protocol.js';
 
-const PROTOCOL_INDEX: Readonly<Record<PortProtocol, number>> = { tcp: 0, udp: 1, sctp: 2 };
-const FAMILY_INDEX: Readonly<Record<IptFamily, number>> = { ipv4: 0, ipv6: 1 };
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
+const FAMILY_INDEX: Readonly<Record<Family, number>> = { ipv4: 0, ipv6: 1 };
 const PORTS = 65536;
 /** The address number of a claim on every address. */
 const EVERY_ADDRESS = 0;
@@ -49,8 +48,8 @@ export function portCount(port: PortSpec): number {
  * included, IPv6 only; no host address is every family. In each case only
  * where the endpoint has an address: Docker skips the others without a word.
  */
-export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): IptFamily[] {
-  const families: readonly IptFamily[] = port.hostIp === undefined ? FAMILIES : [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
+export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): Family[] {
+  const families: readonly Family[] = port.hostIp === undefined ? FAMILIES : [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
   return families.filter((family) => endpoint[family] !== undefined);
 }
 
@@ -78,7 +77,7 @@ export class PortLedger {
    * (an address holds a port once, and every address overlaps every address).
    * Nothing is taken when it throws.
    */
-  claim(port: PortSpec, families: readonly IptFamily[], field: string): void {
+  claim(port: PortSpec, families: readonly Family[], field: string): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
     const address = this.numberOf(port);
@@ -109,7 +108,7 @@ export class PortLedger {
    * `port` on `families`, or undefined: for choosing a host port, without
    * taking anything.
    */
-  lowestTaken(port: PortSpec, families: readonly IptFamily[], hostPort: PortRange): number | undefined {
+  lowestTaken(port: PortSpec, families: readonly Family[], hostPort: PortRange): number | undefined {
     const address = publishesOnEveryAddress(port) ? EVERY_ADDRESS : this.addresses.get(port.hostIp!)?.number;
     let lowest: number | undefined;
     for (const family of families) {
@@ -123,7 +122,7 @@ export class PortLedger {
    * The first of `hostPort` an overlapping address holds in the family, or
    * undefined. `address` undefined: an address that holds nothing yet.
    */
-  private firstTaken(proto: PortProtocol, family: IptFamily, hostPort: PortRange, address: number | undefined): number | undefined {
+  private firstTaken(proto: PortProtocol, family: Family, hostPort: PortRange, address: number | undefined): number | undefined {
     const group = groupOf(family, proto);
     const holders = this.holders[group];
     if (holders === undefined) return undefined;
@@ -137,7 +136,7 @@ export class PortLedger {
   }
 
   /** Gives back what `claim(port, families)` took. */
-  release(port: PortSpec, families: readonly IptFamily[]): void {
+  release(port: PortSpec, families: readonly Family[]): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
     const address = this.numberOf(port);
@@ -181,7 +180,7 @@ export class PortLedger {
    * forwards to, and the held spec's field (a clash is rare: searching then
    * is cheaper than storing paths).
    */
-  private holderOf(port: PortSpec, family: IptFamily, number: number): string {
+  private holderOf(port: PortSpec, family: Family, number: number): string {
     for (const [n, network] of this.networks.entries()) {
       for (const [e, endpoint] of network.endpoints.entries()) {
         let p = 0;
@@ -199,8 +198,8 @@ export class PortLedger {
   }
 }
 
-function groupOf(family: IptFamily, proto: PortProtocol): number {
-  return FAMILY_INDEX[family] * 3 + PROTOCOL_INDEX[proto];
+function groupOf(family: Family, proto: PortProtocol): number {
+  return FAMILY_INDEX[family] * PORT_PROTOCOLS.length + PORT_PROTOCOLS.indexOf(proto);
 }
 
 /** A small integer while fewer than 5,462 host addresses are in use; a larger number (still exact) beyond. */

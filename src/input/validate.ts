@@ -4,20 +4,21 @@
  * anything is planned or committed.
  */
 import { invalid, ValidationError } from '../errors.js';
-import type { IptFamily } from '../iptc/rule.js';
-import { parseAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from './address.js';
+import { FAMILIES, type Family } from '../family.js';
+import { canonicalAddress, parseSubnet, reservedAddressRole, subnetContains, subnetsOverlap, type ParsedSubnet } from '../address.js';
 import { parseDockerPort } from './docker-port.js';
 import {
   allocateHostPorts, choosesHostPorts, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
   type EarlierEndpoint, type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
 } from './host-ports.js';
 import { INTERFACE_NAME_EXPECTED, isInterfaceName } from './interface-name.js';
-import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
-import { PortList } from './port-list.js';
-import { familiesOf, portCount, PortLedger } from './ports.js';
+import type { PackedEndpoint, PackedNetwork, PackedSpec } from '../held/packed.js';
+import { PortList } from '../held/port-list.js';
+import { familiesOf, portCount, PortLedger } from '../held/ledger.js';
 import type {
   FirewallBackend, GatewayMode, IngressPortSpec, IngressSpec, PortProtocol, PortRange, PortSpec, Spec, SubnetSpec,
 } from './types.js';
+import { PORT_PROTOCOLS } from '../protocol.js';
 
 /** Upper bounds that keep a spec within what a host can sensibly carry. */
 export const SPEC_LIMITS = {
@@ -33,8 +34,6 @@ const BACKENDS: readonly FirewallBackend[] = ['iptables', 'iptables-nft', 'nftab
 /** The backend a spec without `backend` is applied with. */
 export const DEFAULT_BACKEND: FirewallBackend = 'nftables';
 const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];
-const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp', 'sctp'];
-const FAMILIES: readonly IptFamily[] = ['ipv4', 'ipv6'];
 
 const PORT_TEXT = /^(\d{1,5})(?:-(\d{1,5}))?$/;
 
@@ -126,7 +125,7 @@ function parseNetwork(value: unknown, field: string, networks: PackedNetwork[], 
 }
 
 function parseSubnetSpec(
-  value: unknown, field: string, family: IptFamily, context: SpecContext,
+  value: unknown, field: string, family: Family, context: SpecContext,
 ): { spec: SubnetSpec; parsed: ParsedSubnet; field: string } | undefined {
   if (value === undefined) return undefined;
   const object = readObject(value, field, ['subnet', 'hostIp']);
@@ -143,7 +142,7 @@ function parseSubnetSpec(
 
   const spec: SubnetSpec = { subnet: parsed.cidr };
   if (object.hostIp !== undefined) {
-    const hostIp = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    const hostIp = typeof object.hostIp === 'string' ? canonicalAddress(object.hostIp) : undefined;
     if (!hostIp || hostIp.family !== family || hostIp.unspecified) {
       invalid(`${field}.hostIp`, `an ${familyName(family)} host address`, object.hostIp);
     }
@@ -152,7 +151,7 @@ function parseSubnetSpec(
   return { spec, parsed, field: subnetField };
 }
 
-type NetworkSubnets = Record<IptFamily, { parsed: ParsedSubnet; field: string } | undefined>;
+type NetworkSubnets = Record<Family, { parsed: ParsedSubnet; field: string } | undefined>;
 
 function parseEndpoint(
   value: unknown, field: string, network: PackedNetwork, subnets: NetworkSubnets, seen: Map<string, string>, context: SpecContext,
@@ -163,7 +162,7 @@ function parseEndpoint(
     if (object[family] === undefined) continue;
     const addressField = `${field}.${family}`;
     const subnet = subnets[family];
-    const parsed = typeof object[family] === 'string' ? parseAddress(object[family]) : undefined;
+    const parsed = typeof object[family] === 'string' ? canonicalAddress(object[family]) : undefined;
     if (!parsed || parsed.family !== family) invalid(addressField, `an ${familyName(family)} address`, object[family]);
     if (!subnet) invalid(addressField, `no ${family} address on a network without an ${family} subnet`, object[family]);
     checkHostAddress(subnet.parsed, subnet.field, parsed.address, addressField, object[family]);
@@ -261,13 +260,13 @@ export function readPort(value: unknown, field: string, endpoint: Pick<PackedEnd
   const object = notation ? parseDockerPort(value, field) as unknown as Json : readObject(value, field, PORT_KEYS);
   // A string names its own field: it has no fields of its own to name.
   const fieldOf = (key: string): string => (notation ? field : `${field}.${key}`);
-  const proto = object.proto === undefined ? 'tcp' : PROTOCOLS.includes(object.proto as PortProtocol)
+  const proto = object.proto === undefined ? 'tcp' : PORT_PROTOCOLS.includes(object.proto as PortProtocol)
     ? object.proto as PortProtocol
-    : readEnum(object, 'proto', `${field}.proto`, PROTOCOLS, undefined);
+    : readEnum(object, 'proto', `${field}.proto`, PORT_PROTOCOLS, undefined);
   const containerPort = parsePortRange(object.containerPort, field, 'containerPort');
   let hostIp: string | undefined;
   if (object.hostIp !== undefined) {
-    const parsed = typeof object.hostIp === 'string' ? parseAddress(object.hostIp) : undefined;
+    const parsed = typeof object.hostIp === 'string' ? canonicalAddress(object.hostIp) : undefined;
     if (!parsed) invalid(fieldOf('hostIp'), 'an IPv4 or IPv6 address', notation ? value : object.hostIp);
     if (!parsed.unspecified && endpoint[parsed.family] === undefined) {
       invalid(fieldOf('hostIp'), `a host address of a family the endpoint has an address in`, notation ? value : object.hostIp);
@@ -306,7 +305,7 @@ function parsePortRange(value: unknown, parent: string, key: string): PortRange 
 function parseIngress(value: unknown, networks: readonly PackedNetwork[]): IngressSpec {
   const object = readObject(value, 'ingress', ['bridge', 'address', 'ports']);
   const bridge = readInterfaceName(object, 'bridge', 'ingress.bridge');
-  const address = typeof object.address === 'string' ? parseAddress(object.address) : undefined;
+  const address = typeof object.address === 'string' ? canonicalAddress(object.address) : undefined;
   if (!address || address.family !== 'ipv4' || address.unspecified) invalid('ingress.address', 'an IPv4 address', object.address);
   const gatewayNetwork = networks.findIndex((network) => network.bridge === bridge);
   const gatewaySubnet = networks[gatewayNetwork]?.ipv4?.subnet;
@@ -317,7 +316,7 @@ function parseIngress(value: unknown, networks: readonly PackedNetwork[]): Ingre
   const ports = readArray(object, 'ports', 'ingress.ports', SPEC_LIMITS.ingressPorts).map((entry, index): IngressPortSpec => {
     const field = `ingress.ports[${index}]`;
     const port = readObject(entry, field, ['proto', 'port']);
-    const proto = readEnum(port, 'proto', `${field}.proto`, PROTOCOLS, undefined);
+    const proto = readEnum(port, 'proto', `${field}.proto`, PORT_PROTOCOLS, undefined);
     if (typeof port.port !== 'number' || !Number.isInteger(port.port) || port.port < 1 || port.port > 65535) {
       invalid(`${field}.port`, 'a port from 1 to 65535', port.port);
     }
@@ -384,6 +383,6 @@ function readInterfaceName(object: Json, key: string, field: string): string {
   return value;
 }
 
-function familyName(family: IptFamily): string {
+function familyName(family: Family): string {
   return family === 'ipv4' ? 'IPv4' : 'IPv6';
 }

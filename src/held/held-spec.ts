@@ -5,16 +5,16 @@
  * leaves the spec as the kernel has it.
  */
 import { invalid, ValidationError } from '../errors.js';
-import { parseAddress } from './address.js';
+import { canonicalAddress } from '../address.js';
 import {
   allocateHostPorts, choosesHostPorts, chosenFor, endpointsOf, leavesHostPortToChoose, LINUX_EPHEMERAL_PORTS,
   type EphemeralPorts, type HostPortAllocation, type PendingHostPort,
-} from './host-ports.js';
+} from '../input/host-ports.js';
 import type { PackedEndpoint, PackedNetwork, PackedSpec } from './packed.js';
 import { PortList } from './port-list.js';
-import { familiesOf, portCount, rangeInput, type PortLedger } from './ports.js';
-import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from './types.js';
-import { parseSpecWithPorts, publishPorts, readPort } from './validate.js';
+import { familiesOf, portCount, rangeInput, type PortLedger } from './ledger.js';
+import type { EndpointSpecInput, PortInput, PortRange, PortSpec, PortSpecInput, SpecInput } from '../input/types.js';
+import { parseSpecWithPorts, publishPorts, readPort } from '../input/validate.js';
 
 export type EndpointRef = Pick<EndpointSpecInput, 'ipv4' | 'ipv6'>;
 
@@ -246,7 +246,7 @@ export function sameEndpoint(a: EndpointRef, b: EndpointRef): boolean {
 }
 
 function canonical(address: string | undefined): string | undefined {
-  return typeof address === 'string' ? parseAddress(address)?.address ?? address : undefined;
+  return typeof address === 'string' ? canonicalAddress(address)?.address ?? address : undefined;
 }
 
 function portInput(port: PortSpec): PortSpecInput {
