@@ -361,3 +361,22 @@ kernelTest('an xt info longer than any extension\'s is refused before the kernel
   t.regex(error.message, /exprs\[0\]\.info must be at most 400 bytes/);
   t.deepEqual(await connection.listTables(), []);
 });
+
+kernelTest('a table read again with the handles it knows comes back without those rules\' expressions, with their counters', async (t) => {
+  const pair = await namespacePair(t, 'ipv4');
+  const tables = modelForms('ipv4');
+  await encodeAndSave(pair, tables);
+  const first = await pair.encoderConnection.readTable('ip', 'filter');
+  const known = first.rules.slice(0, 3).map((rule) => rule.handle);
+  const again = await pair.encoderConnection.readTable('ip', 'filter', { knownHandles: Float64Array.from(known) });
+  t.deepEqual(again.rules.map((rule) => rule.handle), first.rules.map((rule) => rule.handle), 'every rule, in order');
+  for (const rule of again.rules) {
+    if (known.includes(rule.handle)) t.like(rule, { known: true, exprs: [], packets: 0, bytes: 0 });
+    else t.deepEqual(rule, first.rules.find((other) => other.handle === rule.handle));
+  }
+  const decodedFirst = decodeIptnftRules('ipv4', 'filter', first.rules);
+  const byHandle = new Map(decodedFirst.map((entry) => [entry.handle, entry.rule ? { rule: entry.rule } : { unsupported: entry.unsupported! }]));
+  t.deepEqual(decodeIptnftRules('ipv4', 'filter', again.rules, byHandle), decodedFirst, 'decoded alike');
+  const error = await t.throwsAsync(pair.encoderConnection.readTable('ip', 'filter', { knownHandles: Float64Array.of(-1) }), { instanceOf: NetfilterError });
+  t.is(error.code, 'EINVAL');
+});

@@ -26,24 +26,24 @@ import { ADDRESS_OFFSET, DESTINATION_PORT_OFFSET, encodeIptnftRules, NO_INTERFAC
 /** A rule as read, with its handle (where the backend inserts and deletes) and its counter. */
 export type IptnftRuleEntry = ReadRuleEntry & { handle: number };
 
-/** Decoded rules by their expressions' key, per family and table: a table is read again and again, and its rules mostly repeat. */
-const DECODED = new Map<string, DecodedRule>();
-/** Past this many, the cache starts over rather than grow with everything ever read. */
-const MAX_CACHED = 200_000;
-
-/** The rules in the order given (a chain's, or a table's in chain order). */
-export function decodeIptnftRules(family: Family, table: IptTableName, rules: readonly NativeRule[]): IptnftRuleEntry[] {
-  const keys = rules.map((rule) => `${family} ${table} ${exprsKey(rule.exprs)}`);
-  const unknown = new Map<string, NativeRule>();
-  rules.forEach((rule, i) => {
-    if (!DECODED.has(keys[i]!)) unknown.set(keys[i]!, rule);
+/**
+ * The rules in the order given (a chain's, or a table's in chain order).
+ * `known`: rules decoded before, by handle, for those read as known (without
+ * their expressions): a rule's handle is never reused while its table lives
+ * and its expressions never change (a replaced rule gets a new handle), so a
+ * table read again is decoded only where it is new.
+ */
+export function decodeIptnftRules(
+  family: Family, table: IptTableName, rules: readonly NativeRule[], known?: ReadonlyMap<number, DecodedRule>,
+): IptnftRuleEntry[] {
+  const fresh = rules.filter((rule) => !rule.known);
+  const decoded = new Map(fresh.length === 0 ? [] : decodeVerified(family, table, fresh).map((entry, i) => [fresh[i]!.handle, entry]));
+  return rules.map((rule) => {
+    if (!rule.known) return { ...decoded.get(rule.handle)!, handle: rule.handle, ...counterOf(rule.exprs) };
+    const before = known?.get(rule.handle);
+    if (!before) throw new Error(`rule ${rule.handle} was read as known, and is not`);
+    return { ...before, handle: rule.handle, packets: BigInt(rule.packets ?? 0), bytes: BigInt(rule.bytes ?? 0) };
   });
-  if (unknown.size > 0) {
-    if (DECODED.size + unknown.size > MAX_CACHED) DECODED.clear();
-    const decoded = decodeVerified(family, table, [...unknown.values()]);
-    [...unknown.keys()].forEach((key, i) => DECODED.set(key, decoded[i]!));
-  }
-  return rules.map((rule, i) => ({ ...DECODED.get(keys[i]!)!, handle: rule.handle, ...counterOf(rule.exprs) }));
 }
 
 /** What the expressions are, counter values aside: equal keys, equal rules. */
@@ -52,7 +52,7 @@ function exprsKey(exprs: readonly NativeExpr[]): string {
 }
 
 function valueKey(value: string | number | bigint | Uint8Array): string {
-  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : String(value);
+  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1') : String(value);
 }
 
 function counterOf(exprs: readonly NativeExpr[]): { packets: bigint; bytes: bigint } {

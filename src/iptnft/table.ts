@@ -17,6 +17,7 @@ import type { IptChain, IptcTableChange, IptTableRead } from '../iptc/table';
 import { NftBatch } from '../nft/batch';
 import type { NftFamily } from '../nft/constants';
 import { NftConnection } from '../nft/connection';
+import type { DecodedRule } from '../iptc/decode';
 import { type IptnftRuleEntry, decodeIptnftRules } from './decode';
 import { encodeIptnftRules } from './encode';
 import { IPTNFT_FAMILY, iptnftBaseChains } from './tables';
@@ -35,6 +36,8 @@ interface ReadTable {
 export class IptnftTables {
   /** The last read of each table, by `family table`. */
   readonly #reads = new Map<string, ReadTable>();
+  /** Per table, its rules as last decoded, by handle, with the table's own handle (a table made anew starts over). */
+  readonly #decoded = new Map<string, { table: number; rules: Map<number, DecodedRule> }>();
   /** The generation this object's last commit left the ruleset at. */
   #committed: number | undefined;
 
@@ -61,9 +64,20 @@ export class IptnftTables {
    * the ruleset generation.
    */
   async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead<IptnftRuleEntry>> {
-    const state = await this.connection.readTable(IPTNFT_FAMILY[family], table);
+    const key = `${family} ${table}`;
+    let cached = this.#decoded.get(key);
+    let state = await this.connection.readTable(IPTNFT_FAMILY[family], table, cached && { knownHandles: Float64Array.from(cached.rules.keys()) });
+    if (cached && cached.table !== state.table?.handle) {
+      // The table was made anew: its handles name other rules now.
+      this.#decoded.delete(key);
+      cached = undefined;
+      state = await this.connection.readTable(IPTNFT_FAMILY[family], table);
+    }
     const byChain = new Map<string, IptnftRuleEntry[]>(state.chains.map((chain) => [chain.name, []]));
-    const decoded = decodeIptnftRules(family, table, state.rules);
+    const known = cached?.rules;
+    const decoded = decodeIptnftRules(family, table, state.rules, known);
+    if (state.table) this.#decoded.set(key, { table: state.table.handle, rules: new Map(decoded.map((entry) => [entry.handle, ruleOf(entry)])) });
+    else this.#decoded.delete(key);
     state.rules.forEach((rule, i) => byChain.get(rule.chain)?.push(decoded[i]!));
     const chains: IptChain<IptnftRuleEntry>[] = state.chains.map((chain) => ({
       name: chain.name,
@@ -77,7 +91,7 @@ export class IptnftTables {
     for (const name of BUILTIN_CHAINS[table]) {
       if (!byChain.has(name)) chains.push({ name, builtin: true, policy: 'ACCEPT', packets: 0n, bytes: 0n, rules: [] });
     }
-    this.#reads.set(`${family} ${table}`, {
+    this.#reads.set(key, {
       generation: state.generation,
       exists: state.table !== null,
       builtins: new Set(state.chains.filter((chain) => chain.hook !== undefined).map((chain) => chain.name)),
@@ -120,8 +134,14 @@ export class IptnftTables {
   close(): void {
     this.connection.close();
     this.#reads.clear();
+    this.#decoded.clear();
     this.#committed = undefined;
   }
+}
+
+/** The decoded rule of an entry read, without its handle and counters. */
+function ruleOf(entry: IptnftRuleEntry): DecodedRule {
+  return entry.rule ? { rule: entry.rule } : { unsupported: entry.unsupported! };
 }
 
 /** The reads of a change's tables span generations, or were never made: the change is computed again from a fresh read. */
