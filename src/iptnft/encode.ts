@@ -13,9 +13,8 @@
  * encoder (native/iptc/entry.cc, through iptcXtExtensions), so both
  * encoders share every byte of them.
  *
- * Not used by the product yet: the iptables-nft backend (issue 15) that will
- * commit these lands next; test/iptnft-encoding.test.ts proves the encoding
- * against iptables-nft-restore until then.
+ * table.ts commits what it encodes; test/iptnft-encoding.test.ts proves the
+ * encoding against iptables-nft-restore.
  */
 import { encodeRules } from '../iptc/encode';
 import { FULL_MARK_MASK } from '../iptc/kernel-values';

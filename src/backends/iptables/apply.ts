@@ -7,7 +7,7 @@
  * table in between, the transaction is refused with ERESTART and the attempt
  * starts over from a fresh read. Families the plan does not list are left alone.
  */
-import { TableOwnership, type Claim } from '../../docker/iptables/ownership.js';
+import { TableOwnership, type Claim } from './ownership.js';
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';

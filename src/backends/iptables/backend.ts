@@ -12,7 +12,7 @@
 import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
 import {
   nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
-} from '../../docker/iptables/ownership.js';
+} from './ownership.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';

@@ -1,6 +1,6 @@
 /**
  * The record of what bridgewall's iptables backend has programmed in a
- * namespace (see docker/iptables/ownership.ts for why it cannot be read off
+ * namespace (see ownership.ts for why it cannot be read off
  * the rules): a small JSON file under /run/bridgewall, named after the
  * namespace's cookie (SO_NETNS_COOKIE: never reused until reboot, unlike its
  * inode number), so that any process (one started after a crash included)
@@ -19,7 +19,7 @@ import { access, link, mkdir, readFile, rename, unlink, writeFile } from 'node:f
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
-import { nothingOwned, type OwnedFamily, type OwnedState } from '../../docker/iptables/ownership.js';
+import { nothingOwned, type OwnedFamily, type OwnedState } from './ownership.js';
 import { binding } from '../../native/binding.js';
 
 /** The iptables flavours, each with its own rules and record: legacy x_tables, and nf_tables as iptables-nft writes them. */
