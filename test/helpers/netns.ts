@@ -64,7 +64,7 @@ export function systemTool(command: string): string {
 const live = new Set<string>();
 let counter = 0;
 
-/** The namespace cookies of the live namespaces: their iptables owner records go with them. */
+/** The namespace cookies of the live namespaces: their iptables and iptables-nft owner records go with them. */
 const cookies = new Map<string, string>();
 
 function deleteNetns(name: string): void {
@@ -85,9 +85,10 @@ function deleteNetns(name: string): void {
  */
 function forgetOwnerRecord(cookie: string | undefined): void {
   if (cookie === undefined || !existsSync(RECORD_DIR)) return;
-  const record = `iptables-netns-cookie-${cookie}.json`;
+  // One record per iptables flavour (legacy and nf_tables keep separate rules).
+  const records = ['iptables', 'iptables-nft'].map((flavour) => `${flavour}-netns-cookie-${cookie}.json`);
   for (const file of readdirSync(RECORD_DIR)) {
-    if (file === record || file.startsWith(`${record}.`)) rmSync(join(RECORD_DIR, file), { force: true });
+    if (records.some((record) => file === record || file.startsWith(`${record}.`))) rmSync(join(RECORD_DIR, file), { force: true });
   }
 }
 
