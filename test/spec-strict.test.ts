@@ -100,12 +100,21 @@ test('no sysctl names an interface that was not checked as one', async (t) => {
   }
 });
 
-const BACKENDS = ['iptables', 'nftables'] as const;
+const BACKENDS = ['iptables', 'iptables-nft', 'nftables'] as const;
+
+/** The iptables-nft tables, which its save tool prints (as a fresh namespace's while they are empty or absent). */
+const IPTABLES_NFT_TABLE = /^table (ip|ip6) (raw|filter|nat|mangle)$/;
 
 async function ruleset(ns: TestNetns): Promise<string> {
   let text = '';
-  for (const table of ['raw', 'filter', 'nat']) text += normaliseSave(await ns.run('iptables-legacy-save', '-t', table));
-  return text + await ns.run('nft', 'list', 'ruleset');
+  for (const tool of ['iptables-legacy-save', 'iptables-nft-save', 'ip6tables-nft-save']) {
+    for (const table of ['raw', 'filter', 'nat']) text += normaliseSave(await ns.run(tool, '-t', table));
+  }
+  // Every other nf_tables table, whole.
+  for (const table of (await ns.run('nft', 'list', 'tables')).split('\n').filter((line) => line && !IPTABLES_NFT_TABLE.test(line))) {
+    text += await ns.run('nft', 'list', ...table.split(' '));
+  }
+  return text;
 }
 
 kernelTest('a default-route subnet is refused on every backend and leaves nothing behind; flush removes what was written', async (t) => {
