@@ -8,42 +8,29 @@
  */
 import { NetfilterError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
-import { commitChanges, planChanges, type TableChange } from '../src/backends/iptables/apply.js';
-import { planIptables } from '../src/docker/iptables/plan.js';
-import { buildModel } from '../src/docker/model.js';
+import { commitChanges } from '../src/backends/iptables/apply.js';
 import { IptnftTables } from '../src/iptnft/table.js';
-import { parseSpec } from '../src/spec/validate.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 import { IPTABLES_NFT } from './reliability/backend.js';
+import { POISONED_NETWORK, poisonedTransaction } from './reliability/poisoned.js';
 import { registerReliabilitySuite } from './reliability/suite.js';
 
 registerReliabilitySuite(IPTABLES_NFT);
-
-const NETWORK = { bridge: 'br-rb', ipv4: { subnet: '198.18.30.0/24' }, ipv6: { subnet: '2001:db8:30::/64' } };
 
 kernelTest('iptables-nft: a kernel failure at the last message of a transaction over every table of both families commits nothing', async (t) => {
   const ns = await createNetns(t, 'nftrollback');
   const firewall = await Firewall.open({ netns: ns.path });
   t.teardown(() => firewall.close());
-  await firewall.apply({ backend: 'iptables-nft', ipv6: true, networks: [NETWORK] });
+  await firewall.apply({ backend: 'iptables-nft', ipv6: true, networks: [POISONED_NETWORK] });
   await ns.run('iptables-nft', '-w', '-A', 'INPUT', '-s', '192.0.2.1/32', '-j', 'ACCEPT');
   const before = await IPTABLES_NFT.dump(ns);
   const ruleset = await ns.run('nft', 'list', 'ruleset');
 
-  // 10,000 bindings on both families: every table of both families changes.
-  const ports = [{ proto: 'tcp' as const, hostPort: '20000-29999', containerPort: '20000-29999' }];
-  const spec = parseSpec({ backend: 'iptables-nft', ipv6: true, networks: [{ ...NETWORK, endpoints: [{ ipv4: '198.18.30.2', ipv6: '2001:db8:30::2', ports }] }] });
   const tables = await IptnftTables.open({ netns: ns.path });
   t.teardown(() => tables.close());
-  const changes: TableChange[] = await planChanges(tables, planIptables(buildModel(spec)));
-  const last = changes.at(-1)!;
-  t.deepEqual([last.family, last.table], ['ipv6', 'nat']);
-  t.deepEqual(new Set(changes.map((change) => `${change.family} ${change.table}`)), new Set(['ipv4 raw', 'ipv4 filter', 'ipv4 nat', 'ipv6 raw', 'ipv6 filter', 'ipv6 nat']));
-  // nft_compat's DNAT is for PREROUTING and OUTPUT: the kernel refuses the rule when it validates the transaction.
-  const poisoned = [...changes.slice(0, -1), {
-    ...last,
-    operations: [...last.operations, { op: 'append' as const, chain: 'POSTROUTING', rule: { target: { name: 'DNAT' as const, toAddress: '2001:db8:30::9' } } }],
-  }];
+  const { planned, poisoned } = await poisonedTransaction(tables, 'iptables-nft');
+  t.deepEqual(planned.map((change) => `${change.family} ${change.table}`).sort(), ['ipv4 filter', 'ipv4 nat', 'ipv4 raw', 'ipv6 filter', 'ipv6 nat', 'ipv6 raw']);
+  t.deepEqual([planned.at(-1)!.family, planned.at(-1)!.table], ['ipv6', 'nat']);
   const error = await t.throwsAsync(tables.commit(poisoned), { instanceOf: NetfilterError });
   t.is(error.operation, 'nft.commit');
   t.is(error.code, 'EINVAL');
