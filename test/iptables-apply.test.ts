@@ -20,7 +20,7 @@ import { Firewall } from '../src/firewall.js';
 import type { NetworkSpecInput, PortInput, SpecInput } from '../src/input/types.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 import { daemonSpec, parseScenarioName, scenarioSpec, variants, type ScenarioOptions } from './helpers/docker-scenario.js';
-import { savedTables } from './helpers/iptables-save.js';
+import { savedTables } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const BOTH = { ipv4: true, ipv6: true };

@@ -87,7 +87,8 @@ Napi::Value DecodeXtExtensionsFromJs(const Napi::CallbackInfo& info) {
         Napi::Object object = AsObject(list.Get(i), "extension");
         XtItem item;
         item.target = object.Get("target").ToBoolean().Value();
-        item.extension.name = ReadString(object, "name");
+        // The record carries the name with a u8 length; a NUL would cut it short into another extension's name.
+        item.extension.name = ReadText(object, "name", UINT8_MAX);
         item.extension.revision = ReadInt<uint8_t>(object, "revision");
         std::string bytes = ReadBytes(object, "info");
         item.extension.info.assign(bytes.begin(), bytes.end());
