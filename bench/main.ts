@@ -65,7 +65,7 @@ async function openFirewall(ns: BenchNetns, backend: BackendName): Promise<Firew
  * (the median of all is reported): several for nftables, where one pair takes
  * under a millisecond; one for iptables, where it takes seconds at 100,000.
  */
-const INCREMENTAL_PAIRS: Record<BackendName, number> = { nftables: 10, iptables: 1 };
+const INCREMENTAL_PAIRS: Record<BackendName, number> = { nftables: 10, 'iptables-nft': 10, iptables: 1 };
 
 /**
  * Bulk publish through the Firewall, then the incremental case on top of each
@@ -240,6 +240,7 @@ async function main(): Promise<void> {
     // Port numbers run out above 65,535: the range case stops at 10,000.
     if (n <= 10_000) await identityRangeCase(n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
+    await bridgewall('iptables-nft', n, n >= 100_000 ? 1 : REPS);
     await iptablesFloor(n);
     const save = iptablesSave(n);
     await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));

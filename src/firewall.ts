@@ -82,7 +82,8 @@ type QueuedCall = { reject: (error: unknown) => void } & (
 type BackendOpener = (netns: string | undefined) => Promise<Backend>;
 
 const BACKENDS: Record<BackendName, BackendOpener> = {
-  iptables: (netns) => IptablesBackend.open(netns === undefined ? {} : { netns }),
+  iptables: (netns) => IptablesBackend.open('iptables', netns === undefined ? {} : { netns }),
+  'iptables-nft': (netns) => IptablesBackend.open('iptables-nft', netns === undefined ? {} : { netns }),
   nftables: (netns) => NftablesBackend.open(netns === undefined ? {} : { netns }),
 };
 
@@ -98,12 +99,6 @@ export class Firewall {
   private readonly backends = new Map<BackendName, Backend>();
   /** The spec last applied, as edited since. */
   private held: HeldSpec | undefined;
-  /**
-   * The model of the held spec, kept for a backend that makes every change
-   * from two whole models (iptables); a backend taking port changes plans from
-   * the spec when it needs a model, and nothing per binding is kept for it.
-   */
-  private model: FirewallModel | undefined;
   /** The backend whose apply last removed the other flavour's rules from the namespace. */
   private otherBackendsClearedFor: BackendName | undefined;
   /** Calls waiting for their turn, oldest first. */
@@ -176,7 +171,6 @@ export class Firewall {
     return this.runAlone(async () => {
       const outcome = await (await this.backend(name)).flush();
       this.held = undefined;
-      this.model = undefined;
       return outcome;
     });
   }
@@ -296,7 +290,7 @@ export class Firewall {
   private async applyHeld(next: HeldSpec, allocatedHostPorts: HostPortAllocation[], adopt = false): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
-    const edits = this.held === undefined || !backend.applyPortChange || adopt ? undefined : portEditsBetween(this.held.spec, spec);
+    const edits = this.held === undefined || adopt ? undefined : portEditsBetween(this.held.spec, spec);
     // Independent kernel round trips, made at once; all end before any rule is committed.
     const [{ sysctls, hairpin, warnings: hostWarnings }, inSync] = await Promise.all([
       this.writeHostSettings(spec, backend),
@@ -304,15 +298,11 @@ export class Firewall {
     ]);
     let outcome: ApplyOutcome | undefined;
     let changes: FamilyPortChange[] | undefined;
-    if (edits !== undefined && backend.applyPortChange && inSync) {
+    if (edits !== undefined && inSync) {
       changes = edits.flatMap((edit) => portChangeOf(spec, edit));
-      outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes);
+      outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes, () => buildModel(spec));
     }
-    if (outcome === undefined) {
-      const model = buildModel(spec);
-      outcome = await backend.apply(model, { adopt });
-      this.keepModel(backend, model);
-    }
+    outcome ??= await backend.apply(buildModel(spec), { adopt });
     // Held as soon as the kernel has it: what follows may fail, and the next call must start from what was committed.
     const before = this.held?.spec;
     this.held = next;
@@ -436,8 +426,8 @@ export class Firewall {
     try {
       // Nothing to publish or unpublish (all published already, or none of it): no kernel round trip, whatever the backend.
       const changesNothing = edits.every((edit) => edit.added.length === 0 && edit.removed.length === 0);
-      outcome = (changesNothing ? NOTHING : !backend.applyPortChange ? undefined : changes.length === 0 ? NOTHING : await backend.applyPortChange(changes)) ??
-        await this.commitModels(backend, this.modelBefore(held, edits), buildModel(held.spec));
+      outcome = (changesNothing || changes.length === 0 ? NOTHING : await backend.applyPortChange(changes, () => buildModel(held.spec))) ??
+        await backend.applyChange(() => this.modelBefore(held, edits), buildModel(held.spec));
     } catch (error) {
       for (const edit of edits.reverse()) held.undo(edit);
       if (accepted.length === 1) accepted[0]!.reject(error);
@@ -461,24 +451,12 @@ export class Firewall {
 
   /** The model of the held spec as it was before `edits` (made on it, oldest first). */
   private modelBefore(held: HeldSpec, edits: readonly PortEdit[]): FirewallModel {
-    if (this.model) return this.model;
     for (const edit of [...edits].reverse()) held.undo(edit);
     const before = buildModel(held.spec);
     for (const edit of edits) held.redo(edit);
     return before;
   }
 
-  /** Makes the change from the held spec's model `before` to `after` on top of what the kernel holds. */
-  private async commitModels(backend: Backend, before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    const outcome = await backend.applyChange(before, after);
-    this.keepModel(backend, after);
-    return outcome;
-  }
-
-  /** The held spec's model is kept only for a backend that plans every change from whole models. */
-  private keepModel(backend: Backend, model: FirewallModel): void {
-    this.model = backend.applyPortChange ? undefined : model;
-  }
 
   /**
    * Commits a group of other calls as one change to the spec as input,
@@ -508,7 +486,8 @@ export class Firewall {
       const next = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
       const backend = await this.backend(next.spec.backend);
       const { warnings: hostWarnings, ...hostSettings } = await this.writeHostSettings(next.spec, backend);
-      const outcome = await this.commitModels(backend, this.model ?? buildModel(this.held.spec), buildModel(next.spec));
+      const held = this.held;
+      const outcome = await backend.applyChange(() => buildModel(held.spec), buildModel(next.spec));
       const before = this.held.spec;
       this.held = next;
       const followed = await this.conntrack.follow({ before, after: next.spec }, outcome);

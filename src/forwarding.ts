@@ -2,13 +2,13 @@
  * IP forwarding, as Docker's bridge driver sets it up for each family that
  * has a network (moby daemon/libnetwork/drivers/bridge/setup_ip_forwarding.go,
  * bridge_linux.go):
- * - a backend that can set the filter FORWARD policy (iptables: Docker's
- *   filterForwardDropper) turns forwarding on and, where it did, sets that
- *   policy to DROP unless `forwardDrop: false`; if that fails, forwarding is
- *   turned off again;
- * - any other backend (nftables, as Docker's) leaves forwarding to the host
- *   and refuses with ENOFORWARDING, before anything is committed, while it is
- *   off;
+ * - the iptables backends (Docker's filterForwardDropper) turn forwarding
+ *   on and, where they did, set the filter FORWARD policy to DROP unless
+ *   `forwardDrop: false`; if that fails, forwarding is turned off again
+ *   (turnOnForwarding);
+ * - the nftables backend (as Docker's) leaves forwarding to the host and
+ *   refuses with ENOFORWARDING, before anything is committed, while it is
+ *   off (forwardingRefused);
  * - `ipForward: false` (Docker's `--ip-forward=false`) does neither: a
  *   WFORWARDINGOFF warning says that forwarding is off.
  * Reads and writes go through sysctl.ts, inside the namespace.
@@ -44,6 +44,10 @@ export interface ForwardingOutcome {
   warnings: Warning[];
 }
 
+/**
+ * Forwarding as the spec asks it: nothing while it is on; a warning when
+ * `ipForward: false` leaves it off; else the backend's way (Backend.enableForwarding).
+ */
 export async function setUpForwarding(netns: string, spec: SpecView, backend: Backend): Promise<ForwardingOutcome> {
   const families = FAMILIES.filter((family) => spec[family] && spec.networks.some((network) => network[family]));
   const entries = families.flatMap((family) => FORWARDING[family].entries);
@@ -62,22 +66,34 @@ export async function setUpForwarding(netns: string, spec: SpecView, backend: Ba
       })),
     };
   }
-  if (!backend.dropForwarded) {
-    const { name, fix } = FORWARDING[offFamilies[0]!];
-    throw new NetfilterError({
-      code: 'ENOFORWARDING', errno: 0, operation: 'forwarding.check',
-      message: `${name} is disabled: check your host's firewalling and set ${fix}, or disable this check using the spec ` +
-        `option ipForward: false (the ${backend.name} backend, as Docker's, does not turn forwarding on; the iptables backend does)`,
-    });
-  }
-  const turnOn = off.map((path) => ({ path, value: '1' }));
+  return { written: await backend.enableForwarding(offFamilies, spec.forwardDrop), warnings: [] };
+}
+
+/**
+ * Docker's iptables way: forwarding turned on in `families`, then
+ * `dropForwarded` (the FORWARD policy DROP) when given; if that fails,
+ * forwarding goes back off, and that failure is the one reported.
+ */
+export async function turnOnForwarding(
+  netns: string, families: readonly Family[], dropForwarded: ((families: readonly Family[]) => Promise<void>) | undefined,
+): Promise<string[]> {
+  const turnOn = families.flatMap((family) => FORWARDING[family].entries).map((path) => ({ path, value: '1' }));
   const { written } = await writeSysctls(netns, turnOn);
   try {
-    if (spec.forwardDrop) await backend.dropForwarded(offFamilies);
+    await dropForwarded?.(families);
   } catch (error) {
-    // As Docker: forwarding goes back off when its policy could not be set; that failure is the one to report.
     await writeSysctls(netns, turnOn.map((entry) => ({ ...entry, value: '0' }))).catch(() => undefined);
     throw error;
   }
-  return { written, warnings: [] };
+  return written;
+}
+
+/** Docker's nftables way: forwarding is the host's; refused while it is off. */
+export function forwardingRefused(backend: string, families: readonly Family[]): NetfilterError {
+  const { name, fix } = FORWARDING[families[0]!];
+  return new NetfilterError({
+    code: 'ENOFORWARDING', errno: 0, operation: 'forwarding.check',
+    message: `${name} is disabled: check your host's firewalling and set ${fix}, or disable this check using the spec ` +
+      `option ipForward: false (the ${backend} backend, as Docker's, does not turn forwarding on; the iptables backends do)`,
+  });
 }

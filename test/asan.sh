@@ -4,8 +4,9 @@
 # and runs the tests that reach each native entry point against it: nftables
 # batches, dumps and connections, conntrack clearing, libiptc tables,
 # transactions and the lock, namespaces, sysctls and bridge ports, the
-# iptables-nft encoder (xt extensions, nft_compat expressions) and the native
-# fuzz. A report of either sanitizer aborts the test process, so the run fails.
+# iptables-nft encoder and reader (xt extensions built and decoded, nft_compat
+# expressions) and the native fuzz. A report of either sanitizer aborts the
+# test process, so the run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"

@@ -95,7 +95,7 @@ test('usage errors and unreadable specs are one error line too', async (t) => {
   const option = await cli('show', '--colour');
   t.regex(option.stderr, /^error: EUSAGE: .*--colour.*\n$/);
   const backend = await cli('show', '--backend', 'pf');
-  t.regex(backend.stderr, /^error: EVALIDATION: --backend: Expected iptables or nftables for --backend but received "pf"\n$/);
+  t.regex(backend.stderr, /^error: EVALIDATION: --backend: Expected one of iptables, iptables-nft, nftables for --backend but received "pf"\n$/);
 });
 
 kernelTest('a namespace that does not exist is a typed error', async (t) => {

@@ -16,7 +16,7 @@ import { binding } from '../src/native/binding.js';
 import { packConntrackFilters, type ConntrackFilter } from '../src/native/conntrack.js';
 import { systemTool } from '../src/sandbox/tools.js';
 import { HeldSpec } from '../src/held/held-spec.js';
-import type { PortSpecInput, SpecInput } from '../src/input/types.js';
+import type { FirewallBackend, PortSpecInput, SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { withPreload } from './helpers/preload.js';
 
@@ -27,7 +27,7 @@ const B = '198.18.9.3';
 const UDP: PortSpecInput = { proto: 'udp', hostPort: 8053, containerPort: 53 };
 const TCP: PortSpecInput = { proto: 'tcp', hostIp: '192.0.2.1', hostPort: 8080, containerPort: 80 };
 
-function spec(ports: { a?: PortSpecInput[]; b?: PortSpecInput[] }, backend: 'nftables' | 'iptables' = 'nftables'): SpecInput {
+function spec(ports: { a?: PortSpecInput[]; b?: PortSpecInput[] }, backend: FirewallBackend = 'nftables'): SpecInput {
   return {
     backend,
     networks: [{ bridge: 'br-ct', ipv4: { subnet: '198.18.9.0/24' }, endpoints: [{ ipv4: A, ports: ports.a ?? [] }, { ipv4: B, ports: ports.b ?? [] }] }],
@@ -196,8 +196,8 @@ kernelTest('malformed packed filters fail with EINVAL naming the filter, and the
   t.deepEqual(await entries(ns), before);
 });
 
-kernelTest('without connection tracking netlink the commit stands and the result says so: WCONNTRACK, on both backends', async (t) => {
-  for (const backend of ['nftables', 'iptables'] as const) {
+kernelTest('without connection tracking netlink the commit stands and the result says so: WCONNTRACK, on every backend', async (t) => {
+  for (const backend of ['nftables', 'iptables', 'iptables-nft'] as const) {
     const ns = await createNetns(t, `noct-${backend[0]}`);
     const script = `
       const { Firewall } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'firewall.js'))});

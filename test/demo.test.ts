@@ -63,7 +63,7 @@ for (const signal of ['SIGINT', 'SIGHUP'] as const) {
 
 test('bridgewall demo has complete help, listed in the main help', async (t) => {
   const main = await execFileAsync(process.execPath, [CLI, '--help']);
-  t.regex(main.stdout, /bridgewall demo \[--backend iptables\|nftables\] \[--json\]/);
+  t.regex(main.stdout, /bridgewall demo \[--backend iptables\|iptables-nft\|nftables\] \[--json\]/);
   const help = await execFileAsync(process.execPath, [CLI, 'demo', '--help']);
   t.regex(help.stdout, /^Usage: bridgewall demo/);
   for (const option of ['--backend NAME', '--json', '-h, --help', 'CAP_NET_ADMIN', 'never touched']) t.true(help.stdout.includes(option), option);

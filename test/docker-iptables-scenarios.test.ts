@@ -17,7 +17,7 @@ import { Firewall } from '../src/firewall.js';
 import { parseSpec } from '../src/input/validate.js';
 import type { SpecInput } from '../src/input/types.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
-import { savedTables } from './helpers/iptables-save.js';
+import { savedTables } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 
 const lines = (...text: string[]): string => `${text.join('\n')}\n`;

@@ -9,17 +9,18 @@
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
 import type { FirewallBackend, PortSpecInput } from '../src/input/types.js';
+import { isIptables, saveTool } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
-const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
+const BACKENDS: readonly FirewallBackend[] = ['iptables', 'iptables-nft', 'nftables'];
 const ENDPOINT = { ipv4: '198.18.7.2' };
 const OTHER = { ipv4: '198.18.7.3' };
 
-/** The DNATs the namespace holds, read with iptables-legacy-save or nft: `PROTO HOSTPORT -> ADDRESS:PORT`. */
+/** The DNATs the namespace holds, read with iptables-legacy-save, iptables-nft-save or nft: `PROTO HOSTPORT -> ADDRESS:PORT`. */
 async function dnats(ns: TestNetns, backend: FirewallBackend): Promise<string[]> {
   const found: string[] = [];
-  if (backend === 'iptables') {
-    for (const line of (await ns.run('iptables-legacy-save', '-t', 'nat')).split('\n')) {
+  if (isIptables(backend)) {
+    for (const line of (await ns.run(saveTool(backend, 'ipv4'), '-t', 'nat')).split('\n')) {
       const match = / -p (\w+) .*--dport (\d+)(?::(\d+))? -j DNAT --to-destination ([\d.]+):(\d+)(?:-(\d+))?/.exec(line);
       if (!match) continue;
       const [, proto, first, last, address, container] = match;
@@ -140,11 +141,11 @@ for (const backend of BACKENDS) {
   });
 }
 
-/** Both families' DNATs, read with ip(6)tables-legacy-save or nft: `PROTO HOSTPORT -> ADDRESS:PORT`, IPv6 addresses bracketed. */
+/** Both families' DNATs, read with ip(6)tables-legacy-save, ip(6)tables-nft-save or nft: `PROTO HOSTPORT -> ADDRESS:PORT`, IPv6 addresses bracketed. */
 async function dualStackDnats(ns: TestNetns, backend: FirewallBackend): Promise<string[]> {
   const found: string[] = [];
-  if (backend === 'iptables') {
-    for (const tool of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+  if (isIptables(backend)) {
+    for (const tool of [saveTool(backend, 'ipv4'), saveTool(backend, 'ipv6')]) {
       for (const match of (await ns.run(tool, '-t', 'nat')).matchAll(/ -p (\w+) .*--dport (\d+) -j DNAT --to-destination (\[[\da-f:]+\]|[\d.]+):(\d+)/g)) {
         found.push(`${match[1]} ${match[2]} -> ${match[3]}:${match[4]}`);
       }

@@ -11,7 +11,7 @@ import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/input/types.js';
 import { parseSpec } from '../src/input/validate.js';
 import { parseScenarioName, scenarioSpec } from './helpers/docker-scenario.js';
-import { savedTables } from './helpers/iptables-save.js';
+import { savedTables } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 
 const WEB = { bridge: 'br-web', icc: false, ipv4: { subnet: '198.18.1.0/24' }, ipv6: { subnet: '2001:db8:1::/64' } };

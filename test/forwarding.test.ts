@@ -1,6 +1,7 @@
 /**
  * Forwarding as Docker does it, per backend (moby drivers/bridge/
- * setup_ip_forwarding.go): the iptables backend turns it on and, where it did,
+ * setup_ip_forwarding.go): the iptables backends (legacy and iptables-nft)
+ * turn it on and, where they did,
  * sets the filter FORWARD policy to DROP (unless forwardDrop: false); the
  * nftables backend refuses while it is off, before anything is committed;
  * ipForward: false leaves it off with a warning.
@@ -15,6 +16,7 @@ import { NetfilterError, ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/input/types.js';
 import { parseSpec } from '../src/input/validate.js';
+import { IPTABLES_FLAVOURS, type IptablesFlavour, saveTool } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);
@@ -32,9 +34,9 @@ async function forwarding(ns: TestNetns): Promise<string> {
   return (await ns.run('sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/default/forwarding /proc/sys/net/ipv6/conf/all/forwarding')).replace(/\n/g, ' ').trim();
 }
 
-async function forwardPolicies(ns: TestNetns): Promise<string[]> {
+async function forwardPolicies(ns: TestNetns, flavour: IptablesFlavour): Promise<string[]> {
   const policy = async (tool: string) => /^:FORWARD (\w+)/m.exec(await ns.run(tool, '-t', 'filter'))?.[1] ?? 'none';
-  return [await policy('iptables-legacy-save'), await policy('ip6tables-legacy-save')];
+  return [await policy(saveTool(flavour, 'ipv4')), await policy(saveTool(flavour, 'ipv6'))];
 }
 
 async function open(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {
@@ -43,40 +45,42 @@ async function open(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {
   return firewall;
 }
 
-kernelTest('iptables: forwarding turned on in the namespace, and the FORWARD policy set to DROP because it did', async (t) => {
-  const ns = await createNetns(t, 'fwdon', { forwarding: false });
-  t.is(await forwarding(ns), '0 0 0');
-  const result = await (await open(t, ns)).apply({ ...SPEC, backend: 'iptables' });
-  t.is(await forwarding(ns), '1 1 1');
-  t.deepEqual(await forwardPolicies(ns), ['DROP', 'DROP']);
-  t.deepEqual(result.sysctls.written.slice(0, 3), ['net.ipv4.ip_forward', 'net.ipv6.conf.default.forwarding', 'net.ipv6.conf.all.forwarding']);
-  t.deepEqual(result.warnings, []);
-});
+for (const flavour of IPTABLES_FLAVOURS) {
+  kernelTest(`${flavour}: forwarding turned on in the namespace, and the FORWARD policy set to DROP because it did`, async (t) => {
+    const ns = await createNetns(t, 'fwdon', { forwarding: false });
+    t.is(await forwarding(ns), '0 0 0');
+    const result = await (await open(t, ns)).apply({ ...SPEC, backend: flavour });
+    t.is(await forwarding(ns), '1 1 1');
+    t.deepEqual(await forwardPolicies(ns, flavour), ['DROP', 'DROP']);
+    t.deepEqual(result.sysctls.written.slice(0, 3), ['net.ipv4.ip_forward', 'net.ipv6.conf.default.forwarding', 'net.ipv6.conf.all.forwarding']);
+    t.deepEqual(result.warnings, []);
+  });
 
-kernelTest('iptables: forwarding already on leaves the FORWARD policy alone; forwardDrop: false never sets it', async (t) => {
-  const already = await createNetns(t, 'fwdalready');
-  await (await open(t, already)).apply({ ...SPEC, backend: 'iptables' });
-  t.deepEqual(await forwardPolicies(already), ['ACCEPT', 'ACCEPT']);
+  kernelTest(`${flavour}: forwarding already on leaves the FORWARD policy alone; forwardDrop: false never sets it`, async (t) => {
+    const already = await createNetns(t, 'fwdalready');
+    await (await open(t, already)).apply({ ...SPEC, backend: flavour });
+    t.deepEqual(await forwardPolicies(already, flavour), ['ACCEPT', 'ACCEPT']);
 
-  const noDrop = await createNetns(t, 'fwdnodrop', { forwarding: false });
-  await (await open(t, noDrop)).apply({ ...SPEC, backend: 'iptables', forwardDrop: false });
-  t.is(await forwarding(noDrop), '1 1 1');
-  t.deepEqual(await forwardPolicies(noDrop), ['ACCEPT', 'ACCEPT']);
-});
+    const noDrop = await createNetns(t, 'fwdnodrop', { forwarding: false });
+    await (await open(t, noDrop)).apply({ ...SPEC, backend: flavour, forwardDrop: false });
+    t.is(await forwarding(noDrop), '1 1 1');
+    t.deepEqual(await forwardPolicies(noDrop, flavour), ['ACCEPT', 'ACCEPT']);
+  });
 
-kernelTest('iptables: IPv6 forwarding is turned on only with an IPv6 network, as Docker does per network', async (t) => {
-  const ns = await createNetns(t, 'fwdv4', { forwarding: false });
-  await (await open(t, ns)).apply({ backend: 'iptables', ipv6: true, networks: [{ bridge: 'br-v4', ipv4: { subnet: '198.18.2.0/24' } }] });
-  t.is(await forwarding(ns), '1 0 0');
-  t.is((await forwardPolicies(ns))[0], 'DROP');
-});
+  kernelTest(`${flavour}: IPv6 forwarding is turned on only with an IPv6 network, as Docker does per network`, async (t) => {
+    const ns = await createNetns(t, 'fwdv4', { forwarding: false });
+    await (await open(t, ns)).apply({ backend: flavour, ipv6: true, networks: [{ bridge: 'br-v4', ipv4: { subnet: '198.18.2.0/24' } }] });
+    t.is(await forwarding(ns), '1 0 0');
+    t.is((await forwardPolicies(ns, flavour))[0], 'DROP');
+  });
+}
 
 kernelTest('nftables: refuses with ENOFORWARDING while forwarding is off, committing and writing nothing', async (t) => {
   const ns = await createNetns(t, 'fwdnft', { forwarding: false });
   const firewall = await open(t, ns);
   const error = await t.throwsAsync(firewall.apply({ ...SPEC, backend: 'nftables' }), { instanceOf: NetfilterError });
   t.is(error?.code, 'ENOFORWARDING');
-  t.is(error?.message, 'IPv4 forwarding is disabled: check your host\'s firewalling and set sysctl net.ipv4.ip_forward=1, or disable this check using the spec option ipForward: false (the nftables backend, as Docker\'s, does not turn forwarding on; the iptables backend does)');
+  t.is(error?.message, 'IPv4 forwarding is disabled: check your host\'s firewalling and set sysctl net.ipv4.ip_forward=1, or disable this check using the spec option ipForward: false (the nftables backend, as Docker\'s, does not turn forwarding on; the iptables backends do)');
   t.is(await ns.run('nft', 'list', 'ruleset'), '');
   t.is(await forwarding(ns), '0 0 0');
   t.is(firewall.currentSpec(), undefined);
@@ -89,8 +93,8 @@ kernelTest('nftables: refuses with ENOFORWARDING while forwarding is off, commit
   t.is(await ns.run('nft', 'list', 'ruleset'), '');
 });
 
-kernelTest('ipForward: false leaves forwarding off with a WFORWARDINGOFF warning, on either backend', async (t) => {
-  for (const backend of ['nftables', 'iptables'] as const) {
+kernelTest('ipForward: false leaves forwarding off with a WFORWARDINGOFF warning, on every backend', async (t) => {
+  for (const backend of ['nftables', 'iptables', 'iptables-nft'] as const) {
     const ns = await createNetns(t, `fwdoff${backend}`, { forwarding: false });
     const result = await (await open(t, ns)).apply({ backend, ipForward: false, networks: [WEB] });
     t.is(await forwarding(ns), '0 0 0');

@@ -1,7 +1,8 @@
 /**
  * Fuzzes the native encoders through the addon's private binding, below all
  * TypeScript validation: thousands of random and hostile nftables batches,
- * libiptc transactions, dumps, xt extension builds, namespace paths and
+ * libiptc transactions, dumps, xt extension builds and decodes (the
+ * iptables-nft reader's nft_compat infos), namespace paths and
  * identities, sysctl writes, bridge names and conntrack filters
  * (test/helpers/native-hostile.ts). Each input must succeed or fail
  * with a NetfilterError or ValidationError carrying a named code: never a
@@ -20,7 +21,7 @@ import test, { type ExecutionContext } from 'ava';
 import { callNative, callNativeSync, NetfilterError, ValidationError } from '../src/errors.js';
 import type { Family } from '../src/family.js';
 import { encodeOperations } from '../src/iptc/encode.js';
-import { decodeDump } from '../src/iptc/decode.js';
+import { decodeDump, decodeExtensionRecords } from '../src/iptc/decode.js';
 import { binding } from '../src/native/binding.js';
 import { MATCH_CODE, type NativeIptcTable, type NativeTableChange, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../src/native/iptc.js';
 import { PackedWriter } from '../src/native/packed-writer.js';
@@ -28,7 +29,7 @@ import type { NativeNftConnection } from '../src/native/nft.js';
 import { KeyPacker, NftBatch, statement, match } from '../src/nft/index.js';
 import {
   bridgeInput, conntrackInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
-  xtExtensionsInput,
+  xtDecodeInput, xtExtensionsInput, type XtItemInput, XT_NAMES,
 } from './helpers/native-hostile.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { random } from './reliability/hostile.js';
@@ -38,6 +39,7 @@ const NFT_INPUTS = 3_000;
 const IPTC_INPUTS = 1_500;
 const HOST_INPUTS = 300;
 const XT_INPUTS = 1_500;
+const XT_DECODE_INPUTS = 3_000;
 /** Inputs per namespace. */
 const EPOCH = 500;
 /** Share of the inputs whose ruleset is compared before and after, when they fail. */
@@ -306,6 +308,50 @@ test(`${XT_INPUTS} hostile rule lists for iptcXtExtensions: built, or refused wi
   }
   t.log(tally.toString());
   t.true(tally.get('xt ok') > XT_INPUTS / 20, 'enough inputs are built');
+});
+
+test('iptcDecodeXtExtensions: a name past the record\'s u8 length or holding a NUL is refused with EINVAL, one too long for the kernel is unsupported', (t) => {
+  const tcp = { target: false, name: 'tcp', revision: 0, info: Buffer.alloc(16) };
+  t.deepEqual(decodeExtensionRecords('ipv4', binding.iptcDecodeXtExtensions('ipv4', [tcp]), [false]), [{ value: { name: 'tcp', sourcePort: 0, destinationPort: 0 } }]);
+  // Before: the 300-byte name aborted the process (std::length_error), and tcp\0junk decoded as tcp.
+  for (const name of ['x'.repeat(256), 'x'.repeat(300), 'tcp\0junk']) {
+    const error = t.throws(() => callNativeSync(() => binding.iptcDecodeXtExtensions('ipv4', [{ ...tcp, name }])), { instanceOf: NetfilterError });
+    t.like(error, { code: 'EINVAL', operation: 'iptc.decodeXtExtensions' }, name);
+  }
+  for (const name of ['x'.repeat(29), 'x'.repeat(255)]) {
+    const records = binding.iptcDecodeXtExtensions('ipv6', [{ ...tcp, name }, { ...tcp, name, target: true }]);
+    t.deepEqual(decodeExtensionRecords('ipv6', records, [false, true]).map((record) => record.unsupported !== undefined), [true, true], name);
+  }
+});
+
+test(`${XT_DECODE_INPUTS} hostile nft_compat extensions for iptcDecodeXtExtensions: decoded (an unknown one as unsupported), or refused with EINVAL`, (t) => {
+  const tally = new Tally();
+  for (let i = 0; i < XT_DECODE_INPUTS; i++) {
+    const input = xtDecodeInput(diceFor(6, i));
+    let outcome: Outcome = { ok: true };
+    let label = 'xt decode';
+    try {
+      const records = callNativeSync(() => binding.iptcDecodeXtExtensions(input.family as 'ipv4', input.extensions as []));
+      const items = input.extensions as XtItemInput[];
+      // Well-formed records, one per extension; a name the decoder does not know exactly is never decoded as another.
+      const decoded = decodeExtensionRecords(input.family as 'ipv4', records, items.map((item) => Boolean(item.target)));
+      const misread = items.findIndex((item, n) => !XT_NAMES.has(item.name as string) && decoded[n]!.unsupported === undefined);
+      if (misread >= 0) {
+        t.fail(`${where('xt decode', i, input)}\ndecoded extension ${misread} as ${JSON.stringify(decoded[misread])}`);
+        return;
+      }
+      label = decoded.some((record) => record.unsupported !== undefined) ? 'xt decode unsupported' : 'xt decode modelled';
+    } catch (error) {
+      outcome = { ok: false, error };
+      if (!(error instanceof NetfilterError) || error.code !== 'EINVAL' || error.operation !== 'iptc.decodeXtExtensions') {
+        t.fail(`${where('xt decode', i, input)}\nfailed with ${describeError(error)}`);
+        return;
+      }
+    }
+    tally.add(label, outcome);
+  }
+  t.log(tally.toString());
+  t.true(tally.get('xt decode modelled ok') > XT_DECODE_INPUTS / 20, 'enough inputs decode as the model');
 });
 
 kernelTest(`${HOST_INPUTS} hostile namespace paths and identities, sysctl writes, bridge names and conntrack filters: done or refused with a code`, async (t) => {

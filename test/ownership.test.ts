@@ -287,7 +287,7 @@ kernelTest('a process killed at any point of taking the lock never leaves one th
   });
   // Takes and releases the record's lock as fast as it can, until killed.
   const script = `const { OwnerRecord } = require(${JSON.stringify(resolve('dist/src/backends/iptables/owner-record.js'))});
-    OwnerRecord.open(${JSON.stringify(ns.path)}).then(async (owner) => {
+    OwnerRecord.open("iptables", ${JSON.stringify(ns.path)}).then(async (owner) => {
       process.stdout.write('ready\\n');
       for (;;) await owner.update((state) => state);
     });`;

@@ -1,7 +1,7 @@
 /**
- * Host-address families and chosen host ports in the kernel, on both
- * backends, read back with the standard tools (iptables-legacy-save,
- * ip6tables-legacy-save, nft list): 0.0.0.0 publishes on IPv4 only, :: on
+ * Host-address families and chosen host ports in the kernel, on every
+ * backend, read back with the standard tools (iptables-legacy-save,
+ * iptables-nft-save and their ip6tables twins, nft list): 0.0.0.0 publishes on IPv4 only, :: on
  * IPv6 only, no host address on both; a port without a host port gets one
  * from the namespace's own ip_local_port_range (less ip_local_reserved_ports),
  * the same on both families, reported in the result and kept by currentSpec.
@@ -10,9 +10,10 @@ import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
 import { FAMILIES, type Family } from '../src/family.js';
 import type { FirewallBackend, PortInput, SpecInput } from '../src/input/types.js';
+import { isIptables, saveTool } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
-const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
+const BACKENDS: readonly FirewallBackend[] = ['iptables', 'iptables-nft', 'nftables'];
 const ENDPOINT = { ipv4: '198.18.7.2', ipv6: '2001:db8:7::2' };
 
 const spec = (backend: FirewallBackend, ports: PortInput[]): SpecInput => ({
@@ -22,7 +23,7 @@ const spec = (backend: FirewallBackend, ports: PortInput[]): SpecInput => ({
 
 /** The kernel's rules of one family, as the standard tool prints them. */
 async function rules(ns: TestNetns, backend: FirewallBackend, family: Family): Promise<string> {
-  if (backend === 'iptables') return ns.run(family === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save', '-t', 'nat');
+  if (isIptables(backend)) return ns.run(saveTool(backend, family), '-t', 'nat');
   return ns.run('nft', 'list', 'table', family === 'ipv4' ? 'ip' : 'ip6', 'bridgewall');
 }
 
@@ -30,7 +31,7 @@ async function rules(ns: TestNetns, backend: FirewallBackend, family: Family): P
 async function publishes(ns: TestNetns, backend: FirewallBackend, family: Family, hostPort: number, containerPort = 80): Promise<boolean> {
   const text = await rules(ns, backend, family);
   const address = ENDPOINT[family];
-  if (backend === 'iptables') {
+  if (isIptables(backend)) {
     const destination = family === 'ipv4' ? `${address}:${containerPort}` : `[${address}]:${containerPort}`;
     return new RegExp(`--dport ${hostPort} -j DNAT --to-destination ${destination.replace(/[.[\]]/g, '\\$&')}\\n`).test(text);
   }
@@ -104,11 +105,11 @@ for (const backend of BACKENDS) {
     t.deepEqual(result.allocatedHostPorts, []);
     for (const family of FAMILIES) {
       // No DNAT rule (iptables), no element of a DNAT map (nftables), but the container port opened.
-      t.notRegex(await rules(ns, backend, family), backend === 'iptables' ? /-j DNAT/ : new RegExp(`: ${ENDPOINT[family]} \\. 80`), family);
+      t.notRegex(await rules(ns, backend, family), isIptables(backend) ? /-j DNAT/ : new RegExp(`: ${ENDPOINT[family]} \\. 80`), family);
     }
-    const forward = backend === 'iptables'
-      ? await ns.run('iptables-legacy-save', '-t', 'filter')
+    const forward = isIptables(backend)
+      ? await ns.run(saveTool(backend, 'ipv4'), '-t', 'filter')
       : await ns.run('nft', 'list', 'table', 'ip', 'bridgewall');
-    t.true(forward.includes(backend === 'iptables' ? '-d 198.18.7.2/32 ! -i br-fam -o br-fam -p tcp -m tcp --dport 80 -j ACCEPT' : '198.18.7.2 . tcp . 80'));
+    t.true(forward.includes(isIptables(backend) ? '-d 198.18.7.2/32 ! -i br-fam -o br-fam -p tcp -m tcp --dport 80 -j ACCEPT' : '198.18.7.2 . tcp . 80'));
   });
 }

@@ -4,15 +4,12 @@
  * the tables before it (IPv4 among them) were committed, puts those back.
  */
 import { Firewall } from '../src/firewall.js';
-import { IptcTable, type IptcTableChange } from '../src/iptc/table.js';
-import { planChanges } from '../src/backends/iptables/apply.js';
-import { planIptables } from '../src/docker/iptables/plan.js';
-import { buildModel } from '../src/docker/model.js';
-import { parseSpec } from '../src/input/validate.js';
+import { IptcTable } from '../src/iptc/table.js';
 import { NetfilterError } from '../src/errors.js';
 import { FAMILIES } from '../src/family.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 import { IPTABLES } from './reliability/backend.js';
+import { POISONED_NETWORK, poisonedTransaction } from './reliability/poisoned.js';
 import { registerReliabilitySuite } from './reliability/suite.js';
 
 registerReliabilitySuite(IPTABLES);
@@ -21,28 +18,18 @@ kernelTest('iptables: a kernel failure at the commit of the last (IPv6) table pu
   const ns = await createNetns(t, 'rollback');
   const firewall = await Firewall.open({ netns: ns.path });
   t.teardown(() => firewall.close());
-  const network = { bridge: 'br-rb', ipv4: { subnet: '198.18.30.0/24' }, ipv6: { subnet: '2001:db8:30::/64' } };
-  await firewall.apply({ backend: 'iptables', ipv6: true, networks: [network] });
+  await firewall.apply({ backend: 'iptables', ipv6: true, networks: [POISONED_NETWORK] });
   await ns.run('iptables-legacy', '-w', '-A', 'INPUT', '-s', '192.0.2.1/32', '-j', 'ACCEPT');
   // The plan below writes into raw, which the apply above had no need to open: reading it creates the
   // (empty) table, which no rollback can remove. Loaded first, so that the dumps compare content.
   await IPTABLES.atomicUnits(ns);
   const before = await IPTABLES.dump(ns);
 
-  // 10,000 bindings on both families: every table of both families changes.
-  const ports = [{ proto: 'tcp' as const, hostPort: '20000-29999', containerPort: '20000-29999' }];
-  const spec = parseSpec({ backend: 'iptables', ipv6: true, networks: [{ ...network, endpoints: [{ ipv4: '198.18.30.2', ipv6: '2001:db8:30::2', ports }] }] });
   const tables = await IptcTable.open({ netns: ns.path });
   t.teardown(() => tables.close());
-  const changes: IptcTableChange[] = await planChanges(tables, planIptables(buildModel(spec)));
-  const last = changes.at(-1)!;
-  t.deepEqual([last.family, last.table], ['ipv6', 'nat']);
-  t.true(changes.some((change) => change.family === 'ipv4'));
-  // libiptc accepts DNAT in POSTROUTING; the kernel refuses the table at commit (DNAT is for PREROUTING and OUTPUT).
-  const poisoned = [...changes.slice(0, -1), {
-    ...last,
-    operations: [...last.operations, { op: 'append' as const, chain: 'POSTROUTING', rule: { target: { name: 'DNAT' as const, toAddress: '2001:db8:30::9' } } }],
-  }];
+  const { planned, poisoned } = await poisonedTransaction(tables, 'iptables');
+  t.deepEqual([planned.at(-1)!.family, planned.at(-1)!.table], ['ipv6', 'nat']);
+  t.true(planned.some((change) => change.family === 'ipv4'));
   const error = await t.throwsAsync(tables.commit(poisoned), { instanceOf: NetfilterError });
   t.is(error.operation, 'iptc.commit');
   t.is(error.code, 'EINVAL');

@@ -71,7 +71,7 @@ kernelTest('remove() runs what it was told to undo, deletes the namespaces and t
   const firewall = await Firewall.open({ netns: ns.path });
   await firewall.apply({ backend: 'iptables', networks: [{ bridge: 'br-rm', ipv4: { subnet: '198.18.1.0/24' } }] });
   firewall.close();
-  const record = await ownerRecordPath(ns.path);
+  const record = await ownerRecordPath('iptables', ns.path);
   t.true(existsSync(record), 'the apply made an owner record');
   const undone: string[] = [];
   sandbox.onRemove(() => undone.push(existsSync(ns.path) ? 'before the namespaces went' : 'after'));

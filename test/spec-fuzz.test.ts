@@ -1,6 +1,6 @@
 /**
  * Thousands of random and hostile specs through validation and planning,
- * without a kernel: each valid one is accepted and planned by both backends
+ * without a kernel: each valid one is accepted and planned by both planners
  * without throwing, each with one invalid field is rejected with a
  * ValidationError naming exactly that field. The kernel half (valid specs
  * are applied as planned, a rejection commits nothing) is in the
@@ -15,13 +15,14 @@ import { parseSpec } from '../src/input/validate.js';
 import { hostileSpec, random, type MutationName } from './reliability/hostile.js';
 
 const SPECS = 5_000;
+const BACKENDS = ['iptables', 'iptables-nft', 'nftables'] as const;
 
 test(`${SPECS} hostile specs are planned, or rejected with the one invalid field named`, (t) => {
   const next = random(0x5eed);
   let accepted = 0;
   const rejected = new Map<MutationName, number>();
   for (let i = 0; i < SPECS; i++) {
-    const { spec, invalid } = hostileSpec(next, i % 2 === 0 ? 'iptables' : 'nftables');
+    const { spec, invalid } = hostileSpec(next, BACKENDS[i % BACKENDS.length]!);
     try {
       const model = buildModel(parseSpec(spec));
       planIptables(model);

@@ -11,8 +11,7 @@ import { Firewall } from '../src/firewall.js';
 import type { SpecInput } from '../src/input/types.js';
 import { parseSpec } from '../src/input/validate.js';
 import { writeSysctls } from '../src/sysctl.js';
-import { savedTables } from './helpers/iptables-save.js';
-import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 
 const refused = (input: unknown, field: string): ((t: import('ava').ExecutionContext) => ValidationError) => (t) => {
   const error = t.throws(() => parseSpec(input), { instanceOf: ValidationError })!;
@@ -101,10 +100,21 @@ test('no sysctl names an interface that was not checked as one', async (t) => {
   }
 });
 
-const BACKENDS = ['iptables', 'nftables'] as const;
+const BACKENDS = ['iptables', 'iptables-nft', 'nftables'] as const;
+
+/** The iptables-nft tables, which its save tool prints (as a fresh namespace's while they are empty or absent). */
+const IPTABLES_NFT_TABLE = /^table (ip|ip6) (raw|filter|nat|mangle)$/;
 
 async function ruleset(ns: TestNetns): Promise<string> {
-  return await savedTables(ns) + await ns.run('nft', 'list', 'ruleset');
+  let text = '';
+  for (const tool of ['iptables-legacy-save', 'iptables-nft-save', 'ip6tables-nft-save']) {
+    for (const table of ['raw', 'filter', 'nat']) text += normaliseSave(await ns.run(tool, '-t', table));
+  }
+  // Every other nf_tables table, whole.
+  for (const table of (await ns.run('nft', 'list', 'tables')).split('\n').filter((line) => line && !IPTABLES_NFT_TABLE.test(line))) {
+    text += await ns.run('nft', 'list', ...table.split(' '));
+  }
+  return text;
 }
 
 kernelTest('a default-route subnet is refused on every backend and leaves nothing behind; flush removes what was written', async (t) => {

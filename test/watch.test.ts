@@ -5,10 +5,10 @@
 import { once } from 'node:events';
 import { Firewall } from '../src/firewall.js';
 import { FirewallWatcher } from '../src/watch.js';
-import type { SpecInput } from '../src/input/types.js';
+import type { FirewallBackend, SpecInput } from '../src/input/types.js';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns.js';
 
-const spec = (backend: 'iptables' | 'nftables'): SpecInput => ({
+const spec = (backend: FirewallBackend): SpecInput => ({
   backend,
   networks: [{
     bridge: 'br-heal',
@@ -20,6 +20,7 @@ const spec = (backend: 'iptables' | 'nftables'): SpecInput => ({
 const FLUSHES = {
   nftables: { tool: 'nft', args: ['flush', 'ruleset'], dump: ['nft', 'list', 'ruleset'] },
   iptables: { tool: 'iptables-legacy', args: ['-t', 'nat', '-F'], dump: ['iptables-legacy-save', '-t', 'nat'] },
+  'iptables-nft': { tool: 'iptables-nft', args: ['-t', 'nat', '-F'], dump: ['iptables-nft-save', '-t', 'nat'] },
 } as const;
 
 /** The dump without iptables-save's timestamped comments. */
@@ -27,7 +28,7 @@ async function dumpOf(ns: TestNetns, command: readonly string[]): Promise<string
   return normaliseSave(await ns.run(command[0]!, ...command.slice(1)));
 }
 
-for (const backend of ['nftables', 'iptables'] as const) {
+for (const backend of ['nftables', 'iptables', 'iptables-nft'] as const) {
   kernelTest(`${backend}: a flushed ruleset is put back within a second, with an event`, async (t) => {
     const ns = await createNetns(t, 'heal');
     const firewall = await Firewall.open({ netns: ns.path });

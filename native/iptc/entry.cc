@@ -597,11 +597,50 @@ Rule DecodeEntry(const typename Family::Entry& entry, const char* target_name) {
   return rule;
 }
 
+namespace {
+
+// The extension as it would sit in an entry: its header, then its info.
+// (Not named `bytes`: xt_sctp.h defines that as a macro.)
+template <typename Header>
+std::vector<uint8_t> ExtensionBytes(const XtExtension& extension) {
+  const size_t header_size = XT_ALIGN(sizeof(Header));
+  std::vector<uint8_t> entry(header_size + extension.info.size());
+  auto& header = *reinterpret_cast<Header*>(entry.data());
+  std::memcpy(header.u.user.name, extension.name.data(), extension.name.size());
+  header.u.user.revision = extension.revision;
+  std::memcpy(entry.data() + header_size, extension.info.data(), extension.info.size());
+  return entry;
+}
+
+}  // namespace
+
+template <typename Family>
+Match DecodeXtMatch(const XtExtension& extension) {
+  if (extension.name.size() >= XT_EXTENSION_MAXNAMELEN) return UnsupportedMatch{extension.name, extension.revision};
+  std::vector<uint8_t> entry = ExtensionBytes<xt_entry_match>(extension);
+  return DecodeMatch({*reinterpret_cast<const xt_entry_match*>(entry.data()), entry.size()});
+}
+
+template <typename Family>
+Target DecodeXtTarget(const XtExtension& extension) {
+  if (extension.name.size() < XT_EXTENSION_MAXNAMELEN) {
+    std::vector<uint8_t> entry = ExtensionBytes<xt_entry_target>(extension);
+    if (auto nat = DecodeNatTarget<Family>({*reinterpret_cast<const xt_entry_target*>(entry.data()), entry.size()})) {
+      return *nat;
+    }
+  }
+  return UnsupportedTarget{extension.name, extension.revision};
+}
+
 template std::vector<uint8_t> EncodeEntry<Ipv4>(const Rule&);
 template std::vector<uint8_t> EncodeEntry<Ipv6>(const Rule&);
 template XtExtensions EncodeXtExtensions<Ipv4>(const Rule&);
 template XtExtensions EncodeXtExtensions<Ipv6>(const Rule&);
 template Rule DecodeEntry<Ipv4>(const Ipv4::Entry&, const char*);
 template Rule DecodeEntry<Ipv6>(const Ipv6::Entry&, const char*);
+template Match DecodeXtMatch<Ipv4>(const XtExtension&);
+template Match DecodeXtMatch<Ipv6>(const XtExtension&);
+template Target DecodeXtTarget<Ipv4>(const XtExtension&);
+template Target DecodeXtTarget<Ipv6>(const XtExtension&);
 
 }  // namespace bridgewall::iptc

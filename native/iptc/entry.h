@@ -43,4 +43,14 @@ XtExtensions EncodeXtExtensions(const Rule& rule);
 template <typename Family>
 Rule DecodeEntry(const typename Family::Entry& entry, const char* target_name);
 
+// The match, or the target, an nft_compat expression carries (as
+// iptables-nft writes them: the info bytes after the header, padding
+// included), decoded as the same extension in a legacy entry is. A target
+// here is always an extension; one this library does not model, like any
+// match, decodes as Unsupported*.
+template <typename Family>
+Match DecodeXtMatch(const XtExtension& extension);
+template <typename Family>
+Target DecodeXtTarget(const XtExtension& extension);
+
 }  // namespace bridgewall::iptc

@@ -102,6 +102,12 @@ struct TargetWriter {
 
 }  // namespace
 
+void WriteMatchRecord(ByteWriter& out, const Match& match) { std::visit(MatchWriter{out}, match); }
+
+void WriteTargetRecord(ByteWriter& out, const Target& target, size_t address_length) {
+  std::visit(TargetWriter{out, address_length}, target);
+}
+
 DumpWriter::DumpWriter(size_t address_length, size_t rules, size_t entry_bytes)
     : out_(kTableBytes + rules * kRuleBytes + 2 * entry_bytes), address_length_(address_length) {
   out_.U32(0);
@@ -130,7 +136,7 @@ uint8_t* DumpWriter::Rule(uint64_t packets, uint64_t bytes, const void* entry, u
 }
 
 void DumpWriter::RuleRecord(const iptc::Rule& rule) {
-  std::visit(TargetWriter{out_, address_length_}, rule.target);
+  WriteTargetRecord(out_, rule.target, address_length_);
   uint8_t present = 0;
   uint8_t negated = 0;
   auto part = [&](bool has, bool is_negated, uint8_t bit) {
@@ -153,7 +159,7 @@ void DumpWriter::RuleRecord(const iptc::Rule& rule) {
   if (rule.out_interface) out_.Text(rule.out_interface->name);
   if (rule.protocol) out_.U16(rule.protocol->number);
   out_.U32(static_cast<uint32_t>(rule.matches.size()));
-  for (const Match& match : rule.matches) std::visit(MatchWriter{out_}, match);
+  for (const Match& match : rule.matches) WriteMatchRecord(out_, match);
 }
 
 PackedDump DumpWriter::Finish(const std::string& fingerprint) {

@@ -17,6 +17,12 @@ namespace bridgewall::iptc {
 // The bytes of one table's dump, handed to JavaScript as they are.
 using PackedDump = std::vector<uint8_t>;
 
+// One match's record, and one target's, in the dump layout: also how the
+// xt extensions that iptables-nft rules carry are handed back decoded
+// (xt_extensions.h). `address_length` as DumpWriter's.
+void WriteMatchRecord(ByteWriter& out, const Match& match);
+void WriteTargetRecord(ByteWriter& out, const Target& target, size_t address_length);
+
 class DumpWriter {
  public:
   // `address_length`: 4 for an ipv4 table, 16 for an ipv6 one; `rules` and

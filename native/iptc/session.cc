@@ -68,8 +68,8 @@ template <typename Family>
 [[noreturn]] void FailNoLegacy(int errnum, const std::string& table) {
   FailNamed(kNoLegacy, errnum, "iptc.init",
             std::string("the kernel has no legacy ") + Family::kToolName + " table " + table + " (libiptc: " +
-                Family::StrError(errnum) + "): use the nftables backend (the default), the iptables-nft backend " +
-                "once bridgewall has it, or load the " + Family::kModuleName + " and " + Family::kTablePrefix + table +
+                Family::StrError(errnum) + "): use the iptables-nft backend (the same rules in nf_tables), the nftables " +
+                "backend (the default), or load the " + Family::kModuleName + " and " + Family::kTablePrefix + table +
                 " modules (modprobe)");
 }
 

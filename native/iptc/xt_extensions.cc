@@ -10,6 +10,7 @@
 #include "error.h"
 #include "iptc/entry.h"
 #include "iptc/js_values.h"
+#include "iptc/packed_dump.h"
 #include "iptc/packed_operations.h"
 
 namespace bridgewall {
@@ -65,10 +66,57 @@ Napi::Value XtExtensionsFromJs(const Napi::CallbackInfo& info) {
   return result;
 }
 
+constexpr const char* kDecodeOperation = "iptc.decodeXtExtensions";
+
+struct XtItem {
+  bool target = false;
+  iptc::XtExtension extension;
+};
+
+// iptcDecodeXtExtensions(family, [{ target, name, revision, info }, ...]):
+// each extension's record in the dump layout (src/native/iptc.ts), one after
+// the other in one buffer, decoded as the same extension in a legacy entry.
+Napi::Value DecodeXtExtensionsFromJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto [ip_version, items] = ReadArguments(env, kDecodeOperation, [&] {
+    iptc::IpVersion version = iptc::IpVersionFromJs(info[0]);
+    Napi::Array list = AsArray(info[1], "extensions");
+    std::vector<XtItem> read(list.Length());
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      read[i] = ReadItem(kDecodeOperation, "extensions[" + std::to_string(i) + "]", i, [&] {
+        Napi::Object object = AsObject(list.Get(i), "extension");
+        XtItem item;
+        item.target = object.Get("target").ToBoolean().Value();
+        // The record carries the name with a u8 length; a NUL would cut it short into another extension's name.
+        item.extension.name = ReadText(object, "name", UINT8_MAX);
+        item.extension.revision = ReadInt<uint8_t>(object, "revision");
+        std::string bytes = ReadBytes(object, "info");
+        item.extension.info.assign(bytes.begin(), bytes.end());
+        return item;
+      });
+    }
+    return std::make_pair(version, std::move(read));
+  });
+  bool ipv4 = ip_version == iptc::IpVersion::kIpv4;
+  ByteWriter out(items.size() * 32);
+  for (const XtItem& item : items) {
+    if (item.target) {
+      iptc::WriteTargetRecord(out, ipv4 ? iptc::DecodeXtTarget<iptc::Ipv4>(item.extension)
+                                        : iptc::DecodeXtTarget<iptc::Ipv6>(item.extension), ipv4 ? 4 : 16);
+    } else {
+      iptc::WriteMatchRecord(out, ipv4 ? iptc::DecodeXtMatch<iptc::Ipv4>(item.extension)
+                                       : iptc::DecodeXtMatch<iptc::Ipv6>(item.extension));
+    }
+  }
+  std::vector<uint8_t> bytes = out.Finish();
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+}
+
 }  // namespace
 
 void InitXtExtensions(Napi::Env env, Napi::Object exports) {
   exports.Set("iptcXtExtensions", Napi::Function::New<XtExtensionsFromJs>(env, "iptcXtExtensions"));
+  exports.Set("iptcDecodeXtExtensions", Napi::Function::New<DecodeXtExtensionsFromJs>(env, "iptcDecodeXtExtensions"));
 }
 
 }  // namespace bridgewall

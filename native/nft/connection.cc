@@ -1,5 +1,6 @@
 #include "nft/connection.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <string>
@@ -140,11 +141,30 @@ Napi::Value NftConnection::DumpTable(const Napi::CallbackInfo& info) {
   auto socket = Socket(info.Env(), "nft.dump");
   uint32_t family = ReadArguments(info.Env(), "nft.dump", [&] { return AsInt<uint32_t>(info[0], "family"); });
   std::string name = ReadArguments(info.Env(), "nft.dump", [&] { return AsName(info[1], "name", kMaxNameBytes); });
+  // Optional: the handles of rules the caller has decoded, as a Float64Array.
+  std::vector<uint64_t> known = ReadArguments(info.Env(), "nft.dump", [&] {
+    std::vector<uint64_t> handles;
+    if (info.Length() < 3 || info[2].IsUndefined()) return handles;
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      throw Napi::TypeError::New(info.Env(), "knownHandles must be a Float64Array");
+    }
+    Napi::Float64Array array = info[2].As<Napi::Float64Array>();
+    handles.reserve(array.ElementLength());
+    for (size_t i = 0; i < array.ElementLength(); ++i) {
+      double value = array[i];
+      if (!(value >= 0 && value <= 9007199254740991.0) || value != static_cast<double>(static_cast<uint64_t>(value))) {
+        throw Napi::RangeError::New(info.Env(), "knownHandles[" + std::to_string(i) + "] must be a handle");
+      }
+      handles.push_back(static_cast<uint64_t>(value));
+    }
+    std::sort(handles.begin(), handles.end());
+    return handles;
+  });
   return PromiseWorker<TableDump>::Start(
       info.Env(), "nft.dump",
-      [socket, family, name]() {
+      [socket, family, name, known = std::move(known)]() {
         std::lock_guard<std::mutex> lock(socket->mutex());
-        return ReadTable(*socket, family, name);
+        return ReadTable(*socket, family, name, known);
       },
       [](Napi::Env env, TableDump& dump) -> Napi::Value { return TableDumpToJs(env, dump); });
 }

@@ -3,12 +3,15 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+
+#include <string_view>
 #include <linux/netfilter/nf_tables.h>
 
 #include <cerrno>
@@ -110,7 +113,8 @@ void DumpChains(NetlinkSocket& socket, uint32_t family, const std::string& table
       "nft.dump");
 }
 
-void DumpRules(NetlinkSocket& socket, uint32_t family, const std::string& table, TableDump& dump) {
+void DumpRules(NetlinkSocket& socket, uint32_t family, const std::string& table, const std::vector<uint64_t>& known,
+               TableDump& dump) {
   char request[kRequestBytes];
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(request, NFT_MSG_GETRULE, family, NLM_F_DUMP, socket.NextSeq());
   Owned<nftnl_rule, nftnl_rule_free> filter(nftnl_rule_alloc());
@@ -125,6 +129,22 @@ void DumpRules(NetlinkSocket& socket, uint32_t family, const std::string& table,
         DumpedRule rule;
         rule.chain = StringOrEmpty(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
         rule.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
+        if (std::binary_search(known.begin(), known.end(), rule.handle)) {
+          rule.known = true;
+          nftnl_expr_foreach(
+              r.get(),
+              [](nftnl_expr* e, void* data) -> int {
+                if (std::string_view(nftnl_expr_get_str(e, NFTNL_EXPR_NAME)) != "counter") return 0;
+                auto* known_rule = static_cast<DumpedRule*>(data);
+                known_rule->has_counter = true;
+                known_rule->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+                known_rule->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+                return 0;
+              },
+              &rule);
+          dump.rules.push_back(std::move(rule));
+          return;
+        }
         nftnl_expr_foreach(
             r.get(),
             [](nftnl_expr* e, void* data) -> int {
@@ -242,7 +262,8 @@ uint32_t ReadGeneration(NetlinkSocket& socket) {
   return generation;
 }
 
-TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& name) {
+TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& name,
+                    const std::vector<uint64_t>& known) {
   TableDump dump;
   dump.generation = ReadGeneration(socket);
   try {
@@ -253,7 +274,7 @@ TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& n
   }
   dump.exists = true;
   DumpChains(socket, family, name, dump);
-  DumpRules(socket, family, name, dump);
+  DumpRules(socket, family, name, known, dump);
   DumpSets(socket, family, name, dump);
   dump.consistent = ReadGeneration(socket) == dump.generation;
   return dump;
@@ -299,6 +320,16 @@ Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump) {
     Napi::Object rule = Napi::Object::New(env);
     rule.Set("chain", r.chain);
     rule.Set("handle", U64ToJs(env, r.handle));
+    if (r.known) {
+      rule.Set("known", true);
+      rule.Set("exprs", Napi::Array::New(env, 0));
+      if (r.has_counter) {
+        rule.Set("packets", U64ToJs(env, r.packets));
+        rule.Set("bytes", U64ToJs(env, r.bytes));
+      }
+      rules.Set(i, rule);
+      continue;
+    }
     Napi::Array exprs = Napi::Array::New(env, r.exprs.size());
     for (size_t j = 0; j < r.exprs.size(); j++) exprs.Set(j, ExprToJs(env, r.exprs[j]));
     rule.Set("exprs", exprs);

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,13 @@ struct DumpedChain {
 struct DumpedRule {
   std::string chain;
   uint64_t handle = 0;
+  // A rule whose handle the caller knows (it decoded the rule before, and a
+  // handle names one rule for its table's life) comes without expressions:
+  // only its counter, if it has one.
+  bool known = false;
+  bool has_counter = false;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
   std::vector<ExprSpec> exprs;
   bool has_comment = false;
   std::string comment;
@@ -57,7 +65,9 @@ struct TableDump {
 };
 
 uint32_t ReadGeneration(NetlinkSocket& socket);
-TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& name);
+// `known`: handles of rules the caller decoded before (sorted), dumped without their expressions.
+TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& name,
+                    const std::vector<uint64_t>& known = {});
 std::vector<DumpedTable> ReadTables(NetlinkSocket& socket, uint32_t family);
 
 Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump);

@@ -8,7 +8,7 @@ import type { FamilyPortChange } from '../docker/port-change.js';
 import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
 
-export type BackendName = 'iptables' | 'nftables';
+export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
 export interface ApplyOutcome {
   /** Kernel commits made: 0 when the kernel already matched. */
@@ -36,6 +36,12 @@ export interface BackendState {
   data: unknown;
 }
 
+/**
+ * Every backend implements every operation (serialport's bindings are the
+ * model): the Firewall calls them without asking what a backend can do.
+ * Whatever a backend must keep between calls (the generation its last commit
+ * left, the model it last committed) lives in the backend.
+ */
 export interface Backend {
   readonly name: BackendName;
   /**
@@ -48,17 +54,21 @@ export interface Backend {
    * Makes the change from `before` to `after` on top of what the kernel holds:
    * rules only `before` needs go, rules `after` needs are added if missing,
    * everything else stays, so that concurrent writers' changes add up.
+   * `before` is the model of the spec the caller last committed through this
+   * backend, built only if the backend does not keep it.
    */
-  applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome>;
+  applyChange(before: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome>;
   /**
    * Publishes and unpublishes port bindings on top of what the kernel holds,
-   * touching nothing else, at the cost of the bindings changed. Resolves to
-   * undefined, having changed nothing, when the kernel is not as the change
-   * expects (someone removed our table, a mapping is held by someone else):
-   * the caller then makes the change with applyChange. Absent in a backend
-   * whose port mappings are not separate from its other rules.
+   * touching nothing else. Resolves to undefined, having changed nothing,
+   * when the backend cannot make the change from `changes` alone (the kernel
+   * is not as the change expects: someone removed our table, a mapping is
+   * held by someone else; or it kept no model to change): the caller then
+   * makes it with applyChange. `after` builds the whole model after the
+   * change, for a backend whose port mappings are not apart from its other
+   * rules (iptables).
    */
-  applyPortChange?(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined>;
+  applyPortChange(changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined>;
   /**
    * Whether the kernel still holds exactly what this backend's last commit of
    * a whole model (apply) or of a change on top of it left, cheaply; false
@@ -66,12 +76,14 @@ export interface Backend {
    */
   inSync(): Promise<boolean>;
   /**
-   * Docker's FilterForwardDrop: the filter FORWARD policy DROP in each
-   * family, set when forwarding was just turned on for the networks. Only a
-   * backend that has it turns forwarding on (see forwarding.ts); absent in
-   * one that, as Docker's nftables firewaller, leaves forwarding to the host.
+   * Forwarding is off in `families` and the spec asks for it (Docker's
+   * --ip-forward, see forwarding.ts): the iptables backends turn it on and,
+   * with `forwardDrop`, set the filter FORWARD policy to DROP (Docker's
+   * filterForwardDropper); the nftables backend, as Docker's nftables
+   * firewaller, leaves forwarding to the host and refuses with ENOFORWARDING
+   * before anything is written. Resolves to the sysctls written.
    */
-  dropForwarded?(families: readonly Family[]): Promise<void>;
+  enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
   /** What the library owns, read back from the kernel. */

@@ -23,7 +23,7 @@ async function readSpec(file: string): Promise<unknown> {
 }
 
 function backendOf(name: string): BackendName {
-  if (!BACKEND_NAMES.includes(name as BackendName)) invalid('--backend', 'iptables or nftables', name);
+  if (!BACKEND_NAMES.includes(name as BackendName)) invalid('--backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
   return name as BackendName;
 }
 

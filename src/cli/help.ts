@@ -1,13 +1,13 @@
 /** The CLI's help texts: every command and option, and what to do when something is missing. */
 
 export const MAIN_HELP = `bridgewall: Docker Engine's bridge-network firewall rules, programmed straight into
-netfilter (nftables or legacy iptables) inside a network namespace.
+netfilter (nftables, iptables-nft or legacy iptables) inside a network namespace.
 
 Usage:
   bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json] [--quiet]
-  bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
-  bridgewall flush [--backend iptables|nftables] [--netns PATH] [--quiet]
-  bridgewall demo [--backend iptables|nftables] [--json]
+  bridgewall show [--backend iptables|iptables-nft|nftables] [--netns PATH] [--json]
+  bridgewall flush [--backend iptables|iptables-nft|nftables] [--netns PATH] [--quiet]
+  bridgewall demo [--backend iptables|iptables-nft|nftables] [--json]
   bridgewall COMMAND --help
   bridgewall --version
 
@@ -39,8 +39,8 @@ export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--d
 Makes the namespace's firewall match SPEC.json ("-" reads standard input; a
 regular file or standard input of at most about 512 MiB, nothing else): the
 spec is validated, compared with the rules read back from the kernel, and only
-the difference is committed, atomically per table (iptables) or family
-(nftables). Applying the same spec twice changes nothing. Networks, endpoints
+the difference is committed, atomically: per table (iptables, legacy x_tables),
+or in one transaction for every table of both families (iptables-nft, nftables). Applying the same spec twice changes nothing. Networks, endpoints
 and ports the spec no longer lists are removed; the daemon-level chains stay.
 The rules of the other backend in the namespace are removed. Rules bridgewall
 did not create (a Docker daemon's) are never changed; where the spec needs
@@ -56,7 +56,7 @@ Options:
   -h, --help     show this help
 
 SPEC.json:
-  { "backend": "nftables" | "iptables", "ipv4": true, "ipv6": false, "userlandProxy": true,
+  { "backend": "nftables" | "iptables-nft" | "iptables", "ipv4": true, "ipv6": false, "userlandProxy": true,
     "ipForward": true, "forwardDrop": true,
     "networks": [{ "bridge": "br-web", "internal": false, "icc": true, "masquerade": true,
         "gatewayMode": "nat" | "nat-unprotected" | "routed" | "isolated",
@@ -80,26 +80,30 @@ SPEC.json:
   As in Docker, a subnet has no host bits set and is not 0.0.0.0/0 or ::/0, and no
   endpoint is on its subnet's network or broadcast address (IPv6: its first address).
   A bridge is an interface name: 1 to 15 of A-Z a-z 0-9 _ . -, not "all" or "default".
-  ipForward (Docker's --ip-forward): the iptables backend turns
+  backend: "iptables" writes Docker's rules into legacy x_tables (iptables-legacy-save
+  shows them); "iptables-nft" writes the same rules into nf_tables exactly as the
+  host's iptables 1.8 (nf_tables) does (iptables-save and iptables -C/-D see them);
+  "nftables" (the default) writes bridgewall's own nftables tables.
+  ipForward (Docker's --ip-forward): the iptables backends turn
   IP forwarding on (and then sets the FORWARD policy to DROP unless forwardDrop is false,
   Docker's --ip-forward-no-drop); the nftables backend refuses while it is off, as
   Docker's does. false: forwarding is left as it is, with a warning when it is off.
 `;
 
-export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|nftables] [--netns PATH] [--json]
+export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|iptables-nft|nftables] [--netns PATH] [--json]
 
 Prints the chains, rules, sets and maps bridgewall owns in the namespace, read
 back from the kernel (iptables-save text, or nft syntax). Without --backend,
-both backends are shown.
+every backend is shown.
 
 Options:
-  --backend NAME  iptables or nftables
+  --backend NAME  iptables, iptables-nft or nftables
   --netns PATH    network namespace to read (default: bridgewall's own)
   --json          print as JSON
   -h, --help      show this help
 `;
 
-export const FLUSH_HELP = `Usage: bridgewall flush [--backend iptables|nftables] [--netns PATH] [--quiet]
+export const FLUSH_HELP = `Usage: bridgewall flush [--backend iptables|iptables-nft|nftables] [--netns PATH] [--quiet]
 
 Removes everything bridgewall owns in the namespace: its chains, the jumps to
 them and its rules in the built-in chains (iptables), or its tables (nftables).
@@ -107,13 +111,13 @@ The user's chain (DOCKER-USER) is removed only when it is empty. Without
 --backend, both backends are flushed.
 
 Options:
-  --backend NAME  iptables or nftables
+  --backend NAME  iptables, iptables-nft or nftables
   --netns PATH    network namespace to change (default: bridgewall's own)
   -q, --quiet     print nothing on success (warnings still go to stderr)
   -h, --help      show this help
 `;
 
-export const DEMO_HELP = `Usage: bridgewall demo [--backend iptables|nftables] [--json]
+export const DEMO_HELP = `Usage: bridgewall demo [--backend iptables|iptables-nft|nftables] [--json]
 
 Shows what bridgewall does, inside a sandbox it builds and removes itself:
   1. creates network namespaces named bwdemo-PID-*: a Docker host, an outside host,
@@ -132,7 +136,7 @@ after 1.2 s. The machine's own ruleset and interfaces are never touched. It take
 a few seconds.
 
 Options:
-  --backend NAME  iptables or nftables (default: the library's default, nftables)
+  --backend NAME  iptables, iptables-nft or nftables (default: the library's default, nftables)
   --json          print the report as one JSON document, without progress lines
   -h, --help      show this help
 
@@ -148,7 +152,7 @@ export const HINTS: Record<string, string> = {
   EPROTONOSUPPORT: 'the kernel lacks nf_tables support: load the nf_tables module',
   EOPNOTSUPP: 'the kernel lacks a netfilter feature this rule needs: load the nft_* / xt_* modules',
   ECONFLICT: 'another manager (e.g. a Docker daemon) owns the rules named: change the spec to match them (e.g. its userlandProxy, another bridge name), or pass --adopt to take them over',
-  ENOLEGACY: 'show, flush and the nftables backend need no legacy tables; see README, Sharing a host',
+  ENOLEGACY: 'use "backend": "iptables-nft" (the same rules, in nf_tables) or "nftables"; show and flush need no legacy tables (README, Sharing a host)',
   ENOPROTOOPT: 'the kernel lacks a netfilter socket option: load the ip_tables / ip6_tables modules, or use the nftables backend',
   ENOFORWARDING: 'turn forwarding on in the namespace (ip netns exec NAME sysctl -w net.ipv4.ip_forward=1), use the iptables backend, which turns it on as Docker\'s does, or set "ipForward": false in the spec',
   EBUSY: 'another process holds the xtables lock or uses the chain; retry, or raise the lock timeout',

@@ -6,7 +6,7 @@
  * and port ranges as `{ first, last }`.
  */
 
-export type FirewallBackend = 'iptables' | 'nftables';
+export type FirewallBackend = 'iptables' | 'iptables-nft' | 'nftables';
 
 /**
  * Docker's `com.docker.network.bridge.gateway_mode_ipv4/ipv6`:

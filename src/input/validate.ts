@@ -30,7 +30,7 @@ export const SPEC_LIMITS = {
   expandedPorts: 2 * 65536,
 } as const;
 
-const BACKENDS: readonly FirewallBackend[] = ['iptables', 'nftables'];
+const BACKENDS: readonly FirewallBackend[] = ['iptables', 'iptables-nft', 'nftables'];
 /** The backend a spec without `backend` is applied with. */
 export const DEFAULT_BACKEND: FirewallBackend = 'nftables';
 const GATEWAY_MODES: readonly GatewayMode[] = ['nat', 'nat-unprotected', 'routed', 'isolated'];

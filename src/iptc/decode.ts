@@ -25,21 +25,21 @@ class Unmodelled {
   constructor(readonly reason: string) {}
 }
 
-export function decodeDump(family: Family, dump: NativeTableDump): IptTableRead {
+export function decodeDump(family: Family, dump: NativeTableDump): IptTableRead<IptRuleEntry> {
   const input = new PackedReader(dump);
   const count = input.u32();
-  const chains: IptChain[] = [];
+  const chains: IptChain<IptRuleEntry>[] = [];
   for (let i = 0; i < count; i++) chains.push(decodeChain(input, family));
   const fingerprint = input.text();
   input.end();
   return { chains, fingerprint };
 }
 
-function decodeChain(input: PackedReader, family: Family): IptChain {
+function decodeChain(input: PackedReader, family: Family): IptChain<IptRuleEntry> {
   const name = input.text();
   const builtin = input.u8() === 1;
   const policy = builtin ? input.text() : undefined;
-  const chain: IptChain = { name, builtin, packets: input.u64(), bytes: input.u64(), rules: [] };
+  const chain: IptChain<IptRuleEntry> = { name, builtin, packets: input.u64(), bytes: input.u64(), rules: [] };
   const count = input.u32();
   for (let i = 0; i < count; i++) chain.rules.push(decodeEntry(input, family));
   if (policy !== undefined) chain.policy = policy as 'ACCEPT' | 'DROP';
@@ -104,6 +104,25 @@ function decodeRule(input: PackedReader, family: Family): IptRule | Unmodelled {
   if (target instanceof Unmodelled) return target;
   rule.target = target;
   return rule as IptRule;
+}
+
+/** What an extension's record decodes to: a match or a target of the model, or why the model has none. */
+export type DecodedExtension<T> = { value: T; unsupported?: never } | { value?: never; unsupported: string };
+
+/**
+ * The records of iptcDecodeXtExtensions, one per extension, in order:
+ * `targets[i]` says whether the i-th is a target.
+ */
+export function decodeExtensionRecords(
+  family: Family, records: Buffer, targets: readonly boolean[],
+): DecodedExtension<IptMatch | IptTarget>[] {
+  const input = new PackedReader(records);
+  const decoded = targets.map((target) => {
+    const value = target ? decodeTarget(input, family) : decodeMatch(input);
+    return value instanceof Unmodelled ? { unsupported: value.reason } : { value };
+  });
+  input.end();
+  return decoded;
 }
 
 function prefix(input: PackedReader, family: Family, what: string): string | Unmodelled {

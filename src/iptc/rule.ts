@@ -5,6 +5,8 @@
  */
 
 export type IptTableName = 'filter' | 'nat' | 'raw' | 'mangle';
+/** The tables iptables knows, in either flavour. */
+export const IPT_TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
 
 /** A single port or an inclusive range `[first, last]`. */
 export type IptPortRange = number | readonly [number, number];

@@ -14,7 +14,7 @@ import { decodeDump, type DecodedRule } from './decode';
 import { encodeOperations } from './encode';
 import { describeOperation, type IptcOperation } from './operation';
 import { FAMILIES, type Family } from '../family';
-import type { IptTableName } from './rule';
+import { IPT_TABLES, type IptTableName } from './rule';
 
 export interface IptcTableOptions {
   /** A network namespace path such as /run/netns/NAME; the caller's namespace when absent. */
@@ -25,14 +25,18 @@ export interface IptcTableOptions {
   lockTimeoutMs?: number;
 }
 
-export type IptRuleEntry = DecodedRule & {
+/** A rule as read, whichever flavour holds it: the rule of the model (or why none) and its counters. */
+export type ReadRuleEntry = DecodedRule & {
   packets: bigint;
   bytes: bigint;
+};
+
+export type IptRuleEntry = ReadRuleEntry & {
   /** The entry bytes as the kernel holds them, counters zeroed (for diagnostics). */
   raw: Buffer;
 };
 
-export interface IptChain {
+export interface IptChain<Entry extends ReadRuleEntry = ReadRuleEntry> {
   name: string;
   builtin: boolean;
   /** Built-in chains only. */
@@ -40,12 +44,12 @@ export interface IptChain {
   /** Policy counters of built-in chains; 0 for user chains. */
   packets: bigint;
   bytes: bigint;
-  rules: IptRuleEntry[];
+  rules: Entry[];
 }
 
 /** A table as read, with the fingerprint that lets a transaction check it is unchanged. */
-export interface IptTableRead {
-  chains: IptChain[];
+export interface IptTableRead<Entry extends ReadRuleEntry = ReadRuleEntry> {
+  chains: IptChain<Entry>[];
   fingerprint: string;
 }
 
@@ -58,7 +62,6 @@ export interface IptcTableChange {
   fingerprint?: string;
 }
 
-const TABLES: readonly IptTableName[] = ['filter', 'nat', 'raw', 'mangle'];
 const DEFAULT_LOCK_FILE = '/run/xtables.lock';
 
 /** The lock file iptables uses: `$XTABLES_LOCKFILE`, else /run/xtables.lock. */
@@ -107,9 +110,9 @@ export class IptcTable {
    * none: a failing operation commits nothing (the NetfilterError's `index`
    * counts operations across all changes), a table whose fingerprint no
    * longer matches fails with ERESTART, and a failing commit puts back the
-   * tables committed before it.
+   * tables committed before it. Resolves to the number of tables committed.
    */
-  async commit(changes: readonly IptcTableChange[]): Promise<void> {
+  async commit(changes: readonly IptcTableChange[]): Promise<number> {
     const native = changes.map((change) => {
       checkFamilyAndTable(change.family, change.table);
       return {
@@ -123,6 +126,8 @@ export class IptcTable {
       () => this.#native.transaction(native, this.#lockFile, this.#lockTimeoutMs),
       (index) => describeAt(changes, index),
     );
+    // libiptc commits each table that has operations; one without only had its fingerprint checked.
+    return changes.filter((change) => change.operations.length > 0).length;
   }
 
   /**
@@ -134,18 +139,23 @@ export class IptcTable {
   async existingTables(family: Family): Promise<IptTableName[]> {
     checkFamily(family);
     const names = await callNative(() => this.#native.tables(family));
-    return TABLES.filter((table) => names.includes(table));
+    return IPT_TABLES.filter((table) => names.includes(table));
   }
 
   /** Every chain of `table` in kernel order, with its rules decoded into the rule model. Creates the table if absent. */
-  async read(family: Family, table: IptTableName): Promise<IptChain[]> {
+  async read(family: Family, table: IptTableName): Promise<IptChain<IptRuleEntry>[]> {
     return (await this.readWithFingerprint(family, table)).chains;
   }
 
-  async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead> {
+  async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead<IptRuleEntry>> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
     return decodeDump(family, dump);
+  }
+
+  /** Legacy tables have no generation: whether anyone committed since cannot be told without reading them back. */
+  async unchangedSinceCommit(): Promise<boolean> {
+    return false;
   }
 
   /** Releases the namespace. Safe to call twice; later calls reject with EBADF. */
@@ -160,7 +170,7 @@ function checkFamily(family: unknown): void {
 
 function checkFamilyAndTable(family: unknown, table: unknown): void {
   checkFamily(family);
-  if (!TABLES.includes(table as IptTableName)) invalid('table', `one of ${TABLES.join(', ')}`, table);
+  if (!IPT_TABLES.includes(table as IptTableName)) invalid('table', `one of ${IPT_TABLES.join(', ')}`, table);
 }
 
 /** `operations[i]: ...` for one table, `ipv6 nat operations[i]: ...` across several. */

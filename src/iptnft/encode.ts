@@ -13,9 +13,8 @@
  * encoder (native/iptc/entry.cc, through iptcXtExtensions), so both
  * encoders share every byte of them.
  *
- * Not used by the product yet: the iptables-nft backend (issue 15) that will
- * commit these lands next; test/iptnft-encoding.test.ts proves the encoding
- * against iptables-nft-restore until then.
+ * table.ts commits what it encodes; test/iptnft-encoding.test.ts proves the
+ * encoding against iptables-nft-restore.
  */
 import { encodeRules } from '../iptc/encode';
 import { FULL_MARK_MASK } from '../iptc/kernel-values';
@@ -35,14 +34,14 @@ import { be16, hostU32 } from '../nft/match';
 const REG = 1;
 
 /** Where the addresses sit in the network header, by family. */
-const ADDRESS_OFFSET = {
+export const ADDRESS_OFFSET = {
   ipv4: { source: 12, destination: 16 },
   ipv6: { source: 8, destination: 24 },
 } as const;
 
 /** The transport header's ports. */
-const SOURCE_PORT_OFFSET = 0;
-const DESTINATION_PORT_OFFSET = 2;
+export const SOURCE_PORT_OFFSET = 0;
+export const DESTINATION_PORT_OFFSET = 2;
 
 /** What a rule is in nf_tables, as NftBatch's RuleSpec takes it. */
 export interface IptnftRuleBody {
@@ -105,7 +104,7 @@ function interfaceMatch(key: number, name: string, negated: boolean | undefined)
 }
 
 /** What iptables-nft compares `! -i +` with: '/' is in no interface name. */
-const NO_INTERFACE = Buffer.from('INVAL/D\0');
+export const NO_INTERFACE = Buffer.from('INVAL/D\0');
 
 /**
  * A prefix on a byte boundary compares its leading bytes; any other masks

@@ -2,7 +2,7 @@
  * The tables and base chains iptables-nft 1.8.9 creates for the iptables
  * tables: in the `ip` / `ip6` family, named as iptables names them, each
  * built-in chain a base chain of the hook it is named after, at its table's
- * priority, policy accept. Not used by the product yet (see ./encode.ts).
+ * priority, policy accept; table.ts creates those a change needs that are missing.
  */
 import { BUILTIN_CHAINS } from '../iptc/format';
 import type { Family } from '../family';

@@ -119,7 +119,7 @@ export interface NativeIptcTable {
 export interface NativeXtExtension {
   name: string;
   revision: number;
-  info: Buffer;
+  info: Uint8Array;
 }
 
 /** A rule's matches in order, and its target when that is an extension (DNAT, SNAT, MASQUERADE). */
@@ -137,4 +137,15 @@ export interface NativeIptcBinding {
    * synchronous. A malformed buffer throws EINVAL of iptc.xtExtensions.
    */
   iptcXtExtensions(family: Family, operations: NativeOperations): NativeXtExtensions[];
+  /**
+   * Each extension decoded as the same extension in a legacy entry is: its
+   * match or target record of the dump layout above, one after the other;
+   * synchronous. A target that is no NAT extension decodes as unsupported.
+   */
+  iptcDecodeXtExtensions(family: Family, extensions: readonly NativeXtItem[]): Buffer;
+}
+
+/** An nft_compat expression as read back: a match, or (`target`) a target. */
+export interface NativeXtItem extends NativeXtExtension {
+  target: boolean;
 }

@@ -99,8 +99,13 @@ export interface NativeChain {
 export interface NativeRule {
   chain: string;
   handle: number;
+  /** Empty for a rule read as `known`. */
   exprs: NativeExpr[];
   comment?: string;
+  /** A rule whose handle the read was told it knows: read without its expressions, only its counter's values. */
+  known?: true;
+  packets?: number;
+  bytes?: number;
 }
 
 export interface NativeSet {
@@ -133,7 +138,8 @@ export interface NativeTableDump {
 export interface NativeNftConnection {
   generation(): Promise<number>;
   commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<void>;
-  dumpTable(family: number, name: string): Promise<NativeTableDump>;
+  /** `knownHandles`: rules dumped without their expressions (see NativeRule.known). */
+  dumpTable(family: number, name: string, knownHandles?: Float64Array): Promise<NativeTableDump>;
   listTables(family: number): Promise<NativeTable[]>;
   /**
    * Dumps the connection tracking table (of each family the packed filters

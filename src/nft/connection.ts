@@ -72,14 +72,19 @@ export class NftConnection {
     return callNative(() => native.commit(batch.messages, options.generation), (index) => batch.describe(index));
   }
 
-  /** Reads a table's chains, rules, sets and elements as of one generation. */
-  async readTable(family: NftFamily, name: string): Promise<NftTableState> {
+  /**
+   * Reads a table's chains, rules, sets and elements as of one generation.
+   * Rules whose handles `knownHandles` lists come without their expressions
+   * (only their counter's values): a reader that decoded them before reads
+   * again only what is new.
+   */
+  async readTable(family: NftFamily, name: string, options: { knownHandles?: Float64Array } = {}): Promise<NftTableState> {
     const native = this.handle('nft.dump');
     const number = NFPROTO[family];
     if (number === undefined) invalid('family', `one of ${Object.keys(NFPROTO).join(', ')}`, family);
     checkName(name, 'table');
     for (let attempt = 1; ; attempt++) {
-      const dump = await callNative(() => native.dumpTable(number, name)).catch(interruptedDump);
+      const dump = await callNative(() => native.dumpTable(number, name, options.knownHandles)).catch(interruptedDump);
       if (dump?.consistent) {
         return {
           generation: dump.generation,

@@ -12,32 +12,32 @@ import { basename, dirname, join } from 'node:path';
 import { systemTool } from './tools.js';
 
 /** Namespace name → the path of its iptables owner record, if it has one. */
-const live = new Map<string, string | undefined>();
+const live = new Map<string, readonly string[]>();
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Records a namespace before it is created, so that one half made is deleted too. */
 export function track(name: string): void {
   if (live.size === 0) installHandlers();
-  live.set(name, undefined);
+  live.set(name, []);
 }
 
-/** Where the namespace's iptables owner record would be: it is deleted with the namespace. */
-export function trackOwnerRecord(name: string, record: string): void {
-  if (live.has(name)) live.set(name, record);
+/** Where the namespace's iptables owner records would be (one per flavour): they are deleted with the namespace. */
+export function trackOwnerRecords(name: string, records: readonly string[]): void {
+  if (live.has(name)) live.set(name, records);
 }
 
 /** Deletes the namespace (if this process created it and it still exists) and its owner record. */
 export function deleteNamespace(name: string): void {
   if (!live.has(name)) return;
-  const record = live.get(name);
+  const records = live.get(name) ?? [];
   live.delete(name);
   try {
     execFileSync(systemTool('ip'), ['netns', 'del', name], { stdio: 'ignore', timeout: 10_000 });
   } catch {
     // Never created, or already gone.
   }
-  if (record !== undefined) forgetOwnerRecord(record);
+  for (const record of records) forgetOwnerRecord(record);
   if (live.size === 0) removeHandlers();
 }
 

@@ -7,9 +7,9 @@
  * was told to undo first, in `remove()`; or, if the process exits or is
  * stopped by a signal before, then (live.ts).
  */
-import { ownerRecordPath } from '../backends/iptables/owner-record.js';
+import { IPTABLES_FLAVOURS, ownerRecordPath } from '../backends/iptables/owner-record.js';
 import { writeSysctls } from '../sysctl.js';
-import { deleteNamespace, track, trackOwnerRecord } from './live.js';
+import { deleteNamespace, track, trackOwnerRecords } from './live.js';
 import { runTool, systemTool } from './tools.js';
 
 export interface NamespaceOptions {
@@ -61,7 +61,7 @@ export class Sandbox {
     this.names.push(name);
     track(name);
     await runTool('ip', ['netns', 'add', name]);
-    trackOwnerRecord(name, await ownerRecordPath(path));
+    trackOwnerRecords(name, await Promise.all(IPTABLES_FLAVOURS.map((flavour) => ownerRecordPath(flavour, path))));
     await runTool('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     // Entries that do not exist (IPv6 disabled) are left out, not failed.
     if (options.forwarding ?? true) await writeSysctls(path, FORWARDING.map((entry) => ({ path: entry, value: '1' })));

@@ -26,4 +26,5 @@ function applyWith(backend: BackendName): SpecApplier {
 }
 
 export const applyWithIptablesBackend = applyWith('iptables');
+export const applyWithIptablesNftBackend = applyWith('iptables-nft');
 export const applyWithNftablesBackend = applyWith('nftables');

@@ -494,6 +494,59 @@ export function xtExtensionsInput(d: Dice): { family: unknown; operations: unkno
   return { family, operations: iptOperations(d, family, { append: OP_CODE.append }) };
 }
 
+/** An nft_compat match or target as the iptables-nft reader hands it to iptcDecodeXtExtensions. */
+export interface XtItemInput {
+  target: unknown;
+  name: unknown;
+  revision: unknown;
+  info: unknown;
+}
+
+/** Every extension iptables-nft writes as nft_compat, with the infos it writes for it, in both families. */
+const XT_ITEMS: { target: boolean; name: string; revision: number; info: Uint8Array }[] = FAMILIES.flatMap((family) => {
+  const address = family === 'ipv4' ? '192.0.2.2' : '2001:db8::2';
+  return [
+    encodeIptnftRules(family, 'filter', [
+      { protocol: 'tcp', matches: [{ name: 'tcp' }, { name: 'conntrack', states: ['RELATED', 'ESTABLISHED'] }, { name: 'comment', comment: 'fz' }], target: { name: 'ACCEPT' } },
+      { protocol: 'sctp', matches: [{ name: 'sctp', destinationPort: 9 }, { name: 'addrtype', destinationType: 'LOCAL', sourceTypeNegated: true, sourceType: 'LOCAL' }, { name: 'mark', mark: 1, mask: 0xff }], target: { name: 'DROP' } },
+    ]),
+    encodeIptnftRules(family, 'nat', [
+      { protocol: 'udp', matches: [{ name: 'udp' }], target: { name: 'DNAT', toAddress: address, toPort: 80 } },
+      { target: { name: 'SNAT', toAddress: address } },
+      { target: { name: 'MASQUERADE' } },
+    ]),
+  ].flat().flatMap((rule) => rule.exprs)
+    .filter((e) => e.type === 'match' || e.type === 'target')
+    .map((e) => ({ target: e.type === 'target', name: e.name as string, revision: e.rev as number, info: e.info as Uint8Array }));
+});
+/** The names the native decoder knows: any other (a NUL-cut one included) must decode as unsupported. */
+export const XT_NAMES = new Set(XT_ITEMS.map((item) => item.name));
+
+/**
+ * Arguments of iptcDecodeXtExtensions: a family and nft_compat extensions,
+ * usually as iptables-nft writes them, else with the other kind's flag, a
+ * known extension's name under another's info, a hostile name or revision,
+ * random info bytes of the right size or of a wrong one, or a wrong type.
+ */
+export function xtDecodeInput(d: Dice): { family: unknown; extensions: unknown } {
+  d.temper();
+  const family = d.usually(FAMILIES, ['ipv5', '', 4, null], 0.97);
+  if (d.chance(0.02)) return { family, extensions: d.pick([...WRONG_TYPES, Buffer.from(d.bytes(16))]) };
+  return { family, extensions: Array.from({ length: 1 + d.int(3) }, () => xtItem(d)) };
+}
+
+function xtItem(d: Dice): XtItemInput | unknown {
+  if (d.chance(0.02)) return d.pick(WRONG_TYPES);
+  const valid = d.pick(XT_ITEMS);
+  const item: XtItemInput = { ...valid, info: Buffer.from(valid.info) };
+  if (d.hostile()) item.target = d.pick([!valid.target, ...WRONG_TYPES]);
+  if (d.hostile()) item.name = d.pick([...HOSTILE_NAMES, ...XT_NAMES, `${valid.name}\0junk`, valid.name.toLowerCase(), 'standard', 'x'.repeat(29)]);
+  if (d.hostile()) item.revision = d.pick([...NUMBERS, 0, 1, 2, 3, 255, 256]);
+  if (d.chance(0.3)) item.info = Buffer.from(d.bytes(valid.info.length));
+  else if (d.hostile()) item.info = d.pick([Buffer.from(d.bytes(d.pick(BYTE_LENGTHS))), mutate(d, Buffer.from(valid.info)), ...WRONG_TYPES]);
+  return item;
+}
+
 // ---------------------------------------------------------------------------
 // Namespace paths, sysctls and bridge ports
 

@@ -13,9 +13,9 @@ export interface ReliabilityBackend {
   dump(ns: TestNetns): Promise<string>;
   /**
    * The ruleset cut into the units the kernel replaces atomically: the whole
-   * ruleset for nftables (one transaction), each table of each family for
-   * legacy iptables, where a process killed between two table commits cannot
-   * put back the earlier ones.
+   * ruleset for nftables and iptables-nft (one transaction for every table of
+   * both families), each table of each family for legacy iptables, where a
+   * process killed between two table commits cannot put back the earlier ones.
    */
   atomicUnits(ns: TestNetns): Promise<string[]>;
   /** Adds one rule of someone else's, by the system tool; `n` makes it unique. */
@@ -43,6 +43,29 @@ export const IPTABLES: ReliabilityBackend = {
   foreignRule(n) {
     return `-A INPUT -s 192.0.2.${n % 250}/32 -p tcp -m tcp --dport ${1000 + n} -j ACCEPT`;
   },
+};
+
+const IPTABLES_NFT_TABLES = ['raw', 'filter', 'nat'];
+
+export const IPTABLES_NFT: ReliabilityBackend = {
+  name: 'iptables-nft',
+  async dump(ns) {
+    // Table by table: a table the tool has not seen reads as its empty built-in chains, as one a flush left.
+    let text = '';
+    for (const tool of ['iptables-nft-save', 'ip6tables-nft-save']) {
+      for (const table of IPTABLES_NFT_TABLES) text += normaliseSave(await ns.run(tool, '-t', table));
+    }
+    return text;
+  },
+  async atomicUnits(ns) {
+    // Every table of both families is one netlink transaction: all of them old or all new.
+    return [await IPTABLES_NFT.dump(ns)];
+  },
+  async foreignWrite(ns, n) {
+    // The host's iptables (nf_tables flavour), which retries its own transaction on ERESTART.
+    await ns.run('iptables-nft', '-w', '-A', 'INPUT', '-s', `192.0.2.${n % 250}/32`, '-p', 'tcp', '--dport', String(1000 + n), '-j', 'ACCEPT');
+  },
+  foreignRule: (n) => IPTABLES.foreignRule(n),
 };
 
 /** Someone else's table, with a base chain of its own, which our commits must neither break nor remove. */

@@ -258,7 +258,7 @@ const MUTATIONS = {
 
   /** A value of the wrong type or outside its choices, or a key the spec does not have. */
   typeOrKey: (spec, draw) => pokeOne(draw, [
-    { object: spec, key: 'backend', field: 'backend', values: ['pf', 'iptables-nft', '', 1] },
+    { object: spec, key: 'backend', field: 'backend', values: ['pf', 'iptables-legacy', '', 1] },
     ...['ipv4', 'ipv6', 'userlandProxy'].map((key) => ({ object: spec, key, field: key, values: ['yes', 0, null] })),
     { object: spec, key: 'extra', field: 'extra', values: [true] },
     ...networksOf(spec).flatMap(({ value, field }) => [

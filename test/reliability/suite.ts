@@ -458,7 +458,8 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
 
     const seen = new Set<string>();
     const next = random(0xc0ffee);
-    const deadline = Date.now() + KILL_BUDGET_MS;
+    const killing = Date.now();
+    let deadline = killing + KILL_BUDGET_MS;
     let inPlace = 1;
     /** A new worker's first apply, from ready to applied (slower than ours: its code is not warm yet); the first round measures it. */
     let firstApplyMs: number | undefined;
@@ -473,6 +474,8 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
         t.is((await worker.next()).event, 'applied');
         firstApplyMs = Date.now() - started;
         t.log(`a new process's apply of 1,000 bindings (dual stack): ${firstApplyMs} ms`);
+        // A kill round costs a worker's start and up to 1.2 applies: on a loaded machine the budget stretches to fit the minimum.
+        deadline = Math.max(deadline, Date.now() + 3 * MIN_KILLS * firstApplyMs);
       } else {
         const delay = next() * firstApplyMs * 1.2;
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -486,7 +489,7 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
       inPlace = specInPlace(units);
     }
     t.log(`units (old/new) seen after ${kills} kills: ${[...seen].join(', ')}`);
-    t.true(kills >= MIN_KILLS, `only ${kills} kills within ${KILL_BUDGET_MS} ms`);
+    t.true(kills >= MIN_KILLS, `only ${kills} kills within ${Date.now() - killing} ms`);
 
     // A new process adopts what it finds: the same spec is a no-op, or repairs a mix of units.
     const adopter = await openFirewall(t, ns);

@@ -7,7 +7,7 @@
  * table in between, the transaction is refused with ERESTART and the attempt
  * starts over from a fresh read. Families the plan does not list are left alone.
  */
-import { TableOwnership, type Claim } from '../../docker/iptables/ownership.js';
+import { TableOwnership, type Claim } from './ownership.js';
 import type { IptablesPlan } from '../../docker/iptables/plan.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import type { TablePlan } from '../../docker/iptables/ruleset.js';
@@ -16,7 +16,8 @@ import { BUILTIN_CHAINS } from '../../iptc/format.js';
 import type { IptcOperation } from '../../iptc/operation.js';
 import type { Family } from '../../family.js';
 import type { IptTableName } from '../../iptc/rule.js';
-import type { IptChain, IptcTable, IptcTableChange, IptTableRead } from '../../iptc/table.js';
+import type { IptChain, IptcTableChange, IptTableRead } from '../../iptc/table.js';
+import type { RuleTables } from './rule-tables.js';
 import { retryAfterLostRace } from '../lost-race.js';
 import { diffTable } from './diff.js';
 
@@ -55,7 +56,7 @@ const ADOPT: Record<Family, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
  * then those from an empty table.
  */
 export async function planChanges(
-  tables: IptcTable, plan: IptablesPlan, target: TableTarget = planned(plan),
+  tables: RuleTables, plan: IptablesPlan, target: TableTarget = planned(plan),
   claims: Claims = { claims: ADOPT, createsDaemon: new Set(), deletesDaemon: new Set() },
   { readOnly = false } = {},
 ): Promise<TableChange[]> {
@@ -108,18 +109,22 @@ function conflictError(conflicts: readonly string[]): NetfilterError {
   });
 }
 
+/** The changes a transaction made (none when the kernel already matched), and the kernel commits that took. */
+export interface Committed {
+  changes: TableChange[];
+  commits: number;
+}
+
 /**
  * Computes changes with `compute` and commits them in one transaction, again
- * from a fresh read whenever a table changed in between. Returns the changes
- * made (empty when the kernel already matched).
+ * from a fresh read whenever a table changed in between.
  */
-export async function commitChanges(tables: IptcTable, compute: () => Promise<TableChange[]>): Promise<TableChange[]> {
+export async function commitChanges(tables: RuleTables, compute: () => Promise<TableChange[]>): Promise<Committed> {
   for (let attempt = 1; ; attempt++) {
     const changes = await compute();
-    if (changes.length === 0) return changes;
+    if (changes.length === 0) return { changes, commits: 0 };
     try {
-      await tables.commit(changes);
-      return changes;
+      return { changes, commits: await tables.commit(changes) };
     } catch (error) {
       if (!(await retryAfterLostRace(error, attempt))) throw error;
     }

@@ -1,44 +1,64 @@
 /**
- * The legacy iptables backend: Docker's own rules, written through libiptc in
- * one all-or-nothing transaction over every table that changes, read back and
- * diffed so that re-applying the same model commits nothing. Only what the
- * namespace's owner record says bridgewall programmed is changed or removed
- * (see owner-record.ts); the record is written before and after each commit.
+ * The iptables backends: Docker's own rules, planned once (src/docker/iptables),
+ * read back, diffed and merged here, and committed all or nothing into one
+ * of two homes (rule-tables.ts): legacy x_tables through libiptc
+ * (`iptables`), or nf_tables as the host's `iptables` 1.8 writes them
+ * (`iptables-nft`), where every table of both families goes in one netlink
+ * transaction. Re-applying the same model commits nothing. Only what the
+ * namespace's owner record (one per flavour) says bridgewall programmed is
+ * changed or removed (see owner-record.ts); the record is written before and
+ * after each commit.
  */
 import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
 import {
   nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
-} from '../../docker/iptables/ownership.js';
+} from './ownership.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';
+import type { FamilyPortChange } from '../../docker/port-change.js';
+import { turnOnForwarding } from '../../forwarding.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, type Family } from '../../family.js';
 import type { IptRule } from '../../iptc/rule.js';
 import { IptcTable } from '../../iptc/table.js';
+import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
-import { commitChanges, deletesDaemonChains, planChanges, type Claims, type TableChange, type TableTarget } from './apply.js';
+import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
-import { OwnerRecord } from './owner-record.js';
+import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
+import type { RuleTables } from './rule-tables.js';
 
+
+/** Where each flavour keeps its rules. */
+const HOMES: Record<IptablesFlavour, (options: { netns?: string }) => Promise<RuleTables>> = {
+  iptables: (options) => IptcTable.open(options),
+  'iptables-nft': (options) => IptnftTables.open(options),
+};
 
 export class IptablesBackend implements Backend {
-  readonly name = 'iptables' as const;
-
   /** Plans by model: the model an edit starts from was planned by the edit before. */
   private readonly plan = planOncePerModel(planIptables);
+  /**
+   * The model the last commit through this backend made the kernel hold (on
+   * top of what others hold): every change is planned from two whole models,
+   * and this is the one it starts from. Undefined before any, and after a flush.
+   */
+  private committed: FirewallModel | undefined;
 
-  private constructor(private readonly tables: IptcTable, private readonly record: OwnerRecord) {}
+  private constructor(
+    readonly name: IptablesFlavour, private readonly netns: string, private readonly tables: RuleTables, private readonly record: OwnerRecord,
+  ) {}
 
-  static async open(options: { netns?: string } = {}): Promise<IptablesBackend> {
+  static async open(flavour: IptablesFlavour, options: { netns?: string } = {}): Promise<IptablesBackend> {
     // The tables first: they name a namespace that does not exist in the library's own words.
-    const tables = await IptcTable.open(options.netns === undefined ? {} : { netns: options.netns });
+    const tables = await HOMES[flavour](options.netns === undefined ? {} : { netns: options.netns });
     try {
-      return new IptablesBackend(tables, await OwnerRecord.open(options.netns));
+      return new IptablesBackend(flavour, options.netns ?? '', tables, await OwnerRecord.open(flavour, options.netns));
     } catch (error) {
       tables.close();
       throw error;
@@ -49,14 +69,31 @@ export class IptablesBackend implements Backend {
     const plan = planIptables(model);
     const adopt = options.adopt === true;
     const adopted = adopt ? familiesOf(model) : new Set<Family>();
-    return this.commitOwned(plan, undefined, adopt, (claims) => ({
+    this.committed = undefined;
+    const outcome = await this.commitOwned(plan, undefined, adopt, (claims) => ({
       during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
       // The model's families hold exactly the model now; the others were left alone.
       after: (owned) => ownedByModel(model, plan, owned, daemonAfter(owned, claims, adopted)),
     }));
+    this.committed = model;
+    return outcome;
   }
 
-  async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+  async applyPortChange(_changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined> {
+    // Docker's port rules sit among its others in shared chains: the change is the one between two whole models.
+    const before = this.committed;
+    return before === undefined ? undefined : this.applyChange(() => before, after());
+  }
+
+  async applyChange(beforeModel: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    const before = this.committed ?? beforeModel();
+    this.committed = undefined;
+    const outcome = await this.applyChangeFrom(before, after);
+    this.committed = after;
+    return outcome;
+  }
+
+  private async applyChangeFrom(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     const was = this.plan(before);
     const will = this.plan(after);
     const tableOf = (plan: IptablesPlan, family: Family, table: string) =>
@@ -95,9 +132,13 @@ export class IptablesBackend implements Backend {
     }), checkNat);
   }
 
-  /** Legacy iptables has no generation to compare cheaply: every apply reads the tables back. */
+  /** Nothing committed since this backend's last commit (legacy iptables cannot tell without reading the tables back). */
   async inSync(): Promise<boolean> {
-    return false;
+    return this.committed !== undefined && this.tables.unchangedSinceCommit();
+  }
+
+  enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]> {
+    return turnOnForwarding(this.netns, families, forwardDrop ? (off) => this.dropForwarded(off) : undefined);
   }
 
   async dryRun(model: FirewallModel, options: ApplyOptions = {}): Promise<string> {
@@ -119,7 +160,7 @@ export class IptablesBackend implements Backend {
     for (const family of FAMILIES) {
       const tables = [];
       for (const table of await this.existing(family)) {
-        const current = await this.tables.read(family, table);
+        const { chains: current } = await this.tables.readWithFingerprint(family, table);
         const owner = new TableOwnership(family, table, owned[family], current, { name: table, chains: [] });
         const chains = current
           .map((chain) => ({
@@ -138,7 +179,8 @@ export class IptablesBackend implements Backend {
     return { backend: this.name, text, data };
   }
 
-  async dropForwarded(families: readonly Family[]): Promise<void> {
+  /** Docker's FilterForwardDrop: the filter FORWARD policy DROP in each family, set where forwarding was just turned on. */
+  private async dropForwarded(families: readonly Family[]): Promise<void> {
     await commitChanges(this.tables, async () => {
       const changes: TableChange[] = [];
       for (const family of families) {
@@ -151,6 +193,7 @@ export class IptablesBackend implements Backend {
   }
 
   async flush(): Promise<ApplyOutcome> {
+    this.committed = undefined;
     const deletesDaemon = new Set<Family>();
     const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
     await this.record.update((owned) => {
@@ -241,7 +284,6 @@ function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<Fam
   return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }
 
-function outcome(changes: readonly TableChange[]): ApplyOutcome {
-  // A change without operations only checks its table's fingerprint: libiptc commits nothing for it.
-  return { commits: changes.filter((change) => change.operations.length > 0).length, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
+function outcome({ changes, commits }: Committed): ApplyOutcome {
+  return { commits, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
 }

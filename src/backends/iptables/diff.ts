@@ -9,7 +9,7 @@ import type { Family } from '../../family.js';
 import type { IptRule } from '../../iptc/rule.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptChain } from '../../iptc/table.js';
-import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
+import { OWNED_CHAINS, type TableOwnership } from './ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 
 /** A rule read back; undefined where the kernel holds one the model cannot express (never ours). */

@@ -12,7 +12,7 @@
  * one therefore ends with the rules in the order one declarative apply of its
  * spec would write, which then finds nothing to change.
  */
-import { OWNED_CHAINS, type TableOwnership } from '../../docker/iptables/ownership.js';
+import { OWNED_CHAINS, type TableOwnership } from './ownership.js';
 import type { ChainPlan, TablePlan } from '../../docker/iptables/ruleset.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { Family } from '../../family.js';

@@ -1,6 +1,6 @@
 /**
  * The record of what bridgewall's iptables backend has programmed in a
- * namespace (see docker/iptables/ownership.ts for why it cannot be read off
+ * namespace (see ownership.ts for why it cannot be read off
  * the rules): a small JSON file under /run/bridgewall, named after the
  * namespace's cookie (SO_NETNS_COOKIE: never reused until reboot, unlike its
  * inode number), so that any process (one started after a crash included)
@@ -19,8 +19,12 @@ import { access, link, mkdir, readFile, rename, unlink, writeFile } from 'node:f
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
-import { nothingOwned, type OwnedFamily, type OwnedState } from '../../docker/iptables/ownership.js';
+import { nothingOwned, type OwnedFamily, type OwnedState } from './ownership.js';
 import { binding } from '../../native/binding.js';
+
+/** The iptables flavours, each with its own rules and record: legacy x_tables, and nf_tables as iptables-nft writes them. */
+export type IptablesFlavour = 'iptables' | 'iptables-nft';
+export const IPTABLES_FLAVOURS: readonly IptablesFlavour[] = ['iptables', 'iptables-nft'];
 
 export const RECORD_DIR = '/run/bridgewall';
 const VERSION = 1;
@@ -34,9 +38,9 @@ export class OwnerRecord {
 
   private constructor(private readonly path: string) {}
 
-  /** The record of the namespace at `netns` (default: the caller's). */
-  static async open(netns: string | undefined): Promise<OwnerRecord> {
-    return new OwnerRecord(await ownerRecordPath(netns));
+  /** The record of one flavour's rules (legacy and nf_tables hold separate rules) in the namespace at `netns` (default: the caller's). */
+  static async open(flavour: IptablesFlavour, netns: string | undefined): Promise<OwnerRecord> {
+    return new OwnerRecord(await ownerRecordPath(flavour, netns));
   }
 
   /** What the record holds; nothing when there is none (or it cannot be read: then nothing is claimed). */
@@ -88,8 +92,8 @@ export class OwnerRecord {
 }
 
 /** Where the record of the namespace at `netns` (default: the caller's) is, whether or not there is one. */
-export async function ownerRecordPath(netns: string | undefined): Promise<string> {
-  return join(RECORD_DIR, `iptables-netns-${await namespaceId(netns)}.json`);
+export async function ownerRecordPath(flavour: IptablesFlavour, netns: string | undefined): Promise<string> {
+  return join(RECORD_DIR, `${flavour}-netns-${await namespaceId(netns)}.json`);
 }
 
 /**

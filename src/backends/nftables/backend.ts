@@ -20,6 +20,7 @@ import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { NetfilterError } from '../../errors.js';
 import { FAMILIES, type Family } from '../../family.js';
+import { forwardingRefused } from '../../forwarding.js';
 import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
@@ -84,8 +85,8 @@ export class NftablesBackend implements Backend {
     return this.withForwardWarnings(outcome, model);
   }
 
-  async applyChange(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    const was = planNftables(before);
+  async applyChange(before: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
+    const was = planNftables(before());
     const will = planNftables(after);
     const planned = (plan: TableImage[], family: Family) => plan.find((table) => table.family === FAMILY_TABLES[family]);
     const sync = { planned: { ipv4: planned(will, 'ipv4') ?? null, ipv6: planned(will, 'ipv6') ?? null } };
@@ -101,6 +102,7 @@ export class NftablesBackend implements Backend {
     return warnings.length === 0 ? outcome : { ...outcome, warnings: [...(outcome.warnings ?? []), ...warnings] };
   }
 
+  /** Element operations alone: the whole model after the change is never needed. */
   async applyPortChange(changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined> {
     // Only while the kernel holds exactly what this Firewall last committed
     // (its generation has not moved) is no one else's mapping there: then the
@@ -125,6 +127,11 @@ export class NftablesBackend implements Backend {
 
   async inSync(): Promise<boolean> {
     return this.syncedGeneration !== undefined && (await this.connection.generation()) === this.syncedGeneration;
+  }
+
+  /** As Docker's nftables firewaller, forwarding is the host's to turn on: refused while it is off. */
+  async enableForwarding(families: readonly Family[]): Promise<string[]> {
+    throw forwardingRefused(this.name, families);
   }
 
   async dryRun(model: FirewallModel): Promise<string> {

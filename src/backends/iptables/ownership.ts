@@ -29,10 +29,10 @@ import { FAMILIES, type Family } from '../../family.js';
 import type { IptRule, IptTableName } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 import { parseSubnet, subnetContains, type ParsedSubnet } from '../../address.js';
-import type { FirewallModel } from '../model.js';
-import { CHAIN } from './rules.js';
-import type { IptablesPlan, IptablesFamilyPlan } from './plan.js';
-import type { TablePlan } from './ruleset.js';
+import type { FirewallModel } from '../../docker/model.js';
+import { CHAIN } from '../../docker/iptables/rules.js';
+import type { IptablesPlan, IptablesFamilyPlan } from '../../docker/iptables/plan.js';
+import type { TablePlan } from '../../docker/iptables/ruleset.js';
 
 /** The chains bridgewall creates and may delete (DOCKER-USER is the user's and is excluded). */
 export const OWNED_CHAINS: ReadonlySet<string> = new Set(
