@@ -4,6 +4,8 @@
  * legacy FORWARD policy DROP, another nftables base chain at the forward hook
  * with policy drop) is named in ApplyResult.warnings with the fix, as Docker's
  * nftables backend warns of it. The legacy table is read only if it exists.
+ * The iptables backends warn likewise of the other flavour's FORWARD DROP,
+ * which a switch between them leaves (Docker never changes another's policy).
  */
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -135,4 +137,25 @@ kernelTest('with packets: the FORWARD DROP warned of drops the published port, a
   const fix = /there: (.*)$/.exec(warnings[0]!.message)![1]!.split('; ');
   for (const command of fix) await host.run('sh', '-c', command);
   await expectProbes(t, [{ ...published, outcome: { server: containerName('198.18.1.2'), peer: UPLINK.outsideIpv4 } }]);
+});
+
+kernelTest('switching between the iptables flavours warns of the FORWARD DROP the other one left', async (t) => {
+  const ns = await createNetns(t, 'fdropswitch', { forwarding: false });
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  // Forwarding off: the legacy backend turns it on and sets its FORWARD policy DROP, as Docker does.
+  t.deepEqual((await firewall.apply({ ...SPEC, backend: 'iptables' })).warnings, []);
+  const toNft = await firewall.apply({ ...SPEC, backend: 'iptables-nft' });
+  t.deepEqual(toNft.warnings, [{
+    code: 'WFORWARDDROP',
+    message: 'Network traffic for published ports may be dropped, iptables-legacy chain FORWARD has policy DROP. ' +
+      'Accept the networks\' traffic there: iptables-legacy -I DOCKER-USER -i br-web -j ACCEPT; iptables-legacy -I DOCKER-USER -o br-web -j ACCEPT',
+  }]);
+  // The legacy policy is left as it is; once the user lets the traffic through, nothing more is said.
+  await ns.run('iptables-legacy', '-P', 'FORWARD', 'ACCEPT');
+  t.deepEqual((await firewall.apply({ ...SPEC, backend: 'iptables-nft' })).warnings, []);
+  await ns.run('iptables-nft', '-P', 'FORWARD', 'DROP');
+  const toLegacy = await firewall.apply({ ...SPEC, backend: 'iptables' });
+  t.deepEqual(toLegacy.warnings.map((warning) => warning.code), ['WFORWARDDROP']);
+  t.regex(toLegacy.warnings[0]!.message, /iptables \(nf_tables\) chain FORWARD has policy DROP/);
 });

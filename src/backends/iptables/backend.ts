@@ -18,6 +18,7 @@ import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js
 import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
+import { ForeignForward, type OwnForward } from '../foreign-forward.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, type Family } from '../../family.js';
@@ -33,6 +34,12 @@ import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 import type { RuleTables } from './rule-tables.js';
 
+
+/** Each flavour's own forward chain: legacy FORWARD, or iptables-nft's `filter` tables. */
+const OWN_FORWARD: Record<IptablesFlavour, OwnForward> = {
+  iptables: { nftTable: () => false, legacy: true },
+  'iptables-nft': { nftTable: (family, table) => (family === 'ip' || family === 'ip6') && table === 'filter', legacy: false },
+};
 
 /** Where each flavour keeps its rules. */
 const HOMES: Record<IptablesFlavour, (options: { netns?: string }) => Promise<RuleTables>> = {
@@ -50,9 +57,18 @@ export class IptablesBackend implements Backend {
    */
   private committed: FirewallModel | undefined;
 
+  /**
+   * Other managers' forward chains that would drop what we accept: a host
+   * firewall's, and the other iptables flavour's FORWARD DROP that a switch
+   * leaves (as Docker, warned of, never changed; foreign-forward.ts).
+   */
+  private readonly foreignForward: ForeignForward;
+
   private constructor(
     readonly name: IptablesFlavour, private readonly netns: string, private readonly tables: RuleTables, private readonly record: OwnerRecord,
-  ) {}
+  ) {
+    this.foreignForward = new ForeignForward(OWN_FORWARD[name], netns);
+  }
 
   static async open(flavour: IptablesFlavour, options: { netns?: string } = {}): Promise<IptablesBackend> {
     // The tables first: they name a namespace that does not exist in the library's own words.
@@ -76,17 +92,21 @@ export class IptablesBackend implements Backend {
       after: (owned) => ownedByModel(model, plan, owned, daemonAfter(owned, claims, adopted)),
     }));
     this.committed = model;
-    return outcome;
+    return this.foreignForward.withWarnings(outcome, model);
   }
 
   async applyPortChange(_changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined> {
     // Docker's port rules sit among its others in shared chains: the change is the one between two whole models.
     const before = this.committed;
-    return before === undefined ? undefined : this.applyChange(() => before, after());
+    return before === undefined ? undefined : this.changeTo(before, after());
   }
 
   async applyChange(beforeModel: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
-    const before = this.committed ?? beforeModel();
+    return this.foreignForward.withWarnings(await this.changeTo(this.committed ?? beforeModel(), after), after);
+  }
+
+  /** The change from `before` to `after`, after which the backend keeps `after`. */
+  private async changeTo(before: FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
     this.committed = undefined;
     const outcome = await this.applyChangeFrom(before, after);
     this.committed = after;
@@ -252,6 +272,7 @@ export class IptablesBackend implements Backend {
   }
 
   close(): void {
+    this.foreignForward.close();
     this.tables.close();
   }
 }

@@ -26,7 +26,7 @@ import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
 import { diffTable } from './diff.js';
-import { foreignForwardDrops } from './foreign-forward.js';
+import { ForeignForward } from '../foreign-forward.js';
 import { mergeImage } from './merge.js';
 import { emptyImage, type TableImage } from './image.js';
 import { FAMILY_TABLES, TABLE, USER_CHAIN } from './layout.js';
@@ -64,8 +64,15 @@ export class NftablesBackend implements Backend {
   /** The generation at which the kernel held exactly the model last committed; undefined: unknown. */
   private syncedGeneration: number | undefined;
 
-  /** `legacy`: read only, for the FORWARD chains that would drop what we accept (foreign-forward.ts). */
-  private constructor(private readonly connection: NftConnection, private readonly legacy: IptcTable) {}
+  /** Other managers' forward chains that would drop what we accept, read on our handles (foreign-forward.ts). */
+  private readonly foreignForward: ForeignForward;
+
+  /** `legacy`: read only, for those forward chains. */
+  private constructor(private readonly connection: NftConnection, private readonly legacy: IptcTable) {
+    this.foreignForward = new ForeignForward(
+      { nftTable: (family, table) => table === TABLE && Object.values(FAMILY_TABLES).includes(family), legacy: false }, '', { connection, legacy },
+    );
+  }
 
   static async open(options: { netns?: string } = {}): Promise<NftablesBackend> {
     const netns = options.netns === undefined ? {} : { netns: options.netns };
@@ -82,7 +89,7 @@ export class NftablesBackend implements Backend {
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
     const planned = planNftables(model);
     const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
-    return this.withForwardWarnings(outcome, model);
+    return this.foreignForward.withWarnings(outcome, model);
   }
 
   async applyChange(before: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
@@ -91,15 +98,7 @@ export class NftablesBackend implements Backend {
     const planned = (plan: TableImage[], family: Family) => plan.find((table) => table.family === FAMILY_TABLES[family]);
     const sync = { planned: { ipv4: planned(will, 'ipv4') ?? null, ipv6: planned(will, 'ipv6') ?? null } };
     const outcome = await this.commit(sync, (family, current) => mergeImage(current, planned(was, family), planned(will, family)));
-    return this.withForwardWarnings(outcome, after);
-  }
-
-  /** `outcome` with a WFORWARDDROP for each foreign forward chain that drops what `model` accepts. */
-  private async withForwardWarnings(outcome: ApplyOutcome, model: FirewallModel): Promise<ApplyOutcome> {
-    // The commit stands whatever the look at other managers' chains meets (a table gone meanwhile, say).
-    const warnings = await foreignForwardDrops(this.connection, this.legacy, model).catch((error: unknown) =>
-      [{ code: 'WFORWARDDROP' as const, message: `Could not check other managers' forward chains for drops: ${(error as Error).message}` }]);
-    return warnings.length === 0 ? outcome : { ...outcome, warnings: [...(outcome.warnings ?? []), ...warnings] };
+    return this.foreignForward.withWarnings(outcome, after);
   }
 
   /** Element operations alone: the whole model after the change is never needed. */
