@@ -1,0 +1,40 @@
+/**
+ * Packet and byte counters per port binding, as every backend reports them:
+ * the counters its own rules or set elements already carry for the binding,
+ * read back from the kernel (no rule exists for counting alone).
+ */
+import type { IptFamily } from '../iptc/rule.js';
+import type { PortProtocol } from '../spec/types.js';
+
+export interface PacketCounter {
+  packets: bigint;
+  bytes: bigint;
+}
+
+/**
+ * One binding of the model (one host port to one container port of one
+ * family) with what its rules counted. Both counters see the packets that
+ * reach the rule: a connection's first packet (the NAT rules see no other,
+ * and the established ones are accepted before the per-port rules, as in
+ * Docker's layouts), and every packet of a flow conntrack does not track.
+ */
+export interface BindingCounters {
+  family: IptFamily;
+  bridge: string;
+  proto: PortProtocol;
+  /** Absent: every address of the family. */
+  hostAddress?: string;
+  /** Absent: the container port is only opened for direct routing, nothing is translated. */
+  hostPort?: number;
+  containerAddress: string;
+  containerPort: number;
+  /** Packets translated to the container by this binding; absent without a host port, or when the kernel holds no counter for it. */
+  dnat?: PacketCounter;
+  /**
+   * Packets forwarded to the container port from outside its bridge; shared by
+   * every binding of the same container port (one rule or element accepts
+   * them all). Absent when the network accepts everything (nat-unprotected)
+   * or the kernel holds no counter for it.
+   */
+  forwarded?: PacketCounter;
+}
