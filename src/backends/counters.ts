@@ -3,6 +3,7 @@
  * the counters its own rules or set elements already carry for the binding,
  * read back from the kernel (no rule exists for counting alone).
  */
+import type { FirewallModel, NetworkModel, PortBindingModel } from '../docker/model.js';
 import type { IptFamily } from '../iptc/rule.js';
 import type { PortProtocol } from '../spec/types.js';
 
@@ -37,4 +38,29 @@ export interface BindingCounters {
    * or the kernel holds no counter for it.
    */
   forwarded?: PacketCounter;
+}
+
+/** What a backend's rules or elements counted for one binding. */
+export type CountedBinding = Pick<BindingCounters, 'dnat' | 'forwarded'>;
+
+/** Every binding of the model with what `count` finds its rules or elements counted. */
+export function countBindings(
+  model: FirewallModel, count: (family: IptFamily, network: NetworkModel, binding: PortBindingModel) => CountedBinding,
+): BindingCounters[] {
+  const counters: BindingCounters[] = [];
+  for (const { family, networks } of model.families) {
+    for (const network of networks) {
+      for (const endpoint of network.endpoints) {
+        for (const binding of endpoint.bindings) {
+          const { proto, hostAddress, hostPort, containerAddress, containerPort } = binding;
+          counters.push({
+            family, bridge: network.bridge, proto,
+            ...(hostAddress !== undefined ? { hostAddress } : {}), ...(hostPort !== undefined ? { hostPort } : {}),
+            containerAddress, containerPort, ...count(family, network, binding),
+          });
+        }
+      }
+    }
+  }
+  return counters;
 }

@@ -9,15 +9,17 @@ import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docke
 import {
   nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
 } from '../../docker/iptables/ownership.js';
+import { bindingCounters, COUNTED_TABLES } from '../../docker/iptables/counters.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptFamily, IptRule } from '../../iptc/rule.js';
-import { IptcTable } from '../../iptc/table.js';
+import { IptcTable, type IptChain } from '../../iptc/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { BindingCounters } from '../counters.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
@@ -136,6 +138,15 @@ export class IptablesBackend implements Backend {
       if (tables.length > 0) data.push({ family, tables });
     }
     return { backend: this.name, text, data };
+  }
+
+  async counters(model: FirewallModel): Promise<BindingCounters[]> {
+    const read = new Map<string, IptChain[]>();
+    for (const { family } of model.families) {
+      const existing = await this.tables.existingTables(family);
+      for (const table of COUNTED_TABLES) if (existing.includes(table)) read.set(`${family} ${table}`, await this.tables.read(family, table));
+    }
+    return bindingCounters(model, (family, table) => read.get(`${family} ${table}`));
   }
 
   async dropForwarded(families: readonly IptFamily[]): Promise<void> {
