@@ -39,7 +39,8 @@ export function addressKeyword(family: IptFamily): 'ip' | 'ip6' {
 /**
  * A statement with a counter before it, as Docker's nftables layout writes
  * every rule that ends in one (`counter accept`, moby nftabler); dispatching
- * through a verdict map counts nothing, as there.
+ * through a verdict map counts nothing, as there, and neither does a DNAT
+ * through a map, whose elements count instead.
  */
 function counted(action: Phrase): Phrase {
   return { text: `counter ${action.text}`, exprs: [...statement.counter(), ...action.exprs] };
@@ -63,7 +64,8 @@ export const phrase = {
   replies: (): Phrase => ({ text: 'ct state established,related', exprs: match.ctState(['established', 'related']) }),
   inSet: (fields: readonly Field[], set: string): Phrase => ({ text: `${fields.join(' . ')} @${set}`, exprs: inSet(fields, set) }),
   verdictMap: (field: Field, map: string): Phrase => ({ text: `${field} vmap @${map}`, exprs: verdictMap([field], map) }),
-  dnatFromMap: (family: IptFamily, fields: readonly Field[], map: string): Phrase => counted({
+  // Not counted: a counter before the map's lookup would count the packets it misses too; the map's elements count per mapping.
+  dnatFromMap: (family: IptFamily, fields: readonly Field[], map: string): Phrase => ({
     text: `dnat ${addressKeyword(family)} to ${fields.join(' . ')} map @${map}`, exprs: dnatFromMap(family, fields, map),
   }),
   dnat: (address: string): Phrase => counted({ text: `dnat to ${address}`, exprs: statement.dnat(address) }),
