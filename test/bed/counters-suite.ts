@@ -97,6 +97,12 @@ export function registerCountersSuite(backend: BackendName): void {
     const web = after.find((binding) => binding.hostPort === 8080 && binding.proto === 'tcp')!;
     t.true(web.dnat!.bytes >= 3n * 40n, `a TCP SYN is at least 40 bytes: ${web.dnat!.bytes}`);
     t.is(web.forwarded!.bytes, web.dnat!.bytes, 'the same packets, DNATed then forwarded');
+    if (backend === 'nftables') {
+      // show prints them as nft list does.
+      const shown = (await fw.show('nftables')).text;
+      t.true(shown.includes(`tcp . 8080 counter packets 3 bytes ${web.dnat!.bytes} : ${WEB.first} . 80`), shown);
+      t.true(shown.includes(`${WEB.first} . tcp . 80 counter packets 3 bytes ${web.dnat!.bytes}`), shown);
+    }
 
     // An apply that changes nothing commits nothing and keeps every counter, from this Firewall and from a new one.
     t.like(await fw.apply(spec), { commits: 0, changes: 0 });
