@@ -45,22 +45,17 @@ test('each binding gets the counters of its own DNAT and forward ACCEPT rules', 
   const tables = readBack();
   const counters = bindingCounters(MODEL, (family, table) => tables.get(`${family} ${table}`));
   const packets = (counter: { packets: bigint } | undefined) => counter?.packets;
+  /** A binding as [family, proto, host address, host port, DNAT packets, forward packets], its rules by their text. */
+  const row = (family: IptFamily, proto: string, host: string | undefined, port: number, dnat: string, accept: string) =>
+    [family, proto, host, port, countOf(tables, family, 'nat', dnat), countOf(tables, family, 'filter', accept)];
+  const accept4 = (proto: string, port: number) => `-d 198.18.1.2/32 ! -i br-web -o br-web -p ${proto} -m ${proto} --dport ${port} -j ACCEPT`;
+  const accept6 = '-d 2001:db8:1::2/128 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT';
   t.deepEqual(counters.map((binding) => [binding.family, binding.proto, binding.hostAddress, binding.hostPort, packets(binding.dnat), packets(binding.forwarded)]), [
-    ['ipv4', 'tcp', undefined, 8080,
-      countOf(tables, 'ipv4', 'nat', '! -i br-web -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.18.1.2:80'),
-      countOf(tables, 'ipv4', 'filter', '-d 198.18.1.2/32 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT')],
-    ['ipv4', 'tcp', undefined, 8081,
-      countOf(tables, 'ipv4', 'nat', '! -i br-web -p tcp -m tcp --dport 8081 -j DNAT --to-destination 198.18.1.2:80'),
-      countOf(tables, 'ipv4', 'filter', '-d 198.18.1.2/32 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT')],
-    ['ipv4', 'udp', '127.0.0.1', 9090,
-      countOf(tables, 'ipv4', 'nat', '-d 127.0.0.1/32 ! -i br-web -p udp -m udp --dport 9090 -j DNAT --to-destination 198.18.1.2:90'),
-      countOf(tables, 'ipv4', 'filter', '-d 198.18.1.2/32 ! -i br-web -o br-web -p udp -m udp --dport 90 -j ACCEPT')],
-    ['ipv6', 'tcp', undefined, 8080,
-      countOf(tables, 'ipv6', 'nat', '! -s fe80::/10 ! -i br-web -p tcp -m tcp --dport 8080 -j DNAT --to-destination [2001:db8:1::2]:80'),
-      countOf(tables, 'ipv6', 'filter', '-d 2001:db8:1::2/128 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT')],
-    ['ipv6', 'tcp', undefined, 8081,
-      countOf(tables, 'ipv6', 'nat', '! -s fe80::/10 ! -i br-web -p tcp -m tcp --dport 8081 -j DNAT --to-destination [2001:db8:1::2]:80'),
-      countOf(tables, 'ipv6', 'filter', '-d 2001:db8:1::2/128 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT')],
+    row('ipv4', 'tcp', undefined, 8080, '! -i br-web -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.18.1.2:80', accept4('tcp', 80)),
+    row('ipv4', 'tcp', undefined, 8081, '! -i br-web -p tcp -m tcp --dport 8081 -j DNAT --to-destination 198.18.1.2:80', accept4('tcp', 80)),
+    row('ipv4', 'udp', '127.0.0.1', 9090, '-d 127.0.0.1/32 ! -i br-web -p udp -m udp --dport 9090 -j DNAT --to-destination 198.18.1.2:90', accept4('udp', 90)),
+    row('ipv6', 'tcp', undefined, 8080, '! -s fe80::/10 ! -i br-web -p tcp -m tcp --dport 8080 -j DNAT --to-destination [2001:db8:1::2]:80', accept6),
+    row('ipv6', 'tcp', undefined, 8081, '! -s fe80::/10 ! -i br-web -p tcp -m tcp --dport 8081 -j DNAT --to-destination [2001:db8:1::2]:80', accept6),
   ]);
   t.deepEqual(counters[0]!.dnat, { packets: counters[0]!.dnat!.packets, bytes: counters[0]!.dnat!.packets * 100n });
 });
