@@ -36,7 +36,7 @@ const port = (hostPort: number) => [{ proto: 'tcp' as const, hostPort, container
 /** The host ports the nftables backend DNATs in the namespace, read with nft. */
 async function publishedHostPorts(ns: TestNetns): Promise<number[]> {
   const text = await ns.run('nft', 'list', 'ruleset');
-  return [...text.matchAll(/tcp \. (\d+) : /g)].map((match) => Number(match[1])).sort((a, b) => a - b);
+  return [...text.matchAll(/tcp \. (\d+)(?: counter packets \d+ bytes \d+)? : /g)].map((match) => Number(match[1])).sort((a, b) => a - b);
 }
 
 async function open(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {
@@ -119,6 +119,7 @@ kernelTest('every public method rejects a wrong argument with a ValidationError 
     // A spec's own keys are named without a prefix, as in every spec error (`networks[0].bridge`).
     { method: 'apply', field: /^(spec|toString)$/, call: (v) => firewall.apply(v), accepts: [EMPTY_OBJECT] },
     { method: 'dryRun', field: /^(spec|toString)$/, call: (v) => firewall.dryRun(v), accepts: [EMPTY_OBJECT] },
+    { method: 'counters', field: /^(spec|toString)$/, call: (v) => firewall.counters(v), accepts: [undefined, EMPTY_OBJECT] },
     { method: 'show', field: 'backend', call: (v) => firewall.show(v), accepts: [undefined] },
     { method: 'flush', field: 'backend', call: (v) => firewall.flush(v), accepts: [undefined] },
     { method: 'addNetwork', field: 'network', call: (v) => firewall.addNetwork(v) },

@@ -30,7 +30,7 @@ async function dnats(ns: TestNetns, backend: FirewallBackend): Promise<string[]>
     }
   } else {
     // A port to an address and port, or an identity range (one interval element) to an address: each port keeps its number.
-    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+)(?:-(\d+))? : ([\d.]+)(?: \. (\d+))?/g)) {
+    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+)(?:-(\d+))?(?: counter packets \d+ bytes \d+)? : ([\d.]+)(?: \. (\d+))?/g)) {
       const [, proto, first, last, address, container] = match;
       for (let port = Number(first); port <= Number(last ?? first); port++) found.push(`${proto} ${port} -> ${address}:${container ?? port}`);
     }
@@ -151,7 +151,7 @@ async function dualStackDnats(ns: TestNetns, backend: FirewallBackend): Promise<
       }
     }
   } else {
-    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+) : ([\da-f:.]+) \. (\d+)/g)) {
+    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+)(?: counter packets \d+ bytes \d+)? : ([\da-f:.]+) \. (\d+)/g)) {
       found.push(`${match[1]} ${match[2]} -> ${match[3]!.includes(':') ? `[${match[3]}]` : match[3]}:${match[4]}`);
     }
   }

@@ -62,6 +62,8 @@ export type NativeBatchMessage =
       /** NFTA_SET_DESC_CONCAT: the byte length of each field of a concatenated key. */
       concat?: readonly number[];
       comment?: string;
+      /** A counter expression on the set, copied into every element. */
+      counter?: boolean;
     }
   | {
       kind: 'elements';
@@ -117,6 +119,9 @@ export interface NativeSet {
   dataType?: number;
   dataLen?: number;
   comment?: string;
+  /** Declared with a counter: `counters` holds each element's packets and bytes, u64 big endian. */
+  counter?: boolean;
+  counters?: Buffer;
   count: number;
   keys: Buffer;
   /** Closing keys, when the set's elements have them (ranges of a concatenated interval set). */

@@ -80,11 +80,11 @@ function decodeParts(types: readonly NftDatatype[], bytes: Uint8Array): KeyPart[
   return parts;
 }
 
-/** The declared types of a set read back, or undefined when they are not ones we write. */
-export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData; interval?: boolean } | undefined {
+/** The declaration of a set read back (types, interval, counter), or undefined when its types are not ones we write. */
+export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData; interval?: boolean; counter?: boolean } | undefined {
   const key = datatypesOf(set.keyType);
   if (key === undefined) return undefined;
-  const declared = (set.flags & SET_FLAG.interval) !== 0 ? { key, interval: true } : { key };
+  const declared = { key, ...((set.flags & SET_FLAG.interval) !== 0 ? { interval: true } : {}), ...(set.counter ? { counter: true } : {}) };
   if (set.dataType === undefined) return declared;
   if (set.dataType === DATA_VERDICT) return { ...declared, data: 'verdict' };
   const data = datatypesOf(set.dataType);
@@ -102,6 +102,7 @@ export function decodeElements(set: NativeSet, key: readonly NftDatatype[], data
     else if (data !== undefined) element.value = decodeParts(data, set.data!.subarray(i * set.dataLen!, (i + 1) * set.dataLen!));
     const valueText = valueTextOf(data, element);
     if (valueText !== undefined) element.valueText = valueText;
+    if (set.counters) element.counter = { packets: set.counters.readBigUInt64BE(i * 16), bytes: set.counters.readBigUInt64BE(i * 16 + 8) };
     elements.set(partsText(key, parts, element.keyEnd), element);
   }
   return elements;

@@ -44,11 +44,12 @@ export function networkChain(role: NetworkRole, bridge: string): string {
   return `${role}__${bridge}`;
 }
 
-/** A set's declaration: its key, its map data, and whether its elements are ranges. */
+/** A set's declaration: its key, its map data, whether its elements are ranges, and whether each counts what matched it. */
 export interface SetDeclaration {
   key: readonly NftDatatype[];
   data?: SetData;
   interval?: boolean;
+  counter?: boolean;
 }
 
 /** The sets of port mappings: each key ends with the protocol and port. */
@@ -67,7 +68,11 @@ export function rangeSetOf(set: string): string {
   return `${set}-ranges`;
 }
 
-/** The sets and maps of a family's table, by role. */
+/**
+ * The sets and maps of a family's table, by role. Those a port binding puts
+ * elements in count per element (`counter`), as Docker's layout counts on
+ * each binding's rules: its counters are the binding's (counters.ts).
+ */
 export function setsOf(family: Family): Record<string, SetDeclaration> {
   const address: NftDatatype = family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr';
   const verdictMap = { key: ['ifname'] as const, data: 'verdict' as const };
@@ -84,22 +89,22 @@ export function setsOf(family: Family): Record<string, SetDeclaration> {
     /** Container address to its network's direct-access chain. */
     'direct-access': { key: [address], data: 'verdict' },
     /** Container address, protocol, port: forwarding accepted from outside the bridge. */
-    'forward-ports': { key: [address, 'inet_proto', 'inet_service'] },
+    'forward-ports': { key: [address, 'inet_proto', 'inet_service'], counter: true },
     /** Host address, protocol, port to container address and port. */
-    'dnat-by-address': { key: [address, 'inet_proto', 'inet_service'], data: [address, 'inet_service'] },
+    'dnat-by-address': { key: [address, 'inet_proto', 'inet_service'], data: [address, 'inet_service'], counter: true },
     /** Protocol, port on every host address to container address and port. */
-    'dnat-any-address': { key: ['inet_proto', 'inet_service'], data: [address, 'inet_service'] },
+    'dnat-any-address': { key: ['inet_proto', 'inet_service'], data: [address, 'inet_service'], counter: true },
     /** Bridge, host address, protocol, port: left to the userland proxy when it comes from the container's own bridge. */
     'dnat-skip-by-address': { key: ['ifname', address, 'inet_proto', 'inet_service'] },
     'dnat-skip-any-address': { key: ['ifname', 'inet_proto', 'inet_service'] },
     /** Container address twice, protocol, port: a container reaching its own published port is masqueraded. */
-    'hairpin-masquerade': { key: [address, address, 'inet_proto', 'inet_service'] },
+    'hairpin-masquerade': { key: [address, address, 'inet_proto', 'inet_service'], counter: true },
     /** Loopback host address, protocol, port: published on loopback only, dropped from other interfaces. */
-    'loopback-ports': { key: [address, 'inet_proto', 'inet_service'] },
+    'loopback-ports': { key: [address, 'inet_proto', 'inet_service'], counter: true },
   };
   for (const name of PORT_SETS) {
-    const { key, data } = sets[name]!;
-    sets[rangeSetOf(name)] = { key, ...(data === undefined ? {} : { data: [address] }), interval: true };
+    const { key, data, counter } = sets[name]!;
+    sets[rangeSetOf(name)] = { key, ...(data === undefined ? {} : { data: [address] }), interval: true, ...(counter ? { counter } : {}) };
   }
   return sets;
 }

@@ -52,10 +52,10 @@ export class Transaction {
   addSet(table: TableImage, set: SetImage): void {
     this.batch.addSet({
       ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}),
-      ...(set.interval ? { flags: SET_FLAG.interval } : {}),
+      ...(set.interval ? { flags: SET_FLAG.interval } : {}), ...(set.counter ? { counter: true } : {}),
     });
     const type = set.key.join(' . ') + (set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`);
-    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type};${set.interval ? ' flags interval;' : ''} }`);
+    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type};${set.interval ? ' flags interval;' : ''}${set.counter ? ' counter;' : ''} }`);
   }
 
   deleteSet(table: TableImage, set: SetImage): void {
