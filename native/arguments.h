@@ -111,6 +111,11 @@ inline uint64_t AsU64(const Napi::Value& value, const std::string& field) {
   return static_cast<uint64_t>(AsInteger(value, field, 0, kMaxSafeInteger));
 }
 
+inline bool AsBool(const Napi::Value& value, const std::string& field) {
+  if (!value.IsBoolean()) throw Napi::TypeError::New(value.Env(), field + " must be a boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
 inline std::string AsBytes(const Napi::Value& value, const std::string& field) {
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     throw Napi::TypeError::New(value.Env(), field + " must be a Uint8Array");
@@ -145,6 +150,7 @@ Int ReadInt(const Napi::Object& object, const char* name) {
   return AsInt<Int>(object.Get(name), name);
 }
 inline uint64_t ReadU64(const Napi::Object& object, const char* name) { return AsU64(object.Get(name), name); }
+inline bool ReadBool(const Napi::Object& object, const char* name) { return AsBool(object.Get(name), name); }
 inline std::string ReadBytes(const Napi::Object& object, const char* name) { return AsBytes(object.Get(name), name); }
 inline Napi::Array ReadArray(const Napi::Object& object, const char* name) { return AsArray(object.Get(name), name); }
 inline Napi::Object ReadObject(const Napi::Object& object, const char* name) { return AsObject(object.Get(name), name); }

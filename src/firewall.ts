@@ -24,6 +24,7 @@ import {
   inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
 } from './arguments.js';
 import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
+import type { BindingCounters } from './backends/counters.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
 import { MappingFollower, type ConntrackOutcome } from './conntrack.js';
@@ -163,6 +164,21 @@ export class Firewall {
   async show(backend: BackendName = 'nftables'): Promise<BackendState> {
     const name = readBackendName(backend);
     return this.runAlone(async () => (await this.backend(name)).show());
+  }
+
+  /**
+   * Each port binding of `spec` (default: the spec this Firewall holds; none:
+   * []) with the packets and bytes its DNAT and forwarding rules or elements
+   * counted, read back from the kernel through the spec's backend. A binding
+   * the kernel does not hold (or holds for someone else) has no counters.
+   */
+  async counters(input?: SpecInput): Promise<BindingCounters[]> {
+    return this.runAlone(async () => {
+      const held = input === undefined ? this.held?.spec : undefined;
+      const spec = held ?? (input === undefined ? undefined : HeldSpec.parse(input, await this.ephemeralPorts(), this.held).spec);
+      if (spec === undefined) return [];
+      return (await this.backend(spec.backend)).counters(buildModel(spec));
+    });
   }
 
   /** Removes everything the library owns in the namespace for that backend. */

@@ -4,6 +4,7 @@
  */
 export { Firewall, BACKEND_NAMES, type ApplyResult, type FirewallOptions } from './firewall';
 export type { ApplyOutcome, BackendName, BackendState } from './backends/backend';
+export type { BindingCounters, PacketCounter } from './backends/counters';
 export type { HairpinOutcome, SysctlOutcome } from './sysctl';
 export { FirewallWatcher, type FirewallWatcherEvents, type WatchOptions } from './watch';
 export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';

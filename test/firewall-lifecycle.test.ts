@@ -36,7 +36,7 @@ const port = (hostPort: number) => [{ proto: 'tcp' as const, hostPort, container
 /** The host ports the nftables backend DNATs in the namespace, read with nft. */
 async function publishedHostPorts(ns: TestNetns): Promise<number[]> {
   const text = await ns.run('nft', 'list', 'ruleset');
-  return [...text.matchAll(/tcp \. (\d+) : /g)].map((match) => Number(match[1])).sort((a, b) => a - b);
+  return [...text.matchAll(/tcp \. (\d+)(?: counter packets \d+ bytes \d+)? : /g)].map((match) => Number(match[1])).sort((a, b) => a - b);
 }
 
 async function open(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {

@@ -28,7 +28,7 @@ async function dnats(ns: TestNetns, backend: FirewallBackend): Promise<string[]>
       }
     }
   } else {
-    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+) : ([\d.]+) \. (\d+)/g)) {
+    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+)(?: counter packets \d+ bytes \d+)? : ([\d.]+) \. (\d+)/g)) {
       found.push(`${match[1]} ${match[2]} -> ${match[3]}:${match[4]}`);
     }
   }
@@ -148,7 +148,7 @@ async function dualStackDnats(ns: TestNetns, backend: FirewallBackend): Promise<
       }
     }
   } else {
-    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+) : ([\da-f:.]+) \. (\d+)/g)) {
+    for (const match of (await ns.run('nft', 'list', 'ruleset')).matchAll(/(tcp|udp|sctp) \. (\d+)(?: counter packets \d+ bytes \d+)? : ([\da-f:.]+) \. (\d+)/g)) {
       found.push(`${match[1]} ${match[2]} -> ${match[3]!.includes(':') ? `[${match[3]}]` : match[3]}:${match[4]}`);
     }
   }

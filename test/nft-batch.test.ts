@@ -1,5 +1,6 @@
 import { kernelTest, createNetns } from './helpers/netns';
 import { NftBatch, NftConnection, KeyPacker, match, statement, VERDICT } from '../src/nft';
+import { inSet } from '../src/nft/concat';
 
 const T = { family: 'ip', table: 'bw' } as const;
 
@@ -177,4 +178,35 @@ kernelTest('elements, rules and sets are deleted, flushed and replaced', async (
   t.is(state.rules.length, 0);
   await conn.commit(new NftBatch().deleteTable({ family: 'ip6', name: 'bw' }));
   t.deepEqual(await conn.listTables(), []);
+});
+
+kernelTest('a set declared with a counter counts per element, read back; adding an element again keeps its counter', async (t) => {
+  const ns = await createNetns(t, 'nftcnt');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const keys = (...ports: number[]) => {
+    const packer = new KeyPacker(['ipv4_addr', 'inet_service']);
+    for (const port of ports) packer.add(['127.0.0.2', port]);
+    return { keyLen: packer.length, keys: packer.bytes() };
+  };
+  await conn.commit(new NftBatch()
+    .addTable({ family: 'ip', name: 'bw' })
+    .addChain({ ...T, name: 'output', hook: 'output', priority: 0, type: 'filter', policy: 'accept' })
+    .addSet({ ...T, name: 'counted', key: ['ipv4_addr', 'inet_service'], counter: true })
+    .addElements({ ...T, set: 'counted', ...keys(9, 10) })
+    .addRule({ ...T, chain: 'output', exprs: [...match.l4proto('udp'), ...inSet(['ip daddr', 'th dport'], 'counted')] }));
+  // Three datagrams of 1 byte (29 with the IPv4 and UDP headers) to port 9, none to 10.
+  const send = "const s = require('dgram').createSocket('udp4'); let n = 0; const next = () => (n++ < 3 ? s.send('x', 9, '127.0.0.2', next) : s.close()); next();";
+  await ns.run(process.execPath, '-e', send);
+  const set = (await conn.readTable('ip', 'bw')).sets.find((s) => s.name === 'counted')!;
+  t.like(set, { counter: true, count: 2 });
+  const counters = [0, 1, 2, 3].map((i) => set.counters!.readBigUInt64BE(i * 8));
+  t.deepEqual(counters.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), [0n, 0n, 3n, 87n], 'one element counted 3 packets of 29 bytes, the other nothing');
+  t.regex(await ns.run('nft', 'list', 'set', 'ip', 'bw', 'counted'), /\tcounter\n[\s\S]*127\.0\.0\.2 \. 9 counter packets 3 bytes 87/);
+
+  // Added again (not created): the kernel keeps the element it has, counter and all; a new one starts at zero.
+  await conn.commit(new NftBatch().addElements({ ...T, set: 'counted', ...keys(9, 11) }));
+  const listed = await ns.run('nft', 'list', 'set', 'ip', 'bw', 'counted');
+  t.regex(listed, /127\.0\.0\.2 \. 9 counter packets 3 bytes 87/);
+  t.regex(listed, /127\.0\.0\.2 \. 11 counter packets 0 bytes 0/);
 });

@@ -157,7 +157,7 @@ kernelTest('nftables backend: publishing and unpublishing ports changes elements
   t.like(await firewall.addPorts('br-alpha', endpoint, [{ proto: 'udp', hostPort: 53, containerPort: 53 }]), { commits: 1, changes: 3 });
   t.like(await firewall.removePorts('br-alpha', endpoint, [many]), { commits: 1, changes: 3000 });
   t.is(await ns.run('nft', '-a', 'list', 'chain', 'ip', 'bridgewall', 'nat-published'), rules, 'no rule was rewritten');
-  t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address'), /elements = \{ udp \. 53 : 198\.18\.1\.2 \. 53 \}/);
+  t.regex(await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address'), /elements = \{ udp \. 53 counter packets 0 bytes 0 : 198\.18\.1\.2 \. 53 \}/);
 });
 
 kernelTest('nftables backend: a change made behind its back is seen and repaired', async (t) => {
@@ -210,6 +210,6 @@ kernelTest('nftables backend: imperative calls of two Firewalls on one namespace
   ] }] }), { commits: 0 }, 'the two changes together are the declarative state');
   await first.removePorts('br-alpha', { ipv4: '198.18.1.2' }, [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
   const left = await ns.run('nft', 'list', 'map', 'ip', 'bridgewall', 'dnat-any-address');
-  t.regex(left, /tcp \. 8081 : 198\.18\.1\.3 \. 80/);
+  t.regex(left, /tcp \. 8081 counter packets 0 bytes 0 : 198\.18\.1\.3 \. 80/);
   t.notRegex(left, /8080/);
 });

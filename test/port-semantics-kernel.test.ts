@@ -34,7 +34,7 @@ async function publishes(ns: TestNetns, backend: FirewallBackend, family: Family
     const destination = family === 'ipv4' ? `${address}:${containerPort}` : `[${address}]:${containerPort}`;
     return new RegExp(`--dport ${hostPort} -j DNAT --to-destination ${destination.replace(/[.[\]]/g, '\\$&')}\\n`).test(text);
   }
-  return text.includes(`tcp . ${hostPort} : ${address} . ${containerPort}`);
+  return text.includes(`tcp . ${hostPort} counter packets 0 bytes 0 : ${address} . ${containerPort}`);
 }
 
 async function open(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {

@@ -118,6 +118,7 @@ SetMessage ReadSet(const Napi::Object& o) {
     m.has_comment = true;
     m.comment = ReadComment(o);
   }
+  if (Has(o, "counter")) m.counter = ReadBool(o, "counter");
   return m;
 }
 
@@ -333,6 +334,8 @@ void EncodeSet(BatchWriter& w, const SetMessage& m, long index) {
       nftnl_set_set_u32(set.get(), NFTNL_SET_DATA_LEN, m.data_len);
     }
     if (m.has_policy) nftnl_set_set_u32(set.get(), NFTNL_SET_POLICY, m.policy);
+    // The kernel gives each element added without expressions of its own a copy of the set's.
+    if (m.counter) nftnl_set_add_expr(set.get(), nftnl_expr_alloc("counter"));
     Owned<nftnl_udata_buf, nftnl_udata_buf_free> udata(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
     if (m.key_byteorder != 0) nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_KEYBYTEORDER, m.key_byteorder);
     if (m.data_byteorder != 0) nftnl_udata_put_u32(udata.get(), NFTNL_UDATA_SET_DATABYTEORDER, m.data_byteorder);

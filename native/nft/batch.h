@@ -70,6 +70,8 @@ struct SetFields {
   uint32_t data_len = 0;
   bool has_comment = false;
   std::string comment;
+  // Declared with a counter expression (nft's `counter` in a set): every element gets its own.
+  bool counter = false;
 };
 
 // Elements travel as packed bytes, in a batch and when read back: `count`
@@ -80,6 +82,8 @@ struct PackedElements {
   std::string keys;
   std::string data;
   std::vector<Verdict> verdicts;
+  // Read back only, for a set declared with a counter: packets then bytes of each element, big endian.
+  std::vector<uint64_t> counters;
 };
 
 struct SetMessage : SetFields {

@@ -14,7 +14,10 @@
 #include <string_view>
 #include <linux/netfilter/nf_tables.h>
 
+#include <endian.h>
+
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "nft/owned.h"
@@ -162,6 +165,24 @@ void DumpRules(NetlinkSocket& socket, uint32_t family, const std::string& table,
       "nft.dump");
 }
 
+// The packets and bytes of the element's counter (0 and 0 for an element without one, such as an interval's end).
+void AppendCounter(nftnl_set_elem* element, std::vector<uint64_t>& counters) {
+  uint64_t counted[2] = {0, 0};
+  nftnl_set_elem_expr_foreach(
+      element,
+      [](nftnl_expr* e, void* data) -> int {
+        if (std::strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") != 0) return 0;
+        auto* out = static_cast<uint64_t*>(data);
+        out[0] = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+        out[1] = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+        return 0;
+      },
+      counted);
+  // Big endian, as the JavaScript side reads them whatever the host's order.
+  counters.push_back(htobe64(counted[0]));
+  counters.push_back(htobe64(counted[1]));
+}
+
 void DumpElements(NetlinkSocket& socket, uint32_t family, const std::string& table, DumpedSet& set) {
   char request[kRequestBytes];
   nlmsghdr* nlh = nftnl_nlmsg_build_hdr(request, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, socket.NextSeq());
@@ -187,6 +208,7 @@ void DumpElements(NetlinkSocket& socket, uint32_t family, const std::string& tab
             set.verdicts.push_back(Verdict{static_cast<int32_t>(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT)),
                                            StringOrEmpty(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN))});
           }
+          if (set.counter) AppendCounter(e, set.counters);
           set.count++;
         }
       },
@@ -221,6 +243,13 @@ void DumpSets(NetlinkSocket& socket, uint32_t family, const std::string& table, 
           const void* udata = nftnl_set_get_data(s.get(), NFTNL_SET_USERDATA, &len);
           set.has_comment = ParseComment(udata, len, NFTNL_UDATA_SET_COMMENT, &set.comment);
         }
+        nftnl_set_expr_foreach(
+            s.get(),
+            [](nftnl_expr* e, void* data) -> int {
+              if (std::strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) *static_cast<bool*>(data) = true;
+              return 0;
+            },
+            &set.counter);
         dump.sets.push_back(std::move(set));
       },
       "nft.dump");
@@ -343,6 +372,10 @@ Napi::Object TableDumpToJs(Napi::Env env, const TableDump& dump) {
       set.Set("dataLen", s.data_len);
     }
     if (s.has_comment) set.Set("comment", s.comment);
+    if (s.counter) {
+      set.Set("counter", true);
+      set.Set("counters", Napi::Buffer<uint64_t>::Copy(env, s.counters.data(), s.counters.size()));
+    }
     set.Set("count", static_cast<double>(s.count));
     set.Set("keys", BytesToJs(env, s.keys));
     if (!s.data.empty()) set.Set("data", BytesToJs(env, s.data));

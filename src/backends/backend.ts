@@ -7,6 +7,7 @@ import type { FirewallModel } from '../docker/model.js';
 import type { FamilyPortChange } from '../docker/port-change.js';
 import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
+import type { BindingCounters } from './counters.js';
 
 export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
@@ -88,6 +89,8 @@ export interface Backend {
   dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
   /** What the library owns, read back from the kernel. */
   show(): Promise<BackendState>;
+  /** Each binding of `model` with the packets and bytes its rules or elements counted, read back (see counters.ts); creates nothing. */
+  counters(model: FirewallModel): Promise<BindingCounters[]>;
   /** Removes everything the library owns; the user's chain only if it is empty. */
   flush(): Promise<ApplyOutcome>;
   close(): void;

@@ -6,6 +6,8 @@ import { formatReport } from '../demo/format.js';
 import { SandboxError } from '../sandbox/tools.js';
 import { invalid, ValidationError } from '../errors.js';
 import { formatWarning, type Warning } from '../warnings.js';
+import { DEFAULT_BACKEND } from '../input/validate.js';
+import { countersJson, formatCounters } from './counters.js';
 import { readSpecText } from './spec-file.js';
 
 export interface CommonOptions {
@@ -73,6 +75,16 @@ export async function showCommand(options: CommonOptions & { backend?: string })
     for (const backend of backends) states.push(await firewall.show(backend));
     if (options.json) return `${JSON.stringify(states.map(({ backend, data }) => ({ backend, state: data })))}\n`;
     return states.map((state) => `# ${state.backend}\n${state.text}`).join('');
+  });
+}
+
+/** Each binding of the spec in SPEC with its counters, on the backend the spec names. */
+export async function countersCommand(file: string, options: CommonOptions): Promise<string> {
+  const spec = await readSpec(file) as Parameters<Firewall['counters']>[0];
+  return withFirewall(options, async (firewall) => {
+    const counters = await firewall.counters(spec);
+    const backend = (spec as { backend?: BackendName }).backend ?? DEFAULT_BACKEND;
+    return options.json ? `${JSON.stringify({ backend, counters: countersJson(counters) })}\n` : formatCounters(backend, counters);
   });
 }
 

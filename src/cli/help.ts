@@ -6,6 +6,7 @@ netfilter (nftables, iptables-nft or legacy iptables) inside a network namespace
 Usage:
   bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json] [--quiet]
   bridgewall show [--backend iptables|iptables-nft|nftables] [--netns PATH] [--json]
+  bridgewall show --counters SPEC.json [--netns PATH] [--json]
   bridgewall flush [--backend iptables|iptables-nft|nftables] [--netns PATH] [--quiet]
   bridgewall demo [--backend iptables|iptables-nft|nftables] [--json]
   bridgewall COMMAND --help
@@ -14,6 +15,7 @@ Usage:
 Commands:
   apply   make the namespace match a spec (idempotent; what the spec no longer lists is removed)
   show    print what bridgewall owns in the namespace, read back from the kernel
+          (--counters: packets and bytes per port binding of a spec)
   flush   remove everything bridgewall owns in the namespace
   demo    build a throwaway sandbox of namespaces, apply a spec there and prove it with real connections
 
@@ -91,13 +93,23 @@ SPEC.json:
 `;
 
 export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|iptables-nft|nftables] [--netns PATH] [--json]
+       bridgewall show --counters SPEC.json [--netns PATH] [--json]
 
 Prints the chains, rules, sets and maps bridgewall owns in the namespace, read
 back from the kernel (iptables-save text, or nft syntax). Without --backend,
 every backend is shown.
 
+With --counters, prints each port binding of the spec in SPEC.json (- for
+standard input) with the packets and bytes its rules counted, on the backend
+the spec names: dnat, translated to the container by that binding; fwd,
+forwarded to the container port (shared by the bindings of one container
+port). The rules see a connection's first packet; "-" where the binding has
+no such rule (no host port; a network that accepts everything) or the kernel
+does not hold it.
+
 Options:
   --backend NAME  iptables, iptables-nft or nftables
+  --counters      counters per port binding of SPEC.json
   --netns PATH    network namespace to read (default: bridgewall's own)
   --json          print as JSON
   -h, --help      show this help

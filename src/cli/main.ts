@@ -26,7 +26,20 @@ const COMMANDS = {
       return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true, adopt: values.adopt === true });
     },
   },
-  show: backendCommand('show', SHOW_HELP, {}, (loaded, options) => loaded.showCommand(options)),
+  show: {
+    help: SHOW_HELP,
+    options: { ...COMMON, backend: { type: 'string' }, counters: { type: 'boolean' } },
+    run: async (values: Record<string, unknown>, positionals: string[]) => {
+      if (values.counters !== true) {
+        rejectArguments('show', positionals);
+        return (await commands()).showCommand({ ...common(values), ...backend(values) });
+      }
+      // The kernel holds rules and elements, not which binding each is for: the spec says.
+      if (positionals.length !== 1) throw new UsageError('show --counters takes one SPEC.json file (or - for standard input): the bindings to count');
+      if (values.backend !== undefined) throw new UsageError('show --counters counts on the backend its SPEC names; drop --backend');
+      return (await commands()).countersCommand(positionals[0]!, common(values));
+    },
+  },
   flush: backendCommand('flush', FLUSH_HELP, QUIET, (loaded, options) => loaded.flushCommand(options)),
   demo: {
     help: DEMO_HELP,
@@ -38,7 +51,7 @@ const COMMANDS = {
   },
 } as const;
 
-/** A command on what the library owns in a namespace (show, flush): no argument, --netns, --json, --backend. */
+/** A command on what the library owns in a namespace (flush): no argument, --netns, --json, --backend. */
 function backendCommand<Extra extends object>(
   name: string, help: string, extra: Extra,
   run: (loaded: Commands, options: ReturnType<typeof common> & ReturnType<typeof backend>) => Promise<string>,

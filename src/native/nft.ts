@@ -60,6 +60,8 @@ export type NativeBatchMessage =
       keyByteorder?: number;
       dataByteorder?: number;
       comment?: string;
+      /** A counter expression on the set, copied into every element. */
+      counter?: boolean;
     }
   | {
       kind: 'elements';
@@ -113,6 +115,9 @@ export interface NativeSet {
   dataType?: number;
   dataLen?: number;
   comment?: string;
+  /** Declared with a counter: `counters` holds each element's packets and bytes, u64 big endian. */
+  counter?: boolean;
+  counters?: Buffer;
   count: number;
   keys: Buffer;
   data?: Buffer;

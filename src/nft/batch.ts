@@ -53,6 +53,8 @@ export interface SetSpec extends TableRef {
   /** Extra SET_FLAG bits (MAP is implied by `data`). */
   flags?: number;
   comment?: string;
+  /** nft's `counter` in a set: each element counts the packets and bytes that matched it. */
+  counter?: boolean;
 }
 
 export interface ElementsSpec extends TableRef {
@@ -205,6 +207,7 @@ export class NftBatch {
       message.dataByteorder = byteorderOf(spec.data);
     }
     if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
+    if (spec.counter) message.counter = true;
     return this.push(message, `${op} set ${spec.family} ${spec.table} ${spec.name}`);
   }
 

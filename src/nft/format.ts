@@ -116,7 +116,7 @@ export function formatExprs(family: 'ip' | 'ip6', exprs: readonly NftExpr[]): st
         break;
       }
       case 'masq': words.push('masquerade'); break;
-      case 'counter': words.push('counter'); break;
+      case 'counter': words.push(`counter packets ${e.packets ?? 0} bytes ${e.bytes ?? 0}`); break;
       default: words.push(`[${e.type}]`);
     }
   }

@@ -13,6 +13,7 @@ import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docke
 import {
   nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
 } from './ownership.js';
+import { bindingCounters, COUNTED_TABLES } from '../../docker/iptables/counters.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
 import type { FirewallModel } from '../../docker/model.js';
@@ -22,10 +23,11 @@ import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, type Family } from '../../family.js';
 import type { IptRule } from '../../iptc/rule.js';
-import { IptcTable } from '../../iptc/table.js';
+import { IptcTable, type IptChain } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { BindingCounters } from '../counters.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
@@ -177,6 +179,15 @@ export class IptablesBackend implements Backend {
       if (tables.length > 0) data.push({ family, tables });
     }
     return { backend: this.name, text, data };
+  }
+
+  async counters(model: FirewallModel): Promise<BindingCounters[]> {
+    const read = new Map<string, IptChain[]>();
+    for (const { family } of model.families) {
+      const existing = await this.tables.existingTables(family);
+      for (const table of COUNTED_TABLES) if (existing.includes(table)) read.set(`${family} ${table}`, (await this.tables.readWithFingerprint(family, table)).chains);
+    }
+    return bindingCounters(model, (family, table) => read.get(`${family} ${table}`));
   }
 
   /** Docker's FilterForwardDrop: the filter FORWARD policy DROP in each family, set where forwarding was just turned on. */

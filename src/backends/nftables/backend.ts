@@ -25,6 +25,8 @@ import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
 import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { BindingCounters } from '../counters.js';
+import { bindingCounters } from './counters.js';
 import { diffTable } from './diff.js';
 import { foreignForwardDrops } from './foreign-forward.js';
 import { mergeImage } from './merge.js';
@@ -154,6 +156,10 @@ export class NftablesBackend implements Backend {
         sets: [...table.sets.values()].map((set) => ({ name: set.name, elements: [...set.elements.keys()] })),
       })),
     };
+  }
+
+  async counters(model: FirewallModel): Promise<BindingCounters[]> {
+    return bindingCounters(model, (await this.current()).tables);
   }
 
   /** Removes our tables; one whose user chain holds rules keeps that chain alone. */

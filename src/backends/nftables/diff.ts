@@ -80,7 +80,7 @@ function diffElements(
 
 function sameDeclaration(a: SetImage, b: SetImage): boolean {
   const data = (set: SetImage) => (set.data === undefined ? '' : set.data === 'verdict' ? 'verdict' : set.data.join('.'));
-  return a.key.join('.') === b.key.join('.') && data(a) === data(b);
+  return a.key.join('.') === b.key.join('.') && data(a) === data(b) && (a.counter ?? false) === (b.counter ?? false);
 }
 
 function sameBase(a: ChainImage, b: ChainImage): boolean {

@@ -76,14 +76,15 @@ function decodeParts(types: readonly NftDatatype[], bytes: Uint8Array): KeyPart[
   return parts;
 }
 
-/** The declared types of a set read back, or undefined when they are not ones we write. */
-export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData } | undefined {
+/** The declaration of a set read back (types, counter), or undefined when its types are not ones we write. */
+export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData; counter?: boolean } | undefined {
   const key = datatypesOf(set.keyType);
   if (key === undefined) return undefined;
-  if (set.dataType === undefined) return { key };
-  if (set.dataType === DATA_VERDICT) return { key, data: 'verdict' };
+  const counter = set.counter ? { counter: true } : {};
+  if (set.dataType === undefined) return { key, ...counter };
+  if (set.dataType === DATA_VERDICT) return { key, data: 'verdict', ...counter };
   const data = datatypesOf(set.dataType);
-  return data === undefined ? undefined : { key, data };
+  return data === undefined ? undefined : { key, data, ...counter };
 }
 
 /** The elements of a set read back, keyed by their text. */
@@ -96,6 +97,7 @@ export function decodeElements(set: NativeSet, key: readonly NftDatatype[], data
     else if (data !== undefined) element.value = decodeParts(data, set.data!.subarray(i * set.dataLen!, (i + 1) * set.dataLen!));
     const valueText = valueTextOf(data, element);
     if (valueText !== undefined) element.valueText = valueText;
+    if (set.counters) element.counter = { packets: set.counters.readBigUInt64BE(i * 16), bytes: set.counters.readBigUInt64BE(i * 16 + 8) };
     elements.set(partsText(key, parts), element);
   }
   return elements;

@@ -8,6 +8,7 @@ import type { NativeVerdict } from '../../native/nft.js';
 import type { NftDatatype, NftFamily, NftHook, NftPolicy } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
 import type { NftExpr } from '../../nft/expr.js';
+import type { PacketCounter } from '../counters.js';
 
 export interface BaseChain {
   type: 'filter' | 'nat';
@@ -41,12 +42,16 @@ export interface ElementImage {
   verdict?: NativeVerdict;
   /** The value (or verdict) in nft syntax: equal text, equal element. */
   valueText?: string;
+  /** Read back from a set with a counter: what matched the element since it was added. */
+  counter?: PacketCounter;
 }
 
 export interface SetImage {
   name: string;
   key: readonly NftDatatype[];
   data?: SetData;
+  /** Each element counts the packets and bytes that matched it (nft's `counter` in a set). */
+  counter?: boolean;
   /** By the key's nft text. */
   elements: Map<string, ElementImage>;
 }
@@ -62,9 +67,9 @@ export function emptyImage(family: NftFamily, name: string): TableImage {
   return { family, name, chains: new Map(), sets: new Map() };
 }
 
-/** A canonical text of expressions: attributes sorted, bytes in hex. */
+/** A canonical text of expressions: attributes sorted, bytes in hex; what a counter counted is not the rule's. */
 export function signatureOf(exprs: readonly NftExpr[], comment: string | undefined): string {
-  const canonical = exprs.map((e) =>
+  const canonical = exprs.map((e) => e.type === 'counter' ? 'type=counter' :
     Object.keys(e).sort().map((k) => {
       const v = e[k]!;
       return `${k}=${v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : String(v)}`;

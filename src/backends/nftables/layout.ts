@@ -44,8 +44,12 @@ export function networkChain(role: NetworkRole, bridge: string): string {
   return `${role}__${bridge}`;
 }
 
-/** The sets and maps of a family's table, by role. */
-export function setsOf(family: Family): Record<string, { key: readonly NftDatatype[]; data?: SetData }> {
+/**
+ * The sets and maps of a family's table, by role. Those a port binding puts
+ * elements in count per element (`counter`), as Docker's layout counts on
+ * each binding's rules: its counters are the binding's (counters.ts).
+ */
+export function setsOf(family: Family): Record<string, { key: readonly NftDatatype[]; data?: SetData; counter?: boolean }> {
   const address: NftDatatype = family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr';
   const verdictMap = { key: ['ifname'] as const, data: 'verdict' as const };
   return {
@@ -61,18 +65,18 @@ export function setsOf(family: Family): Record<string, { key: readonly NftDataty
     /** Container address to its network's direct-access chain. */
     'direct-access': { key: [address], data: 'verdict' },
     /** Container address, protocol, port: forwarding accepted from outside the bridge. */
-    'forward-ports': { key: [address, 'inet_proto', 'inet_service'] },
+    'forward-ports': { key: [address, 'inet_proto', 'inet_service'], counter: true },
     /** Host address, protocol, port to container address and port. */
-    'dnat-by-address': { key: [address, 'inet_proto', 'inet_service'], data: [address, 'inet_service'] },
+    'dnat-by-address': { key: [address, 'inet_proto', 'inet_service'], data: [address, 'inet_service'], counter: true },
     /** Protocol, port on every host address to container address and port. */
-    'dnat-any-address': { key: ['inet_proto', 'inet_service'], data: [address, 'inet_service'] },
+    'dnat-any-address': { key: ['inet_proto', 'inet_service'], data: [address, 'inet_service'], counter: true },
     /** Bridge, host address, protocol, port: left to the userland proxy when it comes from the container's own bridge. */
     'dnat-skip-by-address': { key: ['ifname', address, 'inet_proto', 'inet_service'] },
     'dnat-skip-any-address': { key: ['ifname', 'inet_proto', 'inet_service'] },
     /** Container address twice, protocol, port: a container reaching its own published port is masqueraded. */
-    'hairpin-masquerade': { key: [address, address, 'inet_proto', 'inet_service'] },
+    'hairpin-masquerade': { key: [address, address, 'inet_proto', 'inet_service'], counter: true },
     /** Loopback host address, protocol, port: published on loopback only, dropped from other interfaces. */
-    'loopback-ports': { key: [address, 'inet_proto', 'inet_service'] },
+    'loopback-ports': { key: [address, 'inet_proto', 'inet_service'], counter: true },
   };
 }
 

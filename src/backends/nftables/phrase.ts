@@ -36,6 +36,16 @@ export function addressKeyword(family: Family): 'ip' | 'ip6' {
   return family === 'ipv4' ? 'ip' : 'ip6';
 }
 
+/**
+ * A statement with a counter before it, as Docker's nftables layout writes
+ * every rule that ends in one (`counter accept`, moby nftabler); dispatching
+ * through a verdict map counts nothing, as there, and neither does a DNAT
+ * through a map, whose elements count instead.
+ */
+function counted(action: Phrase): Phrase {
+  return { text: `counter ${action.text}`, exprs: [...statement.counter(), ...action.exprs] };
+}
+
 export const phrase = {
   iifname: (name: string, negate?: boolean): Phrase => ({ text: `iifname ${not(negate)}${quote(name)}`, exprs: match.iifname(name, { negate }) }),
   oifname: (name: string, negate?: boolean): Phrase => ({ text: `oifname ${not(negate)}${quote(name)}`, exprs: match.oifname(name, { negate }) }),
@@ -54,16 +64,17 @@ export const phrase = {
   replies: (): Phrase => ({ text: 'ct state established,related', exprs: match.ctState(['established', 'related']) }),
   inSet: (fields: readonly Field[], set: string): Phrase => ({ text: `${fields.join(' . ')} @${set}`, exprs: inSet(fields, set) }),
   verdictMap: (field: Field, map: string): Phrase => ({ text: `${field} vmap @${map}`, exprs: verdictMap([field], map) }),
+  // Not counted: a counter before the map's lookup would count the packets it misses too; the map's elements count per mapping.
   dnatFromMap: (family: Family, fields: readonly Field[], map: string): Phrase => ({
     text: `dnat ${addressKeyword(family)} to ${fields.join(' . ')} map @${map}`, exprs: dnatFromMap(family, fields, map),
   }),
-  dnat: (address: string): Phrase => ({ text: `dnat to ${address}`, exprs: statement.dnat(address) }),
-  sourceNat: (nat: SourceNat): Phrase => (nat.kind === 'masquerade'
+  dnat: (address: string): Phrase => counted({ text: `dnat to ${address}`, exprs: statement.dnat(address) }),
+  sourceNat: (nat: SourceNat): Phrase => counted(nat.kind === 'masquerade'
     ? { text: 'masquerade', exprs: statement.masquerade() }
     : { text: `snat to ${nat.toSource}`, exprs: statement.snat(nat.toSource) }),
-  accept: (): Phrase => ({ text: 'accept', exprs: statement.accept() }),
-  drop: (): Phrase => ({ text: 'drop', exprs: statement.drop() }),
+  accept: (): Phrase => counted({ text: 'accept', exprs: statement.accept() }),
+  drop: (): Phrase => counted({ text: 'drop', exprs: statement.drop() }),
   verdict: (verdict: 'ACCEPT' | 'DROP'): Phrase => (verdict === 'ACCEPT' ? phrase.accept() : phrase.drop()),
-  return: (): Phrase => ({ text: 'return', exprs: statement.return() }),
-  jump: (chain: string): Phrase => ({ text: `jump ${chain}`, exprs: statement.jump(chain) }),
+  return: (): Phrase => counted({ text: 'return', exprs: statement.return() }),
+  jump: (chain: string): Phrase => counted({ text: `jump ${chain}`, exprs: statement.jump(chain) }),
 };

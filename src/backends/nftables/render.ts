@@ -1,6 +1,7 @@
 /**
  * Our table in the shape `nft list table` prints, from the image read back:
- * maps and sets with their elements, then chains with their rules.
+ * maps and sets with their elements, then chains with their rules, counters
+ * and all.
  */
 import { formatExprs } from '../../nft/format.js';
 import { verdictText } from './elements.js';
@@ -18,9 +19,12 @@ export function renderTable(table: TableImage): string {
 function renderSet(set: SetImage): string {
   const data = set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`;
   const lines = [`\t${set.data === undefined ? 'set' : 'map'} ${set.name} {`, `\t\ttype ${set.key.join(' . ')}${data}`];
+  if (set.counter) lines.push('\t\tcounter');
   if (set.elements.size > 0) {
-    const elements = [...set.elements].map(([key, element]) =>
-      element.verdict ? `${key} : ${verdictText(element.verdict)}` : element.valueText ? `${key} : ${element.valueText}` : key);
+    const elements = [...set.elements].map(([text, element]) => {
+      const key = element.counter ? `${text} counter packets ${element.counter.packets} bytes ${element.counter.bytes}` : text;
+      return element.verdict ? `${key} : ${verdictText(element.verdict)}` : element.valueText ? `${key} : ${element.valueText}` : key;
+    });
     lines.push(`\t\telements = { ${elements.join(',\n\t\t\t     ')} }`);
   }
   return `${lines.join('\n')}\n\t}\n`;

@@ -49,9 +49,11 @@ export class Transaction {
   }
 
   addSet(table: TableImage, set: SetImage): void {
-    this.batch.addSet({ ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}) });
+    this.batch.addSet({
+      ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}), ...(set.counter ? { counter: true } : {}),
+    });
     const type = set.key.join(' . ') + (set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`);
-    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type}; }`);
+    this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type};${set.counter ? ' counter;' : ''} }`);
   }
 
   deleteSet(table: TableImage, set: SetImage): void {
