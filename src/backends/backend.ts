@@ -8,6 +8,7 @@ import type { FamilyPortChange } from '../docker/port-change.js';
 import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
 import type { BindingCounters } from './counters.js';
+import type { ShownFamily } from './shown.js';
 
 export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
@@ -31,10 +32,10 @@ export interface ApplyOptions {
 
 export interface BackendState {
   backend: BackendName;
-  /** What the library owns, as the backend's own tool prints it (iptables-save, nft list). */
+  /** What the backend reads back, as its own tools print it (iptables-save, nft list), foreign rules marked in comment lines. */
   text: string;
-  /** The same, as data. */
-  data: unknown;
+  /** The same, as data (shown.ts; schema/show.json). */
+  data: ShownFamily[];
 }
 
 /**
