@@ -119,6 +119,7 @@ kernelTest('every public method rejects a wrong argument with a ValidationError 
     // A spec's own keys are named without a prefix, as in every spec error (`networks[0].bridge`).
     { method: 'apply', field: /^(spec|toString)$/, call: (v) => firewall.apply(v), accepts: [EMPTY_OBJECT] },
     { method: 'dryRun', field: /^(spec|toString)$/, call: (v) => firewall.dryRun(v), accepts: [EMPTY_OBJECT] },
+    { method: 'counters', field: /^(spec|toString)$/, call: (v) => firewall.counters(v), accepts: [undefined, EMPTY_OBJECT] },
     { method: 'show', field: 'backend', call: (v) => firewall.show(v), accepts: [undefined] },
     { method: 'flush', field: 'backend', call: (v) => firewall.flush(v), accepts: [undefined] },
     { method: 'addNetwork', field: 'network', call: (v) => firewall.addNetwork(v) },

@@ -15,8 +15,9 @@ export interface PacketCounter {
 /**
  * One binding of the model (one host port to one container port of one
  * family) with what its rules counted. Both counters see the packets that
- * reach the rule: a connection's first packet (the NAT rules see no other,
- * and the established ones are accepted before the per-port rules, as in
+ * reach the rule: a connection's first packet (the NAT rules see no other;
+ * the forwarding rules also see it resent before the answer, as a
+ * connection is accepted before the per-port rules once answered, as in
  * Docker's layouts), and every packet of a flow conntrack does not track.
  */
 export interface BindingCounters {

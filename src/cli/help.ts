@@ -112,7 +112,8 @@ With --counters, prints each port binding of the spec in SPEC.json (- for
 standard input) with the packets and bytes its rules counted, on the backend
 the spec names: dnat, translated to the container by that binding; fwd,
 forwarded to the container port (shared by the bindings of one container
-port). The rules see a connection's first packet; "-" where the binding has
+port). The rules see a connection's first packet (fwd: and any resent before
+the answer); "-" where the binding has
 no such rule (no host port; a network that accepts everything) or the kernel
 does not hold it.
 

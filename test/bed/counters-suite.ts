@@ -2,7 +2,8 @@
  * Per-binding counters, proven with packets: connections through one
  * published port (IPv4, IPv6, TCP, UDP, and straight to a routed container)
  * move that binding's DNAT and forwarding counters by one packet each (a
- * connection's first packet is the one the rules see), and nothing else's; the counters survive an apply that changes nothing and the
+ * connection's first packet is the one the rules see; see RESENT), and
+ * nothing else's; the counters survive an apply that changes nothing and the
  * port-only path that publishes and removes ports next to them. Registered
  * once per backend.
  */
@@ -37,13 +38,34 @@ function specFor(backend: BackendName): SpecInput {
   };
 }
 
+type Packets = Record<string, [number | undefined, number | undefined]>;
+
 /** A binding's counters as `[dnat packets, forwarded packets]`, by `proto hostPort>address:port` (`-` without a host port). */
-function packetsByBinding(counters: readonly BindingCounters[]): Record<string, [number | undefined, number | undefined]> {
+function packetsByBinding(counters: readonly BindingCounters[]): Packets {
   const packets = (counter: BindingCounters['dnat']) => (counter === undefined ? undefined : Number(counter.packets));
   return Object.fromEntries(counters.map((binding) => [
     `${binding.proto} ${binding.hostPort ?? '-'}>${binding.containerAddress}:${binding.containerPort}`,
     [packets(binding.dnat), packets(binding.forwarded)],
   ]));
+}
+
+/**
+ * A connection's first packet resent before the answer (a SYN resent while
+ * the host resolves a new IPv6 neighbour on a loaded machine) meets the
+ * forwarding rules again, never NAT: this many such per binding are allowed.
+ */
+const RESENT = 2;
+
+/** Exactly the bindings expected, with exactly the DNAT packets, and the forwarded ones (none exactly none). */
+function expectPackets(t: ExecutionContext, counters: readonly BindingCounters[], expected: Packets): void {
+  const actual = packetsByBinding(counters);
+  t.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort());
+  for (const [binding, [dnat, forwarded]] of Object.entries(expected)) {
+    const [seenDnat, seenForwarded] = actual[binding] ?? [];
+    t.is(seenDnat, dnat, `${binding}: dnat`);
+    if (!forwarded) t.is(seenForwarded, forwarded, `${binding}: forwarded`);
+    else t.true(seenForwarded! >= forwarded && seenForwarded! <= forwarded + RESENT, `${binding}: forwarded ${seenForwarded}, expected ${forwarded}`);
+  }
 }
 
 /** `count` connections from outside to `address:port`, each answered by the container named after `server`. */
@@ -72,7 +94,7 @@ export function registerCountersSuite(backend: BackendName): void {
       family: 'ipv4', bridge: WEB.bridge, proto: 'tcp', hostPort: 8080, containerAddress: WEB.first, containerPort: 80,
       dnat: { packets: 0n, bytes: 0n }, forwarded: { packets: 0n, bytes: 0n },
     });
-    const untouched = {
+    const untouched: Packets = {
       [`tcp 8080>${WEB.first}:80`]: [0, 0],
       [`tcp 8081>${WEB.first}:81`]: [0, 0],
       [`udp 8080>${WEB.first}:80`]: [0, 0],
@@ -82,7 +104,7 @@ export function registerCountersSuite(backend: BackendName): void {
       [`tcp 9090>${WEB.second}:80`]: [0, 0],
       [`tcp ->${ROUTED.first}:80`]: [undefined, 0],
     };
-    t.deepEqual(packetsByBinding(counters), untouched);
+    expectPackets(t, counters, untouched);
 
     await expectProbes(t, [
       ...connections(bed.outside, UPLINK.hostIpv4, 8080, WEB.first, 3),
@@ -90,7 +112,7 @@ export function registerCountersSuite(backend: BackendName): void {
       ...connections(bed.outside, UPLINK.hostIpv6, 8080, WEB.first, 1),
       ...connections(bed.outside, ROUTED.first, 80, ROUTED.first, 2),
     ]);
-    const moved = {
+    const moved: Packets = {
       ...untouched,
       [`tcp 8080>${WEB.first}:80`]: [3, 3],
       [`udp 8080>${WEB.first}:80`]: [1, 1],
@@ -98,15 +120,15 @@ export function registerCountersSuite(backend: BackendName): void {
       [`tcp ->${ROUTED.first}:80`]: [undefined, 2],
     };
     const after = await fw.counters();
-    t.deepEqual(packetsByBinding(after), moved);
+    expectPackets(t, after, moved);
     const web = after.find((binding) => binding.hostPort === 8080 && binding.proto === 'tcp')!;
     t.true(web.dnat!.bytes >= 3n * 40n, `a TCP SYN is at least 40 bytes: ${web.dnat!.bytes}`);
-    t.is(web.forwarded!.bytes, web.dnat!.bytes, 'the same packets, DNATed then forwarded');
+    t.true(web.forwarded!.bytes >= web.dnat!.bytes, 'the same packets, DNATed then forwarded');
     if (backend === 'nftables') {
       // show prints them as nft list does.
       const shown = (await fw.show('nftables')).text;
       t.true(shown.includes(`tcp . 8080 counter packets 3 bytes ${web.dnat!.bytes} : ${WEB.first} . 80`), shown);
-      t.true(shown.includes(`${WEB.first} . tcp . 80 counter packets 3 bytes ${web.dnat!.bytes}`), shown);
+      t.true(shown.includes(`${WEB.first} . tcp . 80 counter packets ${web.forwarded!.packets} bytes ${web.forwarded!.bytes}`), shown);
     }
 
     // An apply that changes nothing commits nothing and keeps every counter, from this Firewall and from a new one.
@@ -121,14 +143,14 @@ export function registerCountersSuite(backend: BackendName): void {
     t.true((await fw.addPorts(WEB.bridge, { ipv4: WEB.first }, ['8082:80'])).changes > 0);
     t.true((await fw.removePorts(WEB.bridge, { ipv4: WEB.first }, ['8081:81'])).changes > 0);
     const { [`tcp 8081>${WEB.first}:81`]: _removed, [`tcp 8081>${WEB.first6}:81`]: _removed6, ...kept } = moved;
-    const published = {
+    const published: Packets = {
       ...kept,
       [`tcp 8082>${WEB.first}:80`]: [0, 3],
       [`tcp 8082>${WEB.first6}:80`]: [0, 1],
     };
-    t.deepEqual(packetsByBinding(await fw.counters()), published);
+    expectPackets(t, await fw.counters(), published);
     await expectProbes(t, connections(bed.outside, UPLINK.hostIpv4, 8082, WEB.first, 1));
-    t.deepEqual(packetsByBinding(await fw.counters()), {
+    expectPackets(t, await fw.counters(), {
       ...published,
       [`tcp 8080>${WEB.first}:80`]: [3, 4],
       [`tcp 8082>${WEB.first}:80`]: [1, 4],
