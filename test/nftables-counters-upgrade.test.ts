@@ -10,8 +10,8 @@ import { signatureOf, type TableImage } from '../src/backends/nftables/image.js'
 import { planNftables } from '../src/backends/nftables/plan.js';
 import { Transaction } from '../src/backends/nftables/transaction.js';
 import { NftConnection } from '../src/nft/connection.js';
-import type { SpecInput } from '../src/spec/types.js';
-import { parseSpec } from '../src/spec/validate.js';
+import type { SpecInput } from '../src/input/types.js';
+import { parseSpec } from '../src/input/validate.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
 
 const SPEC: SpecInput = {
