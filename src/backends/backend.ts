@@ -88,7 +88,7 @@ export interface Backend {
   enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
-  /** What the library owns, read back from the kernel. */
+  /** What the backend reads back from the kernel (the iptables tables it writes to, whole; nftables: its tables), each rule marked whose it is. */
   show(): Promise<BackendState>;
   /** Each binding of `model` with the packets and bytes its rules or elements counted, read back (see counters.ts); creates nothing. */
   counters(model: FirewallModel): Promise<BindingCounters[]>;
