@@ -160,7 +160,7 @@ export class Firewall {
     });
   }
 
-  /** What the library owns in the namespace, read back from the kernel. */
+  /** What the backend reads back from the namespace's kernel, each chain, rule and set marked whose it is (see BackendState). */
   async show(backend: BackendName = 'nftables'): Promise<BackendState> {
     const name = readBackendName(backend);
     return this.runAlone(async () => (await this.backend(name)).show());

@@ -5,6 +5,9 @@
 export { Firewall, BACKEND_NAMES, type ApplyResult, type FirewallOptions } from './firewall';
 export type { ApplyOutcome, BackendName, BackendState } from './backends/backend';
 export type { BindingCounters, PacketCounter } from './backends/counters';
+export type { Owner, ShownBase, ShownChain, ShownElement, ShownFamily, ShownRule, ShownSet, ShownTable } from './backends/shown';
+export type { ConntrackOutcome } from './conntrack';
+export type { EndpointRef } from './held/held-spec';
 export type { HairpinOutcome, SysctlOutcome } from './sysctl';
 export { FirewallWatcher, type FirewallWatcherEvents, type WatchOptions } from './watch';
 export { NetfilterError, ValidationError, type NetfilterErrorCode } from './errors';

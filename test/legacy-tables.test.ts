@@ -55,7 +55,7 @@ kernelTest('nftables apply, show and flush open no legacy table: iptables-nft us
 kernelTest('the CLI shows and flushes every backend without creating a legacy table', async (t) => {
   const ns = await createNetns(t, 'nolegacycli');
   const { stdout } = await execFileAsync(process.execPath, [CLI, 'show', '--netns', ns.path], { timeout: 60_000 });
-  t.is(stdout, '# iptables\n# iptables-nft\n# nftables\n');
+  t.is(stdout, '# bridgewall show --backend iptables\n# bridgewall show --backend iptables-nft\n# bridgewall show --backend nftables\n');
   await execFileAsync(process.execPath, [CLI, 'flush', '--netns', ns.path], { timeout: 60_000 });
   t.is(await legacyTables(ns), '');
 });

@@ -62,7 +62,7 @@ kernelTest('without legacy x_tables: nftables apply, show and flush work and tou
   t.regex(await ns.run('nft', 'list', 'ruleset'), /8080/);
   const shown = await cliWithoutLegacy('show', '--netns', ns.path);
   t.is(shown.code, 0, shown.stderr);
-  t.regex(shown.stdout, /^# iptables\n# iptables-nft\n# nftables\ntable ip bridgewall/);
+  t.regex(shown.stdout, /^# bridgewall show --backend iptables\n# bridgewall show --backend iptables-nft\n# bridgewall show --backend nftables\ntable ip bridgewall/);
   const flushed = await cliWithoutLegacy('flush', '--netns', ns.path);
   t.is(flushed.code, 0, flushed.stderr);
   t.regex(flushed.stdout, /^flushed iptables: 0 change\(s\) in 0 commit\(s\)\nflushed iptables-nft: 0 change\(s\) in 0 commit\(s\)\nflushed nftables: \d+ change\(s\) in 1 commit\(s\)\n$/);

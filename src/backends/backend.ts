@@ -8,6 +8,7 @@ import type { FamilyPortChange } from '../docker/port-change.js';
 import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
 import type { BindingCounters } from './counters.js';
+import type { ShownFamily } from './shown.js';
 
 export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
@@ -31,10 +32,10 @@ export interface ApplyOptions {
 
 export interface BackendState {
   backend: BackendName;
-  /** What the library owns, as the backend's own tool prints it (iptables-save, nft list). */
+  /** What the backend reads back, as its own tools print it (iptables-save, nft list), foreign rules marked in comment lines. */
   text: string;
-  /** The same, as data. */
-  data: unknown;
+  /** The same, as data (shown.ts; schema/show.json). */
+  data: ShownFamily[];
 }
 
 /**
@@ -87,7 +88,7 @@ export interface Backend {
   enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
   dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
-  /** What the library owns, read back from the kernel. */
+  /** What the backend reads back from the kernel (the iptables tables it writes to, whole; nftables: its tables), each rule marked whose it is. */
   show(): Promise<BackendState>;
   /** Each binding of `model` with the packets and bytes its rules or elements counted, read back (see counters.ts); creates nothing. */
   counters(model: FirewallModel): Promise<BindingCounters[]>;

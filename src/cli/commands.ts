@@ -73,8 +73,8 @@ export async function showCommand(options: CommonOptions & { backend?: string })
   return withFirewall(options, async (firewall) => {
     const states = [];
     for (const backend of backends) states.push(await firewall.show(backend));
-    if (options.json) return `${JSON.stringify(states.map(({ backend, data }) => ({ backend, state: data })))}\n`;
-    return states.map((state) => `# ${state.backend}\n${state.text}`).join('');
+    if (options.json) return `${JSON.stringify(states.map(({ backend, data }) => ({ backend, families: data })))}\n`;
+    return states.map((state) => `# bridgewall show --backend ${state.backend}\n${state.text}`).join('');
   });
 }
 

@@ -9,15 +9,17 @@ Usage:
   bridgewall show --counters SPEC.json [--netns PATH] [--json]
   bridgewall flush [--backend iptables|iptables-nft|nftables] [--netns PATH] [--quiet]
   bridgewall demo [--backend iptables|iptables-nft|nftables] [--json]
+  bridgewall schema spec|show
   bridgewall COMMAND --help
   bridgewall --version
 
 Commands:
   apply   make the namespace match a spec (idempotent; what the spec no longer lists is removed)
-  show    print what bridgewall owns in the namespace, read back from the kernel
-          (--counters: packets and bytes per port binding of a spec)
+  show    print the tables bridgewall writes to, read back from the kernel, each
+          rule marked whose it is (--counters: packets and bytes per port binding of a spec)
   flush   remove everything bridgewall owns in the namespace
   demo    build a throwaway sandbox of namespaces, apply a spec there and prove it with real connections
+  schema  print the JSON Schema of the spec or of show --json
 
 Options:
   -V, --version  print bridgewall's version
@@ -95,9 +97,16 @@ SPEC.json:
 export const SHOW_HELP = `Usage: bridgewall show [--backend iptables|iptables-nft|nftables] [--netns PATH] [--json]
        bridgewall show --counters SPEC.json [--netns PATH] [--json]
 
-Prints the chains, rules, sets and maps bridgewall owns in the namespace, read
-back from the kernel (iptables-save text, or nft syntax). Without --backend,
-every backend is shown.
+Prints what the backend reads back from the kernel, per family and table, as
+the native tools print it: for the iptables flavours the whole raw, filter and
+nat tables as iptables-save / ip6tables-save (legacy) or iptables-nft-save /
+ip6tables-nft-save print them, for nftables bridgewall's tables as nft list
+prints them. Rules that are not bridgewall's follow a "# owner: user" (the
+user's chain, DOCKER-USER) or "# owner: other" (a Docker daemon's, another
+tool's) comment line; the text still loads with iptables-restore or nft -f.
+With --json, the same as data, each chain, rule, set and element with its
+owner (bridgewall schema show describes it). Without --backend, every backend
+is shown.
 
 With --counters, prints each port binding of the spec in SPEC.json (- for
 standard input) with the packets and bytes its rules counted, on the backend
@@ -128,6 +137,16 @@ Options:
   --netns PATH    network namespace to change (default: bridgewall's own)
   -q, --quiet     print nothing on success (warnings still go to stderr)
   -h, --help      show this help
+`;
+
+export const SCHEMA_HELP = `Usage: bridgewall schema spec|show
+
+Prints a JSON Schema (draft 2020-12) shipped with the package (schema/):
+  spec  the spec that apply reads (SPEC.json), defaults included
+  show  what show --json prints
+
+Options:
+  -h, --help  show this help
 `;
 
 export const DEMO_HELP = `Usage: bridgewall demo [--backend iptables|iptables-nft|nftables] [--json]

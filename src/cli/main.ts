@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { APPLY_HELP, DEMO_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SHOW_HELP } from './help.js';
+import { APPLY_HELP, DEMO_HELP, FLUSH_HELP, HINTS, MAIN_HELP, SCHEMA_HELP, SHOW_HELP } from './help.js';
 
 const COMMON = {
   netns: { type: 'string' },
@@ -49,7 +49,19 @@ const COMMANDS = {
       return (await commands()).demoCommand({ ...(values.json === true ? { json: true } : {}), ...backend(values) });
     },
   },
+  schema: {
+    help: SCHEMA_HELP,
+    options: { help: COMMON.help },
+    run: async (_values: Record<string, unknown>, positionals: string[]) => {
+      const [name, ...rest] = positionals;
+      if (!SCHEMAS.includes(name as (typeof SCHEMAS)[number]) || rest.length > 0) throw new UsageError('schema takes one name: spec or show');
+      return readFileSync(path.join(PACKAGE_ROOT, 'schema', `${name}.json`), 'utf8');
+    },
+  },
 } as const;
+
+/** The JSON Schemas the package ships in schema/. */
+const SCHEMAS = ['spec', 'show'] as const;
 
 /** A command on what the library owns in a namespace (flush): no argument, --netns, --json, --backend. */
 function backendCommand<Extra extends object>(
@@ -106,9 +118,12 @@ function backend(values: Record<string, unknown>): { backend?: string } {
   return typeof values.backend === 'string' ? { backend: values.backend } : {};
 }
 
-/** The package's version, from the package.json next to dist/ (three levels above dist/src/cli/). */
+/** Where package.json, schema/ and dist/ are: three levels above dist/src/cli/. */
+const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
+
+/** The package's version, from its package.json. */
 function version(): string {
-  const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   return `${manifest.version}\n`;
 }
 

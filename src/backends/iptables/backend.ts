@@ -11,7 +11,7 @@
  */
 import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
 import {
-  nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
+  nothingOwned, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
 } from './ownership.js';
 import { bindingCounters, COUNTED_TABLES, type CountedChain } from '../../docker/iptables/counters.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
@@ -20,7 +20,6 @@ import type { FirewallModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
 import { ForeignForward, type OwnForward } from '../foreign-forward.js';
-import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, type Family } from '../../family.js';
 import type { IptRule } from '../../iptc/rule.js';
@@ -35,6 +34,8 @@ import { mergeTable } from './merge.js';
 import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 import type { RuleTables } from './rule-tables.js';
+import { formatShownTable, shownTable } from './show.js';
+import type { ShownFamily } from '../shown.js';
 
 
 /** Each flavour's own forward chain: legacy FORWARD, or iptables-nft's `filter` tables. */
@@ -176,25 +177,17 @@ export class IptablesBackend implements Backend {
   }
 
   async show(): Promise<BackendState> {
-    const data = [];
+    const data: ShownFamily[] = [];
     let text = '';
     const owned = await this.record.read();
     for (const family of FAMILIES) {
       const tables = [];
       for (const table of await this.existing(family)) {
-        const { chains: current } = await this.tables.readWithFingerprint(family, table);
-        const owner = new TableOwnership(family, table, owned[family], current, { name: table, chains: [] });
-        const chains = current
-          .map((chain) => ({
-            name: chain.name,
-            ...(chain.builtin ? { policy: chain.policy ?? 'ACCEPT' } : {}),
-            rules: chain.rules.flatMap((entry) => entry.rule && owner.ownsRule(chain.name, entry.rule) ? [entry.rule] : []),
-            owned: OWNED_CHAINS.has(chain.name) || chain.name === CHAIN.user,
-          }))
-          .filter((chain) => chain.owned || chain.rules.length > 0);
-        if (chains.length === 0) continue;
-        text += formatTable(family, { name: table, chains });
-        tables.push({ name: table, chains: chains.map((chain) => ({ name: chain.name, rules: chain.rules.map((rule) => formatRule(family, rule)) })) });
+        const { chains } = await this.tables.readWithFingerprint(family, table);
+        const ownership = new TableOwnership(family, table, owned[family], chains, { name: table, chains: [] });
+        const shown = shownTable(family, table, chains, owned[family], ownership);
+        text += formatShownTable(this.name, family, shown);
+        tables.push(shown);
       }
       if (tables.length > 0) data.push({ family, tables });
     }

@@ -36,6 +36,7 @@ import { planNftables } from './plan.js';
 import { portDeltaBatch } from './port-delta.js';
 import { decodeTable } from './read.js';
 import { renderTable } from './render.js';
+import { shownTable } from './show.js';
 import { Transaction } from './transaction.js';
 
 /** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
@@ -148,12 +149,7 @@ export class NftablesBackend implements Backend {
     return {
       backend: this.name,
       text: present.map(renderTable).join(''),
-      data: present.map((table) => ({
-        family: table.family,
-        table: table.name,
-        chains: [...table.chains.values()].map((chain) => ({ name: chain.name, rules: chain.rules.length })),
-        sets: [...table.sets.values()].map((set) => ({ name: set.name, elements: [...set.elements.keys()] })),
-      })),
+      data: present.map(shownTable),
     };
   }
 

@@ -1,11 +1,12 @@
 /**
  * Our table in the shape `nft list table` prints, from the image read back:
  * maps and sets with their elements, then chains with their rules, counters
- * and all.
+ * and all. The user's rules (in its chain) follow a `# owner: user` line: nft
+ * -f reads the text as it is, and the reader sees which rules are not ours.
  */
-import { formatExprs } from '../../nft/format.js';
 import { verdictText } from './elements.js';
 import type { ChainImage, SetImage, TableImage } from './image.js';
+import { ruleLine } from './show.js';
 
 export function renderTable(table: TableImage): string {
   const family = table.family === 'ip6' ? 'ip6' : 'ip';
@@ -37,8 +38,8 @@ function renderChain(family: 'ip' | 'ip6', chain: ChainImage): string {
     lines.push(`\t\ttype ${chain.base.type} hook ${chain.base.hook} priority ${chain.base.priority}; policy ${chain.base.policy};`);
   }
   for (const rule of chain.rules) {
-    const comment = rule.comment === undefined ? '' : ` comment ${JSON.stringify(rule.comment)}`;
-    lines.push(`\t\t${formatExprs(family, rule.exprs)}${comment}`);
+    if (chain.userOwned) lines.push('\t\t# owner: user');
+    lines.push(`\t\t${ruleLine(family, rule)}`);
   }
   return `${lines.join('\n')}\n\t}\n`;
 }
