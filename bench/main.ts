@@ -240,7 +240,8 @@ async function main(): Promise<void> {
     // Port numbers run out above 65,535: the range case stops at 10,000.
     if (n <= 10_000) await identityRangeCase(n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
-    await bridgewall('iptables-nft', n, n >= 100_000 ? 1 : REPS);
+    // iptables-nft takes minutes at 100,000 today (README, Performance): measured up to 10,000.
+    if (n <= 10_000) await bridgewall('iptables-nft', n);
     await iptablesFloor(n);
     const save = iptablesSave(n);
     await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));
