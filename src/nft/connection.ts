@@ -103,12 +103,17 @@ export class NftConnection {
     }
   }
 
-  /** Lists the tables of one family, or of all families. */
+  /** Lists the tables of one family, or of all families; read again when the ruleset changed during the read. */
   async listTables(family?: NftFamily): Promise<NftTableInfo[]> {
     const native = this.handle('nft.dump');
     const number = family === undefined ? 0 : NFPROTO[family];
-    const tables = await callNative(() => native.listTables(number));
-    return tables.map(tableInfo);
+    for (let attempt = 1; ; attempt++) {
+      const tables = await callNative(() => native.listTables(number)).catch((error: unknown) => {
+        if (attempt === MAX_READ_ATTEMPTS) throw error;
+        return interruptedDump(error);
+      });
+      if (tables) return tables.map(tableInfo);
+    }
   }
 
   /** Closes the socket. Safe to call more than once. */
