@@ -23,7 +23,7 @@
 import {
   inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
 } from './arguments.js';
-import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
+import type { ApplyOutcome, Backend, BackendName, BackendState, DryRun } from './backends/backend.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
 import { MappingFollower, type ConntrackOutcome } from './conntrack.js';
@@ -66,6 +66,15 @@ export interface ApplyResult extends ApplyOutcome {
    * `ports[1]` for addPorts) and its host port. currentSpec() keeps them.
    */
   allocatedHostPorts: HostPortAllocation[];
+}
+
+export interface DryRunOptions {
+  /** Print the ruleset the apply would leave instead of the change. */
+  full?: boolean;
+}
+
+export interface DryRunResult extends DryRun {
+  backend: BackendName;
 }
 
 /**
@@ -150,12 +159,16 @@ export class Firewall {
     return this.runAlone(async () => (this.held === undefined ? undefined : this.applyHeld(this.held, [])));
   }
 
-  /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
-  async dryRun(input: SpecInput): Promise<string> {
+  /**
+   * What apply(spec) would commit, in the backend's syntax, and what that
+   * adds and deletes; with `full`, the ruleset it would leave. Nothing is written.
+   */
+  async dryRun(input: SpecInput, options: DryRunOptions = {}): Promise<DryRunResult> {
     const adopt = adoptOf(input);
+    const full = fullOf(options);
     return this.runAlone(async () => {
       const { spec } = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
-      return (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt });
+      return { backend: spec.backend, ...await (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt, full }) };
     });
   }
 
@@ -308,17 +321,21 @@ export class Firewall {
     this.held = next;
     const followed = await this.conntrack.follow(changes ? { ports: changes } : { before, after: spec }, outcome);
     let otherBackendChanges = 0;
+    const otherBackendWarnings: Warning[] = [];
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
     // (and of every watcher check).
     if (this.otherBackendsClearedFor !== spec.backend) {
       for (const other of BACKEND_NAMES) {
-        if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
+        if (other === spec.backend) continue;
+        const flushed = await (await this.backend(other)).flush();
+        otherBackendChanges += flushed.changes;
+        otherBackendWarnings.push(...flushed.warnings ?? []);
       }
       this.otherBackendsClearedFor = spec.backend;
     }
     return {
-      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings), sysctls, hairpin, otherBackendChanges,
+      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings, otherBackendWarnings), sysctls, hairpin, otherBackendChanges,
       coalesced: 1, allocatedHostPorts,
     };
   }
@@ -574,6 +591,12 @@ function adoptOf(input: SpecInput): boolean {
   const adopt = typeof input === 'object' && input !== null ? (input as { adopt?: unknown }).adopt : undefined;
   if (adopt !== undefined && typeof adopt !== 'boolean') invalid('adopt', 'true or false', adopt);
   return adopt === true;
+}
+
+function fullOf(options: DryRunOptions): boolean {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an options object', options);
+  if (options.full !== undefined && typeof options.full !== 'boolean') invalid('options.full', 'true or false', options.full);
+  return options.full === true;
 }
 
 function nothingApplied(): ValidationError {

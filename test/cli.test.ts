@@ -67,8 +67,17 @@ kernelTest('apply --dry-run prints the rules and touches nothing', async (t) => 
   const before = await saveAll(ns);
   const run = await cli('apply', specFile(SPEC), '--netns', ns.path, '--dry-run');
   t.is(run.code, 0, run.stderr);
-  t.regex(run.stdout, /^# iptables: \d+ change\(s\) to commit/);
-  t.regex(run.stdout, /-A POSTROUTING -s 198\.18\.1\.0\/24 ! -o br-web -j MASQUERADE/);
+  t.regex(run.stdout, /^# iptables dry run: [1-9]\d* rules added, 0 deleted; [1-9]\d* chains added, 0 deleted\n# IPv4, for iptables-legacy-restore --noflush:\n/);
+  t.regex(run.stdout, /^-A POSTROUTING -s 198\.18\.1\.0\/24 ! -o br-web -j MASQUERADE$/m);
+  const full = await cli('apply', specFile(SPEC), '--netns', ns.path, '--dry-run', '--full');
+  t.regex(full.stdout, /; the tables will read:\n# IPv4, as iptables-legacy-save will print it:\n\*raw\n:PREROUTING ACCEPT \[0:0\]\n/);
+  const json = JSON.parse((await cli('apply', specFile(SPEC), '--netns', ns.path, '--dry-run', '--json')).stdout) as { backend: string; text: string; counts: { rules: { added: number } } };
+  t.is(json.backend, 'iptables');
+  t.is(json.text, run.stdout);
+  t.true(json.counts.rules.added > 0);
+  const usage = await cli('apply', specFile(SPEC), '--netns', ns.path, '--full');
+  t.is(usage.code, 2);
+  t.regex(usage.stderr, /^error: EUSAGE: --full says what --dry-run prints/);
   t.is(await saveAll(ns), before);
 });
 

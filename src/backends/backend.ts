@@ -7,6 +7,7 @@ import type { FirewallModel } from '../docker/model.js';
 import type { FamilyPortChange } from '../docker/port-change.js';
 import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
+import type { ChangeCounts } from './change-counts.js';
 
 export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
@@ -26,6 +27,22 @@ export interface ApplyOptions {
    * rules), instead of refusing with ECONFLICT.
    */
   adopt?: boolean;
+}
+
+export interface DryRunOptions extends ApplyOptions {
+  /** The ruleset the commit would leave, instead of the change. */
+  full?: boolean;
+}
+
+export interface DryRun {
+  /**
+   * The change, in the backend's own syntax, that its tool makes from what
+   * the kernel holds (iptables-restore --noflush lines per family, an nft -f
+   * script), after a summary comment line; with `full`, the resulting ruleset.
+   */
+  text: string;
+  /** What the change adds and deletes. */
+  counts: ChangeCounts;
 }
 
 export interface BackendState {
@@ -85,7 +102,7 @@ export interface Backend {
    */
   enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
-  dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
+  dryRun(model: FirewallModel, options?: DryRunOptions): Promise<DryRun>;
   /** What the library owns, read back from the kernel. */
   show(): Promise<BackendState>;
   /** Removes everything the library owns; the user's chain only if it is empty. */

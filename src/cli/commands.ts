@@ -41,13 +41,13 @@ async function withFirewall<T>(options: CommonOptions, run: (firewall: Firewall)
   }
 }
 
-export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean; adopt?: boolean }): Promise<string> {
+export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean; full?: boolean; adopt?: boolean }): Promise<string> {
   const read = await readSpec(file) as Parameters<Firewall['apply']>[0];
   const spec = options.adopt ? { ...read, adopt: true } : read;
   return withFirewall(options, async (firewall) => {
     if (options.dryRun) {
-      const script = await firewall.dryRun(spec);
-      return options.json ? `${JSON.stringify({ dryRun: script })}\n` : script;
+      const dryRun = await firewall.dryRun(spec, { full: options.full === true });
+      return options.json ? `${JSON.stringify(dryRun)}\n` : dryRun.text;
     }
     const result = await firewall.apply(spec);
     printWarnings(result.warnings);

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const spec = { backend: BACKEND, ...JSON.parse(readFileSync(file, 'utf8')) } as SpecInput;
   const firewall = await Firewall.open({ netns });
   try {
-    process.stdout.write(await firewall.dryRun(spec));
+    process.stdout.write((await firewall.dryRun(spec)).text);
     const first = await firewall.apply(spec);
     console.log(`applied with ${first.backend}: ${first.changes} change(s) in ${first.commits} commit(s)`);
     const again = await firewall.apply(spec);

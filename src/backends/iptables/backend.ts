@@ -9,7 +9,7 @@
  * changed or removed (see owner-record.ts); the record is written before and
  * after each commit.
  */
-import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
+import { planIptables, type IptablesPlan } from '../../docker/iptables/plan.js';
 import {
   nothingOwned, OWNED_CHAINS, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
 } from './ownership.js';
@@ -21,16 +21,19 @@ import { turnOnForwarding } from '../../forwarding.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, type Family } from '../../family.js';
-import type { IptRule } from '../../iptc/rule.js';
-import { IptcTable } from '../../iptc/table.js';
+import type { IptRule, IptTableName } from '../../iptc/rule.js';
+import { IptcTable, type IptChain } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
-import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
+import { formatCounts, noChanges } from '../change-counts.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
 import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
+import { jumpedTo, playChange, type PlayedTable } from './restore-script.js';
+import type { Warning } from '../../warnings.js';
 import type { RuleTables } from './rule-tables.js';
 
 
@@ -141,16 +144,29 @@ export class IptablesBackend implements Backend {
     return turnOnForwarding(this.netns, families, forwardDrop ? (off) => this.dropForwarded(off) : undefined);
   }
 
-  async dryRun(model: FirewallModel, options: ApplyOptions = {}): Promise<string> {
+  /**
+   * The change as `ip(6)tables-restore --noflush` lines per family (see
+   * restore-script.ts), or with `full` the planned tables as they will read.
+   */
+  async dryRun(model: FirewallModel, options: DryRunOptions = {}): Promise<DryRun> {
     const plan = planIptables(model);
-    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true), { readOnly: true });
-    return plan.families
-      .map((family) => {
-        const count = changes.filter((change) => change.family === family.family).reduce((n, c) => n + c.operations.length, 0);
-        const tool = family.family === 'ipv4' ? 'iptables' : 'ip6tables';
-        return `# ${tool}: ${count} change(s) to commit; the tables will read:\n${renderIptablesSave(family.family, family)}`;
-      })
-      .join('');
+    const seen = new Map<string, readonly IptChain[]>();
+    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true), {
+      readOnly: true, seen: (family, table, chains) => seen.set(`${family} ${table}`, chains),
+    });
+    const counts = noChanges();
+    const sections = plan.families.map(({ family, tables }) => {
+      const played = tables.map(({ name }) => {
+        const operations = changes.find((change) => change.family === family && change.table === name)?.operations ?? [];
+        return { name, ...playChange(family, name, seen.get(`${family} ${name}`)!, operations, counts) };
+      });
+      const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
+      if (options.full) return `# ${FAMILY_LABEL[family]}, as ${tool}-save will print it:\n${played.map((table) => savedTable(family, table)).join('')}`;
+      const lines = played.flatMap((table) => table.lines);
+      return lines.length === 0 ? '' : `# ${FAMILY_LABEL[family]}, for ${tool}-restore --noflush:\n${lines.join('\n')}\n`;
+    });
+    const summary = `# ${this.name} dry run: ${formatCounts(counts)}${options.full ? '; the tables will read:' : ''}\n`;
+    return { text: summary + sections.join(''), counts };
   }
 
   async show(): Promise<BackendState> {
@@ -192,21 +208,25 @@ export class IptablesBackend implements Backend {
     });
   }
 
+  /** Warns (WDOCKERUSERLEFT) where it leaves the user's rules in a DOCKER-USER that nothing jumps to any more. */
   async flush(): Promise<ApplyOutcome> {
     this.committed = undefined;
     const deletesDaemon = new Set<Family>();
-    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
+    const warnings: Warning[] = [];
+    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon, warnings));
     await this.record.update((owned) => {
       const left = nothingOwned();
       for (const family of FAMILIES) left[family].daemon = owned[family].daemon && !deletesDaemon.has(family);
       return left;
     });
-    return outcome(changes);
+    return { ...outcome(changes), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
-  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>): Promise<TableChange[]> {
+  /** `deletesDaemon` and `warnings` are filled in anew for the changes returned. */
+  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>, warnings: Warning[]): Promise<TableChange[]> {
     const changes: TableChange[] = [];
     deletesDaemon.clear();
+    warnings.length = 0;
     for (const family of FAMILIES) {
       for (const table of await this.existing(family)) {
         const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
@@ -216,11 +236,25 @@ export class IptablesBackend implements Backend {
         // The user's chain goes only with the daemon-level chains, once it is empty and nothing jumps to it any more.
         const user = chains.find((chain) => chain.name === CHAIN.user);
         if (user && owner.mayDeleteUserChain(user)) operations.push({ op: 'deleteChain', chain: CHAIN.user });
+        else if (user && user.rules.length > 0 && operations.length > 0 &&
+          !jumpedTo(playChange(family, table, chains, operations, noChanges()).chains, CHAIN.user)) {
+          warnings.push(this.userChainLeft(family, user.rules.length));
+        }
         if (deletesDaemonChains(operations)) deletesDaemon.add(family);
         if (operations.length > 0) changes.push({ family, table, operations, fingerprint });
       }
     }
     return changes;
+  }
+
+  private userChainLeft(family: Family, rules: number): Warning {
+    const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
+    return {
+      code: 'WDOCKERUSERLEFT',
+      message: `The ${this.name} backend's ${CHAIN.user} chain (${FAMILY_LABEL[family]}, filter table) still holds ${rules} rule${rules === 1 ? '' : 's'}, ` +
+        `which bridgewall keeps as the user's, but nothing jumps to it any more, so they filter nothing: apply with backend ${this.name} again, ` +
+        `or delete the chain (${tool} -F ${CHAIN.user}; ${tool} -X ${CHAIN.user})`,
+    };
   }
 
   /**
@@ -266,6 +300,16 @@ function remembering(holders: PortHolders, kept: (rule: IptRule) => void): PortH
     },
     yields: (rule) => holders.yields(rule),
   };
+}
+
+const FAMILY_LABEL: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+
+/** A table after a change, as iptables-save prints it; rules bridgewall cannot decode (never its own) are said to be left out. */
+function savedTable(family: Family, table: PlayedTable & { name: IptTableName }): string {
+  const undecoded = table.chains.reduce((n, chain) => n + chain.rules.filter((rule) => rule === undefined).length, 0);
+  const chains = table.chains.map((chain) => ({ ...chain, rules: chain.rules.filter((rule) => rule !== undefined) }));
+  const note = undecoded === 0 ? '' : `# ${undecoded} rule(s) of someone else's that bridgewall cannot decode are left out of *${table.name}\n`;
+  return note + formatTable(family, { name: table.name, chains });
 }
 
 function claimsOf(owned: OwnedState, adopt: boolean): Claims {

@@ -24,7 +24,8 @@ import { forwardingRefused } from '../../forwarding.js';
 import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
-import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
+import { formatCounts } from '../change-counts.js';
 import { diffTable } from './diff.js';
 import { foreignForwardDrops } from './foreign-forward.js';
 import { mergeImage } from './merge.js';
@@ -134,11 +135,17 @@ export class NftablesBackend implements Backend {
     throw forwardingRefused(this.name, families);
   }
 
-  async dryRun(model: FirewallModel): Promise<string> {
+  /** The change as an `nft -f` script; with `full`, our tables as show will print them after it. */
+  async dryRun(model: FirewallModel, options: DryRunOptions = {}): Promise<DryRun> {
     const planned = planNftables(model);
     const { tables } = await this.current();
-    const tx = this.transaction(tables, targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family])));
-    return `# nftables: ${tx.changes} change(s) to commit, for nft -f:\n${tx.script.map((line) => `${line}\n`).join('')}`;
+    const targets = targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    const tx = this.transaction(tables, targets);
+    const summary = `# nftables dry run: ${formatCounts(tx.counts)}`;
+    const text = options.full
+      ? `${summary}; the tables will read:\n${FAMILIES.flatMap((family) => resulting(tables[family], targets[family])).map(renderTable).join('')}`
+      : `${summary}${tx.script.length > 0 ? '; for nft -f:' : ''}\n${tx.script.map((line) => `${line}\n`).join('')}`;
+    return { text, counts: tx.counts };
   }
 
   async show(): Promise<BackendState> {
@@ -224,6 +231,13 @@ function sameTables(tables: Tables, others: Tables): boolean {
     diffTable(tx, table, other);
     return tx.changes === 0;
   });
+}
+
+/** A table as a commit of `target` leaves it: the user's chain is never rewritten, so it keeps the rules it holds. */
+function resulting(current: TableImage | null, target: TableImage | null): TableImage[] {
+  if (target === null) return [];
+  const chains = new Map([...target.chains].map(([name, chain]) => [name, chain.userOwned ? current?.chains.get(name) ?? chain : chain]));
+  return [{ ...target, chains }];
 }
 
 /** What stays of a table no longer planned: its user chain, if the user put rules in it. */
