@@ -24,6 +24,7 @@ import {
   inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
 } from './arguments.js';
 import type { ApplyOutcome, Backend, BackendName, BackendState, DryRun } from './backends/backend.js';
+import { noChanges } from './backends/change-counts.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
 import { MappingFollower, type ConntrackOutcome } from './conntrack.js';
@@ -96,7 +97,7 @@ const BACKENDS: Record<BackendName, BackendOpener> = {
   nftables: (netns) => NftablesBackend.open(netns === undefined ? {} : { netns }),
 };
 
-const NOTHING: ApplyOutcome = { commits: 0, changes: 0 };
+const NOTHING: ApplyOutcome = { commits: 0, changes: 0, counts: noChanges() };
 /** Port calls write no host settings: those depend on networks and ingress only. */
 function noHostSettings(): { sysctls: SysctlOutcome; hairpin: HairpinOutcome } {
   return { sysctls: { written: [], missing: [] }, hairpin: { set: [], missing: [] } };

@@ -31,7 +31,7 @@ kernelTest('apply programs the namespace, a second apply changes nothing, flush 
   const file = specFile(SPEC);
   const first = await cli('apply', file, '--netns', ns.path, '--json');
   t.is(first.code, 0, first.stderr);
-  t.like(JSON.parse(first.stdout), { backend: 'iptables', commits: 3 });
+  t.like(JSON.parse(first.stdout), { backend: 'iptables', commits: 3, counts: { rules: { deleted: 0 }, chains: { deleted: 0 } } });
   const saved = await saveAll(ns);
   t.regex(saved, /-A DOCKER ! -i br-web -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198\.18\.1\.2:80/);
 
@@ -45,8 +45,12 @@ kernelTest('apply programs the namespace, a second apply changes nothing, flush 
   t.true(JSON.stringify(state.state).includes('-d 198.18.1.2/32 ! -i br-web -o br-web -p tcp -m tcp --dport 80 -j ACCEPT'));
   t.regex((await cli('show', '--backend', 'iptables', '--netns', ns.path)).stdout, /^# iptables\n\*raw\n/);
 
+  const again = await cli('apply', file, '--netns', ns.path);
+  t.is(again.stdout, 'applied with iptables: nothing to change\n');
   const flushed = await cli('flush', '--backend', 'iptables', '--netns', ns.path);
   t.is(flushed.code, 0, flushed.stderr);
+  // Counted in rules and chains, a flushed chain's rules included; then in kernel commits (one per table with legacy iptables).
+  t.regex(flushed.stdout, /^flushed iptables: 0 rules added, [1-9]\d* deleted; 0 chains added, [1-9]\d* deleted; 3 commits\n$/);
   t.notRegex(await saveAll(ns), /DOCKER/);
 });
 

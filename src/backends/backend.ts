@@ -14,8 +14,10 @@ export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 export interface ApplyOutcome {
   /** Kernel commits made: 0 when the kernel already matched. */
   commits: number;
-  /** Changes inside those commits (libiptc operations, netlink messages). */
+  /** Operations inside those commits (libiptc operations; nftables objects: tables, chains, rules, sets, elements). */
   changes: number;
+  /** What the commits added and deleted: rules, chains, sets and set elements. */
+  counts: ChangeCounts;
   /** What the user should know although the call succeeded (see warnings.ts); absent when nothing. */
   warnings?: Warning[];
 }

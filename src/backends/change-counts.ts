@@ -1,8 +1,9 @@
 /**
- * What a change adds and deletes, by kind of object: the summary line of a
- * dry run. Counted in what a reader of the ruleset sees, not in kernel
- * operations: a chain flushed counts the rules it held as deleted, a table
- * deleted everything in it.
+ * What a change adds and deletes, by kind of object: the summary of a dry
+ * run and of an apply or flush. Counted in what a reader of the ruleset sees,
+ * not in kernel operations: a chain flushed counts the rules it held as
+ * deleted, a table deleted everything in it. The same shape for every
+ * backend; only nftables has sets.
  */
 
 export interface Tally {
@@ -13,27 +14,25 @@ export interface Tally {
 export interface ChangeCounts {
   rules: Tally;
   chains: Tally;
-  /** nftables only: sets and maps, and their elements (port mappings are elements there). */
-  sets?: Tally;
-  elements?: Tally;
+  /** nftables: sets and maps. */
+  sets: Tally;
+  /** nftables: set and map elements (port mappings are elements there). */
+  elements: Tally;
 }
 
-/** Nothing counted yet; with `sets`, a backend that has sets (nftables). */
-export function noChanges({ sets = false } = {}): ChangeCounts {
+export function noChanges(): ChangeCounts {
   const none = (): Tally => ({ added: 0, deleted: 0 });
-  return { rules: none(), chains: none(), ...(sets ? { sets: none(), elements: none() } : {}) };
+  return { rules: none(), chains: none(), sets: none(), elements: none() };
 }
 
 /** `5 rules added, 2 deleted; 3 set elements added, 1 deleted; 2 chains added, 0 deleted`, or `nothing to change`. */
 export function formatCounts(counts: ChangeCounts): string {
-  const kinds: [string, Tally | undefined][] = [
-    ['rule', counts.rules], ['set element', counts.elements], ['set', counts.sets], ['chain', counts.chains],
-  ];
-  const present = kinds.filter((kind): kind is [string, Tally] => kind[1] !== undefined);
-  if (present.every(([, tally]) => tally.added === 0 && tally.deleted === 0)) return 'nothing to change';
-  return present
-    // Sets change seldom (a new table, a redeclared map): named only when they do.
-    .filter(([name, tally]) => name !== 'set' || tally.added + tally.deleted > 0)
+  const kinds: [string, Tally][] = [['rule', counts.rules], ['set element', counts.elements], ['set', counts.sets], ['chain', counts.chains]];
+  const changed = ([, tally]: [string, Tally]) => tally.added + tally.deleted > 0;
+  if (!kinds.some(changed)) return 'nothing to change';
+  return kinds
+    // Rules and chains always, for a summary of the same shape; sets and their elements where they change.
+    .filter((kind) => kind[0] === 'rule' || kind[0] === 'chain' || changed(kind))
     .map(([name, tally]) => `${tally.added} ${name}${tally.added === 1 ? '' : 's'} added, ${tally.deleted} deleted`)
     .join('; ');
 }

@@ -16,9 +16,9 @@ async function main(): Promise<void> {
   try {
     process.stdout.write((await firewall.dryRun(spec)).text);
     const first = await firewall.apply(spec);
-    console.log(`applied with ${first.backend}: ${first.changes} change(s) in ${first.commits} commit(s)`);
+    console.log(`applied with ${first.backend}: ${first.counts.rules.added} rules added, ${first.counts.elements.added} set elements added`);
     const again = await firewall.apply(spec);
-    console.log(`applied again: ${again.changes} change(s)`);
+    console.log(`applied again: ${again.counts.rules.added + again.counts.rules.deleted} rules changed`);
   } finally {
     firewall.close();
   }

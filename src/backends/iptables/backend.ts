@@ -26,7 +26,8 @@ import { IptcTable, type IptChain } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
-import { formatCounts, noChanges } from '../change-counts.js';
+import { formatCounts, noChanges, type ChangeCounts } from '../change-counts.js';
+import { countOperations } from './operation-counts.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
@@ -150,15 +151,15 @@ export class IptablesBackend implements Backend {
    */
   async dryRun(model: FirewallModel, options: DryRunOptions = {}): Promise<DryRun> {
     const plan = planIptables(model);
-    const seen = new Map<string, readonly IptChain[]>();
+    const seen = new TablesSeen();
     const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true), {
-      readOnly: true, seen: (family, table, chains) => seen.set(`${family} ${table}`, chains),
+      readOnly: true, seen: seen.see,
     });
-    const counts = noChanges();
+    const counts = seen.count(changes);
     const sections = plan.families.map(({ family, tables }) => {
       const played = tables.map(({ name }) => {
         const operations = changes.find((change) => change.family === family && change.table === name)?.operations ?? [];
-        return { name, ...playChange(family, name, seen.get(`${family} ${name}`)!, operations, counts) };
+        return { name, ...playChange(family, name, seen.chains(family, name), operations) };
       });
       const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
       if (options.full) return `# ${FAMILY_LABEL[family]}, as ${tool}-save will print it:\n${played.map((table) => savedTable(family, table)).join('')}`;
@@ -213,23 +214,25 @@ export class IptablesBackend implements Backend {
     this.committed = undefined;
     const deletesDaemon = new Set<Family>();
     const warnings: Warning[] = [];
-    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon, warnings));
+    const seen = new TablesSeen();
+    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon, warnings, seen));
     await this.record.update((owned) => {
       const left = nothingOwned();
       for (const family of FAMILIES) left[family].daemon = owned[family].daemon && !deletesDaemon.has(family);
       return left;
     });
-    return { ...outcome(changes), ...(warnings.length > 0 ? { warnings } : {}) };
+    return { ...outcome(changes, seen), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
-  /** `deletesDaemon` and `warnings` are filled in anew for the changes returned. */
-  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>, warnings: Warning[]): Promise<TableChange[]> {
+  /** `deletesDaemon`, `warnings` and `seen` are filled in anew for the changes returned. */
+  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>, warnings: Warning[], seen: TablesSeen): Promise<TableChange[]> {
     const changes: TableChange[] = [];
     deletesDaemon.clear();
     warnings.length = 0;
     for (const family of FAMILIES) {
       for (const table of await this.existing(family)) {
         const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
+        seen.see(family, table, chains);
         const nothing: TablePlan = { name: table, chains: [] };
         const owner = new TableOwnership(family, table, owned[family], chains, nothing);
         const operations = diffTable(family, chains, nothing, owner);
@@ -237,7 +240,7 @@ export class IptablesBackend implements Backend {
         const user = chains.find((chain) => chain.name === CHAIN.user);
         if (user && owner.mayDeleteUserChain(user)) operations.push({ op: 'deleteChain', chain: CHAIN.user });
         else if (user && user.rules.length > 0 && operations.length > 0 &&
-          !jumpedTo(playChange(family, table, chains, operations, noChanges()).chains, CHAIN.user)) {
+          !jumpedTo(playChange(family, table, chains, operations).chains, CHAIN.user)) {
           warnings.push(this.userChainLeft(family, user.rules.length));
         }
         if (deletesDaemonChains(operations)) deletesDaemon.add(family);
@@ -268,15 +271,16 @@ export class IptablesBackend implements Backend {
     amend?: (changes: TableChange[]) => void,
   ): Promise<ApplyOutcome> {
     let claims: Claims | undefined;
+    const seen = new TablesSeen();
     const changes = await commitChanges(this.tables, async () => {
       claims = claimsOf(await this.record.read(), adopt);
-      const changes = await planChanges(this.tables, plan, target, claims);
+      const changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see });
       amend?.(changes);
       await this.record.update(owns(claims).during);
       return changes;
     });
     await this.record.update(owns(claims!).after);
-    return outcome(changes);
+    return outcome(changes, seen);
   }
 
   /** The planned tables that exist: show and flush never open (so never create) one that does not. */
@@ -328,6 +332,27 @@ function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<Fam
   return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }
 
-function outcome({ changes, commits }: Committed): ApplyOutcome {
-  return { commits, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
+function outcome({ changes, commits }: Committed, seen: TablesSeen): ApplyOutcome {
+  return { commits, changes: changes.reduce((n, change) => n + change.operations.length, 0), counts: seen.count(changes) };
+}
+
+/** Each table as the changes planned on it read it (the last attempt's read), to count what they add and delete. */
+class TablesSeen {
+  private readonly tables = new Map<string, readonly IptChain[]>();
+
+  readonly see = (family: Family, table: IptTableName, chains: readonly IptChain[]): void => {
+    this.tables.set(`${family} ${table}`, chains);
+  };
+
+  chains(family: Family, table: IptTableName): readonly IptChain[] {
+    const chains = this.tables.get(`${family} ${table}`);
+    if (!chains) throw new Error(`table ${family} ${table} was not read`);
+    return chains;
+  }
+
+  count(changes: readonly TableChange[]): ChangeCounts {
+    const counts = noChanges();
+    for (const change of changes) if (change.operations.length > 0) countOperations(this.chains(change.family, change.table), change.operations, counts);
+    return counts;
+  }
 }

@@ -4,13 +4,12 @@
  * The operations are played through a copy of the table as read, because a
  * rule's position (`-I DOCKER 3`, `-D DOCKER 3`) is one in the table as the
  * lines before it left it; playing them also gives the table after the
- * change (what `--dry-run --full` prints) and what it adds and deletes.
+ * change (what `--dry-run --full` prints).
  *
  * A rule is deleted by its text (`-D CHAIN rule`, what a reader can check)
- * where it is the first rule of that text in its chain, which is the one
- * iptables deletes; by position where an equal rule comes before it.
+ * where the chain holds no other rule of that text, by position otherwise
+ * (iptables deletes the first equal rule, which may be another).
  */
-import type { ChangeCounts } from '../change-counts.js';
 import type { Family } from '../../family.js';
 import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptRule, IptTableName } from '../../iptc/rule.js';
@@ -32,14 +31,15 @@ export interface PlayedTable {
   chains: PlayedChain[];
 }
 
-/** Plays `operations` on `current`, adding what they add and delete to `counts`. */
-export function playChange(
-  family: Family, table: IptTableName, current: readonly IptChain[], operations: readonly IptcOperation[], counts: ChangeCounts,
-): PlayedTable {
-  const chains = new Map(current.map((chain): [string, PlayedChain] => [
-    chain.name, { name: chain.name, builtin: chain.builtin, ...(chain.policy ? { policy: chain.policy } : {}), rules: chain.rules.map((entry) => entry.rule) },
-  ]));
+/** Plays `operations` on the table read as `current`. */
+export function playChange(family: Family, table: IptTableName, current: readonly IptChain[], operations: readonly IptcOperation[]): PlayedTable {
   const text = (rule: IptRule) => ruleText(family, rule);
+  const chains = new Map(current.map((chain): [string, PlayedChain & { texts: Map<string, number> }] => [chain.name, {
+    name: chain.name, builtin: chain.builtin, ...(chain.policy ? { policy: chain.policy } : {}),
+    rules: chain.rules.map((entry) => entry.rule), texts: new Map(),
+  }]));
+  // How many rules of each text a chain holds: a rule alone of its text is deleted by its text.
+  for (const chain of chains.values()) for (const rule of chain.rules) if (rule) count(chain.texts, text(rule), 1);
   const chainOf = (name: string) => {
     const chain = chains.get(name);
     if (!chain) throw new Error(`the change names chain ${name}, which table ${table} does not hold`);
@@ -50,19 +50,16 @@ export function playChange(
     const { chain: name } = operation;
     switch (operation.op) {
       case 'newChain':
-        chains.set(name, { name, builtin: false, rules: [] });
-        counts.chains.added++;
+        chains.set(name, { name, builtin: false, rules: [], texts: new Map() });
         lines.push(`-N ${name}`);
         break;
       case 'flushChain':
-        counts.rules.deleted += chainOf(name).rules.length;
         chainOf(name).rules = [];
+        chainOf(name).texts.clear();
         lines.push(`-F ${name}`);
         break;
       case 'deleteChain':
-        counts.rules.deleted += chainOf(name).rules.length;
         chains.delete(name);
-        counts.chains.deleted++;
         lines.push(`-X ${name}`);
         break;
       case 'setPolicy':
@@ -70,42 +67,51 @@ export function playChange(
         lines.push(`-P ${name} ${operation.policy}`);
         break;
       case 'append':
-        chainOf(name).rules.push(operation.rule);
-        counts.rules.added++;
-        lines.push(`-A ${name} ${text(operation.rule)}`);
+      case 'insert': {
+        const chain = chainOf(name);
+        const index = operation.op === 'append' ? chain.rules.length : operation.index;
+        chain.rules.splice(index, 0, operation.rule);
+        count(chain.texts, text(operation.rule), 1);
+        lines.push(operation.op === 'append' ? `-A ${name} ${text(operation.rule)}` : `-I ${name} ${index + 1} ${text(operation.rule)}`);
         break;
-      case 'insert':
-        chainOf(name).rules.splice(operation.index, 0, operation.rule);
-        counts.rules.added++;
-        lines.push(`-I ${name} ${operation.index + 1} ${text(operation.rule)}`);
-        break;
-      case 'replace':
-        chainOf(name).rules[operation.index] = operation.rule;
-        counts.rules.added++;
-        counts.rules.deleted++;
+      }
+      case 'replace': {
+        const chain = chainOf(name);
+        const replaced = chain.rules[operation.index];
+        if (replaced) count(chain.texts, text(replaced), -1);
+        chain.rules[operation.index] = operation.rule;
+        count(chain.texts, text(operation.rule), 1);
         lines.push(`-R ${name} ${operation.index + 1} ${text(operation.rule)}`);
         break;
+      }
       case 'deleteAt': {
-        const rules = chainOf(name).rules;
-        const rule = rules[operation.index];
-        const first = rule === undefined ? -1 : rules.findIndex((other) => other !== undefined && text(other) === text(rule));
-        lines.push(first === operation.index ? `-D ${name} ${text(rule!)}` : `-D ${name} ${operation.index + 1}`);
-        rules.splice(operation.index, 1);
-        counts.rules.deleted++;
+        const chain = chainOf(name);
+        const rule = chain.rules[operation.index];
+        const alone = rule !== undefined && chain.texts.get(text(rule)) === 1;
+        lines.push(alone ? `-D ${name} ${text(rule)}` : `-D ${name} ${operation.index + 1}`);
+        if (rule) count(chain.texts, text(rule), -1);
+        chain.rules.splice(operation.index, 1);
         break;
       }
       case 'deleteRule': {
-        const rules = chainOf(name).rules;
-        const index = rules.findIndex((other) => other !== undefined && text(other) === text(operation.rule));
+        const chain = chainOf(name);
+        const index = chain.rules.findIndex((other) => other !== undefined && text(other) === text(operation.rule));
         if (index === -1) throw new Error(`the change deletes a rule chain ${name} does not hold`);
-        rules.splice(index, 1);
-        counts.rules.deleted++;
+        chain.rules.splice(index, 1);
+        count(chain.texts, text(operation.rule), -1);
         lines.push(`-D ${name} ${text(operation.rule)}`);
         break;
       }
     }
   }
-  return { lines: lines.length === 0 ? [] : [`*${table}`, ...lines, 'COMMIT'], chains: [...chains.values()] };
+  return {
+    lines: lines.length === 0 ? [] : [`*${table}`, ...lines, 'COMMIT'],
+    chains: [...chains.values()].map(({ texts: _, ...chain }) => chain),
+  };
+}
+
+function count(texts: Map<string, number>, text: string, by: number): void {
+  texts.set(text, (texts.get(text) ?? 0) + by);
 }
 
 /** Whether any rule of the table jumps (or goes) to `chain`. */

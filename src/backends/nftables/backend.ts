@@ -25,7 +25,7 @@ import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
 import type { ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
-import { formatCounts } from '../change-counts.js';
+import { formatCounts, noChanges } from '../change-counts.js';
 import { diffTable } from './diff.js';
 import { foreignForwardDrops } from './foreign-forward.js';
 import { mergeImage } from './merge.js';
@@ -113,8 +113,9 @@ export class NftablesBackend implements Backend {
     // merged onto a fresh read (undefined; see port-holders.ts).
     const synced = this.syncedGeneration;
     if (synced === undefined) return undefined;
-    const { batch, changes: count } = portDeltaBatch(changes);
-    if (count === 0) return { commits: 0, changes: 0 };
+    const { batch, elements } = portDeltaBatch(changes);
+    const count = elements.added + elements.deleted;
+    if (count === 0) return { commits: 0, changes: 0, counts: noChanges() };
     this.syncedGeneration = undefined;
     try {
       await this.connection.commit(batch, { generation: synced });
@@ -123,7 +124,7 @@ export class NftablesBackend implements Backend {
       throw error;
     }
     this.syncedGeneration = synced + 1;
-    return { commits: 1, changes: count };
+    return { commits: 1, changes: count, counts: { ...noChanges(), elements } };
   }
 
   async inSync(): Promise<boolean> {
@@ -184,7 +185,7 @@ export class NftablesBackend implements Backend {
       const synced = sync === 'model' || (typeof sync === 'object' && (wasSynced || sameTables(targets, sync.planned)));
       if (tx.batch.length === 0) {
         if (synced) this.syncedGeneration = generation;
-        return { commits: 0, changes: 0 };
+        return { commits: 0, changes: 0, counts: tx.counts };
       }
       try {
         await this.connection.commit(tx.batch, { generation });
@@ -194,7 +195,7 @@ export class NftablesBackend implements Backend {
       }
       // Our commit is the one transaction since `generation`: the kernel now holds exactly the targets.
       if (synced) this.syncedGeneration = generation + 1;
-      return { commits: 1, changes: tx.changes };
+      return { commits: 1, changes: tx.changes, counts: tx.counts };
     }
   }
 

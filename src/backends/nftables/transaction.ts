@@ -16,7 +16,7 @@ export class Transaction {
   /** Objects changed: tables, chains, rules, sets and elements, each counted once. */
   changes = 0;
   /** What the transaction adds and deletes, a flush or a table's deletion counted in what it held. */
-  readonly counts: ChangeCounts = noChanges({ sets: true });
+  readonly counts: ChangeCounts = noChanges();
 
   addTable(table: TableImage): void {
     this.batch.addTable({ family: table.family, name: table.name });
@@ -59,7 +59,7 @@ export class Transaction {
 
   addSet(table: TableImage, set: SetImage): void {
     this.batch.addSet({ ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}) });
-    this.counts.sets!.added++;
+    this.counts.sets.added++;
     const type = set.key.join(' . ') + (set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`);
     this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type}; }`);
   }
@@ -88,7 +88,7 @@ export class Transaction {
     const texts = [...elements].map(([key, element]) =>
       element.valueText === undefined ? key : `${key} : ${element.verdict ? verdictText(element.verdict) : element.valueText}`);
     this.record(`add element ${where(table)} ${set.name} { ${texts.join(', ')} }`, elements.size);
-    this.counts.elements!.added += elements.size;
+    this.counts.elements.added += elements.size;
   }
 
   deleteElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
@@ -97,7 +97,7 @@ export class Transaction {
     for (const element of elements.values()) keys.add(element.key);
     this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes() });
     this.record(`delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
-    this.counts.elements!.deleted += elements.size;
+    this.counts.elements.deleted += elements.size;
   }
 
   /** A chain of `table` gone, with the rules it held. */
@@ -108,8 +108,8 @@ export class Transaction {
 
   /** A set gone, with the elements it held. */
   private deletedSet(set: SetImage): void {
-    this.counts.sets!.deleted++;
-    this.counts.elements!.deleted += set.elements.size;
+    this.counts.sets.deleted++;
+    this.counts.elements.deleted += set.elements.size;
   }
 
   private record(line: string, count = 1): void {
