@@ -24,7 +24,7 @@ import {
   inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
 } from './arguments.js';
 import type { ApplyOutcome, Backend, BackendName, BackendState, DryRun } from './backends/backend.js';
-import { noChanges } from './backends/change-counts.js';
+import { addCounts, noChanges, type ChangeCounts } from './backends/change-counts.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
 import { MappingFollower, type ConntrackOutcome } from './conntrack.js';
@@ -56,6 +56,8 @@ export interface ApplyResult extends ApplyOutcome {
   hairpin: HairpinOutcome;
   /** Changes made to remove what the other backend had programmed in this namespace. */
   otherBackendChanges: number;
+  /** What removing it deleted: rules, chains, sets and set elements. */
+  otherBackendCounts: ChangeCounts;
   /** Imperative calls that shared this commit (group commit); 1 for apply. */
   coalesced: number;
   /** Connection tracking entries of the port mappings this commit changed, deleted after it (see conntrack.ts). */
@@ -322,6 +324,7 @@ export class Firewall {
     this.held = next;
     const followed = await this.conntrack.follow(changes ? { ports: changes } : { before, after: spec }, outcome);
     let otherBackendChanges = 0;
+    const otherBackendCounts = noChanges();
     const otherBackendWarnings: Warning[] = [];
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
@@ -331,12 +334,13 @@ export class Firewall {
         if (other === spec.backend) continue;
         const flushed = await (await this.backend(other)).flush();
         otherBackendChanges += flushed.changes;
+        addCounts(otherBackendCounts, flushed.counts);
         otherBackendWarnings.push(...flushed.warnings ?? []);
       }
       this.otherBackendsClearedFor = spec.backend;
     }
     return {
-      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings, otherBackendWarnings), sysctls, hairpin, otherBackendChanges,
+      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings, otherBackendWarnings), sysctls, hairpin, otherBackendChanges, otherBackendCounts,
       coalesced: 1, allocatedHostPorts,
     };
   }
@@ -461,7 +465,7 @@ export class Firewall {
     const warnings = warningsOf(followed.warnings);
     for (const [index, pending] of accepted.entries()) {
       pending.resolve({
-        backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length,
+        backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, otherBackendCounts: noChanges(), coalesced: accepted.length,
         allocatedHostPorts: edits[index]!.allocations,
       });
     }
@@ -512,7 +516,7 @@ export class Firewall {
       const warnings = warningsOf(hostWarnings, followed.warnings);
       for (const pending of accepted) {
         pending.resolve({
-          backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length,
+          backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, otherBackendCounts: noChanges(), coalesced: accepted.length,
           allocatedHostPorts: next.allocations,
         });
       }

@@ -29,12 +29,16 @@ for (const [from, to] of [['iptables', 'nftables'], ['iptables-nft', 'nftables']
   kernelTest(`switching from ${from} to ${to} warns of the user's rules left in ${from}'s DOCKER-USER`, async (t) => {
     const ns = await createNetns(t, 'switchuser');
     const firewall = await openFirewall(t, ns);
-    await firewall.apply({ ...SPEC, backend: from });
+    const applied = await firewall.apply({ ...SPEC, backend: from });
     await ns.run(TOOL[from], '-A', 'DOCKER-USER', '-s', '192.0.2.0/24', '-j', 'DROP');
     await ns.run(TOOL[from], '-A', 'DOCKER-USER', '-s', '192.0.2.128/25', '-j', 'DROP');
 
     const switched = await firewall.apply({ ...SPEC, backend: to });
     t.true(switched.otherBackendChanges > 0);
+    // Every rule and chain the first apply added goes, but the IPv4 DOCKER-USER with the user's rules.
+    t.like(switched.otherBackendCounts, {
+      rules: { added: 0, deleted: applied.counts.rules.added }, chains: { added: 0, deleted: applied.counts.chains.added - 1 },
+    });
     // IPv4 only: the IPv6 DOCKER-USER was empty and went with the rest.
     t.deepEqual(switched.warnings.filter((warning) => warning.code === 'WDOCKERUSERLEFT'), [{
       code: 'WDOCKERUSERLEFT',

@@ -25,6 +25,14 @@ export function noChanges(): ChangeCounts {
   return { rules: none(), chains: none(), sets: none(), elements: none() };
 }
 
+/** Adds `more` to `counts`. */
+export function addCounts(counts: ChangeCounts, more: ChangeCounts): void {
+  for (const kind of ['rules', 'chains', 'sets', 'elements'] as const) {
+    counts[kind].added += more[kind].added;
+    counts[kind].deleted += more[kind].deleted;
+  }
+}
+
 /** `5 rules added, 2 deleted; 3 set elements added, 1 deleted; 2 chains added, 0 deleted`, or `nothing to change`. */
 export function formatCounts(counts: ChangeCounts): string {
   const kinds: [string, Tally][] = [['rule', counts.rules], ['set element', counts.elements], ['set', counts.sets], ['chain', counts.chains]];

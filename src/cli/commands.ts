@@ -54,7 +54,7 @@ export async function applyCommand(file: string, options: CommonOptions & { dryR
     printWarnings(result.warnings);
     if (options.json) return `${JSON.stringify(result)}\n`;
     const lines = [`applied with ${result.backend}: ${summary(result)}`];
-    if (result.otherBackendChanges > 0) lines.push(`removed what other backends had programmed in the namespace (${result.otherBackendChanges} kernel operation(s))`);
+    if (result.otherBackendChanges > 0) lines.push(`removed what other backends had programmed in the namespace: ${formatCounts(result.otherBackendCounts)}`);
     for (const { field, hostPort } of result.allocatedHostPorts) lines.push(`chose host port ${hostPort} for ${field}`);
     for (const name of result.sysctls.missing) lines.push(`note: ${name} does not exist (yet); create the interface and apply again`);
     for (const bridge of result.hairpin.missing) lines.push(`note: bridge ${bridge} does not exist (yet): hairpin mode not set on its ports`);

@@ -44,7 +44,8 @@ or in one transaction for every table of both families (iptables-nft, nftables).
 and ports the spec no longer lists are removed; the daemon-level chains stay.
 The rules of the other backend in the namespace are removed. Rules bridgewall
 did not create (a Docker daemon's) are never changed; where the spec needs
-them changed, apply fails with ECONFLICT and changes nothing.
+them changed, apply fails with ECONFLICT and changes nothing. It prints what it
+did: rules, set elements and chains added and deleted, then the kernel commits.
 
 Options:
   --netns PATH   network namespace to program, e.g. /run/netns/NAME or /proc/PID/ns/net
@@ -55,6 +56,8 @@ Options:
                  family (feed each to the ip(6)tables-legacy-restore or -nft-restore --noflush
                  the header names), or an nft -f script
   --full         with --dry-run: print the tables as the apply would leave them instead
+                 (a dry run shows the spec's backend alone: not the other backends' rules
+                 a switch removes, nor forwarding, the FORWARD policy or sysctls)
   --adopt        take over another manager's rules that stand in the way (else: error ECONFLICT)
   --json         print the outcome as JSON
   -q, --quiet    print nothing on success (warnings still go to stderr)
@@ -112,7 +115,8 @@ export const FLUSH_HELP = `Usage: bridgewall flush [--backend iptables|iptables-
 
 Removes everything bridgewall owns in the namespace: its chains, the jumps to
 them and its rules in the built-in chains (iptables), or its tables (nftables).
-The user's chain (DOCKER-USER) is removed only when it is empty. Without
+The user's chain (DOCKER-USER) is removed only when it is empty (warning
+WDOCKERUSERLEFT when its rules are left with nothing jumping to them). Without
 --backend, both backends are flushed.
 
 Options:
