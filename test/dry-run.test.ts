@@ -24,14 +24,19 @@ const NETWORK_REMOVED: SpecInput = { ...RICH, networks: RICH.networks!.slice(0, 
 
 const NONE = noChanges();
 
-/** From what (undefined: an empty namespace) to what, and the counts the change has. */
-const CHANGES: { name: string; from?: SpecInput; to: SpecInput; counts?: DryRun['counts'] }[] = [
+/**
+ * From what (undefined: an empty namespace) to what, with someone else's
+ * rules among ours (`foreign`), and the counts the change has.
+ */
+const CHANGES: { name: string; from?: SpecInput; to: SpecInput; foreign?: boolean; counts?: DryRun['counts'] }[] = [
   { name: 'from an empty namespace', to: RICH },
   // Per family: its filter DOCKER ACCEPT, its DNAT, its hairpin MASQUERADE (no userland proxy).
   { name: 'a port added', from: RICH, to: PORT_ADDED, counts: { ...NONE, rules: { added: 6, deleted: 0 } } },
   { name: 'a network removed', from: RICH, to: NETWORK_REMOVED },
   { name: 'every network removed', from: RICH, to: { ...RICH, networks: [], ingress: undefined } },
   { name: 'nothing changed', from: RICH, to: RICH, counts: NONE },
+  { name: 'a network removed among the user\'s rules', from: RICH, to: NETWORK_REMOVED, foreign: true },
+  { name: 'every network removed among the user\'s rules', from: RICH, to: { ...RICH, networks: [], ingress: undefined }, foreign: true },
 ];
 
 async function openFirewall(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {
@@ -71,9 +76,14 @@ for (const flavour of ['iptables', 'iptables-nft'] as const) {
       const [applied, scripted] = await Promise.all([createNetns(t, 'dryapply'), createNetns(t, 'dryscript')]);
       const byLibrary = await openFirewall(t, applied);
       const byScript = await openFirewall(t, scripted);
-      if (change.from) {
-        await byLibrary.apply({ ...change.from, backend: flavour });
-        await byScript.apply({ ...change.from, backend: flavour });
+      const kind = flavour === 'iptables' ? 'legacy' : 'nft';
+      for (const [ns, firewall] of [[applied, byLibrary], [scripted, byScript]] as const) {
+        if (change.from) await firewall.apply({ ...change.from, backend: flavour });
+        if (!change.foreign) continue;
+        // Another manager's rule above ours in FORWARD, an equal one below, and the user's in DOCKER-USER.
+        await ns.run(`iptables-${kind}`, '-I', 'FORWARD', '1', '-s', '192.0.2.0/24', '-j', 'DROP');
+        await ns.run(`iptables-${kind}`, '-A', 'FORWARD', '-j', 'DOCKER-FORWARD');
+        await ns.run(`iptables-${kind}`, '-A', 'DOCKER-USER', '-s', '192.0.2.128/25', '-j', 'DROP');
       }
       const before = await saved(scripted, flavour);
       const dryRun = await byScript.dryRun({ ...change.to, backend: flavour });
@@ -82,7 +92,6 @@ for (const flavour of ['iptables', 'iptables-nft'] as const) {
       t.is(dryRun.text.split('\n')[0], `# ${flavour} dry run: ${formatCounts(dryRun.counts)}`);
       if (change.counts) t.deepEqual(dryRun.counts, change.counts);
 
-      const kind = flavour === 'iptables' ? 'legacy' : 'nft';
       const parts = sections(dryRun.text);
       for (const { tool } of parts) t.true([`iptables-${kind}-restore`, `ip6tables-${kind}-restore`].includes(tool), tool);
       for (const { tool, lines } of parts) {
