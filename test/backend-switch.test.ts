@@ -70,3 +70,17 @@ kernelTest('a switch that leaves an empty DOCKER-USER, or none, says nothing; a 
     ["The iptables backend's DOCKER-USER chain (IPv6, filter table) still holds 1 rule"]);
   t.regex(flushed.warnings![0]!.message, /\(ip6tables-legacy -F DOCKER-USER; ip6tables-legacy -X DOCKER-USER\)$/);
 });
+
+kernelTest('switching from nftables warns of the user\'s rules left in its DOCKER-USER, the table kept for them', async (t) => {
+  const ns = await createNetns(t, 'switchnft');
+  const firewall = await openFirewall(t, ns);
+  await firewall.apply({ ...SPEC, backend: 'nftables' });
+  await ns.run('nft', 'add', 'rule', 'ip6', 'bridgewall', 'DOCKER-USER', 'ip6', 'saddr', '2001:db8:ffff::/48', 'drop');
+  const switched = await firewall.apply({ ...SPEC, backend: 'iptables-nft' });
+  t.deepEqual(switched.warnings.filter((warning) => warning.code === 'WDOCKERUSERLEFT'), [{
+    code: 'WDOCKERUSERLEFT',
+    message: 'The nftables backend\'s DOCKER-USER chain (IPv6, table ip6 bridgewall) still holds 1 rule, which bridgewall keeps as the user\'s, ' +
+      'but nothing jumps to it any more, so they filter nothing: apply with backend nftables again, or delete the chain (nft delete table ip6 bridgewall)',
+  }]);
+  t.regex(await ns.run('nft', 'list', 'table', 'ip6', 'bridgewall'), /^\s+chain DOCKER-USER \{\n\s+ip6 saddr 2001:db8:ffff::\/48 drop\n\s+\}\n\}\n$/m);
+});

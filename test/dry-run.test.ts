@@ -143,3 +143,12 @@ kernelTest('nftables: the summary counts rules, set elements and chains; --full 
   const listed = (await firewall.show('nftables')).text;
   t.is(sortedElements(full.text), sortedElements(`${change.text.split('\n')[0]!.replace('; for nft -f:', '; the tables will read:')}\n${listed}`));
 });
+
+kernelTest('dryRun refuses options it cannot read, naming them, before reading anything', async (t) => {
+  const ns = await createNetns(t, 'dryopts');
+  const firewall = await openFirewall(t, ns);
+  for (const [options, field] of [[{ full: 'yes' }, 'options.full'], [null, 'options'], [[], 'options']] as const) {
+    const error = await t.throwsAsync(firewall.dryRun(RICH, options as never));
+    t.like(error, { code: 'EVALIDATION', field }, JSON.stringify(options));
+  }
+});

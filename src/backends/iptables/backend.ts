@@ -20,7 +20,7 @@ import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
 import { formatRule, formatTable } from '../../iptc/format.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import { FAMILIES, type Family } from '../../family.js';
+import { FAMILIES, FAMILY_NAMES, type Family } from '../../family.js';
 import type { IptRule, IptTableName } from '../../iptc/rule.js';
 import { IptcTable, type IptChain } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
@@ -35,6 +35,7 @@ import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
 import { jumpedTo, playChange, type PlayedTable } from './restore-script.js';
 import type { Warning } from '../../warnings.js';
+import { userChainLeft } from '../user-chain-left.js';
 import type { RuleTables } from './rule-tables.js';
 
 
@@ -162,9 +163,9 @@ export class IptablesBackend implements Backend {
         return { name, ...playChange(family, name, seen.chains(family, name), operations) };
       });
       const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
-      if (options.full) return `# ${FAMILY_LABEL[family]}, as ${tool}-save will print it:\n${played.map((table) => savedTable(family, table)).join('')}`;
+      if (options.full) return `# ${FAMILY_NAMES[family]}, as ${tool}-save will print it:\n${played.map((table) => savedTable(family, table)).join('')}`;
       const lines = played.flatMap((table) => table.lines);
-      return lines.length === 0 ? '' : `# ${FAMILY_LABEL[family]}, for ${tool}-restore --noflush:\n${lines.join('\n')}\n`;
+      return lines.length === 0 ? '' : `# ${FAMILY_NAMES[family]}, for ${tool}-restore --noflush:\n${lines.join('\n')}\n`;
     });
     const summary = `# ${this.name} dry run: ${formatCounts(counts)}${options.full ? '; the tables will read:' : ''}\n`;
     return { text: summary + sections.join(''), counts };
@@ -252,12 +253,7 @@ export class IptablesBackend implements Backend {
 
   private userChainLeft(family: Family, rules: number): Warning {
     const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
-    return {
-      code: 'WDOCKERUSERLEFT',
-      message: `The ${this.name} backend's ${CHAIN.user} chain (${FAMILY_LABEL[family]}, filter table) still holds ${rules} rule${rules === 1 ? '' : 's'}, ` +
-        `which bridgewall keeps as the user's, but nothing jumps to it any more, so they filter nothing: apply with backend ${this.name} again, ` +
-        `or delete the chain (${tool} -F ${CHAIN.user}; ${tool} -X ${CHAIN.user})`,
-    };
+    return userChainLeft(this.name, family, 'filter table', rules, `${tool} -F ${CHAIN.user}; ${tool} -X ${CHAIN.user}`);
   }
 
   /**
@@ -305,8 +301,6 @@ function remembering(holders: PortHolders, kept: (rule: IptRule) => void): PortH
     yields: (rule) => holders.yields(rule),
   };
 }
-
-const FAMILY_LABEL: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 
 /** A table after a change, as iptables-save prints it; rules bridgewall cannot decode (never its own) are said to be left out. */
 function savedTable(family: Family, table: PlayedTable & { name: IptTableName }): string {

@@ -36,6 +36,7 @@ import { portDeltaBatch } from './port-delta.js';
 import { decodeTable } from './read.js';
 import { renderTable } from './render.js';
 import { Transaction } from './transaction.js';
+import { userChainLeft } from '../user-chain-left.js';
 
 /** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
 const MAX_READ_ATTEMPTS = 10;
@@ -164,9 +165,20 @@ export class NftablesBackend implements Backend {
     };
   }
 
-  /** Removes our tables; one whose user chain holds rules keeps that chain alone. */
+  /**
+   * Removes our tables; one whose user chain holds rules keeps that chain
+   * alone, with nothing jumping to it (WDOCKERUSERLEFT).
+   */
   async flush(): Promise<ApplyOutcome> {
-    return this.commit('other', () => undefined);
+    const outcome = await this.commit('other', () => undefined);
+    if (outcome.commits === 0) return outcome;
+    const { tables } = await this.current();
+    const warnings = FAMILIES.flatMap((family) => {
+      const rules = tables[family]?.chains.get(USER_CHAIN)?.rules.length ?? 0;
+      const table = `${FAMILY_TABLES[family]} ${TABLE}`;
+      return rules === 0 ? [] : [userChainLeft(this.name, family, `table ${table}`, rules, `nft delete table ${table}`)];
+    });
+    return warnings.length === 0 ? outcome : { ...outcome, warnings };
   }
 
   close(): void {
