@@ -14,9 +14,9 @@ export type WarningCode =
   /** The kernel has no connection tracking netlink: stale flows were not cleared. */
   | 'WCONNTRACK'
   /**
-   * An iptables backend's DOCKER-USER chain still holds the user's rules
-   * (which flush keeps) after the flush, or the backend switch, that removed
-   * every jump to it: they filter nothing any more.
+   * A backend's DOCKER-USER chain still holds the user's rules (which flush
+   * keeps) after the flush, or the backend switch, that removed every jump
+   * to it: they filter nothing any more.
    */
   | 'WDOCKERUSERLEFT';
 
