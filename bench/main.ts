@@ -132,7 +132,7 @@ async function nftMapsScript(n: number): Promise<string> {
   return withNetns(async (ns) => {
     const firewall = await Firewall.open({ netns: ns.path });
     try {
-      return (await firewall.dryRun(benchSpec('nftables', n))).replace(/^#.*\n/, '');
+      return (await firewall.dryRun(benchSpec('nftables', n))).text.replace(/^#.*\n/, '');
     } finally {
       firewall.close();
     }

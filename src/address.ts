@@ -10,11 +10,9 @@
  */
 import ipaddr from 'ipaddr.js';
 import { invalid } from './errors';
-import type { Family } from './family';
+import { FAMILY_NAMES, type Family } from './family';
 
 type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
-
-const FAMILY_NAMES: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 
 function familyOf(address: IpAddress): Family {
   return address.kind() === 'ipv4' ? 'ipv4' : 'ipv6';

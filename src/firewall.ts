@@ -23,7 +23,8 @@
 import {
   inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
 } from './arguments.js';
-import type { ApplyOutcome, Backend, BackendName, BackendState } from './backends/backend.js';
+import type { ApplyOutcome, Backend, BackendName, BackendState, DryRun } from './backends/backend.js';
+import { addCounts, noChanges, type ChangeCounts } from './backends/change-counts.js';
 import type { BindingCounters } from './backends/counters.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
 import { NftablesBackend } from './backends/nftables/backend.js';
@@ -56,6 +57,8 @@ export interface ApplyResult extends ApplyOutcome {
   hairpin: HairpinOutcome;
   /** Changes made to remove what the other backend had programmed in this namespace. */
   otherBackendChanges: number;
+  /** What removing it deleted: rules, chains, sets and set elements. */
+  otherBackendCounts: ChangeCounts;
   /** Imperative calls that shared this commit (group commit); 1 for apply. */
   coalesced: number;
   /** Connection tracking entries of the port mappings this commit changed, deleted after it (see conntrack.ts). */
@@ -67,6 +70,15 @@ export interface ApplyResult extends ApplyOutcome {
    * `ports[1]` for addPorts) and its host port. currentSpec() keeps them.
    */
   allocatedHostPorts: HostPortAllocation[];
+}
+
+export interface DryRunOptions {
+  /** Print the ruleset the apply would leave instead of the change. */
+  full?: boolean;
+}
+
+export interface DryRunResult extends DryRun {
+  backend: BackendName;
 }
 
 /**
@@ -88,7 +100,7 @@ const BACKENDS: Record<BackendName, BackendOpener> = {
   nftables: (netns) => NftablesBackend.open(netns === undefined ? {} : { netns }),
 };
 
-const NOTHING: ApplyOutcome = { commits: 0, changes: 0 };
+const NOTHING: ApplyOutcome = { commits: 0, changes: 0, counts: noChanges() };
 /** Port calls write no host settings: those depend on networks and ingress only. */
 function noHostSettings(): { sysctls: SysctlOutcome; hairpin: HairpinOutcome } {
   return { sysctls: { written: [], missing: [] }, hairpin: { set: [], missing: [] } };
@@ -151,12 +163,16 @@ export class Firewall {
     return this.runAlone(async () => (this.held === undefined ? undefined : this.applyHeld(this.held, [])));
   }
 
-  /** What apply(spec) would commit, in the backend's syntax; nothing is written. */
-  async dryRun(input: SpecInput): Promise<string> {
+  /**
+   * What apply(spec) would commit, in the backend's syntax, and what that
+   * adds and deletes; with `full`, the ruleset it would leave. Nothing is written.
+   */
+  async dryRun(input: SpecInput, options: DryRunOptions = {}): Promise<DryRunResult> {
     const adopt = adoptOf(input);
+    const full = fullOf(options);
     return this.runAlone(async () => {
       const { spec } = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
-      return (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt });
+      return { backend: spec.backend, ...await (await this.backend(spec.backend)).dryRun(buildModel(spec), { adopt, full }) };
     });
   }
 
@@ -324,17 +340,23 @@ export class Firewall {
     this.held = next;
     const followed = await this.conntrack.follow(changes ? { ports: changes } : { before, after: spec }, outcome);
     let otherBackendChanges = 0;
+    const otherBackendCounts = noChanges();
+    const otherBackendWarnings: Warning[] = [];
     // Once per switch, not on every apply: reading back the other flavour's
     // tables each time would double the kernel round-trips of every apply
     // (and of every watcher check).
     if (this.otherBackendsClearedFor !== spec.backend) {
       for (const other of BACKEND_NAMES) {
-        if (other !== spec.backend) otherBackendChanges += (await (await this.backend(other)).flush()).changes;
+        if (other === spec.backend) continue;
+        const flushed = await (await this.backend(other)).flush();
+        otherBackendChanges += flushed.changes;
+        addCounts(otherBackendCounts, flushed.counts);
+        otherBackendWarnings.push(...flushed.warnings ?? []);
       }
       this.otherBackendsClearedFor = spec.backend;
     }
     return {
-      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings), sysctls, hairpin, otherBackendChanges,
+      backend: spec.backend, ...followed, warnings: warningsOf(hostWarnings, followed.warnings, otherBackendWarnings), sysctls, hairpin, otherBackendChanges, otherBackendCounts,
       coalesced: 1, allocatedHostPorts,
     };
   }
@@ -459,7 +481,7 @@ export class Firewall {
     const warnings = warningsOf(followed.warnings);
     for (const [index, pending] of accepted.entries()) {
       pending.resolve({
-        backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, coalesced: accepted.length,
+        backend: backend.name, ...followed, warnings, ...noHostSettings(), otherBackendChanges: 0, otherBackendCounts: noChanges(), coalesced: accepted.length,
         allocatedHostPorts: edits[index]!.allocations,
       });
     }
@@ -510,7 +532,7 @@ export class Firewall {
       const warnings = warningsOf(hostWarnings, followed.warnings);
       for (const pending of accepted) {
         pending.resolve({
-          backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, coalesced: accepted.length,
+          backend: next.spec.backend, ...followed, warnings, ...hostSettings, otherBackendChanges: 0, otherBackendCounts: noChanges(), coalesced: accepted.length,
           allocatedHostPorts: next.allocations,
         });
       }
@@ -590,6 +612,12 @@ function adoptOf(input: SpecInput): boolean {
   const adopt = typeof input === 'object' && input !== null ? (input as { adopt?: unknown }).adopt : undefined;
   if (adopt !== undefined && typeof adopt !== 'boolean') invalid('adopt', 'true or false', adopt);
   return adopt === true;
+}
+
+function fullOf(options: DryRunOptions): boolean {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', 'an options object', options);
+  if (options.full !== undefined && typeof options.full !== 'boolean') invalid('options.full', 'true or false', options.full);
+  return options.full === true;
 }
 
 function nothingApplied(): ValidationError {

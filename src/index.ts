@@ -2,8 +2,9 @@
  * bridgewall: Docker's bridge-network firewall rules for Node.js, programmed
  * into netfilter through a native addon. The raw addon is not exported.
  */
-export { Firewall, BACKEND_NAMES, type ApplyResult, type FirewallOptions } from './firewall';
-export type { ApplyOutcome, BackendName, BackendState } from './backends/backend';
+export { Firewall, BACKEND_NAMES, type ApplyResult, type DryRunOptions, type DryRunResult, type FirewallOptions } from './firewall';
+export type { ApplyOutcome, BackendName, BackendState, DryRun } from './backends/backend';
+export type { ChangeCounts, Tally } from './backends/change-counts';
 export type { BindingCounters, PacketCounter } from './backends/counters';
 export type { Owner, ShownBase, ShownChain, ShownElement, ShownFamily, ShownRule, ShownSet, ShownTable } from './backends/shown';
 export type { ConntrackOutcome } from './conntrack';

@@ -12,7 +12,13 @@ export type WarningCode =
   /** IP forwarding is off in the namespace and `ipForward: false` keeps it so. */
   | 'WFORWARDINGOFF'
   /** The kernel has no connection tracking netlink: stale flows were not cleared. */
-  | 'WCONNTRACK';
+  | 'WCONNTRACK'
+  /**
+   * A backend's DOCKER-USER chain still holds the user's rules (which flush
+   * keeps) after the flush, or the backend switch, that removed every jump
+   * to it: they filter nothing any more.
+   */
+  | 'WDOCKERUSERLEFT';
 
 export interface Warning {
   code: WarningCode;

@@ -12,6 +12,7 @@ import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
 import type { PortSpecInput, SpecInput } from '../src/input/types.js';
 import { repositoryRoot } from './helpers/conformance.js';
+import { RICH_SPEC } from './helpers/rich-spec.js';
 import type { ScenarioOptions } from './helpers/docker-scenario.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
@@ -52,25 +53,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'proxy,internal,no-icc': { ...BASE, internal: true, icc: false },
 };
 
-/** A bit of everything: two networks, ranges (an offset one, and an identity one held as one element), loopback, internal, ingress. */
-const RICH: SpecInput = {
-  backend: 'nftables', ipv6: true, userlandProxy: false,
-  networks: [
-    {
-      bridge: 'br-alpha', ipv4: { subnet: '198.18.1.0/24' }, ipv6: { subnet: '2001:db8:1::/64' },
-      endpoints: [{
-        ipv4: '198.18.1.2', ipv6: '2001:db8:1::2',
-        ports: [
-          { proto: 'tcp', hostPort: 8080, containerPort: 80 }, { proto: 'udp', hostIp: '127.0.0.1', hostPort: '5300-5301', containerPort: '53-54' },
-          { proto: 'tcp', hostPort: '10000-10999', containerPort: '10000-10999' },
-        ],
-      }],
-    },
-    { bridge: 'br-int', internal: true, icc: false, ipv4: { subnet: '198.18.3.0/24' }, endpoints: [{ ipv4: '198.18.3.2' }] },
-    { bridge: 'br-routed', gatewayMode: 'routed', ipv4: { subnet: '198.18.5.0/24', hostIp: '203.0.113.5' }, endpoints: [{ ipv4: '198.18.5.2', ports: [{ proto: 'sctp', containerPort: 9 }] }] },
-  ],
-  ingress: { bridge: 'docker_gwbridge', address: '198.18.4.2', ports: [{ proto: 'tcp', port: 9000 }] },
-};
+const RICH: SpecInput = { ...RICH_SPEC, backend: 'nftables' };
 
 async function openFirewall(t: ExecutionContext, ns: TestNetns): Promise<Firewall> {
   const firewall = await Firewall.open({ netns: ns.path });
@@ -124,7 +107,7 @@ kernelTest('nftables backend: the dry-run script, fed to nft -f, builds the same
     { ...RICH, networks: [] },
   ];
   for (const spec of steps) {
-    const script = await byScript.dryRun(spec);
+    const { text: script } = await byScript.dryRun(spec);
     await scripted.runWithInput('nft', ['-f', '-'], script);
     await byLibrary.apply(spec);
     t.is(await scripted.run('nft', 'list', 'ruleset'), await applied.run('nft', 'list', 'ruleset'));

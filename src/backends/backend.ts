@@ -9,14 +9,17 @@ import type { Family } from '../family.js';
 import type { Warning } from '../warnings.js';
 import type { BindingCounters } from './counters.js';
 import type { ShownFamily } from './shown.js';
+import type { ChangeCounts } from './change-counts.js';
 
 export type BackendName = 'iptables' | 'iptables-nft' | 'nftables';
 
 export interface ApplyOutcome {
   /** Kernel commits made: 0 when the kernel already matched. */
   commits: number;
-  /** Changes inside those commits (libiptc operations, netlink messages). */
+  /** Operations inside those commits (libiptc operations; nftables objects: tables, chains, rules, sets, elements). */
   changes: number;
+  /** What the commits added and deleted: rules, chains, sets and set elements. */
+  counts: ChangeCounts;
   /** What the user should know although the call succeeded (see warnings.ts); absent when nothing. */
   warnings?: Warning[];
 }
@@ -28,6 +31,22 @@ export interface ApplyOptions {
    * rules), instead of refusing with ECONFLICT.
    */
   adopt?: boolean;
+}
+
+export interface DryRunOptions extends ApplyOptions {
+  /** The ruleset the commit would leave, instead of the change. */
+  full?: boolean;
+}
+
+export interface DryRun {
+  /**
+   * The change, in the backend's own syntax, that its tool makes from what
+   * the kernel holds (iptables-restore --noflush lines per family, an nft -f
+   * script), after a summary comment line; with `full`, the resulting ruleset.
+   */
+  text: string;
+  /** What the change adds and deletes. */
+  counts: ChangeCounts;
 }
 
 export interface BackendState {
@@ -87,7 +106,7 @@ export interface Backend {
    */
   enableForwarding(families: readonly Family[], forwardDrop: boolean): Promise<string[]>;
   /** What apply would commit, in the backend's own syntax; reads the kernel, writes nothing. */
-  dryRun(model: FirewallModel, options?: ApplyOptions): Promise<string>;
+  dryRun(model: FirewallModel, options?: DryRunOptions): Promise<DryRun>;
   /** What the backend reads back from the kernel (the iptables tables it writes to, whole; nftables: its tables), each rule marked whose it is. */
   show(): Promise<BackendState>;
   /** Each binding of `model` with the packets and bytes its rules or elements counted, read back (see counters.ts); creates nothing. */

@@ -1,6 +1,7 @@
 /** The CLI commands, each reading already-parsed options and printing its outcome. */
 import { BACKEND_NAMES, Firewall } from '../firewall.js';
-import type { BackendName } from '../backends/backend.js';
+import type { ApplyOutcome, BackendName } from '../backends/backend.js';
+import { formatCounts } from '../backends/change-counts.js';
 import { runDemo } from '../demo/demo.js';
 import { formatReport } from '../demo/format.js';
 import { SandboxError } from '../sandbox/tools.js';
@@ -43,24 +44,29 @@ async function withFirewall<T>(options: CommonOptions, run: (firewall: Firewall)
   }
 }
 
-export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean; adopt?: boolean }): Promise<string> {
+export async function applyCommand(file: string, options: CommonOptions & { dryRun?: boolean; full?: boolean; adopt?: boolean }): Promise<string> {
   const read = await readSpec(file) as Parameters<Firewall['apply']>[0];
   const spec = options.adopt ? { ...read, adopt: true } : read;
   return withFirewall(options, async (firewall) => {
     if (options.dryRun) {
-      const script = await firewall.dryRun(spec);
-      return options.json ? `${JSON.stringify({ dryRun: script })}\n` : script;
+      const dryRun = await firewall.dryRun(spec, { full: options.full === true });
+      return options.json ? `${JSON.stringify(dryRun)}\n` : dryRun.text;
     }
     const result = await firewall.apply(spec);
     printWarnings(result.warnings);
     if (options.json) return `${JSON.stringify(result)}\n`;
-    const lines = [`applied with ${result.backend}: ${result.changes} change(s) in ${result.commits} commit(s)`];
-    if (result.otherBackendChanges > 0) lines.push(`removed ${result.otherBackendChanges} rule change(s) left by the other backend`);
+    const lines = [`applied with ${result.backend}: ${summary(result)}`];
+    if (result.otherBackendChanges > 0) lines.push(`removed what other backends had programmed in the namespace: ${formatCounts(result.otherBackendCounts)}`);
     for (const { field, hostPort } of result.allocatedHostPorts) lines.push(`chose host port ${hostPort} for ${field}`);
     for (const name of result.sysctls.missing) lines.push(`note: ${name} does not exist (yet); create the interface and apply again`);
     for (const bridge of result.hairpin.missing) lines.push(`note: bridge ${bridge} does not exist (yet): hairpin mode not set on its ports`);
     return `${lines.join('\n')}\n`;
   });
+}
+
+/** What a commit added and deleted, and in how many kernel commits: `3 rules added, 0 deleted; 0 chains added, 0 deleted; 1 commit`. */
+function summary({ counts, commits }: ApplyOutcome): string {
+  return commits === 0 ? formatCounts(counts) : `${formatCounts(counts)}; ${commits} commit${commits === 1 ? '' : 's'}`;
 }
 
 /** Warnings go to stderr, one `warning: CODE: message` line each, whatever the output format (--json keeps them too). */
@@ -95,7 +101,7 @@ export async function flushCommand(options: CommonOptions & { backend?: string }
     for (const backend of backends) {
       const outcome = await firewall.flush(backend);
       printWarnings(outcome.warnings);
-      lines.push(`flushed ${backend}: ${outcome.changes} change(s) in ${outcome.commits} commit(s)`);
+      lines.push(`flushed ${backend}: ${summary(outcome)}`);
     }
     return options.json ? `${JSON.stringify({ flushed: backends })}\n` : `${lines.join('\n')}\n`;
   });

@@ -4,7 +4,7 @@ export const MAIN_HELP = `bridgewall: Docker Engine's bridge-network firewall ru
 netfilter (nftables, iptables-nft or legacy iptables) inside a network namespace.
 
 Usage:
-  bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json] [--quiet]
+  bridgewall apply SPEC.json [--netns PATH] [--dry-run [--full]] [--adopt] [--json] [--quiet]
   bridgewall show [--backend iptables|iptables-nft|nftables] [--netns PATH] [--json]
   bridgewall show --counters SPEC.json [--netns PATH] [--json]
   bridgewall flush [--backend iptables|iptables-nft|nftables] [--netns PATH] [--quiet]
@@ -38,7 +38,7 @@ Exit status:
   2  usage error (unknown command or option, wrong arguments: EUSAGE)
 `;
 
-export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run] [--adopt] [--json] [--quiet]
+export const APPLY_HELP = `Usage: bridgewall apply SPEC.json [--netns PATH] [--dry-run [--full]] [--adopt] [--json] [--quiet]
 
 Makes the namespace's firewall match SPEC.json ("-" reads standard input; a
 regular file or standard input of at most about 512 MiB, nothing else): the
@@ -48,12 +48,20 @@ or in one transaction for every table of both families (iptables-nft, nftables).
 and ports the spec no longer lists are removed; the daemon-level chains stay.
 The rules of the other backend in the namespace are removed. Rules bridgewall
 did not create (a Docker daemon's) are never changed; where the spec needs
-them changed, apply fails with ECONFLICT and changes nothing.
+them changed, apply fails with ECONFLICT and changes nothing. It prints what it
+did: rules, set elements and chains added and deleted, then the kernel commits.
 
 Options:
   --netns PATH   network namespace to program, e.g. /run/netns/NAME or /proc/PID/ns/net
                  (default: the namespace bridgewall runs in)
-  --dry-run      print what would be committed (iptables-save text or an nft script); touch nothing
+  --dry-run      print the change the apply would commit, touching nothing: a summary line
+                 (rules, set elements and chains added and deleted), then the change in the
+                 backend's own syntax, which its tool can apply: iptables-restore lines per
+                 family (feed each to the ip(6)tables-legacy-restore or -nft-restore --noflush
+                 the header names), or an nft -f script
+  --full         with --dry-run: print the tables as the apply would leave them instead
+                 (a dry run shows the spec's backend alone: not the other backends' rules
+                 a switch removes, nor forwarding, the FORWARD policy or sysctls)
   --adopt        take over another manager's rules that stand in the way (else: error ECONFLICT)
   --json         print the outcome as JSON
   -q, --quiet    print nothing on success (warnings still go to stderr)
@@ -129,7 +137,8 @@ export const FLUSH_HELP = `Usage: bridgewall flush [--backend iptables|iptables-
 
 Removes everything bridgewall owns in the namespace: its chains, the jumps to
 them and its rules in the built-in chains (iptables), or its tables (nftables).
-The user's chain (DOCKER-USER) is removed only when it is empty. Without
+The user's chain (DOCKER-USER) is removed only when it is empty (warning
+WDOCKERUSERLEFT when its rules are left with nothing jumping to them). Without
 --backend, both backends are flushed.
 
 Options:

@@ -20,10 +20,13 @@ const QUIET = { quiet: { type: 'boolean', short: 'q' } } as const;
 const COMMANDS = {
   apply: {
     help: APPLY_HELP,
-    options: { ...COMMON, ...QUIET, 'dry-run': { type: 'boolean' }, adopt: { type: 'boolean' } },
+    options: { ...COMMON, ...QUIET, 'dry-run': { type: 'boolean' }, full: { type: 'boolean' }, adopt: { type: 'boolean' } },
     run: async (values: Record<string, unknown>, positionals: string[]) => {
       if (positionals.length !== 1) throw new UsageError('apply takes one SPEC.json file (or - for standard input)');
-      return (await commands()).applyCommand(positionals[0]!, { ...common(values), dryRun: values['dry-run'] === true, adopt: values.adopt === true });
+      if (values.full && !values['dry-run']) throw new UsageError('--full says what --dry-run prints: use it with --dry-run; run bridgewall apply --help');
+      return (await commands()).applyCommand(positionals[0]!, {
+        ...common(values), dryRun: values['dry-run'] === true, full: values.full === true, adopt: values.adopt === true,
+      });
     },
   },
   show: {

@@ -14,11 +14,11 @@ async function main(): Promise<void> {
   const spec = { backend: BACKEND, ...JSON.parse(readFileSync(file, 'utf8')) } as SpecInput;
   const firewall = await Firewall.open({ netns });
   try {
-    process.stdout.write(await firewall.dryRun(spec));
+    process.stdout.write((await firewall.dryRun(spec)).text);
     const first = await firewall.apply(spec);
-    console.log(`applied with ${first.backend}: ${first.changes} change(s) in ${first.commits} commit(s)`);
+    console.log(`applied with ${first.backend}: ${first.counts.rules.added} rules added, ${first.counts.elements.added} set elements added`);
     const again = await firewall.apply(spec);
-    console.log(`applied again: ${again.changes} change(s)`);
+    console.log(`applied again: ${again.counts.rules.added + again.counts.rules.deleted} rules changed`);
   } finally {
     firewall.close();
   }

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   try {
     for (const backend of BACKEND_NAMES) {
       const result = await firewall.apply({ ...SPEC, backend });
-      console.log(`${backend}: ${result.changes} change(s); ${result.otherBackendChanges} removed from the other backend`);
+      console.log(`${backend}: ${result.counts.rules.added} rules added; ${result.otherBackendCounts.rules.deleted} rules of the other backends deleted`);
       process.stdout.write((await firewall.show(backend)).text);
     }
   } finally {

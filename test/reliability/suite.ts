@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { NetfilterError, ValidationError } from '../../src/errors.js';
+import type { DryRun } from '../../src/backends/backend.js';
 import { Firewall } from '../../src/firewall.js';
 import type { NetworkSpecInput, PortSpecInput, SpecInput } from '../../src/input/types.js';
 import { FirewallWatcher } from '../../src/watch.js';
@@ -541,7 +542,7 @@ export function registerReliabilitySuite(backend: ReliabilityBackend): void {
   });
 }
 
-/** The changes a dry run still counts, over every family it plans (an iptables spec may plan none). */
-export function pendingChanges(dryRun: string): number {
-  return [...dryRun.matchAll(/(\d+) change\(s\) to commit/g)].reduce((sum, [, count]) => sum + Number(count), 0);
+/** The rules, chains, sets and elements a dry run would still add or delete, over every family it plans. */
+export function pendingChanges(dryRun: DryRun): number {
+  return Object.values(dryRun.counts).reduce((sum, tally) => sum + tally.added + tally.deleted, 0);
 }

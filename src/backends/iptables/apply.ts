@@ -53,12 +53,13 @@ const ADOPT: Record<Family, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
  * Docker-shaped rule is ours (adopted). A
  * table that does not exist is opened (so created) only when something is to
  * be written into it, and never with `readOnly` (a dry run): its changes are
- * then those from an empty table.
+ * then those from an empty table. `seen` is shown each table as the changes
+ * start from it.
  */
 export async function planChanges(
   tables: RuleTables, plan: IptablesPlan, target: TableTarget = planned(plan),
   claims: Claims = { claims: ADOPT, createsDaemon: new Set(), deletesDaemon: new Set() },
-  { readOnly = false } = {},
+  { readOnly = false, seen }: { readOnly?: boolean; seen?: (family: Family, table: IptTableName, chains: readonly IptChain[]) => void } = {},
 ): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   const conflicts: string[] = [];
@@ -85,6 +86,7 @@ export async function planChanges(
         current = await tables.readWithFingerprint(family.family, table.name);
         ({ owner, operations } = operationsOn(current.chains));
       }
+      seen?.(family.family, table.name, current.chains);
       conflicts.push(...owner.conflicts());
       if (!owner.holdsDaemonChains()) claims.createsDaemon.add(family.family);
       else foundDaemon.add(family.family);

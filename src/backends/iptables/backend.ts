@@ -9,7 +9,7 @@
  * changed or removed (see owner-record.ts); the record is written before and
  * after each commit.
  */
-import { planIptables, renderIptablesSave, type IptablesPlan } from '../../docker/iptables/plan.js';
+import { planIptables, type IptablesPlan } from '../../docker/iptables/plan.js';
 import {
   nothingOwned, ownedByModel, releasedBetween, TableOwnership, unionOwned, type Claim, type OwnedState,
 } from './ownership.js';
@@ -21,20 +21,26 @@ import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
 import { ForeignForward, type OwnForward } from '../foreign-forward.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import { FAMILIES, type Family } from '../../family.js';
-import type { IptRule } from '../../iptc/rule.js';
-import { IptcTable } from '../../iptc/table.js';
+import { FAMILIES, FAMILY_NAMES, type Family } from '../../family.js';
+import type { IptRule, IptTableName } from '../../iptc/rule.js';
+import { IptcTable, type IptChain } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
-import type { ApplyOptions, ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
+import { formatCounts, noChanges, type ChangeCounts } from '../change-counts.js';
+import { countOperations } from './operation-counts.js';
 import type { BindingCounters } from '../counters.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
 import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
 import { portHolders, type PortHolders } from './port-holders.js';
+import { jumpedTo, playChange, type PlayedTable } from './restore-script.js';
+import type { Warning } from '../../warnings.js';
+import { userChainLeft } from '../user-chain-left.js';
 import type { RuleTables } from './rule-tables.js';
 import { formatShownTable, shownTable } from './show.js';
+import { formatTable } from '../../iptc/format.js';
 import type { ShownFamily } from '../shown.js';
 
 
@@ -164,16 +170,29 @@ export class IptablesBackend implements Backend {
     return turnOnForwarding(this.netns, families, forwardDrop ? (off) => this.dropForwarded(off) : undefined);
   }
 
-  async dryRun(model: FirewallModel, options: ApplyOptions = {}): Promise<string> {
+  /**
+   * The change as `ip(6)tables-restore --noflush` lines per family (see
+   * restore-script.ts), or with `full` the planned tables as they will read.
+   */
+  async dryRun(model: FirewallModel, options: DryRunOptions = {}): Promise<DryRun> {
     const plan = planIptables(model);
-    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true), { readOnly: true });
-    return plan.families
-      .map((family) => {
-        const count = changes.filter((change) => change.family === family.family).reduce((n, c) => n + c.operations.length, 0);
-        const tool = family.family === 'ipv4' ? 'iptables' : 'ip6tables';
-        return `# ${tool}: ${count} change(s) to commit; the tables will read:\n${renderIptablesSave(family.family, family)}`;
-      })
-      .join('');
+    const seen = new TablesSeen();
+    const changes = await planChanges(this.tables, plan, undefined, claimsOf(await this.record.read(), options.adopt === true), {
+      readOnly: true, seen: seen.see,
+    });
+    const counts = seen.count(changes);
+    const sections = plan.families.map(({ family, tables }) => {
+      const played = tables.map(({ name }) => {
+        const operations = changes.find((change) => change.family === family && change.table === name)?.operations ?? [];
+        return { name, ...playChange(family, name, seen.chains(family, name), operations) };
+      });
+      const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
+      if (options.full) return `# ${FAMILY_NAMES[family]}, as ${tool}-save will print it:\n${played.map((table) => savedTable(family, table)).join('')}`;
+      const lines = played.flatMap((table) => table.lines);
+      return lines.length === 0 ? '' : `# ${FAMILY_NAMES[family]}, for ${tool}-restore --noflush:\n${lines.join('\n')}\n`;
+    });
+    const summary = `# ${this.name} dry run: ${formatCounts(counts)}${options.full ? '; the tables will read:' : ''}\n`;
+    return { text: summary + sections.join(''), counts };
   }
 
   async show(): Promise<BackendState> {
@@ -218,35 +237,50 @@ export class IptablesBackend implements Backend {
     });
   }
 
+  /** Warns (WDOCKERUSERLEFT) where it leaves the user's rules in a DOCKER-USER that nothing jumps to any more. */
   async flush(): Promise<ApplyOutcome> {
     this.committed = undefined;
     const deletesDaemon = new Set<Family>();
-    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon));
+    const warnings: Warning[] = [];
+    const seen = new TablesSeen();
+    const changes = await commitChanges(this.tables, async () => this.flushChanges(await this.record.read(), deletesDaemon, warnings, seen));
     await this.record.update((owned) => {
       const left = nothingOwned();
       for (const family of FAMILIES) left[family].daemon = owned[family].daemon && !deletesDaemon.has(family);
       return left;
     });
-    return outcome(changes);
+    return { ...outcome(changes, seen), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
-  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>): Promise<TableChange[]> {
+  /** `deletesDaemon`, `warnings` and `seen` are filled in anew for the changes returned. */
+  private async flushChanges(owned: OwnedState, deletesDaemon: Set<Family>, warnings: Warning[], seen: TablesSeen): Promise<TableChange[]> {
     const changes: TableChange[] = [];
     deletesDaemon.clear();
+    warnings.length = 0;
     for (const family of FAMILIES) {
       for (const table of await this.existing(family)) {
         const { chains, fingerprint } = await this.tables.readWithFingerprint(family, table);
+        seen.see(family, table, chains);
         const nothing: TablePlan = { name: table, chains: [] };
         const owner = new TableOwnership(family, table, owned[family], chains, nothing);
         const operations = diffTable(family, chains, nothing, owner);
         // The user's chain goes only with the daemon-level chains, once it is empty and nothing jumps to it any more.
         const user = chains.find((chain) => chain.name === CHAIN.user);
         if (user && owner.mayDeleteUserChain(user)) operations.push({ op: 'deleteChain', chain: CHAIN.user });
+        else if (user && user.rules.length > 0 && operations.length > 0 &&
+          !jumpedTo(playChange(family, table, chains, operations).chains, CHAIN.user)) {
+          warnings.push(this.userChainLeft(family, user.rules.length));
+        }
         if (deletesDaemonChains(operations)) deletesDaemon.add(family);
         if (operations.length > 0) changes.push({ family, table, operations, fingerprint });
       }
     }
     return changes;
+  }
+
+  private userChainLeft(family: Family, rules: number): Warning {
+    const tool = `${family === 'ipv4' ? 'iptables' : 'ip6tables'}-${this.name === 'iptables' ? 'legacy' : 'nft'}`;
+    return userChainLeft(this.name, family, 'filter table', rules, `${tool} -F ${CHAIN.user}; ${tool} -X ${CHAIN.user}`);
   }
 
   /**
@@ -260,15 +294,16 @@ export class IptablesBackend implements Backend {
     amend?: (changes: TableChange[]) => void,
   ): Promise<ApplyOutcome> {
     let claims: Claims | undefined;
+    const seen = new TablesSeen();
     const changes = await commitChanges(this.tables, async () => {
       claims = claimsOf(await this.record.read(), adopt);
-      const changes = await planChanges(this.tables, plan, target, claims);
+      const changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see });
       amend?.(changes);
       await this.record.update(owns(claims).during);
       return changes;
     });
     await this.record.update(owns(claims!).after);
-    return outcome(changes);
+    return outcome(changes, seen);
   }
 
   /** The planned tables that exist: show and flush never open (so never create) one that does not. */
@@ -295,6 +330,14 @@ function remembering(holders: PortHolders, kept: (rule: IptRule) => void): PortH
   };
 }
 
+/** A table after a change, as iptables-save prints it; rules bridgewall cannot decode (never its own) are said to be left out. */
+function savedTable(family: Family, table: PlayedTable & { name: IptTableName }): string {
+  const undecoded = table.chains.reduce((n, chain) => n + chain.rules.filter((rule) => rule === undefined).length, 0);
+  const chains = table.chains.map((chain) => ({ ...chain, rules: chain.rules.filter((rule) => rule !== undefined) }));
+  const note = undecoded === 0 ? '' : `# ${undecoded} rule(s) of someone else's that bridgewall cannot decode are left out of *${table.name}\n`;
+  return note + formatTable(family, { name: table.name, chains });
+}
+
 function claimsOf(owned: OwnedState, adopt: boolean): Claims {
   const claims: Record<Family, Claim> = adopt ? { ipv4: 'adopt', ipv6: 'adopt' } : owned;
   return { claims, createsDaemon: new Set(), deletesDaemon: new Set() };
@@ -311,6 +354,27 @@ function daemonAfter(owned: OwnedState, claims: Claims, adopted: ReadonlySet<Fam
   return { ipv4: daemon('ipv4'), ipv6: daemon('ipv6') };
 }
 
-function outcome({ changes, commits }: Committed): ApplyOutcome {
-  return { commits, changes: changes.reduce((n, change) => n + change.operations.length, 0) };
+function outcome({ changes, commits }: Committed, seen: TablesSeen): ApplyOutcome {
+  return { commits, changes: changes.reduce((n, change) => n + change.operations.length, 0), counts: seen.count(changes) };
+}
+
+/** Each table as the changes planned on it read it (the last attempt's read), to count what they add and delete. */
+class TablesSeen {
+  private readonly tables = new Map<string, readonly IptChain[]>();
+
+  readonly see = (family: Family, table: IptTableName, chains: readonly IptChain[]): void => {
+    this.tables.set(`${family} ${table}`, chains);
+  };
+
+  chains(family: Family, table: IptTableName): readonly IptChain[] {
+    const chains = this.tables.get(`${family} ${table}`);
+    if (!chains) throw new Error(`table ${family} ${table} was not read`);
+    return chains;
+  }
+
+  count(changes: readonly TableChange[]): ChangeCounts {
+    const counts = noChanges();
+    for (const change of changes) if (change.operations.length > 0) countOperations(this.chains(change.family, change.table), change.operations, counts);
+    return counts;
+  }
 }

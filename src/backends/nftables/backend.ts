@@ -24,7 +24,8 @@ import { forwardingRefused } from '../../forwarding.js';
 import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
-import type { ApplyOutcome, Backend, BackendState } from '../backend.js';
+import type { ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
+import { formatCounts, noChanges } from '../change-counts.js';
 import type { BindingCounters } from '../counters.js';
 import { bindingCounters } from './counters.js';
 import { diffTable } from './diff.js';
@@ -38,6 +39,7 @@ import { decodeTable } from './read.js';
 import { renderTable } from './render.js';
 import { shownTable } from './show.js';
 import { Transaction } from './transaction.js';
+import { userChainLeft } from '../user-chain-left.js';
 
 /** Reads of both tables repeated until they come from one generation; a commit checks it anyway. */
 const MAX_READ_ATTEMPTS = 10;
@@ -114,8 +116,9 @@ export class NftablesBackend implements Backend {
     // merged onto a fresh read (undefined; see port-holders.ts).
     const synced = this.syncedGeneration;
     if (synced === undefined) return undefined;
-    const { batch, changes: count } = portDeltaBatch(changes);
-    if (count === 0) return { commits: 0, changes: 0 };
+    const { batch, elements } = portDeltaBatch(changes);
+    const count = elements.added + elements.deleted;
+    if (count === 0) return { commits: 0, changes: 0, counts: noChanges() };
     this.syncedGeneration = undefined;
     try {
       await this.connection.commit(batch, { generation: synced });
@@ -124,7 +127,7 @@ export class NftablesBackend implements Backend {
       throw error;
     }
     this.syncedGeneration = synced + 1;
-    return { commits: 1, changes: count };
+    return { commits: 1, changes: count, counts: { ...noChanges(), elements } };
   }
 
   async inSync(): Promise<boolean> {
@@ -136,11 +139,17 @@ export class NftablesBackend implements Backend {
     throw forwardingRefused(this.name, families);
   }
 
-  async dryRun(model: FirewallModel): Promise<string> {
+  /** The change as an `nft -f` script; with `full`, our tables as show will print them after it. */
+  async dryRun(model: FirewallModel, options: DryRunOptions = {}): Promise<DryRun> {
     const planned = planNftables(model);
     const { tables } = await this.current();
-    const tx = this.transaction(tables, targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family])));
-    return `# nftables: ${tx.changes} change(s) to commit, for nft -f:\n${tx.script.map((line) => `${line}\n`).join('')}`;
+    const targets = targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    const tx = this.transaction(tables, targets);
+    const summary = `# nftables dry run: ${formatCounts(tx.counts)}`;
+    const text = options.full
+      ? `${summary}; the tables will read:\n${FAMILIES.flatMap((family) => resulting(tables[family], targets[family])).map(renderTable).join('')}`
+      : `${summary}${tx.script.length > 0 ? '; for nft -f:' : ''}\n${tx.script.map((line) => `${line}\n`).join('')}`;
+    return { text, counts: tx.counts };
   }
 
   async show(): Promise<BackendState> {
@@ -157,9 +166,20 @@ export class NftablesBackend implements Backend {
     return bindingCounters(model, (await this.current()).tables);
   }
 
-  /** Removes our tables; one whose user chain holds rules keeps that chain alone. */
+  /**
+   * Removes our tables; one whose user chain holds rules keeps that chain
+   * alone, with nothing jumping to it (WDOCKERUSERLEFT).
+   */
   async flush(): Promise<ApplyOutcome> {
-    return this.commit('other', () => undefined);
+    const outcome = await this.commit('other', () => undefined);
+    if (outcome.commits === 0) return outcome;
+    const { tables } = await this.current();
+    const warnings = FAMILIES.flatMap((family) => {
+      const rules = tables[family]?.chains.get(USER_CHAIN)?.rules.length ?? 0;
+      const table = `${FAMILY_TABLES[family]} ${TABLE}`;
+      return rules === 0 ? [] : [userChainLeft(this.name, family, `table ${table}`, rules, `nft delete table ${table}`)];
+    });
+    return warnings.length === 0 ? outcome : { ...outcome, warnings };
   }
 
   close(): void {
@@ -178,7 +198,7 @@ export class NftablesBackend implements Backend {
       const synced = sync === 'model' || (typeof sync === 'object' && (wasSynced || sameTables(targets, sync.planned)));
       if (tx.batch.length === 0) {
         if (synced) this.syncedGeneration = generation;
-        return { commits: 0, changes: 0 };
+        return { commits: 0, changes: 0, counts: tx.counts };
       }
       try {
         await this.connection.commit(tx.batch, { generation });
@@ -188,7 +208,7 @@ export class NftablesBackend implements Backend {
       }
       // Our commit is the one transaction since `generation`: the kernel now holds exactly the targets.
       if (synced) this.syncedGeneration = generation + 1;
-      return { commits: 1, changes: tx.changes };
+      return { commits: 1, changes: tx.changes, counts: tx.counts };
     }
   }
 
@@ -225,6 +245,13 @@ function sameTables(tables: Tables, others: Tables): boolean {
     diffTable(tx, table, other);
     return tx.changes === 0;
   });
+}
+
+/** A table as a commit of `target` leaves it: the user's chain is never rewritten, so it keeps the rules it holds. */
+function resulting(current: TableImage | null, target: TableImage | null): TableImage[] {
+  if (target === null) return [];
+  const chains = new Map([...target.chains].map(([name, chain]) => [name, chain.userOwned ? current?.chains.get(name) ?? chain : chain]));
+  return [{ ...target, chains }];
 }
 
 /** What stays of a table no longer planned: its user chain, if the user put rules in it. */

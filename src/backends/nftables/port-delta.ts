@@ -11,6 +11,7 @@
 import type { PortBindingModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { FAMILIES } from '../../family.js';
+import type { Tally } from '../change-counts.js';
 import { NftBatch } from '../../nft/batch.js';
 import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import { FAMILY_TABLES, setsOf, TABLE } from './layout.js';
@@ -28,13 +29,13 @@ interface SetDelta {
 
 export interface PortDeltaBatch {
   batch: NftBatch;
-  /** Elements deleted and added. */
-  changes: number;
+  /** Elements added and deleted. */
+  elements: Tally;
 }
 
 export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaBatch {
   const batch = new NftBatch();
-  let count = 0;
+  const elements: Tally = { added: 0, deleted: 0 };
   for (const family of FAMILIES) {
     const ofFamily = changes.filter((change) => change.network.family === family);
     if (ofFamily.length === 0) continue;
@@ -111,9 +112,12 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
         ...(delta.values ? { dataLen: delta.values.length, data: delta.values.bytes() } : {}),
       });
     }
-    for (const delta of sets.values()) count += delta.deleted.count + delta.added.count;
+    for (const delta of sets.values()) {
+      elements.added += delta.added.count;
+      elements.deleted += delta.deleted.count;
+    }
   }
-  return { batch, changes: count };
+  return { batch, elements };
 }
 
 /** The sink for a binding's elements: a whole range's container-keyed ones are pieces, changed apart. */

@@ -9,12 +9,15 @@ import { KeyPacker } from '../../nft/keys.js';
 import type { ElementImage, RuleImage, SetImage, TableImage } from './image.js';
 import { verdictText } from './elements.js';
 import type { BaseChain } from './image.js';
+import { noChanges, type ChangeCounts } from '../change-counts.js';
 
 export class Transaction {
   readonly batch = new NftBatch();
   readonly script: string[] = [];
   /** Objects changed: tables, chains, rules, sets and elements, each counted once. */
   changes = 0;
+  /** What the transaction adds and deletes, a flush or a table's deletion counted in what it held. */
+  readonly counts: ChangeCounts = noChanges();
 
   addTable(table: TableImage): void {
     this.batch.addTable({ family: table.family, name: table.name });
@@ -23,28 +26,34 @@ export class Transaction {
 
   deleteTable(table: TableImage): void {
     this.batch.deleteTable({ family: table.family, name: table.name });
+    for (const chain of table.chains.values()) this.deleted(chain.name, table);
+    for (const set of table.sets.values()) this.deletedSet(set);
     this.record(`delete table ${where(table)}`);
   }
 
   addChain(table: TableImage, name: string, base: BaseChain | undefined): void {
     this.batch.addChain({ ...ref(table), name, ...(base ?? {}) });
+    this.counts.chains.added++;
     const hook = base ? ` { type ${base.type} hook ${base.hook} priority ${base.priority}; policy ${base.policy}; }` : '';
     this.record(`add chain ${where(table)} ${name}${hook}`);
   }
 
   flushChain(table: TableImage, name: string): void {
     this.batch.flushChain({ ...ref(table), name });
+    this.counts.rules.deleted += table.chains.get(name)?.rules.length ?? 0;
     this.record(`flush chain ${where(table)} ${name}`);
   }
 
   deleteChain(table: TableImage, name: string): void {
     this.batch.deleteChain({ ...ref(table), name });
+    this.counts.chains.deleted++;
     this.record(`delete chain ${where(table)} ${name}`);
   }
 
   addRule(table: TableImage, chain: string, rule: RuleImage): void {
     if (rule.text === undefined) throw new Error(`rule of chain ${chain} has no nft text`);
     this.batch.addRule({ ...ref(table), chain, exprs: rule.exprs, ...(rule.comment !== undefined ? { comment: rule.comment } : {}) });
+    this.counts.rules.added++;
     const comment = rule.comment === undefined ? '' : ` comment ${JSON.stringify(rule.comment)}`;
     this.record(`add rule ${where(table)} ${chain} ${rule.text}${comment}`);
   }
@@ -54,12 +63,14 @@ export class Transaction {
       ...ref(table), name: set.name, key: set.key, ...(set.data !== undefined ? { data: set.data } : {}),
       ...(set.interval ? { flags: SET_FLAG.interval } : {}), ...(set.counter ? { counter: true } : {}),
     });
+    this.counts.sets.added++;
     const type = set.key.join(' . ') + (set.data === undefined ? '' : ` : ${set.data === 'verdict' ? 'verdict' : set.data.join(' . ')}`);
     this.record(`add ${kind(set)} ${where(table)} ${set.name} { type ${type};${set.interval ? ' flags interval;' : ''}${set.counter ? ' counter;' : ''} }`);
   }
 
   deleteSet(table: TableImage, set: SetImage): void {
     this.batch.deleteSet({ ...ref(table), name: set.name });
+    this.deletedSet(set);
     this.record(`delete ${kind(set)} ${where(table)} ${set.name}`);
   }
 
@@ -83,6 +94,7 @@ export class Transaction {
     const texts = [...elements].map(([key, element]) =>
       element.valueText === undefined ? key : `${key} : ${element.verdict ? verdictText(element.verdict) : element.valueText}`);
     this.record(`add element ${where(table)} ${set.name} { ${texts.join(', ')} }`, elements.size);
+    this.counts.elements.added += elements.size;
   }
 
   deleteElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
@@ -95,6 +107,19 @@ export class Transaction {
     }
     this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(), ...(ends ? { keyEnds: ends.bytes() } : {}) });
     this.record(`delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
+    this.counts.elements.deleted += elements.size;
+  }
+
+  /** A chain of `table` gone, with the rules it held. */
+  private deleted(chain: string, table: TableImage): void {
+    this.counts.chains.deleted++;
+    this.counts.rules.deleted += table.chains.get(chain)?.rules.length ?? 0;
+  }
+
+  /** A set gone, with the elements it held. */
+  private deletedSet(set: SetImage): void {
+    this.counts.sets.deleted++;
+    this.counts.elements.deleted += set.elements.size;
   }
 
   private record(line: string, count = 1): void {
