@@ -53,10 +53,6 @@ export class IptnftTables {
     return IPT_TABLES.filter((table) => names.includes(table));
   }
 
-  async read(family: Family, table: IptTableName): Promise<IptChain<IptnftRuleEntry>[]> {
-    return (await this.readWithFingerprint(family, table)).chains;
-  }
-
   /**
    * Every chain of `table` in kernel order with its rules; a table that does
    * not exist reads as iptables-nft creates it (its built-in chains, empty,
