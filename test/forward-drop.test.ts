@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { Firewall } from '../src/firewall.js';
 import { UPLINK } from '../src/sandbox/topology.js';
 import type { SpecInput } from '../src/input/types.js';
+import { legacyTables } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { createPacketBed } from './bed/bed.js';
 import { containerName } from './bed/docker-host.js';
@@ -41,9 +42,6 @@ async function applyIn(ns: TestNetns, spec: SpecInput = SPEC) {
   }
 }
 
-async function legacyTables(ns: TestNetns): Promise<string> {
-  return ns.run('sh', '-c', 'cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null; true');
-}
 
 kernelTest('an iptables-nft FORWARD policy DROP is warned of, with the fix, and no legacy table is created', async (t) => {
   const ns = await createNetns(t, 'fdropnft');

@@ -20,7 +20,7 @@ import { Firewall } from '../src/firewall.js';
 import type { NetworkSpecInput, PortInput, SpecInput } from '../src/input/types.js';
 import { dockerIptablesGoldens, withoutDockerUser } from './helpers/conformance.js';
 import { daemonSpec, parseScenarioName, scenarioSpec, variants, type ScenarioOptions } from './helpers/docker-scenario.js';
-import { savedTables } from './helpers/iptables-flavour.js';
+import { savedTables, legacyTables } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const BOTH = { ipv4: true, ipv6: true };
@@ -42,10 +42,6 @@ function as(flavour: Flavour, spec: SpecInput): SpecInput {
   return { ...spec, backend: flavour };
 }
 
-/** The legacy tables the namespace holds: the iptables-nft backend creates none. */
-async function legacyTables(ns: TestNetns): Promise<string> {
-  return (await ns.run('cat', '/proc/net/ip_tables_names', '/proc/net/ip6_tables_names')).trim();
-}
 
 /** A scenario's network without its endpoint, the endpoint without its ports, and the ports, for Docker's calls one at a time. */
 function scenarioParts(options: ScenarioOptions): { network: NetworkSpecInput; endpoint: { ipv4: string; ipv6: string }; ports: PortInput[] } {

@@ -12,25 +12,15 @@ import { ValidationError } from '../src/errors.js';
 import { Firewall } from '../src/firewall.js';
 import { IptcTable } from '../src/iptc/table.js';
 import type { SpecInput } from '../src/input/types.js';
+import { legacyTables } from './helpers/iptables-flavour.js';
+import { WEB_NETWORK } from './helpers/rich-spec.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 
-const SPEC: SpecInput = {
-  ipv6: true,
-  networks: [{
-    bridge: 'br-web',
-    ipv4: { subnet: '198.18.1.0/24' },
-    ipv6: { subnet: '2001:db8:1::/64' },
-    endpoints: [{ ipv4: '198.18.1.2', ipv6: '2001:db8:1::2', ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }] }],
-  }],
-};
+const SPEC: SpecInput = { ipv6: true, networks: [WEB_NETWORK] };
 
-/** The legacy tables that exist in the namespace, per family, as the kernel lists them. */
-async function legacyTables(ns: TestNetns): Promise<string> {
-  return ns.run('sh', '-c', 'cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null; true');
-}
 
 /** What an iptables-nft user in the namespace sees on stdout and stderr. */
 async function iptablesNftList(ns: TestNetns): Promise<string> {

@@ -11,6 +11,8 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { legacyTables } from './helpers/iptables-flavour.js';
+import { WEB_NETWORK } from './helpers/rich-spec.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { scratchFolder, withPreload } from './helpers/preload.js';
 
@@ -42,12 +44,7 @@ function specFile(spec: unknown): string {
   return file;
 }
 
-const NETWORK = {
-  bridge: 'br-web',
-  ipv4: { subnet: '198.18.1.0/24' },
-  ipv6: { subnet: '2001:db8:1::/64' },
-  endpoints: [{ ipv4: '198.18.1.2', ipv6: '2001:db8:1::2', ports: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }] }],
-};
+const NETWORK = WEB_NETWORK;
 
 async function state(ns: TestNetns): Promise<string> {
   return ns.run('sh', '-c', 'nft list ruleset; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null; true');
@@ -126,7 +123,7 @@ kernelTest('without legacy x_tables: iptables-nft apply, port calls, show and fl
   t.is(flushed.code, 0, flushed.stderr);
   t.regex(flushed.stdout, /^flushed iptables: nothing to change\nflushed iptables-nft: 0 rules added, \d+ deleted; 0 chains added, \d+ deleted; 1 commit\nflushed nftables: nothing to change\n$/);
   for (const tool of ['iptables-nft-save', 'ip6tables-nft-save']) t.notRegex(await ns.run(tool), /DOCKER|br-web/, tool);
-  t.is(await ns.run('sh', '-c', 'cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null; true'), '', 'no legacy table');
+  t.is(await legacyTables(ns), '', 'no legacy table');
 });
 
 kernelTest('without legacy x_tables: the iptables backend fails with ENOLEGACY, commits nothing and names the alternatives', async (t) => {

@@ -37,3 +37,8 @@ export async function savedTables(ns: TestNetns, family: Family = 'ipv4', flavou
   const tool = systemTool(saveTool(flavour, family));
   return normaliseSave(await ns.run('sh', '-c', ['raw', 'filter', 'nat'].map((table) => `${tool} -t ${table}`).join(' && ')));
 }
+
+/** The legacy tables that exist in the namespace, both families, as the kernel lists them (reading creates none). */
+export async function legacyTables(ns: TestNetns): Promise<string> {
+  return ns.run('sh', '-c', 'cat /proc/net/ip_tables_names /proc/net/ip6_tables_names 2>/dev/null; true');
+}
