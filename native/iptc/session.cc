@@ -408,7 +408,16 @@ std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCurso
 
 const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
 
-void Transact(const Transaction& transaction) {
+// The fingerprint a read of the committed table now gives, taken under the
+// same lock as the commit, so that the caller can hold the table as committed
+// and check its next commit against it without reading it back.
+template <typename Family>
+std::string CommittedFingerprint(const std::string& table) {
+  Snapshot<Family> committed(table);
+  return FingerprintOf<Family>(committed.get());
+}
+
+std::vector<std::string> Transact(const Transaction& transaction) {
   std::vector<std::unique_ptr<PreparedTable>> prepared;
   long first_index = 0;
   for (size_t i = 0; i < transaction.tables.size(); ++i) {
@@ -430,15 +439,21 @@ void Transact(const Transaction& transaction) {
     }
     Fail(errnum, "iptc.commit", message);
   }
+  std::vector<std::string> fingerprints;
+  for (const TableChange& change : transaction.tables) {
+    fingerprints.push_back(change.ip_version == IpVersion::kIpv4 ? CommittedFingerprint<Ipv4>(change.table)
+                                                                 : CommittedFingerprint<Ipv6>(change.table));
+  }
+  return fingerprints;
 }
 }  // namespace
 
-void RunTransaction(const Transaction& transaction, int netns_fd) {
+std::vector<std::string> RunTransaction(const Transaction& transaction, int netns_fd) {
   CheckOperations(transaction);
   std::lock_guard<std::mutex> guard(LibiptcMutex());
   XtablesLock lock(transaction.lock_path, transaction.lock_timeout_ms);
   NetnsScope scope(netns_fd, "iptc.transaction");
-  Transact(transaction);
+  return Transact(transaction);
 }
 
 std::vector<std::string> ExistingTables(IpVersion ip_version, int netns_fd) {

@@ -18,7 +18,7 @@ namespace bridgewall::iptc {
 // when a later commit fails, the tables already committed are put back from
 // snapshots taken under the same lock. A failing operation fails with its
 // index counted across all tables; nothing is committed then.
-void RunTransaction(const Transaction& transaction, int netns_fd);
+std::vector<std::string> RunTransaction(const Transaction& transaction, int netns_fd);
 
 // The tables that exist in the namespace (the kernel's ip_tables_names or
 // ip6_tables_names, read from inside it), without opening any: opening a

@@ -71,7 +71,7 @@ Napi::Value IptcTable::Open(const Napi::CallbackInfo& info) {
       });
 }
 
-// transaction(tableChanges, lockPath, lockTimeoutMs): Promise<void>
+// transaction(tableChanges, lockPath, lockTimeoutMs): Promise<string[]>, each table's fingerprint once committed
 Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
   constexpr const char* kOperation = "iptc.transaction";
   if (!netns_) return RejectClosed(info.Env(), kOperation);
@@ -83,13 +83,15 @@ Napi::Value IptcTable::Transaction(const Napi::CallbackInfo& info) {
     read.lock_timeout_ms = AsInt<uint32_t>(info[2], "lockTimeoutMs");
     return read;
   });
-  return PromiseWorker<Nothing>::Start(
+  using Fingerprints = std::vector<std::string>;
+  return PromiseWorker<Fingerprints>::Start(
       info.Env(), kOperation,
-      [transaction = std::move(transaction), netns = netns_] {
-        iptc::RunTransaction(transaction, netns->get());
-        return Nothing{};
-      },
-      [](Napi::Env env, Nothing&) -> Napi::Value { return env.Undefined(); });
+      [transaction = std::move(transaction), netns = netns_] { return iptc::RunTransaction(transaction, netns->get()); },
+      [](Napi::Env env, Fingerprints& fingerprints) -> Napi::Value {
+        Napi::Array array = Napi::Array::New(env, fingerprints.size());
+        for (size_t i = 0; i < fingerprints.size(); i++) array.Set(i, Napi::String::New(env, fingerprints[i]));
+        return array;
+      });
 }
 
 // dump(family, table): Promise<NativeTableDump>, a Buffer packed on the worker.

@@ -13,6 +13,7 @@ import type { NativeIptcTable } from '../native/iptc';
 import { decodeDump, type DecodedRule } from './decode';
 import { encodeOperations } from './encode';
 import { describeOperation, type IptcOperation } from './operation';
+import { playOperations } from './play';
 import { FAMILIES, type Family } from '../family';
 import { IPT_TABLES, type IptTableName } from './rule';
 
@@ -75,6 +76,8 @@ export class IptcTable {
   readonly #native: NativeIptcTable;
   readonly #lockFile: string;
   readonly #lockTimeoutMs: number;
+  /** Each table as last read, with this object's commits since played on it (see `known`), by `family table`. */
+  readonly #known = new Map<string, IptTableRead<ReadRuleEntry>>();
 
   private constructor(native: NativeIptcTable, lockFile: string, lockTimeoutMs: number) {
     this.#native = native;
@@ -122,10 +125,24 @@ export class IptcTable {
         ...(change.fingerprint === undefined ? {} : { fingerprint: change.fingerprint }),
       };
     });
-    await callNative(
-      () => this.#native.transaction(native, this.#lockFile, this.#lockTimeoutMs),
-      (index) => describeAt(changes, index),
-    );
+    let fingerprints: string[];
+    try {
+      fingerprints = await callNative(
+        () => this.#native.transaction(native, this.#lockFile, this.#lockTimeoutMs),
+        (index) => describeAt(changes, index),
+      );
+    } catch (error) {
+      // Whatever was known may have been overtaken (ERESTART) or half put back.
+      this.#known.clear();
+      throw error;
+    }
+    changes.forEach((change, i) => {
+      const key = `${change.family} ${change.table}`;
+      const known = this.#known.get(key);
+      if (!known) return;
+      const chains = playOperations(known.chains, change.operations, (rule) => ({ rule, packets: 0n, bytes: 0n }));
+      this.#known.set(key, { chains, fingerprint: fingerprints[i]! });
+    });
     // libiptc commits each table that has operations; one without only had its fingerprint checked.
     return changes.filter((change) => change.operations.length > 0).length;
   }
@@ -150,7 +167,13 @@ export class IptcTable {
   async readWithFingerprint(family: Family, table: IptTableName): Promise<IptTableRead<IptRuleEntry>> {
     checkFamilyAndTable(family, table);
     const dump = await callNative(() => this.#native.dump(family, table));
-    return decodeDump(family, dump);
+    const read = decodeDump(family, dump);
+    this.#known.set(`${family} ${table}`, read);
+    return read;
+  }
+
+  known(family: Family, table: IptTableName): IptTableRead<ReadRuleEntry> | undefined {
+    return this.#known.get(`${family} ${table}`);
   }
 
   /** Legacy tables have no generation: whether anyone committed since cannot be told without reading them back. */
@@ -160,6 +183,7 @@ export class IptcTable {
 
   /** Releases the namespace. Safe to call twice; later calls reject with EBADF. */
   close(): void {
+    this.#known.clear();
     this.#native.close();
   }
 }

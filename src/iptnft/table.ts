@@ -38,6 +38,8 @@ export class IptnftTables {
   readonly #reads = new Map<string, ReadTable>();
   /** Per table, its rules as last decoded, by handle, with the table's own handle (a table made anew starts over). */
   readonly #decoded = new Map<string, { table: number; rules: Map<number, DecodedRule> }>();
+  /** Each table as last read, at the generation its fingerprint names, with this object's commits since played on it. */
+  readonly #known = new Map<string, IptTableRead<IptnftRuleEntry>>();
   /** The generation this object's last commit left the ruleset at. */
   #committed: number | undefined;
 
@@ -93,7 +95,13 @@ export class IptnftTables {
       builtins: new Set(state.chains.filter((chain) => chain.hook !== undefined).map((chain) => chain.name)),
       handles: new Map(chains.map((chain) => [chain.name, chain.rules.map((rule) => rule.handle)])),
     });
-    return { chains, fingerprint: String(state.generation) };
+    const read = { chains, fingerprint: String(state.generation) };
+    this.#known.set(key, read);
+    return read;
+  }
+
+  known(family: Family, table: IptTableName): IptTableRead<IptnftRuleEntry> | undefined {
+    return this.#known.get(`${family} ${table}`);
   }
 
   /**
@@ -115,12 +123,30 @@ export class IptnftTables {
     changes.forEach((change, i) => addChange(batch, change, reads[i]!));
     if (batch.length === 0) return 0;
     this.#committed = undefined;
-    await this.connection.commit(batch, { generation });
+    try {
+      await this.connection.commit(batch, { generation });
+    } catch (error) {
+      this.#known.clear();
+      throw error;
+    }
     // Ours is the one transaction since `generation`.
     this.#committed = generation + 1;
     // What was read no longer holds: the next change reads again.
     for (const change of changes) this.#reads.delete(`${change.family} ${change.table}`);
+    this.keepUnchanged(changes, generation);
     return 1;
+  }
+
+  /**
+   * What this object knew at `generation` and the commit just made left as it
+   * was holds at the next one; a table it changed is known again once read.
+   */
+  private keepUnchanged(changes: readonly IptcTableChange[], generation: number): void {
+    const changed = new Set(changes.filter((change) => change.operations.length > 0).map((change) => `${change.family} ${change.table}`));
+    for (const [key, known] of this.#known) {
+      if (changed.has(key) || known.fingerprint !== String(generation)) this.#known.delete(key);
+      else this.#known.set(key, { ...known, fingerprint: String(generation + 1) });
+    }
   }
 
   async unchangedSinceCommit(): Promise<boolean> {
@@ -130,6 +156,7 @@ export class IptnftTables {
   close(): void {
     this.connection.close();
     this.#reads.clear();
+    this.#known.clear();
     this.#decoded.clear();
     this.#committed = undefined;
   }

@@ -106,8 +106,11 @@ export interface NativeTableChange {
 }
 
 export interface NativeIptcTable {
-  /** Every table's snapshot changed in order, then all committed (or none), under the xtables lock. */
-  transaction(changes: NativeTableChange[], lockPath: string, lockTimeoutMs: number): Promise<void>;
+  /**
+   * Every table's snapshot changed in order, then all committed (or none),
+   * under the xtables lock; resolves to each table's fingerprint as committed.
+   */
+  transaction(changes: NativeTableChange[], lockPath: string, lockTimeoutMs: number): Promise<string[]>;
   dump(family: Family, table: IptTableName): Promise<NativeTableDump>;
   /** The family's tables that exist in the namespace (ip_tables_names, read inside it); none is opened. */
   tables(family: Family): Promise<string[]>;

@@ -25,6 +25,14 @@ export interface RuleTables {
    */
   commit(changes: readonly IptcTableChange[]): Promise<number>;
   /**
+   * The table as this object last knew it, without reading it: as its last
+   * read gave it, with this object's commits since played on it, and the
+   * fingerprint a commit proves it against (a change planned from it that
+   * anyone else overtook fails with ERESTART). Undefined when it knows none
+   * (never read, or a commit failed since).
+   */
+  known(family: Family, table: IptTableName): IptTableRead<ReadRuleEntry> | undefined;
+  /**
    * Whether nothing was committed (by anyone) since this object's last
    * commit; false when it cannot tell cheaply (legacy x_tables have no
    * generation).

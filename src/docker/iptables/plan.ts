@@ -12,7 +12,8 @@
 import { formatSave, type IptTableSnapshot } from '../../iptc/format.js';
 import type { Family } from '../../family.js';
 import type { FamilyModel, FirewallModel, IngressModel } from '../model.js';
-import { addEndpoint, addIngressPorts, addPorts, newNetwork, setupDaemon } from './firewaller.js';
+import { replay } from './replay.js';
+import { DAEMON_CHAINS, INGRESS_CHAINS } from './rules.js';
 import { IptablesRuleset, PLANNED_TABLES, type TablePlan } from './ruleset.js';
 
 export interface IptablesPlan {
@@ -32,18 +33,15 @@ export function planIptables(model: FirewallModel): IptablesPlan {
   };
 }
 
-/** Replays the whole model on a fresh ruleset. */
+/**
+ * Replays the whole model on a fresh ruleset: the chains `NewIptabler` (and
+ * for the swarm ingress, initIngressConfiguration) creates, then every rule
+ * change in Docker's order (replay.ts).
+ */
 function buildRuleset(family: FamilyModel, ingress?: IngressModel): IptablesRuleset {
   const ruleset = new IptablesRuleset(family.family);
-  setupDaemon(ruleset, family);
-  for (const network of family.networks) {
-    newNetwork(ruleset, network);
-    for (const endpoint of network.endpoints) {
-      addEndpoint(ruleset, network, endpoint);
-      addPorts(ruleset, network, endpoint.bindings);
-    }
-  }
-  if (ingress) addIngressPorts(ruleset, ingress);
+  for (const chain of [...DAEMON_CHAINS, ...(ingress ? INGRESS_CHAINS : [])]) ruleset.ensureChain(chain.table, chain.name, chain.userOwned);
+  for (const change of replay(family, ingress)) ruleset.add(change.table, change.chain, change.rule, change.placement);
   return ruleset;
 }
 
