@@ -16,7 +16,7 @@ import {
 import { bindingCounters, COUNTED_TABLES, type CountedChain } from '../../docker/iptables/counters.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
-import type { FirewallModel } from '../../docker/model.js';
+import { compareBindings, type FamilyModel, type FirewallModel, type IngressModel, type PortBindingModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
 import { ForeignForward, type OwnForward } from '../foreign-forward.js';
@@ -29,6 +29,8 @@ import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
 import { formatCounts, noChanges, type ChangeCounts } from '../change-counts.js';
 import { countOperations } from './operation-counts.js';
+import { MAX_PORT_PATH_BINDINGS, PortChainTexts, portPathChanges, withBindings, type EndpointAfter, type PortPathChanges } from './port-path.js';
+import { NetfilterError } from '../../errors.js';
 import type { BindingCounters } from '../counters.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
 import { diffTable } from './diff.js';
@@ -65,6 +67,8 @@ export class IptablesBackend implements Backend {
    * and this is the one it starts from. Undefined before any, and after a flush.
    */
   private committed: FirewallModel | undefined;
+  /** Per family, the rule texts of the port chains as the tables are known (port-path.ts). */
+  private readonly portTexts = new Map<Family, PortChainTexts>();
 
   /**
    * Other managers' forward chains that would drop what we accept: a host
@@ -104,10 +108,86 @@ export class IptablesBackend implements Backend {
     return this.foreignForward.withWarnings(outcome, model);
   }
 
-  async applyPortChange(_changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined> {
-    // Docker's port rules sit among its others in shared chains: the change is the one between two whole models.
+  async applyPortChange(changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined> {
     const before = this.committed;
-    return before === undefined ? undefined : this.changeTo(before, after());
+    if (before === undefined) return undefined;
+    // Docker's port rules sit among its others in shared chains: what the port path cannot place is the change between two whole models.
+    return await this.portPath(before, changes) ?? this.changeTo(before, after());
+  }
+
+  /**
+   * The change made in proportion to it (port-path.ts) from the tables as
+   * this backend's last commit left them, or undefined where only the whole
+   * path can make it (or someone else committed since: the commit is refused
+   * and the whole path reads the tables back).
+   */
+  private async portPath(before: FirewallModel, changes: readonly FamilyPortChange[]): Promise<ApplyOutcome | undefined> {
+    const families = new Set(changes.map((change) => change.network.family));
+    const bindings = changes.reduce((n, change) => n + change.addedCount + change.removed.length, 0);
+    // One endpoint per family: each change is planned from the tables as known before any of them.
+    if (families.size !== changes.length || bindings > MAX_PORT_PATH_BINDINGS) return undefined;
+    let after = before;
+    const planned: { family: Family; changes: PortPathChanges; texts: PortChainTexts }[] = [];
+    for (const change of changes) {
+      const family = change.network.family;
+      const familyModel = after.families.find((candidate) => candidate.family === family);
+      const texts = await this.portChainTexts(family);
+      if (!familyModel || !texts) return undefined;
+      const added = [...change.added];
+      const at = endpointOf(familyModel, change, added);
+      if (!at) return undefined;
+      const removed = new Set(change.removed.map((binding) => binding.key));
+      const held = familyModel.networks[at.network]!.endpoints[at.endpoint]!.bindings.filter((binding) => !removed.has(binding.key));
+      const keys = new Set(held.map((binding) => binding.key));
+      const fresh = added.filter((binding) => !keys.has(binding.key) && keys.add(binding.key));
+      const afterFamily = withBindings(familyModel, at, [...held, ...fresh].sort(compareBindings));
+      let made: PortPathChanges | undefined;
+      try {
+        made = portPathChanges(family, afterFamily, ingressOf(after, family), at, change, added, texts);
+      } catch (error) {
+        // Held by someone else as the tables were known: the whole path tells from a fresh read.
+        if ((error as { code?: string }).code === 'EADDRINUSE') return undefined;
+        throw error;
+      }
+      if (!made) return undefined;
+      planned.push({ family, changes: made, texts });
+      after = { ...after, families: after.families.map((candidate) => (candidate === familyModel ? afterFamily : candidate)) };
+    }
+    const counts = noChanges();
+    const tableChanges: TableChange[] = planned.flatMap(({ family, changes: made, texts }) => (['nat', 'filter'] as const)
+      .filter((table) => table === 'nat' || made.operations[table].length > 0)
+      .map((table) => {
+        countOperations(texts.reads[table].chains, made.operations[table], counts);
+        return { family, table, operations: made.operations[table], fingerprint: texts.reads[table].fingerprint };
+      }));
+    this.committed = undefined;
+    let commits: number;
+    try {
+      commits = await this.tables.commit(tableChanges);
+    } catch (error) {
+      // Someone committed since: the whole path reads the tables back.
+      if (error instanceof NetfilterError && error.code === 'ERESTART') return undefined;
+      throw error;
+    }
+    this.committed = after;
+    for (const { family, changes: made, texts } of planned) {
+      const nat = this.tables.known(family, 'nat');
+      const filter = this.tables.known(family, 'filter');
+      if (nat && filter) this.portTexts.set(family, texts.after(made, { nat, filter }));
+    }
+    return { commits, changes: tableChanges.reduce((n, change) => n + change.operations.length, 0), counts };
+  }
+
+  /** Which rule texts the family's port chains hold, for the tables as known; undefined when they are not known. */
+  private async portChainTexts(family: Family): Promise<PortChainTexts | undefined> {
+    const nat = this.tables.known(family, 'nat');
+    const filter = this.tables.known(family, 'filter');
+    if (!nat || !filter) return undefined;
+    const cached = this.portTexts.get(family);
+    if (cached && cached.reads.nat === nat && cached.reads.filter === filter) return cached;
+    const built = PortChainTexts.build(family, { nat, filter }, (await this.record.read())[family]);
+    this.portTexts.set(family, built);
+    return built;
   }
 
   async applyChange(beforeModel: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
@@ -316,6 +396,19 @@ export class IptablesBackend implements Backend {
     this.foreignForward.close();
     this.tables.close();
   }
+}
+
+/** Where the change's endpoint is in the family's model: the network by bridge, the endpoint by its bindings' container address. */
+function endpointOf(model: FamilyModel, change: FamilyPortChange, added: readonly PortBindingModel[]): EndpointAfter | undefined {
+  const address = (added[0] ?? change.removed[0])?.containerAddress;
+  const network = model.networks.findIndex((candidate) => candidate.bridge === change.network.bridge);
+  const endpoint = network === -1 ? -1 : model.networks[network]!.endpoints.findIndex((candidate) => candidate.address === address);
+  return endpoint === -1 ? undefined : { network, endpoint };
+}
+
+/** Swarm's routing mesh is IPv4 only (as plan.ts). */
+function ingressOf(model: FirewallModel, family: Family): IngressModel | undefined {
+  return family === 'ipv4' ? model.ingress : undefined;
 }
 
 /** `holders`, telling `kept` of each rule it keeps for another writer. */

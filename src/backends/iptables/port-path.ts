@@ -1,0 +1,237 @@
+/**
+ * A port call in proportion to the call: publishing or unpublishing a few
+ * bindings of one endpoint while the tables hold what this backend last
+ * committed, without reading them back or planning the whole model.
+ *
+ * The result is the one the whole path (merge.ts, diff.ts) reaches: the
+ * rules only the removed bindings had are deleted (unless another writer's
+ * DNAT rule still needs them, port-holders.ts), and each new rule goes
+ * before the next rule the plan puts after it that the kernel holds, or at
+ * the end; the plan's order is found by walking Docker's call sequence
+ * (replay.ts) from the binding, not by planning it all. What the whole path
+ * alone can tell is left to it (`undefined`): bindings without a host port
+ * or on a loopback address (their rules can repeat another binding's, or the
+ * owner record must change), a chain shared with someone else's rules, a
+ * large change, or a walk that finds no neighbour within its bounds.
+ */
+import { CHAIN, bindingRules, type RuleChange } from '../../docker/iptables/rules.js';
+import { rulesAfter, rulesBefore, type BindingPosition } from '../../docker/iptables/replay.js';
+import type { TablePlan } from '../../docker/iptables/ruleset.js';
+import { compareBindings, type FamilyModel, type IngressModel, type NetworkModel, type PortBindingModel } from '../../docker/model.js';
+import type { FamilyPortChange } from '../../docker/port-change.js';
+import type { Family } from '../../family.js';
+import type { IptcOperation } from '../../iptc/operation.js';
+import type { IptRule } from '../../iptc/rule.js';
+import { ruleText } from '../../iptc/rule-text.js';
+import type { IptTableRead } from '../../iptc/table.js';
+import { TableOwnership, type Claim } from './ownership.js';
+import { portHolders } from './port-holders.js';
+
+/** Above this many bindings, a change takes the whole path: each rule placed costs a scan of its chain here. */
+export const MAX_PORT_PATH_BINDINGS = 64;
+/** Rule changes a walk for a neighbour looks at before leaving the change to the whole path. */
+const MAX_WALK = 20_000;
+
+/** The chains a published port's rules go to (besides raw's loopback drops, left to the whole path). */
+const PORT_CHAINS: readonly { table: 'nat' | 'filter'; chain: string }[] = [
+  { table: 'nat', chain: CHAIN.docker },
+  { table: 'nat', chain: 'POSTROUTING' },
+  { table: 'filter', chain: CHAIN.docker },
+];
+
+/**
+ * Which rule texts the port chains of one family's nat and filter tables
+ * hold, for the tables as known (`reads`); kept up to date by the port path's
+ * own commits, built anew (in one pass) when the tables were read or changed
+ * otherwise. Undefined for a chain that holds rules not ours.
+ */
+export class PortChainTexts {
+  private constructor(
+    readonly reads: Record<'nat' | 'filter', IptTableRead>,
+    private readonly texts: Map<string, Map<string, number> | undefined>,
+  ) {}
+
+  static build(family: Family, reads: Record<'nat' | 'filter', IptTableRead>, claim: Claim): PortChainTexts {
+    const texts = new Map<string, Map<string, number> | undefined>();
+    for (const { table, chain: name } of PORT_CHAINS) {
+      const chains = reads[table].chains;
+      const chain = chains.find((candidate) => candidate.name === name);
+      const owner = new TableOwnership(family, table, claim, chains, { name: table, chains: [] });
+      const counts = new Map<string, number>();
+      let ours = true;
+      for (const entry of chain?.rules ?? []) {
+        if (!owner.ownsRule(name, entry.rule)) {
+          ours = false;
+          break;
+        }
+        const text = ruleText(family, entry.rule!);
+        counts.set(text, (counts.get(text) ?? 0) + 1);
+      }
+      texts.set(`${table} ${name}`, ours ? counts : undefined);
+    }
+    return new PortChainTexts(reads, texts);
+  }
+
+  chain(table: string, chain: string): Map<string, number> | undefined {
+    return this.texts.get(`${table} ${chain}`);
+  }
+
+  /** The same texts after `changes`, for the tables as that commit left them. */
+  after(changes: PortPathChanges, reads: Record<'nat' | 'filter', IptTableRead>): PortChainTexts {
+    for (const [key, removed] of changes.removedTexts) {
+      const counts = this.texts.get(key)!;
+      for (const text of removed) {
+        const left = (counts.get(text) ?? 1) - 1;
+        if (left > 0) counts.set(text, left);
+        else counts.delete(text);
+      }
+    }
+    for (const [key, added] of changes.addedTexts) {
+      const counts = this.texts.get(key)!;
+      for (const text of added) counts.set(text, (counts.get(text) ?? 0) + 1);
+    }
+    return new PortChainTexts(reads, this.texts);
+  }
+}
+
+export interface PortPathChanges {
+  operations: Record<'nat' | 'filter', IptcOperation[]>;
+  /** By `table chain`: the texts the operations delete and add, for PortChainTexts.after. */
+  removedTexts: Map<string, string[]>;
+  addedTexts: Map<string, string[]>;
+}
+
+/** Where the change's endpoint is in the family's model: its network's index and its own. */
+export interface EndpointAfter {
+  network: number;
+  endpoint: number;
+}
+
+/**
+ * The nat and filter operations of one family's port change, or undefined
+ * where the whole path must decide. `model` is the family's model after the
+ * change (the endpoint at `at` holds the bindings after it), `added` the
+ * change's added bindings.
+ */
+export function portPathChanges(
+  family: Family, model: FamilyModel, ingress: IngressModel | undefined, at: EndpointAfter,
+  change: FamilyPortChange, added: readonly PortBindingModel[], texts: PortChainTexts,
+): PortPathChanges | undefined {
+  const network = model.networks[at.network]!;
+  const bindings = network.endpoints[at.endpoint]!.bindings;
+  // A binding without a host port can repeat another's forward accept out of order, and a loopback one changes the owner record.
+  const simple = (binding: PortBindingModel) => binding.hostPort !== undefined && !binding.dropNonLoopback;
+  if (!bindings.every(simple) || !change.removed.every(simple) || !added.every(simple)) return undefined;
+  if (PORT_CHAINS.some(({ table, chain }) => texts.chain(table, chain) === undefined)) return undefined;
+
+  const text = (rule: IptRule) => ruleText(family, rule);
+  const key = (rule: RuleChange) => `${rule.table} ${rule.chain}`;
+  const keptTexts = new Set(change.kept.flatMap((binding) => bindingRules(network, binding)).map((rule) => text(rule.rule)));
+  const removedRules = change.removed.flatMap((binding) => bindingRules(network, binding));
+  const addedByBinding = [...added].sort(compareBindings).map((binding) => ({ binding, rules: bindingRules(network, binding) }));
+  const changeAdds = new Set(addedByBinding.flatMap(({ rules }) => rules.map((rule) => text(rule.rule))));
+  const holders = portHolders(family, texts.reads.nat.chains, dnatPlan(removedRules), dnatPlan(addedByBinding.flatMap(({ rules }) => rules)));
+
+  const working = new Map<string, { rules: (IptRule | undefined)[]; operations: IptcOperation[] }>();
+  const chainOf = (table: 'nat' | 'filter', name: string) => {
+    let chain = working.get(`${table} ${name}`);
+    if (!chain) {
+      const read = texts.reads[table].chains.find((candidate) => candidate.name === name);
+      if (!read) return undefined;
+      chain = { rules: read.rules.map((entry) => entry.rule), operations: [] };
+      working.set(`${table} ${name}`, chain);
+    }
+    return chain;
+  };
+  const removedTexts = new Map<string, string[]>();
+  const addedTexts = new Map<string, string[]>();
+  const gone = (ruleKey: string, ruleText: string) => removedTexts.get(ruleKey)?.includes(ruleText) === true;
+  const held = (rule: RuleChange) => {
+    const ruleText = text(rule.rule);
+    return (texts.chain(rule.table, rule.chain)?.get(ruleText) ?? 0) > 0 && !gone(key(rule), ruleText);
+  };
+
+  for (const rule of removedRules) {
+    const ruleText = text(rule.rule);
+    if (keptTexts.has(ruleText) || changeAdds.has(ruleText) || holders.needs(rule.rule) || gone(key(rule), ruleText)) continue;
+    if (!held(rule)) return undefined;
+    const chain = chainOf(rule.table as 'nat' | 'filter', rule.chain)!;
+    const index = indexOfText(family, chain.rules, ruleText);
+    chain.operations.push({ op: 'deleteAt', chain: rule.chain, index });
+    chain.rules.splice(index, 1);
+    removedTexts.set(key(rule), [...(removedTexts.get(key(rule)) ?? []), ruleText]);
+  }
+
+  // Appended rules in the plan's order, inserted ones against it: each then lands after those placed before it.
+  const position = (binding: PortBindingModel): BindingPosition => ({ ...at, binding: bindings.findIndex((b) => b.key === binding.key) });
+  const placements: { rule: RuleChange; at: BindingPosition }[] = [];
+  for (const { binding, rules } of addedByBinding) for (const rule of rules) if (rule.placement === 'append') placements.push({ rule, at: position(binding) });
+  for (const { binding, rules } of [...addedByBinding].reverse()) for (const rule of rules) if (rule.placement !== 'append') placements.push({ rule, at: position(binding) });
+  /** Per chain, how many rules this change put right after each held head rule (its text; '' for the chain's top). */
+  const afterHead = new Map<string, number>();
+  for (const { rule, at: place } of placements) {
+    const ruleText = text(rule.rule);
+    if (place.binding === -1) return undefined;
+    if (held(rule) || addedTexts.get(key(rule))?.includes(ruleText)) continue;
+    const chain = chainOf(rule.table as 'nat' | 'filter', rule.chain);
+    if (!chain) return undefined;
+    const same = (candidate: RuleChange) => candidate.table === rule.table && candidate.chain === rule.chain;
+    let index: number;
+    if (rule.placement === 'append') {
+      // Before the next appended rule of the chain the kernel holds, else at the end.
+      const next = nearest(rulesAfter(model, ingress, place), (candidate) => same(candidate) && candidate.placement === 'append' && held(candidate));
+      if (next === null) return undefined;
+      index = next === undefined ? chain.rules.length : indexOfText(family, chain.rules, text(next.rule));
+    } else {
+      // Before the held head rule the plan puts next (the nearest earlier insert), else after every held one.
+      const before = nearest(rulesBefore(model, place), (candidate) => same(candidate) && candidate.placement !== 'append' && held(candidate));
+      if (before === null) return undefined;
+      if (before !== undefined) index = indexOfText(family, chain.rules, text(before.rule));
+      else {
+        const last = nearest(rulesAfter(model, ingress, place), (candidate) => same(candidate) && candidate.placement !== 'append' && held(candidate));
+        if (last === null) return undefined;
+        const headKey = `${key(rule)} ${last === undefined ? '' : text(last.rule)}`;
+        const placed = afterHead.get(headKey) ?? 0;
+        index = (last === undefined ? 0 : indexOfText(family, chain.rules, text(last.rule)) + 1) + placed;
+        afterHead.set(headKey, placed + 1);
+      }
+    }
+    chain.operations.push(index === chain.rules.length ? { op: 'append', chain: rule.chain, rule: rule.rule } : { op: 'insert', chain: rule.chain, index, rule: rule.rule });
+    chain.rules.splice(index, 0, rule.rule);
+    addedTexts.set(key(rule), [...(addedTexts.get(key(rule)) ?? []), ruleText]);
+  }
+  const operations: Record<'nat' | 'filter', IptcOperation[]> = { nat: [], filter: [] };
+  for (const [chainKey, chain] of working) operations[chainKey.split(' ')[0] as 'nat' | 'filter'].push(...chain.operations);
+  return { operations, removedTexts, addedTexts };
+}
+
+/** The first rule change `walk` yields that `wanted` takes; undefined at its end; null when it goes on too long. */
+function nearest(walk: Iterable<RuleChange>, wanted: (rule: RuleChange) => boolean): RuleChange | undefined | null {
+  let steps = 0;
+  for (const rule of walk) {
+    if (wanted(rule)) return rule;
+    if (++steps > MAX_WALK) return null;
+  }
+  return undefined;
+}
+
+function indexOfText(family: Family, rules: readonly (IptRule | undefined)[], text: string): number {
+  const index = rules.findIndex((rule) => rule !== undefined && ruleText(family, rule) === text);
+  if (index === -1) throw new Error(`the chain holds no rule ${text}`);
+  return index;
+}
+
+/** The DNAT rules among `rules`, as the nat plan port-holders.ts reads them from. */
+function dnatPlan(rules: readonly RuleChange[]): TablePlan {
+  const dnats = rules.filter((rule) => rule.table === 'nat' && rule.chain === CHAIN.docker).map((rule) => rule.rule);
+  return { name: 'nat', chains: [{ name: CHAIN.docker, builtin: false, userOwned: false, head: [], tail: dnats }] };
+}
+
+/** The model with the endpoint at `at` holding `bindings`: new objects along the way, the rest shared. */
+export function withBindings(model: FamilyModel, at: EndpointAfter, bindings: PortBindingModel[]): FamilyModel {
+  const networks = model.networks.slice();
+  const network: NetworkModel = { ...networks[at.network]!, endpoints: networks[at.network]!.endpoints.slice() };
+  network.endpoints[at.endpoint] = { ...network.endpoints[at.endpoint]!, bindings };
+  networks[at.network] = network;
+  return { ...model, networks };
+}

@@ -1,0 +1,144 @@
+/**
+ * Port calls on the iptables backends take the port path
+ * (src/backends/iptables/port-path.ts): while nothing else commits, no table
+ * is read back and only the call's rules are planned, and the kernel ends as
+ * the whole path leaves it, rule for rule and in the plan's order (a fresh
+ * Firewall applying currentSpec() finds nothing to change). When someone else
+ * committed in between, the call reads the tables back and leaves their rules.
+ */
+import type { ExecutionContext } from 'ava';
+import { Firewall } from '../src/firewall.js';
+import { IptcTable } from '../src/iptc/table.js';
+import { IptnftTables } from '../src/iptnft/table.js';
+import type { PortSpecInput, SpecInput } from '../src/input/types.js';
+import { IPTABLES_FLAVOURS, iptablesTool, savedTables, type IptablesFlavour } from './helpers/iptables-flavour.js';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+
+/** Table reads by either rule home, per namespace path (the tests run at once). */
+const reads = new Map<string, number>();
+const namespaces = new WeakMap<object, string>();
+for (const home of [IptcTable, IptnftTables] as unknown as Home[]) {
+  const open = home.open;
+  home.open = async function (this: unknown, options: { netns?: string }) {
+    const opened = await open.call(this, options);
+    namespaces.set(opened, options.netns ?? '');
+    return opened;
+  };
+  const read = home.prototype.readWithFingerprint;
+  home.prototype.readWithFingerprint = function (this: object, ...args: unknown[]) {
+    const netns = namespaces.get(this) ?? '';
+    reads.set(netns, (reads.get(netns) ?? 0) + 1);
+    return read.apply(this, args);
+  };
+}
+
+interface Home {
+  open(options: { netns?: string }): Promise<object>;
+  prototype: { readWithFingerprint: (...args: unknown[]) => unknown };
+}
+
+function readsIn(ns: TestNetns): number {
+  return reads.get(ns.path) ?? 0;
+}
+
+const ENDPOINTS = {
+  a1: { ipv4: '198.18.1.2' }, a2: { ipv4: '198.18.1.3' }, a3: { ipv4: '198.18.1.4' },
+  b1: { ipv4: '198.18.2.2' }, b2: { ipv4: '198.18.2.3' },
+} as const;
+type EndpointName = keyof typeof ENDPOINTS;
+
+function spec(backend: IptablesFlavour): SpecInput {
+  const endpoint = (name: EndpointName, ports: PortSpecInput[]) => ({ ...ENDPOINTS[name], ports });
+  return {
+    backend, ipv6: false, userlandProxy: false,
+    networks: [
+      {
+        bridge: 'br-pa', ipv4: { subnet: '198.18.1.0/24' },
+        endpoints: [endpoint('a1', [port(80, 8080)]), endpoint('a2', [port(80, 8081), port(443, 8443)]), endpoint('a3', [])],
+      },
+      { bridge: 'br-pb', ipv4: { subnet: '198.18.2.0/24' }, endpoints: [endpoint('b1', [port(53, 5353, 'udp')]), endpoint('b2', [])] },
+    ],
+  };
+}
+
+function port(containerPort: number, hostPort: number, proto: 'tcp' | 'udp' = 'tcp', hostIp?: string): PortSpecInput {
+  return { proto, containerPort, hostPort, ...(hostIp ? { hostIp } : {}) };
+}
+
+function bridgeOf(name: EndpointName): string {
+  return name.startsWith('a') ? 'br-pa' : 'br-pb';
+}
+
+/** A fresh Firewall applying currentSpec() finds nothing to change: the rules and their order are the plan's. */
+async function assertKernelIsCurrentSpec(t: ExecutionContext, ns: TestNetns, firewall: Firewall, when: string): Promise<void> {
+  const reference = await Firewall.open({ netns: ns.path });
+  t.like(await reference.apply(firewall.currentSpec()!), { changes: 0 }, `the kernel holds exactly currentSpec() ${when}`);
+  await reference.close();
+}
+
+/** A small deterministic generator, so that a failure replays. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+for (const flavour of IPTABLES_FLAVOURS) {
+  // iptables-nft knows a changed table once its commits return the handles of the rules they add.
+  if (flavour === 'iptables') kernelTest(`${flavour}: port calls on any endpoint read nothing back and leave the tables as the whole path would`, async (t) => {
+    const ns = await createNetns(t, `pp${flavour.length}`);
+    const firewall = await Firewall.open({ netns: ns.path });
+    t.teardown(() => firewall.close());
+    await firewall.apply(spec(flavour));
+    const next = random(7);
+    const names = Object.keys(ENDPOINTS) as EndpointName[];
+    const published = new Map<EndpointName, PortSpecInput[]>(names.map((name) => [name, []]));
+    for (let call = 0; call < 40; call++) {
+      const name = names[Math.floor(next() * names.length)]!;
+      const mine = published.get(name)!;
+      // Container ports repeat (a removal keeps what the others on the same port share); host ports are the endpoint's own.
+      const base = 9000 + names.indexOf(name) * 100;
+      const before = readsIn(ns);
+      if (mine.length > 0 && next() < 0.4) {
+        const gone = mine.splice(Math.floor(next() * mine.length), 1 + Math.floor(next() * Math.min(2, mine.length)));
+        await firewall.removePorts(bridgeOf(name), ENDPOINTS[name], gone);
+      } else {
+        const fresh = Array.from({ length: 1 + Math.floor(next() * 3) }, () =>
+          port(70 + Math.floor(next() * 8), base + Math.floor(next() * 99), next() < 0.3 ? 'udp' : 'tcp'))
+          .filter((p, i, all) => all.findIndex((q) => q.hostPort === p.hostPort && q.proto === p.proto) === i &&
+            !mine.some((q) => q.hostPort === p.hostPort && q.proto === p.proto));
+        if (fresh.length === 0) continue;
+        await firewall.addPorts(bridgeOf(name), ENDPOINTS[name], fresh);
+        mine.push(...fresh);
+      }
+      t.is(readsIn(ns), before, `call ${call} (${name}) read no table back`);
+      if (call % 10 === 9) await assertKernelIsCurrentSpec(t, ns, firewall, `after call ${call}`);
+    }
+    await assertKernelIsCurrentSpec(t, ns, firewall, 'at the end');
+  });
+
+  kernelTest(`${flavour}: a port call after someone else committed reads the tables back and keeps their rules`, async (t) => {
+    const ns = await createNetns(t, `pq${flavour.length}`);
+    const firewall = await Firewall.open({ netns: ns.path });
+    t.teardown(() => firewall.close());
+    await firewall.apply(spec(flavour));
+    await firewall.addPorts('br-pa', ENDPOINTS.a3, [port(80, 7000)]);
+    const tool = iptablesTool(flavour, 'ipv4');
+    await ns.run(tool, '-t', 'nat', '-A', 'POSTROUTING', '-s', '203.0.113.0/24', '-j', 'MASQUERADE');
+    await ns.run(tool, '-t', 'filter', '-I', 'DOCKER', '-s', '203.0.113.7', '-j', 'ACCEPT');
+    const before = readsIn(ns);
+    await firewall.addPorts('br-pa', ENDPOINTS.a1, [port(81, 7001)]);
+    t.true(readsIn(ns) > before, 'the tables were read back');
+    // Their rules now share the port chains: the calls that follow take the whole path, and keep them.
+    await firewall.removePorts('br-pa', ENDPOINTS.a3, [port(80, 7000)]);
+    await firewall.addPorts('br-pb', ENDPOINTS.b2, [port(82, 7002)]);
+    const saved = await savedTables(ns, 'ipv4', flavour);
+    t.regex(saved, /-A POSTROUTING -s 203\.0\.113\.0\/24 -j MASQUERADE/);
+    t.regex(saved, /-A DOCKER -s 203\.0\.113\.7\/32 -j ACCEPT/);
+    t.notRegex(saved, /--dport 7000 /);
+    t.regex(saved, /--dport 7001 -j DNAT/);
+    t.regex(saved, /--dport 7002 -j DNAT/);
+  });
+}
