@@ -27,6 +27,7 @@ import type { Family } from '../../family.js';
 import type { IptRule } from '../../iptc/rule.js';
 import type { IptChain } from '../../iptc/table.js';
 import { hostPortHeld } from '../held-port.js';
+import type { PortBindingModel } from '../../docker/model.js';
 
 export interface PortHolders {
   /** Whether a rule the change drops is still needed by a DNAT rule the kernel keeps. */
@@ -64,7 +65,9 @@ export function portHolders(family: Family, nat: readonly IptChain[], before: Ta
   for (const dnat of kernel) {
     if (ours.has(text(dnat.rule))) continue;
     const port = `${dnat.proto} ${dnat.port}`;
-    foreign.set(port, [...(foreign.get(port) ?? []), dnat]);
+    const same = foreign.get(port);
+    if (same) same.push(dnat);
+    else foreign.set(port, [dnat]);
   }
   // On the same host address another target holds the port; on an overlapping one (every address overlaps each) any does,
   // as in the nftables backend and in Docker's port allocator.
@@ -81,19 +84,42 @@ export function portHolders(family: Family, nat: readonly IptChain[], before: Ta
     yielding.add(text(rule));
   }
   // What the kernel keeps after the change: its DNAT rules but those the change drops, and the change's own.
-  const left = kernel.filter((dnat) => kept.has(text(dnat.rule)) || !ours.has(text(dnat.rule)));
-  const targets = new Set(left.map((dnat) => `${dnat.proto} ${dnat.target}`));
-  const hosts = new Set(left.map((dnat) => `${dnat.proto} ${dnat.host} ${dnat.port}`));
+  // Worked out when first asked: a change that drops nothing never asks.
+  let left: { targets: Set<string>; hosts: Set<string> } | undefined;
+  const leftInKernel = () => {
+    const dnats = kernel.filter((dnat) => kept.has(text(dnat.rule)) || !ours.has(text(dnat.rule)));
+    return {
+      targets: new Set(dnats.map((dnat) => `${dnat.proto} ${dnat.target}`)),
+      hosts: new Set(dnats.map((dnat) => `${dnat.proto} ${dnat.host} ${dnat.port}`)),
+    };
+  };
   return {
     needs(rule) {
       const port = singlePort(rule);
       if (port === undefined || rule.destination === undefined) return false;
       const key = `${rule.protocol} ${bare(rule.destination)}`;
-      if (rule.target.name === 'DROP') return hosts.has(`${key} ${port}`);
-      return (rule.target.name === 'ACCEPT' || rule.target.name === 'MASQUERADE') && targets.has(`${key}:${port}`);
+      left ??= leftInKernel();
+      if (rule.target.name === 'DROP') return left.hosts.has(`${key} ${port}`);
+      return (rule.target.name === 'ACCEPT' || rule.target.name === 'MASQUERADE') && left.targets.has(`${key}:${port}`);
     },
     yields: (rule) => yielding.has(text(rule)),
   };
+}
+
+/**
+ * The nat table as read with, in its DOCKER chain, only the DNAT rules that
+ * can concern these bindings: on one of their host ports, or to one of their
+ * container addresses. What portHolders tells of a change of just these
+ * bindings is the same, and it reads a few rules instead of every mapping's.
+ */
+export function dnatsConcerning(nat: readonly IptChain[], bindings: readonly PortBindingModel[]): IptChain[] {
+  const ports = new Set(bindings.map((binding) => binding.hostPort));
+  const addresses = new Set(bindings.map((binding) => binding.containerAddress));
+  return nat.map((chain) => (chain.name !== CHAIN.docker ? chain : {
+    ...chain,
+    rules: chain.rules.filter(({ rule }) => rule?.target.name === 'DNAT' &&
+      (ports.has(singlePort(rule)) || addresses.has(bare(rule.target.toAddress)))),
+  }));
 }
 
 function dnatRules(nat: TablePlan): IptRule[] {
@@ -102,8 +128,9 @@ function dnatRules(nat: TablePlan): IptRule[] {
 }
 
 function dnatOf(rule: IptRule): Dnat | undefined {
+  if (rule.target.name !== 'DNAT') return undefined;
   const port = singlePort(rule);
-  if (rule.target.name !== 'DNAT' || port === undefined || rule.protocol === undefined) return undefined;
+  if (port === undefined || rule.protocol === undefined) return undefined;
   const { containerAddress, containerPort } = splitTarget(rule);
   return {
     rule, proto: rule.protocol, port,
@@ -129,5 +156,6 @@ function singlePort(rule: IptRule): number | undefined {
 
 /** An address without the /32 or /128 a rule read back may carry. */
 function bare(address: string): string {
-  return address.replace(/\/(32|128)$/, '');
+  if (address.endsWith('/32')) return address.slice(0, -3);
+  return address.endsWith('/128') ? address.slice(0, -4) : address;
 }

@@ -23,9 +23,9 @@ import type { Family } from '../../family.js';
 import type { IptcOperation } from '../../iptc/operation.js';
 import type { IptRule } from '../../iptc/rule.js';
 import { ruleText } from '../../iptc/rule-text.js';
-import type { IptTableRead } from '../../iptc/table.js';
+import type { IptTableRead, ReadRuleEntry } from '../../iptc/table.js';
 import { TableOwnership, type Claim } from './ownership.js';
-import { portHolders } from './port-holders.js';
+import { dnatsConcerning, portHolders } from './port-holders.js';
 
 /** Above this many bindings, a change takes the whole path: each rule placed costs a scan of its chain here. */
 export const MAX_PORT_PATH_BINDINGS = 64;
@@ -130,15 +130,17 @@ export function portPathChanges(
   const removedRules = change.removed.flatMap((binding) => bindingRules(network, binding));
   const addedByBinding = [...added].sort(compareBindings).map((binding) => ({ binding, rules: bindingRules(network, binding) }));
   const changeAdds = new Set(addedByBinding.flatMap(({ rules }) => rules.map((rule) => text(rule.rule))));
-  const holders = portHolders(family, texts.reads.nat.chains, dnatPlan(removedRules), dnatPlan(addedByBinding.flatMap(({ rules }) => rules)));
+  const holders = portHolders(
+    family, dnatsConcerning(texts.reads.nat.chains, [...change.removed, ...added]),
+    dnatPlan(removedRules), dnatPlan(addedByBinding.flatMap(({ rules }) => rules)));
 
-  const working = new Map<string, { rules: (IptRule | undefined)[]; operations: IptcOperation[] }>();
+  const working = new Map<string, EditedChain>();
   const chainOf = (table: 'nat' | 'filter', name: string) => {
     let chain = working.get(`${table} ${name}`);
     if (!chain) {
       const read = texts.reads[table].chains.find((candidate) => candidate.name === name);
       if (!read) return undefined;
-      chain = { rules: read.rules.map((entry) => entry.rule), operations: [] };
+      chain = new EditedChain(family, name, read.rules);
       working.set(`${table} ${name}`, chain);
     }
     return chain;
@@ -155,10 +157,7 @@ export function portPathChanges(
     const ruleText = text(rule.rule);
     if (keptTexts.has(ruleText) || changeAdds.has(ruleText) || holders.needs(rule.rule) || gone(key(rule), ruleText)) continue;
     if (!held(rule)) return undefined;
-    const chain = chainOf(rule.table as 'nat' | 'filter', rule.chain)!;
-    const index = indexOfText(family, chain.rules, ruleText);
-    chain.operations.push({ op: 'deleteAt', chain: rule.chain, index });
-    chain.rules.splice(index, 1);
+    chainOf(rule.table as 'nat' | 'filter', rule.chain)!.delete(ruleText);
     removedTexts.set(key(rule), [...(removedTexts.get(key(rule)) ?? []), ruleText]);
   }
 
@@ -181,23 +180,22 @@ export function portPathChanges(
       // Before the next appended rule of the chain the kernel holds, else at the end.
       const next = nearest(rulesAfter(model, ingress, place), (candidate) => same(candidate) && candidate.placement === 'append' && held(candidate));
       if (next === null) return undefined;
-      index = next === undefined ? chain.rules.length : indexOfText(family, chain.rules, text(next.rule));
+      index = next === undefined ? chain.length : chain.indexOf(text(next.rule));
     } else {
       // Before the held head rule the plan puts next (the nearest earlier insert), else after every held one.
       const before = nearest(rulesBefore(model, place), (candidate) => same(candidate) && candidate.placement !== 'append' && held(candidate));
       if (before === null) return undefined;
-      if (before !== undefined) index = indexOfText(family, chain.rules, text(before.rule));
+      if (before !== undefined) index = chain.indexOf(text(before.rule));
       else {
         const last = nearest(rulesAfter(model, ingress, place), (candidate) => same(candidate) && candidate.placement !== 'append' && held(candidate));
         if (last === null) return undefined;
         const headKey = `${key(rule)} ${last === undefined ? '' : text(last.rule)}`;
         const placed = afterHead.get(headKey) ?? 0;
-        index = (last === undefined ? 0 : indexOfText(family, chain.rules, text(last.rule)) + 1) + placed;
+        index = (last === undefined ? 0 : chain.indexOf(text(last.rule)) + 1) + placed;
         afterHead.set(headKey, placed + 1);
       }
     }
-    chain.operations.push(index === chain.rules.length ? { op: 'append', chain: rule.chain, rule: rule.rule } : { op: 'insert', chain: rule.chain, index, rule: rule.rule });
-    chain.rules.splice(index, 0, rule.rule);
+    chain.insert(index, rule.rule);
     addedTexts.set(key(rule), [...(addedTexts.get(key(rule)) ?? []), ruleText]);
   }
   const operations: Record<'nat' | 'filter', IptcOperation[]> = { nat: [], filter: [] };
@@ -215,10 +213,40 @@ function nearest(walk: Iterable<RuleChange>, wanted: (rule: RuleChange) => boole
   return undefined;
 }
 
-function indexOfText(family: Family, rules: readonly (IptRule | undefined)[], text: string): number {
-  const index = rules.findIndex((rule) => rule !== undefined && ruleText(family, rule) === text);
-  if (index === -1) throw new Error(`the chain holds no rule ${text}`);
-  return index;
+/**
+ * A chain as read with the change's operations on it, positions in the rules
+ * read moved by the operations before: held rules are found without copying
+ * the chain, which may hold tens of thousands.
+ */
+class EditedChain {
+  readonly operations: IptcOperation[] = [];
+  /** The chain's length after the operations so far. */
+  length: number;
+
+  constructor(private readonly family: Family, private readonly name: string, private readonly read: readonly ReadRuleEntry[]) {
+    this.length = read.length;
+  }
+
+  /** Where the held rule of this text is now. */
+  indexOf(text: string): number {
+    let index = this.read.findIndex((entry) => entry.rule !== undefined && ruleText(this.family, entry.rule) === text);
+    if (index === -1) throw new Error(`chain ${this.name} holds no rule ${text}`);
+    for (const operation of this.operations) {
+      if (operation.op === 'deleteAt' && operation.index < index) index--;
+      else if (operation.op === 'insert' && operation.index <= index) index++;
+    }
+    return index;
+  }
+
+  delete(text: string): void {
+    this.operations.push({ op: 'deleteAt', chain: this.name, index: this.indexOf(text) });
+    this.length--;
+  }
+
+  insert(index: number, rule: IptRule): void {
+    this.operations.push(index === this.length ? { op: 'append', chain: this.name, rule } : { op: 'insert', chain: this.name, index, rule });
+    this.length++;
+  }
 }
 
 /** The DNAT rules among `rules`, as the nat plan port-holders.ts reads them from. */
