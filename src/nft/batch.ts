@@ -190,7 +190,8 @@ export class NftBatch {
       if (typeof spec.compat.negated !== 'boolean') invalid('compat.negated', 'a boolean', spec.compat.negated);
       message.compatFlags = spec.compat.negated ? COMPAT_INVERT : 0;
     }
-    return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}`);
+    const where = spec.position === undefined ? '' : ` ${op === 'insert' ? 'before' : 'after'} rule ${spec.position}`;
+    return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}${where}`);
   }
 
   addSet(spec: SetSpec, op: 'add' | 'create' = 'add'): this {
