@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "arguments.h"
+#include "byte_reader.h"
 #include "nft/limits.h"
 #include "nft/owned.h"
 
@@ -72,13 +73,10 @@ RuleMessage ReadRule(const Napi::Object& o) {
     m.position = ReadU64(o, "position");
   }
   if (Has(o, "exprs")) {
-    Napi::Array exprs = ReadArray(o, "exprs");
-    if (exprs.Length() > kMaxExprs) {
-      throw Napi::RangeError::New(o.Env(), "exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
-    }
-    m.exprs.reserve(exprs.Length());
-    for (uint32_t i = 0; i < exprs.Length(); i++) {
-      m.exprs.push_back(ReadExpr(exprs.Get(i), "exprs[" + std::to_string(i) + "]"));
+    try {
+      m.exprs = ReadPackedExprs(ReadBytes(o, "exprs"));
+    } catch (const MalformedBytes& error) {
+      throw Napi::RangeError::New(o.Env(), error.what());
     }
   }
   if (Has(o, "comment")) {

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "nft/batch.h"
 #include "nft/dump.h"
+#include "nft/expressions.h"
 #include "nft/limits.h"
 #include "promise_worker.h"
 #include "release_memory.h"
@@ -62,6 +63,7 @@ void NftConnection::Init(Napi::Env env, Napi::Object exports) {
                   });
   AddonData::Of(env).nft_connection = Napi::Persistent(constructor);
   exports.Set("openNftConnection", Napi::Function::New(env, Open, "openNftConnection"));
+  exports.Set("nftExprLayout", ExprLayoutToJs(env));
 }
 
 NftConnection::NftConnection(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NftConnection>(info) {

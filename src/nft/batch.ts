@@ -10,6 +10,7 @@ import {
 } from './constants';
 import type { NftExpr } from './expr';
 import { byteorderOf, datatypeOf, lengthOf } from './keys';
+import { packExprs } from './pack';
 
 export interface TableRef {
   family: NftFamily;
@@ -181,7 +182,7 @@ export class NftBatch {
     checkName(spec.chain, 'chain');
     if (!Array.isArray(spec.exprs)) invalid('exprs', 'an array of expressions', spec.exprs);
     const message: NativeBatchMessage = { kind: 'rule', op, family: f, table: spec.table, chain: spec.chain };
-    if (op !== 'delete') message.exprs = spec.exprs;
+    if (op !== 'delete') message.exprs = packExprs(spec.exprs, 'exprs');
     if (spec.handle !== undefined) message.handle = checkHandle(spec.handle, 'handle');
     if (spec.position !== undefined) message.position = checkHandle(spec.position, 'position');
     if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
