@@ -255,3 +255,31 @@ kernelTest('cmp data longer than a data register is refused by the addon with EI
   t.regex(error!.message, /exprs\[0\]\.data must be at most 64 bytes/);
   t.deepEqual(await conn.listTables(), []);
 });
+
+kernelTest('a commit resolves to the handle the kernel gave each rule it added, by message index, across tables and runs', async (t) => {
+  const ns = await createNetns(t, 'nfthandles');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const U = { family: 'ip6', table: 'bw' } as const;
+  const rule = (ref: typeof T | typeof U, chain: string, comment: string) => ({ ...ref, chain, comment, exprs: statement.accept() });
+  await conn.commit(new NftBatch().addTable({ family: 'ip', name: 'bw' }).addChain({ ...T, name: 'c' }).addRule(rule(T, 'c', 'old')));
+  const old = (await conn.readTable('ip', 'bw')).rules[0]!.handle;
+  const batch = new NftBatch()
+    .addRule(rule(T, 'c', 'a1'))
+    .addTable({ family: 'ip6', name: 'bw' })
+    .addChain({ ...U, name: 'c' })
+    .insertRule(rule(T, 'c', 'a2'))
+    .addRule(rule(U, 'c', 'b1'))
+    .addRule({ ...rule(T, 'c', 'a3'), position: old })
+    .addChain({ ...T, name: 'd' })
+    .addRule(rule(T, 'd', 'a4'))
+    .replaceRule({ ...rule(T, 'c', 'old2'), handle: old })
+    .addRule(rule(U, 'c', 'b2'));
+  const { ruleHandles } = await conn.commit(batch);
+  const comments = ['a1', undefined, undefined, 'a2', 'b1', 'a3', undefined, 'a4', undefined, 'b2'];
+  const read = new Map([...(await conn.readTable('ip', 'bw')).rules, ...(await conn.readTable('ip6', 'bw')).rules].map((r) => [r.comment, r.handle]));
+  t.deepEqual(ruleHandles, comments.map((comment) => comment && read.get(comment)));
+  t.is(ruleHandles.filter((handle) => handle !== undefined).length, 6);
+  t.deepEqual((await conn.commit(new NftBatch().deleteRule({ ...T, chain: 'd', handle: ruleHandles[7]! }))).ruleHandles, [undefined]);
+  t.deepEqual((await conn.commit(new NftBatch())).ruleHandles, []);
+});

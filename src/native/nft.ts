@@ -159,7 +159,8 @@ export interface NativeTableDump {
 
 export interface NativeNftConnection {
   generation(): Promise<number>;
-  commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<void>;
+  /** Resolves, per message, to the handle of the rule it added (add, create, insert), 0 where unknown. */
+  commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<Float64Array>;
   /** `knownHandles`: rules dumped without their expressions (see NativeRule.known). */
   dumpTable(family: number, name: string, knownHandles?: Float64Array): Promise<NativeTableDump>;
   listTables(family: number): Promise<NativeTable[]>;
