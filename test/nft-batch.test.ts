@@ -1,7 +1,8 @@
+import test from 'ava';
 import { kernelTest, createNetns } from './helpers/netns';
-import { NftBatch, NftConnection, KeyPacker, match, SET_FLAG, statement, VERDICT } from '../src/nft';
+import { NftBatch, NftConnection, KeyPacker, match, SET_FLAG, statement, VERDICT, type NftExpr } from '../src/nft';
 import { inSet } from '../src/nft/concat';
-import { ValidationError } from '../src/errors';
+import { NetfilterError, ValidationError } from '../src/errors';
 
 const T = { family: 'ip', table: 'bw' } as const;
 
@@ -229,4 +230,56 @@ kernelTest('a set declared with a counter counts per element, read back; adding 
   const listed = await ns.run('nft', 'list', 'set', 'ip', 'bw', 'counted');
   t.regex(listed, /127\.0\.0\.2 \. 9 counter packets 3 bytes 87/);
   t.regex(listed, /127\.0\.0\.2 \. 11 counter packets 0 bytes 0/);
+});
+
+test('a rule expression that is no expression the addon knows, or holds a value not of its attribute\'s kind, is refused as the batch is built', (t) => {
+  const rule = (exprs: unknown[]) => () => new NftBatch().addRule({ ...T, chain: 'c', exprs: exprs as NftExpr[] });
+  t.throws(rule([{ type: 'counter', bogus: 1 }]), { instanceOf: ValidationError, message: /Expected an attribute of counter: packets, bytes for exprs\[0\]\.bogus but received "bogus"/ });
+  t.throws(rule([...statement.accept(), { type: 'nosuch' }]), { instanceOf: ValidationError, message: /for exprs\[1\]\.type but received "nosuch"/ });
+  t.throws(rule([{ type: 'cmp', sreg: '1', op: 0, data: Uint8Array.of(1) }]), { instanceOf: ValidationError, message: /Expected an integer from 0 to 4294967295 for exprs\[0\]\.sreg but received "1"/ });
+  t.throws(rule([{ type: 'immediate', dreg: 0, verdict: 2 ** 31 }]), { instanceOf: ValidationError, message: /for exprs\[0\]\.verdict/ });
+  t.throws(rule([{ type: 'counter', packets: 2n ** 64n }]), { instanceOf: ValidationError, message: /for exprs\[0\]\.packets/ });
+  t.throws(rule([{ type: 'lookup', set: 'a\0b', sreg: 1 }]), { instanceOf: ValidationError, message: /for exprs\[0\]\.set/ });
+  t.throws(rule([{ type: 'cmp', sreg: 1, op: 0, data: [1] }]), { instanceOf: ValidationError, message: /for exprs\[0\]\.data/ });
+  t.throws(rule([null]), { instanceOf: ValidationError, message: /for exprs\[0\] but/ });
+});
+
+kernelTest('cmp data longer than a data register is refused by the addon with EINVAL, naming the expression, and nothing is committed', async (t) => {
+  const ns = await createNetns(t, 'nftlong');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const batch = new NftBatch().addTable({ family: 'ip', name: 'bw' }).addChain({ ...T, name: 'c' })
+    .addRule({ ...T, chain: 'c', exprs: [{ type: 'cmp', sreg: 1, op: 0, data: new Uint8Array(65) }] });
+  const error = await t.throwsAsync(conn.commit(batch), { instanceOf: NetfilterError });
+  t.like(error, { code: 'EINVAL', operation: 'nft.commit', index: 2, object: 'add rule in ip bw c' });
+  t.regex(error!.message, /exprs\[0\]\.data must be at most 64 bytes/);
+  t.deepEqual(await conn.listTables(), []);
+});
+
+kernelTest('a commit resolves to the handle the kernel gave each rule it added, by message index, across tables and runs', async (t) => {
+  const ns = await createNetns(t, 'nfthandles');
+  const conn = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => conn.close());
+  const U = { family: 'ip6', table: 'bw' } as const;
+  const rule = (ref: typeof T | typeof U, chain: string, comment: string) => ({ ...ref, chain, comment, exprs: statement.accept() });
+  await conn.commit(new NftBatch().addTable({ family: 'ip', name: 'bw' }).addChain({ ...T, name: 'c' }).addRule(rule(T, 'c', 'old')));
+  const old = (await conn.readTable('ip', 'bw')).rules[0]!.handle;
+  const batch = new NftBatch()
+    .addRule(rule(T, 'c', 'a1'))
+    .addTable({ family: 'ip6', name: 'bw' })
+    .addChain({ ...U, name: 'c' })
+    .insertRule(rule(T, 'c', 'a2'))
+    .addRule(rule(U, 'c', 'b1'))
+    .addRule({ ...rule(T, 'c', 'a3'), position: old })
+    .addChain({ ...T, name: 'd' })
+    .addRule(rule(T, 'd', 'a4'))
+    .replaceRule({ ...rule(T, 'c', 'old2'), handle: old })
+    .addRule(rule(U, 'c', 'b2'));
+  const { ruleHandles } = await conn.commit(batch);
+  const comments = ['a1', undefined, undefined, 'a2', 'b1', 'a3', undefined, 'a4', undefined, 'b2'];
+  const read = new Map([...(await conn.readTable('ip', 'bw')).rules, ...(await conn.readTable('ip6', 'bw')).rules].map((r) => [r.comment, r.handle]));
+  t.deepEqual(ruleHandles, comments.map((comment) => comment && read.get(comment)));
+  t.is(ruleHandles.filter((handle) => handle !== undefined).length, 6);
+  t.deepEqual((await conn.commit(new NftBatch().deleteRule({ ...T, chain: 'd', handle: ruleHandles[7]! }))).ruleHandles, [undefined]);
+  t.deepEqual((await conn.commit(new NftBatch())).ruleHandles, []);
 });

@@ -13,9 +13,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <map>
 #include <memory>
+#include <utility>
 
 #include "arguments.h"
+#include "byte_reader.h"
 #include "nft/limits.h"
 #include "nft/owned.h"
 
@@ -72,13 +75,10 @@ RuleMessage ReadRule(const Napi::Object& o) {
     m.position = ReadU64(o, "position");
   }
   if (Has(o, "exprs")) {
-    Napi::Array exprs = ReadArray(o, "exprs");
-    if (exprs.Length() > kMaxExprs) {
-      throw Napi::RangeError::New(o.Env(), "exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
-    }
-    m.exprs.reserve(exprs.Length());
-    for (uint32_t i = 0; i < exprs.Length(); i++) {
-      m.exprs.push_back(ReadExpr(exprs.Get(i), "exprs[" + std::to_string(i) + "]"));
+    try {
+      m.exprs = ReadPackedExprs(ReadBytes(o, "exprs"));
+    } catch (const MalformedBytes& error) {
+      throw Napi::RangeError::New(o.Env(), error.what());
     }
   }
   if (Has(o, "comment")) {
@@ -199,6 +199,9 @@ class BatchWriter {
 
   void End(nlmsghdr* nlh) { used_ += NLMSG_ALIGN(nlh->nlmsg_len); }
 
+  // The sequence number of the next message begun.
+  uint32_t next_seq() const { return seq_; }
+
   void Control(uint16_t type, bool with_generation, uint32_t generation) {
     Reserve(256);
     nlmsghdr* nlh = mnl_nlmsg_put_header(Tail());
@@ -284,7 +287,10 @@ void EncodeChain(BatchWriter& w, const ChainMessage& m, long index) {
   w.End(nlh);
 }
 
-void EncodeRule(BatchWriter& w, const RuleMessage& m, long index) {
+bool AddsRule(const RuleMessage& m) { return m.op == BatchOp::kAdd || m.op == BatchOp::kCreate || m.op == BatchOp::kInsert; }
+
+// `echo`: the kernel sends the rule back as committed, with its handle.
+void EncodeRule(BatchWriter& w, const RuleMessage& m, long index, bool echo) {
   Owned<nftnl_rule, nftnl_rule_free> rule(nftnl_rule_alloc());
   nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, m.table.c_str());
   nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, m.chain.c_str());
@@ -320,7 +326,7 @@ void EncodeRule(BatchWriter& w, const RuleMessage& m, long index) {
       type = NFT_MSG_DELRULE;
       break;
   }
-  nlmsghdr* nlh = w.Begin(type, m.family, flags, index);
+  nlmsghdr* nlh = w.Begin(type, m.family, echo ? flags | NLM_F_ECHO : flags, index);
   nftnl_rule_nlmsg_build_payload(nlh, rule.get());
   w.End(nlh);
 }
@@ -449,24 +455,71 @@ Batch ReadBatch(const Napi::Array& messages, const Napi::Value& generation) {
   return batch;
 }
 
+namespace {
+
+// The table a message is about, by family and name.
+std::pair<uint32_t, std::string> TableOf(const BatchMessage& message) {
+  return std::visit(
+      [](const auto& m) -> std::pair<uint32_t, std::string> {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, TableMessage>) return {m.family, m.name};
+        else return {m.family, m.table};
+      },
+      message);
+}
+
+// The segments of rules each table's consecutive messages add: any other
+// message of the table ends its segment, whether or not it takes a handle.
+std::vector<RuleSegment> RuleSegments(const Batch& batch) {
+  std::vector<RuleSegment> segments;
+  std::map<std::pair<uint32_t, std::string>, size_t> open;
+  for (size_t i = 0; i < batch.messages.size(); i++) {
+    auto table = TableOf(batch.messages[i]);
+    const auto* rule = std::get_if<RuleMessage>(&batch.messages[i]);
+    if (rule == nullptr || !AddsRule(*rule)) {
+      open.erase(table);
+      continue;
+    }
+    auto [segment, added] = open.try_emplace(table, segments.size());
+    if (added) segments.emplace_back();
+    segments[segment->second].objects.push_back(static_cast<long>(i));
+  }
+  return segments;
+}
+
+}  // namespace
+
 EncodedBatch EncodeBatch(const Batch& batch, uint32_t first_seq) {
   BatchWriter writer(first_seq);
+  std::vector<RuleSegment> segments = RuleSegments(batch);
+  // Per batch object: its segment, and whether it is the segment's first or last rule.
+  std::vector<RuleSegment*> segment_of(batch.messages.size(), nullptr);
+  for (auto& segment : segments) {
+    for (long object : segment.objects) segment_of[object] = &segment;
+  }
   writer.Control(NFNL_MSG_BATCH_BEGIN, batch.has_generation, batch.generation);
   for (size_t i = 0; i < batch.messages.size(); i++) {
     long index = static_cast<long>(i);
+    RuleSegment* segment = segment_of[i];
+    bool first = segment != nullptr && segment->objects.front() == index;
+    bool last = segment != nullptr && segment->objects.back() == index;
+    if (first) segment->first_seq = writer.next_seq();
+    if (last) segment->last_seq = writer.next_seq();
     std::visit(
         [&](const auto& message) {
           using T = std::decay_t<decltype(message)>;
           if constexpr (std::is_same_v<T, TableMessage>) EncodeTable(writer, message, index);
           if constexpr (std::is_same_v<T, ChainMessage>) EncodeChain(writer, message, index);
-          if constexpr (std::is_same_v<T, RuleMessage>) EncodeRule(writer, message, index);
+          if constexpr (std::is_same_v<T, RuleMessage>) EncodeRule(writer, message, index, first || last);
           if constexpr (std::is_same_v<T, SetMessage>) EncodeSet(writer, message, index);
           if constexpr (std::is_same_v<T, ElementsMessage>) EncodeElements(writer, message, index);
         },
         batch.messages[i]);
   }
   writer.Control(NFNL_MSG_BATCH_END, false, 0);
-  return writer.Finish();
+  EncodedBatch encoded = writer.Finish();
+  encoded.rule_segments = std::move(segments);
+  return encoded;
 }
 
 }  // namespace bridgewall

@@ -123,12 +123,24 @@ struct Batch {
 
 Batch ReadBatch(const Napi::Array& messages, const Napi::Value& generation);
 
+// Rules one table's consecutive messages add (add, create, insert): the
+// kernel gives each a handle from the table's counter as it reads the
+// message, so the handles of a segment run from its first rule's to its last
+// rule's, one each, unless something else took one in between. Only the first
+// and last are echoed (NLM_F_ECHO); the commit checks that the span matches.
+struct RuleSegment {
+  std::vector<long> objects;  // batch objects, in message order
+  uint32_t first_seq = 0;
+  uint32_t last_seq = 0;
+};
+
 // The encoded transaction and, for every netlink message in it, the index of
 // the batch object it came from (element lists span several messages).
 struct EncodedBatch {
   std::vector<char> bytes;
   uint32_t first_seq = 0;
   std::vector<long> object_of_message;  // by seq - first_seq
+  std::vector<RuleSegment> rule_segments;
 };
 
 // Encodes begin, messages and end with consecutive sequence numbers from

@@ -1,6 +1,12 @@
 #include "nft/connection.h"
 
+#include <endian.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <mutex>
 #include <string>
@@ -10,6 +16,7 @@
 #include "error.h"
 #include "nft/batch.h"
 #include "nft/dump.h"
+#include "nft/expressions.h"
 #include "nft/limits.h"
 #include "promise_worker.h"
 #include "release_memory.h"
@@ -47,6 +54,37 @@ void CheckAcks(const std::vector<Ack>& acks, const EncodedBatch& encoded) {
   }
 }
 
+// The handle of an echoed NEWRULE, by the sequence number of the message it echoes.
+void CollectRuleHandle(const nlmsghdr* nlh, std::map<uint32_t, uint64_t>& handles) {
+  if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE)) return;
+  const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+  const auto* end = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+  for (; mnl_attr_ok(attr, static_cast<int>(end - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
+    if (mnl_attr_get_type(attr) == NFTA_RULE_HANDLE && mnl_attr_get_payload_len(attr) == sizeof(uint64_t)) {
+      handles[nlh->nlmsg_seq] = be64toh(mnl_attr_get_u64(attr));
+    }
+  }
+}
+
+// Per batch object, the handle the kernel gave the rule it added, or 0 where
+// unknown: a segment's handles are taken as consecutive only when its first
+// and last rules' echoed handles span exactly its rules.
+std::vector<double> RuleHandles(const EncodedBatch& encoded, size_t objects, const std::map<uint32_t, uint64_t>& echoed) {
+  std::vector<double> handles(objects, 0);
+  for (const RuleSegment& segment : encoded.rule_segments) {
+    auto first = echoed.find(segment.first_seq);
+    auto last = echoed.find(segment.last_seq);
+    if (first == echoed.end() || last == echoed.end() || last->second < first->second ||
+        last->second - first->second != segment.objects.size() - 1) {
+      continue;
+    }
+    for (size_t i = 0; i < segment.objects.size(); i++) {
+      handles[segment.objects[i]] = static_cast<double>(first->second + i);
+    }
+  }
+  return handles;
+}
+
 }  // namespace
 
 void NftConnection::Init(Napi::Env env, Napi::Object exports) {
@@ -62,6 +100,7 @@ void NftConnection::Init(Napi::Env env, Napi::Object exports) {
                   });
   AddonData::Of(env).nft_connection = Napi::Persistent(constructor);
   exports.Set("openNftConnection", Napi::Function::New(env, Open, "openNftConnection"));
+  exports.Set("nftExprLayout", ExprLayoutToJs(env));
 }
 
 NftConnection::NftConnection(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NftConnection>(info) {
@@ -118,23 +157,34 @@ Napi::Value NftConnection::Commit(const Napi::CallbackInfo& info) {
   auto socket = Socket(info.Env(), "nft.commit");
   auto batch = std::make_shared<Batch>(
       ReadArguments(info.Env(), "nft.commit", [&] { return ReadBatch(AsArray(info[0], "messages"), info[1]); }));
-  return PromiseWorker<Nothing>::Start(
+  using Handles = std::vector<double>;
+  return PromiseWorker<Handles>::Start(
       info.Env(), "nft.commit",
       [socket, batch]() {
         size_t encoded_bytes;
+        size_t objects = batch->messages.size();
+        Handles handles;
         {
           std::lock_guard<std::mutex> lock(socket->mutex());
           EncodedBatch encoded = EncodeBatch(*batch, socket->NextSeq(0));
           // Its element buffers are copies of JS memory, not needed once encoded.
           *batch = Batch{};
           socket->NextSeq(static_cast<uint32_t>(encoded.object_of_message.size() + 2));
-          CheckAcks(socket->SendBatch(encoded.bytes, encoded.object_of_message.size(), "nft.commit"), encoded);
+          std::map<uint32_t, uint64_t> echoed;
+          CheckAcks(socket->SendBatch(encoded.bytes, encoded.object_of_message.size(), "nft.commit",
+                                      [&](const nlmsghdr* nlh) { CollectRuleHandle(nlh, echoed); }),
+                    encoded);
+          handles = RuleHandles(encoded, objects, echoed);
           encoded_bytes = encoded.bytes.size();
         }
         ReleaseFreedMemory(encoded_bytes);
-        return Nothing{};
+        return handles;
       },
-      [](Napi::Env env, Nothing&) -> Napi::Value { return env.Undefined(); });
+      [](Napi::Env env, Handles& handles) -> Napi::Value {
+        Napi::Float64Array array = Napi::Float64Array::New(env, handles.size());
+        std::copy(handles.begin(), handles.end(), array.Data());
+        return array;
+      });
 }
 
 Napi::Value NftConnection::DumpTable(const Napi::CallbackInfo& info) {

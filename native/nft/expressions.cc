@@ -3,11 +3,12 @@
 #include <libnftnl/expr.h>
 #include <linux/netfilter/x_tables.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
-#include "arguments.h"
+#include "byte_reader.h"
 #include "nft/limits.h"
 
 namespace bridgewall {
@@ -86,24 +87,30 @@ constexpr AttrEntry kAttrs[] = {
 
 static_assert(kMaxXtNameBytes == XT_EXTENSION_MAXNAMELEN - 1, "xt names as the kernel bounds them");
 
-void CheckBytes(const Napi::Value& value, const std::string& field, const std::string& bytes, size_t max_bytes) {
-  if (bytes.size() > max_bytes) {
-    throw Napi::RangeError::New(value.Env(), field + " must be at most " + std::to_string(max_bytes) + " bytes");
-  }
+// The expression types in the order of their first entry: a type's code is its index.
+const std::vector<std::string>& ExprTypes() {
+  static const std::vector<std::string> types = [] {
+    std::vector<std::string> list;
+    for (const auto& entry : kAttrs) {
+      if (std::find(list.begin(), list.end(), entry.type) == list.end()) list.push_back(entry.type);
+    }
+    return list;
+  }();
+  return types;
 }
 
-bool KnownType(const std::string& type) {
-  for (const auto& entry : kAttrs) {
-    if (type == entry.type) return true;
+const char* KindName(ExprAttr::Kind kind) {
+  switch (kind) {
+    case ExprAttr::kU8: return "u8";
+    case ExprAttr::kU32: return "u32";
+    case ExprAttr::kS32: return "s32";
+    case ExprAttr::kU64: return "u64";
+    case ExprAttr::kString: return "string";
+    case ExprAttr::kBytes: return "bytes";
+    case ExprAttr::kXtName: return "xtName";
+    case ExprAttr::kXtInfo: return "xtInfo";
   }
-  return false;
-}
-
-const AttrEntry* FindAttr(const std::string& type, const std::string& name) {
-  for (const auto& entry : kAttrs) {
-    if (type == entry.type && name == entry.name) return &entry;
-  }
-  return nullptr;
+  return "";
 }
 
 // An attribute of the entry's identity, its value still to be filled in.
@@ -115,60 +122,103 @@ ExprAttr AttrOf(const AttrEntry& entry) {
   return attr;
 }
 
-ExprAttr ReadAttr(const AttrEntry& entry, const Napi::Value& value, const std::string& field) {
+// A name the kernel keeps NUL-terminated: 1 to `max_bytes` bytes without NUL.
+std::string ReadPackedName(ByteReader& in, const std::string& field, size_t max_bytes) {
+  uint8_t length = in.U8(field.c_str());
+  const uint8_t* bytes = in.Take(length, field.c_str());
+  std::string name(reinterpret_cast<const char*>(bytes), length);
+  if (name.empty() || name.size() > max_bytes || name.find('\0') != std::string::npos) {
+    throw MalformedBytes(field + " must be 1 to " + std::to_string(max_bytes) + " bytes without NUL");
+  }
+  return name;
+}
+
+std::string ReadPackedBytes(ByteReader& in, const std::string& field, size_t max_bytes) {
+  uint16_t length = in.U16(field.c_str());
+  if (length > max_bytes) throw MalformedBytes(field + " must be at most " + std::to_string(max_bytes) + " bytes");
+  const uint8_t* bytes = in.Take(length, field.c_str());
+  return std::string(reinterpret_cast<const char*>(bytes), length);
+}
+
+ExprAttr ReadPackedAttr(ByteReader& in, const AttrEntry& entry, const std::string& field) {
   ExprAttr attr = AttrOf(entry);
   switch (entry.kind) {
     case ExprAttr::kString:
-      attr.text = AsName(value, field, kMaxNameBytes);
+      attr.text = ReadPackedName(in, field, kMaxNameBytes);
       break;
     case ExprAttr::kXtName:
-      attr.text = AsName(value, field, kMaxXtNameBytes);
+      attr.text = ReadPackedName(in, field, kMaxXtNameBytes);
       break;
     case ExprAttr::kBytes:
-      attr.text = AsBytes(value, field);
-      CheckBytes(value, field, attr.text, kMaxValueBytes);
+      attr.text = ReadPackedBytes(in, field, kMaxValueBytes);
       break;
     case ExprAttr::kXtInfo:
-      attr.text = AsBytes(value, field);
-      CheckBytes(value, field, attr.text, kMaxXtInfoBytes);
+      attr.text = ReadPackedBytes(in, field, kMaxXtInfoBytes);
       break;
     case ExprAttr::kU8:
-      attr.number = AsInt<uint8_t>(value, field);
+      attr.number = in.U8(field.c_str());
       break;
     case ExprAttr::kU32:
-      attr.number = AsInt<uint32_t>(value, field);
-      break;
     case ExprAttr::kS32:
-      attr.number = static_cast<uint32_t>(AsInt<int32_t>(value, field));
+      attr.number = in.U32(field.c_str());
       break;
-    case ExprAttr::kU64:
-      attr.number = AsU64(value, field);
+    case ExprAttr::kU64: {
+      uint64_t low = in.U32(field.c_str());
+      attr.number = low | static_cast<uint64_t>(in.U32(field.c_str())) << 32;
       break;
+    }
   }
   return attr;
 }
 
-}  // namespace
-
-ExprSpec ReadExpr(const Napi::Value& value, const std::string& field) {
-  Napi::Object object = AsObject(value, field);
-  Napi::Env env = object.Env();
+ExprSpec ReadPackedExpr(ByteReader& in, const std::string& field) {
+  const auto& types = ExprTypes();
+  uint8_t type = in.U8((field + ".type").c_str());
+  if (type >= types.size()) throw MalformedBytes(field + ".type: unknown expression code " + std::to_string(type));
   ExprSpec spec;
-  spec.type = AsString(object.Get("type"), field + ".type");
-  if (!KnownType(spec.type)) throw Napi::TypeError::New(env, field + ".type: unknown expression " + spec.type);
-  Napi::Array names = object.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); i++) {
-    std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-    if (name == "type") continue;
-    Napi::Value value = object.Get(name);
-    if (value.IsUndefined()) continue;
-    const AttrEntry* entry = FindAttr(spec.type, name);
-    if (entry == nullptr) {
-      throw Napi::TypeError::New(env, field + "." + name + ": unknown attribute of " + spec.type);
+  spec.type = types[type];
+  uint8_t count = in.U8((field + " attribute count").c_str());
+  spec.attrs.reserve(count);
+  for (uint8_t i = 0; i < count; i++) {
+    uint8_t code = in.U8((field + " attribute code").c_str());
+    if (code >= std::size(kAttrs) || spec.type != kAttrs[code].type) {
+      throw MalformedBytes(field + ": attribute code " + std::to_string(code) + " is no attribute of " + spec.type);
     }
-    spec.attrs.push_back(ReadAttr(*entry, value, field + "." + name));
+    spec.attrs.push_back(ReadPackedAttr(in, kAttrs[code], field + "." + kAttrs[code].name));
   }
   return spec;
+}
+
+}  // namespace
+
+std::vector<ExprSpec> ReadPackedExprs(const std::string& packed) {
+  ByteReader in(reinterpret_cast<const uint8_t*>(packed.data()), packed.size());
+  std::vector<ExprSpec> exprs;
+  while (in.remaining() > 0) {
+    if (exprs.size() == kMaxExprs) {
+      throw MalformedBytes("exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
+    }
+    exprs.push_back(ReadPackedExpr(in, "exprs[" + std::to_string(exprs.size()) + "]"));
+  }
+  return exprs;
+}
+
+Napi::Object ExprLayoutToJs(Napi::Env env) {
+  const auto& types = ExprTypes();
+  Napi::Array type_names = Napi::Array::New(env, types.size());
+  for (size_t i = 0; i < types.size(); i++) type_names.Set(i, types[i]);
+  Napi::Array attributes = Napi::Array::New(env, std::size(kAttrs));
+  for (size_t i = 0; i < std::size(kAttrs); i++) {
+    Napi::Object attribute = Napi::Object::New(env);
+    attribute.Set("type", kAttrs[i].type);
+    attribute.Set("name", kAttrs[i].name);
+    attribute.Set("kind", KindName(kAttrs[i].kind));
+    attributes.Set(i, attribute);
+  }
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("types", type_names);
+  layout.Set("attributes", attributes);
+  return layout;
 }
 
 namespace {

@@ -27,10 +27,14 @@ struct ExprSpec {
   std::vector<ExprAttr> attrs;
 };
 
-// Reads one expression object ({ type, ...attributes }) on the main thread.
-// Unknown types or attributes, and values out of their attribute's range
-// (nft/limits.h), throw a TypeError or RangeError naming them.
-ExprSpec ReadExpr(const Napi::Value& value, const std::string& field);
+// The packed expressions of a rule (src/native/nft.ts lays them out): each a
+// type code, then its attributes by code, codes being indexes into the layout
+// ExprLayoutToJs gives JavaScript. Unknown codes, attributes of another type,
+// values past their attribute's bounds (nft/limits.h), more than kMaxExprs
+// expressions and bytes cut short throw MalformedBytes naming them.
+std::vector<ExprSpec> ReadPackedExprs(const std::string& packed);
+// { types, attributes: [{ type, name, kind }] }: what the codes of the packed layout stand for.
+Napi::Object ExprLayoutToJs(Napi::Env env);
 // Builds the libnftnl expression on a worker thread; the caller owns it.
 nftnl_expr* BuildExpr(const ExprSpec& spec);
 // Decodes a kernel expression into plain data on a worker thread.

@@ -79,7 +79,7 @@ void NetlinkSocket::DiscardStaleReplies() {
 }
 
 std::vector<Ack> NetlinkSocket::SendBatch(const std::vector<char>& batch, size_t message_count,
-                                          const char* operation) {
+                                          const char* operation, const std::function<void(const nlmsghdr*)>& on_reply) {
   DiscardStaleReplies();
   SizeBuffers(batch.size(), message_count);
   if (mnl_socket_sendto(socket_, batch.data(), batch.size()) < 0) {
@@ -103,6 +103,8 @@ std::vector<Ack> NetlinkSocket::SendBatch(const std::vector<char>& batch, size_t
       if (nlh->nlmsg_type == NLMSG_ERROR) {
         auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
         acks.push_back(Ack{nlh->nlmsg_seq, -err->error});
+      } else if (on_reply) {
+        on_reply(nlh);
       }
       nlh = mnl_nlmsg_next(nlh, &remaining);
     }

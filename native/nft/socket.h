@@ -35,8 +35,10 @@ class NetlinkSocket {
   uint32_t NextSeq(uint32_t count = 1);
 
   // Sends a whole batch in one sendmsg, so the kernel sees one transaction,
-  // and returns every ack and error it queued in reply.
-  std::vector<Ack> SendBatch(const std::vector<char>& batch, size_t message_count, const char* operation);
+  // and returns every ack and error it queued in reply. Other replies (the
+  // echoes of messages sent with NLM_F_ECHO) go to `on_reply`.
+  std::vector<Ack> SendBatch(const std::vector<char>& batch, size_t message_count, const char* operation,
+                             const std::function<void(const nlmsghdr*)>& on_reply = nullptr);
 
   // Sends a request and passes every reply message to `on_message` until the
   // dump or the acknowledgement ends.

@@ -13,13 +13,14 @@ import type { Family } from '../family';
 import { NetfilterError } from '../errors';
 import { BUILTIN_CHAINS } from '../iptc/format';
 import { IPT_TABLES, type IptTableName } from '../iptc/rule';
+import type { IptcOperation } from '../iptc/operation';
 import type { IptChain, IptcTableChange, IptTableRead } from '../iptc/table';
 import { NftBatch } from '../nft/batch';
 import type { NftFamily } from '../nft/constants';
 import { NftConnection } from '../nft/connection';
 import type { DecodedRule } from '../iptc/decode';
 import { type IptnftRuleEntry, decodeIptnftRules } from './decode';
-import { encodeIptnftRules } from './encode';
+import { encodeIptnftRules, type IptnftRuleBody } from './encode';
 import { IPTNFT_FAMILY, iptnftBaseChains } from './tables';
 
 
@@ -194,7 +195,9 @@ function addChange(batch: NftBatch, change: IptcTableChange, read: ReadTable): v
     if (!handles) throw new Error(`chain ${name} of ${iptFamily} ${table} was not read`);
     return handles;
   };
-  for (const operation of change.operations) {
+  const operations = change.operations;
+  for (let i = 0; i < operations.length; i++) {
+    const operation = operations[i]!;
     const ref = { family, table, chain: operation.chain };
     switch (operation.op) {
       case 'newChain':
@@ -216,9 +219,13 @@ function addChange(batch: NftBatch, change: IptcTableChange, read: ReadTable): v
         batch.addRule({ ...ref, ...bodies[next++]! });
         chainOf(operation.chain).push(undefined);
         break;
-      case 'insert':
-        insert(batch, ref, chainOf(operation.chain), operation.index, bodies[next++]!);
+      case 'insert': {
+        const run = insertRun(operations, i);
+        insert(batch, ref, chainOf(operation.chain), operation.index, bodies.slice(next, next + run));
+        next += run;
+        i += run - 1;
         break;
+      }
       case 'deleteAt': {
         const handles = chainOf(operation.chain);
         const handle = handles[operation.index];
@@ -233,21 +240,44 @@ function addChange(batch: NftBatch, change: IptcTableChange, read: ReadTable): v
   }
 }
 
+/** How many operations from `start` insert into one chain at consecutive positions (what a diff makes of new rules side by side). */
+function insertRun(operations: readonly IptcOperation[], start: number): number {
+  const first = operations[start]!;
+  let run = 1;
+  for (;;) {
+    const next = operations[start + run];
+    if (next?.op !== 'insert' || first.op !== 'insert' || next.chain !== first.chain || next.index !== first.index + run) return run;
+    run++;
+  }
+}
+
 /**
- * Before the rule now at `index` if the kernel holds it, else after the one
- * before it, else at the head or the end: a run of inserts in rising
- * positions (what a diff makes) always finds one of these.
+ * A run of rules inserted side by side from `index`, the cheapest way for the
+ * kernel that keeps their order. The kernel finds a position handle by
+ * walking the chain from its head (nf_tables_newrule → __nft_rule_lookup):
+ * inserting each rule before the one after the run would walk past every
+ * rule inserted before it, O(run²). So at the head of the chain the run goes
+ * as head inserts, after a rule the kernel holds as adds after that rule,
+ * both last rule first, and no message walks past a rule of the run; at the
+ * end of the chain as appends. Else each rule goes before the rule the
+ * kernel holds after the run.
  */
 function insert(
   batch: NftBatch, ref: { family: NftFamily; table: string; chain: string }, handles: (number | undefined)[],
-  index: number, body: ReturnType<typeof encodeIptnftRules>[number],
+  index: number, bodies: readonly IptnftRuleBody[],
 ): void {
-  const at = handles[index];
   const before = handles[index - 1];
-  if (at !== undefined) batch.insertRule({ ...ref, ...body, position: at });
-  else if (index === handles.length) batch.addRule({ ...ref, ...body });
-  else if (before !== undefined) batch.addRule({ ...ref, ...body, position: before });
-  else if (index === 0) batch.insertRule({ ...ref, ...body });
-  else throw new Error(`no rule the kernel holds next to position ${index} of chain ${ref.chain}`);
-  handles.splice(index, 0, undefined);
+  const after = handles[index];
+  if (index === handles.length) {
+    for (const body of bodies) batch.addRule({ ...ref, ...body });
+  } else if (index === 0) {
+    for (const body of [...bodies].reverse()) batch.insertRule({ ...ref, ...body });
+  } else if (before !== undefined) {
+    for (const body of [...bodies].reverse()) batch.addRule({ ...ref, ...body, position: before });
+  } else if (after !== undefined) {
+    for (const body of bodies) batch.insertRule({ ...ref, ...body, position: after });
+  } else {
+    throw new Error(`no rule the kernel holds next to position ${index} of chain ${ref.chain}`);
+  }
+  handles.splice(index, 0, ...bodies.map(() => undefined));
 }

@@ -11,6 +11,22 @@ export interface NativeExpr {
   [attribute: string]: string | number | bigint | Uint8Array;
 }
 
+/**
+ * What the codes of a rule's packed expressions stand for, as the addon
+ * gives it. The layout, little endian, expressions until the end:
+ *
+ *     expression  u8 type (an index into `types`), u8 attribute count, attributes
+ *     attribute   u8 code (an index into `attributes`, one of the expression's type),
+ *                 then by its kind: u8; u32 and s32: u32; u64: u32 low, u32 high;
+ *                 string and xtName: u8 length, bytes; bytes and xtInfo: u16 length, bytes
+ */
+export interface NativeExprLayout {
+  types: readonly string[];
+  attributes: readonly { type: string; name: string; kind: NativeExprAttrKind }[];
+}
+
+export type NativeExprAttrKind = 'u8' | 'u32' | 's32' | 'u64' | 'string' | 'bytes' | 'xtName' | 'xtInfo';
+
 export interface NativeVerdict {
   code: number;
   chain?: string;
@@ -37,7 +53,8 @@ export type NativeBatchMessage =
       chain: string;
       handle?: number;
       position?: number;
-      exprs?: readonly NativeExpr[];
+      /** The rule's expressions, packed (see NativeExprLayout). */
+      exprs?: Uint8Array;
       comment?: string;
       /** NFTA_RULE_COMPAT: both or neither. */
       compatProto?: number;
@@ -142,7 +159,8 @@ export interface NativeTableDump {
 
 export interface NativeNftConnection {
   generation(): Promise<number>;
-  commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<void>;
+  /** Resolves, per message, to the handle of the rule it added (add, create, insert), 0 where unknown. */
+  commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<Float64Array>;
   /** `knownHandles`: rules dumped without their expressions (see NativeRule.known). */
   dumpTable(family: number, name: string, knownHandles?: Float64Array): Promise<NativeTableDump>;
   listTables(family: number): Promise<NativeTable[]>;
@@ -158,4 +176,5 @@ export interface NativeNftConnection {
 export interface NativeNftBinding {
   /** Opens a netfilter netlink socket inside the namespace at `netnsPath` ("" = the caller's). */
   openNftConnection(netnsPath: string): Promise<NativeNftConnection>;
+  nftExprLayout: NativeExprLayout;
 }

@@ -10,6 +10,7 @@ import {
 } from './constants';
 import type { NftExpr } from './expr';
 import { byteorderOf, datatypeOf, lengthOf } from './keys';
+import { packExprs } from './pack';
 
 export interface TableRef {
   family: NftFamily;
@@ -181,7 +182,7 @@ export class NftBatch {
     checkName(spec.chain, 'chain');
     if (!Array.isArray(spec.exprs)) invalid('exprs', 'an array of expressions', spec.exprs);
     const message: NativeBatchMessage = { kind: 'rule', op, family: f, table: spec.table, chain: spec.chain };
-    if (op !== 'delete') message.exprs = spec.exprs;
+    if (op !== 'delete') message.exprs = packExprs(spec.exprs, 'exprs');
     if (spec.handle !== undefined) message.handle = checkHandle(spec.handle, 'handle');
     if (spec.position !== undefined) message.position = checkHandle(spec.position, 'position');
     if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
@@ -190,7 +191,8 @@ export class NftBatch {
       if (typeof spec.compat.negated !== 'boolean') invalid('compat.negated', 'a boolean', spec.compat.negated);
       message.compatFlags = spec.compat.negated ? COMPAT_INVERT : 0;
     }
-    return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}`);
+    const where = spec.position === undefined ? '' : ` ${op === 'insert' ? 'before' : 'after'} rule ${spec.position}`;
+    return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}${where}`);
   }
 
   addSet(spec: SetSpec, op: 'add' | 'create' = 'add'): this {

@@ -32,6 +32,20 @@ export interface NftTableState {
   sets: NativeSet[];
 }
 
+/** What a commit did. */
+export interface NftCommit {
+  /**
+   * By batch message index: the handle the kernel gave the rule the message
+   * added (addRule, insertRule), undefined for other messages. The kernel
+   * echoes the first and last rule of each table's run of added rules; it
+   * numbers a table's rules, chains and sets from one counter in message
+   * order, so the rules between take the handles between when the two
+   * echoed handles span exactly the run. When they do not, something else
+   * took a handle in between and the run's handles are left undefined.
+   */
+  ruleHandles: readonly (number | undefined)[];
+}
+
 const familyName = new Map<number, NftFamily>(Object.entries(NFPROTO).map(([name, number]) => [number, name as NftFamily]));
 /** Reads retried when the ruleset keeps changing underneath. */
 const MAX_READ_ATTEMPTS = 20;
@@ -62,14 +76,16 @@ export class NftConnection {
    * Commits the batch as one transaction. With `generation`, the kernel
    * refuses it (code ERESTART) if the ruleset changed since that generation.
    * On failure nothing is applied and `index` names the rejected object.
+   * Resolves to the handles the kernel gave the rules the batch added.
    */
-  commit(batch: NftBatch, options: { generation?: number } = {}): Promise<void> {
+  async commit(batch: NftBatch, options: { generation?: number } = {}): Promise<NftCommit> {
     const native = this.handle('nft.commit');
     if (options.generation !== undefined && (!Number.isInteger(options.generation) || options.generation < 0)) {
       invalid('generation', 'a generation id from generation() or readTable()', options.generation);
     }
-    if (batch.length === 0) return Promise.resolve();
-    return callNative(() => native.commit(batch.messages, options.generation), (index) => batch.describe(index));
+    if (batch.length === 0) return { ruleHandles: [] };
+    const handles = await callNative(() => native.commit(batch.messages, options.generation), (index) => batch.describe(index));
+    return { ruleHandles: Array.from(handles, (handle) => (handle === 0 ? undefined : handle)) };
   }
 
   /**

@@ -4,14 +4,16 @@
  * value the TypeScript layer would send and otherwise one it would never let
  * through: out-of-range and fractional numbers, wrong types, names that are
  * empty, overlong or hold a NUL, buffers of the wrong length, odd
- * combinations. libiptc operations are packed buffers (src/native/iptc.ts),
+ * combinations. nftables rule expressions (src/native/nft.ts) and libiptc
+ * operations (src/native/iptc.ts) are packed buffers,
  * whose records are hostile in the same ways (unknown codes, lengths past a
  * field's limit or past the end, flags and bit sets out of range), and which
  * are now and then cut short, bit-flipped, overwritten with huge counts or
  * replaced by random bytes. test/native-fuzz.test.ts feeds them to the addon.
  */
 import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../../src/native/iptc.js';
-import type { NativeBatchMessage, NativeExpr } from '../../src/native/nft.js';
+import { binding } from '../../src/native/binding.js';
+import type { NativeBatchMessage, NativeExpr, NativeExprAttrKind } from '../../src/native/nft.js';
 import { FAMILIES } from '../../src/family.js';
 import { PackedWriter } from '../../src/native/packed-writer.js';
 import { encodeIptnftRules } from '../../src/iptnft/encode.js';
@@ -173,6 +175,73 @@ function exprs(d: Dice): NativeExpr[] {
   return list.map((e) => (d.hostile() ? mutateExpr(d, e) : e));
 }
 
+const KINDS: NativeExprAttrKind[] = ['u8', 'u32', 's32', 'u64', 'string', 'bytes', 'xtName', 'xtInfo'];
+
+/** The low 32 bits of a number or BigInt; anything else, random bits. */
+function bits32(d: Dice, value: unknown): number {
+  if (typeof value === 'bigint') return Number(BigInt.asUintN(32, value));
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value) >>> 0;
+  return d.int(0xffffffff) >>> 0;
+}
+
+/** `value` written as `kind` whatever it is: numbers cut to their width, texts and bytes with their length cut or (hostile) claiming more or fewer bytes than follow. */
+function rawValue(out: PackedWriter, d: Dice, kind: NativeExprAttrKind, value: unknown): void {
+  const claim = (length: number) => (d.hostile() ? length + d.pick([-1, 1, 200]) : length);
+  switch (kind) {
+    case 'u8':
+      return out.u8(bits32(d, value) & 0xff);
+    case 'u32':
+    case 's32':
+      return out.u32(bits32(d, value));
+    case 'u64':
+      out.u32(bits32(d, value));
+      return out.u32(typeof value === 'bigint' ? bits32(d, value >> 32n) : 0);
+    case 'string':
+    case 'xtName': {
+      const bytes = Buffer.from(typeof value === 'string' ? value : String(d.pick(HOSTILE_NAMES)));
+      out.u8(claim(bytes.length) & 0xff);
+      return out.bytes(bytes.subarray(0, 0x1ff));
+    }
+    default: {
+      const bytes = value instanceof Uint8Array ? value : d.bytes(d.pick(BYTE_LENGTHS));
+      out.u16(claim(bytes.length) & 0xffff);
+      return out.bytes(bytes);
+    }
+  }
+}
+
+/**
+ * Expressions packed as the addon reads them (src/native/nft.ts,
+ * NativeExprLayout), hostile ones as they are: an unknown type or attribute
+ * gets a code of no type or of another type's attribute, values are written
+ * in their attribute's kind whatever they hold; now and then the bytes are
+ * mutated, random or no buffer at all.
+ */
+function packedExprs(d: Dice): unknown {
+  if (d.chance(0.02)) return d.pick(WRONG_TYPES);
+  if (d.chance(0.02)) return d.bytes(d.int(64));
+  const { types, attributes } = binding.nftExprLayout;
+  const out = new PackedWriter(64);
+  for (const e of exprs(d)) {
+    if (typeof e !== 'object' || e === null) {
+      out.bytes(d.bytes(d.int(4)));
+      continue;
+    }
+    const type = types.indexOf(e.type as string);
+    out.u8(type >= 0 ? type : d.pick([types.length, 0xff]));
+    const names = Object.keys(e).filter((name) => name !== 'type' && e[name] !== undefined);
+    out.u8(d.hostile() ? d.pick([names.length + 1, 0xff]) : names.length);
+    for (const name of names) {
+      const known = attributes.findIndex((attribute) => attribute.type === e.type && attribute.name === name);
+      const code = known >= 0 ? known : d.int(attributes.length + 1);
+      out.u8(code);
+      rawValue(out, d, attributes[code]?.kind ?? d.pick(KINDS), e[name]);
+    }
+  }
+  const bytes = out.finish();
+  return d.chance(0.07) ? mutate(d, bytes) : bytes;
+}
+
 function name(d: Dice, valid: readonly string[]): string {
   return d.usually(valid, HOSTILE_NAMES);
 }
@@ -208,7 +277,7 @@ function ruleMessage(d: Dice): NativeBatchMessage {
     kind: 'rule', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES),
     table: name(d, NFT_TABLES), chain: name(d, NFT_CHAINS),
   };
-  if (d.chance(0.9)) message.exprs = d.chance(0.97) ? exprs(d) : d.pick(WRONG_TYPES);
+  if (d.chance(0.9)) message.exprs = packedExprs(d);
   if (d.chance(0.2)) message.handle = d.usually([1, 2, 3, 4, 1000, 2 ** 53 - 1], [0n, 5n, 2n ** 64n, ...NUMBERS]);
   if (d.chance(0.2)) message.position = d.usually([1, 2, 3, 1000], [0n, 5n, 2n ** 64n, ...NUMBERS]);
   if (d.chance(0.2)) message.comment = d.usually(['fz', 'a comment'], HOSTILE_COMMENTS);

@@ -1,0 +1,76 @@
+/**
+ * IptnftTables' commit in the kernel: how a diff's operations become rule
+ * messages (runs of inserts placed without walking past each other) and that
+ * the rules land in the order the operations ask, as iptables-nft-save shows them.
+ */
+import type { ExecutionContext } from 'ava';
+import type { IptcOperation } from '../src/iptc/operation.js';
+import type { IptRule } from '../src/iptc/rule.js';
+import { IptnftTables } from '../src/iptnft/table.js';
+import { NftConnection } from '../src/nft/connection.js';
+import type { NftBatch } from '../src/nft/batch.js';
+import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
+
+const accept = (address: string): IptRule => ({ source: `${address}/32`, target: { name: 'ACCEPT' } });
+const ruleAt = (i: number) => accept(`192.0.2.${i}`);
+
+/** The rule messages of each commit the tables make, as the batch describes them. */
+function spyCommits(t: ExecutionContext): string[][] {
+  const seen: string[][] = [];
+  const original = NftConnection.prototype.commit;
+  NftConnection.prototype.commit = function (this: NftConnection, batch: NftBatch, options) {
+    seen.push(Array.from({ length: batch.length }, (_, i) => batch.describe(i)!).filter((text) => text.includes(' rule ')));
+    return original.call(this, batch, options);
+  };
+  t.teardown(() => {
+    NftConnection.prototype.commit = original;
+  });
+  return seen;
+}
+
+async function commit(tables: IptnftTables, operations: IptcOperation[]): Promise<void> {
+  const { fingerprint } = await tables.readWithFingerprint('ipv4', 'filter');
+  await tables.commit([{ family: 'ipv4', table: 'filter', operations, fingerprint }]);
+}
+
+async function sources(ns: TestNetns): Promise<string[]> {
+  const save = await ns.run('iptables-nft-save', '-t', 'filter');
+  return [...save.matchAll(/^-A T -s 192\.0\.2\.(\d+)\/32 -j ACCEPT$/gm)].map((m) => m[1]!);
+}
+
+kernelTest('iptnft commit: runs of inserts at the head, after a kept rule and at the end land in order, none placed by walking past another', async (t) => {
+  const ns = await createNetns(t, 'iptnftruns');
+  const tables = await IptnftTables.open({ netns: ns.path });
+  t.teardown(() => tables.close());
+  await commit(tables, [{ op: 'newChain', chain: 'T' }, { op: 'append', chain: 'T', rule: ruleAt(10) }, { op: 'append', chain: 'T', rule: ruleAt(20) }]);
+  const connection = await NftConnection.open({ netns: ns.path });
+  t.teardown(() => connection.close());
+  const handle10 = (await connection.readTable('ip', 'filter')).rules.find((rule) => rule.chain === 'T')!.handle;
+  const commits = spyCommits(t);
+  await commit(tables, [
+    ...[1, 2, 3].map((n, i): IptcOperation => ({ op: 'insert', chain: 'T', index: i, rule: ruleAt(n) })),
+    ...[11, 12].map((n, i): IptcOperation => ({ op: 'insert', chain: 'T', index: 4 + i, rule: ruleAt(n) })),
+    ...[21, 22].map((n, i): IptcOperation => ({ op: 'insert', chain: 'T', index: 7 + i, rule: ruleAt(n) })),
+  ]);
+  t.deepEqual(await sources(ns), ['1', '2', '3', '10', '11', '12', '20', '21', '22']);
+  // Head inserts and adds after rule 10, each run last rule first; appends at the end.
+  const head = 'insert rule in ip filter T';
+  const after10 = `add rule in ip filter T after rule ${handle10}`;
+  const end = 'add rule in ip filter T';
+  t.deepEqual(commits, [[head, head, head, after10, after10, end, end]]);
+});
+
+kernelTest('iptnft commit: inserts next to a rule the same commit added go before the rule the kernel holds after them', async (t) => {
+  const ns = await createNetns(t, 'iptnftnext');
+  const tables = await IptnftTables.open({ netns: ns.path });
+  t.teardown(() => tables.close());
+  await commit(tables, [{ op: 'newChain', chain: 'T' }, { op: 'append', chain: 'T', rule: ruleAt(10) }, { op: 'append', chain: 'T', rule: ruleAt(20) }]);
+  await commit(tables, [
+    { op: 'insert', chain: 'T', index: 1, rule: ruleAt(11) },
+    { op: 'insert', chain: 'T', index: 3, rule: ruleAt(13) },
+    { op: 'insert', chain: 'T', index: 2, rule: ruleAt(12) },
+    { op: 'deleteAt', chain: 'T', index: 0 },
+    { op: 'insert', chain: 'T', index: 0, rule: ruleAt(9) },
+  ]);
+  t.deepEqual(await sources(ns), ['9', '11', '12', '20', '13']);
+});
