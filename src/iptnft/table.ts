@@ -19,28 +19,31 @@ import { NftBatch } from '../nft/batch';
 import type { NftFamily } from '../nft/constants';
 import { NftConnection } from '../nft/connection';
 import type { DecodedRule } from '../iptc/decode';
+import { playOperations } from '../iptc/play';
 import { type IptnftRuleEntry, decodeIptnftRules } from './decode';
 import { encodeIptnftRules, type IptnftRuleBody } from './encode';
 import { IPTNFT_FAMILY, iptnftBaseChains } from './tables';
 
 
-/** What a read left to know at commit: the table's chains, each rule by handle. */
-interface ReadTable {
+/**
+ * A table as this object knows it: as last read, with its own commits since
+ * played on it (the rules they added with the handles the kernel gave them),
+ * and what a commit must know besides the rules.
+ */
+interface KnownTable {
+  read: IptTableRead<IptnftRuleEntry>;
   generation: number;
-  /** Whether the table existed: if not, the commit creates it as iptables-nft does. */
+  /** Whether the table exists: if not, the commit creates it as iptables-nft does. */
   exists: boolean;
+  /** The base chains the kernel holds (a built-in chain missing from them reads as there, and is created on use). */
   builtins: Set<string>;
-  /** Per chain, its rules' handles in order. */
-  handles: Map<string, number[]>;
 }
 
 export class IptnftTables {
-  /** The last read of each table, by `family table`. */
-  readonly #reads = new Map<string, ReadTable>();
   /** Per table, its rules as last decoded, by handle, with the table's own handle (a table made anew starts over). */
   readonly #decoded = new Map<string, { table: number; rules: Map<number, DecodedRule> }>();
-  /** Each table as last read, at the generation its fingerprint names, with this object's commits since played on it. */
-  readonly #known = new Map<string, IptTableRead<IptnftRuleEntry>>();
+  /** Each table as this object knows it, by `family table`. */
+  readonly #known = new Map<string, KnownTable>();
   /** The generation this object's last commit left the ruleset at. */
   #committed: number | undefined;
 
@@ -90,19 +93,18 @@ export class IptnftTables {
     for (const name of BUILTIN_CHAINS[table]) {
       if (!byChain.has(name)) chains.push({ name, builtin: true, policy: 'ACCEPT', packets: 0n, bytes: 0n, rules: [] });
     }
-    this.#reads.set(key, {
+    const read = { chains, fingerprint: String(state.generation) };
+    this.#known.set(key, {
+      read,
       generation: state.generation,
       exists: state.table !== null,
       builtins: new Set(state.chains.filter((chain) => chain.hook !== undefined).map((chain) => chain.name)),
-      handles: new Map(chains.map((chain) => [chain.name, chain.rules.map((rule) => rule.handle)])),
     });
-    const read = { chains, fingerprint: String(state.generation) };
-    this.#known.set(key, read);
     return read;
   }
 
   known(family: Family, table: IptTableName): IptTableRead<IptnftRuleEntry> | undefined {
-    return this.#known.get(`${family} ${table}`);
+    return this.#known.get(`${family} ${table}`)?.read;
   }
 
   /**
@@ -112,41 +114,63 @@ export class IptnftTables {
    * Resolves to the commits made: one, or none when nothing was to change.
    */
   async commit(changes: readonly IptcTableChange[]): Promise<number> {
-    const reads = changes.map((change) => {
-      const read = this.#reads.get(`${change.family} ${change.table}`);
-      if (!read || change.fingerprint === undefined || String(read.generation) !== change.fingerprint) throw moved();
-      return read;
+    const tables = changes.map((change) => {
+      const known = this.#known.get(`${change.family} ${change.table}`);
+      if (!known || change.fingerprint === undefined || known.read.fingerprint !== change.fingerprint) throw moved();
+      return known;
     });
-    const generation = reads[0]?.generation;
+    const generation = tables[0]?.generation;
     if (generation === undefined) return 0;
-    if (reads.some((read) => read.generation !== generation)) throw moved();
+    if (tables.some((table) => table.generation !== generation)) throw moved();
     const batch = new NftBatch();
-    changes.forEach((change, i) => addChange(batch, change, reads[i]!));
+    const added = changes.map((change, i) => addChange(batch, change, tables[i]!));
     if (batch.length === 0) return 0;
     this.#committed = undefined;
+    let ruleHandles: readonly (number | undefined)[];
     try {
-      await this.connection.commit(batch, { generation });
+      ({ ruleHandles } = await this.connection.commit(batch, { generation }));
     } catch (error) {
       this.#known.clear();
       throw error;
     }
     // Ours is the one transaction since `generation`.
     this.#committed = generation + 1;
-    // What was read no longer holds: the next change reads again.
-    for (const change of changes) this.#reads.delete(`${change.family} ${change.table}`);
-    this.keepUnchanged(changes, generation);
+    this.keepCommitted(changes, added.map((messages) => messages.map((message) => ruleHandles[message])), generation);
     return 1;
   }
 
   /**
-   * What this object knew at `generation` and the commit just made left as it
-   * was holds at the next one; a table it changed is known again once read.
+   * What this object knew at `generation`, with the commit just made played
+   * on it, holds at the next one: a changed table with the handles of the
+   * rules it added (`handles`, per change in operation order), which also
+   * join the decoded rules so that no read decodes them; a table whose new
+   * rules' handles are not all known is read again when next needed.
    */
-  private keepUnchanged(changes: readonly IptcTableChange[], generation: number): void {
-    const changed = new Set(changes.filter((change) => change.operations.length > 0).map((change) => `${change.family} ${change.table}`));
+  private keepCommitted(changes: readonly IptcTableChange[], handles: readonly (number | undefined)[][], generation: number): void {
+    const changed = new Map(changes.map((change, i) => [`${change.family} ${change.table}`, { change, handles: handles[i]! }]));
     for (const [key, known] of this.#known) {
-      if (changed.has(key) || known.fingerprint !== String(generation)) this.#known.delete(key);
-      else this.#known.set(key, { ...known, fingerprint: String(generation + 1) });
+      const made = changed.get(key);
+      if (known.generation !== generation || (made && made.handles.includes(undefined))) {
+        this.#known.delete(key);
+        continue;
+      }
+      if (!made || made.change.operations.length === 0) {
+        this.#known.set(key, { ...known, read: { ...known.read, fingerprint: String(generation + 1) }, generation: generation + 1 });
+        continue;
+      }
+      let next = 0;
+      const decoded = this.#decoded.get(key)?.rules;
+      const chains = playOperations(known.read.chains, made.change.operations, (rule) => {
+        const handle = made.handles[next++]!;
+        decoded?.set(handle, { rule });
+        return { rule, packets: 0n, bytes: 0n, handle };
+      });
+      this.#known.set(key, {
+        read: { chains, fingerprint: String(generation + 1) },
+        generation: generation + 1,
+        exists: true,
+        builtins: new Set(chains.filter((chain) => chain.builtin).map((chain) => chain.name)),
+      });
     }
   }
 
@@ -156,7 +180,6 @@ export class IptnftTables {
 
   close(): void {
     this.connection.close();
-    this.#reads.clear();
     this.#known.clear();
     this.#decoded.clear();
     this.#committed = undefined;
@@ -178,21 +201,27 @@ function moved(): NetfilterError {
  * operations move them, a rule added by an earlier operation being placed
  * against a neighbour the kernel holds.
  */
-function addChange(batch: NftBatch, change: IptcTableChange, read: ReadTable): void {
+function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable): number[] {
   const { family: iptFamily, table } = change;
   const family = IPTNFT_FAMILY[iptFamily];
-  if (!read.exists) batch.addTable({ family, name: table });
+  if (!known.exists) batch.addTable({ family, name: table });
   for (const base of iptnftBaseChains(iptFamily, table)) {
-    if (!read.builtins.has(base.name)) batch.addChain(base);
+    if (!known.builtins.has(base.name)) batch.addChain(base);
   }
   const rules = change.operations.flatMap((operation) => ('rule' in operation ? [operation.rule] : []));
   const bodies = encodeIptnftRules(iptFamily, table, rules);
   let next = 0;
-  // Per chain, the handle of each rule in order; undefined for one this change adds.
-  const chains = new Map<string, (number | undefined)[]>(read.handles);
+  /** Per rule this change adds, in operation order: the index of the message adding it. */
+  const messages: number[] = [];
+  // Per chain, the handle of each rule in order (undefined for one this change adds), copied when first changed.
+  const chains = new Map<string, (number | undefined)[]>();
   const chainOf = (name: string) => {
-    const handles = chains.get(name);
-    if (!handles) throw new Error(`chain ${name} of ${iptFamily} ${table} was not read`);
+    let handles = chains.get(name);
+    if (!handles) {
+      const read = known.read.chains.find((chain) => chain.name === name);
+      if (!read) throw new Error(`chain ${name} of ${iptFamily} ${table} was not read`);
+      chains.set(name, handles = read.rules.map((rule) => rule.handle));
+    }
     return handles;
   };
   const operations = change.operations;
@@ -216,12 +245,13 @@ function addChange(batch: NftBatch, change: IptcTableChange, read: ReadTable): v
         batch.addChain({ family, table, name: operation.chain, policy: operation.policy === 'DROP' ? 'drop' : 'accept' });
         break;
       case 'append':
+        messages.push(batch.length);
         batch.addRule({ ...ref, ...bodies[next++]! });
         chainOf(operation.chain).push(undefined);
         break;
       case 'insert': {
         const run = insertRun(operations, i);
-        insert(batch, ref, chainOf(operation.chain), operation.index, bodies.slice(next, next + run));
+        messages.push(...insert(batch, ref, chainOf(operation.chain), operation.index, bodies.slice(next, next + run)));
         next += run;
         i += run - 1;
         break;
@@ -238,6 +268,7 @@ function addChange(batch: NftBatch, change: IptcTableChange, read: ReadTable): v
         throw new Error(`operation ${operation.op} has no iptables-nft form here`);
     }
   }
+  return messages;
 }
 
 /** How many operations from `start` insert into one chain at consecutive positions (what a diff makes of new rules side by side). */
@@ -265,19 +296,26 @@ function insertRun(operations: readonly IptcOperation[], start: number): number 
 function insert(
   batch: NftBatch, ref: { family: NftFamily; table: string; chain: string }, handles: (number | undefined)[],
   index: number, bodies: readonly IptnftRuleBody[],
-): void {
+): number[] {
   const before = handles[index - 1];
   const after = handles[index];
-  if (index === handles.length) {
-    for (const body of bodies) batch.addRule({ ...ref, ...body });
-  } else if (index === 0) {
-    for (const body of [...bodies].reverse()) batch.insertRule({ ...ref, ...body });
-  } else if (before !== undefined) {
-    for (const body of [...bodies].reverse()) batch.addRule({ ...ref, ...body, position: before });
-  } else if (after !== undefined) {
-    for (const body of bodies) batch.insertRule({ ...ref, ...body, position: after });
-  } else {
-    throw new Error(`no rule the kernel holds next to position ${index} of chain ${ref.chain}`);
-  }
+  // The message of each body, in the bodies' order.
+  const messages: number[] = [];
+  const inOrder = (add: (body: IptnftRuleBody) => void) => bodies.forEach((body, i) => {
+    messages[i] = batch.length;
+    add(body);
+  });
+  const lastFirst = (add: (body: IptnftRuleBody) => void) => {
+    for (let i = bodies.length - 1; i >= 0; i--) {
+      messages[i] = batch.length;
+      add(bodies[i]!);
+    }
+  };
+  if (index === handles.length) inOrder((body) => batch.addRule({ ...ref, ...body }));
+  else if (index === 0) lastFirst((body) => batch.insertRule({ ...ref, ...body }));
+  else if (before !== undefined) lastFirst((body) => batch.addRule({ ...ref, ...body, position: before }));
+  else if (after !== undefined) inOrder((body) => batch.insertRule({ ...ref, ...body, position: after }));
+  else throw new Error(`no rule the kernel holds next to position ${index} of chain ${ref.chain}`);
   handles.splice(index, 0, ...bodies.map(() => undefined));
+  return messages;
 }
