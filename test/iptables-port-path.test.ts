@@ -5,6 +5,8 @@
  * the whole path leaves it, rule for rule and in the plan's order (a fresh
  * Firewall applying currentSpec() finds nothing to change). When someone else
  * committed in between, the call reads the tables back and leaves their rules.
+ * Loopback-bound ports' drops (raw PREROUTING) are claimed in the owner
+ * record as the whole path claims them, so a flush removes them too.
  */
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
@@ -105,7 +107,7 @@ for (const flavour of IPTABLES_FLAVOURS) {
         await firewall.removePorts(bridgeOf(name), ENDPOINTS[name], gone);
       } else {
         const fresh = Array.from({ length: 1 + Math.floor(next() * 3) }, () =>
-          port(70 + Math.floor(next() * 8), base + Math.floor(next() * 99), next() < 0.3 ? 'udp' : 'tcp'))
+          port(70 + Math.floor(next() * 8), base + Math.floor(next() * 99), next() < 0.3 ? 'udp' : 'tcp', next() < 0.25 ? '127.0.0.1' : undefined))
           .filter((p, i, all) => all.findIndex((q) => q.hostPort === p.hostPort && q.proto === p.proto) === i &&
             !mine.some((q) => q.hostPort === p.hostPort && q.proto === p.proto));
         if (fresh.length === 0) continue;
@@ -116,6 +118,11 @@ for (const flavour of IPTABLES_FLAVOURS) {
       if (call % 10 === 9) await assertKernelIsCurrentSpec(t, ns, firewall, `after call ${call}`);
     }
     await assertKernelIsCurrentSpec(t, ns, firewall, 'at the end');
+    t.regex(await savedTables(ns, 'ipv4', flavour), /-A PREROUTING -d 127\.0\.0\.1\/32 ! -i lo -p (tcp|udp) -m \1 --dport \d+ -j DROP/,
+      'loopback-bound ports were published');
+    // What the port path published is recorded as ours: a flush leaves nothing of it.
+    await firewall.flush(flavour);
+    t.notRegex(await savedTables(ns, 'ipv4', flavour), /DNAT|-j DROP|MASQUERADE/);
   });
 
   kernelTest(`${flavour}: a port call after someone else committed reads the tables back and keeps their rules`, async (t) => {

@@ -141,7 +141,8 @@ export class IptcTable {
       const known = this.#known.get(key);
       if (!known) return;
       const chains = playOperations(known.chains, change.operations, (rule) => ({ rule, packets: 0n, bytes: 0n }));
-      this.#known.set(key, { chains, fingerprint: fingerprints[i]! });
+      if (chains) this.#known.set(key, { chains, fingerprint: fingerprints[i]! });
+      else this.#known.delete(key);
     });
     // libiptc commits each table that has operations; one without only had its fingerprint checked.
     return changes.filter((change) => change.operations.length > 0).length;

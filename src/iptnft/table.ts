@@ -165,6 +165,11 @@ export class IptnftTables {
         decoded?.set(handle, { rule });
         return { rule, packets: 0n, bytes: 0n, handle };
       });
+      // addChange takes no delete by content, so every change it committed plays; else the table is read again.
+      if (!chains) {
+        this.#known.delete(key);
+        continue;
+      }
       this.#known.set(key, {
         read: { chains, fingerprint: String(generation + 1) },
         generation: generation + 1,

@@ -23,13 +23,15 @@ import { ForeignForward, type OwnForward } from '../foreign-forward.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import { FAMILIES, FAMILY_NAMES, type Family } from '../../family.js';
 import type { IptRule, IptTableName } from '../../iptc/rule.js';
-import { IptcTable, type IptChain } from '../../iptc/table.js';
+import { IptcTable, type IptChain, type IptTableRead } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
 import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
 import { formatCounts, noChanges, type ChangeCounts } from '../change-counts.js';
 import { countOperations } from './operation-counts.js';
-import { MAX_PORT_PATH_BINDINGS, PortChainTexts, portPathChanges, withBindings, type EndpointAfter, type PortPathChanges } from './port-path.js';
+import {
+  MAX_PORT_PATH_BINDINGS, PORT_TABLES, PortChainTexts, portPathChanges, withBindings, type EndpointAfter, type PortPathChanges, type PortTable,
+} from './port-path.js';
 import { NetfilterError } from '../../errors.js';
 import type { BindingCounters } from '../counters.js';
 import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
@@ -154,13 +156,19 @@ export class IptablesBackend implements Backend {
       after = { ...after, families: after.families.map((candidate) => (candidate === familyModel ? afterFamily : candidate)) };
     }
     const counts = noChanges();
-    const tableChanges: TableChange[] = planned.flatMap(({ family, changes: made, texts }) => (['nat', 'filter'] as const)
+    // nat always: its DNAT rules decided what other writers hold, so the commit is checked against it.
+    const tableChanges: TableChange[] = planned.flatMap(({ family, changes: made, texts }) => PORT_TABLES
       .filter((table) => table === 'nat' || made.operations[table].length > 0)
       .map((table) => {
         countOperations(texts.reads[table].chains, made.operations[table], counts);
         return { family, table, operations: made.operations[table], fingerprint: texts.reads[table].fingerprint };
       }));
     this.committed = undefined;
+    // Loopback-bound ports' drops are recognised by their text: claimed before the commit, released after it.
+    const drops = (kind: 'addedTexts' | 'removedTexts') => new Map(planned.map(({ family, changes: made }) =>
+      [family, made[kind].get('raw PREROUTING') ?? []]));
+    const [claimed, released] = [drops('addedTexts'), drops('removedTexts')];
+    if ([...claimed.values()].some((texts) => texts.length > 0)) await this.record.update((owned) => withDrops(owned, claimed, true));
     let commits: number;
     try {
       commits = await this.tables.commit(tableChanges);
@@ -170,24 +178,29 @@ export class IptablesBackend implements Backend {
       throw error;
     }
     this.committed = after;
+    if ([...released.values()].some((texts) => texts.length > 0)) await this.record.update((owned) => withDrops(owned, released, false));
     for (const { family, changes: made, texts } of planned) {
-      const nat = this.tables.known(family, 'nat');
-      const filter = this.tables.known(family, 'filter');
-      if (nat && filter) this.portTexts.set(family, texts.after(made, { nat, filter }));
+      const reads = this.knownPortTables(family);
+      if (reads) this.portTexts.set(family, texts.after(made, reads));
     }
     return { commits, changes: tableChanges.reduce((n, change) => n + change.operations.length, 0), counts };
   }
 
   /** Which rule texts the family's port chains hold, for the tables as known; undefined when they are not known. */
   private async portChainTexts(family: Family): Promise<PortChainTexts | undefined> {
-    const nat = this.tables.known(family, 'nat');
-    const filter = this.tables.known(family, 'filter');
-    if (!nat || !filter) return undefined;
+    const reads = this.knownPortTables(family);
+    if (!reads) return undefined;
     const cached = this.portTexts.get(family);
-    if (cached && cached.reads.nat === nat && cached.reads.filter === filter) return cached;
-    const built = PortChainTexts.build(family, { nat, filter }, (await this.record.read())[family]);
+    if (cached && PORT_TABLES.every((table) => cached.reads[table] === reads[table])) return cached;
+    const built = PortChainTexts.build(family, reads, (await this.record.read())[family]);
     this.portTexts.set(family, built);
     return built;
+  }
+
+  /** The port tables as known, when all of them are. */
+  private knownPortTables(family: Family): Record<PortTable, IptTableRead> | undefined {
+    const [raw, nat, filter] = PORT_TABLES.map((table) => this.tables.known(family, table));
+    return raw && nat && filter ? { raw, nat, filter } : undefined;
   }
 
   async applyChange(beforeModel: () => FirewallModel, after: FirewallModel): Promise<ApplyOutcome> {
@@ -396,6 +409,16 @@ export class IptablesBackend implements Backend {
     this.foreignForward.close();
     this.tables.close();
   }
+}
+
+/** `owned` with each family's loopback drops (rule texts) added, or taken out. */
+function withDrops(owned: OwnedState, drops: ReadonlyMap<Family, readonly string[]>, add: boolean): OwnedState {
+  const changed = { ...owned };
+  for (const [family, texts] of drops) {
+    const loopbackDrops = add ? [...new Set([...owned[family].loopbackDrops, ...texts])] : owned[family].loopbackDrops.filter((text) => !texts.includes(text));
+    changed[family] = { ...owned[family], loopbackDrops };
+  }
+  return changed;
 }
 
 /** Where the change's endpoint is in the family's model: the network by bridge, the endpoint by its bindings' container address. */

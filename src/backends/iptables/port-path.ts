@@ -10,9 +10,9 @@
  * the end; the plan's order is found by walking Docker's call sequence
  * (replay.ts) from the binding, not by planning it all. What the whole path
  * alone can tell is left to it (`undefined`): bindings without a host port
- * or on a loopback address (their rules can repeat another binding's, or the
- * owner record must change), a chain shared with someone else's rules, a
- * large change, or a walk that finds no neighbour within its bounds.
+ * (their forward accept can repeat another binding's), a chain shared with
+ * someone else's rules, a large change, or a walk that finds no neighbour
+ * within its bounds.
  */
 import { CHAIN, bindingRules, type RuleChange } from '../../docker/iptables/rules.js';
 import { rulesAfter, rulesBefore, type BindingPosition } from '../../docker/iptables/replay.js';
@@ -32,26 +32,31 @@ export const MAX_PORT_PATH_BINDINGS = 64;
 /** Rule changes a walk for a neighbour looks at before leaving the change to the whole path. */
 const MAX_WALK = 20_000;
 
-/** The chains a published port's rules go to (besides raw's loopback drops, left to the whole path). */
-const PORT_CHAINS: readonly { table: 'nat' | 'filter'; chain: string }[] = [
+/** The tables a published port's rules go to. */
+export const PORT_TABLES = ['raw', 'nat', 'filter'] as const;
+export type PortTable = typeof PORT_TABLES[number];
+
+/** The chains a published port's rules go to. */
+const PORT_CHAINS: readonly { table: PortTable; chain: string }[] = [
+  { table: 'raw', chain: 'PREROUTING' },
   { table: 'nat', chain: CHAIN.docker },
   { table: 'nat', chain: 'POSTROUTING' },
   { table: 'filter', chain: CHAIN.docker },
 ];
 
 /**
- * Which rule texts the port chains of one family's nat and filter tables
+ * Which rule texts the port chains of one family's raw, nat and filter tables
  * hold, for the tables as known (`reads`); kept up to date by the port path's
  * own commits, built anew (in one pass) when the tables were read or changed
  * otherwise. Undefined for a chain that holds rules not ours.
  */
 export class PortChainTexts {
   private constructor(
-    readonly reads: Record<'nat' | 'filter', IptTableRead>,
+    readonly reads: Record<PortTable, IptTableRead>,
     private readonly texts: Map<string, Map<string, number> | undefined>,
   ) {}
 
-  static build(family: Family, reads: Record<'nat' | 'filter', IptTableRead>, claim: Claim): PortChainTexts {
+  static build(family: Family, reads: Record<PortTable, IptTableRead>, claim: Claim): PortChainTexts {
     const texts = new Map<string, Map<string, number> | undefined>();
     for (const { table, chain: name } of PORT_CHAINS) {
       const chains = reads[table].chains;
@@ -77,7 +82,7 @@ export class PortChainTexts {
   }
 
   /** The same texts after `changes`, for the tables as that commit left them. */
-  after(changes: PortPathChanges, reads: Record<'nat' | 'filter', IptTableRead>): PortChainTexts {
+  after(changes: PortPathChanges, reads: Record<PortTable, IptTableRead>): PortChainTexts {
     for (const [key, removed] of changes.removedTexts) {
       const counts = this.texts.get(key)!;
       for (const text of removed) {
@@ -95,7 +100,7 @@ export class PortChainTexts {
 }
 
 export interface PortPathChanges {
-  operations: Record<'nat' | 'filter', IptcOperation[]>;
+  operations: Record<PortTable, IptcOperation[]>;
   /** By `table chain`: the texts the operations delete and add, for PortChainTexts.after. */
   removedTexts: Map<string, string[]>;
   addedTexts: Map<string, string[]>;
@@ -108,7 +113,7 @@ export interface EndpointAfter {
 }
 
 /**
- * The nat and filter operations of one family's port change, or undefined
+ * The raw, nat and filter operations of one family's port change, or undefined
  * where the whole path must decide. `model` is the family's model after the
  * change (the endpoint at `at` holds the bindings after it), `added` the
  * change's added bindings.
@@ -119,8 +124,8 @@ export function portPathChanges(
 ): PortPathChanges | undefined {
   const network = model.networks[at.network]!;
   const bindings = network.endpoints[at.endpoint]!.bindings;
-  // A binding without a host port can repeat another's forward accept out of order, and a loopback one changes the owner record.
-  const simple = (binding: PortBindingModel) => binding.hostPort !== undefined && !binding.dropNonLoopback;
+  // A binding without a host port can repeat another's forward accept out of order (it comes after those with one).
+  const simple = (binding: PortBindingModel) => binding.hostPort !== undefined;
   if (!bindings.every(simple) || !change.removed.every(simple) || !added.every(simple)) return undefined;
   if (PORT_CHAINS.some(({ table, chain }) => texts.chain(table, chain) === undefined)) return undefined;
 
@@ -135,7 +140,7 @@ export function portPathChanges(
     dnatPlan(removedRules), dnatPlan(addedByBinding.flatMap(({ rules }) => rules)));
 
   const working = new Map<string, EditedChain>();
-  const chainOf = (table: 'nat' | 'filter', name: string) => {
+  const chainOf = (table: PortTable, name: string) => {
     let chain = working.get(`${table} ${name}`);
     if (!chain) {
       const read = texts.reads[table].chains.find((candidate) => candidate.name === name);
@@ -157,7 +162,7 @@ export function portPathChanges(
     const ruleText = text(rule.rule);
     if (keptTexts.has(ruleText) || changeAdds.has(ruleText) || holders.needs(rule.rule) || gone(key(rule), ruleText)) continue;
     if (!held(rule)) return undefined;
-    chainOf(rule.table as 'nat' | 'filter', rule.chain)!.delete(ruleText);
+    chainOf(rule.table as PortTable, rule.chain)!.delete(ruleText);
     removedTexts.set(key(rule), [...(removedTexts.get(key(rule)) ?? []), ruleText]);
   }
 
@@ -172,7 +177,7 @@ export function portPathChanges(
     const ruleText = text(rule.rule);
     if (place.binding === -1) return undefined;
     if (held(rule) || addedTexts.get(key(rule))?.includes(ruleText)) continue;
-    const chain = chainOf(rule.table as 'nat' | 'filter', rule.chain);
+    const chain = chainOf(rule.table as PortTable, rule.chain);
     if (!chain) return undefined;
     const same = (candidate: RuleChange) => candidate.table === rule.table && candidate.chain === rule.chain;
     let index: number;
@@ -198,8 +203,8 @@ export function portPathChanges(
     chain.insert(index, rule.rule);
     addedTexts.set(key(rule), [...(addedTexts.get(key(rule)) ?? []), ruleText]);
   }
-  const operations: Record<'nat' | 'filter', IptcOperation[]> = { nat: [], filter: [] };
-  for (const [chainKey, chain] of working) operations[chainKey.split(' ')[0] as 'nat' | 'filter'].push(...chain.operations);
+  const operations: Record<PortTable, IptcOperation[]> = { raw: [], nat: [], filter: [] };
+  for (const [chainKey, chain] of working) operations[chainKey.split(' ')[0] as PortTable].push(...chain.operations);
   return { operations, removedTexts, addedTexts };
 }
 
