@@ -43,8 +43,9 @@ function readsIn(ns: TestNetns): number {
   return reads.get(ns.path) ?? 0;
 }
 
+// Network br-pa is dual-stack: its calls change both families' tables in one call.
 const ENDPOINTS = {
-  a1: { ipv4: '198.18.1.2' }, a2: { ipv4: '198.18.1.3' }, a3: { ipv4: '198.18.1.4' },
+  a1: { ipv4: '198.18.1.2', ipv6: '2001:db8:1::2' }, a2: { ipv4: '198.18.1.3', ipv6: '2001:db8:1::3' }, a3: { ipv4: '198.18.1.4', ipv6: '2001:db8:1::4' },
   b1: { ipv4: '198.18.2.2' }, b2: { ipv4: '198.18.2.3' },
 } as const;
 type EndpointName = keyof typeof ENDPOINTS;
@@ -52,10 +53,10 @@ type EndpointName = keyof typeof ENDPOINTS;
 function spec(backend: IptablesFlavour): SpecInput {
   const endpoint = (name: EndpointName, ports: PortSpecInput[]) => ({ ...ENDPOINTS[name], ports });
   return {
-    backend, ipv6: false, userlandProxy: false,
+    backend, ipv6: true, userlandProxy: false,
     networks: [
       {
-        bridge: 'br-pa', ipv4: { subnet: '198.18.1.0/24' },
+        bridge: 'br-pa', ipv4: { subnet: '198.18.1.0/24' }, ipv6: { subnet: '2001:db8:1::/64' },
         endpoints: [endpoint('a1', [port(80, 8080)]), endpoint('a2', [port(80, 8081), port(443, 8443)]), endpoint('a3', [])],
       },
       { bridge: 'br-pb', ipv4: { subnet: '198.18.2.0/24' }, endpoints: [endpoint('b1', [port(53, 5353, 'udp')]), endpoint('b2', [])] },

@@ -136,6 +136,8 @@ export class IptablesBackend implements Backend {
       const texts = await this.portChainTexts(family);
       if (!familyModel || !texts) return undefined;
       const added = [...change.added];
+      // `addedCount` is a bound: ports bound to the other family's address publish nothing here.
+      if (added.length === 0 && change.removed.length === 0) continue;
       const at = endpointOf(familyModel, change, added);
       if (!at) return undefined;
       const removed = new Set(change.removed.map((binding) => binding.key));
