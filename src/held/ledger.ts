@@ -51,10 +51,16 @@ export function portCount(port: PortSpec): number {
  * included, IPv6 only; no host address is every family. In each case only
  * where the endpoint has an address: Docker skips the others without a word.
  */
-export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): Family[] {
-  const families: readonly Family[] = port.hostIp === undefined ? FAMILIES : [port.hostIp.includes(':') ? 'ipv6' : 'ipv4'];
-  return families.filter((family) => endpoint[family] !== undefined);
+export function familiesOf(port: PortSpec, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): readonly Family[] {
+  // Shared answers, no array built: this runs for every port published (twice when it is validated).
+  const ipv4 = endpoint.ipv4 !== undefined && (port.hostIp === undefined || !port.hostIp.includes(':'));
+  const ipv6 = endpoint.ipv6 !== undefined && (port.hostIp === undefined || port.hostIp.includes(':'));
+  return ipv4 ? (ipv6 ? FAMILIES : ONLY_IPV4) : ipv6 ? ONLY_IPV6 : NO_FAMILY;
 }
+
+const ONLY_IPV4: readonly Family[] = ['ipv4'];
+const ONLY_IPV6: readonly Family[] = ['ipv6'];
+const NO_FAMILY: readonly Family[] = [];
 
 export class PortLedger {
   /** Claimed host ports by `runKey`: bit i of a run is its first port plus i; runs without claims are deleted. */
