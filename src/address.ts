@@ -120,14 +120,18 @@ export function parsePrefix(
   return prefix;
 }
 
-/** Parsed prefixes by text, one cache per way of parsing (rules name the same few prefixes thousands of times). The bytes are shared. */
-const PREFIX_CACHES = new Map<string, AddressCache<Prefix | undefined>>();
+/**
+ * Parsed prefixes by text, one cache per way of parsing (rules name the same
+ * few prefixes thousands of times), made up front: picking one is on the path
+ * of every address of every rule encoded. The bytes are shared.
+ */
+const PREFIX_CACHES = Object.fromEntries((['any', 'ipv4', 'ipv6'] as const).map((family) => [family, {
+  clear: new AddressCache((text) => computePrefix(text, family === 'any' ? undefined : family, 'clear')),
+  reject: new AddressCache((text) => computePrefix(text, family === 'any' ? undefined : family, 'reject')),
+}])) as Record<Family | 'any', Record<'clear' | 'reject', AddressCache<Prefix | undefined>>>;
 
 function prefixCache(family: Family | undefined, hostBits: 'clear' | 'reject'): AddressCache<Prefix | undefined> {
-  const name = `${family ?? 'any'} ${hostBits}`;
-  let cache = PREFIX_CACHES.get(name);
-  if (cache === undefined) PREFIX_CACHES.set(name, cache = new AddressCache((text) => computePrefix(text, family, hostBits)));
-  return cache;
+  return PREFIX_CACHES[family ?? 'any'][hostBits];
 }
 
 function computePrefix(text: string, family: Family | undefined, hostBits: 'clear' | 'reject'): Prefix | undefined {

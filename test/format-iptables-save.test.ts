@@ -1,6 +1,8 @@
 /** The iptables-legacy-save rendering of rules and tables. */
 import test from 'ava';
 import { formatRule, formatSave } from '../src/iptc/format.js';
+import { ruleText } from '../src/iptc/rule-text.js';
+import type { IptRule } from '../src/iptc/rule.js';
 
 test('options print in save order, whatever order the rule lists them in', (t) => {
   t.is(formatRule('ipv4', {
@@ -57,4 +59,19 @@ test('tables: built-in chains in hook order with policies, user chains sorted, e
     '-A FORWARD -j DOCKER', '-A DOCKER -j RETURN', 'COMMIT',
     '*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT', '',
   ].join('\n'));
+});
+
+test('a rule keeps its text per family out of sight: its keys, JSON and copies show nothing of it, and a changed copy has its own', (t) => {
+  const rule: IptRule = { destination: '2001:db8::1', protocol: 'tcp', target: { name: 'ACCEPT' } };
+  t.is(ruleText('ipv6', rule), '-d 2001:db8::1/128 -p tcp -j ACCEPT');
+  t.is(ruleText('ipv6', rule), '-d 2001:db8::1/128 -p tcp -j ACCEPT');
+  t.deepEqual(Reflect.ownKeys(rule), ['destination', 'protocol', 'target']);
+  t.is(JSON.stringify(rule), '{"destination":"2001:db8::1","protocol":"tcp","target":{"name":"ACCEPT"}}');
+  const copy = { ...rule, target: { name: 'DROP' as const } };
+  t.is(ruleText('ipv6', copy), '-d 2001:db8::1/128 -p tcp -j DROP');
+  t.is(ruleText('ipv6', Object.assign({}, rule, { protocol: 'udp' as const })), '-d 2001:db8::1/128 -p udp -j ACCEPT');
+  const v4: IptRule = { destination: '192.0.2.1', target: { name: 'ACCEPT' } };
+  t.is(ruleText('ipv4', v4), '-d 192.0.2.1/32 -j ACCEPT');
+  t.is(ruleText('ipv6', v4), '-d 192.0.2.1/128 -j ACCEPT');
+  t.is(ruleText('ipv4', v4), '-d 192.0.2.1/32 -j ACCEPT');
 });

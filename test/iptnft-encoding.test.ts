@@ -380,3 +380,16 @@ kernelTest('a table read again with the handles it knows comes back without thos
   const error = await t.throwsAsync(pair.encoderConnection.readTable('ip', 'filter', { knownHandles: Float64Array.of(-1) }), { instanceOf: NetfilterError });
   t.is(error.code, 'EINVAL');
 });
+
+test('an operation the encoder refuses is named by its place and field, after valid ones naming the same chains and interfaces', (t) => {
+  const accept = { op: 'append', chain: 'FORWARD', rule: { inInterface: 'br0', target: { name: 'ACCEPT' } } };
+  const error = t.throws(() => encodeOperations('ipv4', 'filter', [accept, accept, {
+    op: 'append', chain: 'FORWARD', rule: { inInterface: 'br0', protocol: 'tcp', matches: [{ name: 'tcp', destinationPort: 70000 }], target: { name: 'ACCEPT' } },
+  }]), { instanceOf: ValidationError });
+  t.is(error.code, 'EVALIDATION');
+  t.is(error.field, 'operations[2].rule.matches[0].destinationPort');
+  t.regex(error.message, /^operations\[2\]\.rule\.matches\[0\]\.destinationPort: Expected a port from 1 to 65535 for operations\[2\]/);
+  // A name found valid before is no pass for one that is not.
+  const name = t.throws(() => encodeOperations('ipv4', 'filter', [accept, { ...accept, rule: { inInterface: 'br 0', target: { name: 'ACCEPT' } } }]), { instanceOf: ValidationError });
+  t.is(name.field, 'operations[1].rule.inInterface');
+});

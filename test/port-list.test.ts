@@ -124,6 +124,26 @@ test('the ledger keeps telling addresses apart after many came and went', (t) =>
   t.notThrows(() => ledger.claim(on('198.18.0.1'), ['ipv4'], 'g'));
 });
 
+test('the ledger tells apart host ports held side by side, to the ends of the port numbers', (t) => {
+  const ledger = new PortLedger([]);
+  const on = (first: number, last = first): PortSpec =>
+    ({ proto: 'tcp', hostIp: '198.51.100.1', hostPort: { first, last }, containerPort: { first, last } });
+  for (const port of [1, 15, 16, 17, 31, 32, 65519, 65520, 65535]) ledger.claim(on(port), ['ipv4'], `p${port}`);
+  ledger.release(on(16), ['ipv4']);
+  ledger.release(on(65535), ['ipv4']);
+  for (const port of [1, 15, 17, 31, 32, 65519, 65520]) t.throws(() => ledger.claim(on(port), ['ipv4'], 'again'), { instanceOf: ValidationError });
+  ledger.claim(on(16), ['ipv4'], 'p16 again');
+  ledger.claim(on(65535), ['ipv4'], 'p65535 again');
+  ledger.claim(on(2, 14), ['ipv4'], 'between');
+  const clash = t.throws(() => ledger.claim(on(14, 15), ['ipv4'], 'overlap'), { instanceOf: ValidationError });
+  t.regex(clash.message, /tcp port 14 on 198\.51\.100\.1/);
+  // Released whole, a run holds nothing of what it held.
+  ledger.release(on(2, 14), ['ipv4']);
+  ledger.release(on(1), ['ipv4']);
+  ledger.release(on(15), ['ipv4']);
+  t.notThrows(() => ledger.claim(on(1, 15), ['ipv4'], 'all of the first run'));
+});
+
 test('a refused range takes nothing', (t) => {
   const ledger = new PortLedger([]);
   ledger.claim({ proto: 'tcp', hostPort: { first: 20, last: 20 }, containerPort: { first: 20, last: 20 } }, ['ipv4'], 'a');

@@ -280,26 +280,50 @@ function buildBinding(
   port: PortSpec, offset: number, containerAddress: string, hostAddress: string | undefined,
   network: NetworkModel, hairpin: boolean, lastPort?: number,
 ): PortBindingModel {
-  const containerPort = port.containerPort.first + offset;
   const hostPort = port.hostPort === undefined ? undefined : port.hostPort.first + offset;
-  const through = lastPort === undefined ? '' : `-${lastPort}`;
-  const hostSide = hostPort === undefined ? '-' : `${hostAddress ?? '*'}:${hostPort}${through}`;
-  const binding: PortBindingModel = {
-    key: `${port.proto} ${hostSide}>${containerAddress}:${containerPort}${through}`,
-    proto: port.proto,
-    containerAddress,
-    containerPort,
-    dnatSkipsBridge: !hairpin,
-    hairpinMasquerade: hairpin && hostPort !== undefined,
-    dropNonLoopback: hostPort !== undefined && network.family === 'ipv4' &&
-      hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true,
-    acceptForward: network.defaultInbound === 'DROP',
-  };
+  const binding = new PortBinding(
+    port.proto, containerAddress, port.containerPort.first + offset, !hairpin, hairpin && hostPort !== undefined,
+    hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true,
+    network.defaultInbound === 'DROP',
+  );
   if (hostAddress !== undefined) binding.hostAddress = hostAddress;
   if (hostPort !== undefined) binding.hostPort = hostPort;
   if (lastPort !== undefined) binding.lastPort = lastPort;
   if (network.family === 'ipv6') binding.dnatExcludedSource = LINK_LOCAL_V6;
   return binding;
+}
+
+/**
+ * A binding whose key is spelled out when first asked for: a bulk's
+ * bindings are built by the hundred thousand (twice: for the elements and
+ * for conntrack) and most are never compared, and building every key took
+ * nearly half of what building them allocated.
+ */
+class PortBinding implements PortBindingModel {
+  declare hostAddress?: string;
+  declare hostPort?: number;
+  declare dnatExcludedSource?: string;
+  declare lastPort?: number;
+  #key: string | undefined;
+
+  constructor(
+    readonly proto: PortProtocol,
+    readonly containerAddress: string,
+    readonly containerPort: number,
+    readonly dnatSkipsBridge: boolean,
+    readonly hairpinMasquerade: boolean,
+    readonly dropNonLoopback: boolean,
+    readonly acceptForward: boolean,
+  ) {}
+
+  get key(): string {
+    if (this.#key === undefined) {
+      const through = this.lastPort === undefined ? '' : `-${this.lastPort}`;
+      const hostSide = this.hostPort === undefined ? '-' : `${this.hostAddress ?? '*'}:${this.hostPort}${through}`;
+      this.#key = `${this.proto} ${hostSide}>${this.containerAddress}:${this.containerPort}${through}`;
+    }
+    return this.#key;
+  }
 }
 
 /** IANA protocol numbers: Docker orders bindings by its protocol enum, which uses them. */

@@ -196,7 +196,8 @@ export function publishPorts(
   const published = ledger.published;
   const pendingBefore = pending.length;
   try {
-    for (const [index, value] of values.entries()) {
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index];
       const portField = `${field}[${index}]`;
       let port = readPort(value, portField, endpoint);
       if (unchanged?.(port)) continue;
