@@ -42,7 +42,8 @@ function packExpr(out: PackedWriter, e: NftExpr, field: string): void {
   const countAt = out.length;
   out.u8(0);
   let count = 0;
-  for (const name of Object.keys(e)) {
+  // for...in walks the keys without building an array of them: 8 expressions a rule, 30,000 rules a bulk.
+  for (const name in e) {
     const value = e[name];
     if (name === 'type' || value === undefined) continue;
     const attribute = type.attributes.get(name);
