@@ -333,7 +333,8 @@ test('a rule\'s compat protocol is a protocol number and a boolean negation', (t
   const negated = t.throws(() => new NftBatch().addRule({ ...rule, compat: { protocol: 6, negated: 1 as unknown as boolean } }), { instanceOf: ValidationError });
   t.is(negated.field, 'compat.negated');
   const batch = new NftBatch().addRule({ ...rule, compat: { protocol: 6, negated: true } });
-  t.like(batch.messages[0], { compatProto: 6, compatFlags: 2 });
+  // Packed (NATIVE_RULE_OP): op add, family ip, table, chain, fields compat and exprs, protocol 6, NFT_RULE_COMPAT_F_INV, no expressions.
+  t.deepEqual(batch.messages, [{ kind: 'rules', rules: Buffer.from([0, 2, 6, ...Buffer.from('filter'), 7, ...Buffer.from('FORWARD'), 8 | 16, 6, 2, 0, 0]) }]);
 });
 
 test('iptcXtExtensions builds extensions of appended rules only, and refuses other operations with EINVAL', (t) => {

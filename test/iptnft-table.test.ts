@@ -14,12 +14,13 @@ import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 const accept = (address: string): IptRule => ({ source: `${address}/32`, target: { name: 'ACCEPT' } });
 const ruleAt = (i: number) => accept(`192.0.2.${i}`);
 
-/** The rule messages of each commit the tables make, as the batch describes them. */
-function spyCommits(t: ExecutionContext): string[][] {
+/** The rule messages of each commit made in this process that adds to chain `chain`, as the batch describes them. */
+function spyCommits(t: ExecutionContext, chain: string): string[][] {
   const seen: string[][] = [];
   const original = NftConnection.prototype.commit;
   NftConnection.prototype.commit = function (this: NftConnection, batch: NftBatch, options) {
-    seen.push(Array.from({ length: batch.length }, (_, i) => batch.describe(i)!).filter((text) => text.includes(' rule ')));
+    const rules = Array.from({ length: batch.length }, (_, i) => batch.describe(i)!).filter((text) => text.includes(' rule '));
+    if (rules.some((text) => text.includes(` ${chain}`))) seen.push(rules);
     return original.call(this, batch, options);
   };
   t.teardown(() => {
@@ -33,30 +34,30 @@ async function commit(tables: IptnftTables, operations: IptcOperation[]): Promis
   await tables.commit([{ family: 'ipv4', table: 'filter', operations, fingerprint }]);
 }
 
-async function sources(ns: TestNetns): Promise<string[]> {
+async function sources(ns: TestNetns, chain = 'T'): Promise<string[]> {
   const save = await ns.run('iptables-nft-save', '-t', 'filter');
-  return [...save.matchAll(/^-A T -s 192\.0\.2\.(\d+)\/32 -j ACCEPT$/gm)].map((m) => m[1]!);
+  return [...save.matchAll(new RegExp(`^-A ${chain} -s 192\\.0\\.2\\.(\\d+)/32 -j ACCEPT$`, 'gm'))].map((m) => m[1]!);
 }
 
 kernelTest('iptnft commit: runs of inserts at the head, after a kept rule and at the end land in order, none placed by walking past another', async (t) => {
   const ns = await createNetns(t, 'iptnftruns');
   const tables = await IptnftTables.open({ netns: ns.path });
   t.teardown(() => tables.close());
-  await commit(tables, [{ op: 'newChain', chain: 'T' }, { op: 'append', chain: 'T', rule: ruleAt(10) }, { op: 'append', chain: 'T', rule: ruleAt(20) }]);
+  await commit(tables, [{ op: 'newChain', chain: 'RUNS' }, { op: 'append', chain: 'RUNS', rule: ruleAt(10) }, { op: 'append', chain: 'RUNS', rule: ruleAt(20) }]);
   const connection = await NftConnection.open({ netns: ns.path });
   t.teardown(() => connection.close());
-  const handle10 = (await connection.readTable('ip', 'filter')).rules.find((rule) => rule.chain === 'T')!.handle;
-  const commits = spyCommits(t);
+  const handle10 = (await connection.readTable('ip', 'filter')).rules.find((rule) => rule.chain === 'RUNS')!.handle;
+  const commits = spyCommits(t, 'RUNS');
   await commit(tables, [
-    ...[1, 2, 3].map((n, i): IptcOperation => ({ op: 'insert', chain: 'T', index: i, rule: ruleAt(n) })),
-    ...[11, 12].map((n, i): IptcOperation => ({ op: 'insert', chain: 'T', index: 4 + i, rule: ruleAt(n) })),
-    ...[21, 22].map((n, i): IptcOperation => ({ op: 'insert', chain: 'T', index: 7 + i, rule: ruleAt(n) })),
+    ...[1, 2, 3].map((n, i): IptcOperation => ({ op: 'insert', chain: 'RUNS', index: i, rule: ruleAt(n) })),
+    ...[11, 12].map((n, i): IptcOperation => ({ op: 'insert', chain: 'RUNS', index: 4 + i, rule: ruleAt(n) })),
+    ...[21, 22].map((n, i): IptcOperation => ({ op: 'insert', chain: 'RUNS', index: 7 + i, rule: ruleAt(n) })),
   ]);
-  t.deepEqual(await sources(ns), ['1', '2', '3', '10', '11', '12', '20', '21', '22']);
+  t.deepEqual(await sources(ns, 'RUNS'), ['1', '2', '3', '10', '11', '12', '20', '21', '22']);
   // Head inserts and adds after rule 10, each run last rule first; appends at the end.
-  const head = 'insert rule in ip filter T';
-  const after10 = `add rule in ip filter T after rule ${handle10}`;
-  const end = 'add rule in ip filter T';
+  const head = 'insert rule in ip filter RUNS';
+  const after10 = `add rule in ip filter RUNS after rule ${handle10}`;
+  const end = 'add rule in ip filter RUNS';
   t.deepEqual(commits, [[head, head, head, after10, after10, end, end]]);
 });
 

@@ -25,9 +25,8 @@ import { decodeDump, decodeExtensionRecords } from '../src/iptc/decode.js';
 import { binding } from '../src/native/binding.js';
 import { MATCH_CODE, type NativeIptcTable, type NativeTableChange, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../src/native/iptc.js';
 import { PackedWriter } from '../src/native/packed-writer.js';
-import type { NativeNftConnection } from '../src/native/nft.js';
-import { KeyPacker, NftBatch, statement, match } from '../src/nft/index.js';
-import { packExprs } from '../src/nft/pack.js';
+import type { NativeBatchMessage, NativeNftConnection } from '../src/native/nft.js';
+import { KeyPacker, NftBatch, statement, match, type NftExpr } from '../src/nft/index.js';
 import {
   bridgeInput, conntrackInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
   xtDecodeInput, xtExtensionsInput, type XtItemInput, XT_NAMES,
@@ -411,12 +410,17 @@ interface Handles {
   lockFile: string;
 }
 
-const counters = (count: number) => packExprs(Array.from({ length: count }, () => statement.counter()[0]!), 'exprs');
-/** A counter expression whose one attribute is cmp's sreg, as packed bytes: no packer of the library writes it. */
-function counterWithCmpAttribute(): Uint8Array {
+const counters = (count: number) => Array.from({ length: count }, () => statement.counter()[0]!);
+/** The messages of a batch of one rule appended to `fz` `c` in family ip. */
+const ruleOf = (exprs: NftExpr[]) => new NftBatch().addRule({ family: 'ip', table: 'fz', chain: 'c', exprs }).messages;
+/** A rule whose counter expression has cmp's sreg for an attribute: no packer of the library writes it. */
+function counterWithCmpAttribute(): NativeBatchMessage[] {
   const { types, attributes } = binding.nftExprLayout;
   const sreg = attributes.findIndex((attribute) => attribute.type === 'cmp' && attribute.name === 'sreg');
-  return Uint8Array.of(types.indexOf('counter'), 1, sreg, 1, 0, 0, 0);
+  const [message] = ruleOf([]) as [{ kind: 'rules'; rules: Uint8Array }];
+  // The rule's expression count (its last two bytes) becomes 1, and the expression follows.
+  const rules = Uint8Array.of(...message.rules.subarray(0, -2), 1, 0, types.indexOf('counter'), 1, sreg, 1, 0, 0, 0);
+  return [{ kind: 'rules', rules }];
 }
 const change = (family: string, table: string, operations: unknown) => [{ family, table, operations }] as unknown as NativeTableChange[];
 
@@ -461,11 +465,11 @@ const fromSource = (family: Family, source: string) =>
  */
 const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
   ['a rule of 3,000 expressions (overflowed the batch buffer)', ({ conn }) =>
-    conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: counters(3_000) }], undefined)],
+    conn.commit(ruleOf(counters(3_000)), undefined)],
   ['a table name of 70,000 bytes (overflowed the batch buffer)', ({ conn }) =>
     conn.commit([{ kind: 'table', op: 'add', family: 2, name: 'x'.repeat(70_000) }], undefined)],
   ['cmp data of 100 bytes (overflowed libnftnl 1.2\'s data register)', ({ conn }) =>
-    conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: packExprs([{ type: 'cmp', sreg: 1, op: 0, data: new Uint8Array(100) }], 'exprs') }], undefined)],
+    conn.commit(ruleOf([{ type: 'cmp', sreg: 1, op: 0, data: new Uint8Array(100) }]), undefined)],
   ['a dump of a table name of 5,000 bytes (overflowed the request on the stack)', ({ conn }) => conn.dumpTable(2, 'x'.repeat(5_000))],
   ['an element longer than an element list (looped forever)', ({ conn }) =>
     conn.commit([{ kind: 'elements', op: 'add', family: 2, table: 'fz', set: 'ports', keyLen: 70_000, count: 1, keys: new Uint8Array(70_000) }], undefined)],
@@ -478,7 +482,7 @@ const REGRESSIONS: [title: string, call: (h: Handles) => Promise<unknown>][] = [
   ['data and verdicts for one element (the verdicts were ignored)', ({ conn }) =>
     conn.commit([{ kind: 'elements', op: 'add', family: 2, table: 'fz', set: 'map', keyLen: 2, count: 1, keys: new Uint8Array(2), dataLen: 8, data: new Uint8Array(8), verdicts: [{ code: 1 }] }], undefined)],
   ['an unknown expression attribute (a TypeError without a code)', ({ conn }) =>
-    conn.commit([{ kind: 'rule', op: 'add', family: 2, table: 'fz', chain: 'c', exprs: counterWithCmpAttribute() }], undefined)],
+    conn.commit(counterWithCmpAttribute(), undefined)],
   // Ports are 16-bit in the packed layout, so port 70,000 (which wrapped to 4464) can no longer be sent.
   ['ports that run backwards (matched nothing)', ({ table, lockFile }) =>
     table.transaction(change('ipv4', 'filter', packed(1, (out) => appendAccepting(out, 1, () => {

@@ -19,6 +19,7 @@
 
 #include "arguments.h"
 #include "byte_reader.h"
+#include "error.h"
 #include "nft/limits.h"
 #include "nft/owned.h"
 
@@ -63,34 +64,72 @@ ChainMessage ReadChain(const Napi::Object& o) {
   return m;
 }
 
-RuleMessage ReadRule(const Napi::Object& o) {
-  RuleMessage m{ReadOp(o), ReadInt<uint32_t>(o, "family"), ReadName(o, "table", kMaxNameBytes),
-                ReadName(o, "chain", kMaxNameBytes)};
-  if (Has(o, "handle")) {
+BatchOp ReadRuleOp(ByteReader& in) {
+  switch (in.U8("op")) {
+    case 0: return BatchOp::kAdd;
+    case 1: return BatchOp::kCreate;
+    case 2: return BatchOp::kInsert;
+    case 3: return BatchOp::kReplace;
+    case 4: return BatchOp::kDelete;
+    default: throw MalformedBytes("unknown rule op");
+  }
+}
+
+// The fields of a packed rule (NATIVE_RULE_FIELD in src/native/nft.ts).
+enum RuleField : uint8_t { kHandle = 1, kPosition = 2, kComment = 4, kCompat = 8, kExprs = 16 };
+
+uint64_t ReadU64(ByteReader& in, const char* what) {
+  uint64_t low = in.U32(what);
+  return low | static_cast<uint64_t>(in.U32(what)) << 32;
+}
+
+RuleMessage ReadPackedRule(ByteReader& in) {
+  RuleMessage m;
+  m.op = ReadRuleOp(in);
+  m.family = in.U8("family");
+  m.table = ReadPackedName(in, "table", kMaxNameBytes);
+  m.chain = ReadPackedName(in, "chain", kMaxNameBytes);
+  uint8_t fields = in.U8("fields");
+  if ((fields & ~(kHandle | kPosition | kComment | kCompat | kExprs)) != 0) {
+    throw MalformedBytes("unknown fields " + std::to_string(fields));
+  }
+  if (fields & kHandle) {
     m.has_handle = true;
-    m.handle = ReadU64(o, "handle");
+    m.handle = ReadU64(in, "handle");
   }
-  if (Has(o, "position")) {
+  if (fields & kPosition) {
     m.has_position = true;
-    m.position = ReadU64(o, "position");
+    m.position = ReadU64(in, "position");
   }
-  if (Has(o, "exprs")) {
+  if (fields & kComment) {
+    m.has_comment = true;
+    m.comment = ReadPackedText(in, "comment", kMaxCommentBytes);
+  }
+  if (fields & kCompat) {
+    m.has_compat = true;
+    m.compat_proto = in.U8("compat protocol");
+    m.compat_flags = in.U8("compat flags");
+  }
+  if (fields & kExprs) m.exprs = ReadPackedExprs(in);
+  return m;
+}
+
+// Each rule of a packed run is a batch object of its own, named by its index.
+void ReadRules(const Napi::Object& o, const std::string& field, std::vector<BatchMessage>& messages) {
+  Napi::Value value = o.Get("rules");
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(o.Env(), "rules must be a Uint8Array");
+  }
+  auto bytes = value.As<Napi::Uint8Array>();
+  ByteReader in(bytes.Data(), bytes.ByteLength());
+  for (size_t rule = 0; in.remaining() > 0; rule++) {
+    long index = static_cast<long>(messages.size());
     try {
-      m.exprs = ReadPackedExprs(ReadBytes(o, "exprs"));
+      messages.push_back(ReadPackedRule(in));
     } catch (const MalformedBytes& error) {
-      throw Napi::RangeError::New(o.Env(), error.what());
+      Fail(EINVAL, "nft.commit", field + ".rules[" + std::to_string(rule) + "]: " + error.what(), index);
     }
   }
-  if (Has(o, "comment")) {
-    m.has_comment = true;
-    m.comment = ReadComment(o);
-  }
-  if (Has(o, "compatProto")) {
-    m.has_compat = true;
-    m.compat_proto = ReadInt<uint32_t>(o, "compatProto");
-    m.compat_flags = ReadInt<uint32_t>(o, "compatFlags");
-  }
-  return m;
 }
 
 SetMessage ReadSet(const Napi::Object& o) {
@@ -437,16 +476,18 @@ Batch ReadBatch(const Napi::Array& messages, const Napi::Value& generation) {
   batch.messages.reserve(messages.Length());
   for (uint32_t i = 0; i < messages.Length(); i++) {
     std::string field = "messages[" + std::to_string(i) + "]";
-    batch.messages.push_back(ReadItem(kOperation, field, i, [&]() -> BatchMessage {
+    // Objects are counted as NftBatch counts them: each rule of a run one.
+    long index = static_cast<long>(batch.messages.size());
+    ReadItem(kOperation, field, index, [&] {
       Napi::Object o = AsObject(messages.Get(i), "the message");
       std::string kind = ReadString(o, "kind");
-      if (kind == "table") return ReadTable(o);
-      if (kind == "chain") return ReadChain(o);
-      if (kind == "rule") return ReadRule(o);
-      if (kind == "set") return ReadSet(o);
-      if (kind == "elements") return ReadElements(o);
-      throw Napi::TypeError::New(o.Env(), "unknown kind " + kind);
-    }));
+      if (kind == "table") batch.messages.push_back(ReadTable(o));
+      else if (kind == "chain") batch.messages.push_back(ReadChain(o));
+      else if (kind == "rules") ReadRules(o, field, batch.messages);
+      else if (kind == "set") batch.messages.push_back(ReadSet(o));
+      else if (kind == "elements") batch.messages.push_back(ReadElements(o));
+      else throw Napi::TypeError::New(o.Env(), "unknown kind " + kind);
+    });
   }
   if (!generation.IsUndefined()) {
     batch.has_generation = true;

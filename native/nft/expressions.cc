@@ -122,26 +122,20 @@ ExprAttr AttrOf(const AttrEntry& entry) {
   return attr;
 }
 
-// A name the kernel keeps NUL-terminated: 1 to `max_bytes` bytes without NUL.
-std::string ReadPackedName(ByteReader& in, const std::string& field, size_t max_bytes) {
-  uint8_t length = in.U8(field.c_str());
-  const uint8_t* bytes = in.Take(length, field.c_str());
-  std::string name(reinterpret_cast<const char*>(bytes), length);
-  if (name.empty() || name.size() > max_bytes || name.find('\0') != std::string::npos) {
-    throw MalformedBytes(field + " must be 1 to " + std::to_string(max_bytes) + " bytes without NUL");
+// Field names are the attribute's own: ReadPackedExprs prefixes the
+// expression's place to a failure only, so that reading builds no strings.
+std::string ReadPackedBytes(ByteReader& in, const char* field, size_t max_bytes) {
+  uint16_t length = in.U16(field);
+  if (length > max_bytes) {
+    throw MalformedBytes(std::string(field) + " must be at most " + std::to_string(max_bytes) + " bytes");
   }
-  return name;
-}
-
-std::string ReadPackedBytes(ByteReader& in, const std::string& field, size_t max_bytes) {
-  uint16_t length = in.U16(field.c_str());
-  if (length > max_bytes) throw MalformedBytes(field + " must be at most " + std::to_string(max_bytes) + " bytes");
-  const uint8_t* bytes = in.Take(length, field.c_str());
+  const uint8_t* bytes = in.Take(length, field);
   return std::string(reinterpret_cast<const char*>(bytes), length);
 }
 
-ExprAttr ReadPackedAttr(ByteReader& in, const AttrEntry& entry, const std::string& field) {
+ExprAttr ReadPackedAttr(ByteReader& in, const AttrEntry& entry) {
   ExprAttr attr = AttrOf(entry);
+  const char* field = entry.name;
   switch (entry.kind) {
     case ExprAttr::kString:
       attr.text = ReadPackedName(in, field, kMaxNameBytes);
@@ -156,49 +150,69 @@ ExprAttr ReadPackedAttr(ByteReader& in, const AttrEntry& entry, const std::strin
       attr.text = ReadPackedBytes(in, field, kMaxXtInfoBytes);
       break;
     case ExprAttr::kU8:
-      attr.number = in.U8(field.c_str());
+      attr.number = in.U8(field);
       break;
     case ExprAttr::kU32:
     case ExprAttr::kS32:
-      attr.number = in.U32(field.c_str());
+      attr.number = in.U32(field);
       break;
     case ExprAttr::kU64: {
-      uint64_t low = in.U32(field.c_str());
-      attr.number = low | static_cast<uint64_t>(in.U32(field.c_str())) << 32;
+      uint64_t low = in.U32(field);
+      attr.number = low | static_cast<uint64_t>(in.U32(field)) << 32;
       break;
     }
   }
   return attr;
 }
 
-ExprSpec ReadPackedExpr(ByteReader& in, const std::string& field) {
+ExprSpec ReadPackedExpr(ByteReader& in) {
   const auto& types = ExprTypes();
-  uint8_t type = in.U8((field + ".type").c_str());
-  if (type >= types.size()) throw MalformedBytes(field + ".type: unknown expression code " + std::to_string(type));
+  uint8_t type = in.U8("type");
+  if (type >= types.size()) throw MalformedBytes("type: unknown expression code " + std::to_string(type));
   ExprSpec spec;
   spec.type = types[type];
-  uint8_t count = in.U8((field + " attribute count").c_str());
+  uint8_t count = in.U8("attribute count");
   spec.attrs.reserve(count);
   for (uint8_t i = 0; i < count; i++) {
-    uint8_t code = in.U8((field + " attribute code").c_str());
+    uint8_t code = in.U8("attribute code");
     if (code >= std::size(kAttrs) || spec.type != kAttrs[code].type) {
-      throw MalformedBytes(field + ": attribute code " + std::to_string(code) + " is no attribute of " + spec.type);
+      throw MalformedBytes("attribute code: " + std::to_string(code) + " is no attribute of " + spec.type);
     }
-    spec.attrs.push_back(ReadPackedAttr(in, kAttrs[code], field + "." + kAttrs[code].name));
+    spec.attrs.push_back(ReadPackedAttr(in, kAttrs[code]));
   }
   return spec;
 }
 
 }  // namespace
 
-std::vector<ExprSpec> ReadPackedExprs(const std::string& packed) {
-  ByteReader in(reinterpret_cast<const uint8_t*>(packed.data()), packed.size());
+std::string ReadPackedText(ByteReader& in, const char* field, size_t max_bytes) {
+  uint8_t length = in.U8(field);
+  const uint8_t* bytes = in.Take(length, field);
+  std::string text(reinterpret_cast<const char*>(bytes), length);
+  if (text.size() > max_bytes || text.find('\0') != std::string::npos) {
+    throw MalformedBytes(std::string(field) + " must be at most " + std::to_string(max_bytes) + " bytes without NUL");
+  }
+  return text;
+}
+
+std::string ReadPackedName(ByteReader& in, const char* field, size_t max_bytes) {
+  std::string name = ReadPackedText(in, field, max_bytes);
+  if (name.empty()) throw MalformedBytes(std::string(field) + " must not be empty");
+  return name;
+}
+
+std::vector<ExprSpec> ReadPackedExprs(ByteReader& in) {
+  uint16_t count = in.U16("exprs count");
+  if (count > kMaxExprs) throw MalformedBytes("exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
   std::vector<ExprSpec> exprs;
-  while (in.remaining() > 0) {
-    if (exprs.size() == kMaxExprs) {
-      throw MalformedBytes("exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
+  exprs.reserve(count);
+  for (uint16_t i = 0; i < count; i++) {
+    try {
+      exprs.push_back(ReadPackedExpr(in));
+    } catch (const MalformedBytes& error) {
+      // Each failure starts with its field: "exprs[3].data must be at most 64 bytes".
+      throw MalformedBytes("exprs[" + std::to_string(i) + "]." + error.what());
     }
-    exprs.push_back(ReadPackedExpr(in, "exprs[" + std::to_string(exprs.size()) + "]"));
   }
   return exprs;
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "byte_reader.h"
+
 struct nftnl_expr;
 
 namespace bridgewall {
@@ -27,12 +29,16 @@ struct ExprSpec {
   std::vector<ExprAttr> attrs;
 };
 
-// The packed expressions of a rule (src/native/nft.ts lays them out): each a
-// type code, then its attributes by code, codes being indexes into the layout
-// ExprLayoutToJs gives JavaScript. Unknown codes, attributes of another type,
-// values past their attribute's bounds (nft/limits.h), more than kMaxExprs
-// expressions and bytes cut short throw MalformedBytes naming them.
-std::vector<ExprSpec> ReadPackedExprs(const std::string& packed);
+// A rule's packed expressions (src/native/nft.ts lays them out): a count,
+// then each a type code and its attributes by code, codes being indexes into
+// the layout ExprLayoutToJs gives JavaScript. Unknown codes, attributes of
+// another type, values past their attribute's bounds (nft/limits.h), more
+// than kMaxExprs expressions and bytes cut short throw MalformedBytes naming them.
+std::vector<ExprSpec> ReadPackedExprs(ByteReader& in);
+// A packed text (a u8 length and its bytes) of at most `max_bytes` bytes
+// without NUL, as the kernel keeps it NUL-terminated; a name is not empty too.
+std::string ReadPackedText(ByteReader& in, const char* field, size_t max_bytes);
+std::string ReadPackedName(ByteReader& in, const char* field, size_t max_bytes);
 // { types, attributes: [{ type, name, kind }] }: what the codes of the packed layout stand for.
 Napi::Object ExprLayoutToJs(Napi::Env env);
 // Builds the libnftnl expression on a worker thread; the caller owns it.

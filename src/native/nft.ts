@@ -12,14 +12,26 @@ export interface NativeExpr {
 }
 
 /**
- * What the codes of a rule's packed expressions stand for, as the addon
- * gives it. The layout, little endian, expressions until the end:
+ * Rules travel packed, little endian, one after the other:
  *
- *     expression  u8 type (an index into `types`), u8 attribute count, attributes
+ *     rule        u8 op (NATIVE_RULE_OP), u8 family, text table, text chain,
+ *                 u8 fields (NATIVE_RULE_FIELD), then the fields present in this order:
+ *                 u64 handle (the rule to replace or delete), u64 position (add after,
+ *                 insert before this handle), text comment, u8 compat protocol and
+ *                 u8 compat flags (NFTA_RULE_COMPAT), expressions
+ *     text        u8 length, bytes
+ *     u64         u32 low, u32 high
+ *     expressions u16 count, then each expression
+ *     expression  u8 type (an index into NativeExprLayout's `types`), u8 attribute count, attributes
  *     attribute   u8 code (an index into `attributes`, one of the expression's type),
- *                 then by its kind: u8; u32 and s32: u32; u64: u32 low, u32 high;
- *                 string and xtName: u8 length, bytes; bytes and xtInfo: u16 length, bytes
+ *                 then by its kind: u8; u32 and s32: u32; u64; string and xtName: text;
+ *                 bytes and xtInfo: u16 length, bytes
  */
+export const NATIVE_RULE_OP = { add: 0, create: 1, insert: 2, replace: 3, delete: 4 } as const;
+
+export const NATIVE_RULE_FIELD = { handle: 1, position: 2, comment: 4, compat: 8, exprs: 16 } as const;
+
+/** What the codes of packed expressions stand for, as the addon gives it. */
 export interface NativeExprLayout {
   types: readonly string[];
   attributes: readonly { type: string; name: string; kind: NativeExprAttrKind }[];
@@ -46,19 +58,9 @@ export type NativeBatchMessage =
       policy?: number;
     }
   | {
-      kind: 'rule';
-      op: NativeBatchOp;
-      family: number;
-      table: string;
-      chain: string;
-      handle?: number;
-      position?: number;
-      /** The rule's expressions, packed (see NativeExprLayout). */
-      exprs?: Uint8Array;
-      comment?: string;
-      /** NFTA_RULE_COMPAT: both or neither. */
-      compatProto?: number;
-      compatFlags?: number;
+      /** A run of rules, packed (NATIVE_RULE_OP): each one batch object. */
+      kind: 'rules';
+      rules: Uint8Array;
     }
   | {
       kind: 'set';
@@ -159,7 +161,7 @@ export interface NativeTableDump {
 
 export interface NativeNftConnection {
   generation(): Promise<number>;
-  /** Resolves, per message, to the handle of the rule it added (add, create, insert), 0 where unknown. */
+  /** Resolves, per batch object (each rule of a run one), to the handle of the rule it added (add, create, insert), 0 where unknown. */
   commit(messages: readonly NativeBatchMessage[], generation: number | undefined): Promise<Float64Array>;
   /** `knownHandles`: rules dumped without their expressions (see NativeRule.known). */
   dumpTable(family: number, name: string, knownHandles?: Float64Array): Promise<NativeTableDump>;

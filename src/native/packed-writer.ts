@@ -63,6 +63,11 @@ export class PackedWriter {
     this.buffer[offset] = value;
   }
 
+  /** Forgets what was written from `offset` on: a record refused half-way. */
+  truncate(offset: number): void {
+    this.end = Math.min(this.end, offset);
+  }
+
   /** The bytes written (a view of the writer's buffer, which the writer no longer touches). */
   finish(): Buffer {
     return this.buffer.subarray(0, this.end);

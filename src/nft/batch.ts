@@ -3,7 +3,8 @@
  * commits it as ONE netlink transaction that the kernel applies all or nothing.
  */
 import { invalid } from '../errors';
-import type { NativeBatchMessage, NativeBatchOp, NativeVerdict } from '../native/nft';
+import { NATIVE_RULE_FIELD as RULE_FIELD, NATIVE_RULE_OP, type NativeBatchMessage, type NativeBatchOp, type NativeVerdict } from '../native/nft';
+import { PackedWriter } from '../native/packed-writer';
 import {
   DATA_VERDICT, DATATYPE, DATATYPE_LEN, HOOK, NAME_MAXLEN, NFPROTO, type NftDatatype, type NftFamily, type NftHook, type NftPolicy,
   POLICY, SET_FLAG,
@@ -90,12 +91,24 @@ function family(ref: TableRef): number {
 }
 
 export class NftBatch {
-  /** @internal The messages in commit order. */
-  readonly messages: NativeBatchMessage[] = [];
+  readonly #messages: NativeBatchMessage[] = [];
+  /** The run of rules the last messages are, while rules are added one after the other. */
+  #rules: { writer: PackedWriter; message: Extract<NativeBatchMessage, { kind: 'rules' }> } | undefined;
   private readonly descriptions: string[] = [];
 
+  /** @internal The messages in commit order, each run of rules packed in one. */
+  get messages(): readonly NativeBatchMessage[] {
+    this.#finishRules();
+    return this.#messages;
+  }
+
+  #finishRules(): void {
+    if (this.#rules) this.#rules.message.rules = this.#rules.writer.finish();
+  }
+
+  /** The objects in the batch: tables, chains, rules, sets and element lists. */
   get length(): number {
-    return this.messages.length;
+    return this.descriptions.length;
   }
 
   /** What the object at `index` is, for error messages. */
@@ -104,7 +117,9 @@ export class NftBatch {
   }
 
   private push(message: NativeBatchMessage, description: string): this {
-    this.messages.push(message);
+    this.#finishRules();
+    this.#rules = undefined;
+    this.#messages.push(message);
     this.descriptions.push(description);
     return this;
   }
@@ -177,22 +192,50 @@ export class NftBatch {
     return this.rule('delete', { ...spec, exprs: [] });
   }
 
-  private rule(op: NativeBatchOp, spec: RuleSpec & { handle?: number }): this {
+  /** A rule, packed (NATIVE_RULE_OP in src/native/nft.ts) into the run of rules the batch ends with, or a new one. */
+  private rule(op: Exclude<NativeBatchOp, 'flush'>, spec: RuleSpec & { handle?: number }): this {
     const f = family(spec);
     checkName(spec.chain, 'chain');
     if (!Array.isArray(spec.exprs)) invalid('exprs', 'an array of expressions', spec.exprs);
-    const message: NativeBatchMessage = { kind: 'rule', op, family: f, table: spec.table, chain: spec.chain };
-    if (op !== 'delete') message.exprs = packExprs(spec.exprs, 'exprs');
-    if (spec.handle !== undefined) message.handle = checkHandle(spec.handle, 'handle');
-    if (spec.position !== undefined) message.position = checkHandle(spec.position, 'position');
-    if (spec.comment !== undefined) message.comment = checkComment(spec.comment);
+    const handle = spec.handle === undefined ? undefined : checkHandle(spec.handle, 'handle');
+    const position = spec.position === undefined ? undefined : checkHandle(spec.position, 'position');
+    const comment = spec.comment === undefined ? undefined : checkComment(spec.comment);
     if (spec.compat !== undefined) {
-      message.compatProto = checkCompatProtocol(spec.compat.protocol);
+      checkCompatProtocol(spec.compat.protocol);
       if (typeof spec.compat.negated !== 'boolean') invalid('compat.negated', 'a boolean', spec.compat.negated);
-      message.compatFlags = spec.compat.negated ? COMPAT_INVERT : 0;
     }
-    const where = spec.position === undefined ? '' : ` ${op === 'insert' ? 'before' : 'after'} rule ${spec.position}`;
-    return this.push(message, `${op} rule in ${spec.family} ${spec.table} ${spec.chain}${where}`);
+    const where = position === undefined ? '' : ` ${op === 'insert' ? 'before' : 'after'} rule ${position}`;
+    const description = `${op} rule in ${spec.family} ${spec.table} ${spec.chain}${where}`;
+    const out = this.#rules?.writer ?? new PackedWriter(1 << 12);
+    // Packed in a copy of the run's end: a rule refused half-way leaves the run as it was.
+    const start = out.length;
+    try {
+      out.u8(NATIVE_RULE_OP[op]);
+      out.u8(f);
+      out.text(spec.table);
+      out.text(spec.chain);
+      out.u8((handle === undefined ? 0 : RULE_FIELD.handle) | (position === undefined ? 0 : RULE_FIELD.position) |
+        (comment === undefined ? 0 : RULE_FIELD.comment) | (spec.compat === undefined ? 0 : RULE_FIELD.compat) | (op === 'delete' ? 0 : RULE_FIELD.exprs));
+      if (handle !== undefined) u64(out, handle);
+      if (position !== undefined) u64(out, position);
+      if (comment !== undefined) out.text(comment);
+      if (spec.compat !== undefined) {
+        out.u8(spec.compat.protocol);
+        out.u8(spec.compat.negated ? COMPAT_INVERT : 0);
+      }
+      if (op !== 'delete') packExprs(out, spec.exprs, 'exprs');
+    } catch (error) {
+      out.truncate(start);
+      throw error;
+    }
+    if (!this.#rules) {
+      const message = { kind: 'rules' as const, rules: EMPTY };
+      this.push(message, description);
+      this.#rules = { writer: out, message };
+    } else {
+      this.descriptions.push(description);
+    }
+    return this;
   }
 
   addSet(spec: SetSpec, op: 'add' | 'create' = 'add'): this {
@@ -280,6 +323,14 @@ export class NftBatch {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** A safe integer as a u32 low and a u32 high half. */
+function u64(out: PackedWriter, value: number): void {
+  out.u32(value % 2 ** 32);
+  out.u32(Math.floor(value / 2 ** 32));
+}
+
 function checkDatatypes(types: unknown, field: string): void {
   if (!Array.isArray(types) || types.length === 0 || types.length > 5 || !types.every((t) => t in DATATYPE)) {
     invalid(field, `1 to 5 of ${Object.keys(DATATYPE).join(', ')}`, types);
@@ -294,11 +345,10 @@ function checkHandle(value: unknown, field: string): number {
 /** NFT_RULE_COMPAT_F_INV */
 const COMPAT_INVERT = 2;
 
-function checkCompatProtocol(value: unknown): number {
+function checkCompatProtocol(value: unknown): void {
   if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 255) {
     invalid('compat.protocol', 'a protocol number from 0 to 255', value);
   }
-  return value as number;
 }
 
 function checkComment(value: unknown): string {

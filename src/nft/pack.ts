@@ -1,15 +1,15 @@
 /**
- * A rule's expressions packed for the addon (the layout of NativeExprLayout
- * in src/native/nft.ts): one buffer the addon reads in one pass, where
- * reading each expression's attributes as object properties cost more than
- * the rest of a bulk commit. The codes are the addon's own, read once from
+ * A rule's expressions packed for the addon (the layout of NATIVE_RULE_OP
+ * in src/native/nft.ts), into the buffer of its run of rules, which the addon
+ * reads in one pass: reading each expression's attributes as object
+ * properties cost more than the rest of a bulk commit. The codes are the addon's own, read once from
  * it. Values are checked here against their attribute's kind; the addon
  * checks the bounds the kernel sets.
  */
 import { invalid } from '../errors';
 import { binding } from '../native/binding';
 import type { NativeExprAttrKind } from '../native/nft';
-import { PackedWriter } from '../native/packed-writer';
+import type { PackedWriter } from '../native/packed-writer';
 import type { NftExpr } from './expr';
 
 interface TypeCodes {
@@ -27,11 +27,11 @@ function codes(): Map<string, TypeCodes> {
   return layout;
 }
 
-/** `exprs` packed; a value that is not of its attribute's kind fails as `field[i].name`. */
-export function packExprs(exprs: readonly NftExpr[], field: string): Uint8Array {
-  const out = new PackedWriter(32 * exprs.length);
+/** The count of `exprs`, then each; a value that is not of its attribute's kind fails as `field[i].name`. */
+export function packExprs(out: PackedWriter, exprs: readonly NftExpr[], field: string): void {
+  if (exprs.length > 0xffff) invalid(field, 'at most 65,535 expressions', exprs.length);
+  out.u16(exprs.length);
   exprs.forEach((e, i) => packExpr(out, e, `${field}[${i}]`));
-  return out.finish();
 }
 
 function packExpr(out: PackedWriter, e: NftExpr, field: string): void {
@@ -42,7 +42,8 @@ function packExpr(out: PackedWriter, e: NftExpr, field: string): void {
   const countAt = out.length;
   out.u8(0);
   let count = 0;
-  for (const name of Object.keys(e)) {
+  // for...in walks the keys without building an array of them: 8 expressions a rule, 30,000 rules a bulk.
+  for (const name in e) {
     const value = e[name];
     if (name === 'type' || value === undefined) continue;
     const attribute = type.attributes.get(name);

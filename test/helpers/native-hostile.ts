@@ -13,7 +13,7 @@
  */
 import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../../src/native/iptc.js';
 import { binding } from '../../src/native/binding.js';
-import type { NativeBatchMessage, NativeExpr, NativeExprAttrKind } from '../../src/native/nft.js';
+import { NATIVE_RULE_FIELD, NATIVE_RULE_OP, type NativeBatchMessage, type NativeExpr, type NativeExprAttrKind } from '../../src/native/nft.js';
 import { FAMILIES } from '../../src/family.js';
 import { PackedWriter } from '../../src/native/packed-writer.js';
 import { encodeIptnftRules } from '../../src/iptnft/encode.js';
@@ -212,17 +212,16 @@ function rawValue(out: PackedWriter, d: Dice, kind: NativeExprAttrKind, value: u
 
 /**
  * Expressions packed as the addon reads them (src/native/nft.ts,
- * NativeExprLayout), hostile ones as they are: an unknown type or attribute
+ * NATIVE_RULE_OP), hostile ones as they are: an unknown type or attribute
  * gets a code of no type or of another type's attribute, values are written
- * in their attribute's kind whatever they hold; now and then the bytes are
- * mutated, random or no buffer at all.
+ * in their attribute's kind whatever they hold, and counts claim more now
+ * and then.
  */
-function packedExprs(d: Dice): unknown {
-  if (d.chance(0.02)) return d.pick(WRONG_TYPES);
-  if (d.chance(0.02)) return d.bytes(d.int(64));
+function packedExprs(out: PackedWriter, d: Dice): void {
   const { types, attributes } = binding.nftExprLayout;
-  const out = new PackedWriter(64);
-  for (const e of exprs(d)) {
+  const list = exprs(d);
+  out.u16(d.hostile() ? d.pick([list.length + 1, 0xffff]) : list.length);
+  for (const e of list) {
     if (typeof e !== 'object' || e === null) {
       out.bytes(d.bytes(d.int(4)));
       continue;
@@ -238,8 +237,38 @@ function packedExprs(d: Dice): unknown {
       rawValue(out, d, attributes[code]?.kind ?? d.pick(KINDS), e[name]);
     }
   }
+}
+
+/** One packed rule: usually what NftBatch writes, otherwise with unknown ops or fields, hostile names, handles and comments. */
+function packedRule(out: PackedWriter, d: Dice): void {
+  out.u8(d.usually(Object.values(NATIVE_RULE_OP), [5, 0x7f, 0xff]));
+  out.u8(d.usually(NFT_FAMILIES, [0, 3, 5, 7, 255]));
+  text(out, d, NFT_TABLES);
+  text(out, d, NFT_CHAINS);
+  const fields = d.hostile() ? d.pick([0x20, 0xff, 0x1f]) : bitSet(d, NATIVE_RULE_FIELD) | (d.chance(0.9) ? NATIVE_RULE_FIELD.exprs : 0);
+  out.u8(fields);
+  const u64 = () => {
+    out.u32(d.usually([1, 2, 3, 4, 1000], [0, 0xffffffff]));
+    out.u32(d.usually([0], [1, 0x200000, 0xffffffff]));
+  };
+  if (fields & NATIVE_RULE_FIELD.handle) u64();
+  if (fields & NATIVE_RULE_FIELD.position) u64();
+  if (fields & NATIVE_RULE_FIELD.comment) text(out, d, ['fz', 'a comment', '', 'x'.repeat(127)]);
+  if (fields & NATIVE_RULE_FIELD.compat) {
+    out.u8(d.usually([0, 6, 17, 132], [1, 255]));
+    out.u8(d.usually([0, 2], [1, 4, 0xff]));
+  }
+  if (fields & NATIVE_RULE_FIELD.exprs) packedExprs(out, d);
+}
+
+/** A run of one to three packed rules: now and then mutated bytes, random bytes or no buffer at all. */
+function rulesMessage(d: Dice): NativeBatchMessage {
+  if (d.chance(0.02)) return { kind: 'rules', rules: d.pick(WRONG_TYPES) } as NativeBatchMessage;
+  if (d.chance(0.02)) return { kind: 'rules', rules: d.bytes(d.int(64)) };
+  const out = new PackedWriter(256);
+  for (let i = d.int(2); i >= 0; i--) packedRule(out, d);
   const bytes = out.finish();
-  return d.chance(0.07) ? mutate(d, bytes) : bytes;
+  return { kind: 'rules', rules: d.chance(0.07) ? mutate(d, bytes) : bytes };
 }
 
 function name(d: Dice, valid: readonly string[]): string {
@@ -269,22 +298,6 @@ function chainMessage(d: Dice): NativeBatchMessage {
     message.type = d.usually(['filter', 'nat', 'route'], ['', 'bogus', ...HOSTILE_NAMES]);
   }
   if (d.chance(0.3)) message.policy = num(d, [0, 1, 2, 3]);
-  return message as NativeBatchMessage;
-}
-
-function ruleMessage(d: Dice): NativeBatchMessage {
-  const message: Record<string, unknown> = {
-    kind: 'rule', op: d.usually(OPS, HOSTILE_OPS), family: d.usually(NFT_FAMILIES, HOSTILE_FAMILIES),
-    table: name(d, NFT_TABLES), chain: name(d, NFT_CHAINS),
-  };
-  if (d.chance(0.9)) message.exprs = packedExprs(d);
-  if (d.chance(0.2)) message.handle = d.usually([1, 2, 3, 4, 1000, 2 ** 53 - 1], [0n, 5n, 2n ** 64n, ...NUMBERS]);
-  if (d.chance(0.2)) message.position = d.usually([1, 2, 3, 1000], [0n, 5n, 2n ** 64n, ...NUMBERS]);
-  if (d.chance(0.2)) message.comment = d.usually(['fz', 'a comment'], HOSTILE_COMMENTS);
-  if (d.chance(0.2)) {
-    message.compatProto = num(d, [0, 6, 17, 132]);
-    if (!d.hostile()) message.compatFlags = num(d, [0, 2, 1, 4]);
-  }
   return message as NativeBatchMessage;
 }
 
@@ -338,7 +351,7 @@ function elementsMessage(d: Dice): NativeBatchMessage {
   return message as NativeBatchMessage;
 }
 
-const MESSAGES = [tableMessage, chainMessage, ruleMessage, ruleMessage, setMessage, elementsMessage, elementsMessage];
+const MESSAGES = [tableMessage, chainMessage, rulesMessage, rulesMessage, setMessage, elementsMessage, elementsMessage];
 
 export interface NftInput {
   messages: NativeBatchMessage[];
