@@ -95,6 +95,24 @@ export function iptablesCommands(save: string): string[][] {
   return commands;
 }
 
+/**
+ * The extra mapping (EXTRA) as Docker publishes and unpublishes it on a host
+ * already holding mappings: one `iptables` process per rule, `-A` for the
+ * DNAT and the hairpin masquerade, `-I` for the forward accept (Docker
+ * inserts it), and `-D` of each to unpublish.
+ */
+export function extraMappingCommands(): { publish: string[][]; unpublish: string[][] } {
+  const spec = benchSpec('iptables', 0);
+  spec.networks![0]!.endpoints![0]!.ports!.push(portOf(EXTRA));
+  const plan = planIptables(buildModel(parseSpec(spec)));
+  const save = renderIptablesSave('ipv4', plan.families.find((family) => family.family === 'ipv4'));
+  const publish = iptablesCommands(save)
+    .filter((args) => args.includes(String(EXTRA.port)))
+    .map((args) => (args[1] === 'filter' ? [...args.slice(0, 2), '-I', ...args.slice(3)] : args));
+  const unpublish = publish.map((args) => [...args.slice(0, 2), '-D', ...args.slice(3)]);
+  return { publish, unpublish };
+}
+
 /** Splits a save line into words; double quotes group (iptables-save quotes comments). */
 function shellWords(line: string): string[] {
   return [...line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!));
