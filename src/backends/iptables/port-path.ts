@@ -48,7 +48,7 @@ const PORT_CHAINS: readonly { table: PortTable; chain: string }[] = [
  * Which rule texts the port chains of one family's raw, nat and filter tables
  * hold, for the tables as known (`reads`); kept up to date by the port path's
  * own commits, built anew (in one pass) when the tables were read or changed
- * otherwise. Undefined for a chain that holds rules not ours.
+ * otherwise. Undefined for a chain that holds rules not ours, or is missing.
  */
 export class PortChainTexts {
   private constructor(
@@ -63,7 +63,7 @@ export class PortChainTexts {
       const chain = chains.find((candidate) => candidate.name === name);
       const owner = new TableOwnership(family, table, claim, chains, { name: table, chains: [] });
       const counts = new Map<string, number>();
-      let ours = true;
+      let ours = chain !== undefined;
       for (const entry of chain?.rules ?? []) {
         if (!owner.ownsRule(name, entry.rule)) {
           ours = false;
@@ -140,12 +140,11 @@ export function portPathChanges(
     dnatPlan(removedRules), dnatPlan(addedByBinding.flatMap(({ rules }) => rules)));
 
   const working = new Map<string, EditedChain>();
+  // Every port chain is held (PortChainTexts says so): a port rule's chain is one of them.
   const chainOf = (table: PortTable, name: string) => {
     let chain = working.get(`${table} ${name}`);
     if (!chain) {
-      const read = texts.reads[table].chains.find((candidate) => candidate.name === name);
-      if (!read) return undefined;
-      chain = new EditedChain(family, name, read.rules);
+      chain = new EditedChain(family, name, texts.reads[table].chains.find((candidate) => candidate.name === name)!.rules);
       working.set(`${table} ${name}`, chain);
     }
     return chain;
@@ -162,7 +161,7 @@ export function portPathChanges(
     const ruleText = text(rule.rule);
     if (keptTexts.has(ruleText) || changeAdds.has(ruleText) || holders.needs(rule.rule) || gone(key(rule), ruleText)) continue;
     if (!held(rule)) return undefined;
-    chainOf(rule.table as PortTable, rule.chain)!.delete(ruleText);
+    chainOf(rule.table as PortTable, rule.chain).delete(ruleText);
     removedTexts.set(key(rule), [...(removedTexts.get(key(rule)) ?? []), ruleText]);
   }
 
@@ -175,10 +174,8 @@ export function portPathChanges(
   const afterHead = new Map<string, number>();
   for (const { rule, at: place } of placements) {
     const ruleText = text(rule.rule);
-    if (place.binding === -1) return undefined;
     if (held(rule) || addedTexts.get(key(rule))?.includes(ruleText)) continue;
     const chain = chainOf(rule.table as PortTable, rule.chain);
-    if (!chain) return undefined;
     const same = (candidate: RuleChange) => candidate.table === rule.table && candidate.chain === rule.chain;
     let index: number;
     if (rule.placement === 'append') {
