@@ -142,15 +142,20 @@ export class IptablesBackend implements Backend {
       if (!at) return undefined;
       const removed = new Set(change.removed.map((binding) => binding.key));
       const held = familyModel.networks[at.network]!.endpoints[at.endpoint]!.bindings.filter((binding) => !removed.has(binding.key));
+      // A binding listed twice, or published already, is one binding (as bindingsOf makes them).
       const keys = new Set(held.map((binding) => binding.key));
-      const fresh = added.filter((binding) => !keys.has(binding.key) && keys.add(binding.key));
+      const fresh = added.filter((binding) => {
+        if (keys.has(binding.key)) return false;
+        keys.add(binding.key);
+        return true;
+      });
       const afterFamily = withBindings(familyModel, at, [...held, ...fresh].sort(compareBindings));
       let made: PortPathChanges | undefined;
       try {
         made = portPathChanges(family, afterFamily, ingressOf(after, family), at, change, added, texts);
       } catch (error) {
         // Held by someone else as the tables were known: the whole path tells from a fresh read.
-        if ((error as { code?: string }).code === 'EADDRINUSE') return undefined;
+        if (error instanceof NetfilterError && error.code === 'EADDRINUSE') return undefined;
         throw error;
       }
       if (!made) return undefined;
