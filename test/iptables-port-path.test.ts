@@ -149,3 +149,27 @@ for (const flavour of IPTABLES_FLAVOURS) {
     t.regex(saved, /--dport 7002 -j DNAT/);
   });
 }
+
+for (const flavour of IPTABLES_FLAVOURS) {
+  kernelTest(`${flavour}: two writers: a host port the other writer took since is refused, and one it gave up since is free`, async (t) => {
+    const ns = await createNetns(t, `pw${flavour.length}`);
+    const [first, second] = [await Firewall.open({ netns: ns.path }), await Firewall.open({ netns: ns.path })];
+    t.teardown(async () => {
+      await first.close();
+      await second.close();
+    });
+    await first.apply(spec(flavour));
+    await second.apply(spec(flavour));
+    // The second writer's last commit saw no 7100: the first one takes it after.
+    await first.addPorts('br-pa', ENDPOINTS.a1, [port(80, 7100)]);
+    const refused = await t.throwsAsync(second.addPorts('br-pb', ENDPOINTS.b1, [port(81, 7100)]));
+    t.is((refused as { code?: string }).code, 'EADDRINUSE');
+    // A call of its own: the second writer's tables as known now show the first one's 7100, which the first gives up.
+    await second.addPorts('br-pb', ENDPOINTS.b2, [port(82, 7200)]);
+    await first.removePorts('br-pa', ENDPOINTS.a1, [port(80, 7100)]);
+    await second.addPorts('br-pb', ENDPOINTS.b1, [port(81, 7100)]);
+    const saved = await savedTables(ns, 'ipv4', flavour);
+    t.regex(saved, /--dport 7100 -j DNAT --to-destination 198\.18\.2\.2:81\n/);
+    t.notRegex(saved, /--dport 7100 -j DNAT --to-destination 198\.18\.1\.2:80\n/);
+  });
+}
