@@ -18,14 +18,18 @@ import { buildModel } from '../src/docker/model.js';
 import { Firewall } from '../src/firewall.js';
 import type { BackendName } from '../src/backends/backend.js';
 import { encodeOperations } from '../src/iptc/encode.js';
-import { defaultLockFile, IptcTable } from '../src/iptc/table.js';
+import type { IptcOperation } from '../src/iptc/operation.js';
+import type { IptTableName } from '../src/iptc/rule.js';
+import { ruleText } from '../src/iptc/rule-text.js';
+import { defaultLockFile, IptcTable, type IptChain, type IptcTableChange } from '../src/iptc/table.js';
+import { IptnftTables } from '../src/iptnft/table.js';
 import { binding } from '../src/native/binding.js';
 import { NftConnection } from '../src/nft/connection.js';
 import { parseSpec } from '../src/input/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
 import { figures, median, record, table } from './report.js';
 import {
-  benchSpec, BRIDGE, endpointOf, EXTRA, extraMappingCommands, identityRange, identityRangeSpec, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf,
+  benchSpec, BRIDGE, endpointOf, EXTRA, extraMappingCommands, extraMappingRules, identityRange, identityRangeSpec, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf,
 } from './workload.js';
 
 const quick = process.argv.includes('--quick');
@@ -144,6 +148,48 @@ async function dockerOneMapping(flavour: 'legacy' | 'nft', n: number, save: stri
   }
   record({ case: `incremental publish, Docker's way: three iptables-${flavour} processes`, n, ms: median(published), reps: REPS });
   record({ case: `incremental unpublish, Docker's way: three iptables-${flavour} processes`, n, ms: median(unpublished), reps: REPS });
+}
+
+/**
+ * The floor of one iptables-nft mapping while n are published: its three
+ * rules, planned beforehand, added to the tables and deleted again by
+ * IptnftTables' commit alone (the three rules encoded, one kernel
+ * transaction, which prepares each chain it changes anew).
+ */
+async function iptablesNftOneMappingFloor(n: number, save: string): Promise<void> {
+  const rules = extraMappingRules();
+  const added: number[] = [];
+  const deleted: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    await withNetns(async (ns) => {
+      ns.time(NFT_RESTORE, ['--noflush'], save);
+      const tables = await IptnftTables.open({ netns: ns.path });
+      try {
+        for (let pair = 0; pair < 3; pair++) {
+          const changes = async (operations: (table: IptTableName, chains: readonly IptChain[]) => IptcOperation[]) => {
+            const changed: IptcTableChange[] = [];
+            for (const table of ['nat', 'filter'] as const) {
+              const { chains, fingerprint } = await tables.readWithFingerprint('ipv4', table);
+              changed.push({ family: 'ipv4', table, operations: operations(table, chains), fingerprint });
+            }
+            return changed;
+          };
+          const adds = await changes((table) => rules.filter((r) => r.table === table).map(({ chain, rule }) =>
+            (table === 'filter' ? { op: 'insert', chain, index: 0, rule } : { op: 'append', chain, rule })));
+          added.push(await timed(() => tables.commit(adds)));
+          const deletes = await changes((table, chains) => rules.filter((r) => r.table === table).map(({ chain, rule }) => ({
+            op: 'deleteAt', chain,
+            index: chains.find((c) => c.name === chain)!.rules.findIndex((entry) => entry.rule && ruleText('ipv4', entry.rule) === ruleText('ipv4', rule)),
+          })));
+          deleted.push(await timed(() => tables.commit(deletes)));
+        }
+      } finally {
+        tables.close();
+      }
+    });
+  }
+  record({ case: 'incremental publish iptables-nft floor: the three rules committed alone', n, ms: median(added), reps: REPS });
+  record({ case: 'incremental unpublish iptables-nft floor: the three rules deleted alone', n, ms: median(deleted), reps: REPS });
 }
 
 async function tool(name: string, n: number, run: (ns: BenchNetns) => number): Promise<void> {
@@ -272,6 +318,7 @@ async function main(): Promise<void> {
     await tool('iptables-nft-restore --noflush', n, (ns) => ns.time(NFT_RESTORE, ['--noflush'], save));
     await dockerOneMapping('legacy', n, save);
     if (n <= 10_000) await dockerOneMapping('nft', n, save);
+    if (n <= 10_000) await iptablesNftOneMappingFloor(n, save);
     const perRule = nftRulePerPort(n);
     await tool('nft -f, one rule per port', n, (ns) => ns.time(NFT, ['-f', '-'], perRule));
     const maps = await nftMapsScript(n);

@@ -11,6 +11,8 @@ import { buildModel } from '../src/docker/model.js';
 import type { BackendName } from '../src/backends/backend.js';
 import type { EndpointSpecInput, NetworkSpecInput, SpecInput } from '../src/input/types.js';
 import { parseSpec } from '../src/input/validate.js';
+import type { IptRule, IptTableName } from '../src/iptc/rule.js';
+import { ruleText } from '../src/iptc/rule-text.js';
 
 export const BRIDGE = 'br-bench';
 /** Host addresses the mappings are spread over; a port number serves each once. */
@@ -95,22 +97,28 @@ export function iptablesCommands(save: string): string[][] {
   return commands;
 }
 
-/**
- * The extra mapping (EXTRA) as Docker publishes and unpublishes it on a host
- * already holding mappings: one `iptables` process per rule, `-A` for the
- * DNAT and the hairpin masquerade, `-I` for the forward accept (Docker
- * inserts it), and `-D` of each to unpublish.
- */
-export function extraMappingCommands(): { publish: string[][]; unpublish: string[][] } {
+/** The extra mapping's rules (EXTRA), as the planner makes them: DNAT, hairpin masquerade, forward accept. */
+export function extraMappingRules(): { table: IptTableName; chain: string; rule: IptRule }[] {
   const spec = benchSpec('iptables', 0);
   spec.networks![0]!.endpoints![0]!.ports!.push(portOf(EXTRA));
-  const plan = planIptables(buildModel(parseSpec(spec)));
-  const save = renderIptablesSave('ipv4', plan.families.find((family) => family.family === 'ipv4'));
-  const publish = iptablesCommands(save)
-    .filter((args) => args.includes(String(EXTRA.port)))
-    .map((args) => (args[1] === 'filter' ? [...args.slice(0, 2), '-I', ...args.slice(3)] : args));
-  const unpublish = publish.map((args) => [...args.slice(0, 2), '-D', ...args.slice(3)]);
-  return { publish, unpublish };
+  const plan = planIptables(buildModel(parseSpec(spec))).families.find((family) => family.family === 'ipv4')!;
+  return plan.tables.flatMap(({ name, chains }) => chains.flatMap((chain) => [...chain.head, ...chain.tail]
+    .filter((rule) => ruleText('ipv4', rule).includes(`--dport ${EXTRA.port} `))
+    .map((rule) => ({ table: name, chain: chain.name, rule }))));
+}
+
+/**
+ * The extra mapping as Docker publishes and unpublishes it on a host already
+ * holding mappings: one `iptables` process per rule, `-A` for the DNAT and
+ * the hairpin masquerade, `-I` for the forward accept (Docker inserts it),
+ * and `-D` of each to unpublish.
+ */
+export function extraMappingCommands(): { publish: string[][]; unpublish: string[][] } {
+  const rules = extraMappingRules().map(({ table, chain, rule }) => ({ table, chain, words: shellWords(ruleText('ipv4', rule)) }));
+  return {
+    publish: rules.map(({ table, chain, words }) => ['-t', table, table === 'filter' ? '-I' : '-A', chain, ...words]),
+    unpublish: rules.map(({ table, chain, words }) => ['-t', table, '-D', chain, ...words]),
+  };
 }
 
 /** Splits a save line into words; double quotes group (iptables-save quotes comments). */
