@@ -146,9 +146,10 @@ export class NftablesBackend implements Backend {
     const targets = targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
     const tx = this.transaction(tables, targets);
     const summary = `# nftables dry run: ${formatCounts(tx.counts)}`;
+    const script = options.full ? [] : tx.script;
     const text = options.full
       ? `${summary}; the tables will read:\n${FAMILIES.flatMap((family) => resulting(tables[family], targets[family])).map(renderTable).join('')}`
-      : `${summary}${tx.script.length > 0 ? '; for nft -f:' : ''}\n${tx.script.map((line) => `${line}\n`).join('')}`;
+      : `${summary}${script.length > 0 ? '; for nft -f:' : ''}\n${script.map((line) => `${line}\n`).join('')}`;
     return { text, counts: tx.counts };
   }
 
