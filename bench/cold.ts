@@ -1,19 +1,27 @@
 /**
- * The nftables bulk publish as the first call of a fresh process: run as its
+ * An nftables path's apply as the first call of a fresh process: run as its
  * own process, so that nothing of it is compiled or cached yet but what
- * opening the Firewall and applying the network without ports needs (what an
- * engine has done before its containers' endpoints arrive with their ports).
+ * opening the Firewall (and, before the measured call, what the path's
+ * engine has applied already) needs. The paths (PATH, default `endpoint`):
+ * - endpoint: the network without ports applied first, then its endpoints
+ *   arrive with their ports (what an engine has done before its containers'
+ *   endpoints arrive);
+ * - network: a spec without networks applied first, then the whole network
+ *   with its endpoints and ports;
+ * - restart: nothing applied by this process, the namespace already holding
+ *   the spec (the caller applied it): the declarative apply after a restart.
  * Prints one JSON object: the JS call to resolved promise, in ms.
- * Usage: node dist/bench/cold.js NETNS_PATH N
+ * Usage: node dist/bench/cold.js NETNS_PATH N [PATH]
  */
 import { performance } from 'node:perf_hooks';
 import { Firewall } from '../src/firewall.js';
-import { benchSpec } from './workload.js';
+import { benchSpec, emptySpec, type NftablesPath } from './workload.js';
 
 async function main(): Promise<void> {
-  const [netns, count] = process.argv.slice(2);
-  const firewall = await Firewall.open({ netns: netns! });
-  await firewall.apply(benchSpec('nftables', 0));
+  const [netns, count, path = 'endpoint'] = process.argv.slice(2) as [string, string, NftablesPath?];
+  const firewall = await Firewall.open({ netns });
+  if (path === 'endpoint') await firewall.apply(benchSpec('nftables', 0));
+  if (path === 'network') await firewall.apply(emptySpec('nftables'));
   const spec = benchSpec('nftables', Number(count));
   const start = performance.now();
   await firewall.apply(spec);

@@ -4,8 +4,10 @@
  * throwaway network namespaces, in one run. Prints one JSON line per figure as
  * it is measured and a table at the end. Needs root.
  */
-import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { planChanges } from '../src/backends/iptables/apply.js';
 import { diffTable } from '../src/backends/nftables/diff.js';
@@ -25,11 +27,13 @@ import { defaultLockFile, IptcTable, type IptChain, type IptcTableChange } from 
 import { IptnftTables } from '../src/iptnft/table.js';
 import { binding } from '../src/native/binding.js';
 import { NftConnection } from '../src/nft/connection.js';
+import type { SpecInput } from '../src/input/types.js';
 import { parseSpec } from '../src/input/validate.js';
 import { withNetns, type BenchNetns } from './netns.js';
 import { figures, median, record, table } from './report.js';
 import {
-  benchSpec, BRIDGE, endpointOf, EXTRA, extraMappingCommands, extraMappingRules, identityRange, identityRangeSpec, iptablesCommands, iptablesSave, mapping, nftRulePerPort, portOf,
+  benchSpec, BRIDGE, emptySpec, endpointOf, EXTRA, extraMappingCommands, extraMappingRules, identityRange, identityRangeSpec, iptablesCommands, iptablesSave,
+  mapping, nftRulePerPort, portOf, type NftablesPath,
 } from './workload.js';
 
 const quick = process.argv.includes('--quick');
@@ -250,6 +254,28 @@ async function identityRangeCase(n: number): Promise<void> {
 }
 
 /**
+ * The floor of an nftables apply of `spec` onto what the namespace holds:
+ * the addon's commit of the change in one batch, planned (read back and
+ * diffed) and encoded beforehand.
+ */
+async function preparedCommit(ns: BenchNetns, spec: SpecInput): Promise<number> {
+  const connection = await NftConnection.open({ netns: ns.path });
+  try {
+    const tx = new Transaction();
+    const current = decodeTable('ip', await connection.readTable('ip', TABLE));
+    diffTable(tx, current, planNftables(buildModel(parseSpec(spec)))[0]!);
+    return await timed(() => connection.commit(tx.batch));
+  } finally {
+    connection.close();
+  }
+}
+
+/** An nftables path's apply of n ports as the first call of a fresh process (bench/cold.ts), in the namespace `ns` prepared for it. */
+function coldApply(ns: BenchNetns, n: number, path: NftablesPath): number {
+  return (JSON.parse(execFileSync(process.execPath, [`${__dirname}/cold.js`, ns.path, String(n), path], { encoding: 'utf8' })) as { ms: number }).ms;
+}
+
+/**
  * The nftables bulk publish against its floor, warm and cold: the floor is
  * the addon's commit of the same elements in one batch, planned (read back
  * and diffed) and encoded beforehand; cold is the same call as `bulk
@@ -258,26 +284,98 @@ async function identityRangeCase(n: number): Promise<void> {
 async function nftablesFloorAndCold(n: number): Promise<void> {
   const spec = benchSpec('nftables', n);
   const floor = await repeat(REPS, () => withNetns(async (ns) => {
-    const firewall = await openFirewall(ns, 'nftables');
-    firewall.close();
-    const connection = await NftConnection.open({ netns: ns.path });
-    try {
-      const tx = new Transaction();
-      const current = decodeTable('ip', await connection.readTable('ip', TABLE));
-      diffTable(tx, current, planNftables(buildModel(parseSpec(spec)))[0]!);
-      return await timed(() => connection.commit(tx.batch));
-    } finally {
-      connection.close();
-    }
+    (await openFirewall(ns, 'nftables')).close();
+    return preparedCommit(ns, spec);
   }));
   const floorMs = median(floor);
   record({ case: 'bulk nftables floor: the addon\'s commit of the same elements, planned and encoded beforehand', n, ms: floorMs, reps: REPS });
   const warm = figures.find((f) => f.case === 'bulk bridgewall nftables' && f.n === n)?.ms;
   if (warm !== undefined) record({ case: 'bulk bridgewall nftables (warm) vs floor', n, reps: REPS, ratio: Number((warm / floorMs).toFixed(2)) });
-  const cold = await repeat(REPS, () => withNetns(async (ns) =>
-    (JSON.parse(execFileSync(process.execPath, [`${__dirname}/cold.js`, ns.path, String(n)], { encoding: 'utf8' })) as { ms: number }).ms));
+  const cold = await repeat(REPS, () => withNetns(async (ns) => coldApply(ns, n, 'endpoint')));
   record({ case: 'bulk bridgewall nftables, first call in a fresh process (cold)', n, ms: median(cold), reps: REPS,
     vsFloor: Number((median(cold) / floorMs).toFixed(2)) });
+}
+
+/**
+ * Issue #18's other nftables paths, warm (in this process) and cold (first
+ * call of a fresh process), against their floors, n ports each:
+ * - network: a whole network with its endpoints and ports applied onto a
+ *   namespace holding none (emptySpec applied); its floor is the addon's
+ *   commit of the same elements, planned and encoded beforehand;
+ * - restart: a fresh Firewall applying the spec the namespace already holds
+ *   (another Firewall applied it and closed): it reads back and commits
+ *   nothing; its floor is the addon's read-back of the table.
+ */
+async function nftablesPath(path: 'network' | 'restart', n: number): Promise<void> {
+  const spec = benchSpec('nftables', n);
+  /** The namespace as the path finds it, and the Firewall that will apply (already open for network, as an engine's is). */
+  const prepare = async (ns: BenchNetns): Promise<Firewall | undefined> => {
+    const firewall = await Firewall.open({ netns: ns.path });
+    await firewall.apply(path === 'network' ? emptySpec('nftables') : spec);
+    if (path === 'network') return firewall;
+    firewall.close();
+    return undefined;
+  };
+  const warm = await repeat(REPS, () => withNetns(async (ns) => {
+    const firewall = (await prepare(ns)) ?? await Firewall.open({ netns: ns.path });
+    try {
+      return await timed(() => firewall.apply(spec));
+    } finally {
+      firewall.close();
+    }
+  }));
+  const floor = await repeat(REPS, () => withNetns(async (ns) => {
+    (await prepare(ns))?.close();
+    if (path === 'network') return preparedCommit(ns, spec);
+    const connection = await NftConnection.open({ netns: ns.path });
+    try {
+      return await timed(() => connection.readTable('ip', TABLE));
+    } finally {
+      connection.close();
+    }
+  }));
+  const cold = await repeat(REPS, () => withNetns(async (ns) => {
+    (await prepare(ns))?.close();
+    return coldApply(ns, n, path);
+  }));
+  const floorMs = median(floor);
+  const name = path === 'network' ? 'new network with its endpoints' : 'declarative apply after a restart (no change)';
+  record({ case: `${name} nftables floor: ${path === 'network' ? 'the addon\'s commit of the same elements, planned and encoded beforehand' : 'the addon\'s read-back of the table'}`,
+    n, ms: floorMs, reps: REPS });
+  record({ case: `${name} bridgewall nftables (warm)`, n, ms: median(warm), reps: REPS, vsFloor: Number((median(warm) / floorMs).toFixed(2)) });
+  record({ case: `${name} bridgewall nftables, first call in a fresh process (cold)`, n, ms: median(cold), reps: REPS,
+    vsFloor: Number((median(cold) / floorMs).toFixed(2)) });
+}
+
+/**
+ * The CLI's own cost of n ports: `bridgewall apply SPEC --netns PATH
+ * --quiet` of the spec with n ports minus the same of the spec without
+ * ports, each a fresh process onto a fresh namespace (start-up, module
+ * loading, reading, parsing and validating the spec, planning, committing),
+ * against `nft -f` of bridgewall's layout with maps (the row before it).
+ */
+async function cliCost(n: number): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'bwbench-'));
+  try {
+    const specFile = (count: number) => {
+      const file = join(directory, `spec-${count}.json`);
+      writeFileSync(file, JSON.stringify(benchSpec('nftables', count)));
+      return file;
+    };
+    const [none, all] = [specFile(0), specFile(n)];
+    const cli = (file: string) => withNetns(async (ns) => timed(async () => {
+      // Not through ns.time: the CLI enters the namespace itself, and refuses its own.
+      const result = spawnSync(process.execPath, [`${__dirname}/../src/cli/main.js`, 'apply', file, '--netns', ns.path, '--quiet'], { encoding: 'utf8' });
+      if (result.status !== 0) throw new Error(`bridgewall apply ${file} failed (${result.status}): ${result.stderr}`);
+    }));
+    const costs: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) costs.push(await cli(all) - await cli(none));
+    const maps = figures.find((f) => f.case === 'bulk nft -f, maps' && f.n === n)?.ms;
+    record({ case: 'CLI cost: bridgewall apply of n ports minus apply of none', n, ms: median(costs), reps: REPS,
+      ...(maps === undefined ? {} : { vsNftMaps: Number((median(costs) / maps).toFixed(2)) }) });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
 
 async function manySmallCalls(backend: BackendName): Promise<void> {
@@ -307,6 +405,8 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     await bridgewall('nftables', n);
     await nftablesFloorAndCold(n);
+    await nftablesPath('network', n);
+    await nftablesPath('restart', n);
     // Port numbers run out above 65,535: the range case stops at 10,000.
     if (n <= 10_000) await identityRangeCase(n);
     await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
@@ -323,6 +423,7 @@ async function main(): Promise<void> {
     await tool('nft -f, one rule per port', n, (ns) => ns.time(NFT, ['-f', '-'], perRule));
     const maps = await nftMapsScript(n);
     await tool('nft -f, maps', n, (ns) => ns.time(NFT, ['-f', '-'], maps));
+    await cliCost(n);
   }
   await forkPerRule();
   await manySmallCalls('nftables');

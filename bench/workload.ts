@@ -60,6 +60,19 @@ export function benchSpec(backend: BackendName, n: number): SpecInput {
   return { backend, ipv6: false, userlandProxy: false, networks: [network] };
 }
 
+/** The same options without networks: what the namespace holds before "a new network with its endpoints" arrives. */
+export function emptySpec(backend: BackendName): SpecInput {
+  return { ...benchSpec(backend, 0), networks: [] };
+}
+
+/**
+ * The nftables paths of issue #18, each a bulk of ports arriving: with
+ * their endpoints on a network already applied (endpoint), with a whole new
+ * network (network), or already held by the kernel and applied again by a
+ * fresh Firewall, which must commit nothing (restart).
+ */
+export type NftablesPath = 'endpoint' | 'network' | 'restart';
+
 /** Mappings 0 to n - 1 as one identity range (host ports equal to container ports), to the first container. */
 export function identityRange(n: number) {
   const { hostAddress, containerAddress } = mapping(0);

@@ -125,7 +125,35 @@ function unclearedMessage(error: NetfilterError): string {
 
 /** The filters for the bindings a change added and removed. */
 export function filtersOf(change: MappingChange): ConntrackFilter[] {
-  return 'ports' in change ? portChangeFilters(change.ports) : specChangeFilters(change.before, change.after);
+  return joinRuns('ports' in change ? portChangeFilters(change.ports) : specChangeFilters(change.before, change.after));
+}
+
+/**
+ * Filters of consecutive ports joined into one, as a range's is: a filter's
+ * reply port advances with its destination port, so one whose ports and
+ * reply port continue the previous filter's, all else equal, matches what
+ * the joined range matches. Thousands of single ports published one after
+ * another are then a few filters to pack and match, not thousands.
+ */
+function joinRuns(filters: readonly ConntrackFilter[]): ConntrackFilter[] {
+  const joined: ConntrackFilter[] = [];
+  for (const filter of filters) {
+    const previous = joined[joined.length - 1];
+    if (previous !== undefined && continues(previous, filter)) {
+      joined[joined.length - 1] = { ...previous, origDstPorts: { first: previous.origDstPorts.first, last: filter.origDstPorts.last } };
+    } else {
+      joined.push(filter);
+    }
+  }
+  return joined;
+}
+
+function continues(a: ConntrackFilter, b: ConntrackFilter): boolean {
+  const step = b.origDstPorts.first - a.origDstPorts.first;
+  if (b.origDstPorts.first !== a.origDstPorts.last + 1 || a.family !== b.family || a.proto !== b.proto || a.origDst !== b.origDst ||
+    a.dstTranslated !== b.dstTranslated) return false;
+  if (a.replySrc === undefined || b.replySrc === undefined) return a.replySrc === b.replySrc;
+  return a.replySrc.address === b.replySrc.address && a.replySrc.negated === b.replySrc.negated && b.replySrc.port === a.replySrc.port + step;
 }
 
 function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilter[] {

@@ -64,6 +64,21 @@ test('a TCP mapping published by a first apply: only translated entries of that 
   ]);
 });
 
+test('single ports published one after another to consecutive container ports: one filter per run, as for a range', (t) => {
+  const ports = (first: number, count: number, hostIp = '192.0.2.1'): PortSpecInput[] =>
+    Array.from({ length: count }, (_, i) => ({ proto: 'tcp', hostIp, hostPort: first + i, containerPort: first + i }));
+  // 3 ports from 8000, 8004 and 8005 (a gap), and 8006 on another host address: three runs.
+  const filters = filtersOf({ before: undefined, after: specOf(spec({ a: [...ports(8000, 3), ...ports(8004, 2), ...ports(8006, 1, '192.0.2.2')] })) });
+  const run = (first: number, last: number, origDst = '192.0.2.1') =>
+    ({ family: 'ipv4', proto: 'tcp', origDstPorts: { first, last }, origDst, replySrc: { address: A, port: first, negated: true }, dstTranslated: true });
+  t.deepEqual(filters, [run(8000, 8002), run(8004, 8005), run(8006, 8006, '192.0.2.2')]);
+  // Unpublished by a port call: the same runs, answered by the container.
+  const held = HeldSpec.parse(spec({ a: ports(8000, 3) }));
+  t.deepEqual(filtersOf({ ports: portChangeOf(held.spec, held.removePorts('br-ct', { ipv4: A }, ports(8000, 3))) }), [
+    { family: 'ipv4', proto: 'tcp', origDstPorts: { first: 8000, last: 8002 }, origDst: '192.0.2.1', replySrc: { address: A, port: 8000, negated: false } },
+  ]);
+});
+
 test('a port call gives the filters of the ports it added and removed, not of the ports it kept', (t) => {
   const held = HeldSpec.parse(spec({ a: [UDP, TCP] }));
   const removal = held.removePorts('br-ct', { ipv4: A }, [UDP]);

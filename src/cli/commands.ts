@@ -2,9 +2,6 @@
 import { BACKEND_NAMES, Firewall } from '../firewall.js';
 import type { ApplyOutcome, BackendName } from '../backends/backend.js';
 import { formatCounts } from '../backends/change-counts.js';
-import { runDemo } from '../demo/demo.js';
-import { formatReport } from '../demo/format.js';
-import { SandboxError } from '../sandbox/tools.js';
 import { invalid, ValidationError } from '../errors.js';
 import { formatWarning, type Warning } from '../warnings.js';
 import { DEFAULT_BACKEND } from '../input/validate.js';
@@ -113,6 +110,10 @@ export async function flushCommand(options: CommonOptions & { backend?: string }
  * even when a check fails, followed by the one error line.
  */
 export async function demoCommand(options: { backend?: string; json?: boolean }): Promise<string> {
+  // Loaded here: the demo's sandbox and checks are a tenth of the modules, and only this command needs them.
+  const [{ runDemo }, { formatReport }, { SandboxError }] = await Promise.all([
+    import('../demo/demo.js'), import('../demo/format.js'), import('../sandbox/tools.js'),
+  ]);
   const report = await runDemo({
     ...(options.backend === undefined ? {} : { backend: backendOf(options.backend) }),
     ...(options.json ? {} : { progress: (line: string) => process.stdout.write(`${line}\n`) }),

@@ -92,8 +92,11 @@ export class NftablesBackend implements Backend {
 
   /** Warns (WFORWARDDROP) of other managers' forward chains that drop what it accepts; nothing else is read for that. */
   async apply(model: FirewallModel): Promise<ApplyOutcome> {
+    // The kernel dumps our tables on the addon's thread while the plan is made here.
+    const reading = this.current();
+    reading.catch(() => undefined);
     const planned = planNftables(model);
-    const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
+    const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]), reading);
     return this.foreignForward.withWarnings(outcome, model);
   }
 
@@ -146,9 +149,10 @@ export class NftablesBackend implements Backend {
     const targets = targetsOf(tables, (family) => planned.find((table) => table.family === FAMILY_TABLES[family]));
     const tx = this.transaction(tables, targets);
     const summary = `# nftables dry run: ${formatCounts(tx.counts)}`;
+    const script = options.full ? [] : tx.script;
     const text = options.full
       ? `${summary}; the tables will read:\n${FAMILIES.flatMap((family) => resulting(tables[family], targets[family])).map(renderTable).join('')}`
-      : `${summary}${tx.script.length > 0 ? '; for nft -f:' : ''}\n${tx.script.map((line) => `${line}\n`).join('')}`;
+      : `${summary}${script.length > 0 ? '; for nft -f:' : ''}\n${script.map((line) => `${line}\n`).join('')}`;
     return { text, counts: tx.counts };
   }
 
@@ -188,9 +192,10 @@ export class NftablesBackend implements Backend {
     this.syncedGeneration = undefined;
   }
 
-  private async commit(sync: Sync, desired: Desired): Promise<ApplyOutcome> {
+  /** `read`: the snapshot of the first attempt, when the caller has started reading it. */
+  private async commit(sync: Sync, desired: Desired, read?: Promise<Snapshot>): Promise<ApplyOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const { generation, tables } = await this.current();
+      const { generation, tables } = await (attempt === 1 && read !== undefined ? read : this.current());
       const wasSynced = generation === this.syncedGeneration;
       this.syncedGeneration = undefined;
       const targets = targetsOf(tables, desired);
@@ -226,8 +231,10 @@ export class NftablesBackend implements Backend {
   /** Our tables, read back, with the generation they were read at. */
   private async current(): Promise<Snapshot> {
     for (let attempt = 1; ; attempt++) {
-      const generation = await this.connection.generation();
-      const states = await Promise.all(FAMILIES.map((family) => this.connection.readTable(FAMILY_TABLES[family], TABLE)));
+      // Asked at once, so the kernel's work starts before this returns (apply plans meanwhile).
+      const [generation, ...states] = await Promise.all([
+        this.connection.generation(), ...FAMILIES.map((family) => this.connection.readTable(FAMILY_TABLES[family], TABLE)),
+      ]);
       // Both tables must come from the generation the commit will be checked against.
       if (states.every((state) => state.generation === generation) || attempt === MAX_READ_ATTEMPTS) {
         return { generation, tables: { ipv4: decodeTable('ip', states[0]!), ipv6: decodeTable('ip6', states[1]!) } };

@@ -39,7 +39,7 @@ export function diffTable(tx: Transaction, current: TableImage | null, desired: 
   const removedChains = [...current.chains.values()].filter((chain) => !desired.chains.has(chain.name));
   for (const chain of removedChains) if (chain.rules.length > 0) tx.flushChain(current, chain.name);
 
-  const additions: [SetImage, Map<string, ElementImage>][] = [];
+  const additions: [SetImage, ReadonlyMap<string, ElementImage>][] = [];
   for (const set of desired.sets.values()) {
     const existing = current.sets.get(set.name);
     if (!existing || changedSets.includes(set)) {
@@ -65,7 +65,9 @@ export function diffTable(tx: Transaction, current: TableImage | null, desired: 
 /** Elements to add (new, or with another value) and to delete (gone, or with another value). */
 function diffElements(
   current: ReadonlyMap<string, ElementImage>, desired: ReadonlyMap<string, ElementImage>,
-): { added: Map<string, ElementImage>; removed: Map<string, ElementImage> } {
+): { added: ReadonlyMap<string, ElementImage>; removed: ReadonlyMap<string, ElementImage> } {
+  // An empty set (a network's first ports, a new network) takes every element: no copy of thousands.
+  if (current.size === 0) return { added: desired, removed: current };
   const added = new Map<string, ElementImage>();
   const removed = new Map<string, ElementImage>();
   for (const [key, element] of desired) {

@@ -3,7 +3,7 @@
  * (`['198.18.1.2', 6, 80]`), the nft text they are compared and printed by
  * (`198.18.1.2 . tcp . 80`), and the packed bytes the kernel reads back.
  */
-import { formatAddress } from '../../address.js';
+import { formatAddressAt } from '../../address.js';
 import type { NativeSet, NativeVerdict } from '../../native/nft.js';
 import { DATA_VERDICT, DATATYPE, DATATYPE_LEN, SET_FLAG, VERDICT, type NftDatatype } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
@@ -51,30 +51,32 @@ export function datatypesOf(combined: number): NftDatatype[] | undefined {
   return types;
 }
 
-function decodePart(type: NftDatatype, bytes: Uint8Array): KeyPart {
+/** The part of `type` at `offset` in `bytes`, whose element ends at `end`: read in place (a set holds thousands). */
+function decodePart(type: NftDatatype, bytes: Buffer, offset: number, end: number): KeyPart {
   switch (type) {
     case 'ipv4_addr':
     case 'ipv6_addr':
-      return formatAddress(bytes.subarray(0, DATATYPE_LEN[type]));
+      return formatAddressAt(bytes, offset, DATATYPE_LEN[type]);
     case 'inet_service':
-      return (bytes[0]! << 8) | bytes[1]!;
+      return (bytes[offset]! << 8) | bytes[offset + 1]!;
     case 'inet_proto':
-      return bytes[0]!;
+      return bytes[offset]!;
     case 'ifname':
     case 'string': {
-      const end = bytes.indexOf(0);
-      return Buffer.from(bytes.subarray(0, end === -1 ? bytes.length : end)).toString();
+      const nul = bytes.indexOf(0, offset);
+      return bytes.toString('utf8', offset, nul === -1 || nul > end ? end : nul);
     }
     default:
-      return new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+      return bytes.readUInt32LE(offset);
   }
 }
 
-function decodeParts(types: readonly NftDatatype[], bytes: Uint8Array): KeyPart[] {
+/** The parts of the element from `start` to `end` in `bytes`. */
+function decodeParts(types: readonly NftDatatype[], bytes: Buffer, start: number, end: number): KeyPart[] {
   const parts: KeyPart[] = [];
-  let offset = 0;
+  let offset = start;
   for (const type of types) {
-    parts.push(decodePart(type, bytes.subarray(offset)));
+    parts.push(decodePart(type, bytes, offset, end));
     offset += types.length === 1 ? DATATYPE_LEN[type] : (DATATYPE_LEN[type] + 3) & ~3;
   }
   return parts;
@@ -95,11 +97,11 @@ export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetD
 export function decodeElements(set: NativeSet, key: readonly NftDatatype[], data: SetData | undefined): Map<string, ElementImage> {
   const elements = new Map<string, ElementImage>();
   for (let i = 0; i < set.count; i++) {
-    const parts = decodeParts(key, set.keys.subarray(i * set.keyLen, (i + 1) * set.keyLen));
+    const parts = decodeParts(key, set.keys, i * set.keyLen, (i + 1) * set.keyLen);
     const element: ElementImage = { key: parts };
-    if (set.keyEnds) element.keyEnd = decodeParts(key, set.keyEnds.subarray(i * set.keyLen, (i + 1) * set.keyLen));
+    if (set.keyEnds) element.keyEnd = decodeParts(key, set.keyEnds, i * set.keyLen, (i + 1) * set.keyLen);
     if (data === 'verdict') element.verdict = set.verdicts![i]!;
-    else if (data !== undefined) element.value = decodeParts(data, set.data!.subarray(i * set.dataLen!, (i + 1) * set.dataLen!));
+    else if (data !== undefined) element.value = decodeParts(data, set.data!, i * set.dataLen!, (i + 1) * set.dataLen!);
     const valueText = valueTextOf(data, element);
     if (valueText !== undefined) element.valueText = valueText;
     if (set.counters) element.counter = { packets: set.counters.readBigUInt64BE(i * 16), bytes: set.counters.readBigUInt64BE(i * 16 + 8) };

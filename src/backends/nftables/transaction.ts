@@ -13,11 +13,16 @@ import { noChanges, type ChangeCounts } from '../change-counts.js';
 
 export class Transaction {
   readonly batch = new NftBatch();
-  readonly script: string[] = [];
+  /** The script's lines; those of elements written only when the script is read (a dry run), not on every commit of thousands. */
+  private readonly lines: (string | (() => string))[] = [];
   /** Objects changed: tables, chains, rules, sets and elements, each counted once. */
   changes = 0;
   /** What the transaction adds and deletes, a flush or a table's deletion counted in what it held. */
   readonly counts: ChangeCounts = noChanges();
+
+  get script(): string[] {
+    return this.lines.map((line) => (typeof line === 'string' ? line : line()));
+  }
 
   addTable(table: TableImage): void {
     this.batch.addTable({ family: table.family, name: table.name });
@@ -91,9 +96,11 @@ export class Transaction {
       ...(values ? { dataLen: values.length, data: values.bytes() } : {}),
       ...(verdicts ? { verdicts } : {}),
     });
-    const texts = [...elements].map(([key, element]) =>
-      element.valueText === undefined ? key : `${key} : ${element.verdict ? verdictText(element.verdict) : element.valueText}`);
-    this.record(`add element ${where(table)} ${set.name} { ${texts.join(', ')} }`, elements.size);
+    this.record(() => {
+      const texts = [...elements].map(([key, element]) =>
+        element.valueText === undefined ? key : `${key} : ${element.verdict ? verdictText(element.verdict) : element.valueText}`);
+      return `add element ${where(table)} ${set.name} { ${texts.join(', ')} }`;
+    }, elements.size);
     this.counts.elements.added += elements.size;
   }
 
@@ -106,7 +113,7 @@ export class Transaction {
       ends?.add(element.keyEnd ?? element.key);
     }
     this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(), ...(ends ? { keyEnds: ends.bytes() } : {}) });
-    this.record(`delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
+    this.record(() => `delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
     this.counts.elements.deleted += elements.size;
   }
 
@@ -122,8 +129,8 @@ export class Transaction {
     this.counts.elements.deleted += set.elements.size;
   }
 
-  private record(line: string, count = 1): void {
-    this.script.push(line);
+  private record(line: string | (() => string), count = 1): void {
+    this.lines.push(line);
     this.changes += count;
   }
 }
