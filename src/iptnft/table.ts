@@ -232,7 +232,6 @@ function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable):
   const operations = change.operations;
   for (let i = 0; i < operations.length; i++) {
     const operation = operations[i]!;
-    const ref = { family, table, chain: operation.chain };
     switch (operation.op) {
       case 'newChain':
         batch.addChain({ family, table, name: operation.chain });
@@ -251,12 +250,12 @@ function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable):
         break;
       case 'append':
         messages.push(batch.length);
-        batch.addRule({ ...ref, bodies, index: next++ });
+        batch.addRule({ family, table, chain: operation.chain, bodies, index: next++ });
         chainOf(operation.chain).push(undefined);
         break;
       case 'insert': {
         const run = insertRun(operations, i);
-        messages.push(...insert(batch, ref, chainOf(operation.chain), operation.index, bodies, next, run));
+        messages.push(...insert(batch, { family, table, chain: operation.chain }, chainOf(operation.chain), operation.index, bodies, next, run));
         next += run;
         i += run - 1;
         break;
@@ -265,7 +264,7 @@ function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable):
         const handles = chainOf(operation.chain);
         const handle = handles[operation.index];
         if (handle === undefined) throw new Error(`rule ${operation.index} of chain ${operation.chain} has no handle to delete by`);
-        batch.deleteRule({ ...ref, handle });
+        batch.deleteRule({ family, table, chain: operation.chain, handle });
         handles.splice(operation.index, 1);
         break;
       }
