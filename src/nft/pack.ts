@@ -38,11 +38,11 @@ export type ExprCodes<A extends string> = { readonly type: number } & { readonly
  * expressions itself: each attribute must be of the kind the encoder writes.
  */
 export function exprCodes<A extends string>(type: string, kinds: Readonly<Record<A, NativeExprAttrKind>>): ExprCodes<A> {
-  const codes_ = codes().get(type);
-  if (codes_ === undefined) throw new Error(`the addon packs no expression ${type}`);
-  const result: Record<string, number> = { type: codes_.code };
+  const typeCodes = codes().get(type);
+  if (typeCodes === undefined) throw new Error(`the addon packs no expression ${type}`);
+  const result: Record<string, number> = { type: typeCodes.code };
   for (const name in kinds) {
-    const attribute = codes_.attributes.get(name);
+    const attribute = typeCodes.attributes.get(name);
     if (attribute?.kind !== kinds[name]) throw new Error(`the addon packs ${type}.${name} as ${attribute?.kind ?? 'nothing'}, not ${kinds[name]}`);
     result[name] = attribute.code;
   }
