@@ -11,6 +11,7 @@
  * and `-D` must find each of its rules.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { xtExtensionsOf } from './helpers/native-hostile';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -65,7 +66,7 @@ function encoderBatch(family: Family, tables: readonly IptTableSnapshot[]): NftB
     }
     for (const chain of chains) {
       const encoded = encodeIptnftRules(family, table.name, chain.rules);
-      for (const body of encoded) batch.addRule({ family: nftFamily, table: table.name, chain: chain.name, ...body });
+      chain.rules.forEach((_, index) => batch.addRule({ family: nftFamily, table: table.name, chain: chain.name, bodies: encoded, index }));
     }
   }
   return batch;
@@ -342,9 +343,9 @@ test('iptcXtExtensions builds extensions of appended rules only, and refuses oth
   const error = t.throws(() => callNativeSync(() => binding.iptcXtExtensions('ipv4', packed)), { instanceOf: NetfilterError });
   t.is(error.code, 'EINVAL');
   t.is(error.operation, 'iptc.xtExtensions');
-  const [rule] = binding.iptcXtExtensions('ipv4', encodeRules('ipv4', 'nat', [
+  const [rule] = xtExtensionsOf(binding.iptcXtExtensions('ipv4', encodeRules('ipv4', 'nat', [
     { protocol: 'tcp', matches: [{ name: 'conntrack', states: ['NEW'] }], target: { name: 'DNAT', toAddress: '192.0.2.2', toPort: 80 } },
-  ], 'rules'));
+  ], 'rules')));
   t.deepEqual(rule!.matches.map((match) => [match.name, match.revision, match.info.length]), [['conntrack', 3, 168]]);
   t.deepEqual([rule!.target!.name, rule!.target!.revision, rule!.target!.info.length], ['DNAT', 2, 48]);
 });

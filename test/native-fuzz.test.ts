@@ -30,6 +30,7 @@ import { KeyPacker, NftBatch, statement, match, type NftExpr } from '../src/nft/
 import {
   bridgeInput, conntrackInput, Dice, hostilePath, IPT_DUMPS, type IptcChange, iptcInput, NFT_FAMILIES, NFT_TABLES, type NftInput, nftInput, sysctlInput,
   xtDecodeInput, xtExtensionsInput, type XtItemInput, XT_NAMES,
+  xtExtensionsOf,
 } from './helpers/native-hostile.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 import { random } from './reliability/hostile.js';
@@ -292,7 +293,7 @@ test(`${XT_INPUTS} hostile rule lists for iptcXtExtensions: built, or refused wi
     const input = xtExtensionsInput(diceFor(5, i));
     let outcome: Outcome = { ok: true };
     try {
-      const rules = callNativeSync(() => binding.iptcXtExtensions(input.family as 'ipv4', input.operations as Buffer));
+      const rules = xtExtensionsOf(callNativeSync(() => binding.iptcXtExtensions(input.family as 'ipv4', input.operations as Buffer)));
       if (!rules.every((rule) => rule.matches.every((match) => match.info.length % 8 === 0))) {
         t.fail(`${where('xt', i, input)}\nbuilt an info not padded to 8 bytes`);
         return;

@@ -3,6 +3,10 @@ import { kernelTest, createNetns } from './helpers/netns';
 import { NftBatch, NftConnection, KeyPacker, match, SET_FLAG, statement, VERDICT, type NftExpr } from '../src/nft';
 import { inSet } from '../src/nft/concat';
 import { NetfilterError, ValidationError } from '../src/errors';
+import { exprCodes, unpackExprs } from '../src/nft/pack';
+import { encodeIptnftRules } from '../src/iptnft/encode';
+import type { IptRule } from '../src/iptc/rule';
+import { binding } from '../src/native/binding';
 
 const T = { family: 'ip', table: 'bw' } as const;
 
@@ -282,4 +286,42 @@ kernelTest('a commit resolves to the handle the kernel gave each rule it added, 
   t.is(ruleHandles.filter((handle) => handle !== undefined).length, 6);
   t.deepEqual((await conn.commit(new NftBatch().deleteRule({ ...T, chain: 'd', handle: ruleHandles[7]! }))).ruleHandles, [undefined]);
   t.deepEqual((await conn.commit(new NftBatch())).ruleHandles, []);
+});
+
+test('expressions packed read back, by unpackExprs, as the objects they were packed from', (t) => {
+  const exprs: NftExpr[] = [
+    ...match.iifname('br-a', { negate: true }), ...match.saddr('192.0.2.0/23'), ...match.dport('tcp', 80),
+    { type: 'counter', packets: 7n, bytes: 2n ** 40n }, ...statement.jump('br-a'), { type: 'match', name: 'comment', rev: 0, info: new Uint8Array(8) },
+  ];
+  const packed = new NftBatch().addRule({ ...T, chain: 'c', exprs }).messages[0] as { rules: Uint8Array };
+  // After op, family, table, chain and fields comes the expressions' count.
+  const at = 2 + 1 + T.table.length + 1 + 1 + 1;
+  const unpacked = unpackExprs(packed.rules, at);
+  t.deepEqual(unpacked.map((e) => ({ ...e })), exprs.map((e) => Object.fromEntries(Object.entries(e).map(([name, value]) => [
+    name, value instanceof Uint8Array ? new Uint8Array(value) : e.type === 'counter' && name !== 'type' ? BigInt(value as bigint) : value,
+  ]))));
+});
+
+test('a rule\'s body packed by an encoder is the same message as the rule given as expressions and compat', (t) => {
+  const rules: IptRule[] = [
+    { protocol: 'tcp', inInterface: 'br-a', inInterfaceNegated: true, destination: '198.51.100.1', matches: [{ name: 'tcp', destinationPort: [80, 88] }], target: { name: 'DNAT', toAddress: '192.0.2.2', toPort: 80 } },
+    { protocol: 'udp', protocolNegated: true, source: '192.0.2.0/23', outInterface: 'br+', target: { name: 'jump', chain: 'DOCKER' } },
+  ];
+  const bodies = encodeIptnftRules('ipv4', 'nat', rules);
+  const packed = new NftBatch();
+  const given = new NftBatch();
+  rules.forEach((rule, index) => {
+    packed.addRule({ ...T, chain: 'c', bodies, index, position: 9 });
+    given.addRule({
+      ...T, chain: 'c', position: 9, exprs: unpackExprs(bodies.bytes, bodies.offsets[index]!),
+      compat: { protocol: rule.protocol === 'tcp' ? 6 : 17, negated: rule.protocolNegated === true },
+    });
+  });
+  t.deepEqual(packed.messages, given.messages);
+});
+
+test('an encoder packing an attribute as another kind than the addon\'s is refused when its codes are resolved', (t) => {
+  t.is(exprCodes('cmp', { sreg: 'u32', data: 'bytes' }).type, binding.nftExprLayout.types.indexOf('cmp'));
+  t.throws(() => exprCodes('cmp', { data: 'u32' }), { message: 'the addon packs cmp.data as bytes, not u32' });
+  t.throws(() => exprCodes('nosuch', { data: 'u32' }), { message: 'the addon packs no expression nosuch' });
 });

@@ -4,9 +4,11 @@
 #include "iptc/family.h"
 
 #include <cerrno>
+#include <string>
 #include <vector>
 
 #include "arguments.h"
+#include "byte_writer.h"
 #include "error.h"
 #include "iptc/entry.h"
 #include "iptc/js_values.h"
@@ -19,12 +21,16 @@ namespace {
 
 constexpr const char* kOperation = "iptc.xtExtensions";
 
-Napi::Object ExtensionToJs(Napi::Env env, const iptc::XtExtension& extension) {
-  Napi::Object object = Napi::Object::New(env);
-  object.Set("name", extension.name);
-  object.Set("revision", static_cast<double>(extension.revision));
-  object.Set("info", Napi::Buffer<uint8_t>::Copy(env, extension.info.data(), extension.info.size()));
-  return object;
+// An extension's record (src/native/iptc.ts, NativeXtExtensions): text
+// name, u8 revision, u16 info length, info.
+void WriteExtension(ByteWriter& out, const iptc::XtExtension& extension) {
+  if (extension.info.size() > UINT16_MAX) {
+    Fail(EINVAL, kOperation, "an info of " + std::to_string(extension.info.size()) + " bytes has no u16 length", -1);
+  }
+  out.Text(extension.name);
+  out.U8(extension.revision);
+  out.U16(static_cast<uint16_t>(extension.info.size()));
+  out.Bytes(extension.info.data(), extension.info.size());
 }
 
 // Every operation must append a rule: only rules have extensions.
@@ -42,9 +48,10 @@ std::vector<iptc::XtExtensions> ReadExtensions(const iptc::TableChange& change) 
   return rules;
 }
 
-// iptcXtExtensions(family, operations): [{ matches, target? }, ...], one per
-// append operation of the packed buffer (src/native/iptc.ts), synchronously:
-// building the infos is a copy per extension.
+// iptcXtExtensions(family, operations): each append operation's extensions
+// of the packed buffer (src/native/iptc.ts), packed one rule after the other
+// (NativeXtExtensions there) rather than as objects: a bulk has tens of
+// thousands of rules. Synchronous: building the infos is a copy per extension.
 Napi::Value XtExtensionsFromJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   iptc::TableChange change = ReadArguments(env, kOperation, [&] {
@@ -54,16 +61,18 @@ Napi::Value XtExtensionsFromJs(const Napi::CallbackInfo& info) {
     return read;
   });
   std::vector<iptc::XtExtensions> rules = ReadArguments(env, kOperation, [&] { return ReadExtensions(change); });
-  Napi::Array result = Napi::Array::New(env, rules.size());
-  for (size_t i = 0; i < rules.size(); ++i) {
-    Napi::Object rule = Napi::Object::New(env);
-    Napi::Array matches = Napi::Array::New(env, rules[i].matches.size());
-    for (size_t m = 0; m < rules[i].matches.size(); ++m) matches.Set(m, ExtensionToJs(env, rules[i].matches[m]));
-    rule.Set("matches", matches);
-    if (rules[i].target) rule.Set("target", ExtensionToJs(env, *rules[i].target));
-    result.Set(i, rule);
-  }
-  return result;
+  std::vector<uint8_t> bytes = ReadArguments(env, kOperation, [&] {
+    ByteWriter out(rules.size() * 64);
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (rules[i].matches.size() > UINT8_MAX) Fail(EINVAL, kOperation, "a rule of more than 255 matches", static_cast<long>(i));
+      out.U8(static_cast<uint8_t>(rules[i].matches.size()));
+      for (const iptc::XtExtension& match : rules[i].matches) WriteExtension(out, match);
+      out.U8(rules[i].target ? 1 : 0);
+      if (rules[i].target) WriteExtension(out, *rules[i].target);
+    }
+    return out.Finish();
+  });
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
 constexpr const char* kDecodeOperation = "iptc.decodeXtExtensions";

@@ -21,6 +21,7 @@ import type { NativeXtItem } from '../native/iptc';
 import type { NativeExpr, NativeRule } from '../native/nft';
 import { callNativeSync } from '../errors';
 import { CMP, META, PAYLOAD_BASE, VERDICT } from '../nft/constants';
+import { unpackExprs } from '../nft/pack';
 import { ADDRESS_OFFSET, DESTINATION_PORT_OFFSET, encodeIptnftRules, NO_INTERFACE, SOURCE_PORT_OFFSET } from './encode';
 
 /** A rule as read, with its handle (where the backend inserts and deletes) and its counter. */
@@ -93,11 +94,12 @@ function canonical(rule: IptRule): IptRule {
 /** The expressions of each rule, or undefined for one the encoder refuses (it is no rule iptables-nft writes). */
 function encodeEach(family: Family, table: IptTableName, rules: readonly IptRule[]): (readonly NativeExpr[] | undefined)[] {
   try {
-    return encodeIptnftRules(family, table, rules).map((body) => body.exprs);
+    const bodies = encodeIptnftRules(family, table, rules);
+    return rules.map((_, i) => unpackExprs(bodies.bytes, bodies.offsets[i]!));
   } catch {
     return rules.map((rule) => {
       try {
-        return encodeIptnftRules(family, table, [rule])[0]!.exprs;
+        return unpackExprs(encodeIptnftRules(family, table, [rule]).bytes, 0);
       } catch {
         return undefined;
       }

@@ -15,13 +15,13 @@ import { BUILTIN_CHAINS } from '../iptc/format';
 import { IPT_TABLES, type IptTableName } from '../iptc/rule';
 import type { IptcOperation } from '../iptc/operation';
 import type { IptChain, IptcTableChange, IptTableRead } from '../iptc/table';
-import { NftBatch } from '../nft/batch';
+import { NftBatch, type PackedRuleBodies } from '../nft/batch';
 import type { NftFamily } from '../nft/constants';
 import { NftConnection } from '../nft/connection';
 import type { DecodedRule } from '../iptc/decode';
 import { playOperations } from '../iptc/play';
 import { type IptnftRuleEntry, decodeIptnftRules } from './decode';
-import { encodeIptnftRules, type IptnftRuleBody } from './encode';
+import { encodeIptnftRules } from './encode';
 import { IPTNFT_FAMILY, iptnftBaseChains } from './tables';
 
 
@@ -232,7 +232,6 @@ function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable):
   const operations = change.operations;
   for (let i = 0; i < operations.length; i++) {
     const operation = operations[i]!;
-    const ref = { family, table, chain: operation.chain };
     switch (operation.op) {
       case 'newChain':
         batch.addChain({ family, table, name: operation.chain });
@@ -251,12 +250,12 @@ function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable):
         break;
       case 'append':
         messages.push(batch.length);
-        batch.addRule({ ...ref, ...bodies[next++]! });
+        batch.addRule({ family, table, chain: operation.chain, bodies, index: next++ });
         chainOf(operation.chain).push(undefined);
         break;
       case 'insert': {
         const run = insertRun(operations, i);
-        messages.push(...insert(batch, ref, chainOf(operation.chain), operation.index, bodies.slice(next, next + run)));
+        messages.push(...insert(batch, { family, table, chain: operation.chain }, chainOf(operation.chain), operation.index, bodies, next, run));
         next += run;
         i += run - 1;
         break;
@@ -265,7 +264,7 @@ function addChange(batch: NftBatch, change: IptcTableChange, known: KnownTable):
         const handles = chainOf(operation.chain);
         const handle = handles[operation.index];
         if (handle === undefined) throw new Error(`rule ${operation.index} of chain ${operation.chain} has no handle to delete by`);
-        batch.deleteRule({ ...ref, handle });
+        batch.deleteRule({ family, table, chain: operation.chain, handle });
         handles.splice(operation.index, 1);
         break;
       }
@@ -300,27 +299,29 @@ function insertRun(operations: readonly IptcOperation[], start: number): number 
  */
 function insert(
   batch: NftBatch, ref: { family: NftFamily; table: string; chain: string }, handles: (number | undefined)[],
-  index: number, bodies: readonly IptnftRuleBody[],
+  index: number, bodies: PackedRuleBodies, first: number, count: number,
 ): number[] {
   const before = handles[index - 1];
   const after = handles[index];
-  // The message of each body, in the bodies' order.
+  // The message of each rule, in the run's order.
   const messages: number[] = [];
-  const inOrder = (add: (body: IptnftRuleBody) => void) => bodies.forEach((body, i) => {
-    messages[i] = batch.length;
-    add(body);
-  });
-  const lastFirst = (add: (body: IptnftRuleBody) => void) => {
-    for (let i = bodies.length - 1; i >= 0; i--) {
+  const inOrder = (add: (body: number) => void) => {
+    for (let i = 0; i < count; i++) {
       messages[i] = batch.length;
-      add(bodies[i]!);
+      add(first + i);
     }
   };
-  if (index === handles.length) inOrder((body) => batch.addRule({ ...ref, ...body }));
-  else if (index === 0) lastFirst((body) => batch.insertRule({ ...ref, ...body }));
-  else if (before !== undefined) lastFirst((body) => batch.addRule({ ...ref, ...body, position: before }));
-  else if (after !== undefined) inOrder((body) => batch.insertRule({ ...ref, ...body, position: after }));
+  const lastFirst = (add: (body: number) => void) => {
+    for (let i = count - 1; i >= 0; i--) {
+      messages[i] = batch.length;
+      add(first + i);
+    }
+  };
+  if (index === handles.length) inOrder((body) => batch.addRule({ ...ref, bodies, index: body }));
+  else if (index === 0) lastFirst((body) => batch.insertRule({ ...ref, bodies, index: body }));
+  else if (before !== undefined) lastFirst((body) => batch.addRule({ ...ref, bodies, index: body, position: before }));
+  else if (after !== undefined) inOrder((body) => batch.insertRule({ ...ref, bodies, index: body, position: after }));
   else throw new Error(`no rule the kernel holds next to position ${index} of chain ${ref.chain}`);
-  handles.splice(index, 0, ...bodies.map(() => undefined));
+  handles.splice(index, 0, ...new Array<undefined>(count));
   return messages;
 }

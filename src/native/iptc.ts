@@ -125,10 +125,39 @@ export interface NativeXtExtension {
   info: Uint8Array;
 }
 
-/** A rule's matches in order, and its target when that is an extension (DNAT, SNAT, MASQUERADE). */
-export interface NativeXtExtensions {
-  matches: NativeXtExtension[];
-  target?: NativeXtExtension;
+/**
+ * Rules' extensions packed, rule after rule (XtRecords reads them): per
+ * rule a u8 count of its matches, each match's record in order, a u8 1 when
+ * its target is an extension (DNAT, SNAT, MASQUERADE, else 0) and then the
+ * target's record. A record is an extension's text name, u8 revision, u16
+ * info length and info: the name and info as the packed nft expression
+ * layout writes them (NATIVE_RULE_OP in src/native/nft.ts).
+ */
+export type NativeXtExtensions = Buffer;
+
+/** Reads NativeXtExtensions front to back. */
+export class XtRecords {
+  #at = 0;
+
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** A rule's match count, or whether its target is an extension (1). */
+  u8(): number {
+    return this.bytes[this.#at++]!;
+  }
+
+  /** Where the next record starts (its name's length), and past it. */
+  record(): number {
+    const start = this.#at;
+    const infoAt = start + 2 + this.bytes[start]!;
+    this.#at = infoAt + 2 + (this.bytes[infoAt]! | (this.bytes[infoAt + 1]! << 8));
+    return start;
+  }
+
+  /** Where the record at `start` has its revision, and its info's u16 length. */
+  static revisionAt(bytes: Uint8Array, start: number): number {
+    return start + 1 + bytes[start]!;
+  }
 }
 
 export interface NativeIptcBinding {
@@ -136,10 +165,10 @@ export interface NativeIptcBinding {
   openIptcTable(netnsPath: string): Promise<NativeIptcTable>;
   /**
    * The extensions of each rule of `operations` (append operations only,
-   * packed as NativeOperations describes), built by the legacy entry encoder;
+   * packed as NativeOperations describes), built by the legacy entry encoder, packed;
    * synchronous. A malformed buffer throws EINVAL of iptc.xtExtensions.
    */
-  iptcXtExtensions(family: Family, operations: NativeOperations): NativeXtExtensions[];
+  iptcXtExtensions(family: Family, operations: NativeOperations): NativeXtExtensions;
   /**
    * Each extension decoded as the same extension in a legacy entry is: its
    * match or target record of the dump layout above, one after the other;

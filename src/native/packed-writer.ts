@@ -35,9 +35,20 @@ export class PackedWriter {
   }
 
   bytes(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    // Addresses are 4 or 16 bytes: a loop beats TypedArray.set at that size.
-    for (let i = 0; i < bytes.length; i++) this.buffer[this.end++] = bytes[i]!;
+    this.copy(bytes, 0, bytes.length);
+  }
+
+  /** `source` from `start` to `end`: bytes packed before, copied as they are. */
+  copy(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    this.reserve(length);
+    // Addresses are 4 or 16 bytes: a loop beats TypedArray.set at that size, not at the size of xt infos or packed rules.
+    if (length > 32) {
+      this.buffer.set(source.subarray(start, end), this.end);
+      this.end += length;
+      return;
+    }
+    for (let i = start; i < end; i++) this.buffer[this.end++] = source[i]!;
   }
 
   /** A u8 byte length and the UTF-8 bytes of `text`, which callers keep to 255 bytes. */
@@ -61,6 +72,12 @@ export class PackedWriter {
   /** Overwrites the u8 written at `offset`: a set of bits known only once what follows it is written. */
   setU8(offset: number, value: number): void {
     this.buffer[offset] = value;
+  }
+
+  /** Overwrites the u16 written at `offset`: a count known only once what follows it is written. */
+  setU16(offset: number, value: number): void {
+    this.buffer[offset] = value & 0xff;
+    this.buffer[offset + 1] = value >>> 8;
   }
 
   /** Forgets what was written from `offset` on: a record refused half-way. */

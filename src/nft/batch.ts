@@ -27,12 +27,15 @@ export interface ChainSpec extends TableRef {
   policy?: NftPolicy;
 }
 
-export interface RuleSpec extends TableRef {
+interface RulePlace extends TableRef {
   chain: string;
-  exprs: readonly NftExpr[];
-  comment?: string;
   /** add: after this rule handle; insert: before it. Default: end / start of the chain. */
   position?: number;
+}
+
+export interface RuleSpec extends RulePlace {
+  exprs: readonly NftExpr[];
+  comment?: string;
   /**
    * The protocol the rule's nft_compat extensions (xt matches and targets)
    * are checked against, as iptables-nft sends it: its `-p` number (0 for
@@ -44,6 +47,26 @@ export interface RuleSpec extends TableRef {
 export interface RuleCompat {
   protocol: number;
   negated: boolean;
+}
+
+/**
+ * Rules' bodies packed by an encoder that writes the layout itself
+ * (NATIVE_RULE_OP in src/native/nft.ts): rule i's expressions (their count,
+ * then each) are `bytes` from `offsets[i]` to `offsets[i + 1]`, and its
+ * compat (RuleSpec's) the u8 protocol and u8 flags at `compat[2 * i]`.
+ * The batch copies them as they are: the encoder answers for them, and the
+ * addon checks every byte.
+ */
+export interface PackedRuleBodies {
+  bytes: Uint8Array;
+  offsets: Uint32Array;
+  compat: Uint8Array;
+}
+
+/** Rule `index` of `bodies`, at its place. */
+export interface PackedRuleSpec extends RulePlace {
+  bodies: PackedRuleBodies;
+  index: number;
 }
 
 export interface SetSpec extends TableRef {
@@ -95,6 +118,8 @@ export class NftBatch {
   /** The run of rules the last messages are, while rules are added one after the other. */
   #rules: { writer: PackedWriter; message: Extract<NativeBatchMessage, { kind: 'rules' }> } | undefined;
   private readonly descriptions: string[] = [];
+  /** The place of the last rule, checked. */
+  #lastPlace: (TableRef & { chain: string; number: number }) | undefined;
 
   /** @internal The messages in commit order, each run of rules packed in one. */
   get messages(): readonly NativeBatchMessage[] {
@@ -175,13 +200,13 @@ export class NftBatch {
   }
 
   /** Appends a rule (after `position` when given). */
-  addRule(spec: RuleSpec): this {
-    return this.rule('add', spec);
+  addRule(spec: RuleSpec | PackedRuleSpec): this {
+    return 'bodies' in spec ? this.packedRule('add', spec) : this.rule('add', spec);
   }
 
   /** Inserts a rule at the head of the chain (before `position` when given). */
-  insertRule(spec: RuleSpec): this {
-    return this.rule('insert', spec);
+  insertRule(spec: RuleSpec | PackedRuleSpec): this {
+    return 'bodies' in spec ? this.packedRule('insert', spec) : this.rule('insert', spec);
   }
 
   replaceRule(spec: RuleSpec & { handle: number }): this {
@@ -194,36 +219,68 @@ export class NftBatch {
 
   /** A rule, packed (NATIVE_RULE_OP in src/native/nft.ts) into the run of rules the batch ends with, or a new one. */
   private rule(op: Exclude<NativeBatchOp, 'flush'>, spec: RuleSpec & { handle?: number }): this {
-    const f = family(spec);
-    checkName(spec.chain, 'chain');
     if (!Array.isArray(spec.exprs)) invalid('exprs', 'an array of expressions', spec.exprs);
     const handle = spec.handle === undefined ? undefined : checkHandle(spec.handle, 'handle');
-    const position = spec.position === undefined ? undefined : checkHandle(spec.position, 'position');
     const comment = spec.comment === undefined ? undefined : checkComment(spec.comment);
     if (spec.compat !== undefined) {
       checkCompatProtocol(spec.compat.protocol);
       if (typeof spec.compat.negated !== 'boolean') invalid('compat.negated', 'a boolean', spec.compat.negated);
     }
-    const where = position === undefined ? '' : ` ${op === 'insert' ? 'before' : 'after'} rule ${position}`;
-    const description = `${op} rule in ${spec.family} ${spec.table} ${spec.chain}${where}`;
-    const out = this.#rules?.writer ?? new PackedWriter(1 << 12);
-    // Packed in a copy of the run's end: a rule refused half-way leaves the run as it was.
-    const start = out.length;
-    try {
-      out.u8(NATIVE_RULE_OP[op]);
-      out.u8(f);
-      out.text(spec.table);
-      out.text(spec.chain);
-      out.u8((handle === undefined ? 0 : RULE_FIELD.handle) | (position === undefined ? 0 : RULE_FIELD.position) |
-        (comment === undefined ? 0 : RULE_FIELD.comment) | (spec.compat === undefined ? 0 : RULE_FIELD.compat) | (op === 'delete' ? 0 : RULE_FIELD.exprs));
-      if (handle !== undefined) u64(out, handle);
-      if (position !== undefined) u64(out, position);
+    const fields = (handle === undefined ? 0 : RULE_FIELD.handle) | (comment === undefined ? 0 : RULE_FIELD.comment) |
+      (spec.compat === undefined ? 0 : RULE_FIELD.compat) | (op === 'delete' ? 0 : RULE_FIELD.exprs);
+    return this.packRule(op, spec, handle, fields, (out) => {
       if (comment !== undefined) out.text(comment);
       if (spec.compat !== undefined) {
         out.u8(spec.compat.protocol);
         out.u8(spec.compat.negated ? COMPAT_INVERT : 0);
       }
       if (op !== 'delete') packExprs(out, spec.exprs, 'exprs');
+    });
+  }
+
+  /** Rule `index` of packed bodies: its compat and expressions copied as they are. */
+  private packedRule(op: 'add' | 'insert', spec: PackedRuleSpec): this {
+    const { bodies, index } = spec;
+    return this.packRule(op, spec, undefined, RULE_FIELD.compat | RULE_FIELD.exprs, (out) => {
+      out.u8(bodies.compat[2 * index]!);
+      out.u8(bodies.compat[2 * index + 1]!);
+      out.copy(bodies.bytes, bodies.offsets[index]!, bodies.offsets[index + 1]!);
+    });
+  }
+
+  /** The family number of a rule's place, its table and chain checked: once for a run of rules in one chain. */
+  #checkedFamily(place: RulePlace): number {
+    const last = this.#lastPlace;
+    if (last && last.family === place.family && last.table === place.table && last.chain === place.chain) return last.number;
+    const number = family(place);
+    checkName(place.chain, 'chain');
+    this.#lastPlace = { family: place.family, table: place.table, chain: place.chain, number };
+    return number;
+  }
+
+  /**
+   * A rule into the run of rules the batch ends with, or a new one: its op,
+   * place and `handle`, then what `body` writes of the `fields` after them.
+   */
+  private packRule(
+    op: Exclude<NativeBatchOp, 'flush'>, place: RulePlace, handle: number | undefined, fields: number, body: (out: PackedWriter) => void,
+  ): this {
+    const f = this.#checkedFamily(place);
+    const position = place.position === undefined ? undefined : checkHandle(place.position, 'position');
+    const where = position === undefined ? '' : ` ${op === 'insert' ? 'before' : 'after'} rule ${position}`;
+    const description = `${op} rule in ${place.family} ${place.table} ${place.chain}${where}`;
+    const out = this.#rules?.writer ?? new PackedWriter(1 << 12);
+    // Packed in a copy of the run's end: a rule refused half-way leaves the run as it was.
+    const start = out.length;
+    try {
+      out.u8(NATIVE_RULE_OP[op]);
+      out.u8(f);
+      out.text(place.table);
+      out.text(place.chain);
+      out.u8(fields | (position === undefined ? 0 : RULE_FIELD.position));
+      if (handle !== undefined) u64(out, handle);
+      if (position !== undefined) u64(out, position);
+      body(out);
     } catch (error) {
       out.truncate(start);
       throw error;

@@ -4,7 +4,10 @@
  * reads in one pass: reading each expression's attributes as object
  * properties cost more than the rest of a bulk commit. The codes are the addon's own, read once from
  * it. Values are checked here against their attribute's kind; the addon
- * checks the bounds the kernel sets.
+ * checks the bounds the kernel sets. An encoder that knows its expressions'
+ * shapes packs them itself with the codes of exprCodes, building no
+ * expression objects (src/iptnft/encode.ts); unpackExprs reads packed
+ * expressions back as objects, for whoever compares them with the kernel's.
  */
 import { invalid } from '../errors';
 import { binding } from '../native/binding';
@@ -25,6 +28,60 @@ function codes(): Map<string, TypeCodes> {
   layout = new Map(types.map((type, code) => [type, { code, attributes: new Map() }]));
   attributes.forEach(({ type, name, kind }, code) => layout!.get(type)!.attributes.set(name, { code, kind }));
   return layout;
+}
+
+/** The codes of an expression type and of its attributes by name. */
+export type ExprCodes<A extends string> = { readonly type: number } & { readonly [name in A]: number };
+
+/**
+ * The codes of `type` and of the attributes named, for an encoder that packs
+ * expressions itself: each attribute must be of the kind the encoder writes.
+ */
+export function exprCodes<A extends string>(type: string, kinds: Readonly<Record<A, NativeExprAttrKind>>): ExprCodes<A> {
+  const typeCodes = codes().get(type);
+  if (typeCodes === undefined) throw new Error(`the addon packs no expression ${type}`);
+  const result: Record<string, number> = { type: typeCodes.code };
+  for (const name in kinds) {
+    const attribute = typeCodes.attributes.get(name);
+    if (attribute?.kind !== kinds[name]) throw new Error(`the addon packs ${type}.${name} as ${attribute?.kind ?? 'nothing'}, not ${kinds[name]}`);
+    result[name] = attribute.code;
+  }
+  return result as ExprCodes<A>;
+}
+
+/**
+ * The expressions packed at `offset` of `bytes` (a count, then each, as
+ * packExprs writes them) as the objects they were packed from.
+ */
+export function unpackExprs(bytes: Uint8Array, offset: number): NftExpr[] {
+  const { types, attributes } = binding.nftExprLayout;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = offset;
+  const u32 = () => {
+    at += 4;
+    return view.getUint32(at - 4, true);
+  };
+  // A copy, as plain as the bytes given to packExprs: `bytes` may be a Buffer, whose slices share its memory.
+  const slice = (length: number) => new Uint8Array(bytes.subarray(at, (at += length)));
+  const exprs: NftExpr[] = [];
+  for (let count = view.getUint16((at += 2) - 2, true); count > 0; count--) {
+    const e: NftExpr = { type: types[bytes[at++]!]! };
+    for (let attributeCount = bytes[at++]!; attributeCount > 0; attributeCount--) {
+      const { name, kind } = attributes[bytes[at++]!]!;
+      switch (kind) {
+        case 'u8': e[name] = bytes[at++]!; break;
+        case 'u32': e[name] = u32(); break;
+        case 's32': e[name] = u32() | 0; break;
+        case 'u64': e[name] = BigInt(u32()) | (BigInt(u32()) << 32n); break;
+        case 'string':
+        case 'xtName': e[name] = Buffer.from(slice(bytes[at++]!)).toString('utf8'); break;
+        case 'bytes':
+        case 'xtInfo': e[name] = slice(view.getUint16((at += 2) - 2, true)); break;
+      }
+    }
+    exprs.push(e);
+  }
+  return exprs;
 }
 
 /** The count of `exprs`, then each; a value that is not of its attribute's kind fails as `field[i].name`. */

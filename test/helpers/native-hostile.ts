@@ -11,12 +11,14 @@
  * are now and then cut short, bit-flipped, overwritten with huge counts or
  * replaced by random bytes. test/native-fuzz.test.ts feeds them to the addon.
  */
-import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE } from '../../src/native/iptc.js';
+import { ADDRTYPE_NEGATED, MATCH_CODE, NAT_FIELD, OP_CODE, PORT_FIELD, RULE_FIELD, TARGET_CODE, type NativeXtExtension } from '../../src/native/iptc.js';
 import { binding } from '../../src/native/binding.js';
 import { NATIVE_RULE_FIELD, NATIVE_RULE_OP, type NativeBatchMessage, type NativeExpr, type NativeExprAttrKind } from '../../src/native/nft.js';
 import { FAMILIES } from '../../src/family.js';
 import { PackedWriter } from '../../src/native/packed-writer.js';
 import { encodeIptnftRules } from '../../src/iptnft/encode.js';
+import type { PackedRuleBodies } from '../../src/nft/batch.js';
+import { unpackExprs } from '../../src/nft/pack.js';
 import { expr, match, REG_1, REG_2, statement, VERDICT } from '../../src/nft/index.js';
 
 /** Draws from a seeded stream of numbers in [0, 1) (test/reliability/hostile.ts's `random`). */
@@ -87,6 +89,30 @@ const NFT_CHAINS = ['in', 'c', 'nat', 'nosuch'];
 const NFT_SETS = ['ports', 'map', 'vmap', 'nosuch'];
 
 /** Expressions as the library writes them, to start from before mutating. */
+/** iptcXtExtensions' rules (NativeXtExtensions) as objects: each rule's matches and its target, by name, revision and info. */
+export function xtExtensionsOf(bytes: Uint8Array): { matches: NativeXtExtension[]; target?: NativeXtExtension }[] {
+  let at = 0;
+  const extension = (): NativeXtExtension => {
+    const name = Buffer.from(bytes.subarray(at + 1, (at += 1 + bytes[at]!))).toString('latin1');
+    const revision = bytes[at++]!;
+    const length = bytes[at]! | (bytes[at + 1]! << 8);
+    at += 2;
+    return { name, revision, info: bytes.slice(at, (at += length)) };
+  };
+  const rules: { matches: NativeXtExtension[]; target?: NativeXtExtension }[] = [];
+  while (at < bytes.length) {
+    const matches = Array.from({ length: bytes[at++]! }, extension);
+    rules.push(bytes[at++] === 1 ? { matches, target: extension() } : { matches });
+  }
+  if (at !== bytes.length) throw new Error(`extensions end at ${at}, past the ${bytes.length} bytes`);
+  return rules;
+}
+
+/** Each rule's expressions as the iptables-nft encoder packs them. */
+function encodedExprs(bodies: PackedRuleBodies): NativeExpr[][] {
+  return Array.from({ length: bodies.offsets.length - 1 }, (_, i) => unpackExprs(bodies.bytes, bodies.offsets[i]!));
+}
+
 const VALID_EXPRS: (() => NativeExpr[])[] = [
   () => match.iifname('fz0', { negate: true }),
   () => match.saddr('198.51.100.0/24'),
@@ -113,11 +139,11 @@ const VALID_EXPRS: (() => NativeExpr[])[] = [
   () => [{ type: 'meta', key: 3, sreg: REG_1 }],
   () => [{ type: 'range', sreg: REG_1, op: 0, from: Uint8Array.of(0, 1), to: Uint8Array.of(0, 9) }],
   // nft_compat matches and targets with the infos iptables-nft writes (src/iptnft).
-  () => encodeIptnftRules('ipv4', 'filter', [{ matches: [{ name: 'conntrack', states: ['ESTABLISHED'] }], target: { name: 'ACCEPT' } }])[0]!.exprs,
-  () => encodeIptnftRules('ipv6', 'filter', [{ protocol: 'sctp', matches: [{ name: 'sctp', destinationPort: 9 }], target: { name: 'DROP' } }])[0]!.exprs,
-  () => encodeIptnftRules('ipv4', 'filter', [{ matches: [{ name: 'comment', comment: 'fz' }, { name: 'addrtype', destinationType: 'LOCAL' }], target: { name: 'RETURN' } }])[0]!.exprs,
-  () => encodeIptnftRules('ipv4', 'nat', [{ protocol: 'tcp', target: { name: 'DNAT', toAddress: '192.0.2.2', toPort: 80 } }])[0]!.exprs,
-  () => encodeIptnftRules('ipv6', 'nat', [{ target: { name: 'MASQUERADE' } }])[0]!.exprs,
+  () => encodedExprs(encodeIptnftRules('ipv4', 'filter', [{ matches: [{ name: 'conntrack', states: ['ESTABLISHED'] }], target: { name: 'ACCEPT' } }]))[0]!,
+  () => encodedExprs(encodeIptnftRules('ipv6', 'filter', [{ protocol: 'sctp', matches: [{ name: 'sctp', destinationPort: 9 }], target: { name: 'DROP' } }]))[0]!,
+  () => encodedExprs(encodeIptnftRules('ipv4', 'filter', [{ matches: [{ name: 'comment', comment: 'fz' }, { name: 'addrtype', destinationType: 'LOCAL' }], target: { name: 'RETURN' } }]))[0]!,
+  () => encodedExprs(encodeIptnftRules('ipv4', 'nat', [{ protocol: 'tcp', target: { name: 'DNAT', toAddress: '192.0.2.2', toPort: 80 } }]))[0]!,
+  () => encodedExprs(encodeIptnftRules('ipv6', 'nat', [{ target: { name: 'MASQUERADE' } }]))[0]!,
 ];
 
 /** Every attribute each expression type takes, as the valid expressions above use them. */
@@ -597,7 +623,7 @@ const XT_ITEMS: { target: boolean; name: string; revision: number; info: Uint8Ar
       { target: { name: 'SNAT', toAddress: address } },
       { target: { name: 'MASQUERADE' } },
     ]),
-  ].flat().flatMap((rule) => rule.exprs)
+  ].flatMap(encodedExprs).flat()
     .filter((e) => e.type === 'match' || e.type === 'target')
     .map((e) => ({ target: e.type === 'target', name: e.name as string, revision: e.rev as number, info: e.info as Uint8Array }));
 });
