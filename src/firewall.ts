@@ -416,12 +416,25 @@ export class Firewall {
         this.namespace?.check();
         await this.take(group);
       } catch (error) {
+        // A call that failed as its namespace went away fails as every later call will: the namespace is gone
+        // (deleted during the call, its path may read for a moment as a file that is no namespace at all).
+        const reported = this.namespaceGone() ?? error;
         // Calls already settled (a group is settled call by call) ignore this.
-        for (const call of group) call.reject(error);
+        for (const call of group) call.reject(reported);
       }
     }
     this.draining = undefined;
     if (this.closed) this.closeBackends();
+  }
+
+  /** The error every call now meets when the path no longer names the namespace this Firewall opened. */
+  private namespaceGone(): unknown {
+    try {
+      this.namespace?.check();
+      return undefined;
+    } catch (gone) {
+      return gone;
+    }
   }
 
   private async take(group: QueuedCall[]): Promise<void> {
