@@ -3,7 +3,6 @@
  * messages (runs of inserts placed without walking past each other) and that
  * the rules land in the order the operations ask, as iptables-nft-save shows them.
  */
-import type { ExecutionContext } from 'ava';
 import type { IptcOperation } from '../src/iptc/operation.js';
 import type { IptRule } from '../src/iptc/rule.js';
 import { IptnftTables } from '../src/iptnft/table.js';
@@ -14,19 +13,21 @@ import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
 const accept = (address: string): IptRule => ({ source: `${address}/32`, target: { name: 'ACCEPT' } });
 const ruleAt = (i: number) => accept(`192.0.2.${i}`);
 
-/** The rule messages of each commit made in this process that adds to chain `chain`, as the batch describes them. */
-function spyCommits(t: ExecutionContext, chain: string): string[][] {
-  const seen: string[][] = [];
-  const original = NftConnection.prototype.commit;
-  NftConnection.prototype.commit = function (this: NftConnection, batch: NftBatch, options) {
-    const rules = Array.from({ length: batch.length }, (_, i) => batch.describe(i)!).filter((text) => text.includes(' rule '));
-    if (rules.some((text) => text.includes(` ${chain}`))) seen.push(rules);
-    return original.call(this, batch, options);
-  };
-  t.teardown(() => {
-    NftConnection.prototype.commit = original;
-  });
-  return seen;
+/**
+ * The rule messages of every commit made in this process, as the batch
+ * describes them: one spy for the file, installed once, so that no test's
+ * teardown drops it while another test still commits.
+ */
+const committed: string[][] = [];
+const originalCommit = NftConnection.prototype.commit;
+NftConnection.prototype.commit = function (this: NftConnection, batch: NftBatch, options) {
+  committed.push(Array.from({ length: batch.length }, (_, i) => batch.describe(i)!).filter((text) => text.includes(' rule ')));
+  return originalCommit.call(this, batch, options);
+};
+
+/** The commits since `from` (an index into `committed`) that add to chain `chain` (each test names its own). */
+function commitsTo(chain: string, from: number): string[][] {
+  return committed.slice(from).filter((rules) => rules.some((text) => text.includes(` ${chain}`)));
 }
 
 async function commit(tables: IptnftTables, operations: IptcOperation[]): Promise<void> {
@@ -47,7 +48,7 @@ kernelTest('iptnft commit: runs of inserts at the head, after a kept rule and at
   const connection = await NftConnection.open({ netns: ns.path });
   t.teardown(() => connection.close());
   const handle10 = (await connection.readTable('ip', 'filter')).rules.find((rule) => rule.chain === 'RUNS')!.handle;
-  const commits = spyCommits(t, 'RUNS');
+  const from = committed.length;
   await commit(tables, [
     ...[1, 2, 3].map((n, i): IptcOperation => ({ op: 'insert', chain: 'RUNS', index: i, rule: ruleAt(n) })),
     ...[11, 12].map((n, i): IptcOperation => ({ op: 'insert', chain: 'RUNS', index: 4 + i, rule: ruleAt(n) })),
@@ -58,7 +59,7 @@ kernelTest('iptnft commit: runs of inserts at the head, after a kept rule and at
   const head = 'insert rule in ip filter RUNS';
   const after10 = `add rule in ip filter RUNS after rule ${handle10}`;
   const end = 'add rule in ip filter RUNS';
-  t.deepEqual(commits, [[head, head, head, after10, after10, end, end]]);
+  t.deepEqual(commitsTo('RUNS', from), [[head, head, head, after10, after10, end, end]]);
 });
 
 kernelTest('iptnft commit: inserts next to a rule the same commit added go before the rule the kernel holds after them', async (t) => {
