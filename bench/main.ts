@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --reps=N]`: bridgewall against
+ * `npm run bench [-- --quick] [-- --reps=N] [-- --only=GROUP,…]`: bridgewall against
  * iptables-restore, nft -f and one process per rule, on the same content, in
  * throwaway network namespaces, in one run. Prints one JSON line per figure as
  * it is measured and a table at the end. Needs root.
@@ -400,34 +400,47 @@ async function memory(n: number): Promise<void> {
   record({ case: 'memory bridgewall nftables (node rss)', n, reps: 1, ...result });
 }
 
+/**
+ * `--only=GROUP,…` runs just those groups (to measure one path while working
+ * on it): nftables, nftables-floor, network, restart, range, iptables,
+ * iptables-nft, iptables-floor, restore, docker, nft, cli, fork, small, memory.
+ */
+const onlyArgument = process.argv.find((a) => a.startsWith('--only='));
+const ONLY = onlyArgument ? new Set(onlyArgument.slice(7).split(',')) : undefined;
+const wanted = (group: string): boolean => !ONLY || ONLY.has(group);
+
 async function main(): Promise<void> {
-  console.log(JSON.stringify({ loadavg: loadavg(), reps: REPS, quick }));
+  console.log(JSON.stringify({ loadavg: loadavg(), reps: REPS, quick, only: ONLY && [...ONLY] }));
   for (const n of SIZES) {
-    await bridgewall('nftables', n);
-    await nftablesFloorAndCold(n);
-    await nftablesPath('network', n);
-    await nftablesPath('restart', n);
+    if (wanted('nftables')) await bridgewall('nftables', n);
+    if (wanted('nftables-floor')) await nftablesFloorAndCold(n);
+    if (wanted('network')) await nftablesPath('network', n);
+    if (wanted('restart')) await nftablesPath('restart', n);
     // Port numbers run out above 65,535: the range case stops at 10,000.
-    if (n <= 10_000) await identityRangeCase(n);
-    await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
+    if (wanted('range') && n <= 10_000) await identityRangeCase(n);
+    if (wanted('iptables')) await bridgewall('iptables', n, n >= 100_000 ? 1 : REPS);
     // iptables-nft's bulk of 100,000 (300,000 rules) takes most of a minute: measured up to 10,000.
-    if (n <= 10_000) await bridgewall('iptables-nft', n);
-    await iptablesFloor(n);
+    if (wanted('iptables-nft') && n <= 10_000) await bridgewall('iptables-nft', n);
+    if (wanted('iptables-floor')) await iptablesFloor(n);
     const save = iptablesSave(n);
-    await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));
-    await tool('iptables-nft-restore --noflush', n, (ns) => ns.time(NFT_RESTORE, ['--noflush'], save));
-    await dockerOneMapping('legacy', n, save);
-    if (n <= 10_000) await dockerOneMapping('nft', n, save);
-    if (n <= 10_000) await iptablesNftOneMappingFloor(n, save);
-    const perRule = nftRulePerPort(n);
-    await tool('nft -f, one rule per port', n, (ns) => ns.time(NFT, ['-f', '-'], perRule));
-    const maps = await nftMapsScript(n);
-    await tool('nft -f, maps', n, (ns) => ns.time(NFT, ['-f', '-'], maps));
-    await cliCost(n);
+    if (wanted('restore')) {
+      await tool('iptables-legacy-restore --noflush', n, (ns) => ns.time(LEGACY_RESTORE, ['--noflush'], save));
+      await tool('iptables-nft-restore --noflush', n, (ns) => ns.time(NFT_RESTORE, ['--noflush'], save));
+    }
+    if (wanted('docker')) await dockerOneMapping('legacy', n, save);
+    if (wanted('docker') && n <= 10_000) await dockerOneMapping('nft', n, save);
+    if (wanted('iptables-floor') && n <= 10_000) await iptablesNftOneMappingFloor(n, save);
+    if (wanted('nft')) {
+      const perRule = nftRulePerPort(n);
+      await tool('nft -f, one rule per port', n, (ns) => ns.time(NFT, ['-f', '-'], perRule));
+      const maps = await nftMapsScript(n);
+      await tool('nft -f, maps', n, (ns) => ns.time(NFT, ['-f', '-'], maps));
+    }
+    if (wanted('cli')) await cliCost(n);
   }
-  await forkPerRule();
-  await manySmallCalls('nftables');
-  await memory(SIZES[SIZES.length - 1]!);
+  if (wanted('fork')) await forkPerRule();
+  if (wanted('small')) await manySmallCalls('nftables');
+  if (wanted('memory')) await memory(SIZES[SIZES.length - 1]!);
   console.log(`\n${table()}\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
