@@ -9,6 +9,9 @@ extern "C" {
 #include <libiptc/libip6tc.h>
 }
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstdint>
 
 namespace bridgewall::iptc {
@@ -31,6 +34,17 @@ struct NatTargetFormat {
 
 struct Ipv4 {
   using Entry = ipt_entry;
+  // The kernel's own interface to a table (what libiptc wraps), for the
+  // table image a transaction puts back.
+  using GetInfo = ipt_getinfo;
+  using GetEntries = ipt_get_entries;
+  using Replace = ipt_replace;
+  static constexpr int kSocketFamily = AF_INET;
+  static constexpr int kSocketLevel = IPPROTO_IP;
+  static constexpr int kGetInfo = IPT_SO_GET_INFO;
+  static constexpr int kGetEntries = IPT_SO_GET_ENTRIES;
+  static constexpr int kSetReplace = IPT_SO_SET_REPLACE;
+  static constexpr int kAddCounters = IPT_SO_SET_ADD_COUNTERS;
   static constexpr unsigned kAddressLength = 4;
   static auto& Header(Entry& entry) { return entry.ip; }
   static const auto& Header(const Entry& entry) { return entry.ip; }
@@ -80,6 +94,15 @@ struct Ipv4 {
 
 struct Ipv6 {
   using Entry = ip6t_entry;
+  using GetInfo = ip6t_getinfo;
+  using GetEntries = ip6t_get_entries;
+  using Replace = ip6t_replace;
+  static constexpr int kSocketFamily = AF_INET6;
+  static constexpr int kSocketLevel = IPPROTO_IPV6;
+  static constexpr int kGetInfo = IP6T_SO_GET_INFO;
+  static constexpr int kGetEntries = IP6T_SO_GET_ENTRIES;
+  static constexpr int kSetReplace = IP6T_SO_SET_REPLACE;
+  static constexpr int kAddCounters = IP6T_SO_SET_ADD_COUNTERS;
   static constexpr unsigned kAddressLength = 16;
   static auto& Header(Entry& entry) { return entry.ipv6; }
   static const auto& Header(const Entry& entry) { return entry.ipv6; }

@@ -14,6 +14,7 @@
 #include "iptc/family.h"
 #include "iptc/packed_dump.h"
 #include "iptc/packed_operations.h"
+#include "iptc/table_image.h"
 #include "iptc/xtables_lock.h"
 #include "netns.h"
 
@@ -176,11 +177,14 @@ void ClearNamePadding(const Header& header, uint8_t* to) {
 }
 
 // Clears in `raw`, a copy of the entry's next_offset bytes, its counters
-// (reported separately) and stale padding, so equal rules have equal bytes.
+// (reported separately), comefrom (the hooks the kernel found the rule
+// reachable from, filled in at commit) and stale padding, so equal rules
+// have equal bytes.
 template <typename Family>
 void ClearEntry(const typename Family::Entry& entry, uint8_t* raw) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
   std::memset(raw + offsetof(typename Family::Entry, counters), 0, sizeof(entry.counters));
+  std::memset(raw + offsetof(typename Family::Entry, comefrom), 0, sizeof(entry.comefrom));
   for (size_t offset = XT_ALIGN(sizeof(entry)); offset < entry.target_offset;) {
     const auto& match = *reinterpret_cast<const xt_entry_match*>(bytes + offset);
     if (match.u.match_size == 0) break;  // never from the kernel, but it would loop forever
@@ -316,27 +320,16 @@ PackedDump Read(const std::string& table) {
   return visitor.Finish();
 }
 
-// A copy of an entry read from the kernel that libiptc can append again: in
-// what it reads, standard verdicts and jumps are offsets under an empty target
-// name, and appending needs the verdict or chain by name instead.
-template <typename Family>
-std::vector<uint8_t> NamedTargetCopy(const typename Family::Entry& entry, xtc_handle* handle) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
-  std::vector<uint8_t> copy(bytes, bytes + entry.next_offset);
-  auto* target = reinterpret_cast<xt_entry_target*>(copy.data() + entry.target_offset);
-  if (target->u.user.name[0] == '\0') {
-    std::strncpy(target->u.user.name, Family::GetTarget(&entry, handle), sizeof(target->u.user.name) - 1);
-  }
-  return copy;
-}
-
 // One table of a transaction: its snapshot with every operation applied, and
-// (unless it commits last) an untouched snapshot to put it back with.
+// (unless it commits last) its image as read, to put it back with.
 class PreparedTable {
  public:
   virtual ~PreparedTable() = default;
   // 0 or the errno of the failed commit.
   virtual int Commit() = 0;
+  // What a read of the table gives after Commit().
+  virtual std::string CommittedFingerprint() = 0;
+  // Puts back the table as it was before Commit(); 0 or the errno.
   virtual int RollBack() = 0;
   virtual std::string StrError(int errnum) const = 0;
   virtual const std::string& table() const = 0;
@@ -362,49 +355,23 @@ class PreparedTableOf : public PreparedTable {
   }
 
   int Commit() override { return ErrnoUnless(Family::Commit(changed_.get())); }
+  // After the commit libiptc's handle holds the entries as it compiled them,
+  // jumps at their new offsets: what a read of the table now gives, but
+  // comefrom, which the kernel fills in and fingerprints leave out. So the
+  // caller can check its next commit against the table as committed without
+  // reading it back. (Where a kernel changed more of what it was given,
+  // the next commit would fail with ERESTART and its caller read afresh: slower,
+  // never wrong.)
+  std::string CommittedFingerprint() override { return FingerprintOf<Family>(changed_.get()); }
 
-  // The kernel refuses to replace a table with a snapshot of an older
-  // version of it (the rule count must match, EAGAIN), so the committed table
-  // is read again and rebuilt into the original: every chain emptied, chains
-  // the original lacks deleted, then its chains, policies and rules put back.
-  int RollBack() override {
-    Snapshot<Family> current(table_);
-    xtc_handle* now = current.get();
-    xtc_handle* was = original_->get();
-    std::vector<std::string> chains;
-    for (const char* name = Family::FirstChain(now); name != nullptr; name = Family::NextChain(now)) chains.emplace_back(name);
-    for (const std::string& name : chains) {
-      if (!Family::FlushEntries(name.c_str(), now)) return errno;
-    }
-    for (const std::string& name : chains) {
-      if (!Family::IsBuiltin(name.c_str(), now) && !Family::IsChain(name.c_str(), was) &&
-          !Family::DeleteChain(name.c_str(), now)) {
-        return errno;
-      }
-    }
-    for (const char* name = Family::FirstChain(was); name != nullptr; name = Family::NextChain(was)) {
-      if (!Family::IsChain(name, now) && !Family::CreateChain(name, now)) return errno;
-    }
-    for (const char* name = Family::FirstChain(was); name != nullptr; name = Family::NextChain(was)) {
-      if (Family::IsBuiltin(name, was)) {
-        xt_counters counters{};
-        std::string policy = Family::GetPolicy(name, &counters, was);
-        if (!Family::SetPolicy(name, policy.c_str(), &counters, now)) return errno;
-      }
-      for (const auto* entry = Family::FirstRule(name, was); entry != nullptr; entry = Family::NextRule(entry, was)) {
-        std::vector<uint8_t> copy = NamedTargetCopy<Family>(*entry, was);
-        if (!Family::AppendEntry(name, AsEntry<Family>(copy), now)) return errno;
-      }
-    }
-    return ErrnoUnless(Family::Commit(now));
-  }
+  int RollBack() override { return original_->PutBack(); }
 
   std::string StrError(int errnum) const override { return Family::StrError(errnum); }
   const std::string& table() const override { return table_; }
 
  private:
   std::string table_;
-  std::optional<Snapshot<Family>> original_;
+  std::optional<TableImage<Family>> original_;
   Snapshot<Family> changed_;
 };
 
@@ -416,15 +383,6 @@ std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCurso
 }
 
 const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
-
-// The fingerprint a read of the committed table now gives, taken under the
-// same lock as the commit, so that the caller can hold the table as committed
-// and check its next commit against it without reading it back.
-template <typename Family>
-std::string CommittedFingerprint(const std::string& table) {
-  Snapshot<Family> committed(table);
-  return FingerprintOf<Family>(committed.get());
-}
 
 std::vector<std::string> Transact(const Transaction& transaction) {
   std::vector<std::unique_ptr<PreparedTable>> prepared;
@@ -443,16 +401,13 @@ std::vector<std::string> Transact(const Transaction& transaction) {
     for (size_t j = i; j-- > 0;) {
       if (int rollback_errnum = prepared[j]->RollBack(); rollback_errnum != 0) {
         message += "; putting back table " + prepared[j]->table() + " also failed (" +
-                   prepared[j]->StrError(rollback_errnum) + "), so it keeps the new rules";
+                   std::strerror(rollback_errnum) + "), so it keeps the new rules";
       }
     }
     Fail(errnum, "iptc.commit", message);
   }
   std::vector<std::string> fingerprints;
-  for (const TableChange& change : transaction.tables) {
-    fingerprints.push_back(change.ip_version == IpVersion::kIpv4 ? CommittedFingerprint<Ipv4>(change.table)
-                                                                 : CommittedFingerprint<Ipv6>(change.table));
-  }
+  for (const auto& table : prepared) fingerprints.push_back(table->CommittedFingerprint());
   return fingerprints;
 }
 }  // namespace

@@ -17,7 +17,8 @@ namespace bridgewall::iptc {
 // applies every operation, and only then commits the tables one by one. libiptc commits one table at a time, so
 // when a later commit fails, the tables already committed are put back from
 // snapshots taken under the same lock. A failing operation fails with its
-// index counted across all tables; nothing is committed then.
+// index counted across all tables; nothing is committed then. Returns each
+// table's fingerprint as committed (what a read of it now gives).
 std::vector<std::string> RunTransaction(const Transaction& transaction, int netns_fd);
 
 // The tables that exist in the namespace (the kernel's ip_tables_names or
