@@ -321,15 +321,19 @@ PackedDump Read(const std::string& table) {
 }
 
 // One table of a transaction: its snapshot with every operation applied, and
-// (unless it commits last) its image as read, to put it back with.
+// (unless it commits last) the table as read, to put it back with.
 class PreparedTable {
  public:
   virtual ~PreparedTable() = default;
+  // The size of the table's rules as changed.
+  virtual size_t EntryBytes() = 0;
+  // Reads the table as the kernel holds it, for RollBack().
+  virtual void KeepOriginal() = 0;
   // 0 or the errno of the failed commit.
   virtual int Commit() = 0;
   // What a read of the table gives after Commit().
   virtual std::string CommittedFingerprint() = 0;
-  // Puts back the table as it was before Commit(); 0 or the errno.
+  // Puts back the table as KeepOriginal() read it; 0 or the errno.
   virtual int RollBack() = 0;
   virtual std::string StrError(int errnum) const = 0;
   virtual const std::string& table() const = 0;
@@ -339,9 +343,8 @@ template <typename Family>
 class PreparedTableOf : public PreparedTable {
  public:
   // `first_index`: the transaction-wide index of this table's first operation.
-  PreparedTableOf(const TableChange& change, OperationCursor& operations, bool keep_original)
+  PreparedTableOf(const TableChange& change, OperationCursor& operations)
       : table_(change.table), changed_(change.table) {
-    if (keep_original) original_.emplace(change.table);
     if (change.expected_fingerprint && FingerprintOf<Family>(changed_.get()) != *change.expected_fingerprint) {
       Fail(ERESTART, "iptc.transaction",
            "table " + change.table + " changed since it was read; read it again and recompute the changes");
@@ -354,6 +357,12 @@ class PreparedTableOf : public PreparedTable {
     }
   }
 
+  size_t EntryBytes() override {
+    SizeVisitor<Family> size;
+    Walk<Family>(changed_.get(), size);
+    return size.entry_bytes;
+  }
+  void KeepOriginal() override { original_.emplace(table_); }
   int Commit() override { return ErrnoUnless(Family::Commit(changed_.get())); }
   // After the commit libiptc's handle holds the entries as it compiled them,
   // jumps at their new offsets: what a read of the table now gives, but
@@ -375,11 +384,27 @@ class PreparedTableOf : public PreparedTable {
   Snapshot<Family> changed_;
 };
 
-std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCursor& operations, bool keep_original) {
-  if (change.ip_version == IpVersion::kIpv4) {
-    return std::make_unique<PreparedTableOf<Ipv4>>(change, operations, keep_original);
+std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCursor& operations) {
+  if (change.ip_version == IpVersion::kIpv4) return std::make_unique<PreparedTableOf<Ipv4>>(change, operations);
+  return std::make_unique<PreparedTableOf<Ipv6>>(change, operations);
+}
+
+// The order to commit the tables in: as given, but the largest last, since
+// every table committed before another is read once more to be put back if a
+// later commit fails (at 10,000 mappings nat is twice the size of filter).
+std::vector<size_t> CommitOrder(const std::vector<std::unique_ptr<PreparedTable>>& prepared) {
+  std::vector<size_t> order;
+  size_t largest = 0;
+  size_t largest_bytes = 0;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    size_t bytes = prepared[i]->EntryBytes();
+    if (bytes > largest_bytes) largest = i, largest_bytes = bytes;
   }
-  return std::make_unique<PreparedTableOf<Ipv6>>(change, operations, keep_original);
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (i != largest) order.push_back(i);
+  }
+  if (!prepared.empty()) order.push_back(largest);
+  return order;
 }
 
 const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
@@ -389,18 +414,21 @@ std::vector<std::string> Transact(const Transaction& transaction) {
   long first_index = 0;
   for (size_t i = 0; i < transaction.tables.size(); ++i) {
     OperationCursor operations(transaction.tables[i], i, first_index);
-    prepared.push_back(Prepare(transaction.tables[i], operations, i + 1 < transaction.tables.size()));
+    prepared.push_back(Prepare(transaction.tables[i], operations));
     first_index = operations.end_index();
   }
-  for (size_t i = 0; i < prepared.size(); ++i) {
+  std::vector<size_t> order = CommitOrder(prepared);
+  for (size_t k = 0; k + 1 < order.size(); ++k) prepared[order[k]]->KeepOriginal();
+  for (size_t k = 0; k < order.size(); ++k) {
+    size_t i = order[k];
     int errnum = prepared[i]->Commit();
     if (errnum == 0) continue;
     const TableChange& change = transaction.tables[i];
     std::string message = "cannot commit " + std::string(FamilyName(change.ip_version)) + " table " + change.table +
                           ": " + prepared[i]->StrError(errnum);
-    for (size_t j = i; j-- > 0;) {
-      if (int rollback_errnum = prepared[j]->RollBack(); rollback_errnum != 0) {
-        message += "; putting back table " + prepared[j]->table() + " also failed (" +
+    for (size_t j = k; j-- > 0;) {
+      if (int rollback_errnum = prepared[order[j]]->RollBack(); rollback_errnum != 0) {
+        message += "; putting back table " + prepared[order[j]]->table() + " also failed (" +
                    std::strerror(rollback_errnum) + "), so it keeps the new rules";
       }
     }

@@ -14,9 +14,10 @@ namespace bridgewall::iptc {
 // anything else happens. Then, under the xtables lock, inside the namespace
 // `netns_fd` (-1 for the calling thread's): takes a snapshot of every table,
 // refuses with ERESTART when one no longer has its expected fingerprint,
-// applies every operation, and only then commits the tables one by one. libiptc commits one table at a time, so
-// when a later commit fails, the tables already committed are put back from
-// snapshots taken under the same lock. A failing operation fails with its
+// applies every operation, and only then commits the tables one by one (the
+// largest last). libiptc commits one table at a time, so when a later commit
+// fails, the tables already committed are put back from their images read
+// under the same lock. A failing operation fails with its
 // index counted across all tables; nothing is committed then. Returns each
 // table's fingerprint as committed (what a read of it now gives).
 std::vector<std::string> RunTransaction(const Transaction& transaction, int netns_fd);
