@@ -155,19 +155,20 @@ async function dockerOneMapping(flavour: 'legacy' | 'nft', n: number, save: stri
 }
 
 /**
- * The floor of one iptables-nft mapping while n are published: its three
- * rules, planned beforehand, added to the tables and deleted again by
- * IptnftTables' commit alone (the three rules encoded, one kernel
- * transaction, which prepares each chain it changes anew).
+ * The floor of one mapping while n are published, per iptables flavour: its
+ * three rules, planned beforehand, added to the tables and deleted again by
+ * the flavour's commit alone (legacy: the libiptc transaction, which reads
+ * and replaces nat and filter whole; iptables-nft: the three rules encoded,
+ * one kernel transaction, which prepares each chain it changes anew).
  */
-async function iptablesNftOneMappingFloor(n: number, save: string): Promise<void> {
+async function oneMappingFloor(flavour: 'legacy' | 'nft', n: number, save: string): Promise<void> {
   const rules = extraMappingRules();
   const added: number[] = [];
   const deleted: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
     await withNetns(async (ns) => {
-      ns.time(NFT_RESTORE, ['--noflush'], save);
-      const tables = await IptnftTables.open({ netns: ns.path });
+      ns.time(flavour === 'legacy' ? LEGACY_RESTORE : NFT_RESTORE, ['--noflush'], save);
+      const tables = flavour === 'legacy' ? await IptcTable.open({ netns: ns.path }) : await IptnftTables.open({ netns: ns.path });
       try {
         for (let pair = 0; pair < 3; pair++) {
           const changes = async (operations: (table: IptTableName, chains: readonly IptChain[]) => IptcOperation[]) => {
@@ -192,8 +193,36 @@ async function iptablesNftOneMappingFloor(n: number, save: string): Promise<void
       }
     });
   }
-  record({ case: 'incremental publish iptables-nft floor: the three rules committed alone', n, ms: median(added), reps: REPS });
-  record({ case: 'incremental unpublish iptables-nft floor: the three rules deleted alone', n, ms: median(deleted), reps: REPS });
+  const name = flavour === 'legacy' ? 'iptables' : 'iptables-nft';
+  record({ case: `incremental publish ${name} floor: the three rules committed alone`, n, ms: median(added), reps: REPS });
+  record({ case: `incremental unpublish ${name} floor: the three rules deleted alone`, n, ms: median(deleted), reps: REPS });
+}
+
+/**
+ * The kernel's floor of one legacy mapping while n are published: x_tables
+ * replaces tables whole, so adding or deleting a mapping's rules costs at
+ * least reading nat and filter and replacing each, here done with nothing
+ * else by a small C program (bench/floor/replace-tables.c, built on first
+ * use), each table replaced with what it read, timed by its own clock.
+ */
+async function legacyKernelFloor(n: number, save: string): Promise<void> {
+  const program = replaceTablesProgram();
+  const samples = await repeat(REPS, () => withNetns(async (ns) => {
+    ns.time(LEGACY_RESTORE, ['--noflush'], save);
+    return Number(ns.output(program, ['5', 'nat', 'filter']));
+  }));
+  record({ case: 'incremental iptables kernel floor: nat and filter read and replaced as they are (C)', n, ms: median(samples), reps: REPS });
+}
+
+let replaceTables: string | undefined;
+function replaceTablesProgram(): string {
+  if (replaceTables === undefined) {
+    const directory = mkdtempSync(join(tmpdir(), 'bwbench-c-'));
+    replaceTables = join(directory, 'replace-tables');
+    execFileSync('cc', ['-O2', '-o', replaceTables, `${__dirname}/../../bench/floor/replace-tables.c`]);
+    process.on('exit', () => rmSync(directory, { recursive: true, force: true }));
+  }
+  return replaceTables;
 }
 
 async function tool(name: string, n: number, run: (ns: BenchNetns) => number): Promise<void> {
@@ -429,7 +458,9 @@ async function main(): Promise<void> {
     }
     if (wanted('docker')) await dockerOneMapping('legacy', n, save);
     if (wanted('docker') && n <= 10_000) await dockerOneMapping('nft', n, save);
-    if (wanted('iptables-floor') && n <= 10_000) await iptablesNftOneMappingFloor(n, save);
+    if (wanted('iptables-floor')) await oneMappingFloor('legacy', n, save);
+    if (wanted('iptables-floor')) await legacyKernelFloor(n, save);
+    if (wanted('iptables-floor') && n <= 10_000) await oneMappingFloor('nft', n, save);
     if (wanted('nft')) {
       const perRule = nftRulePerPort(n);
       await tool('nft -f, one rule per port', n, (ns) => ns.time(NFT, ['-f', '-'], perRule));

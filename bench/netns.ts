@@ -12,6 +12,8 @@ export interface BenchNetns {
   readonly path: string;
   /** Runs a tool inside the namespace, feeding it `input`; returns the wall time in ms (process start included). */
   time(tool: string, args: readonly string[], input?: string): number;
+  /** Runs a tool inside the namespace; returns what it printed. */
+  output(tool: string, args: readonly string[]): string;
 }
 
 /** Runs `work` in a fresh namespace, forwarding on as on a Docker host, and deletes the namespace afterwards, whatever happens. */
@@ -19,17 +21,21 @@ export async function withNetns<T>(work: (ns: BenchNetns) => Promise<T>): Promis
   const sandbox = new Sandbox('bwbench');
   try {
     const { path } = await sandbox.add();
+    const run = (tool: string, args: readonly string[], input?: string) => {
+      const result = spawnSync('/usr/bin/nsenter', [`--net=${path}`, tool, ...args], {
+        input: input ?? '', maxBuffer: 1 << 30, encoding: 'utf8', timeout: 600_000,
+      });
+      if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${result.status}): ${result.stderr || result.error}`);
+      return result.stdout;
+    };
     return await work({
       path,
       time(tool, args, input) {
         const start = performance.now();
-        const result = spawnSync('/usr/bin/nsenter', [`--net=${path}`, tool, ...args], {
-          input: input ?? '', maxBuffer: 1 << 30, encoding: 'utf8', timeout: 600_000,
-        });
-        const ms = performance.now() - start;
-        if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${result.status}): ${result.stderr || result.error}`);
-        return ms;
+        run(tool, args, input);
+        return performance.now() - start;
       },
+      output: run,
     });
   } finally {
     sandbox.remove();
