@@ -131,7 +131,12 @@ export function portPathChanges(
 
   const text = (rule: IptRule) => ruleText(family, rule);
   const key = (rule: RuleChange) => `${rule.table} ${rule.chain}`;
-  const keptTexts = new Set(change.kept.flatMap((binding) => bindingRules(network, binding)).map((rule) => text(rule.rule)));
+  // A kept binding shares a rule with a changed one only on the same protocol and host or container port (every
+  // rule of a binding names one of the two): only those kept bindings' rules are made, not the endpoint's thousands.
+  const sharing = (binding: PortBindingModel) => [`${binding.proto} ${binding.hostPort}>`, `${binding.proto} >${binding.containerPort}`];
+  const changedPorts = new Set([...change.removed, ...added].flatMap(sharing));
+  const keptTexts = new Set(change.kept.filter((binding) => sharing(binding).some((port) => changedPorts.has(port)))
+    .flatMap((binding) => bindingRules(network, binding)).map((rule) => text(rule.rule)));
   const removedRules = change.removed.flatMap((binding) => bindingRules(network, binding));
   const addedByBinding = [...added].sort(compareBindings).map((binding) => ({ binding, rules: bindingRules(network, binding) }));
   const changeAdds = new Set(addedByBinding.flatMap(({ rules }) => rules.map((rule) => text(rule.rule))));
