@@ -195,7 +195,8 @@ void ClearEntry(const typename Family::Entry& entry, uint8_t* raw) {
 }
 
 // A 64-bit hash of what identifies a table: chain names, kinds and
-// policies, and every rule's bytes without counters. Eight bytes a step (a
+// policies, and every rule's bytes without counters. Eight bytes a step, in
+// four lanes that take turns so that the processor works on four at once (a
 // table of 100,000 mappings is about 60 MB of entries, hashed for every
 // transaction and read); it detects change, it resists no adversary.
 class Fingerprint {
@@ -203,11 +204,18 @@ class Fingerprint {
   void Add(const void* data, size_t size) {
     const auto* bytes = static_cast<const uint8_t*>(data);
     size_t i = 0;
-    for (; i + sizeof(uint64_t) <= size; i += sizeof(uint64_t)) {
-      uint64_t word;
-      std::memcpy(&word, bytes + i, sizeof(word));
-      Mix(word);
+    for (; lane_ != 0 && i + sizeof(uint64_t) <= size; i += sizeof(uint64_t)) Mix(Word(bytes + i));
+    if (lane_ == 0) {
+      uint64_t a = lanes_[0], b = lanes_[1], c = lanes_[2], d = lanes_[3];
+      for (; i + 4 * sizeof(uint64_t) <= size; i += 4 * sizeof(uint64_t)) {
+        a = Step(a, Word(bytes + i));
+        b = Step(b, Word(bytes + i + 8));
+        c = Step(c, Word(bytes + i + 16));
+        d = Step(d, Word(bytes + i + 24));
+      }
+      lanes_[0] = a, lanes_[1] = b, lanes_[2] = c, lanes_[3] = d;
     }
+    for (; i + sizeof(uint64_t) <= size; i += sizeof(uint64_t)) Mix(Word(bytes + i));
     for (; i < size; ++i) Mix(bytes[i]);
   }
   // `policy`: null for a user chain.
@@ -218,15 +226,28 @@ class Fingerprint {
   // The end of a chain, so rules cannot move between chains unseen.
   void EndChain() { Add("", 1); }
   std::string Hex() const {
+    uint64_t hash = lanes_[0];
+    for (size_t lane = 1; lane < kLanes; ++lane) hash = Step(hash, lanes_[lane]);
     char text[17];
-    std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash_));
+    std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));
     return text;
   }
 
  private:
-  void Mix(uint64_t value) { hash_ = (((hash_ << 5) | (hash_ >> 59)) ^ value) * 0x9E3779B97F4A7C15ULL; }
+  static constexpr size_t kLanes = 4;
+  static uint64_t Word(const uint8_t* bytes) {
+    uint64_t word;
+    std::memcpy(&word, bytes, sizeof(word));
+    return word;
+  }
+  static uint64_t Step(uint64_t hash, uint64_t value) { return (((hash << 5) | (hash >> 59)) ^ value) * 0x9E3779B97F4A7C15ULL; }
+  void Mix(uint64_t value) {
+    lanes_[lane_] = Step(lanes_[lane_], value);
+    lane_ = (lane_ + 1) % kLanes;
+  }
 
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
+  uint64_t lanes_[kLanes] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL, 0x9ce484222325cbf2ULL, 0x2325cbf29ce48422ULL};
+  size_t lane_ = 0;
 };
 
 // Shows `visitor` every chain of the table in kernel order: Chain(name,
