@@ -173,3 +173,29 @@ for (const flavour of IPTABLES_FLAVOURS) {
     t.notRegex(saved, /--dport 7100 -j DNAT --to-destination 198\.18\.1\.2:80\n/);
   });
 }
+
+kernelTest('iptables: port calls next to foreign rules whose extensions keep kernel state read nothing back (the commit fingerprints the tables as the kernel now holds them)', async (t) => {
+  const ns = await createNetns(t, 'pf');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(spec('iptables'));
+  // Outside the port chains, so the port path stays open; each extension's kernel half fills in state of its own.
+  for (const rule of [
+    ['-t', 'filter', '-A', 'INPUT', '-m', 'limit', '--limit', '5/min', '-j', 'LOG'],
+    ['-t', 'filter', '-A', 'INPUT', '-m', 'hashlimit', '--hashlimit-name', 'pf', '--hashlimit-above', '10/sec', '-j', 'DROP'],
+    ['-t', 'filter', '-A', 'INPUT', '-m', 'recent', '--name', 'pf', '--set'],
+    ['-t', 'filter', '-A', 'INPUT', '-m', 'connlimit', '--connlimit-above', '10', '-j', 'DROP'],
+    ['-t', 'filter', '-A', 'INPUT', '-m', 'quota', '--quota', '1000', '-j', 'ACCEPT'],
+    ['-t', 'nat', '-I', 'PREROUTING', '-m', 'statistic', '--mode', 'nth', '--every', '3', '--packet', '0', '-j', 'RETURN'],
+    ['-t', 'raw', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '21', '-j', 'CT', '--helper', 'ftp'],
+  ]) await ns.run('iptables-legacy', '-w', ...rule);
+  // The first call reads back (someone else committed since), each one after it none: a loopback-bound port changes raw too.
+  await firewall.addPorts('br-pa', ENDPOINTS.a3, [port(80, 7300)]);
+  const before = readsIn(ns);
+  for (let pair = 0; pair < 3; pair++) {
+    await firewall.addPorts('br-pa', ENDPOINTS.a1, [port(81, 7301, 'tcp', '127.0.0.1')]);
+    await firewall.removePorts('br-pa', ENDPOINTS.a1, [port(81, 7301, 'tcp', '127.0.0.1')]);
+  }
+  t.is(readsIn(ns), before);
+  await assertKernelIsCurrentSpec(t, ns, firewall, 'after the calls');
+});
