@@ -273,3 +273,24 @@ for (const { title, operations, field } of INVALID) {
     t.regex(error.message, /Expected .+ for .+ but received /);
   });
 }
+
+kernelTest('a table the kernel refuses at commit puts back the tables committed before it, rules and counters', async (t) => {
+  const { netns, table } = await openIn(t, 'putback');
+  await netns.run('iptables-legacy', '-w', '-A', 'INPUT', '-c', '5', '300', '-s', '192.0.2.1/32', '-j', 'ACCEPT');
+  await table.read('ipv6', 'nat');
+  const save = async () => (await netns.run('iptables-legacy-save', '-c', '-t', 'filter')).replace(/^#.*\n/gm, '');
+  const before = await save();
+  t.regex(before, /\[5:300\] -A INPUT -s 192\.0\.2\.1\/32 -j ACCEPT/);
+  // The IPv6 nat table changes most, so it commits last: the kernel refuses it (DNAT is not for POSTROUTING) after IPv4 filter is in.
+  const filler = Array.from({ length: 50 }, (_, i): IptcOperation => ({ op: 'append', chain: 'BIG', rule: accept(1000 + i) }));
+  const error = await t.throwsAsync(table.commit([
+    { family: 'ipv4', table: 'filter', operations: [{ op: 'newChain', chain: 'NEW' }, { op: 'flushChain', chain: 'INPUT' }] },
+    { family: 'ipv6', table: 'nat', operations: [{ op: 'newChain', chain: 'BIG' }, ...filler,
+      { op: 'append', chain: 'POSTROUTING', rule: { target: { name: 'DNAT', toAddress: '2001:db8::9' } } }] },
+  ]), { instanceOf: NetfilterError });
+  t.is(error.operation, 'iptc.commit');
+  t.is(error.code, 'EINVAL');
+  t.regex(error.message, /cannot commit ipv6 table nat/);
+  t.notRegex(error.message, /putting back/);
+  t.is(await save(), before);
+});
