@@ -82,11 +82,12 @@ export class PortLedger {
 
   /**
    * Takes the host ports of `port` on `families`; `field` names the new
-   * port (its `.hostPort` is named in the error) when another port spec already holds one
-   * (an address holds a port once, and every address overlaps every address).
+   * port, or with `index` the list holding it at that index (its `.hostPort`
+   * is named in the error), when another port spec already holds one (an
+   * address holds a port once, and every address overlaps every address).
    * Nothing is taken when it throws.
    */
-  claim(port: PortSpec, families: readonly Family[], field: string): void {
+  claim(port: PortSpec, families: readonly Family[], field: string, index?: number): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
     const address = this.numberOf(port);
@@ -94,7 +95,7 @@ export class PortLedger {
       const taken = this.firstTaken(port.proto, family, hostPort, address);
       if (taken !== undefined) {
         this.count(port, 0);
-        field = `${field}.hostPort`;
+        field = `${index === undefined ? field : `${field}[${index}]`}.hostPort`;
         const where = port.hostIp ?? 'every address';
         throw new ValidationError(field,
           `Expected a host port that is not published yet for ${field} but ${port.proto} port ${taken} on ${where} (${family}) ` +
