@@ -235,11 +235,7 @@ export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: Fam
 export function bindingsOf(
   ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
 ): PortBindingModel[] {
-  const bindings: PortBindingModel[] = [];
-  // Internal networks have no way in, so Docker programs nothing for their ports.
-  if (network.internal) return bindings;
-  for (const port of ports) pushBindings(bindings, port, containerAddress, network, hairpin, wholeRanges);
-  return withoutRepeats(bindings.sort(compareBindings));
+  return withoutRepeats([...eachBinding(ports, containerAddress, network, hairpin, wholeRanges)].sort(compareBindings));
 }
 
 /**
@@ -266,29 +262,20 @@ function withoutRepeats(sorted: readonly PortBindingModel[]): PortBindingModel[]
 export function* eachBinding(
   ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
 ): Generator<PortBindingModel> {
+  // Internal networks have no way in, so Docker programs nothing for their ports.
   if (network.internal) return;
-  const bindings: PortBindingModel[] = [];
   for (const port of ports) {
-    bindings.length = 0;
-    pushBindings(bindings, port, containerAddress, network, hairpin, wholeRanges);
-    yield* bindings;
-  }
-}
-
-/** Appends the port's bindings in the network's family (none on a network that is internal: the callers skip those). */
-function pushBindings(
-  bindings: PortBindingModel[], port: PortSpec, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
-): void {
-  const hostAddress = hostAddressIn(port, network.family);
-  if (hostAddress === null) return;
-  // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
-  const loopback = port.hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true;
-  if (wholeRanges && isIdentityRange(port)) {
-    bindings.push(buildBinding(port, 0, containerAddress, hostAddress, loopback, network, hairpin, port.containerPort.last));
-    return;
-  }
-  for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {
-    bindings.push(buildBinding(port, offset, containerAddress, hostAddress, loopback, network, hairpin));
+    const hostAddress = hostAddressIn(port, network.family);
+    if (hostAddress === null) continue;
+    // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
+    const loopback = port.hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true;
+    if (wholeRanges && isIdentityRange(port)) {
+      yield buildBinding(port, 0, containerAddress, hostAddress, loopback, network, hairpin, port.containerPort.last);
+      continue;
+    }
+    for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {
+      yield buildBinding(port, offset, containerAddress, hostAddress, loopback, network, hairpin);
+    }
   }
 }
 
