@@ -140,7 +140,8 @@ function joinRuns(filters: readonly ConntrackFilter[]): ConntrackFilter[] {
   for (const filter of filters) {
     const previous = joined[joined.length - 1];
     if (previous !== undefined && continues(previous, filter)) {
-      joined[joined.length - 1] = { ...previous, origDstPorts: { first: previous.origDstPorts.first, last: filter.origDstPorts.last } };
+      // Extended in place: every filter here was made for this list, and a copy per port joined cost a first apply of 10,000 ports 10,000 copies.
+      previous.origDstPorts = { first: previous.origDstPorts.first, last: filter.origDstPorts.last };
     } else {
       joined.push(filter);
     }
@@ -316,14 +317,12 @@ function portFilter(family: Family, side: EndpointSide, port: PortSpec, isPublis
 function published(
   family: Family, proto: PortProtocol, hostAddress: string | undefined, hostPorts: PortRange, containerAddress: string, containerPort: number,
 ): ConntrackFilter {
-  return {
-    family,
-    proto,
-    origDstPorts: hostPorts,
-    ...(hostAddress === undefined ? {} : { origDst: hostAddress }),
-    replySrc: { address: containerAddress, port: containerPort, negated: true },
-    dstTranslated: proto !== 'udp',
-  };
+  const replySrc = { address: containerAddress, port: containerPort, negated: true };
+  const dstTranslated = proto !== 'udp';
+  // Two literals, not a spread: this runs once per port published by a first apply.
+  return hostAddress === undefined
+    ? { family, proto, origDstPorts: hostPorts, replySrc, dstTranslated }
+    : { family, proto, origDstPorts: hostPorts, origDst: hostAddress, replySrc, dstTranslated };
 }
 
 /** Entries the bindings' rules made: answered by their container ports; without host ports, addressed straight to them. */

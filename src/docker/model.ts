@@ -235,10 +235,23 @@ export function networkModelOf(spec: Omit<NetworkView, 'endpoints'>, family: Fam
 export function bindingsOf(
   ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
 ): PortBindingModel[] {
-  const bindings = new Map<string, PortBindingModel>();
-  // The same binding listed twice is one binding, as its rules would be.
-  for (const binding of eachBinding(ports, containerAddress, network, hairpin, wholeRanges)) bindings.set(binding.key, binding);
-  return [...bindings.values()].sort(compareBindings);
+  return withoutRepeats([...eachBinding(ports, containerAddress, network, hairpin, wholeRanges)].sort(compareBindings));
+}
+
+/**
+ * The same binding listed twice is one binding, as its rules would be. Equal
+ * bindings compare equal, so after the (stable) sort each repeat follows its
+ * first listing within a run that compares equal: only there are keys
+ * spelled out, and a bulk of distinct ports builds none.
+ */
+function withoutRepeats(sorted: readonly PortBindingModel[]): PortBindingModel[] {
+  const unique: PortBindingModel[] = [];
+  for (const binding of sorted) {
+    let repeat = false;
+    for (let i = unique.length - 1; i >= 0 && !repeat && compareBindings(unique[i]!, binding) === 0; i--) repeat = unique[i]!.key === binding.key;
+    if (!repeat) unique.push(binding);
+  }
+  return unique;
 }
 
 /**
@@ -254,12 +267,14 @@ export function* eachBinding(
   for (const port of ports) {
     const hostAddress = hostAddressIn(port, network.family);
     if (hostAddress === null) continue;
+    // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
+    const loopback = port.hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true;
     if (wholeRanges && isIdentityRange(port)) {
-      yield buildBinding(port, 0, containerAddress, hostAddress, network, hairpin, port.containerPort.last);
+      yield buildBinding(port, 0, containerAddress, hostAddress, loopback, network, hairpin, port.containerPort.last);
       continue;
     }
     for (let offset = 0; offset <= port.containerPort.last - port.containerPort.first; offset++) {
-      yield buildBinding(port, offset, containerAddress, hostAddress, network, hairpin);
+      yield buildBinding(port, offset, containerAddress, hostAddress, loopback, network, hairpin);
     }
   }
 }
@@ -277,13 +292,12 @@ export function hostAddressIn(port: PortSpec, family: Family): string | undefine
 }
 
 function buildBinding(
-  port: PortSpec, offset: number, containerAddress: string, hostAddress: string | undefined,
+  port: PortSpec, offset: number, containerAddress: string, hostAddress: string | undefined, dropNonLoopback: boolean,
   network: NetworkModel, hairpin: boolean, lastPort?: number,
 ): PortBindingModel {
   const hostPort = port.hostPort === undefined ? undefined : port.hostPort.first + offset;
   const binding = new PortBinding(
-    port.proto, containerAddress, port.containerPort.first + offset, !hairpin, hairpin && hostPort !== undefined,
-    hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true,
+    port.proto, containerAddress, port.containerPort.first + offset, !hairpin, hairpin && hostPort !== undefined, dropNonLoopback,
     network.defaultInbound === 'DROP',
   );
   if (hostAddress !== undefined) binding.hostAddress = hostAddress;

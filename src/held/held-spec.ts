@@ -92,7 +92,7 @@ export class HeldSpec {
     if (!Array.isArray(ports)) invalid('ports', 'an array of ports', ports);
     const { network, endpoint } = this.find(bridge, ref);
     const unwanted = ports.flatMap((port, index) => {
-      const read = readPort(port, `ports[${index}]`, endpoint);
+      const read = readPort(port, 'ports', index, endpoint);
       if (!choosesHostPorts(network) || !leavesHostPortToChoose(read)) return [read];
       return Array.from(endpoint.ports).flatMap((held) => chosenPart(read, held) ?? []);
     });

@@ -82,34 +82,38 @@ export class PortLedger {
 
   /**
    * Takes the host ports of `port` on `families`; `field` names the new
-   * port (its `.hostPort` is named in the error) when another port spec already holds one
-   * (an address holds a port once, and every address overlaps every address).
+   * port, or with `index` the list holding it at that index (its `.hostPort`
+   * is named in the error), when another port spec already holds one (an
+   * address holds a port once, and every address overlaps every address).
    * Nothing is taken when it throws.
    */
-  claim(port: PortSpec, families: readonly Family[], field: string): void {
+  claim(port: PortSpec, families: readonly Family[], field: string, index?: number): void {
     const hostPort = port.hostPort;
     if (hostPort === undefined) return;
-    const address = this.numberOf(port);
-    for (const family of families) {
+    const entry = this.addressEntryOf(port);
+    const address = entry === undefined ? EVERY_ADDRESS : entry.number;
+    // Indexed loops, and the address's entry kept at hand: this runs once per port a spec publishes.
+    for (let f = 0; f < families.length; f++) {
+      const family = families[f]!;
       const taken = this.firstTaken(port.proto, family, hostPort, address);
       if (taken !== undefined) {
         this.count(port, 0);
-        field = `${field}.hostPort`;
+        field = `${index === undefined ? field : `${field}[${index}]`}.hostPort`;
         const where = port.hostIp ?? 'every address';
         throw new ValidationError(field,
           `Expected a host port that is not published yet for ${field} but ${port.proto} port ${taken} on ${where} (${family}) ` +
           `is already published ${this.holderOf(port, family, taken)}`);
       }
     }
-    for (const family of families) {
-      const group = groupOf(family, port.proto);
+    for (let f = 0; f < families.length; f++) {
+      const group = groupOf(families[f]!, port.proto);
       const holders = (this.holders[group] ??= new Uint32Array(PORTS));
       for (let number = hostPort.first; number <= hostPort.last; number++) {
         this.take(group, number, address);
         holders[number]!++;
       }
     }
-    this.count(port, families.length * (hostPort.last - hostPort.first + 1));
+    if (entry !== undefined) entry.claims += families.length * (hostPort.last - hostPort.first + 1);
   }
 
   /**
@@ -136,9 +140,9 @@ export class PortLedger {
     const holders = this.holders[group];
     if (holders === undefined) return undefined;
     for (let number = hostPort.first; number <= hostPort.last; number++) {
-      const taken = address === EVERY_ADDRESS
-        ? holders[number]! > 0
-        : (address !== undefined && this.holds(group, number, address)) || this.holds(group, number, EVERY_ADDRESS);
+      // No address holds it: nothing to look up (a bulk's new ports).
+      if (holders[number] === 0) continue;
+      const taken = address === EVERY_ADDRESS || (address !== undefined && this.holds(group, number, address)) || this.holds(group, number, EVERY_ADDRESS);
       if (taken) return number;
     }
     return undefined;
@@ -185,13 +189,18 @@ export class PortLedger {
 
   /** The number of the port's host address in claims: EVERY_ADDRESS, or one numbered while it holds claims. */
   private numberOf(port: PortSpec): number {
-    if (publishesOnEveryAddress(port)) return EVERY_ADDRESS;
+    return this.addressEntryOf(port)?.number ?? EVERY_ADDRESS;
+  }
+
+  /** The entry of the port's host address, numbered (and counting no claims) if it had none; undefined: every address. */
+  private addressEntryOf(port: PortSpec): { number: number; claims: number } | undefined {
+    if (publishesOnEveryAddress(port)) return undefined;
     let address = this.addresses.get(port.hostIp!);
     if (address === undefined) {
       address = { number: this.freeNumbers.pop() ?? this.addresses.size + 1, claims: 0 };
       this.addresses.set(port.hostIp!, address);
     }
-    return address.number;
+    return address;
   }
 
   /** Counts claims the port's host address takes (or gives back); one that holds none gives its number back. */

@@ -196,25 +196,25 @@ export function publishPorts(
   const published = ledger.published;
   const pendingBefore = pending.length;
   try {
+    // A port's field, `${field}[${index}]`, is spelled out only where it is kept or named in an error: this runs once per port.
     for (let index = 0; index < values.length; index++) {
       const value = values[index];
-      const portField = `${field}[${index}]`;
-      let port = readPort(value, portField, endpoint);
+      let port = readPort(value, field, index, endpoint);
       if (unchanged?.(port)) continue;
-      const choose = hostPortToChoose(port, network, portField, value);
+      const choose = hostPortToChoose(port, network, field, index, value);
       if (choose) port = withoutHostPort(port);
       // A port of a family the endpoint has no address in publishes nothing (familiesOf): nothing to choose.
       if (choose && familiesOf(port, endpoint).length > 0) {
-        const request: PendingHostPort = { bridge: network.bridge, endpoint, index: endpoint.ports.length, port, field: portField };
+        const request: PendingHostPort = { bridge: network.bridge, endpoint, index: endpoint.ports.length, port, field: `${field}[${index}]` };
         if (choose.from) request.from = choose.from;
         pending.push(request);
       } else if (port.hostPort !== undefined) {
-        ledger.claim(port, familiesOf(port, endpoint), portField);
+        ledger.claim(port, familiesOf(port, endpoint), field, index);
       }
       endpoint.ports.push(port);
       ledger.published += portCount(port);
       if (ledger.published > SPEC_LIMITS.expandedPorts) {
-        invalid(`${portField}.containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, (value as Json).containerPort ?? value);
+        invalid(`${field}[${index}].containerPort`, `at most ${SPEC_LIMITS.expandedPorts} published ports in a spec`, (value as Json).containerPort ?? value);
       }
     }
   } catch (error) {
@@ -230,11 +230,12 @@ export function publishPorts(
  * absent (the ephemeral range) or a host port range with a single container
  * port (Docker's `8000-8010:80`), on a network that publishes with NAT.
  */
-function hostPortToChoose(port: PortSpec, network: PackedNetwork, field: string, value: unknown): { from?: PortRange } | undefined {
+function hostPortToChoose(port: PortSpec, network: PackedNetwork, list: string, index: number, value: unknown): { from?: PortRange } | undefined {
   const { hostPort } = port;
   const fromRange = hostPort !== undefined && leavesHostPortToChoose(port);
   if (!choosesHostPorts(network)) {
     if (fromRange) {
+      const field = `${list}[${index}]`;
       invalid(typeof value === 'string' ? field : `${field}.hostPort`,
         'a host port range as long as the container port range (only a network with NAT chooses a host port from a range)', value);
     }
@@ -253,33 +254,42 @@ function withoutHostPort(port: PortSpec): PortSpec {
  * A port of the endpoint, validated and canonical, in the object form or in
  * Docker's `-p` notation (docker-port.ts); its host ports are not checked
  * against others here, and a host port range with one container port (a
- * range to choose from) is left to the caller. Field paths are composed only
- * for an error: this runs once per published port.
+ * range to choose from) is left to the caller. It is `list[index]` (index
+ * undefined: `list` itself), a field path composed only for an error: this
+ * runs once per published port.
  */
-export function readPort(value: unknown, field: string, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): PortSpec {
-  const notation = typeof value === 'string';
-  const object = notation ? parseDockerPort(value, field) as unknown as Json : readObject(value, field, PORT_KEYS);
-  // A string names its own field: it has no fields of its own to name.
-  const fieldOf = (key: string): string => (notation ? field : `${field}.${key}`);
+export function readPort(value: unknown, list: string, index: number | undefined, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>): PortSpec {
+  if (typeof value === 'string') return readPortObject(parseDockerPort(value, fieldAt(list, index)) as unknown as Json, value, list, index, endpoint);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) invalid(fieldAt(list, index), 'an object', value);
+  for (const key in value) {
+    if (!PORT_KEYS.includes(key as (typeof PORT_KEYS)[number]) && Object.hasOwn(value, key)) readObject(value, fieldAt(list, index), PORT_KEYS);
+  }
+  return readPortObject(value as Json, undefined, list, index, endpoint);
+}
+
+/** The port `object` describes; `notation`: the `-p` text it was read from, which names its own field (it has no fields of its own). */
+function readPortObject(
+  object: Json, notation: string | undefined, list: string, index: number | undefined, endpoint: Pick<PackedEndpoint, 'ipv4' | 'ipv6'>,
+): PortSpec {
   const proto = object.proto === undefined ? 'tcp' : PORT_PROTOCOLS.includes(object.proto as PortProtocol)
     ? object.proto as PortProtocol
-    : readEnum(object, 'proto', `${field}.proto`, PORT_PROTOCOLS, undefined);
-  const containerPort = parsePortRange(object.containerPort, field, 'containerPort');
+    : readEnum(object, 'proto', `${fieldAt(list, index)}.proto`, PORT_PROTOCOLS, undefined);
+  const containerPort = parsePortRange(object.containerPort, list, index, 'containerPort');
   let hostIp: string | undefined;
   if (object.hostIp !== undefined) {
     const parsed = typeof object.hostIp === 'string' ? canonicalAddress(object.hostIp) : undefined;
-    if (!parsed) invalid(fieldOf('hostIp'), 'an IPv4 or IPv6 address', notation ? value : object.hostIp);
+    if (!parsed) invalid(notationField(notation, list, index, 'hostIp'), 'an IPv4 or IPv6 address', notation ?? object.hostIp);
     if (!parsed.unspecified && endpoint[parsed.family] === undefined) {
-      invalid(fieldOf('hostIp'), `a host address of a family the endpoint has an address in`, notation ? value : object.hostIp);
+      invalid(notationField(notation, list, index, 'hostIp'), `a host address of a family the endpoint has an address in`, notation ?? object.hostIp);
     }
     hostIp = parsed.address;
   }
   let hostPort: PortRange | undefined;
   if (object.hostPort !== undefined) {
-    hostPort = parsePortRange(object.hostPort, field, 'hostPort');
+    hostPort = parsePortRange(object.hostPort, list, index, 'hostPort');
     const count = containerPort.last - containerPort.first + 1;
     if (count > 1 && hostPort.last - hostPort.first + 1 !== count) {
-      invalid(`${field}.hostPort`, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
+      invalid(`${fieldAt(list, index)}.hostPort`, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
     }
   }
   const port: PortSpec = { proto, containerPort };
@@ -288,12 +298,22 @@ export function readPort(value: unknown, field: string, endpoint: Pick<PackedEnd
   return port;
 }
 
+/** `list[index]`, or `list` itself when index is undefined. */
+function fieldAt(list: string, index: number | undefined): string {
+  return index === undefined ? list : `${list}[${index}]`;
+}
+
+/** The field naming a port's `key`: the port's own when it was given in `-p` notation, which has no fields. */
+function notationField(notation: string | undefined, list: string, index: number | undefined, key: string): string {
+  return notation === undefined ? `${fieldAt(list, index)}.${key}` : fieldAt(list, index);
+}
+
 const PORT_KEYS = ['proto', 'hostIp', 'hostPort', 'containerPort'] as const;
 
-/** `object[key]` of the object at `parent` as a port range. */
-function parsePortRange(value: unknown, parent: string, key: string): PortRange {
+/** `object[key]` of the port at `list[index]` as a port range. */
+function parsePortRange(value: unknown, list: string, index: number | undefined, key: string): PortRange {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535) return { first: value, last: value };
-  const field = `${parent}.${key}`;
+  const field = `${fieldAt(list, index)}.${key}`;
   if (typeof value === 'number') invalid(field, 'a port from 1 to 65535', value);
   const match = typeof value === 'string' ? PORT_TEXT.exec(value) : null;
   if (!match) invalid(field, 'a port from 1 to 65535 or a range "A-B"', value);
