@@ -35,7 +35,7 @@ export class KeyPacker {
   readonly length: number;
   /** Where each part goes within a key. */
   private readonly offsets: number[];
-  private buffer: Uint8Array;
+  private storage: Uint8Array;
   private used = 0;
 
   constructor(readonly types: readonly NftDatatype[], capacity = 16) {
@@ -46,28 +46,52 @@ export class KeyPacker {
       this.offsets.push(offset);
       offset += types.length === 1 ? DATATYPE_LEN[type] : slot(type);
     }
-    this.buffer = new Uint8Array(this.length * Math.max(1, capacity));
+    this.storage = new Uint8Array(this.length * Math.max(1, capacity));
   }
 
   get count(): number {
     return this.used / this.length;
   }
 
+  /** The buffer the keys are packed in, from its start: valid up to count × length bytes, replaced when it grows. */
+  get buffer(): Uint8Array {
+    return this.storage;
+  }
+
   add(parts: readonly KeyPart[]): this {
     if (parts.length !== this.types.length) invalid('key', `${this.types.length} parts (${this.types.join(' . ')})`, parts);
-    if (this.used + this.length > this.buffer.length) {
-      const grown = new Uint8Array(this.buffer.length * 2);
-      grown.set(this.buffer);
-      this.buffer = grown;
+    if (this.used + this.length > this.storage.length) {
+      const grown = new Uint8Array(this.storage.length * 2);
+      grown.set(this.storage);
+      this.storage = grown;
     }
-    for (let i = 0; i < parts.length; i++) writePart(this.buffer, this.used + this.offsets[i]!, this.types[i]!, parts[i]!);
+    this.write(this.used / this.length, parts);
     this.used += this.length;
+    return this;
+  }
+
+  /** Packs `parts` over key `index`, one of those added. */
+  set(index: number, parts: readonly KeyPart[]): this {
+    if (parts.length !== this.types.length) invalid('key', `${this.types.length} parts (${this.types.join(' . ')})`, parts);
+    if (!Number.isInteger(index) || index < 0 || index >= this.count) invalid('index', `a key's index below ${this.count}`, index);
+    this.write(index, parts);
+    return this;
+  }
+
+  /** Takes back the last key added. */
+  pop(): this {
+    if (this.used > 0) this.storage.fill(0, (this.used -= this.length), this.used + this.length);
     return this;
   }
 
   /** The packed bytes (a view, not a copy). */
   bytes(): Uint8Array {
-    return this.buffer.subarray(0, this.used);
+    return this.storage.subarray(0, this.used);
+  }
+
+  private write(index: number, parts: readonly KeyPart[]): void {
+    const at = index * this.length;
+    for (let i = 0; i < parts.length; i++) writePart(this.storage, at + this.offsets[i]!, this.types[i]!, parts[i]!);
   }
 }
 
