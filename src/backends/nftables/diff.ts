@@ -8,9 +8,9 @@
  * additions and deletions only; a chain is rewritten only when its own rules
  * differ, and the user's chain never is.
  */
-import { indexOf } from './element-index.js';
+import { NO_KEY, otherValue } from '../../nft/elements.js';
 import type { ChainImage, SetImage, TableImage } from './image.js';
-import { sameValue, type SetElements } from './set-elements.js';
+import type { SetElements } from './set-elements.js';
 import type { Transaction } from './transaction.js';
 
 /** Records in `tx` what makes `current` (null: no such table) equal to `desired`. */
@@ -73,23 +73,24 @@ export function diffTable(tx: Transaction, current: TableImage | null, desired: 
 function diffElements(current: SetElements, desired: SetElements): { added: SetElements; removed: SetElements } {
   // An empty set (a network's first ports, a new network) takes every element: no copy of thousands.
   if (current.size === 0) return { added: desired, removed: current };
-  const have = current.packed;
-  const want = desired.packed;
-  const index = indexOf(have, have.count);
-  const matched = new Uint8Array(have.count);
+  const matches = desired.matchesIn(current);
+  const kept = new Uint8Array(current.size);
   const added: number[] = [];
   const removed: number[] = [];
-  for (let j = 0; j < want.count; j++) {
-    const i = index.find(have, want, j);
-    if (i !== -1) {
-      matched[i] = 1;
-      if (sameValue(have, i, want, j)) continue;
-      removed.push(i);
+  for (let j = 0; j < matches.length; j++) {
+    const match = matches[j]!;
+    if (match >= 0) {
+      kept[match] = 1;
+      continue;
+    }
+    if (match !== NO_KEY) {
+      kept[otherValue(match)] = 1;
+      removed.push(otherValue(match));
     }
     added.push(j);
   }
-  for (let i = 0; i < have.count; i++) if (matched[i] === 0) removed.push(i);
-  return { added: added.length === want.count ? desired : desired.select(added), removed: current.select(removed) };
+  for (let i = 0; i < kept.length; i++) if (kept[i] === 0) removed.push(i);
+  return { added: added.length === matches.length ? desired : desired.select(added), removed: current.select(removed) };
 }
 
 function sameDeclaration(a: SetImage, b: SetImage): boolean {

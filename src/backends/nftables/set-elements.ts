@@ -7,9 +7,9 @@
  * elements is found so without a string or an object per element.
  */
 import type { NativeVerdict } from '../../native/nft.js';
-import { KeyPacker, lengthOf, type KeyPart } from '../../nft/keys.js';
+import { matchElements, otherValue, type PackedElements as PackedBytes } from '../../nft/elements.js';
+import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import type { NftDatatype } from '../../nft/constants.js';
-import { ElementIndex, sameBytes, type PackedKeys } from './element-index.js';
 import { decodeElements } from './elements.js';
 import type { ElementImage, SetData } from './image.js';
 
@@ -26,10 +26,7 @@ export interface ElementsLayout {
  * (verdict maps), and what each counted when read back from a set with a
  * counter (packets and bytes, u64 big endian). The read-back's NativeSet is one.
  */
-export interface PackedElements extends PackedKeys {
-  readonly count: number;
-  readonly dataLen?: number | undefined;
-  readonly data?: Uint8Array | undefined;
+export interface PackedElements extends PackedBytes {
   readonly verdicts?: readonly NativeVerdict[] | undefined;
   readonly counters?: Buffer | undefined;
 }
@@ -68,83 +65,93 @@ export class SetElements {
     return (this.packedForm ??= pack(this.layout, this.mapForm!));
   }
 
-  /** The elements numbered `indices` in the packed form, in that order, without what they counted. */
-  select(indices: readonly number[]): SetElements {
+  /** For each of these elements, the one of `have` (of this layout) with its key, as matchElements tells. */
+  matchesIn(have: SetElements): Int32Array {
+    if (this.layout.data !== 'verdict') return matchElements(have.packed, this.packed);
+    const chains = new Map<string, number>();
+    return matchElements(verdictsAsData(have.packed, chains), verdictsAsData(this.packed, chains));
+  }
+
+  /**
+   * The elements numbered `indices` in the packed form, in that order,
+   * without what they counted; `values[n]`: the element whose value the
+   * n-th takes (default: its own).
+   */
+  select(indices: ArrayLike<number>, values: ArrayLike<number> = indices): SetElements {
     const { keyLen, keys, keyEnds, dataLen = 0, data, verdicts } = this.packed;
     const count = indices.length;
     const selected = {
       count, keyLen, keys: new Uint8Array(count * keyLen),
       keyEnds: keyEnds && new Uint8Array(count * keyLen),
       dataLen: data && dataLen, data: data && new Uint8Array(count * dataLen),
-      verdicts: verdicts && indices.map((i) => verdicts[i]!),
+      verdicts: verdicts && Array.from(values, (i) => verdicts[i]!),
     };
-    indices.forEach((i, n) => {
+    for (let n = 0; n < count; n++) {
+      const [i, v] = [indices[n]!, values[n]!];
       selected.keys.set(keys.subarray(i * keyLen, (i + 1) * keyLen), n * keyLen);
       selected.keyEnds?.set(keyEnds!.subarray(i * keyLen, (i + 1) * keyLen), n * keyLen);
-      selected.data?.set(data!.subarray(i * dataLen, (i + 1) * dataLen), n * dataLen);
-    });
+      selected.data?.set(data!.subarray(v * dataLen, (v + 1) * dataLen), n * dataLen);
+    }
     return new SetElements(this.layout, selected, undefined);
   }
 }
 
-/** Whether element `i` of `a` and element `j` of `b`, of one layout, have the same value (data or verdict). */
-export function sameValue(a: PackedElements, i: number, b: PackedElements, j: number): boolean {
-  if (a.verdicts !== undefined) return a.verdicts[i]!.code === b.verdicts![j]!.code && a.verdicts[i]!.chain === b.verdicts![j]!.chain;
-  const length = a.dataLen ?? 0;
-  return a.data === undefined || sameBytes(a.data, i * length, b.data!, j * length, length);
+/** A verdict map's elements with each verdict as data (its code, and its chain's number in `chains`), for matchElements. */
+function verdictsAsData(packed: PackedElements, chains: Map<string, number>): PackedBytes {
+  const data = new DataView(new ArrayBuffer(packed.count * 8));
+  packed.verdicts!.forEach(({ code, chain }, i) => {
+    let number = chain === undefined ? 0 : chains.get(chain);
+    if (number === undefined) chains.set(chain!, (number = chains.size + 1));
+    data.setInt32(i * 8, code);
+    data.setUint32(i * 8 + 4, number);
+  });
+  return { count: packed.count, keyLen: packed.keyLen, keys: packed.keys, keyEnds: packed.keyEnds, dataLen: 8, data: new Uint8Array(data.buffer) };
 }
 
 /**
  * The plan's elements of one set, packed as they are planned. An element
- * planned again (same key) takes the place of the first, with its value, as
- * a map keyed by the element's text would keep it.
+ * planned again (same key) keeps the first one's place with the last one's
+ * value, as a map keyed by the element's text would.
  */
-export class ElementsPacker implements PackedKeys {
-  readonly keyLen: number;
-  private readonly packedKeys: KeyPacker;
-  private readonly packedEnds: KeyPacker | undefined;
+export class ElementsPacker {
+  private readonly keys: KeyPacker;
+  private readonly ends: KeyPacker | undefined;
   private readonly values: KeyPacker | undefined;
   private readonly verdicts: NativeVerdict[] | undefined;
-  private readonly index = new ElementIndex();
 
   constructor(private readonly layout: ElementsLayout) {
-    this.keyLen = lengthOf(layout.key);
-    this.packedKeys = new KeyPacker(layout.key);
-    this.packedEnds = layout.interval ? new KeyPacker(layout.key) : undefined;
+    this.keys = new KeyPacker(layout.key);
+    this.ends = layout.interval ? new KeyPacker(layout.key) : undefined;
     this.values = Array.isArray(layout.data) ? new KeyPacker(layout.data) : undefined;
     this.verdicts = layout.data === 'verdict' ? [] : undefined;
   }
 
-  get keys(): Uint8Array {
-    return this.packedKeys.buffer;
-  }
-
-  get keyEnds(): Uint8Array | undefined {
-    return this.packedEnds?.buffer;
-  }
-
   /** `keyEnd`: a set of ranges' closing key (default: the key); `value`: a map's data; `verdict`: a verdict map's. */
   add(key: readonly KeyPart[], keyEnd?: readonly KeyPart[], value?: readonly KeyPart[], verdict?: NativeVerdict): void {
-    const added = this.packedKeys.count;
-    this.packedKeys.add(key);
-    this.packedEnds?.add(keyEnd ?? key);
-    const held = this.index.insert(this, added);
-    if (held === added) {
-      this.values?.add(value!);
-      this.verdicts?.push(verdict!);
-      return;
-    }
-    this.packedKeys.pop();
-    this.packedEnds?.pop();
-    this.values?.set(held, value!);
-    if (this.verdicts) this.verdicts[held] = verdict!;
+    this.keys.add(key);
+    this.ends?.add(keyEnd ?? key);
+    this.values?.add(value!);
+    this.verdicts?.push(verdict!);
   }
 
   finish(): SetElements {
-    return SetElements.packed(this.layout, {
-      count: this.packedKeys.count, keyLen: this.keyLen, keys: this.packedKeys.bytes(), keyEnds: this.packedEnds?.bytes(),
+    const planned = SetElements.packed(this.layout, {
+      count: this.keys.count, keyLen: this.keys.length, keys: this.keys.bytes(), keyEnds: this.ends?.bytes(),
       dataLen: this.values?.length, data: this.values?.bytes(), verdicts: this.verdicts,
     });
+    // Matched with themselves, elements find the first of their key: planned again where that is another.
+    const matches = planned.matchesIn(planned);
+    let j = 0;
+    while (j < matches.length && matches[j] === j) j++;
+    if (j === matches.length) return planned;
+    const kept: number[] = [];
+    const last = new Map<number, number>();
+    matches.forEach((match, j) => {
+      const first = match >= 0 ? match : otherValue(match);
+      if (first === j) kept.push(j);
+      last.set(first, j);
+    });
+    return planned.select(kept, kept.map((first) => last.get(first)!));
   }
 }
 
