@@ -55,8 +55,12 @@ class TableBuilder {
     });
   }
 
-  element(set: string, key: readonly KeyPart[], value?: { parts?: readonly KeyPart[]; jump?: string }, keyEnd?: readonly KeyPart[]): void {
-    this.elements.get(set)!.add(key, keyEnd, value?.parts, value?.jump === undefined ? undefined : { code: VERDICT.jump, chain: value.jump });
+  /** Takes an element of a set or map of data. */
+  readonly element: ElementSink = (set, key, value, keyEnd) => this.elements.get(set)!.add(key, keyEnd, value);
+
+  /** Takes an element of a verdict map that jumps to `chain`. */
+  jump(map: string, key: readonly KeyPart[], chain: string): void {
+    this.elements.get(map)!.add(key, undefined, undefined, { code: VERDICT.jump, chain });
   }
 
   finish(): TableImage {
@@ -68,7 +72,7 @@ class TableBuilder {
   networkChain(role: NetworkRole, network: NetworkModel, rules: readonly NftRule[]): void {
     const name = networkChain(role, network.bridge);
     this.chain(name, rules);
-    this.element(role, [network.bridge], { jump: name });
+    this.jump(role, [network.bridge], name);
   }
 }
 
@@ -173,12 +177,19 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
   if (network.dropDirectAccess) {
     const chain = networkChain('direct-access', bridge);
     table.chain(chain, [rule([phrase.iifname(bridge, true), phrase.drop()])]);
-    for (const endpoint of network.endpoints) table.element('direct-access', [endpoint.address], { jump: chain });
+    for (const endpoint of network.endpoints) table.jump('direct-access', [endpoint.address], chain);
   }
-  const emit: ElementSink = (set, key, value, keyEnd) => table.element(set, key, value && { parts: value }, keyEnd);
+  // Identity ranges' container-keyed elements are pieces of all the endpoint's ranges (range-pieces.ts), cut once.
   for (const endpoint of network.endpoints) {
-    for (const binding of endpoint.bindings) bindingElements(bridge, binding, binding.lastPort === undefined ? emit : hostKeyedOnly(emit));
-    rangePieces(bridge, endpoint.bindings, emit);
+    let ranges = false;
+    for (const binding of endpoint.bindings) {
+      if (binding.lastPort === undefined) bindingElements(bridge, binding, table.element);
+      else {
+        ranges = true;
+        bindingElements(bridge, binding, hostKeyedOnly(table.element));
+      }
+    }
+    if (ranges) rangePieces(bridge, endpoint.bindings, table.element);
   }
 }
 
