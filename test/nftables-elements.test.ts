@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { buildModel } from '../src/docker/model.js';
-import { NetfilterError } from '../src/errors.js';
+import { NetfilterError, ValidationError } from '../src/errors.js';
 import { parseSpec } from '../src/input/validate.js';
 import type { SpecInput } from '../src/input/types.js';
 import { diffTable } from '../src/backends/nftables/diff.js';
@@ -37,6 +37,18 @@ const packed = (types: ConstructorParameters<typeof KeyPacker>[0], keys: (string
   for (const key of keys) packer.add(key);
   return packer;
 };
+
+test('KeyPacker packs each key\'s own addresses and names, repeated or not, and refuses a part of the wrong kind', (t) => {
+  const keys = packed(['ifname', 'ipv4_addr', 'inet_service'], [['br-a', '198.18.1.2', 80], ['br-a', '198.18.1.2', 81], ['br-b', '198.18.1.3', 80], ['br-a', '198.18.1.2', 80]]);
+  const hex = Buffer.from(keys.bytes()).toString('hex').match(/.{48}/g)!;
+  t.is(hex[0], hex[3]);
+  t.is(hex[1]!.slice(0, 40), hex[0]!.slice(0, 40));
+  t.is(hex[2], `${Buffer.from('br-b').toString('hex')}${'00'.repeat(12)}c6120103${'0050'}0000`);
+  for (const parts of [['br-a', 80, 80], ['br-a', '198.18.1.2', '80'], [7, '198.18.1.2', 80], ['br-a', '2001:db8::1', 80], ['br-a', '198.18.1.2']]) {
+    const error = t.throws(() => new KeyPacker(['ifname', 'ipv4_addr', 'inet_service']).add(parts), { instanceOf: ValidationError });
+    t.is(error?.field, 'key');
+  }
+});
 
 test('matchElements: each element\'s match by key and value, by key with another value, or none', (t) => {
   const keys = packed(['ipv4_addr', 'inet_service'], [['198.18.1.2', 80], ['198.18.1.3', 80], ['198.18.1.4', 80]]);
