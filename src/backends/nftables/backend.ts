@@ -91,10 +91,11 @@ export class NftablesBackend implements Backend {
   }
 
   /** Warns (WFORWARDDROP) of other managers' forward chains that drop what it accepts; nothing else is read for that. */
-  async apply(model: FirewallModel): Promise<ApplyOutcome> {
-    // The kernel dumps our tables on the addon's thread while the plan is made here.
+  async apply(build: () => FirewallModel): Promise<ApplyOutcome> {
+    // The kernel dumps our tables on the addon's thread while the model and the plan are made here.
     const reading = this.current();
     reading.catch(() => undefined);
+    const model = build();
     const planned = planNftables(model);
     const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]), reading);
     return this.foreignForward.withWarnings(outcome, model);
