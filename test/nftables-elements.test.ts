@@ -57,8 +57,24 @@ test('matchElements: each element\'s match by key and value, by key with another
   const wantKeys = packed(['ipv4_addr', 'inet_service'], [['198.18.1.4', 80], ['198.18.1.9', 80], ['198.18.1.2', 80]]);
   const wantValues = packed(['inet_service'], [[8082], [8080], [9999]]);
   const want = { count: 3, keyLen: wantKeys.length, keys: wantKeys.bytes(), dataLen: 2, data: wantValues.bytes() };
-  t.deepEqual([...matchElements(have, want)], [2, NO_KEY, otherValue(0)]);
+  t.deepEqual([...matchElements(have, want)!], [2, NO_KEY, otherValue(0)]);
   t.is(otherValue(otherValue(5)), 5);
+});
+
+test('matchElements: null when both hold the same elements, in any order, and only then', (t) => {
+  const set = (keys: number[][], values: number[][]) => {
+    const [packedKeys, packedValues] = [packed(['inet_proto', 'inet_service'], keys), packed(['inet_service'], values)];
+    return { count: keys.length, keyLen: packedKeys.length, keys: packedKeys.bytes(), dataLen: 2, data: packedValues.bytes() };
+  };
+  const held = set([[6, 80], [17, 53], [6, 443]], [[8080], [5300], [8443]]);
+  t.is(matchElements(held, set([[6, 443], [6, 80], [17, 53]], [[8443], [8080], [5300]])), null);
+  t.is(matchElements(held, held), null);
+  // One more, one fewer, one repeated (matched with itself: its first), one with another value.
+  t.deepEqual([...matchElements(held, set([[6, 443], [6, 80], [17, 53], [6, 22]], [[8443], [8080], [5300], [22]]))!], [2, 0, 1, NO_KEY]);
+  t.deepEqual([...matchElements(held, set([[6, 443], [6, 80]], [[8443], [8080]]))!], [2, 0]);
+  const repeated = set([[6, 80], [17, 53], [6, 80]], [[8080], [5300], [8080]]);
+  t.deepEqual([...matchElements(repeated, repeated)!], [0, 1, 0]);
+  t.deepEqual([...matchElements(held, set([[6, 80], [17, 53], [6, 443]], [[8080], [5300], [9443]]))!], [0, 1, otherValue(2)]);
 });
 
 test('matchElements: a set of ranges matches by the key and the key that closes the range', (t) => {
@@ -67,7 +83,7 @@ test('matchElements: a set of ranges matches by the key and the key that closes 
   const ends = packed([...type], [['198.18.1.2', 6, 10099], ['198.18.1.2', 6, 10049]]);
   const have = { count: 1, keyLen: starts.length, keys: starts.bytes().subarray(0, starts.length), keyEnds: ends.bytes().subarray(0, starts.length) };
   const want = { count: 2, keyLen: starts.length, keys: starts.bytes(), keyEnds: ends.bytes() };
-  t.deepEqual([...matchElements(have, want)], [0, NO_KEY]);
+  t.deepEqual([...matchElements(have, want)!], [0, NO_KEY]);
 });
 
 test('matchElements refuses sets packed unlike each other or short of their count (EINVAL)', (t) => {

@@ -7,6 +7,7 @@
 #include "nft/elements.h"
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -83,10 +84,13 @@ bool SameData(const PackedElements& a, size_t i, const PackedElements& b, size_t
   return a.data == nullptr || std::memcmp(a.data + i * length, b.data + j * length, length) == 0;
 }
 
-// nftMatchElements(have, want): for each element j of `want`, i when element
-// i of `have` is the first there with its key and has its value, -2 - i when
-// it has the key but another value, -1 when none has the key. Both must be of
-// one layout (key length, closing keys or none, data length or none).
+// nftMatchElements(have, want): null when each element of `want` has an
+// element of `have` of its own with its key and value and `have` holds no
+// other (the two hold the same elements); else, for each element j of
+// `want`, i when element i of `have` is the first there with its key and
+// has its value, -2 - i when it has the key but another value, -1 when none
+// has the key. Both must be of one layout (key length, closing keys or
+// none, data length or none).
 Napi::Value MatchElements(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto [have, want] = ReadArguments(env, kOperation, [&] {
@@ -115,8 +119,9 @@ Napi::Value MatchElements(const Napi::CallbackInfo& info) {
     if (table[slot] == 0) table[slot] = static_cast<uint32_t>(i + 1);
   }
 
-  Napi::Int32Array matches = Napi::Int32Array::New(env, want.count);
-  int32_t* out = matches.Data();
+  std::vector<int32_t> matches(want.count);
+  std::vector<bool> taken(have.count, false);
+  bool same = have.count == want.count;
   for (size_t j = 0; j < want.count; ++j) {
     uint64_t hash = IdentityHash(want, j);
     int32_t match = -1;
@@ -126,9 +131,14 @@ Napi::Value MatchElements(const Napi::CallbackInfo& info) {
       match = SameData(have, held, want, j) ? static_cast<int32_t>(held) : -2 - static_cast<int32_t>(held);
       break;
     }
-    out[j] = match;
+    matches[j] = match;
+    same = same && match >= 0 && !taken[match];
+    if (match >= 0) taken[match] = true;
   }
-  return matches;
+  if (same) return env.Null();
+  Napi::Int32Array result = Napi::Int32Array::New(env, want.count);
+  std::copy(matches.begin(), matches.end(), result.Data());
+  return result;
 }
 
 }  // namespace

@@ -189,6 +189,10 @@ export interface NativeNftBinding {
   /** Opens a netfilter netlink socket inside the namespace at `netnsPath` ("" = the caller's). */
   openNftConnection(netnsPath: string): Promise<NativeNftConnection>;
   nftExprLayout: NativeExprLayout;
-  /** For each element of `want`: i, element i of `have` has its key and value; -2 - i, its key and another value; -1, none has its key. */
-  nftMatchElements(have: NativePackedElements, want: NativePackedElements): Int32Array;
+  /**
+   * null when `have` and `want` hold the same elements; else for each element
+   * of `want`: i, element i of `have` has its key and value; -2 - i, its key
+   * and another value; -1, none has its key.
+   */
+  nftMatchElements(have: NativePackedElements, want: NativePackedElements): Int32Array | null;
 }

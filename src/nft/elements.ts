@@ -21,12 +21,14 @@ export function otherValue(i: number): number {
 export const NO_KEY = -1;
 
 /**
- * For each element j of `want`, i when element i of `have` (the first there
- * with that key) has j's key and value, otherValue(i) when it has j's key with
- * another value, NO_KEY when no element of `have` has j's key. Both must be
- * packed alike: one key length, closing keys in both or neither, one data
- * length or none (else EINVAL).
+ * null when `have` and `want` hold the same elements: each element of `want`
+ * has one of `have` of its own with its key and value, and `have` holds no
+ * other. Else, for each element j of `want`, i when element i of `have`
+ * (the first there with that key) has j's key and value, otherValue(i) when
+ * it has j's key with another value, NO_KEY when no element of `have` has
+ * j's key. Both must be packed alike: one key length, closing keys in both
+ * or neither, one data length or none (else EINVAL).
  */
-export function matchElements(have: PackedElements, want: PackedElements): Int32Array {
+export function matchElements(have: PackedElements, want: PackedElements): Int32Array | null {
   return callNativeSync(() => binding.nftMatchElements(have, want));
 }

@@ -74,6 +74,7 @@ function diffElements(current: SetElements, desired: SetElements): { added: SetE
   // An empty set (a network's first ports, a new network) takes every element: no copy of thousands.
   if (current.size === 0) return { added: desired, removed: current };
   const matches = desired.matchesIn(current);
+  if (matches === null) return { added: desired.select([]), removed: current.select([]) };
   const kept = new Uint8Array(current.size);
   const added: number[] = [];
   const removed: number[] = [];

@@ -65,8 +65,8 @@ export class SetElements {
     return (this.packedForm ??= pack(this.layout, this.mapForm!));
   }
 
-  /** For each of these elements, the one of `have` (of this layout) with its key, as matchElements tells. */
-  matchesIn(have: SetElements): Int32Array {
+  /** For each of these elements, the one of `have` (of this layout) with its key, or null when both hold the same: as matchElements tells. */
+  matchesIn(have: SetElements): Int32Array | null {
     if (this.layout.data !== 'verdict') return matchElements(have.packed, this.packed);
     const chains = new Map<string, number>();
     return matchElements(verdictsAsData(have.packed, chains), verdictsAsData(this.packed, chains));
@@ -141,9 +141,7 @@ export class ElementsPacker {
     });
     // Matched with themselves, elements find the first of their key: planned again where that is another.
     const matches = planned.matchesIn(planned);
-    let j = 0;
-    while (j < matches.length && matches[j] === j) j++;
-    if (j === matches.length) return planned;
+    if (matches === null) return planned;
     const kept: number[] = [];
     const last = new Map<number, number>();
     matches.forEach((match, j) => {
