@@ -31,6 +31,7 @@
         "native/nft/connection.cc",
         "native/nft/batch.cc",
         "native/nft/dump.cc",
+        "native/nft/elements.cc",
         "native/nft/socket.cc",
         "native/nft/expressions.cc",
         "native/iptc/table.cc",

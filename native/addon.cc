@@ -6,6 +6,7 @@
 #include "iptc/table.h"
 #include "iptc/xt_extensions.h"
 #include "nft/connection.h"
+#include "nft/elements.h"
 #include "sysctl.h"
 #include "bridge_ports.h"
 #include "netns_identity.h"
@@ -32,6 +33,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook(CloseOpenHandles, data);
   NftConnection::Init(env, exports);
+  InitNftElements(env, exports);
   IptcTable::Init(env, exports);
   InitXtExtensions(env, exports);
   InitSysctl(env, exports);

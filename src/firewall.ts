@@ -334,7 +334,7 @@ export class Firewall {
       changes = edits.flatMap((edit) => portChangeOf(spec, edit));
       outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes, () => buildModel(spec));
     }
-    outcome ??= await backend.apply(buildModel(spec), { adopt });
+    outcome ??= await backend.apply(() => buildModel(spec), { adopt });
     // Held as soon as the kernel has it: what follows may fail, and the next call must start from what was committed.
     const before = this.held?.spec;
     this.held = next;

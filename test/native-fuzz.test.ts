@@ -311,6 +311,68 @@ test(`${XT_INPUTS} hostile rule lists for iptcXtExtensions: built, or refused wi
   t.true(tally.get('xt ok') > XT_INPUTS / 20, 'enough inputs are built');
 });
 
+const MATCH_INPUTS = 2_000;
+
+/** Packed elements drawn from few distinct keys and values, so that they match, or hostile fields. */
+function elementsInput(dice: Dice, layout: { keyLen: number; ends: boolean; dataLen: number }): Record<string, unknown> {
+  const count = dice.usually([dice.int(12)], [-1, 0.5, 2 ** 31, '3', undefined]);
+  const valid = typeof count === 'number' && Number.isInteger(count) && count >= 0 && count < 1000 ? count : 4;
+  const draw = (length: number) => dice.usually([Uint8Array.from({ length: valid * length }, () => dice.int(1))],
+    [dice.bytes(dice.int(40)), [1, 2, 3], 'bytes', new Uint16Array(valid * length), null]);
+  return {
+    count, keyLen: dice.usually([layout.keyLen], [0, -4, 65, 1.5, undefined]), keys: draw(layout.keyLen),
+    ...(layout.ends ? { keyEnds: draw(layout.keyLen) } : {}),
+    ...(layout.dataLen > 0 ? { dataLen: dice.usually([layout.dataLen], [0, 4096]), data: draw(layout.dataLen) } : {}),
+  };
+}
+
+/** What nftMatchElements must answer, worked out element by element. */
+function expectedMatches(have: Record<string, unknown>, want: Record<string, unknown>): number[] | null {
+  const keyLen = have.keyLen as number;
+  const dataLen = (have.dataLen as number | undefined) ?? 0;
+  const record = (set: Record<string, unknown>, i: number, name: string, length: number) =>
+    set[name] == null ? '' : Buffer.from((set[name] as Uint8Array).subarray(i * length, (i + 1) * length)).toString('hex');
+  const id = (set: Record<string, unknown>, i: number) => `${record(set, i, 'keys', keyLen)}/${record(set, i, 'keyEnds', keyLen)}`;
+  const first = new Map<string, number>();
+  for (let i = 0; i < (have.count as number); i++) if (!first.has(id(have, i))) first.set(id(have, i), i);
+  const taken = new Set<number>();
+  let same = have.count === want.count;
+  const matches = Array.from({ length: want.count as number }, (_, j) => {
+    const i = first.get(id(want, j));
+    const match = i === undefined ? -1 : record(have, i, 'data', dataLen) === record(want, j, 'data', dataLen) ? i : -2 - i;
+    same &&= match >= 0 && !taken.has(match);
+    taken.add(match);
+    return match;
+  });
+  return same ? null : matches;
+}
+
+test(`${MATCH_INPUTS} hostile packed element sets for nftMatchElements: matched as worked out element by element, or refused with EINVAL`, (t) => {
+  let refused = 0;
+  for (let i = 0; i < MATCH_INPUTS; i++) {
+    const dice = diceFor(7, i);
+    dice.validity = dice.pick([1, 0.97, 0.8]);
+    const layout = { keyLen: dice.pick([1, 2, 4, 12, 16]), ends: dice.chance(0.3), dataLen: dice.pick([0, 0, 4, 8]) };
+    const have = elementsInput(dice, layout);
+    const want = dice.chance(0.2) ? have : elementsInput(dice, dice.chance(0.95) ? layout : { ...layout, ends: !layout.ends });
+    let answer: Int32Array | null;
+    try {
+      answer = callNativeSync(() => binding.nftMatchElements(have as never, want as never));
+    } catch (error) {
+      if (!(error instanceof NetfilterError) || error.code !== 'EINVAL') t.fail(`input ${i} threw ${String(error)}: ${show({ have, want })}`);
+      refused++;
+      continue;
+    }
+    const expected = expectedMatches(have, want);
+    if (JSON.stringify(answer && [...answer]) !== JSON.stringify(expected)) {
+      t.fail(`input ${i}: ${JSON.stringify(answer && [...answer])}, worked out ${JSON.stringify(expected)}: ${show({ have, want })}`);
+      return;
+    }
+  }
+  t.log(`${MATCH_INPUTS - refused} matched, ${refused} refused`);
+  t.pass();
+});
+
 test('iptcDecodeXtExtensions: a name past the record\'s u8 length or holding a NUL is refused with EINVAL, one too long for the kernel is unsupported', (t) => {
   const tcp = { target: false, name: 'tcp', revision: 0, info: Buffer.alloc(16) };
   t.deepEqual(decodeExtensionRecords('ipv4', binding.iptcDecodeXtExtensions('ipv4', [tcp]), [false]), [{ value: { name: 'tcp', sourcePort: 0, destinationPort: 0 } }]);

@@ -68,9 +68,10 @@ export interface Backend {
   /**
    * Reads the kernel, commits what differs from the model, all or nothing.
    * What someone else programmed is never changed: where the model needs it
-   * changed, ECONFLICT, unless `adopt`.
+   * changed, ECONFLICT, unless `adopt`. `model` builds it: a backend may
+   * start reading the kernel first, and build it meanwhile.
    */
-  apply(model: FirewallModel, options?: ApplyOptions): Promise<ApplyOutcome>;
+  apply(model: () => FirewallModel, options?: ApplyOptions): Promise<ApplyOutcome>;
   /**
    * Makes the change from `before` to `after` on top of what the kernel holds:
    * rules only `before` needs go, rules `after` needs are added if missing,

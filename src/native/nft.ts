@@ -175,8 +175,24 @@ export interface NativeNftConnection {
   close(): void;
 }
 
+/** Set elements packed back to back (src/nft/elements.ts). */
+export interface NativePackedElements {
+  count: number;
+  keyLen: number;
+  keys: Uint8Array;
+  keyEnds?: Uint8Array | undefined;
+  dataLen?: number | undefined;
+  data?: Uint8Array | undefined;
+}
+
 export interface NativeNftBinding {
   /** Opens a netfilter netlink socket inside the namespace at `netnsPath` ("" = the caller's). */
   openNftConnection(netnsPath: string): Promise<NativeNftConnection>;
   nftExprLayout: NativeExprLayout;
+  /**
+   * null when `have` and `want` hold the same elements; else for each element
+   * of `want`: i, element i of `have` has its key and value; -2 - i, its key
+   * and another value; -1, none has its key.
+   */
+  nftMatchElements(have: NativePackedElements, want: NativePackedElements): Int32Array | null;
 }

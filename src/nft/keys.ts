@@ -35,6 +35,13 @@ export class KeyPacker {
   readonly length: number;
   /** Where each part goes within a key. */
   private readonly offsets: number[];
+  /**
+   * Per part, the last text packed there and its bytes: the addresses and
+   * names of a set's keys repeat from one key to the next (a container's
+   * ports), and are parsed once for the run.
+   */
+  private readonly lastTexts: (string | undefined)[];
+  private readonly lastBytes: Uint8Array[];
   private buffer: Uint8Array;
   private used = 0;
 
@@ -46,6 +53,8 @@ export class KeyPacker {
       this.offsets.push(offset);
       offset += types.length === 1 ? DATATYPE_LEN[type] : slot(type);
     }
+    this.lastTexts = types.map(() => undefined);
+    this.lastBytes = types.map(() => EMPTY);
     this.buffer = new Uint8Array(this.length * Math.max(1, capacity));
   }
 
@@ -60,7 +69,18 @@ export class KeyPacker {
       grown.set(this.buffer);
       this.buffer = grown;
     }
-    for (let i = 0; i < parts.length; i++) writePart(this.buffer, this.used + this.offsets[i]!, this.types[i]!, parts[i]!);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const offset = this.used + this.offsets[i]!;
+      if (typeof part === 'number') writeNumber(this.buffer, offset, this.types[i]!, part);
+      else {
+        if (part !== this.lastTexts[i]) {
+          this.lastBytes[i] = textBytes(this.types[i]!, part);
+          this.lastTexts[i] = part;
+        }
+        this.buffer.set(this.lastBytes[i]!, offset);
+      }
+    }
     this.used += this.length;
     return this;
   }
@@ -71,28 +91,41 @@ export class KeyPacker {
   }
 }
 
-function writePart(target: Uint8Array, offset: number, type: NftDatatype, value: KeyPart): void {
+const EMPTY = new Uint8Array(0);
+
+/** The bytes of an address or name (shared: read them, or copy). */
+function textBytes(type: NftDatatype, value: string): Uint8Array {
   switch (type) {
     case 'ipv4_addr':
     case 'ipv6_addr':
-      target.set(parseAddress(value, 'key', type === 'ipv4_addr' ? 'ipv4' : 'ipv6').bytes, offset);
-      return;
+      return parseAddress(value, 'key', type === 'ipv4_addr' ? 'ipv4' : 'ipv6').bytes;
+    case 'ifname':
+    case 'string':
+      if (typeof value !== 'string') invalid('key', 'a name', value);
+      return ifnameBytes(value);
+    default:
+      invalid('key', `a number (${type})`, value);
+  }
+}
+
+function writeNumber(target: Uint8Array, offset: number, type: NftDatatype, value: number): void {
+  switch (type) {
+    case 'ipv4_addr':
+    case 'ipv6_addr':
+    case 'ifname':
+    case 'string':
+      invalid('key', type === 'ipv4_addr' || type === 'ipv6_addr' ? 'an address' : 'a name', value);
     case 'inet_service':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) invalid('key', 'a port', value);
+      if (!Number.isInteger(value) || value < 0 || value > 0xffff) invalid('key', 'a port', value);
       target[offset] = value >> 8;
       target[offset + 1] = value & 0xff;
       return;
     case 'inet_proto':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xff) invalid('key', 'a protocol number', value);
+      if (!Number.isInteger(value) || value < 0 || value > 0xff) invalid('key', 'a protocol number', value);
       target[offset] = value;
       return;
-    case 'ifname':
-    case 'string':
-      if (typeof value !== 'string') invalid('key', 'a name', value);
-      target.set(ifnameBytes(value), offset);
-      return;
     default:
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) invalid('key', 'a 32-bit number', value);
+      if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) invalid('key', 'a 32-bit number', value);
       // Host byte order (little endian here), as nft writes marks and integers.
       target[offset] = value & 0xff;
       target[offset + 1] = (value >>> 8) & 0xff;

@@ -96,7 +96,8 @@ export class IptablesBackend implements Backend {
     }
   }
 
-  async apply(model: FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+  async apply(build: () => FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const model = build();
     const plan = planIptables(model);
     const adopt = options.adopt === true;
     const adopted = adopt ? familiesOf(model) : new Set<Family>();

@@ -81,20 +81,20 @@ export class NftablesBackend implements Backend {
 
   static async open(options: { netns?: string } = {}): Promise<NftablesBackend> {
     const netns = options.netns === undefined ? {} : { netns: options.netns };
-    const connection = await NftConnection.open(netns);
-    try {
-      return new NftablesBackend(connection, await IptcTable.open(netns));
-    } catch (error) {
-      connection.close();
-      throw error;
-    }
+    // Opened at once: each enters the namespace on the addon's threads.
+    const [connection, legacy] = await Promise.allSettled([NftConnection.open(netns), IptcTable.open(netns)]);
+    if (connection.status === 'fulfilled' && legacy.status === 'fulfilled') return new NftablesBackend(connection.value, legacy.value);
+    if (connection.status === 'fulfilled') connection.value.close();
+    if (legacy.status === 'fulfilled') legacy.value.close();
+    throw connection.status === 'rejected' ? connection.reason : (legacy as PromiseRejectedResult).reason;
   }
 
   /** Warns (WFORWARDDROP) of other managers' forward chains that drop what it accepts; nothing else is read for that. */
-  async apply(model: FirewallModel): Promise<ApplyOutcome> {
-    // The kernel dumps our tables on the addon's thread while the plan is made here.
+  async apply(build: () => FirewallModel): Promise<ApplyOutcome> {
+    // The kernel dumps our tables on the addon's thread while the model and the plan are made here.
     const reading = this.current();
     reading.catch(() => undefined);
+    const model = build();
     const planned = planNftables(model);
     const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]), reading);
     return this.foreignForward.withWarnings(outcome, model);

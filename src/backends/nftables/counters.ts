@@ -40,7 +40,7 @@ function counterOf(
   table: TableImage, name: string, key: readonly KeyPart[], value: readonly KeyPart[] | undefined, keyEnd: readonly KeyPart[] | undefined,
 ): PacketCounter | undefined {
   const set = table.sets.get(name);
-  const element = set?.elements.get(partsText(set.key, key, keyEnd));
+  const element = set?.elements.map.get(partsText(set.key, key, keyEnd));
   if (!set || !element) return undefined;
   if (value !== undefined && Array.isArray(set.data) && element.valueText !== partsText(set.data, value)) return undefined;
   return element.counter;

@@ -8,7 +8,9 @@
  * additions and deletions only; a chain is rewritten only when its own rules
  * differ, and the user's chain never is.
  */
-import type { ChainImage, ElementImage, SetImage, TableImage } from './image.js';
+import { NO_KEY, otherValue } from '../../nft/elements.js';
+import type { ChainImage, SetImage, TableImage } from './image.js';
+import type { SetElements } from './set-elements.js';
 import type { Transaction } from './transaction.js';
 
 /** Records in `tx` what makes `current` (null: no such table) equal to `desired`. */
@@ -39,7 +41,7 @@ export function diffTable(tx: Transaction, current: TableImage | null, desired: 
   const removedChains = [...current.chains.values()].filter((chain) => !desired.chains.has(chain.name));
   for (const chain of removedChains) if (chain.rules.length > 0) tx.flushChain(current, chain.name);
 
-  const additions: [SetImage, ReadonlyMap<string, ElementImage>][] = [];
+  const additions: [SetImage, SetElements][] = [];
   for (const set of desired.sets.values()) {
     const existing = current.sets.get(set.name);
     if (!existing || changedSets.includes(set)) {
@@ -62,22 +64,34 @@ export function diffTable(tx: Transaction, current: TableImage | null, desired: 
   for (const chain of refills) for (const rule of chain.rules) tx.addRule(desired, chain.name, rule);
 }
 
-/** Elements to add (new, or with another value) and to delete (gone, or with another value). */
-function diffElements(
-  current: ReadonlyMap<string, ElementImage>, desired: ReadonlyMap<string, ElementImage>,
-): { added: ReadonlyMap<string, ElementImage>; removed: ReadonlyMap<string, ElementImage> } {
+/**
+ * Elements to add (new, or with another value) and to delete (gone, or with
+ * another value), matched by their packed bytes: a set that holds exactly
+ * its elements costs no string; the deletions list those with another value
+ * first, in the desired order, then those gone, in the kernel's.
+ */
+function diffElements(current: SetElements, desired: SetElements): { added: SetElements; removed: SetElements } {
   // An empty set (a network's first ports, a new network) takes every element: no copy of thousands.
   if (current.size === 0) return { added: desired, removed: current };
-  const added = new Map<string, ElementImage>();
-  const removed = new Map<string, ElementImage>();
-  for (const [key, element] of desired) {
-    const existing = current.get(key);
-    if (existing && existing.valueText === element.valueText) continue;
-    if (existing) removed.set(key, existing);
-    added.set(key, element);
+  const matches = desired.matchesIn(current);
+  if (matches === null) return { added: desired.select([]), removed: current.select([]) };
+  const kept = new Uint8Array(current.size);
+  const added: number[] = [];
+  const removed: number[] = [];
+  for (let j = 0; j < matches.length; j++) {
+    const match = matches[j]!;
+    if (match >= 0) {
+      kept[match] = 1;
+      continue;
+    }
+    if (match !== NO_KEY) {
+      kept[otherValue(match)] = 1;
+      removed.push(otherValue(match));
+    }
+    added.push(j);
   }
-  for (const [key, element] of current) if (!desired.has(key)) removed.set(key, element);
-  return { added, removed };
+  for (let i = 0; i < kept.length; i++) if (kept[i] === 0) removed.push(i);
+  return { added: added.length === matches.length ? desired : desired.select(added), removed: current.select(removed) };
 }
 
 function sameDeclaration(a: SetImage, b: SetImage): boolean {

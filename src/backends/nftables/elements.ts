@@ -1,13 +1,15 @@
 /**
  * Set and map elements between three forms: the parts the plan writes
- * (`['198.18.1.2', 6, 80]`), the nft text they are compared and printed by
- * (`198.18.1.2 . tcp . 80`), and the packed bytes the kernel reads back.
+ * (`['198.18.1.2', 6, 80]`), the nft text they are shown, printed and
+ * merged by (`198.18.1.2 . tcp . 80`), and the packed bytes they are
+ * planned, read back and compared as (set-elements.ts).
  */
 import { formatAddressAt } from '../../address.js';
 import type { NativeSet, NativeVerdict } from '../../native/nft.js';
 import { DATA_VERDICT, DATATYPE, DATATYPE_LEN, SET_FLAG, VERDICT, type NftDatatype } from '../../nft/constants.js';
-import type { KeyPart } from '../../nft/keys.js';
+import { lengthOf, type KeyPart } from '../../nft/keys.js';
 import type { ElementImage, SetData } from './image.js';
+import type { PackedElements } from './set-elements.js';
 import { protocolName } from '../../protocol.js';
 
 const TYPE_NAMES = new Map<number, NftDatatype>(Object.entries(DATATYPE).map(([name, n]) => [n, name as NftDatatype]));
@@ -82,30 +84,41 @@ function decodeParts(types: readonly NftDatatype[], bytes: Buffer, start: number
   return parts;
 }
 
-/** The declaration of a set read back (types, interval, counter), or undefined when its types are not ones we write. */
+/**
+ * The declaration of a set read back (types, interval, counter), or
+ * undefined when its types are not ones we write, or are packed in other
+ * lengths than ours (then its elements could not be compared with ours).
+ */
 export function declarationOf(set: NativeSet): { key: NftDatatype[]; data?: SetData; interval?: boolean; counter?: boolean } | undefined {
   const key = datatypesOf(set.keyType);
-  if (key === undefined) return undefined;
+  if (key === undefined || set.keyLen !== lengthOf(key)) return undefined;
   const declared = { key, ...((set.flags & SET_FLAG.interval) !== 0 ? { interval: true } : {}), ...(set.counter ? { counter: true } : {}) };
   if (set.dataType === undefined) return declared;
   if (set.dataType === DATA_VERDICT) return { ...declared, data: 'verdict' };
   const data = datatypesOf(set.dataType);
-  return data === undefined ? undefined : { ...declared, data };
+  return data === undefined || set.dataLen !== lengthOf(data) ? undefined : { ...declared, data };
 }
 
-/** The elements of a set read back, keyed by their text. */
-export function decodeElements(set: NativeSet, key: readonly NftDatatype[], data: SetData | undefined): Map<string, ElementImage> {
+/** Packed elements by their text, each with its parts, its value and what it counted. */
+export function decodeElements(packed: PackedElements, key: readonly NftDatatype[], data: SetData | undefined): Map<string, ElementImage> {
+  const { count, keyLen, dataLen = 0, counters } = packed;
+  const [keys, keyEnds, values] = [packed.keys, packed.keyEnds, packed.data].map((bytes) => bytes && asBuffer(bytes));
   const elements = new Map<string, ElementImage>();
-  for (let i = 0; i < set.count; i++) {
-    const parts = decodeParts(key, set.keys, i * set.keyLen, (i + 1) * set.keyLen);
+  for (let i = 0; i < count; i++) {
+    const parts = decodeParts(key, keys!, i * keyLen, (i + 1) * keyLen);
     const element: ElementImage = { key: parts };
-    if (set.keyEnds) element.keyEnd = decodeParts(key, set.keyEnds, i * set.keyLen, (i + 1) * set.keyLen);
-    if (data === 'verdict') element.verdict = set.verdicts![i]!;
-    else if (data !== undefined) element.value = decodeParts(data, set.data!, i * set.dataLen!, (i + 1) * set.dataLen!);
+    if (keyEnds) element.keyEnd = decodeParts(key, keyEnds, i * keyLen, (i + 1) * keyLen);
+    if (data === 'verdict') element.verdict = packed.verdicts![i]!;
+    else if (data !== undefined) element.value = decodeParts(data, values!, i * dataLen, (i + 1) * dataLen);
     const valueText = valueTextOf(data, element);
     if (valueText !== undefined) element.valueText = valueText;
-    if (set.counters) element.counter = { packets: set.counters.readBigUInt64BE(i * 16), bytes: set.counters.readBigUInt64BE(i * 16 + 8) };
+    if (counters) element.counter = { packets: counters.readBigUInt64BE(i * 16), bytes: counters.readBigUInt64BE(i * 16 + 8) };
     elements.set(partsText(key, parts, element.keyEnd), element);
   }
   return elements;
+}
+
+/** The bytes as a Buffer, not copied. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,14 +1,16 @@
 /**
  * One of our tables as plain data: chains with their rules, sets and maps
- * with their elements keyed by their nft text. The plan builds the desired
- * image from the model, the kernel's read-back is decoded into the same shape,
- * and the diff compares the two.
+ * with their elements (packed, and by their nft text when shown: see
+ * set-elements.ts). The plan builds the desired image from the model, the
+ * kernel's read-back is decoded into the same shape, and the diff compares
+ * the two.
  */
 import type { NativeVerdict } from '../../native/nft.js';
 import type { NftDatatype, NftFamily, NftHook, NftPolicy } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
 import type { NftExpr } from '../../nft/expr.js';
 import type { PacketCounter } from '../counters.js';
+import type { SetElements } from './set-elements.js';
 
 export interface BaseChain {
   type: 'filter' | 'nat';
@@ -56,8 +58,7 @@ export interface SetImage {
   interval?: boolean;
   /** Each element counts the packets and bytes that matched it (nft's `counter` in a set). */
   counter?: boolean;
-  /** By the key's nft text. */
-  elements: Map<string, ElementImage>;
+  elements: SetElements;
 }
 
 export interface TableImage {

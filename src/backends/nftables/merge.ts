@@ -9,6 +9,7 @@
  */
 import type { ElementImage, SetImage, TableImage } from './image.js';
 import { keepOtherWritersPorts } from './port-holders.js';
+import { SetElements } from './set-elements.js';
 
 /**
  * The table `current` (null: none) becomes when the change from `before` to
@@ -30,8 +31,9 @@ export function mergeImage(current: TableImage | null, before: TableImage | unde
 
 function mergeSet(current: SetImage | undefined, before: SetImage | undefined, after: SetImage): SetImage {
   if (current === undefined) return after;
-  const elements = new Map<string, ElementImage>(current.elements);
-  for (const key of before?.elements.keys() ?? []) if (!after.elements.has(key)) elements.delete(key);
-  for (const [key, element] of after.elements) elements.set(key, element);
-  return { ...after, elements };
+  const wanted = after.elements.map;
+  const elements = new Map<string, ElementImage>(current.elements.map);
+  for (const key of before?.elements.map.keys() ?? []) if (!wanted.has(key)) elements.delete(key);
+  for (const [key, element] of wanted) elements.set(key, element);
+  return { ...after, elements: SetElements.of(after, elements) };
 }

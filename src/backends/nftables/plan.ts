@@ -13,14 +13,15 @@ import type { Family } from '../../family.js';
 import type { Field } from '../../nft/concat.js';
 import { VERDICT } from '../../nft/constants.js';
 import type { KeyPart } from '../../nft/keys.js';
-import { partsText, valueTextOf } from './elements.js';
-import { emptyImage, signatureOf, type ChainImage, type ElementImage, type TableImage } from './image.js';
+import { emptyImage, signatureOf, type ChainImage, type TableImage } from './image.js';
 import {
   BASE_CHAINS, CHAIN, FAMILY_TABLES, INGRESS_SET, INGRESS_SET_KEY, networkChain, rangeSetOf, setsOf, TABLE, USER_CHAIN, type NetworkRole,
+  type SetDeclaration,
 } from './layout.js';
 import { addressKeyword, phrase, rule, type NftRule } from './phrase.js';
 import { PROTOCOL_NUMBERS } from '../../protocol.js';
 import { hostKeyedOnly, rangePieces } from './range-pieces.js';
+import { ElementsPacker, SetElements } from './set-elements.js';
 
 const PORT: Field = 'th dport';
 const LINK_LOCAL_V6 = 'fe80::/10';
@@ -33,13 +34,18 @@ export function planNftables(model: FirewallModel): TableImage[] {
 }
 
 class TableBuilder {
-  readonly image: TableImage;
+  private readonly image: TableImage;
+  /** Each set's elements, packed as they are planned (set-elements.ts). */
+  private readonly elements = new Map<string, ElementsPacker>();
 
   constructor(readonly family: Family) {
     this.image = emptyImage(FAMILY_TABLES[family], TABLE);
-    for (const [name, declaration] of Object.entries(setsOf(family))) {
-      this.image.sets.set(name, { name, ...declaration, elements: new Map() });
-    }
+    for (const [name, declaration] of Object.entries(setsOf(family))) this.set(name, declaration);
+  }
+
+  set(name: string, declaration: SetDeclaration): void {
+    this.image.sets.set(name, { name, ...declaration, elements: SetElements.empty(declaration) });
+    this.elements.set(name, new ElementsPacker(declaration));
   }
 
   chain(name: string, rules: readonly NftRule[], extra: Partial<ChainImage> = {}): void {
@@ -49,22 +55,24 @@ class TableBuilder {
     });
   }
 
-  element(set: string, key: readonly KeyPart[], value?: { parts?: readonly KeyPart[]; jump?: string }, keyEnd?: readonly KeyPart[]): void {
-    const target = this.image.sets.get(set)!;
-    const element: Omit<ElementImage, 'valueText'> & { valueText?: string } = { key };
-    if (keyEnd) element.keyEnd = keyEnd;
-    if (value?.parts) element.value = value.parts;
-    if (value?.jump) element.verdict = { code: VERDICT.jump, chain: value.jump };
-    const valueText = valueTextOf(target.data, element);
-    if (valueText !== undefined) element.valueText = valueText;
-    target.elements.set(partsText(target.key, key, keyEnd), element);
+  /** Takes an element of a set or map of data. */
+  readonly element: ElementSink = (set, key, value, keyEnd) => this.elements.get(set)!.add(key, keyEnd, value);
+
+  /** Takes an element of a verdict map that jumps to `chain`. */
+  jump(map: string, key: readonly KeyPart[], chain: string): void {
+    this.elements.get(map)!.add(key, undefined, undefined, { code: VERDICT.jump, chain });
+  }
+
+  finish(): TableImage {
+    for (const [name, packer] of this.elements) this.image.sets.set(name, { ...this.image.sets.get(name)!, elements: packer.finish() });
+    return this.image;
   }
 
   /** A per-network chain and the map element that jumps to it. */
   networkChain(role: NetworkRole, network: NetworkModel, rules: readonly NftRule[]): void {
     const name = networkChain(role, network.bridge);
     this.chain(name, rules);
-    this.element(role, [network.bridge], { jump: name });
+    this.jump(role, [network.bridge], name);
   }
 }
 
@@ -74,7 +82,7 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
   const address: Field = `${addressKeyword(f)} daddr`;
   const source: Field = `${addressKeyword(f)} saddr`;
 
-  if (ingress) table.image.sets.set(INGRESS_SET, { name: INGRESS_SET, key: INGRESS_SET_KEY, elements: new Map() });
+  if (ingress) table.set(INGRESS_SET, { key: INGRESS_SET_KEY });
   const ingressDnat = ingress
     ? [rule([phrase.fibDaddrLocal(), phrase.inSet([PROTO, PORT], INGRESS_SET), phrase.dnat(ingress.address)], 'swarm ingress')]
     : [];
@@ -128,7 +136,7 @@ function planFamily(family: FamilyModel, ingress: IngressModel | undefined): Tab
     for (const port of ingress.ports) table.element(INGRESS_SET, [PROTOCOL_NUMBERS[port.proto], port.port]);
   }
   for (const network of family.networks) planNetwork(table, network);
-  return table.image;
+  return table.finish();
 }
 
 function planNetwork(table: TableBuilder, network: NetworkModel): void {
@@ -169,12 +177,19 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
   if (network.dropDirectAccess) {
     const chain = networkChain('direct-access', bridge);
     table.chain(chain, [rule([phrase.iifname(bridge, true), phrase.drop()])]);
-    for (const endpoint of network.endpoints) table.element('direct-access', [endpoint.address], { jump: chain });
+    for (const endpoint of network.endpoints) table.jump('direct-access', [endpoint.address], chain);
   }
-  const emit: ElementSink = (set, key, value, keyEnd) => table.element(set, key, value && { parts: value }, keyEnd);
+  // Identity ranges' container-keyed elements are pieces of all the endpoint's ranges (range-pieces.ts), cut once.
   for (const endpoint of network.endpoints) {
-    for (const binding of endpoint.bindings) bindingElements(bridge, binding, binding.lastPort === undefined ? emit : hostKeyedOnly(emit));
-    rangePieces(bridge, endpoint.bindings, emit);
+    let ranges = false;
+    for (const binding of endpoint.bindings) {
+      if (binding.lastPort === undefined) bindingElements(bridge, binding, table.element);
+      else {
+        ranges = true;
+        bindingElements(bridge, binding, hostKeyedOnly(table.element));
+      }
+    }
+    if (ranges) rangePieces(bridge, endpoint.bindings, table.element);
   }
 }
 

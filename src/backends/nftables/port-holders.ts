@@ -24,6 +24,7 @@ import type { KeyPart } from '../../nft/keys.js';
 import { protocolName } from '../../protocol.js';
 import type { ElementImage, SetImage, TableImage } from './image.js';
 import { rangeSetOf } from './layout.js';
+import { SetElements } from './set-elements.js';
 
 type DnatMap = 'dnat-by-address' | 'dnat-any-address';
 const DNAT_MAPS: readonly DnatMap[] = ['dnat-by-address', 'dnat-any-address'];
@@ -40,17 +41,17 @@ type Elements = ReadonlyMap<string, ElementImage>;
 
 /** Corrects `merged` (the change from `before` to `after` made on `current`) in place, or throws EADDRINUSE. */
 export function keepOtherWritersPorts(current: TableImage, before: TableImage | undefined, after: TableImage, merged: TableImage): void {
-  const elementsOf = (table: TableImage | undefined, set: string): Elements => table?.sets.get(set)?.elements ?? NONE;
-  /** The merged set's elements to correct, copied once: the merge may share them with the plan or the read-back. */
+  const elementsOf = (table: TableImage | undefined, set: string): Elements => table?.sets.get(set)?.elements.map ?? NONE;
+  /** The merged set's elements to correct, copied once (the merge may share them with the plan or the read-back), packed when the diff compares them, after every correction here. */
   const copies = new Map<string, Map<string, ElementImage>>();
   const output = (set: string): Map<string, ElementImage> | undefined => {
     const image = merged.sets.get(set);
     if (image === undefined) return undefined;
     let elements = copies.get(set);
     if (elements === undefined) {
-      elements = new Map(image.elements);
+      elements = new Map(image.elements.map);
       copies.set(set, elements);
-      merged.sets.set(set, { ...image, elements } satisfies SetImage);
+      merged.sets.set(set, { ...image, elements: SetElements.of(image, elements) } satisfies SetImage);
     }
     return elements;
   };
@@ -134,8 +135,8 @@ interface HostPorts {
 function refuseOverlapsWithRanges(current: TableImage, before: TableImage | undefined, after: TableImage): void {
   const maps = [...DNAT_MAPS, ...RANGE_MAPS];
   const hostPortsOf = (table: TableImage | undefined, ours: TableImage | undefined): HostPorts[] => maps.flatMap((map) => {
-    const elements = table?.sets.get(map)?.elements ?? NONE;
-    const own = ours?.sets.get(map)?.elements ?? NONE;
+    const elements = table?.sets.get(map)?.elements.map ?? NONE;
+    const own = ours?.sets.get(map)?.elements.map ?? NONE;
     return [...elements].flatMap(([key, element]) => {
       if (own.get(key)?.valueText === element.valueText) return [];
       const port = element.key.at(-1) as number;

@@ -5,9 +5,10 @@
  */
 import type { NftTableState } from '../../nft/connection.js';
 import { HOOK, POLICY, type NftFamily, type NftHook, type NftPolicy } from '../../nft/constants.js';
-import { declarationOf, decodeElements } from './elements.js';
+import { declarationOf } from './elements.js';
 import { emptyImage, signatureOf, type BaseChain, type ChainImage, type TableImage } from './image.js';
 import { USER_CHAIN } from './layout.js';
+import { SetElements } from './set-elements.js';
 
 const HOOK_NAMES = new Map<number, NftHook>(Object.entries(HOOK).map(([name, n]) => [n, name as NftHook]));
 const POLICY_NAMES = new Map<number, NftPolicy>(Object.entries(POLICY).map(([name, n]) => [n, name as NftPolicy]));
@@ -37,9 +38,10 @@ export function decodeTable(family: NftFamily, state: NftTableState): TableImage
   for (const set of state.sets) {
     // A set of types we never write is still ours: declared with no types, it differs from any plan and is replaced.
     const declaration = declarationOf(set) ?? { key: [] };
+    // Its elements stay packed as read: compared as bytes, decoded only when shown.
     image.sets.set(set.name, {
       name: set.name, ...declaration,
-      elements: declaration.key.length > 0 ? decodeElements(set, declaration.key, declaration.data) : new Map(),
+      elements: declaration.key.length > 0 ? SetElements.packed(declaration, set) : SetElements.empty(declaration),
     });
   }
   return image;

@@ -23,7 +23,7 @@ function renderSet(set: SetImage): string {
   if (set.interval) lines.push('\t\tflags interval');
   if (set.counter) lines.push('\t\tcounter');
   if (set.elements.size > 0) {
-    const elements = [...set.elements].map(([text, element]) => {
+    const elements = [...set.elements.map].map(([text, element]) => {
       const key = element.counter ? `${text} counter packets ${element.counter.packets} bytes ${element.counter.bytes}` : text;
       return element.verdict ? `${key} : ${verdictText(element.verdict)}` : element.valueText ? `${key} : ${element.valueText}` : key;
     });

@@ -48,7 +48,7 @@ function shownSet(set: SetImage): ShownSet {
     key: [...set.key],
     ...(set.data === undefined ? {} : { data: set.data === 'verdict' ? 'verdict' : [...set.data] }),
     counter: set.counter === true,
-    elements: [...set.elements].map(([key, element]) => {
+    elements: [...set.elements.map].map(([key, element]) => {
       const value = element.verdict ? verdictText(element.verdict) : element.valueText;
       return { key, ...(value === undefined ? {} : { value }), ...countersOf(element.counter) };
     }),

@@ -5,8 +5,8 @@
  */
 import { NftBatch, type TableRef } from '../../nft/batch.js';
 import { SET_FLAG } from '../../nft/constants.js';
-import { KeyPacker } from '../../nft/keys.js';
-import type { ElementImage, RuleImage, SetImage, TableImage } from './image.js';
+import type { RuleImage, SetImage, TableImage } from './image.js';
+import type { SetElements } from './set-elements.js';
 import { verdictText } from './elements.js';
 import type { BaseChain } from './image.js';
 import { noChanges, type ChangeCounts } from '../change-counts.js';
@@ -79,41 +79,26 @@ export class Transaction {
     this.record(`delete ${kind(set)} ${where(table)} ${set.name}`);
   }
 
-  addElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
+  addElements(table: TableImage, set: SetImage, elements: SetElements): void {
     if (elements.size === 0) return;
-    const keys = new KeyPacker(set.key, elements.size);
-    const ends = set.interval ? new KeyPacker(set.key, elements.size) : undefined;
-    const values = set.data !== undefined && set.data !== 'verdict' ? new KeyPacker(set.data, elements.size) : undefined;
-    const verdicts = set.data === 'verdict' ? [] as NonNullable<ElementImage['verdict']>[] : undefined;
-    for (const element of elements.values()) {
-      keys.add(element.key);
-      ends?.add(element.keyEnd ?? element.key);
-      values?.add(element.value!);
-      verdicts?.push(element.verdict!);
-    }
+    const { keyLen, keys, keyEnds, dataLen, data, verdicts } = elements.packed;
     this.batch.addElements({
-      ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(), ...(ends ? { keyEnds: ends.bytes() } : {}),
-      ...(values ? { dataLen: values.length, data: values.bytes() } : {}),
-      ...(verdicts ? { verdicts } : {}),
+      ...ref(table), set: set.name, keyLen, keys, ...(set.interval ? { keyEnds } : {}),
+      ...(data ? { dataLen, data } : {}), ...(verdicts ? { verdicts } : {}),
     });
     this.record(() => {
-      const texts = [...elements].map(([key, element]) =>
+      const texts = [...elements.map].map(([key, element]) =>
         element.valueText === undefined ? key : `${key} : ${element.verdict ? verdictText(element.verdict) : element.valueText}`);
       return `add element ${where(table)} ${set.name} { ${texts.join(', ')} }`;
     }, elements.size);
     this.counts.elements.added += elements.size;
   }
 
-  deleteElements(table: TableImage, set: SetImage, elements: ReadonlyMap<string, ElementImage>): void {
+  deleteElements(table: TableImage, set: SetImage, elements: SetElements): void {
     if (elements.size === 0) return;
-    const keys = new KeyPacker(set.key, elements.size);
-    const ends = set.interval ? new KeyPacker(set.key, elements.size) : undefined;
-    for (const element of elements.values()) {
-      keys.add(element.key);
-      ends?.add(element.keyEnd ?? element.key);
-    }
-    this.batch.deleteElements({ ...ref(table), set: set.name, keyLen: keys.length, keys: keys.bytes(), ...(ends ? { keyEnds: ends.bytes() } : {}) });
-    this.record(() => `delete element ${where(table)} ${set.name} { ${[...elements.keys()].join(', ')} }`, elements.size);
+    const { keyLen, keys, keyEnds } = elements.packed;
+    this.batch.deleteElements({ ...ref(table), set: set.name, keyLen, keys, ...(set.interval ? { keyEnds } : {}) });
+    this.record(() => `delete element ${where(table)} ${set.name} { ${[...elements.map.keys()].join(', ')} }`, elements.size);
     this.counts.elements.deleted += elements.size;
   }
 
