@@ -50,12 +50,18 @@ interface Entry {
   next: Entry | undefined;
 }
 
+/**
+ * A chain's entries by their rule's destination port (portKey), the rule
+ * that first took a port alone, the rules of a port two share by text.
+ */
+type PortSlot = Entry | Map<string, Entry>;
+
 interface Chain {
   builtin: boolean;
   userOwned: boolean;
   first: Entry | undefined;
   last: Entry | undefined;
-  byText: Map<string, Entry>;
+  byPort: Map<number, PortSlot>;
 }
 
 export class IptablesRuleset {
@@ -71,17 +77,41 @@ export class IptablesRuleset {
 
   add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement): void {
     const chain = this.chain(table, chainName);
-    // Remembered with the rule: the plan's rules are compared by text again when diffed.
-    const text = ruleText(this.family, rule);
-    const existing = chain.byText.get(text);
+    const existing = this.find(chain, rule);
     if (existing) {
       if (placement !== 'first') return;
       unlink(chain, existing);
     }
-    const entry = existing ?? { rule, atHead: false, previous: undefined, next: undefined };
+    const entry = existing ?? this.index(chain, rule);
     if (placement === 'append') linkLast(chain, entry);
     else linkFirst(chain, entry);
-    chain.byText.set(text, entry);
+  }
+
+  /**
+   * The entry of the chain's rule that reads as `rule`. Texts are compared
+   * only between rules of one destination port: the bindings' rules of a
+   * plan each have a port of their own in their chain, so most rules are
+   * never formatted while planning (only where they are compared or shown).
+   */
+  private find(chain: Chain, rule: IptRule): Entry | undefined {
+    const slot = chain.byPort.get(portKey(rule));
+    if (slot === undefined) return undefined;
+    const text = ruleText(this.family, rule);
+    if (slot instanceof Map) return slot.get(text);
+    return ruleText(this.family, slot.rule) === text ? slot : undefined;
+  }
+
+  /** A new entry for `rule`, which the chain does not hold. */
+  private index(chain: Chain, rule: IptRule): Entry {
+    const entry: Entry = { rule, atHead: false, previous: undefined, next: undefined };
+    const key = portKey(rule);
+    const slot = chain.byPort.get(key);
+    if (slot === undefined) chain.byPort.set(key, entry);
+    else if (slot instanceof Map) slot.set(ruleText(this.family, rule), entry);
+    else {
+      chain.byPort.set(key, new Map([[ruleText(this.family, slot.rule), slot], [ruleText(this.family, rule), entry]]));
+    }
+    return entry;
   }
 
   /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
@@ -119,7 +149,28 @@ export class IptablesRuleset {
 }
 
 function newChain(builtin: boolean, userOwned: boolean): Chain {
-  return { builtin, userOwned, first: undefined, last: undefined, byText: new Map() };
+  return { builtin, userOwned, first: undefined, last: undefined, byPort: new Map() };
+}
+
+/** For a rule without a port (the key of rules that have none). */
+const NO_PORT = -1;
+
+/**
+ * The first port of the rule's first port match's `--dport`, or NO_PORT: a
+ * number rules that read alike share (two rules print the same only with the
+ * same `--dport`), found without formatting the rule.
+ */
+function portKey(rule: IptRule): number {
+  const matches = rule.matches;
+  if (matches === undefined) return NO_PORT;
+  for (let i = 0; i < matches.length; i++) {
+    const match = matches[i]!;
+    if (match.name === 'tcp' || match.name === 'udp' || match.name === 'sctp') {
+      const port = match.destinationPort;
+      return port === undefined ? NO_PORT : typeof port === 'number' ? port : port[0];
+    }
+  }
+  return NO_PORT;
 }
 
 function linkFirst(chain: Chain, entry: Entry): void {
