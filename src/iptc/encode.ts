@@ -204,6 +204,26 @@ function part(negated: boolean): Part {
   return negated ? 'negated' : 'present';
 }
 
+/** `bit` when the part is present, for the rule's set of parts present. */
+function partBit(found: Part, bit: number): number {
+  return found === undefined ? 0 : bit;
+}
+
+/** `bit` when the part is negated, for the rule's set of parts negated. */
+function negatedBit(found: Part, bit: number): number {
+  return found === 'negated' ? bit : 0;
+}
+
+/** Each family's protocols by name, to their numbers. */
+const PROTOCOL_NUMBERS_OF: Record<Family, ReadonlyMap<string, number>> = {
+  ipv4: protocolNumbers('ipv4'),
+  ipv6: protocolNumbers('ipv6'),
+};
+
+function protocolNumbers(family: Family): ReadonlyMap<string, number> {
+  return new Map(PROTOCOLS.filter((p) => (p.family ?? family) === family).map((p) => [p.name, p.number]));
+}
+
 function checkInterface(name: unknown, negated: unknown, field: string): Part {
   if (name === undefined) {
     if (negated !== undefined) invalid(`${field}Negated`, `no negation without ${field}`, negated);
@@ -241,33 +261,28 @@ function encodeRule(out: PackedWriter, family: Family, table: IptTableName, valu
   encodeTarget(out, family, table, rule, field);
   const sets = out.length;
   out.u16(0);
-  let present = 0;
-  let negated = 0;
-  const add = (bit: number, found: Part): void => {
-    if (found !== undefined) present |= bit;
-    if (found === 'negated') negated |= bit;
-  };
-  add(RULE_FIELD.source, encodeAddressMatch(out, family, rule.source, rule.sourceNegated, `${field}.source`));
-  add(RULE_FIELD.destination, encodeAddressMatch(out, family, rule.destination, rule.destinationNegated, `${field}.destination`));
+  const source = encodeAddressMatch(out, family, rule.source, rule.sourceNegated, `${field}.source`);
+  const destination = encodeAddressMatch(out, family, rule.destination, rule.destinationNegated, `${field}.destination`);
   const inInterface = checkInterface(rule.inInterface, rule.inInterfaceNegated, `${field}.inInterface`);
   if (inInterface) out.text(rule.inInterface!);
-  add(RULE_FIELD.inInterface, inInterface);
   const outInterface = checkInterface(rule.outInterface, rule.outInterfaceNegated, `${field}.outInterface`);
   if (outInterface) out.text(rule.outInterface!);
-  add(RULE_FIELD.outInterface, outInterface);
+  let protocol: Part;
   if (rule.protocol !== undefined) {
-    const protocol = PROTOCOLS.find((p) => p.name === rule.protocol && (p.family ?? family) === family);
-    if (!protocol) {
+    const number = PROTOCOL_NUMBERS_OF[family].get(rule.protocol);
+    if (number === undefined) {
       const names = PROTOCOLS.filter((p) => (p.family ?? family) === family).map((p) => p.name);
       invalid(`${field}.protocol`, `one of ${names.join(', ')}`, rule.protocol);
     }
-    add(RULE_FIELD.protocol, part(checkFlag(rule.protocolNegated, `${field}.protocolNegated`)));
-    out.u16(protocol.number);
+    protocol = part(checkFlag(rule.protocolNegated, `${field}.protocolNegated`));
+    out.u16(number);
   } else if (rule.protocolNegated !== undefined) {
     invalid(`${field}.protocolNegated`, `no negation without ${field}.protocol`, rule.protocolNegated);
   }
-  out.setU8(sets, present);
-  out.setU8(sets + 1, negated);
+  out.setU8(sets, partBit(source, RULE_FIELD.source) | partBit(destination, RULE_FIELD.destination) |
+    partBit(inInterface, RULE_FIELD.inInterface) | partBit(outInterface, RULE_FIELD.outInterface) | partBit(protocol, RULE_FIELD.protocol));
+  out.setU8(sets + 1, negatedBit(source, RULE_FIELD.source) | negatedBit(destination, RULE_FIELD.destination) |
+    negatedBit(inInterface, RULE_FIELD.inInterface) | negatedBit(outInterface, RULE_FIELD.outInterface) | negatedBit(protocol, RULE_FIELD.protocol));
   if (rule.matches === undefined) return out.u32(0);
   if (!Array.isArray(rule.matches)) invalid(`${field}.matches`, 'an array of matches', rule.matches);
   out.u32(rule.matches.length);
@@ -289,7 +304,7 @@ function encodeMatch(out: PackedWriter, rule: IptRule, value: unknown, ruleField
     case 'tcp':
     case 'udp':
     case 'sctp': {
-      requirePortProtocol(rule, [match.name], ruleField, `the ${match.name} match`);
+      if (rule.protocol !== match.name || rule.protocolNegated === true) requirePortProtocol(rule, [match.name], ruleField, `the ${match.name} match`);
       let fields = checkFlag(match.sourcePortNegated, `${field}.sourcePortNegated`) ? PORT_FIELD.sourceNegated : 0;
       if (checkFlag(match.destinationPortNegated, `${field}.destinationPortNegated`)) fields |= PORT_FIELD.destinationNegated;
       out.u8(MATCH_CODE[match.name]);

@@ -43,24 +43,18 @@ export interface TablePlan {
   chains: ChainPlan[];
 }
 
-interface Entry {
-  rule: IptRule;
-  atHead: boolean;
-  previous: Entry | undefined;
-  next: Entry | undefined;
-}
-
 /**
- * A chain's entries by their rule's destination port (portKey), the rule
- * that first took a port alone, the rules of a port two share by text.
+ * A chain's rules by their destination port (portKey): the rule that first
+ * took a port alone, the rules of a port two share by text.
  */
-type PortSlot = Entry | Map<string, Entry>;
+type PortSlot = IptRule | Map<string, IptRule>;
 
 interface Chain {
   builtin: boolean;
   userOwned: boolean;
-  first: Entry | undefined;
-  last: Entry | undefined;
+  /** The head's rules in the order they were put there: the head reads them last first. */
+  headAdded: IptRule[];
+  tail: IptRule[];
   byPort: Map<number, PortSlot>;
 }
 
@@ -80,48 +74,46 @@ export class IptablesRuleset {
     const existing = this.find(chain, rule);
     if (existing) {
       if (placement !== 'first') return;
-      unlink(chain, existing);
+      // Moved: Docker's EnsureJumpRule, a few jumps in short chains.
+      remove(chain.headAdded, existing);
+      remove(chain.tail, existing);
+      chain.headAdded.push(existing);
+      return;
     }
-    const entry = existing ?? this.index(chain, rule);
-    if (placement === 'append') linkLast(chain, entry);
-    else linkFirst(chain, entry);
+    this.index(chain, rule);
+    if (placement === 'append') chain.tail.push(rule);
+    else chain.headAdded.push(rule);
   }
 
   /**
-   * The entry of the chain's rule that reads as `rule`. Texts are compared
-   * only between rules of one destination port: the bindings' rules of a
-   * plan each have a port of their own in their chain, so most rules are
-   * never formatted while planning (only where they are compared or shown).
+   * The chain's rule that reads as `rule`. Texts are compared only between
+   * rules of one destination port: the bindings' rules of a plan each have a
+   * port of their own in their chain, so most rules are never formatted while
+   * planning (only where they are compared or shown).
    */
-  private find(chain: Chain, rule: IptRule): Entry | undefined {
+  private find(chain: Chain, rule: IptRule): IptRule | undefined {
     const slot = chain.byPort.get(portKey(rule));
     if (slot === undefined) return undefined;
     const text = ruleText(this.family, rule);
     if (slot instanceof Map) return slot.get(text);
-    return ruleText(this.family, slot.rule) === text ? slot : undefined;
+    return ruleText(this.family, slot) === text ? slot : undefined;
   }
 
-  /** A new entry for `rule`, which the chain does not hold. */
-  private index(chain: Chain, rule: IptRule): Entry {
-    const entry: Entry = { rule, atHead: false, previous: undefined, next: undefined };
+  /** Indexes `rule`, which the chain does not hold. */
+  private index(chain: Chain, rule: IptRule): void {
     const key = portKey(rule);
     const slot = chain.byPort.get(key);
-    if (slot === undefined) chain.byPort.set(key, entry);
-    else if (slot instanceof Map) slot.set(ruleText(this.family, rule), entry);
-    else {
-      chain.byPort.set(key, new Map([[ruleText(this.family, slot.rule), slot], [ruleText(this.family, rule), entry]]));
-    }
-    return entry;
+    if (slot === undefined) chain.byPort.set(key, rule);
+    else if (slot instanceof Map) slot.set(ruleText(this.family, rule), rule);
+    else chain.byPort.set(key, new Map([[ruleText(this.family, slot), slot], [ruleText(this.family, rule), rule]]));
   }
 
   /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
   table(table: IptTableName): TablePlan {
     const chains: ChainPlan[] = [];
     for (const [name, chain] of this.tables.get(table) ?? []) {
-      if (chain.builtin && chain.first === undefined) continue;
-      const plan: ChainPlan = { name, builtin: chain.builtin, userOwned: chain.userOwned, head: [], tail: [] };
-      for (let entry = chain.first; entry; entry = entry.next) (entry.atHead ? plan.head : plan.tail).push(entry.rule);
-      chains.push(plan);
+      if (chain.builtin && chain.headAdded.length + chain.tail.length === 0) continue;
+      chains.push({ name, builtin: chain.builtin, userOwned: chain.userOwned, head: chain.headAdded.slice().reverse(), tail: chain.tail.slice() });
     }
     chains.sort((a, b) => compareChains(table, a.name, b.name));
     return { name: table, chains };
@@ -149,7 +141,12 @@ export class IptablesRuleset {
 }
 
 function newChain(builtin: boolean, userOwned: boolean): Chain {
-  return { builtin, userOwned, first: undefined, last: undefined, byPort: new Map() };
+  return { builtin, userOwned, headAdded: [], tail: [], byPort: new Map() };
+}
+
+function remove(rules: IptRule[], rule: IptRule): void {
+  const index = rules.indexOf(rule);
+  if (index !== -1) rules.splice(index, 1);
 }
 
 /** For a rule without a port (the key of rules that have none). */
@@ -171,31 +168,4 @@ function portKey(rule: IptRule): number {
     }
   }
   return NO_PORT;
-}
-
-function linkFirst(chain: Chain, entry: Entry): void {
-  entry.atHead = true;
-  entry.previous = undefined;
-  entry.next = chain.first;
-  if (chain.first) chain.first.previous = entry;
-  else chain.last = entry;
-  chain.first = entry;
-}
-
-function linkLast(chain: Chain, entry: Entry): void {
-  entry.atHead = false;
-  entry.next = undefined;
-  entry.previous = chain.last;
-  if (chain.last) chain.last.next = entry;
-  else chain.first = entry;
-  chain.last = entry;
-}
-
-function unlink(chain: Chain, entry: Entry): void {
-  if (entry.previous) entry.previous.next = entry.next;
-  else chain.first = entry.next;
-  if (entry.next) entry.next.previous = entry.previous;
-  else chain.last = entry.previous;
-  entry.previous = undefined;
-  entry.next = undefined;
 }
