@@ -71,41 +71,42 @@ export class IptablesRuleset {
 
   add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement): void {
     const chain = this.chain(table, chainName);
-    const existing = this.find(chain, rule);
-    if (existing) {
-      if (placement !== 'first') return;
-      // Moved: Docker's EnsureJumpRule, a few jumps in short chains.
-      remove(chain.headAdded, existing);
-      remove(chain.tail, existing);
-      chain.headAdded.push(existing);
-      return;
+    const key = portKey(rule);
+    const slot = chain.byPort.get(key);
+    if (slot === undefined) {
+      chain.byPort.set(key, rule);
+    } else {
+      const existing = this.holding(chain, key, slot, rule);
+      if (existing) {
+        if (placement !== 'first') return;
+        // Moved: Docker's EnsureJumpRule, a few jumps in short chains.
+        remove(chain.headAdded, existing);
+        remove(chain.tail, existing);
+        chain.headAdded.push(existing);
+        return;
+      }
     }
-    this.index(chain, rule);
     if (placement === 'append') chain.tail.push(rule);
     else chain.headAdded.push(rule);
   }
 
   /**
-   * The chain's rule that reads as `rule`. Texts are compared only between
-   * rules of one destination port: the bindings' rules of a plan each have a
-   * port of their own in their chain, so most rules are never formatted while
-   * planning (only where they are compared or shown).
+   * The rule of the chain's `slot` (its rules of port `key`) that reads as
+   * `rule`, or undefined after adding `rule` to the slot. Texts are compared
+   * only between rules of one destination port: the bindings' rules of a
+   * plan each have a port of their own in their chain, so most rules are
+   * never formatted while planning (only where they are compared or shown).
    */
-  private find(chain: Chain, rule: IptRule): IptRule | undefined {
-    const slot = chain.byPort.get(portKey(rule));
-    if (slot === undefined) return undefined;
+  private holding(chain: Chain, key: number, slot: PortSlot, rule: IptRule): IptRule | undefined {
+    let byText = slot;
+    if (!(byText instanceof Map)) {
+      byText = new Map([[ruleText(this.family, byText), byText]]);
+      chain.byPort.set(key, byText);
+    }
     const text = ruleText(this.family, rule);
-    if (slot instanceof Map) return slot.get(text);
-    return ruleText(this.family, slot) === text ? slot : undefined;
-  }
-
-  /** Indexes `rule`, which the chain does not hold. */
-  private index(chain: Chain, rule: IptRule): void {
-    const key = portKey(rule);
-    const slot = chain.byPort.get(key);
-    if (slot === undefined) chain.byPort.set(key, rule);
-    else if (slot instanceof Map) slot.set(ruleText(this.family, rule), rule);
-    else chain.byPort.set(key, new Map([[ruleText(this.family, slot), slot], [ruleText(this.family, rule), rule]]));
+    const existing = byText.get(text);
+    if (existing === undefined) byText.set(text, rule);
+    return existing;
   }
 
   /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
