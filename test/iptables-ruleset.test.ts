@@ -52,3 +52,21 @@ test('first moves a rule the chain holds to the head, by its text', (t) => {
   ruleset.add('filter', 'FORWARD', { target: { name: 'jump', chain: 'A' } }, 'first');
   t.deepEqual(texts(ruleset, 'FORWARD'), ['-j A', '-j B']);
 });
+
+test('DNATs of one port are told apart by their container, and one that reads the same is not added again', (t) => {
+  const ruleset = new IptablesRuleset('ipv4');
+  ruleset.ensureChain('nat', 'DOCKER');
+  const dnat = (destination: string, toAddress: string): IptRule => ({
+    destination, protocol: 'tcp', matches: [{ name: 'tcp', destinationPort: 8080 }], target: { name: 'DNAT', toAddress, toPort: 80 },
+  });
+  ruleset.add('nat', 'DOCKER', dnat('198.51.100.1', '198.18.0.2'), 'append');
+  ruleset.add('nat', 'DOCKER', dnat('198.51.100.2', '198.18.0.2'), 'append');
+  ruleset.add('nat', 'DOCKER', dnat('198.51.100.1', '198.18.1.2'), 'append');
+  ruleset.add('nat', 'DOCKER', dnat('198.51.100.1/32', '198.18.0.2'), 'append');
+  const plan = ruleset.table('nat').chains.find((chain) => chain.name === 'DOCKER')!;
+  t.deepEqual(plan.tail.map((rule) => ruleText('ipv4', rule)), [
+    '-d 198.51.100.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.18.0.2:80',
+    '-d 198.51.100.2/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.18.0.2:80',
+    '-d 198.51.100.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 198.18.1.2:80',
+  ]);
+});

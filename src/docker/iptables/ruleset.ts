@@ -44,10 +44,10 @@ export interface TablePlan {
 }
 
 /**
- * A chain's rules by their destination port (portKey): the rule that first
- * took a port alone, the rules of a port two share by text.
+ * A chain's rules by their key (ruleKey): the rule that first took a key
+ * alone, the rules of a key two share by text.
  */
-type PortSlot = IptRule | Map<string, IptRule>;
+type KeySlot = IptRule | Map<string, IptRule>;
 
 interface Chain {
   builtin: boolean;
@@ -55,7 +55,7 @@ interface Chain {
   /** The head's rules in the order they were put there: the head reads them last first. */
   headAdded: IptRule[];
   tail: IptRule[];
-  byPort: Map<number, PortSlot>;
+  byKey: Map<number, KeySlot>;
 }
 
 export class IptablesRuleset {
@@ -71,10 +71,10 @@ export class IptablesRuleset {
 
   add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement): void {
     const chain = this.chain(table, chainName);
-    const key = portKey(rule);
-    const slot = chain.byPort.get(key);
+    const key = ruleKey(rule);
+    const slot = chain.byKey.get(key);
     if (slot === undefined) {
-      chain.byPort.set(key, rule);
+      chain.byKey.set(key, rule);
     } else {
       const existing = this.holding(chain, key, slot, rule);
       if (existing) {
@@ -91,17 +91,17 @@ export class IptablesRuleset {
   }
 
   /**
-   * The rule of the chain's `slot` (its rules of port `key`) that reads as
+   * The rule of the chain's `slot` (its rules of `key`) that reads as
    * `rule`, or undefined after adding `rule` to the slot. Texts are compared
-   * only between rules of one destination port: the bindings' rules of a
-   * plan each have a port of their own in their chain, so most rules are
-   * never formatted while planning (only where they are compared or shown).
+   * only between rules of one key: the bindings' rules of a plan each have a
+   * key of their own in their chain, so most rules are never formatted while
+   * planning (only where they are compared or shown).
    */
-  private holding(chain: Chain, key: number, slot: PortSlot, rule: IptRule): IptRule | undefined {
+  private holding(chain: Chain, key: number, slot: KeySlot, rule: IptRule): IptRule | undefined {
     let byText = slot;
     if (!(byText instanceof Map)) {
       byText = new Map([[ruleText(this.family, byText), byText]]);
-      chain.byPort.set(key, byText);
+      chain.byKey.set(key, byText);
     }
     const text = ruleText(this.family, rule);
     const existing = byText.get(text);
@@ -142,7 +142,7 @@ export class IptablesRuleset {
 }
 
 function newChain(builtin: boolean, userOwned: boolean): Chain {
-  return { builtin, userOwned, headAdded: [], tail: [], byPort: new Map() };
+  return { builtin, userOwned, headAdded: [], tail: [], byKey: new Map() };
 }
 
 function remove(rules: IptRule[], rule: IptRule): void {
@@ -150,15 +150,27 @@ function remove(rules: IptRule[], rule: IptRule): void {
   if (index !== -1) rules.splice(index, 1);
 }
 
-/** For a rule without a port (the key of rules that have none). */
+/** For a rule without a port (the port part of the key of rules that have none). */
 const NO_PORT = -1;
+/** Values of a key's address part. */
+const ADDRESS_KEYS = 8_192;
 
 /**
- * The first port of the rule's first port match's `--dport`, or NO_PORT: a
- * number rules that read alike share (two rules print the same only with the
- * same `--dport`), found without formatting the rule.
+ * A number rules that read alike share, found without formatting them: the
+ * first port of the first port match's `--dport` (two rules print the same
+ * only with the same), and the addresses the bindings' rules differ by,
+ * `-d` and the NAT target's, each as printed up to its prefix length.
+ * Under 2^30, so a small integer.
  */
-function portKey(rule: IptRule): number {
+function ruleKey(rule: IptRule): number {
+  const target = rule.target;
+  const toAddress = target.name === 'DNAT' || target.name === 'SNAT' ? target.toAddress : undefined;
+  const addresses = (addressKey(rule.destination) * 31 + addressKey(toAddress)) & (ADDRESS_KEYS - 1);
+  return (portOf(rule) - NO_PORT) * ADDRESS_KEYS + addresses;
+}
+
+/** The first port of the rule's first port match's `--dport`, or NO_PORT. */
+function portOf(rule: IptRule): number {
   const matches = rule.matches;
   if (matches === undefined) return NO_PORT;
   for (let i = 0; i < matches.length; i++) {
@@ -170,3 +182,20 @@ function portKey(rule: IptRule): number {
   }
   return NO_PORT;
 }
+
+/**
+ * A hash of the address's last characters before its `/` (a bare address
+ * prints with one: `-d 192.0.2.2` as `192.0.2.2/32`): where a bulk's
+ * addresses differ.
+ */
+function addressKey(address: string | undefined): number {
+  if (address === undefined) return 0;
+  const slash = address.indexOf('/');
+  const end = slash === -1 ? address.length : slash;
+  let hash = 1;
+  for (let i = Math.max(0, end - ADDRESS_TAIL); i < end; i++) hash = hash * 31 + address.charCodeAt(i);
+  return hash;
+}
+
+/** Characters addressKey hashes: 4 of 31 fit a small integer, and tell apart the hosts of a /16. */
+const ADDRESS_TAIL = 4;
