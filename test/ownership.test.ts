@@ -276,6 +276,28 @@ kernelTest('a lock left by a killed process does not block the owner record', as
   t.false(existsSync(record));
 });
 
+kernelTest('an apply that leaves the owner record as it is takes no lock; one that changes it waits for the lock', async (t) => {
+  const ns = await createNetns(t, 'ownnolock');
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(OURS('iptables'));
+  // Held by a process that runs (this one): a writer waits for it.
+  writeFileSync(`${record}.lock`, String(process.pid));
+  t.teardown(() => rmSync(`${record}.lock`, { force: true }));
+  const again = await firewall.apply(OURS('iptables'));
+  t.is(again.changes, 0);
+  let settled = false;
+  const removed = firewall.apply({ backend: 'iptables' }).finally(() => {
+    settled = true;
+  });
+  await new Promise((delay) => setTimeout(delay, 300));
+  t.false(settled, 'the change to the record did not wait for the lock');
+  rmSync(`${record}.lock`);
+  t.true((await removed).changes > 0);
+  t.deepEqual(JSON.parse(readFileSync(record, 'utf8')).ipv4.networks, {});
+});
+
 kernelTest('a process killed at any point of taking the lock never leaves one that names no process', async (t) => {
   const KILLS = 40;
   const ns = await createNetns(t, 'ownkill');

@@ -78,13 +78,22 @@ function encodeEach(
   }
 }
 
+/**
+ * The name of `part` of `field` (`.rule`, `Negated`); none while `field` has
+ * none, as on encodeEach's first pass, which makes no names (a dozen strings
+ * a rule) since a failing value is encoded again under its own.
+ */
+function named(field: string, part: string): string {
+  return field === '' ? '' : field + part;
+}
+
 /** The chain encodeRules names: any valid name does. */
 const RULES_CHAIN = 'rules';
 
 function encodeOperation(out: PackedWriter, family: Family, table: IptTableName, value: unknown, field: string): void {
   if (typeof value !== 'object' || value === null) invalid(field, 'an operation object', value);
   const operation = value as IptcOperation;
-  const chain = checkChainName(operation.chain, `${field}.chain`);
+  const chain = checkChainName(operation.chain, named(field, '.chain'));
   switch (operation.op) {
     case 'newChain':
     case 'flushChain':
@@ -99,14 +108,14 @@ function encodeOperation(out: PackedWriter, family: Family, table: IptTableName,
     case 'append':
     case 'deleteRule':
       encodeHead(out, operation.op, chain);
-      return encodeRule(out, family, table, operation.rule, `${field}.rule`);
+      return encodeRule(out, family, table, operation.rule, named(field, '.rule'));
     case 'insert':
     case 'replace':
     case 'deleteAt': {
-      const index = checkIndex(operation.index, `${field}.index`);
+      const index = checkIndex(operation.index, named(field, '.index'));
       encodeHead(out, operation.op, chain);
       out.u32(index);
-      return operation.op === 'deleteAt' ? undefined : encodeRule(out, family, table, operation.rule, `${field}.rule`);
+      return operation.op === 'deleteAt' ? undefined : encodeRule(out, family, table, operation.rule, named(field, '.rule'));
     }
     default:
       return invalid(
@@ -204,12 +213,32 @@ function part(negated: boolean): Part {
   return negated ? 'negated' : 'present';
 }
 
+/** `bit` when the part is present, for the rule's set of parts present. */
+function partBit(found: Part, bit: number): number {
+  return found === undefined ? 0 : bit;
+}
+
+/** `bit` when the part is negated, for the rule's set of parts negated. */
+function negatedBit(found: Part, bit: number): number {
+  return found === 'negated' ? bit : 0;
+}
+
+/** Each family's protocols by name, to their numbers. */
+const PROTOCOL_NUMBERS_OF: Record<Family, ReadonlyMap<string, number>> = {
+  ipv4: protocolNumbers('ipv4'),
+  ipv6: protocolNumbers('ipv6'),
+};
+
+function protocolNumbers(family: Family): ReadonlyMap<string, number> {
+  return new Map(PROTOCOLS.filter((p) => (p.family ?? family) === family).map((p) => [p.name, p.number]));
+}
+
 function checkInterface(name: unknown, negated: unknown, field: string): Part {
   if (name === undefined) {
     if (negated !== undefined) invalid(`${field}Negated`, `no negation without ${field}`, negated);
     return undefined;
   }
-  if (INTERFACE_NAMES.has(name)) return part(checkFlag(negated, `${field}Negated`));
+  if (INTERFACE_NAMES.has(name)) return part(checkFlag(negated, named(field, 'Negated')));
   if (
     typeof name !== 'string' ||
     name.length === 0 ||
@@ -219,7 +248,7 @@ function checkInterface(name: unknown, negated: unknown, field: string): Part {
     invalid(field, `an interface name of 1 to ${MAX_INTERFACE_NAME} bytes without spaces, quotes or slashes`, name);
   }
   INTERFACE_NAMES.add(name);
-  return part(checkFlag(negated, `${field}Negated`));
+  return part(checkFlag(negated, named(field, 'Negated')));
 }
 
 function encodeAddressMatch(out: PackedWriter, family: Family, value: unknown, negated: unknown, field: string): Part {
@@ -228,7 +257,7 @@ function encodeAddressMatch(out: PackedWriter, family: Family, value: unknown, n
     return undefined;
   }
   const prefix = parsePrefix(value, field, family, 'reject');
-  const result = part(checkFlag(negated, `${field}Negated`));
+  const result = part(checkFlag(negated, named(field, 'Negated')));
   out.u8(prefix.address.length);
   out.bytes(prefix.address);
   out.bytes(prefix.mask);
@@ -241,37 +270,32 @@ function encodeRule(out: PackedWriter, family: Family, table: IptTableName, valu
   encodeTarget(out, family, table, rule, field);
   const sets = out.length;
   out.u16(0);
-  let present = 0;
-  let negated = 0;
-  const add = (bit: number, found: Part): void => {
-    if (found !== undefined) present |= bit;
-    if (found === 'negated') negated |= bit;
-  };
-  add(RULE_FIELD.source, encodeAddressMatch(out, family, rule.source, rule.sourceNegated, `${field}.source`));
-  add(RULE_FIELD.destination, encodeAddressMatch(out, family, rule.destination, rule.destinationNegated, `${field}.destination`));
-  const inInterface = checkInterface(rule.inInterface, rule.inInterfaceNegated, `${field}.inInterface`);
+  const source = encodeAddressMatch(out, family, rule.source, rule.sourceNegated, named(field, '.source'));
+  const destination = encodeAddressMatch(out, family, rule.destination, rule.destinationNegated, named(field, '.destination'));
+  const inInterface = checkInterface(rule.inInterface, rule.inInterfaceNegated, named(field, '.inInterface'));
   if (inInterface) out.text(rule.inInterface!);
-  add(RULE_FIELD.inInterface, inInterface);
-  const outInterface = checkInterface(rule.outInterface, rule.outInterfaceNegated, `${field}.outInterface`);
+  const outInterface = checkInterface(rule.outInterface, rule.outInterfaceNegated, named(field, '.outInterface'));
   if (outInterface) out.text(rule.outInterface!);
-  add(RULE_FIELD.outInterface, outInterface);
+  let protocol: Part;
   if (rule.protocol !== undefined) {
-    const protocol = PROTOCOLS.find((p) => p.name === rule.protocol && (p.family ?? family) === family);
-    if (!protocol) {
+    const number = PROTOCOL_NUMBERS_OF[family].get(rule.protocol);
+    if (number === undefined) {
       const names = PROTOCOLS.filter((p) => (p.family ?? family) === family).map((p) => p.name);
       invalid(`${field}.protocol`, `one of ${names.join(', ')}`, rule.protocol);
     }
-    add(RULE_FIELD.protocol, part(checkFlag(rule.protocolNegated, `${field}.protocolNegated`)));
-    out.u16(protocol.number);
+    protocol = part(checkFlag(rule.protocolNegated, named(field, '.protocolNegated')));
+    out.u16(number);
   } else if (rule.protocolNegated !== undefined) {
     invalid(`${field}.protocolNegated`, `no negation without ${field}.protocol`, rule.protocolNegated);
   }
-  out.setU8(sets, present);
-  out.setU8(sets + 1, negated);
+  out.setU8(sets, partBit(source, RULE_FIELD.source) | partBit(destination, RULE_FIELD.destination) |
+    partBit(inInterface, RULE_FIELD.inInterface) | partBit(outInterface, RULE_FIELD.outInterface) | partBit(protocol, RULE_FIELD.protocol));
+  out.setU8(sets + 1, negatedBit(source, RULE_FIELD.source) | negatedBit(destination, RULE_FIELD.destination) |
+    negatedBit(inInterface, RULE_FIELD.inInterface) | negatedBit(outInterface, RULE_FIELD.outInterface) | negatedBit(protocol, RULE_FIELD.protocol));
   if (rule.matches === undefined) return out.u32(0);
   if (!Array.isArray(rule.matches)) invalid(`${field}.matches`, 'an array of matches', rule.matches);
   out.u32(rule.matches.length);
-  for (let i = 0; i < rule.matches.length; i++) encodeMatch(out, rule, rule.matches[i], field, `${field}.matches[${i}]`);
+  for (let i = 0; i < rule.matches.length; i++) encodeMatch(out, rule, rule.matches[i], field, field === '' ? '' : `${field}.matches[${i}]`);
 }
 
 /** The kernel's port matches and NAT port maps only work on a positively matched port protocol. */
@@ -289,24 +313,24 @@ function encodeMatch(out: PackedWriter, rule: IptRule, value: unknown, ruleField
     case 'tcp':
     case 'udp':
     case 'sctp': {
-      requirePortProtocol(rule, [match.name], ruleField, `the ${match.name} match`);
-      let fields = checkFlag(match.sourcePortNegated, `${field}.sourcePortNegated`) ? PORT_FIELD.sourceNegated : 0;
-      if (checkFlag(match.destinationPortNegated, `${field}.destinationPortNegated`)) fields |= PORT_FIELD.destinationNegated;
+      if (rule.protocol !== match.name || rule.protocolNegated === true) requirePortProtocol(rule, [match.name], ruleField, `the ${match.name} match`);
+      let fields = checkFlag(match.sourcePortNegated, named(field, '.sourcePortNegated')) ? PORT_FIELD.sourceNegated : 0;
+      if (checkFlag(match.destinationPortNegated, named(field, '.destinationPortNegated'))) fields |= PORT_FIELD.destinationNegated;
       out.u8(MATCH_CODE[match.name]);
       const at = out.length;
       out.u8(0);
-      if (encodePorts(out, match.sourcePort, `${field}.sourcePort`)) fields |= PORT_FIELD.source;
-      if (encodePorts(out, match.destinationPort, `${field}.destinationPort`)) fields |= PORT_FIELD.destination;
+      if (encodePorts(out, match.sourcePort, named(field, '.sourcePort'))) fields |= PORT_FIELD.source;
+      if (encodePorts(out, match.destinationPort, named(field, '.destinationPort'))) fields |= PORT_FIELD.destination;
       return out.setU8(at, fields);
     }
     case 'addrtype': {
       if (match.sourceType === undefined && match.destinationType === undefined) {
         invalid(field, 'sourceType or destinationType', undefined);
       }
-      const sourceTypes = addressTypeBit(match.sourceType, `${field}.sourceType`);
-      let negated = checkFlag(match.sourceTypeNegated, `${field}.sourceTypeNegated`) ? ADDRTYPE_NEGATED.source : 0;
-      const destinationTypes = addressTypeBit(match.destinationType, `${field}.destinationType`);
-      if (checkFlag(match.destinationTypeNegated, `${field}.destinationTypeNegated`)) negated |= ADDRTYPE_NEGATED.destination;
+      const sourceTypes = addressTypeBit(match.sourceType, named(field, '.sourceType'));
+      let negated = checkFlag(match.sourceTypeNegated, named(field, '.sourceTypeNegated')) ? ADDRTYPE_NEGATED.source : 0;
+      const destinationTypes = addressTypeBit(match.destinationType, named(field, '.destinationType'));
+      if (checkFlag(match.destinationTypeNegated, named(field, '.destinationTypeNegated'))) negated |= ADDRTYPE_NEGATED.destination;
       out.u8(MATCH_CODE.addrtype);
       out.u16(sourceTypes);
       out.u16(destinationTypes);
@@ -323,15 +347,15 @@ function encodeMatch(out: PackedWriter, rule: IptRule, value: unknown, ruleField
         if (!known) invalid(`${field}.states[${i}]`, `one of ${names.join(', ')}`, state);
         states |= known.bit;
       });
-      const negated = checkFlag(match.statesNegated, `${field}.statesNegated`);
+      const negated = checkFlag(match.statesNegated, named(field, '.statesNegated'));
       out.u8(MATCH_CODE.conntrack);
       out.u16(states);
       return out.u8(negated ? 1 : 0);
     }
     case 'mark': {
-      const mark = checkUint32(match.mark, `${field}.mark`);
-      const mask = match.mask === undefined ? FULL_MARK_MASK : checkUint32(match.mask, `${field}.mask`);
-      const negated = checkFlag(match.negated, `${field}.negated`);
+      const mark = checkUint32(match.mark, named(field, '.mark'));
+      const mask = match.mask === undefined ? FULL_MARK_MASK : checkUint32(match.mask, named(field, '.mask'));
+      const negated = checkFlag(match.negated, named(field, '.negated'));
       out.u8(MATCH_CODE.mark);
       out.u32(mark);
       out.u32(mask);
@@ -363,7 +387,7 @@ function checkUint32(value: unknown, field: string): number {
 }
 
 function encodeTarget(out: PackedWriter, family: Family, table: IptTableName, rule: IptRule, ruleField: string): void {
-  const field = `${ruleField}.target`;
+  const field = named(ruleField, '.target');
   const target = rule.target as IptTarget | undefined;
   if (typeof target !== 'object' || target === null) invalid(field, 'a target object', target);
   if (NAT_TARGETS.has(target.name) && table !== 'nat') invalid(`${field}.name`, `a target of the ${table} table`, target.name);
@@ -373,28 +397,28 @@ function encodeTarget(out: PackedWriter, family: Family, table: IptTableName, ru
     case 'RETURN':
       return out.u8(TARGET_CODE[target.name]);
     case 'jump': {
-      const chain = checkChainName(target.chain, `${field}.chain`);
-      const goTo = checkFlag(target.goto, `${field}.goto`);
+      const chain = checkChainName(target.chain, named(field, '.chain'));
+      const goTo = checkFlag(target.goto, named(field, '.goto'));
       out.u8(TARGET_CODE.jump);
       out.text(chain);
       return out.u8(goTo ? 1 : 0);
     }
     case 'DNAT':
     case 'SNAT': {
-      const address = parseAddress(target.toAddress, `${field}.toAddress`, family).bytes;
+      const address = parseAddress(target.toAddress, named(field, '.toAddress'), family).bytes;
       out.u8(TARGET_CODE[target.name]);
       const at = out.length;
       out.u8(0);
       out.u8(address.length);
       out.bytes(address);
-      const ports = encodeTargetPorts(out, rule, target.toPort, ruleField, `${field}.toPort`);
+      const ports = encodeTargetPorts(out, rule, target.toPort, ruleField, named(field, '.toPort'));
       return out.setU8(at, NAT_FIELD.address | (ports ? NAT_FIELD.ports : 0));
     }
     case 'MASQUERADE': {
       out.u8(TARGET_CODE.MASQUERADE);
       const at = out.length;
       out.u8(0);
-      const ports = encodeTargetPorts(out, rule, target.toPort, ruleField, `${field}.toPort`);
+      const ports = encodeTargetPorts(out, rule, target.toPort, ruleField, named(field, '.toPort'));
       return out.setU8(at, ports ? NAT_FIELD.ports : 0);
     }
     default:

@@ -1,8 +1,8 @@
 /**
- * A rule's iptables-save text, formatted once per rule object. Planning,
- * diffing and merging compare tens of thousands of rules by text, most of
- * them more than once (a planned rule when it is added, again when the
- * kernel's copy is compared with it). Safe because rules are never changed
+ * A rule's iptables-save text, formatted once per rule object, when first
+ * asked for. Diffing and merging compare tens of thousands of rules by text,
+ * some more than once (a planned rule with the kernel's copy, again with
+ * another table's). Safe because rules are never changed
  * once built: planned ones are finished before they are added, read ones are
  * only read.
  *

@@ -59,7 +59,12 @@ const ADOPT: Record<Family, Claim> = { ipv4: 'adopt', ipv6: 'adopt' };
 export async function planChanges(
   tables: RuleTables, plan: IptablesPlan, target: TableTarget = planned(plan),
   claims: Claims = { claims: ADOPT, createsDaemon: new Set(), deletesDaemon: new Set() },
-  { readOnly = false, seen }: { readOnly?: boolean; seen?: (family: Family, table: IptTableName, chains: readonly IptChain[]) => void } = {},
+  { readOnly = false, seen, read: readBefore }: {
+    readOnly?: boolean;
+    seen?: (family: Family, table: IptTableName, chains: readonly IptChain[]) => void;
+    /** Families' tables read already (readTables), for this plan's tables. */
+    read?: ReadonlyMap<Family, Promise<TablesRead>>;
+  } = {},
 ): Promise<TableChange[]> {
   const changes: TableChange[] = [];
   const conflicts: string[] = [];
@@ -67,12 +72,8 @@ export async function planChanges(
   claims.createsDaemon.clear();
   claims.deletesDaemon.clear();
   for (const family of plan.families) {
-    const existing = await tables.existingTables(family.family);
     // Every existing table first: one table's target may depend on another's content.
-    const reads = new Map<IptTableName, IptTableRead>();
-    for (const table of family.tables) {
-      if (existing.includes(table.name)) reads.set(table.name, await tables.readWithFingerprint(family.family, table.name));
-    }
+    const reads = await (readBefore?.get(family.family) ?? readTables(tables, family.family, family.tables.map((table) => table.name)));
     const read = (table: IptTableName) => reads.get(table);
     for (const table of family.tables) {
       const operationsOn = (chains: readonly IptChain[]) => {
@@ -97,6 +98,21 @@ export async function planChanges(
   if (conflicts.length > 0) throw conflictError(conflicts);
   for (const family of foundDaemon) claims.createsDaemon.delete(family);
   return changes;
+}
+
+/** Tables of one family as read, by name: those that existed. */
+export type TablesRead = ReadonlyMap<IptTableName, IptTableRead>;
+
+/**
+ * Reads those of the family's `names` tables that exist (reading one that
+ * does not would create it). Started before the plan is made, the reads
+ * wait on the kernel while the plan takes the CPU.
+ */
+export async function readTables(tables: RuleTables, family: Family, names: readonly IptTableName[]): Promise<TablesRead> {
+  const existing = await tables.existingTables(family);
+  const reads = new Map<IptTableName, IptTableRead>();
+  for (const name of names) if (existing.includes(name)) reads.set(name, await tables.readWithFingerprint(family, name));
+  return reads;
 }
 
 /** Whether the operations delete the daemon-level chains (DOCKER-FORWARD stands for them all). */

@@ -34,7 +34,9 @@ import {
 } from './port-path.js';
 import { NetfilterError } from '../../errors.js';
 import type { BindingCounters } from '../counters.js';
-import { commitChanges, deletesDaemonChains, planChanges, type Claims, type Committed, type TableChange, type TableTarget } from './apply.js';
+import {
+  commitChanges, deletesDaemonChains, planChanges, readTables, type Claims, type Committed, type TableChange, type TablesRead, type TableTarget,
+} from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
 import { OwnerRecord, type IptablesFlavour } from './owner-record.js';
@@ -98,6 +100,11 @@ export class IptablesBackend implements Backend {
 
   async apply(build: () => FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const model = build();
+    // The kernel and the record are read while the plan is made (the first attempt's reads).
+    const record = this.record.read();
+    const read = new Map(model.families.map(({ family }) => [family, readTables(this.tables, family, PLANNED_TABLES)]));
+    // Met where they are used; one left unused (the plan threw) fails nothing.
+    for (const reading of [record, ...read.values()]) reading.catch(() => undefined);
     const plan = planIptables(model);
     const adopt = options.adopt === true;
     const adopted = adopt ? familiesOf(model) : new Set<Family>();
@@ -106,7 +113,7 @@ export class IptablesBackend implements Backend {
       during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
       // The model's families hold exactly the model now; the others were left alone.
       after: (owned) => ownedByModel(model, plan, owned, daemonAfter(owned, claims, adopted)),
-    }));
+    }), undefined, { record, read });
     this.committed = model;
     return this.foreignForward.withWarnings(outcome, model);
   }
@@ -393,12 +400,17 @@ export class IptablesBackend implements Backend {
     plan: IptablesPlan, target: TableTarget | undefined, adopt: boolean,
     owns: (claims: Claims) => Record<'during' | 'after', (owned: OwnedState) => OwnedState>,
     amend?: (changes: TableChange[]) => void,
+    readBefore?: { record: Promise<OwnedState>; read: ReadonlyMap<Family, Promise<TablesRead>> },
   ): Promise<ApplyOutcome> {
     let claims: Claims | undefined;
     const seen = new TablesSeen();
+    let first = readBefore;
     const changes = await commitChanges(this.tables, async () => {
-      claims = claimsOf(await this.record.read(), adopt);
-      const changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see });
+      // Only the first attempt starts from what was read before: a later one follows a lost race.
+      const before = first;
+      first = undefined;
+      claims = claimsOf(await (before?.record ?? this.record.read()), adopt);
+      const changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see, ...(before ? { read: before.read } : {}) });
       amend?.(changes);
       await this.record.update(owns(claims).during);
       return changes;

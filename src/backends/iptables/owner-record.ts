@@ -57,10 +57,17 @@ export class OwnerRecord {
     return state ?? nothingOwned();
   }
 
-  /** Replaces the record with what `change` makes of it as it is now, under the lock. */
+  /**
+   * Replaces the record with what `change` makes of it as it is now, under
+   * the lock. A record the change leaves as it is is left without taking the
+   * lock (a dozen file operations): a write replaces the file whole, so the
+   * record read is one that held, and the update is made as of that read.
+   */
   async update(change: (current: OwnedState) => OwnedState): Promise<void> {
     const lock = `${this.path}.lock`;
     try {
+      const current = await this.read();
+      if (this.last !== undefined && JSON.stringify(change(current)) === this.last) return;
       await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
       await acquire(lock);
       try {

@@ -182,8 +182,8 @@ type Attribution = 'ours' | 'foreign' | 'daemon';
 export class TableOwnership {
   private readonly subnets: ParsedSubnet[];
   private readonly loopbackDrops: ReadonlySet<string>;
-  /** Daemon-level rules the plan holds, by chain and text: kept as they are, whoever wrote them. */
-  private readonly plannedDaemon: ReadonlySet<string>;
+  /** Daemon-level rules the plan holds, by chain and text: kept as they are, whoever wrote them (worked out when first asked). */
+  private daemonRules: ReadonlySet<string> | undefined;
   /** Someone else's rules use the daemon-level chains: they stay, with the jumps to them (worked out when first asked). */
   private shared: boolean | undefined;
   /** Container addresses already attributed: a table holds many rules for each. */
@@ -199,8 +199,18 @@ export class TableOwnership {
     const owned = claim === 'adopt' ? emptyFamily() : claim;
     this.subnets = Object.values(owned.networks).flatMap((subnet) => parseSubnet(subnet) ?? []);
     this.loopbackDrops = new Set(owned.loopbackDrops);
-    this.plannedDaemon = new Set(planned.chains.flatMap((chain) =>
-      [...chain.head, ...chain.tail].filter((rule) => this.isDaemonJump(rule)).map((rule) => `${chain.name} ${ruleText(family, rule)}`)));
+  }
+
+  private get plannedDaemon(): ReadonlySet<string> {
+    if (this.daemonRules === undefined) {
+      const rules = new Set<string>();
+      for (const chain of this.planned.chains) {
+        for (const rule of chain.head) if (this.isDaemonJump(rule)) rules.add(`${chain.name} ${ruleText(this.family, rule)}`);
+        for (const rule of chain.tail) if (this.isDaemonJump(rule)) rules.add(`${chain.name} ${ruleText(this.family, rule)}`);
+      }
+      this.daemonRules = rules;
+    }
+    return this.daemonRules;
   }
 
   private get daemonShared(): boolean {
@@ -244,9 +254,8 @@ export class TableOwnership {
     if (this.claim === 'adopt') return [];
     const where = `${this.family === 'ipv4' ? 'iptables' : 'ip6tables'} -t ${this.table}`;
     const found: string[] = [];
-    const plannedBridges = new Set(this.planned.chains.flatMap((chain) => [...chain.head, ...chain.tail].flatMap((rule) => bridgeOf(rule) ?? [])));
-    const plannedDaemonChains = new Set(this.planned.chains.filter((chain) =>
-      [...chain.head, ...chain.tail].some((rule) => this.isDaemonJump(rule))).map((chain) => chain.name));
+    // What the plan holds is looked at only for a rule that is not ours: a bulk's tables hold none.
+    let planned: { bridges: Set<string>; daemonChains: Set<string> } | undefined;
     const seenBridges = new Set<string>();
     const plansIngress = this.planned.chains.some((chain) => INGRESS_CHAINS.has(chain.name));
     for (const chain of this.current) {
@@ -256,11 +265,12 @@ export class TableOwnership {
       }
       for (const { rule } of chain.rules) {
         if (rule === undefined || this.ownsRule(chain.name, rule)) continue;
+        planned ??= this.plannedBridgesAndDaemonChains();
         const bridge = bridgeOf(rule);
-        if (bridge !== undefined && plannedBridges.has(bridge) && dockerShaped(this.family, this.table, chain.name, rule) && !seenBridges.has(bridge)) {
+        if (bridge !== undefined && planned.bridges.has(bridge) && dockerShaped(this.family, this.table, chain.name, rule) && !seenBridges.has(bridge)) {
           seenBridges.add(bridge);
           found.push(`${where}: another manager's rules use bridge ${bridge}, which the spec programs (-A ${chain.name} ${ruleText(this.family, rule)})`);
-        } else if (this.isDaemonJump(rule) && bridge === undefined && plannedDaemonChains.has(chain.name)) {
+        } else if (this.isDaemonJump(rule) && bridge === undefined && planned.daemonChains.has(chain.name)) {
           const ours = this.planned.chains.find((c) => c.name === chain.name)!;
           const wanted = [...ours.head, ...ours.tail].filter((r) => this.isDaemonJump(r) && r.target.name === 'jump' &&
             rule.target.name === 'jump' && r.target.chain === rule.target.chain).map((r) => `-A ${chain.name} ${ruleText(this.family, r)}`);
@@ -270,6 +280,22 @@ export class TableOwnership {
       }
     }
     return found;
+  }
+
+  /** The bridges the plan's rules name, and the chains where it holds daemon-level jumps. */
+  private plannedBridgesAndDaemonChains(): { bridges: Set<string>; daemonChains: Set<string> } {
+    const bridges = new Set<string>();
+    const daemonChains = new Set<string>();
+    const see = (chain: string, rule: IptRule) => {
+      const bridge = bridgeOf(rule);
+      if (bridge !== undefined) bridges.add(bridge);
+      if (this.isDaemonJump(rule)) daemonChains.add(chain);
+    };
+    for (const chain of this.planned.chains) {
+      for (const rule of chain.head) see(chain.name, rule);
+      for (const rule of chain.tail) see(chain.name, rule);
+    }
+    return { bridges, daemonChains };
   }
 
   private holdsOnlyOurs(chain: IptChain): boolean {

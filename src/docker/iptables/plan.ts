@@ -41,7 +41,9 @@ export function planIptables(model: FirewallModel): IptablesPlan {
 function buildRuleset(family: FamilyModel, ingress?: IngressModel): IptablesRuleset {
   const ruleset = new IptablesRuleset(family.family);
   for (const chain of [...DAEMON_CHAINS, ...(ingress ? INGRESS_CHAINS : [])]) ruleset.ensureChain(chain.table, chain.name, chain.userOwned);
-  for (const change of replay(family, ingress)) ruleset.add(change.table, change.chain, change.rule, change.placement);
+  for (const changes of replay(family, ingress)) {
+    for (const change of changes) ruleset.add(change.table, change.chain, change.rule, change.placement);
+  }
   return ruleset;
 }
 

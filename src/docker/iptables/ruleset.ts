@@ -43,19 +43,19 @@ export interface TablePlan {
   chains: ChainPlan[];
 }
 
-interface Entry {
-  rule: IptRule;
-  atHead: boolean;
-  previous: Entry | undefined;
-  next: Entry | undefined;
-}
+/**
+ * A chain's rules by their key (ruleKey): the rule that first took a key
+ * alone, the rules of a key two share by text.
+ */
+type KeySlot = IptRule | Map<string, IptRule>;
 
 interface Chain {
   builtin: boolean;
   userOwned: boolean;
-  first: Entry | undefined;
-  last: Entry | undefined;
-  byText: Map<string, Entry>;
+  /** The head's rules in the order they were put there: the head reads them last first. */
+  headAdded: IptRule[];
+  tail: IptRule[];
+  byKey: Map<number, KeySlot>;
 }
 
 export class IptablesRuleset {
@@ -71,27 +71,50 @@ export class IptablesRuleset {
 
   add(table: IptTableName, chainName: string, rule: IptRule, placement: Placement): void {
     const chain = this.chain(table, chainName);
-    // Remembered with the rule: the plan's rules are compared by text again when diffed.
-    const text = ruleText(this.family, rule);
-    const existing = chain.byText.get(text);
-    if (existing) {
-      if (placement !== 'first') return;
-      unlink(chain, existing);
+    const key = ruleKey(rule);
+    const slot = chain.byKey.get(key);
+    if (slot === undefined) {
+      chain.byKey.set(key, rule);
+    } else {
+      const existing = this.holding(chain, key, slot, rule);
+      if (existing) {
+        if (placement !== 'first') return;
+        // Moved: Docker's EnsureJumpRule, a few jumps in short chains.
+        remove(chain.headAdded, existing);
+        remove(chain.tail, existing);
+        chain.headAdded.push(existing);
+        return;
+      }
     }
-    const entry = existing ?? { rule, atHead: false, previous: undefined, next: undefined };
-    if (placement === 'append') linkLast(chain, entry);
-    else linkFirst(chain, entry);
-    chain.byText.set(text, entry);
+    if (placement === 'append') chain.tail.push(rule);
+    else chain.headAdded.push(rule);
+  }
+
+  /**
+   * The rule of the chain's `slot` (its rules of `key`) that reads as
+   * `rule`, or undefined after adding `rule` to the slot. Texts are compared
+   * only between rules of one key: the bindings' rules of a plan each have a
+   * key of their own in their chain, so most rules are never formatted while
+   * planning (only where they are compared or shown).
+   */
+  private holding(chain: Chain, key: number, slot: KeySlot, rule: IptRule): IptRule | undefined {
+    let byText = slot;
+    if (!(byText instanceof Map)) {
+      byText = new Map([[ruleText(this.family, byText), byText]]);
+      chain.byKey.set(key, byText);
+    }
+    const text = ruleText(this.family, rule);
+    const existing = byText.get(text);
+    if (existing === undefined) byText.set(text, rule);
+    return existing;
   }
 
   /** The rules and chains of `table`: built-in chains (when they hold rules of ours) in hook order, then ours by name. */
   table(table: IptTableName): TablePlan {
     const chains: ChainPlan[] = [];
     for (const [name, chain] of this.tables.get(table) ?? []) {
-      if (chain.builtin && chain.first === undefined) continue;
-      const plan: ChainPlan = { name, builtin: chain.builtin, userOwned: chain.userOwned, head: [], tail: [] };
-      for (let entry = chain.first; entry; entry = entry.next) (entry.atHead ? plan.head : plan.tail).push(entry.rule);
-      chains.push(plan);
+      if (chain.builtin && chain.headAdded.length + chain.tail.length === 0) continue;
+      chains.push({ name, builtin: chain.builtin, userOwned: chain.userOwned, head: chain.headAdded.slice().reverse(), tail: chain.tail.slice() });
     }
     chains.sort((a, b) => compareChains(table, a.name, b.name));
     return { name: table, chains };
@@ -119,32 +142,60 @@ export class IptablesRuleset {
 }
 
 function newChain(builtin: boolean, userOwned: boolean): Chain {
-  return { builtin, userOwned, first: undefined, last: undefined, byText: new Map() };
+  return { builtin, userOwned, headAdded: [], tail: [], byKey: new Map() };
 }
 
-function linkFirst(chain: Chain, entry: Entry): void {
-  entry.atHead = true;
-  entry.previous = undefined;
-  entry.next = chain.first;
-  if (chain.first) chain.first.previous = entry;
-  else chain.last = entry;
-  chain.first = entry;
+function remove(rules: IptRule[], rule: IptRule): void {
+  const index = rules.indexOf(rule);
+  if (index !== -1) rules.splice(index, 1);
 }
 
-function linkLast(chain: Chain, entry: Entry): void {
-  entry.atHead = false;
-  entry.next = undefined;
-  entry.previous = chain.last;
-  if (chain.last) chain.last.next = entry;
-  else chain.first = entry;
-  chain.last = entry;
+/** For a rule without a port (the port part of the key of rules that have none). */
+const NO_PORT = -1;
+/** Values of a key's address part. */
+const ADDRESS_KEYS = 8_192;
+
+/**
+ * A number rules that read alike share, found without formatting them: the
+ * first port of the first port match's `--dport` (two rules print the same
+ * only with the same), and the addresses the bindings' rules differ by,
+ * `-d` and the NAT target's, each as printed up to its prefix length.
+ * Under 2^30, so a small integer.
+ */
+function ruleKey(rule: IptRule): number {
+  const target = rule.target;
+  const toAddress = target.name === 'DNAT' || target.name === 'SNAT' ? target.toAddress : undefined;
+  const addresses = (addressKey(rule.destination) * 31 + addressKey(toAddress)) & (ADDRESS_KEYS - 1);
+  return (portOf(rule) - NO_PORT) * ADDRESS_KEYS + addresses;
 }
 
-function unlink(chain: Chain, entry: Entry): void {
-  if (entry.previous) entry.previous.next = entry.next;
-  else chain.first = entry.next;
-  if (entry.next) entry.next.previous = entry.previous;
-  else chain.last = entry.previous;
-  entry.previous = undefined;
-  entry.next = undefined;
+/** The first port of the rule's first port match's `--dport`, or NO_PORT. */
+function portOf(rule: IptRule): number {
+  const matches = rule.matches;
+  if (matches === undefined) return NO_PORT;
+  for (let i = 0; i < matches.length; i++) {
+    const match = matches[i]!;
+    if (match.name === 'tcp' || match.name === 'udp' || match.name === 'sctp') {
+      const port = match.destinationPort;
+      return port === undefined ? NO_PORT : typeof port === 'number' ? port : port[0];
+    }
+  }
+  return NO_PORT;
 }
+
+/**
+ * A hash of the address's last characters before its `/` (a bare address
+ * prints with one: `-d 192.0.2.2` as `192.0.2.2/32`): where a bulk's
+ * addresses differ.
+ */
+function addressKey(address: string | undefined): number {
+  if (address === undefined) return 0;
+  const slash = address.indexOf('/');
+  const end = slash === -1 ? address.length : slash;
+  let hash = 1;
+  for (let i = Math.max(0, end - ADDRESS_TAIL); i < end; i++) hash = hash * 31 + address.charCodeAt(i);
+  return hash;
+}
+
+/** Characters addressKey hashes: 4 of 31 fit a small integer, and tell apart the hosts of a /16. */
+const ADDRESS_TAIL = 4;
