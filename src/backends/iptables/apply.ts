@@ -115,6 +115,42 @@ export async function readTables(tables: RuleTables, family: Family, names: read
   return reads;
 }
 
+/**
+ * readTables, taking each table as the home knows it (as its last read or
+ * commit left it, under that fingerprint or generation) where it knows it,
+ * and naming those (`known`). A commit computed from a known table is
+ * refused (ERESTART) if anyone changed the table since, and the retry reads
+ * afresh; a known table the changes leave alone is not committed, so not
+ * checked: the caller reads that one afresh then (uncheckedKnown), so that
+ * what someone removed of ours since is put back by an apply of the same
+ * spec.
+ */
+export async function readKnownTables(
+  tables: RuleTables, family: Family, names: readonly IptTableName[],
+): Promise<{ read: TablesRead; known: IptTableName[] }> {
+  const known = names.map((name) => tables.known(family, name));
+  if (known.every((table) => table === undefined)) return { read: await readTables(tables, family, names), known: [] };
+  const existing = known.every((table) => table !== undefined) ? names : await tables.existingTables(family);
+  const read = new Map<IptTableName, IptTableRead>();
+  for (const [index, name] of names.entries()) {
+    const table = known[index] ?? (existing.includes(name) ? await tables.readWithFingerprint(family, name) : undefined);
+    if (table) read.set(name, table);
+  }
+  return { read, known: names.filter((_, index) => known[index] !== undefined) };
+}
+
+/** The tables taken as known (by family) that the changes do not commit, so the commit would not check. */
+export function uncheckedKnown(
+  changes: readonly TableChange[], known: ReadonlyMap<Family, readonly IptTableName[]>,
+): Map<Family, IptTableName[]> {
+  const unchecked = new Map<Family, IptTableName[]>();
+  for (const [family, names] of known) {
+    const left = names.filter((name) => !changes.some((change) => change.family === family && change.table === name));
+    if (left.length > 0) unchecked.set(family, left);
+  }
+  return unchecked;
+}
+
 /** Whether the operations delete the daemon-level chains (DOCKER-FORWARD stands for them all). */
 export function deletesDaemonChains(operations: readonly IptcOperation[]): boolean {
   return operations.some((operation) => operation.op === 'deleteChain' && operation.chain === CHAIN.forward);

@@ -35,7 +35,7 @@ import {
 import { NetfilterError } from '../../errors.js';
 import type { BindingCounters } from '../counters.js';
 import {
-  commitChanges, deletesDaemonChains, planChanges, readTables, type Claims, type Committed, type TableChange, type TablesRead, type TableTarget,
+  commitChanges, deletesDaemonChains, planChanges, readKnownTables, uncheckedKnown, type Claims, type Committed, type TableChange, type TablesRead, type TableTarget,
 } from './apply.js';
 import { diffTable } from './diff.js';
 import { mergeTable } from './merge.js';
@@ -100,11 +100,14 @@ export class IptablesBackend implements Backend {
 
   async apply(build: () => FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const model = build();
-    // The kernel and the record are read while the plan is made (the first attempt's reads).
+    // The kernel (what the home does not know from its last commit) and the record are read while the plan is made
+    // (the first attempt's reads).
     const record = this.record.read();
-    const read = new Map(model.families.map(({ family }) => [family, readTables(this.tables, family, PLANNED_TABLES)]));
+    const reads = model.families.map(({ family }) => [family, readKnownTables(this.tables, family, PLANNED_TABLES)] as const);
+    const read = new Map(reads.map(([family, reading]) => [family, reading.then(({ read: tables }) => tables)]));
+    const known = Promise.all(reads.map(async ([family, reading]) => [family, (await reading).known] as const)).then((entries) => new Map(entries));
     // Met where they are used; one left unused (the plan threw) fails nothing.
-    for (const reading of [record, ...read.values()]) reading.catch(() => undefined);
+    for (const reading of [record, known, ...read.values()]) reading.catch(() => undefined);
     const plan = planIptables(model);
     const adopt = options.adopt === true;
     const adopted = adopt ? familiesOf(model) : new Set<Family>();
@@ -113,7 +116,7 @@ export class IptablesBackend implements Backend {
       during: (owned) => unionOwned(owned, ownedByModel(model, plan, nothingOwned(), daemonAfter(owned, claims, adopted))),
       // The model's families hold exactly the model now; the others were left alone.
       after: (owned) => ownedByModel(model, plan, owned, daemonAfter(owned, claims, adopted)),
-    }), undefined, { record, read });
+    }), undefined, { record, read, known });
     this.committed = model;
     return this.foreignForward.withWarnings(outcome, model);
   }
@@ -400,7 +403,7 @@ export class IptablesBackend implements Backend {
     plan: IptablesPlan, target: TableTarget | undefined, adopt: boolean,
     owns: (claims: Claims) => Record<'during' | 'after', (owned: OwnedState) => OwnedState>,
     amend?: (changes: TableChange[]) => void,
-    readBefore?: { record: Promise<OwnedState>; read: ReadonlyMap<Family, Promise<TablesRead>> },
+    readBefore?: { record: Promise<OwnedState>; read: ReadonlyMap<Family, Promise<TablesRead>>; known: Promise<ReadonlyMap<Family, readonly IptTableName[]>> },
   ): Promise<ApplyOutcome> {
     let claims: Claims | undefined;
     const seen = new TablesSeen();
@@ -409,8 +412,15 @@ export class IptablesBackend implements Backend {
       // Only the first attempt starts from what was read before: a later one follows a lost race.
       const before = first;
       first = undefined;
-      claims = claimsOf(await (before?.record ?? this.record.read()), adopt);
-      const changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see, ...(before ? { read: before.read } : {}) });
+      const record = await (before?.record ?? this.record.read());
+      claims = claimsOf(record, adopt);
+      let changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see, ...(before ? { read: before.read } : {}) });
+      const unchecked = before && uncheckedKnown(changes, await before.known);
+      if (before && unchecked!.size > 0) {
+        // A table taken as known that the changes leave alone would go unchecked: read afresh, the changes made again.
+        claims = claimsOf(record, adopt);
+        changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see, read: await withFreshReads(this.tables, before.read, unchecked!) });
+      }
       amend?.(changes);
       await this.record.update(owns(claims).during);
       return changes;
@@ -429,6 +439,23 @@ export class IptablesBackend implements Backend {
     this.foreignForward.close();
     this.tables.close();
   }
+}
+
+/**
+ * `read` with the `fresh` tables read afresh. Each table's changes depend on
+ * it alone, so a fresh read of tables the changes left alone leaves the
+ * changes to the others as they were: one fresh read of them is enough.
+ */
+async function withFreshReads(
+  tables: RuleTables, read: ReadonlyMap<Family, Promise<TablesRead>>, fresh: ReadonlyMap<Family, readonly IptTableName[]>,
+): Promise<Map<Family, Promise<TablesRead>>> {
+  const reads = new Map(read);
+  for (const [family, names] of fresh) {
+    const tablesRead = new Map(await read.get(family)!);
+    for (const name of names) tablesRead.set(name, await tables.readWithFingerprint(family, name));
+    reads.set(family, Promise.resolve(tablesRead));
+  }
+  return reads;
 }
 
 /** `owned` with each family's loopback drops (rule texts) added, or taken out. */
