@@ -6,34 +6,10 @@
  * the changes leave alone is read (the commit would not check it).
  */
 import { Firewall } from '../src/firewall.js';
-import { IptcTable } from '../src/iptc/table.js';
-import { IptnftTables } from '../src/iptnft/table.js';
 import type { SpecInput } from '../src/input/types.js';
 import { IPTABLES_FLAVOURS, iptablesTool, savedTables, type IptablesFlavour } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest } from './helpers/netns.js';
-
-/** Tables read by either rule home (`family table`), per namespace path (the tests run at once). */
-const reads = new Map<string, string[]>();
-const namespaces = new WeakMap<object, string>();
-for (const home of [IptcTable, IptnftTables] as unknown as Home[]) {
-  const open = home.open;
-  home.open = async function (this: unknown, options: { netns?: string }) {
-    const opened = await open.call(this, options);
-    namespaces.set(opened, options.netns ?? '');
-    return opened;
-  };
-  const read = home.prototype.readWithFingerprint;
-  home.prototype.readWithFingerprint = function (this: object, ...args: unknown[]) {
-    const netns = namespaces.get(this) ?? '';
-    reads.set(netns, [...(reads.get(netns) ?? []), args.join(' ')]);
-    return read.apply(this, args);
-  };
-}
-
-interface Home {
-  open(options: { netns?: string }): Promise<object>;
-  prototype: { readWithFingerprint: (...args: unknown[]) => unknown };
-}
+import { tablesReadIn } from './helpers/table-reads.js';
 
 function spec(backend: IptablesFlavour, ports: number): SpecInput {
   return {
@@ -54,7 +30,7 @@ for (const flavour of IPTABLES_FLAVOURS) {
     const firewall = await Firewall.open({ netns: ns.path });
     t.teardown(() => firewall.close());
     await firewall.apply(spec(flavour, 1));
-    const readsOf = () => reads.get(ns.path) ?? [];
+    const readsOf = () => tablesReadIn(ns.path);
     const afterFirst = readsOf().length;
     t.true(readsOf().includes('ipv4 nat') && readsOf().includes('ipv4 filter'), 'the first apply read the tables');
     // More ports and a new internal network: rules added in several chains of filter and nat.

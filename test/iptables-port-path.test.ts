@@ -10,37 +10,13 @@
  */
 import type { ExecutionContext } from 'ava';
 import { Firewall } from '../src/firewall.js';
-import { IptcTable } from '../src/iptc/table.js';
-import { IptnftTables } from '../src/iptnft/table.js';
 import type { PortSpecInput, SpecInput } from '../src/input/types.js';
 import { IPTABLES_FLAVOURS, iptablesTool, savedTables, type IptablesFlavour } from './helpers/iptables-flavour.js';
 import { createNetns, kernelTest, type TestNetns } from './helpers/netns.js';
-
-/** Table reads by either rule home, per namespace path (the tests run at once). */
-const reads = new Map<string, number>();
-const namespaces = new WeakMap<object, string>();
-for (const home of [IptcTable, IptnftTables] as unknown as Home[]) {
-  const open = home.open;
-  home.open = async function (this: unknown, options: { netns?: string }) {
-    const opened = await open.call(this, options);
-    namespaces.set(opened, options.netns ?? '');
-    return opened;
-  };
-  const read = home.prototype.readWithFingerprint;
-  home.prototype.readWithFingerprint = function (this: object, ...args: unknown[]) {
-    const netns = namespaces.get(this) ?? '';
-    reads.set(netns, (reads.get(netns) ?? 0) + 1);
-    return read.apply(this, args);
-  };
-}
-
-interface Home {
-  open(options: { netns?: string }): Promise<object>;
-  prototype: { readWithFingerprint: (...args: unknown[]) => unknown };
-}
+import { tablesReadIn } from './helpers/table-reads.js';
 
 function readsIn(ns: TestNetns): number {
-  return reads.get(ns.path) ?? 0;
+  return tablesReadIn(ns.path).length;
 }
 
 // Network br-pa is dual-stack: its calls change both families' tables in one call.
