@@ -25,6 +25,7 @@
         "native/error.cc",
         "native/netns.cc",
         "native/netns_identity.cc",
+        "native/file_lock.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
         "native/conntrack.cc",

@@ -9,6 +9,7 @@
 #include "nft/elements.h"
 #include "sysctl.h"
 #include "bridge_ports.h"
+#include "file_lock.h"
 #include "netns_identity.h"
 
 namespace bridgewall {
@@ -39,6 +40,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   InitSysctl(env, exports);
   InitBridgePorts(env, exports);
   InitNetnsIdentity(env, exports);
+  FileLock::Init(env, exports);
   return exports;
 }
 

@@ -17,6 +17,7 @@ class Closable {
 struct AddonData {
   Napi::FunctionReference nft_connection;
   Napi::FunctionReference iptc_table;
+  Napi::FunctionReference file_lock;
   std::unordered_set<Closable*> open_handles;
 
   static AddonData& Of(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

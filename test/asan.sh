@@ -3,7 +3,7 @@
 # build/asan/ (build/Release, which every other test loads, stays as it is)
 # and runs the tests that reach each native entry point against it: nftables
 # batches, dumps and connections, conntrack clearing, libiptc tables,
-# transactions and the lock, namespaces, sysctls and bridge ports, the
+# transactions and the lock, the owner record's lock, namespaces, sysctls and bridge ports, the
 # iptables-nft encoder and reader (xt extensions built and decoded, nft_compat
 # expressions) and the native fuzz. A report of either sanitizer aborts the
 # test process, so the run fails.
@@ -14,7 +14,7 @@ PATH="$PWD/node_modules/.bin:$PATH"
 FILES=(
   nft-batch nft-connection nft-fd-leak conntrack
   iptc-descriptors iptc-dump iptc-lifecycle iptc-lock iptc-rules iptc-transaction
-  iptnft-encoding native-fuzz nftables-elements
+  iptnft-encoding native-fuzz ownership nftables-elements
 )
 
 # node-gyp builds into ./build next to binding.gyp, so the sanitizer build

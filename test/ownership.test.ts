@@ -6,10 +6,10 @@
  * unless told to adopt them.
  */
 import test from 'ava';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackendName } from '../src/backends/backend.js';
 import { buildModel } from '../src/docker/model.js';
@@ -261,12 +261,19 @@ kernelTest('another manager\'s swarm ingress is a conflict, not shared', async (
   t.is(await saveOf(ns, 'legacy'), before);
 });
 
-kernelTest('a lock left by a killed process does not block the owner record', async (t) => {
+kernelTest('a lock held by a process that is killed does not block the owner record', async (t) => {
   const ns = await createNetns(t, 'ownlock');
   const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
-  const gone = spawnSync('true').pid!;
   mkdirSync(RECORD_DIR, { recursive: true });
-  writeFileSync(`${record}.lock`, String(gone));
+  const script = `require(${JSON.stringify(resolve('dist/src/native/binding.js'))}).binding.lockFile(${JSON.stringify(`${record}.lock`)}, 1000)
+    .then(() => process.stdout.write('held\\n'));
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((done) => child.on('exit', done));
+  await new Promise((held) => child.stdout.once('data', held));
+  child.kill('SIGKILL');
+  await exited;
+  t.true(existsSync(`${record}.lock`), 'the killed holder left its lock file');
   const firewall = await Firewall.open({ netns: ns.path });
   t.teardown(() => firewall.close());
   await firewall.apply(OURS('iptables'));
@@ -282,9 +289,9 @@ kernelTest('an apply that leaves the owner record as it is takes no lock; one th
   const firewall = await Firewall.open({ netns: ns.path });
   t.teardown(() => firewall.close());
   await firewall.apply(OURS('iptables'));
-  // Held by a process that runs (this one): a writer waits for it.
-  writeFileSync(`${record}.lock`, String(process.pid));
-  t.teardown(() => rmSync(`${record}.lock`, { force: true }));
+  // Held by another writer (a lock of its own, in this process): a change to the record waits for it.
+  const held = await binding.lockFile(`${record}.lock`, 1000);
+  t.teardown(() => held.release());
   const again = await firewall.apply(OURS('iptables'));
   t.is(again.changes, 0);
   let settled = false;
@@ -293,24 +300,37 @@ kernelTest('an apply that leaves the owner record as it is takes no lock; one th
   });
   await new Promise((delay) => setTimeout(delay, 300));
   t.false(settled, 'the change to the record did not wait for the lock');
-  rmSync(`${record}.lock`);
+  held.release();
   t.true((await removed).changes > 0);
   t.deepEqual(JSON.parse(readFileSync(record, 'utf8')).ipv4.networks, {});
+  t.false(existsSync(`${record}.lock`));
 });
 
-kernelTest('a process killed at any point of taking the lock never leaves one that names no process', async (t) => {
+kernelTest('a lock is held by one writer at a time, and one waited for too long fails with EBUSY', async (t) => {
+  const lock = join(RECORD_DIR, `bridgewall-test-${process.pid}.lock`);
+  mkdirSync(RECORD_DIR, { recursive: true });
+  const first = await binding.lockFile(lock, 1000);
+  t.teardown(() => first.release());
+  const error = await t.throwsAsync(binding.lockFile(lock, 50));
+  t.like(error, { code: 'EBUSY', operation: 'owner.lock' });
+  const second = binding.lockFile(lock, 5000);
+  first.release();
+  first.release();
+  const taken = await second;
+  t.true(existsSync(lock), 'the next writer took the lock anew');
+  taken.release();
+  t.false(existsSync(lock));
+});
+
+kernelTest('a writer killed at any point of taking, holding or letting go of the lock never blocks the next one', async (t) => {
   const KILLS = 40;
   const ns = await createNetns(t, 'ownkill');
   const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
-  // A process killed between writing its id and linking it leaves its own id file, which blocks nothing.
-  t.teardown(() => {
-    for (const name of readdirSync(RECORD_DIR)) if (name.startsWith(`${basename(record)}.lock.`)) rmSync(join(RECORD_DIR, name));
-  });
   // Takes and releases the record's lock as fast as it can, until killed.
   const script = `const { OwnerRecord } = require(${JSON.stringify(resolve('dist/src/backends/iptables/owner-record.js'))});
     OwnerRecord.open("iptables", ${JSON.stringify(ns.path)}).then(async (owner) => {
       process.stdout.write('ready\\n');
-      for (;;) await owner.update((state) => state);
+      for (let n = 0; ; n++) await owner.update((state) => ({ ...state, ipv4: { ...state.ipv4, networks: n % 2 ? { 'br-k': '198.18.9.0/24' } : {} } }));
     });`;
   for (let kill = 0; kill < KILLS; kill++) {
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -319,15 +339,13 @@ kernelTest('a process killed at any point of taking the lock never leaves one th
     await new Promise((delay) => setTimeout(delay, kill % 10));
     child.kill('SIGKILL');
     await exited;
-    // A lock naming a process that is gone is broken by the next writer; one naming none would block it for good.
-    const holder = existsSync(`${record}.lock`) ? readFileSync(`${record}.lock`, 'utf8') : undefined;
-    t.true(holder === undefined || /^[1-9]\d*$/.test(holder), `kill ${kill}: the lock holds ${JSON.stringify(holder)}`);
-    if (holder !== undefined && !/^[1-9]\d*$/.test(holder)) break;
   }
-  // The next writer takes the lock at once.
+  // The next writer takes the lock at once (it would wait 10 s for one held, then fail with EBUSY).
   const firewall = await Firewall.open({ netns: ns.path });
   t.teardown(() => firewall.close());
+  const started = Date.now();
   await firewall.apply(OURS('iptables'));
+  t.true(Date.now() - started < 5000);
   t.false(existsSync(`${record}.lock`));
   await firewall.flush('iptables');
 });

@@ -4,12 +4,14 @@
  */
 import path from 'node:path';
 import type { NativeBridgeBinding } from './bridge';
+import type { NativeFileLockBinding } from './file-lock';
 import type { NativeIptcBinding } from './iptc';
 import type { NativeNetnsBinding } from './netns';
 import type { NativeNftBinding } from './nft';
 import type { NativeSysctlBinding } from './sysctl';
 
-export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding & NativeNetnsBinding;
+export type NativeBinding = NativeNftBinding & NativeIptcBinding & NativeSysctlBinding & NativeBridgeBinding & NativeNetnsBinding &
+  NativeFileLockBinding;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;

@@ -11,13 +11,13 @@
  * to program added, and after, with what it removed taken out. A process
  * killed in between leaves a record that claims too much of what was ours,
  * never anything of someone else's. Each update is made on the record as it
- * is then, under a lock file, so that processes sharing a namespace add their
+ * is then, under a lock file (an flock the kernel lets go of when its holder
+ * dies: native/file_lock.cc), so that processes sharing a namespace add their
  * claims up; it replaces the file atomically (rename), so a reader sees one
  * record or the other, never half of one.
  */
-import { access, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
 import { nothingOwned, type OwnedFamily, type OwnedState } from './ownership.js';
 import { binding } from '../../native/binding.js';
@@ -30,7 +30,6 @@ export const RECORD_DIR = '/run/bridgewall';
 const VERSION = 1;
 /** How long an update waits for another process's (a few file operations long) before it gives up. */
 const LOCK_TIMEOUT_MS = 10_000;
-const LOCK_POLL_MS = 2;
 
 export class OwnerRecord {
   /** The record as this process last read or wrote it (JSON), to write only what changed. */
@@ -69,11 +68,11 @@ export class OwnerRecord {
       const current = await this.read();
       if (this.last !== undefined && JSON.stringify(change(current)) === this.last) return;
       await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
-      await acquire(lock);
+      const held = await callNative(() => binding.lockFile(lock, LOCK_TIMEOUT_MS));
       try {
         await this.write(change(await this.read()));
       } finally {
-        await unlink(lock).catch(() => undefined);
+        held.release();
       }
     } catch (error) {
       throw recordFailure(error);
@@ -122,49 +121,6 @@ function recordFailure(error: unknown): unknown {
     code: (FILE_CODES.has(failure.code) ? failure.code : 'UNKNOWN') as NetfilterErrorCode,
     errno: Math.abs(failure.errno ?? 0), operation: 'owner.record', message: `cannot update the owner record: ${failure.message}`,
   });
-}
-
-let acquisitions = 0;
-
-/**
- * Creates the lock file, holding this process's id; breaks one whose process
- * is gone. The id is written first, to a file of this process's own, which
- * link() then puts in place, failing if the lock exists: so a lock always
- * names its process (one created empty, its process killed before writing
- * the id, would block every later update for good). A process killed before
- * removing its own file leaves that file, which blocks nothing.
- */
-async function acquire(lock: string): Promise<void> {
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  // Of this acquisition alone: Firewalls of one process take the lock too.
-  const mine = `${lock}.${process.pid}.${++acquisitions}.tmp`;
-  await writeFile(mine, String(process.pid), { mode: 0o600 });
-  try {
-    for (;;) {
-      try {
-        await link(mine, lock);
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-      if (Number.isInteger(holder) && holder > 0 && !(await processExists(holder))) {
-        await unlink(lock).catch(() => undefined);
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new NetfilterError({ code: 'EBUSY', errno: 16, operation: 'owner.lock', message: `${lock} is held by process ${holder}` });
-      }
-      await sleep(LOCK_POLL_MS);
-    }
-  } finally {
-    await unlink(mine).catch(() => undefined);
-  }
-}
-
-/** Whether the lock's holder still runs (in this process's pid namespace, as every writer of the record is). */
-function processExists(pid: number): Promise<boolean> {
-  return access(`/proc/${pid}`).then(() => true, () => false);
 }
 
 function claimsNothing(state: OwnedState): boolean {
