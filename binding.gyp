@@ -26,6 +26,7 @@
         "native/netns.cc",
         "native/netns_identity.cc",
         "native/file_lock.cc",
+        "native/flock_wait.cc",
         "native/sysctl.cc",
         "native/bridge_ports.cc",
         "native/conntrack.cc",

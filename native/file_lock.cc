@@ -1,18 +1,16 @@
 #include "file_lock.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <utility>
 
 #include "arguments.h"
 #include "error.h"
+#include "flock_wait.h"
 #include "promise_worker.h"
 
 namespace bridgewall {
@@ -40,26 +38,17 @@ bool StillNamed(int fd, const std::string& path) {
 }
 
 Locked TakeLock(const std::string& path, unsigned int timeout_ms) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) FailErrno(kOperation, "cannot open the lock " + path);
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      int errnum = errno;
-      if (errnum == EINTR) continue;
-      if (errnum != EWOULDBLOCK) {
-        close(fd);
-        errno = errnum;
-        FailErrno(kOperation, "cannot lock " + path);
+    if (int errnum = FlockBefore(fd, deadline, kRetryInterval); errnum != 0) {
+      close(fd);
+      if (errnum == EWOULDBLOCK) {
+        Fail(EBUSY, kOperation, path + " is held by another writer (waited " + std::to_string(timeout_ms) + " ms)");
       }
-      Clock::time_point now = Clock::now();
-      if (now >= deadline) {
-        close(fd);
-        Fail(EBUSY, kOperation,
-             path + " is held by another writer (waited " + std::to_string(timeout_ms) + " ms)");
-      }
-      std::this_thread::sleep_for(std::min<Clock::duration>(kRetryInterval, deadline - now));
+      errno = errnum;
+      FailErrno(kOperation, "cannot lock " + path);
     }
     if (StillNamed(fd, path)) return Locked{path, fd};
     close(fd);
