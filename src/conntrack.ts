@@ -159,21 +159,21 @@ function continues(a: ConntrackFilter, b: ConntrackFilter): boolean {
 
 function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilter[] {
   const filters: ConntrackFilter[] = [];
-  // A port change may list a binding twice (see eachBinding).
+  // A port change may list a binding twice (see forEachBinding).
   const seen = new Set<string>();
   const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
-  for (const { network, added, removed, kept } of changes) {
+  for (const { network, forEachAdded, removed, kept } of changes) {
     // An identity range held whole is replaced as a whole when part of it goes (see portChangeOf): what stays mapped is not new, nor gone.
     // Bindings of single ports never map a port another does (removal() leaves out those still listed): only ranges need subtracting.
     const removedRanges = removed.filter((binding) => binding.lastPort !== undefined);
     const mapped = kept.filter((binding) => binding.lastPort !== undefined);
-    for (const binding of added) {
+    forEachAdded((binding) => {
       if (binding.lastPort !== undefined || removedRanges.length > 0) mapped.push(binding);
-      if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) continue;
+      if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) return;
       for (const ports of portsBeyond(binding, removedRanges)) {
         filters.push(published(network.family, binding.proto, binding.hostAddress, shifted(ports, binding), binding.containerAddress, ports.first));
       }
-    }
+    });
     for (const binding of removed) {
       if (!once(`-${binding.key}`)) continue;
       for (const ports of portsBeyond(binding, mapped)) {

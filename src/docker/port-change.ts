@@ -7,16 +7,16 @@
 import { FAMILIES } from '../family.js';
 import type { PortEdit } from '../held/held-spec.js';
 import { portCount } from '../held/ledger.js';
-import type { PackedSpec } from '../held/packed.js';
+import type { PackedSpec, PortsView } from '../held/packed.js';
 import type { PortSpec } from '../input/types.js';
-import { eachBinding, holdsRangesWhole, isIdentityRange, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
+import { bindingsIn, forEachBinding, holdsRangesWhole, isIdentityRange, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
 
-/** In no particular order; a binding may come twice (see eachBinding). */
+/** In no particular order; a binding may come twice (see forEachBinding). */
 export interface FamilyPortChange {
   /** The network's model without endpoints. */
   network: NetworkModel;
-  /** Built as they are iterated: a bulk call never holds all its bindings at once. */
-  added: Iterable<PortBindingModel>;
+  /** Visits the added bindings, each built as it is visited: a bulk call never holds all its bindings at once. */
+  forEachAdded(visit: (binding: PortBindingModel) => void): void;
   /** How many `added` yields at most, to size buffers once. */
   addedCount: number;
   removed: PortBindingModel[];
@@ -51,12 +51,12 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;
-    const added = { [Symbol.iterator]: () => eachBinding(published, address, network, hairpin, wholeRanges) };
+    const forEachAdded = (visit: (binding: PortBindingModel) => void) => forEachBinding(published, address, network, hairpin, wholeRanges, visit);
     const { removed, kept } = unpublished.length === 0 ? NOTHING_REMOVED : removal(edit, unpublished, address, network, hairpin, wholeRanges);
     if (addedCount === 0 && removed.length === 0) continue;
-    const change: FamilyPortChange = { network, added, addedCount, removed, kept };
+    const change: FamilyPortChange = { network, forEachAdded, addedCount, removed, kept };
     if (around) {
-      const bindings = (ports: readonly PortSpec[]) => [...eachBinding(ports, address, network, hairpin, true)];
+      const bindings = (ports: readonly PortSpec[]) => bindingsIn(ports, address, network, hairpin, true);
       change.wholeRanges = { before: bindings(around.before), after: bindings(around.after) };
     }
     changes.push(change);
@@ -69,10 +69,10 @@ const NOTHING_REMOVED: Pick<FamilyPortChange, 'removed' | 'kept'> = { removed: [
 function removal(
   edit: PortEdit, removedPorts: readonly PortSpec[], address: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
 ): Pick<FamilyPortChange, 'removed' | 'kept'> {
-  const kept = [...eachBinding(edit.endpoint.ports.sharingContainerPorts(removedPorts), address, network, hairpin, wholeRanges)];
+  const kept = bindingsIn(edit.endpoint.ports.sharingContainerPorts(removedPorts), address, network, hairpin, wholeRanges);
   // A port listed twice leaves its binding bound while one listing is left.
   const keptKeys = new Set(kept.map((binding) => binding.key));
-  const removed = [...eachBinding(removedPorts, address, network, hairpin, wholeRanges)].filter((binding) => !keptKeys.has(binding.key));
+  const removed = bindingsIn(removedPorts, address, network, hairpin, wholeRanges).filter((binding) => !keptKeys.has(binding.key));
   return { removed, kept };
 }
 
@@ -82,7 +82,7 @@ function removal(
  * so it goes whole and what is left of it is published anew (its own
  * ranges, or single ports), instead of unpublishing the ports asked for.
  */
-function replacingWholeRanges(edit: PortEdit): { published: Iterable<PortSpec>; unpublished: readonly PortSpec[] } {
+function replacingWholeRanges(edit: PortEdit): { published: PortsView; unpublished: readonly PortSpec[] } {
   const replaced = edit.removed.map(({ port }) => port).filter(isIdentityRange);
   if (replaced.length === 0) return { published: edit.added, unpublished: edit.unpublished };
   const ofReplaced = (piece: PortSpec): boolean => replaced.some((whole) => within(piece, whole));

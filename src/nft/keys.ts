@@ -64,11 +64,7 @@ export class KeyPacker {
 
   add(parts: readonly KeyPart[]): this {
     if (parts.length !== this.types.length) invalid('key', `${this.types.length} parts (${this.types.join(' . ')})`, parts);
-    if (this.used + this.length > this.buffer.length) {
-      const grown = new Uint8Array(this.buffer.length * 2);
-      grown.set(this.buffer);
-      this.buffer = grown;
-    }
+    this.reserve(1);
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
       const offset = this.used + this.offsets[i]!;
@@ -85,9 +81,42 @@ export class KeyPacker {
     return this;
   }
 
+  /**
+   * Adds one key a port: `prefix` and the port, which ends the key. The
+   * prefix is packed once, with the first port: a run of bindings' keys
+   * differ only in the port (BindingRun).
+   */
+  addPortRun(prefix: readonly KeyPart[], ports: readonly number[]): void {
+    if (ports.length === 0) return;
+    const last = this.types.length - 1;
+    if (this.types[last] !== 'inet_service') invalid('key', `a key ending with a port (${this.types.join(' . ')})`, prefix);
+    this.add([...prefix, ports[0]!]);
+    const portAt = this.offsets[last]!;
+    const head = this.buffer.slice(this.used - this.length, this.used - this.length + portAt);
+    this.reserve(ports.length - 1);
+    for (let i = 1; i < ports.length; i++) {
+      const port = ports[i]!;
+      if (!Number.isInteger(port) || port < 0 || port > 0xffff) invalid('key', 'a port', port);
+      // Past `used` the buffer is still zeros: the slot's padding after the port stays so.
+      this.buffer.set(head, this.used);
+      this.buffer[this.used + portAt] = port >> 8;
+      this.buffer[this.used + portAt + 1] = port & 0xff;
+      this.used += this.length;
+    }
+  }
+
   /** The packed bytes (a view, not a copy). */
   bytes(): Uint8Array {
     return this.buffer.subarray(0, this.used);
+  }
+
+  /** Room for `count` more keys. */
+  private reserve(count: number): void {
+    const needed = this.used + count * this.length;
+    if (needed <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, needed));
+    grown.set(this.buffer.subarray(0, this.used));
+    this.buffer = grown;
   }
 }
 

@@ -146,7 +146,8 @@ export class IptablesBackend implements Backend {
       const familyModel = after.families.find((candidate) => candidate.family === family);
       const texts = await this.portChainTexts(family);
       if (!familyModel || !texts) return undefined;
-      const added = [...change.added];
+      const added: PortBindingModel[] = [];
+      change.forEachAdded((binding) => added.push(binding));
       // `addedCount` is a bound: ports bound to the other family's address publish nothing here.
       if (added.length === 0 && change.removed.length === 0) continue;
       const at = endpointOf(familyModel, change, added);

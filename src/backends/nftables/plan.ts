@@ -8,7 +8,7 @@
  * DOCKER-INGRESS, DOCKER-CT, DOCKER-INTERNAL, DOCKER (through DOCKER-BRIDGE),
  * then the per-network rules of DOCKER-FORWARD.
  */
-import type { FamilyModel, FirewallModel, IngressModel, NetworkModel, PortBindingModel } from '../../docker/model.js';
+import type { BindingRun, FamilyModel, FirewallModel, IngressModel, NetworkModel, PortBindingModel } from '../../docker/model.js';
 import type { Family } from '../../family.js';
 import type { Field } from '../../nft/concat.js';
 import { VERDICT } from '../../nft/constants.js';
@@ -57,6 +57,14 @@ class TableBuilder {
 
   /** Takes an element of a set or map of data. */
   readonly element: ElementSink = (set, key, value, keyEnd) => this.elements.get(set)!.add(key, keyEnd, value);
+
+  /** Takes the elements of a run of bindings whose shapes are `shapes`. */
+  run(shapes: readonly ElementShape[], run: BindingRun): void {
+    for (const { set, keyPrefix, port, toAddress } of shapes) {
+      const ports = port === 'host' ? run.hostPorts! : run.containerPorts;
+      this.elements.get(set)!.addPortRun(keyPrefix, ports, toAddress === undefined ? undefined : [toAddress], run.containerPorts);
+    }
+  }
 
   /** Takes an element of a verdict map that jumps to `chain`. */
   jump(map: string, key: readonly KeyPart[], chain: string): void {
@@ -180,15 +188,16 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
     for (const endpoint of network.endpoints) table.jump('direct-access', [endpoint.address], chain);
   }
   // Identity ranges' container-keyed elements are pieces of all the endpoint's ranges (range-pieces.ts), cut once.
+  // In no particular order: a set's elements have none, and an element planned twice is one (ElementsPacker).
   for (const endpoint of network.endpoints) {
     let ranges = false;
-    for (const binding of endpoint.bindings) {
-      if (binding.lastPort === undefined) bindingElements(bridge, binding, table.element);
+    endpoint.forEachRun((run) => {
+      if (run.first.lastPort === undefined) table.run(bindingShapes(bridge, run.first), run);
       else {
         ranges = true;
-        bindingElements(bridge, binding, hostKeyedOnly(table.element));
+        bindingElements(bridge, run.first, hostKeyedOnly(table.element));
       }
-    }
+    });
     if (ranges) rangePieces(bridge, endpoint.bindings, table.element);
   }
 }
@@ -197,31 +206,57 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
 export type ElementSink = (set: string, key: readonly KeyPart[], value?: readonly KeyPart[], keyEnd?: readonly KeyPart[]) => void;
 
 /**
- * The elements one port binding puts in its family's table: a mapping is
- * elements only, never a rule. An identity range is one element of each
- * range set, from its first port to its last, and its DNAT gives the
- * address alone, so each port stays as it is (its container-keyed elements
- * are cut where identity ranges of its container overlap: range-pieces.ts).
+ * One element a port binding puts in a set, but for its ports: every key
+ * ends with a port, the binding's host port or its container port, and a
+ * DNAT map's value is an address and the container port. What a binding
+ * plans is decided by its fields but its ports, so a run of bindings alike
+ * but for their ports (BindingRun) has one set of shapes.
  */
-export function bindingElements(bridge: string, binding: PortBindingModel, emit: ElementSink): void {
+export interface ElementShape {
+  set: string;
+  /** The key without the port it ends with. */
+  keyPrefix: readonly KeyPart[];
+  /** Which of the binding's ports ends the key. */
+  port: 'host' | 'container';
+  /** A DNAT map's value: this address, and the container port. */
+  toAddress?: string;
+}
+
+/**
+ * The shapes of the elements one port binding puts in its family's table:
+ * a mapping is elements only, never a rule.
+ */
+export function bindingShapes(bridge: string, binding: PortBindingModel): ElementShape[] {
   const proto = PROTOCOL_NUMBERS[binding.proto];
-  const { hostAddress, hostPort, containerAddress, containerPort, lastPort } = binding;
-  if (lastPort !== undefined) {
-    const sink = emit;
-    // Every key ends with the port: the range's element closes with the last port.
-    emit = (set, key, value) => sink(rangeSetOf(set), key, value?.slice(0, 1), [...key.slice(0, -1), lastPort]);
-  }
-  if (hostPort !== undefined) {
-    if (binding.dropNonLoopback) emit('loopback-ports', [hostAddress!, proto, hostPort]);
-    const target = [containerAddress, containerPort];
+  const { hostAddress, containerAddress } = binding;
+  const shapes: ElementShape[] = [];
+  if (binding.hostPort !== undefined) {
+    if (binding.dropNonLoopback) shapes.push({ set: 'loopback-ports', keyPrefix: [hostAddress!, proto], port: 'host' });
     if (hostAddress === undefined) {
-      emit('dnat-any-address', [proto, hostPort], target);
-      if (binding.dnatSkipsBridge) emit('dnat-skip-any-address', [bridge, proto, hostPort]);
+      shapes.push({ set: 'dnat-any-address', keyPrefix: [proto], port: 'host', toAddress: containerAddress });
+      if (binding.dnatSkipsBridge) shapes.push({ set: 'dnat-skip-any-address', keyPrefix: [bridge, proto], port: 'host' });
     } else {
-      emit('dnat-by-address', [hostAddress, proto, hostPort], target);
-      if (binding.dnatSkipsBridge) emit('dnat-skip-by-address', [bridge, hostAddress, proto, hostPort]);
+      shapes.push({ set: 'dnat-by-address', keyPrefix: [hostAddress, proto], port: 'host', toAddress: containerAddress });
+      if (binding.dnatSkipsBridge) shapes.push({ set: 'dnat-skip-by-address', keyPrefix: [bridge, hostAddress, proto], port: 'host' });
     }
   }
-  if (binding.hairpinMasquerade) emit('hairpin-masquerade', [containerAddress, containerAddress, proto, containerPort]);
-  if (binding.acceptForward) emit('forward-ports', [containerAddress, proto, containerPort]);
+  if (binding.hairpinMasquerade) shapes.push({ set: 'hairpin-masquerade', keyPrefix: [containerAddress, containerAddress, proto], port: 'container' });
+  if (binding.acceptForward) shapes.push({ set: 'forward-ports', keyPrefix: [containerAddress, proto], port: 'container' });
+  return shapes;
+}
+
+/**
+ * The elements one port binding puts in its family's table (its shapes
+ * with its ports). An identity range is one element of each range set,
+ * from its first port to its last, and its DNAT gives the address alone,
+ * so each port stays as it is (its container-keyed elements are cut where
+ * identity ranges of its container overlap: range-pieces.ts).
+ */
+export function bindingElements(bridge: string, binding: PortBindingModel, emit: ElementSink): void {
+  const { hostPort, containerPort, lastPort } = binding;
+  for (const { set, keyPrefix, port, toAddress } of bindingShapes(bridge, binding)) {
+    const key = [...keyPrefix, port === 'host' ? hostPort! : containerPort];
+    if (lastPort === undefined) emit(set, key, toAddress === undefined ? undefined : [toAddress, containerPort]);
+    else emit(rangeSetOf(set), key, toAddress === undefined ? undefined : [toAddress], [...keyPrefix, lastPort]);
+  }
 }

@@ -83,7 +83,7 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
       if (value) delta.values!.add(value);
     };
     for (const change of ofFamily) {
-      for (const binding of change.added) bindingElements(change.network.bridge, binding, wholeOrNot(binding, add));
+      change.forEachAdded((binding) => bindingElements(change.network.bridge, binding, wholeOrNot(binding, add)));
     }
     // The pieces of the identity ranges' container ports that the change cuts anew.
     for (const { network, wholeRanges } of ofFamily) {

@@ -134,6 +134,16 @@ export class ElementsPacker {
     this.verdicts?.push(verdict!);
   }
 
+  /**
+   * Adds one element a port: each key is `keyPrefix` and the port, each
+   * value (a map's) `valuePrefix` and the value port of the same place.
+   */
+  addPortRun(keyPrefix: readonly KeyPart[], ports: readonly number[], valuePrefix?: readonly KeyPart[], valuePorts?: readonly number[]): void {
+    this.keys.addPortRun(keyPrefix, ports);
+    this.ends?.addPortRun(keyPrefix, ports);
+    if (this.values) this.values.addPortRun(valuePrefix!, valuePorts!);
+  }
+
   finish(): SetElements {
     const planned = SetElements.packed(this.layout, {
       count: this.keys.count, keyLen: this.keys.length, keys: this.keys.bytes(), keyEnds: this.ends?.bytes(),
