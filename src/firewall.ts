@@ -23,7 +23,7 @@
 import {
   inCallerTerms, readBridge, readEndpoint, readIngress, readIngressPorts, readNetwork, readPorts, type ArgumentPlace,
 } from './arguments.js';
-import type { ApplyOutcome, Backend, BackendName, BackendState, DryRun } from './backends/backend.js';
+import type { ApplyOutcome, Backend, BackendName, BackendState, DryRun, ReadAhead } from './backends/backend.js';
 import { addCounts, noChanges, type ChangeCounts } from './backends/change-counts.js';
 import type { BindingCounters } from './backends/counters.js';
 import { IptablesBackend } from './backends/iptables/backend.js';
@@ -36,6 +36,7 @@ import { NamespacePath } from './netns.js';
 import { HeldSpec, portEditsBetween, sameEndpoint, type EndpointRef, type PortEdit } from './held/held-spec.js';
 import type { EphemeralPorts, HostPortAllocation } from './input/host-ports.js';
 import type { EndpointSpecInput, IngressPortSpec as IngressPortSpecInput, IngressSpec as IngressSpecInput, NetworkSpecInput, PortInput, SpecInput } from './input/types.js';
+import { DEFAULT_BACKEND } from './input/validate.js';
 import type { SpecView } from './held/packed.js';
 import { setUpForwarding } from './forwarding.js';
 import { readEphemeralPorts, setHairpinPorts, writeSysctls, type HairpinOutcome, type SysctlOutcome } from './sysctl.js';
@@ -147,10 +148,31 @@ export class Firewall {
   async apply(input: SpecInput): Promise<ApplyResult> {
     const adopt = adoptOf(input);
     return this.runAlone(async () => {
+      const [ephemeral, readAhead] = await Promise.all([this.ephemeralPorts(), this.readAhead(input, adopt)]);
       // Parsed in its turn: the host ports it keeps are those the spec held then.
-      const next = HeldSpec.parse(input, await this.ephemeralPorts(), this.held);
-      return this.applyHeld(next, next.allocations, adopt);
+      const next = HeldSpec.parse(input, ephemeral, this.held);
+      return this.applyHeld(next, next.allocations, adopt, readAhead);
     });
+  }
+
+  /**
+   * Where this apply will read the kernel whole (no spec of the backend the
+   * input names is held, or adopting): that backend's reads begun, so the
+   * kernel works while the spec is validated (a fresh process's first apply
+   * spends about as long on each). Undefined otherwise, or when the input
+   * names no backend we know or it fails to open: the apply then reads, or
+   * fails, in its turn.
+   */
+  private async readAhead(input: SpecInput, adopt: boolean): Promise<ReadAhead | undefined> {
+    const named = typeof input === 'object' && input !== null ? (input as { backend?: unknown }).backend ?? DEFAULT_BACKEND : undefined;
+    if (typeof named !== 'string' || !Object.hasOwn(BACKENDS, named)) return undefined;
+    const name = named as BackendName;
+    if (this.held?.spec.backend === name && !adopt) return undefined;
+    try {
+      return (await this.backend(name)).readAhead();
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -319,7 +341,7 @@ export class Firewall {
     this.backends.clear();
   }
 
-  private async applyHeld(next: HeldSpec, allocatedHostPorts: HostPortAllocation[], adopt = false): Promise<ApplyResult> {
+  private async applyHeld(next: HeldSpec, allocatedHostPorts: HostPortAllocation[], adopt = false, readAhead?: ReadAhead): Promise<ApplyResult> {
     const { spec } = next;
     const backend = await this.backend(spec.backend);
     const edits = this.held === undefined || adopt ? undefined : portEditsBetween(this.held.spec, spec);
@@ -334,7 +356,7 @@ export class Firewall {
       changes = edits.flatMap((edit) => portChangeOf(spec, edit));
       outcome = changes.length === 0 ? NOTHING : await backend.applyPortChange(changes, () => buildModel(spec));
     }
-    outcome ??= await backend.apply(() => buildModel(spec), { adopt });
+    outcome ??= await backend.apply(() => buildModel(spec), { adopt, readAhead });
     // Held as soon as the kernel has it: what follows may fail, and the next call must start from what was committed.
     const before = this.held?.spec;
     this.held = next;

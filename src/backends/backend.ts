@@ -31,9 +31,16 @@ export interface ApplyOptions {
    * rules), instead of refusing with ECONFLICT.
    */
   adopt?: boolean;
+  /** What this backend began reading for this apply (readAhead), or for another: then ignored. */
+  readAhead?: ReadAhead;
 }
 
-export interface DryRunOptions extends ApplyOptions {
+/** The reads a backend began for one apply (readAhead): only that backend takes them, and only for that apply. */
+export interface ReadAhead {
+  readonly of: Backend;
+}
+
+export interface DryRunOptions extends Omit<ApplyOptions, 'readAhead'> {
   /** The ruleset the commit would leave, instead of the change. */
   full?: boolean;
 }
@@ -72,6 +79,12 @@ export interface Backend {
    * start reading the kernel first, and build it meanwhile.
    */
   apply(model: () => FirewallModel, options?: ApplyOptions): Promise<ApplyOutcome>;
+  /**
+   * Begins the reads an apply of a whole model starts with, for the caller
+   * to hand to that apply (ApplyOptions.readAhead): the kernel works while
+   * the caller validates the spec, which a fresh process spends as long on.
+   */
+  readAhead(): ReadAhead;
   /**
    * Makes the change from `before` to `after` on top of what the kernel holds:
    * rules only `before` needs go, rules `after` needs are added if missing,

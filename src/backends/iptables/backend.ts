@@ -26,7 +26,7 @@ import type { IptRule, IptTableName } from '../../iptc/rule.js';
 import { IptcTable, type IptChain, type IptTableRead } from '../../iptc/table.js';
 import { IptnftTables } from '../../iptnft/table.js';
 import { planOncePerModel } from '../plan-cache.js';
-import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
+import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions, ReadAhead } from '../backend.js';
 import { formatCounts, noChanges, type ChangeCounts } from '../change-counts.js';
 import { countOperations } from './operation-counts.js';
 import {
@@ -119,6 +119,15 @@ export class IptablesBackend implements Backend {
     }), undefined, { record, read, known });
     this.committed = model;
     return this.foreignForward.withWarnings(outcome, model);
+  }
+
+  /**
+   * Reads nothing ahead: which tables an apply reads depends on the spec's
+   * families, and reading a legacy table creates it (ours are read once the
+   * spec says which).
+   */
+  readAhead(): ReadAhead {
+    return { of: this };
   }
 
   async applyPortChange(changes: readonly FamilyPortChange[], after: () => FirewallModel): Promise<ApplyOutcome | undefined> {

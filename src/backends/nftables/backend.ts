@@ -24,7 +24,7 @@ import { forwardingRefused } from '../../forwarding.js';
 import { IptcTable } from '../../iptc/table.js';
 import { NftConnection } from '../../nft/connection.js';
 import { retryAfterLostRace } from '../lost-race.js';
-import type { ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions } from '../backend.js';
+import type { ApplyOptions, ApplyOutcome, Backend, BackendState, DryRun, DryRunOptions, ReadAhead } from '../backend.js';
 import { formatCounts, noChanges } from '../change-counts.js';
 import type { BindingCounters } from '../counters.js';
 import { bindingCounters } from './counters.js';
@@ -64,6 +64,10 @@ interface Snapshot {
   tables: Tables;
 }
 
+interface NftablesReadAhead extends ReadAhead {
+  snapshot: Promise<Snapshot>;
+}
+
 export class NftablesBackend implements Backend {
   readonly name = 'nftables' as const;
   /** The generation at which the kernel held exactly the model last committed; undefined: unknown. */
@@ -90,10 +94,10 @@ export class NftablesBackend implements Backend {
   }
 
   /** Warns (WFORWARDDROP) of other managers' forward chains that drop what it accepts; nothing else is read for that. */
-  async apply(build: () => FirewallModel): Promise<ApplyOutcome> {
-    // The kernel dumps our tables on the addon's thread while the model and the plan are made here.
-    const reading = this.current();
-    reading.catch(() => undefined);
+  async apply(build: () => FirewallModel, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    // The kernel dumps our tables on the addon's thread while the model and the plan are made here (or began to, readAhead).
+    const ahead = options.readAhead;
+    const reading = ahead?.of === this ? (ahead as NftablesReadAhead).snapshot : this.readAhead().snapshot;
     const model = build();
     const planned = planNftables(model);
     const outcome = await this.commit('model', (family) => planned.find((table) => table.family === FAMILY_TABLES[family]), reading);
@@ -135,6 +139,13 @@ export class NftablesBackend implements Backend {
 
   async inSync(): Promise<boolean> {
     return this.syncedGeneration !== undefined && (await this.connection.generation()) === this.syncedGeneration;
+  }
+
+  readAhead(): NftablesReadAhead {
+    const snapshot = this.current();
+    // Awaited by the apply it is for; an apply that never comes (a spec refused) leaves its failure unheard.
+    snapshot.catch(() => undefined);
+    return { of: this, snapshot };
   }
 
   /** As Docker's nftables firewaller, forwarding is the host's to turn on: refused while it is off. */
