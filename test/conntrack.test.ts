@@ -214,20 +214,8 @@ kernelTest('malformed packed filters fail with EINVAL naming the filter, and the
 kernelTest('without connection tracking netlink the commit stands and the result says so: WCONNTRACK, on every backend', async (t) => {
   for (const backend of ['nftables', 'iptables', 'iptables-nft'] as const) {
     const ns = await createNetns(t, `noct-${backend[0]}`);
-    const script = `
-      const { Firewall } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'firewall.js'))});
-      (async () => {
-        const firewall = await Firewall.open({ netns: ${JSON.stringify(ns.path)} });
-        const result = await firewall.apply(${JSON.stringify(spec({ a: [UDP] }, backend))});
-        const shown = (await firewall.show(${JSON.stringify(backend)})).text;
-        firewall.close();
-        process.stdout.write(JSON.stringify({ result, published: shown.includes('8053') }));
-      })().catch((error) => { process.stdout.write(JSON.stringify({ error: String(error), code: error.code })); });`;
-    const env = withPreload('no-ctnetlink');
-    const { stdout } = await run(process.execPath, ['-e', script], { env, timeout: 60_000 });
-    const { result, published, error } = JSON.parse(stdout) as {
-      result?: { commits: number; conntrack: { cleared: number }; warnings: { code: string; message: string }[] }; published?: boolean; error?: string;
-    };
+    await trackOneEntry(ns);
+    const { result, published, error } = await applyWithoutCtnetlink(ns, backend);
     t.is(error, undefined, backend);
     t.true((result?.commits ?? 0) >= 1, `${backend}: committed`);
     t.true(published, `${backend}: the mapping is in the kernel`);
@@ -236,3 +224,39 @@ kernelTest('without connection tracking netlink the commit stands and the result
     t.regex(warning?.message ?? '', /no connection tracking netlink \(EINVAL from conntrack\.dump; load nf_conntrack_netlink\)/, backend);
   }
 });
+
+kernelTest('a first apply in a namespace that tracks no connection looks for none to clear', async (t) => {
+  // Without connection tracking netlink, looking would warn (above): here nothing is looked at, so nothing warns.
+  const ns = await createNetns(t, 'noct-none');
+  const { result, published, error } = await applyWithoutCtnetlink(ns, 'nftables');
+  t.is(error, undefined);
+  t.true(published);
+  t.like(result, { commits: 1, conntrack: { cleared: 0 } });
+  t.is(result?.warnings.find((w) => w.code === 'WCONNTRACK'), undefined);
+});
+
+/** One entry in the namespace's connection tracking table: a UDP packet the host sends itself, seen by a ruleset that tracks. */
+async function trackOneEntry(ns: TestNetns): Promise<void> {
+  await ns.run('ip', 'link', 'set', 'lo', 'up');
+  await ns.run('ip', 'address', 'add', '192.0.2.1/32', 'dev', 'lo');
+  await ns.run('nft', 'add table ip track; add chain ip track out { type filter hook output priority 0; }; add rule ip track out ct state new accept');
+  await ns.run('bash', '-c', 'echo x > /dev/udp/192.0.2.1/7001');
+}
+
+/** A fresh process applies one UDP mapping with connection tracking netlink failing (preload), and says what it got. */
+async function applyWithoutCtnetlink(ns: TestNetns, backend: FirewallBackend): Promise<{
+  result?: { commits: number; conntrack: { cleared: number }; warnings: { code: string; message: string }[] }; published?: boolean; error?: string;
+}> {
+  const script = `
+    const { Firewall } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'firewall.js'))});
+    (async () => {
+      const firewall = await Firewall.open({ netns: ${JSON.stringify(ns.path)} });
+      const result = await firewall.apply(${JSON.stringify(spec({ a: [UDP] }, backend))});
+      const shown = (await firewall.show(${JSON.stringify(backend)})).text;
+      firewall.close();
+      process.stdout.write(JSON.stringify({ result, published: shown.includes('8053') }));
+    })().catch((error) => { process.stdout.write(JSON.stringify({ error: String(error), code: error.code })); });`;
+  const env = withPreload('no-ctnetlink');
+  const { stdout } = await run(process.execPath, ['-e', script], { env, timeout: 60_000 });
+  return JSON.parse(stdout) as Awaited<ReturnType<typeof applyWithoutCtnetlink>>;
+}
