@@ -50,6 +50,25 @@ test('KeyPacker packs each key\'s own addresses and names, repeated or not, and 
   }
 });
 
+test('KeyPacker.addPortRun packs what adding each key does, after keys already packed, and refuses what add refuses', (t) => {
+  const ports = Array.from({ length: 37 }, (_, i) => 8000 + i * 3);
+  for (const [types, prefix] of [
+    [['ifname', 'ipv4_addr', 'inet_proto', 'inet_service'], ['br-a', '198.18.1.2', 6]],
+    [['inet_service'], []],
+  ] as const) {
+    const run = packed(types, [[...prefix, 1]]);
+    run.addPortRun(prefix, ports);
+    const each = packed(types, [[...prefix, 1], ...ports.map((port) => [...prefix, port])]);
+    t.deepEqual(Buffer.from(run.bytes()), Buffer.from(each.bytes()));
+    t.is(run.count, ports.length + 1);
+  }
+  for (const bad of [[80, 70000], [80, 8.5]]) {
+    const error = t.throws(() => new KeyPacker(['ipv4_addr', 'inet_service']).addPortRun(['198.18.1.2'], bad), { instanceOf: ValidationError });
+    t.is(error?.field, 'key');
+  }
+  t.throws(() => new KeyPacker(['inet_service', 'ipv4_addr']).addPortRun([80], [1, 2]), { instanceOf: ValidationError }, 'a key not ending with a port');
+});
+
 test('matchElements: each element\'s match by key and value, by key with another value, or none', (t) => {
   const keys = packed(['ipv4_addr', 'inet_service'], [['198.18.1.2', 80], ['198.18.1.3', 80], ['198.18.1.4', 80]]);
   const values = packed(['inet_service'], [[8080], [8081], [8082]]);

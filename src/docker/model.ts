@@ -307,10 +307,11 @@ export function forEachBindingRun(
   let run: BindingRun | undefined;
   let runPort: PortSpec | undefined;
   ports.forEach((port) => {
-    const hostAddress = hostAddressIn(port, network.family);
-    if (hostAddress === null) return;
     const whole = wholeRanges && isIdentityRange(port);
     if (run === undefined || whole || !alike(port, runPort!)) {
+      const hostAddress = hostAddressIn(port, network.family);
+      // A port of the run is of the run's family: only another is looked at.
+      if (hostAddress === null) return;
       if (run !== undefined) visit(run);
       // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
       const loopback = port.hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined &&

@@ -71,10 +71,10 @@ export class PortList implements Iterable<PortSpec> {
     const proto = PORT_PROTOCOLS[head & 3]!;
     const address = head >>> ADDRESS_SHIFT;
     const containerPort = rangeOf(this.words[at + 2]!);
-    const port: PortSpec = { proto, containerPort };
-    if (address > 0) port.hostIp = this.addresses[address - 1]!;
-    if ((head & HAS_HOST_PORT) !== 0) port.hostPort = rangeOf(this.words[at + 1]!);
-    return port;
+    // Each shape made whole at once, not grown property by property: ports come out by the ten thousand.
+    if ((head & HAS_HOST_PORT) === 0) return address === 0 ? { proto, containerPort } : { proto, hostIp: this.addresses[address - 1]!, containerPort };
+    const hostPort = rangeOf(this.words[at + 1]!);
+    return address === 0 ? { proto, hostPort, containerPort } : { proto, hostIp: this.addresses[address - 1]!, hostPort, containerPort };
   }
 
   push(port: PortSpec): void {

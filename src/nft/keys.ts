@@ -90,19 +90,23 @@ export class KeyPacker {
     if (ports.length === 0) return;
     const last = this.types.length - 1;
     if (this.types[last] !== 'inet_service') invalid('key', `a key ending with a port (${this.types.join(' . ')})`, prefix);
+    const start = this.used;
     this.add([...prefix, ports[0]!]);
-    const portAt = this.offsets[last]!;
-    const head = this.buffer.slice(this.used - this.length, this.used - this.length + portAt);
     this.reserve(ports.length - 1);
+    // The first key copied into every place, doubling what is copied each time; then each place's port written.
+    const end = start + ports.length * this.length;
+    for (let filled = this.length; start + filled < end; filled *= 2) {
+      this.buffer.copyWithin(start + filled, start, Math.min(start + filled, end - filled));
+    }
+    const portAt = start + this.offsets[last]!;
     for (let i = 1; i < ports.length; i++) {
       const port = ports[i]!;
       if (!Number.isInteger(port) || port < 0 || port > 0xffff) invalid('key', 'a port', port);
-      // Past `used` the buffer is still zeros: the slot's padding after the port stays so.
-      this.buffer.set(head, this.used);
-      this.buffer[this.used + portAt] = port >> 8;
-      this.buffer[this.used + portAt + 1] = port & 0xff;
-      this.used += this.length;
+      const at = portAt + i * this.length;
+      this.buffer[at] = port >> 8;
+      this.buffer[at + 1] = port & 0xff;
     }
+    this.used = end;
   }
 
   /** The packed bytes (a view, not a copy). */
