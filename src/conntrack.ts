@@ -31,7 +31,7 @@
  * filters against a dump of the table and deletes what matches.
  */
 import type { ApplyOutcome } from './backends/backend.js';
-import { hostAddressIn, networkModelOf, type NetworkModel, type PortBindingModel } from './docker/model.js';
+import { eachOfRun, hostAddressIn, networkModelOf, type NetworkModel, type PortBindingModel } from './docker/model.js';
 import type { FamilyPortChange } from './docker/port-change.js';
 import { callNative, NetfilterError } from './errors.js';
 import { FAMILIES, type Family } from './family.js';
@@ -178,18 +178,18 @@ function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilte
   // A port change may list a binding twice (see forEachBinding).
   const seen = new Set<string>();
   const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
-  for (const { network, forEachAdded, removed, kept } of changes) {
+  for (const { network, forEachAddedRun, removed, kept } of changes) {
     // An identity range held whole is replaced as a whole when part of it goes (see portChangeOf): what stays mapped is not new, nor gone.
     // Bindings of single ports never map a port another does (removal() leaves out those still listed): only ranges need subtracting.
     const removedRanges = removed.filter((binding) => binding.lastPort !== undefined);
     const mapped = kept.filter((binding) => binding.lastPort !== undefined);
-    forEachAdded((binding) => {
+    forEachAddedRun((run) => eachOfRun(run, (binding) => {
       if (binding.lastPort !== undefined || removedRanges.length > 0) mapped.push(binding);
       if (binding.hostPort === undefined || binding.proto !== 'udp' || !once(`+${binding.key}`)) return;
       for (const ports of portsBeyond(binding, removedRanges)) {
         filters.push(published(network.family, binding.proto, binding.hostAddress, shifted(ports, binding), binding.containerAddress, ports.first));
       }
-    });
+    }));
     for (const binding of removed) {
       if (!once(`-${binding.key}`)) continue;
       for (const ports of portsBeyond(binding, mapped)) {

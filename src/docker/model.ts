@@ -347,20 +347,12 @@ export function eachOfRun(run: BindingRun, visit: (binding: PortBindingModel) =>
   for (let i = 1; i < containerPorts.length; i++) visit(withPorts(first, hostPorts?.[i], containerPorts[i]!));
 }
 
-/** Visits the bindings of ports in one family as they come (see forEachBindingRun). */
-export function forEachBinding(
-  ports: PortsView, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
-  visit: (binding: PortBindingModel) => void,
-): void {
-  forEachBindingRun(ports, containerAddress, network, hairpin, wholeRanges, (run) => eachOfRun(run, visit));
-}
-
 /** The bindings of ports in one family as they come (see forEachBindingRun). */
 export function bindingsIn(
   ports: PortsView, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
 ): PortBindingModel[] {
   const bindings: PortBindingModel[] = [];
-  forEachBinding(ports, containerAddress, network, hairpin, wholeRanges, (binding) => bindings.push(binding));
+  forEachBindingRun(ports, containerAddress, network, hairpin, wholeRanges, (run) => eachOfRun(run, (binding) => bindings.push(binding)));
   return bindings;
 }
 

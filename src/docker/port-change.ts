@@ -9,14 +9,16 @@ import type { PortEdit } from '../held/held-spec.js';
 import { portCount } from '../held/ledger.js';
 import type { PackedSpec, PortsView } from '../held/packed.js';
 import type { PortSpec } from '../input/types.js';
-import { bindingsIn, forEachBinding, holdsRangesWhole, isIdentityRange, networkModelOf, type NetworkModel, type PortBindingModel } from './model.js';
+import {
+  bindingsIn, forEachBindingRun, holdsRangesWhole, isIdentityRange, networkModelOf, type BindingRun, type NetworkModel, type PortBindingModel,
+} from './model.js';
 
-/** In no particular order; a binding may come twice (see forEachBinding). */
+/** In no particular order; a binding may come twice (see forEachBindingRun). */
 export interface FamilyPortChange {
   /** The network's model without endpoints. */
   network: NetworkModel;
-  /** Visits the added bindings, each built as it is visited: a bulk call never holds all its bindings at once. */
-  forEachAdded(visit: (binding: PortBindingModel) => void): void;
+  /** Visits the added bindings as runs (see BindingRun), built as they are visited: a bulk call never holds all its bindings at once. */
+  forEachAddedRun(visit: (run: BindingRun) => void): void;
   /** How many `added` yields at most, to size buffers once. */
   addedCount: number;
   removed: PortBindingModel[];
@@ -51,10 +53,10 @@ export function portChangeOf(spec: PackedSpec, edit: PortEdit): FamilyPortChange
     const address = edit.endpoint[family];
     const network = spec[family] && address !== undefined ? networkModelOf(edit.network, family, hairpin) : undefined;
     if (!network || address === undefined) continue;
-    const forEachAdded = (visit: (binding: PortBindingModel) => void) => forEachBinding(published, address, network, hairpin, wholeRanges, visit);
+    const forEachAddedRun = (visit: (run: BindingRun) => void) => forEachBindingRun(published, address, network, hairpin, wholeRanges, visit);
     const { removed, kept } = unpublished.length === 0 ? NOTHING_REMOVED : removal(edit, unpublished, address, network, hairpin, wholeRanges);
     if (addedCount === 0 && removed.length === 0) continue;
-    const change: FamilyPortChange = { network, forEachAdded, addedCount, removed, kept };
+    const change: FamilyPortChange = { network, forEachAddedRun, addedCount, removed, kept };
     if (around) {
       const bindings = (ports: readonly PortSpec[]) => bindingsIn(ports, address, network, hairpin, true);
       change.wholeRanges = { before: bindings(around.before), after: bindings(around.after) };

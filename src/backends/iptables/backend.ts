@@ -16,7 +16,7 @@ import {
 import { bindingCounters, COUNTED_TABLES, type CountedChain } from '../../docker/iptables/counters.js';
 import { CHAIN } from '../../docker/iptables/rules.js';
 import { PLANNED_TABLES, type TablePlan } from '../../docker/iptables/ruleset.js';
-import { compareBindings, type FamilyModel, type FirewallModel, type IngressModel, type PortBindingModel } from '../../docker/model.js';
+import { compareBindings, eachOfRun, type FamilyModel, type FirewallModel, type IngressModel, type PortBindingModel } from '../../docker/model.js';
 import type { FamilyPortChange } from '../../docker/port-change.js';
 import { turnOnForwarding } from '../../forwarding.js';
 import { ForeignForward, type OwnForward } from '../foreign-forward.js';
@@ -156,7 +156,7 @@ export class IptablesBackend implements Backend {
       const texts = await this.portChainTexts(family);
       if (!familyModel || !texts) return undefined;
       const added: PortBindingModel[] = [];
-      change.forEachAdded((binding) => added.push(binding));
+      change.forEachAddedRun((run) => eachOfRun(run, (binding) => added.push(binding)));
       // `addedCount` is a bound: ports bound to the other family's address publish nothing here.
       if (added.length === 0 && change.removed.length === 0) continue;
       const at = endpointOf(familyModel, change, added);

@@ -58,13 +58,9 @@ class TableBuilder {
   /** Takes an element of a set or map of data. */
   readonly element: ElementSink = (set, key, value, keyEnd) => this.elements.get(set)!.add(key, keyEnd, value);
 
-  /** Takes the elements of a run of bindings whose shapes are `shapes`. */
-  run(shapes: readonly ElementShape[], run: BindingRun): void {
-    for (const { set, keyPrefix, port, toAddress } of shapes) {
-      const ports = port === 'host' ? run.hostPorts! : run.containerPorts;
-      this.elements.get(set)!.addPortRun(keyPrefix, ports, toAddress === undefined ? undefined : [toAddress], run.containerPorts);
-    }
-  }
+  /** Takes the elements of a run of bindings. */
+  readonly portRun: RunSink = (set, keyPrefix, ports, valuePrefix, valuePorts) =>
+    this.elements.get(set)!.addPortRun(keyPrefix, ports, valuePrefix, valuePorts);
 
   /** Takes an element of a verdict map that jumps to `chain`. */
   jump(map: string, key: readonly KeyPart[], chain: string): void {
@@ -192,7 +188,7 @@ function planNetwork(table: TableBuilder, network: NetworkModel): void {
   for (const endpoint of network.endpoints) {
     let ranges = false;
     endpoint.forEachRun((run) => {
-      if (run.first.lastPort === undefined) table.run(bindingShapes(bridge, run.first), run);
+      if (run.first.lastPort === undefined) runElements(bridge, run, table.portRun);
       else {
         ranges = true;
         bindingElements(bridge, run.first, hostKeyedOnly(table.element));
@@ -243,6 +239,22 @@ export function bindingShapes(bridge: string, binding: PortBindingModel): Elemen
   if (binding.hairpinMasquerade) shapes.push({ set: 'hairpin-masquerade', keyPrefix: [containerAddress, containerAddress, proto], port: 'container' });
   if (binding.acceptForward) shapes.push({ set: 'forward-ports', keyPrefix: [containerAddress, proto], port: 'container' });
   return shapes;
+}
+
+/**
+ * Receives the elements of a run of bindings, one a port: each key is
+ * `keyPrefix` and the port, each value (a map's) `valuePrefix` and the
+ * value port of the same place.
+ */
+export type RunSink = (
+  set: string, keyPrefix: readonly KeyPart[], ports: readonly number[], valuePrefix?: readonly KeyPart[], valuePorts?: readonly number[],
+) => void;
+
+/** The elements a run of bindings puts in its family's table (its first binding's shapes, with each binding's ports); not for an identity range held whole. */
+export function runElements(bridge: string, run: BindingRun, sink: RunSink): void {
+  for (const { set, keyPrefix, port, toAddress } of bindingShapes(bridge, run.first)) {
+    sink(set, keyPrefix, port === 'host' ? run.hostPorts! : run.containerPorts, toAddress === undefined ? undefined : [toAddress], run.containerPorts);
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Tally } from '../change-counts.js';
 import { NftBatch } from '../../nft/batch.js';
 import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import { FAMILY_TABLES, setsOf, TABLE } from './layout.js';
-import { bindingElements, type ElementSink } from './plan.js';
+import { bindingElements, runElements, type ElementSink, type RunSink } from './plan.js';
 import { hostKeyedOnly, rangePieces } from './range-pieces.js';
 
 interface SetDelta {
@@ -82,8 +82,18 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
       delta.addedEnds?.add(keyEnd ?? key);
       if (value) delta.values!.add(value);
     };
+    const addRun: RunSink = (set, keyPrefix, ports, valuePrefix, valuePorts) => {
+      const delta = deltaOf(set);
+      delta.added.addPortRun(keyPrefix, ports);
+      delta.addedEnds?.addPortRun(keyPrefix, ports);
+      if (valuePrefix) delta.values!.addPortRun(valuePrefix, valuePorts!);
+    };
     for (const change of ofFamily) {
-      change.forEachAdded((binding) => bindingElements(change.network.bridge, binding, wholeOrNot(binding, add)));
+      const bridge = change.network.bridge;
+      change.forEachAddedRun((run) => {
+        if (run.first.lastPort === undefined) runElements(bridge, run, addRun);
+        else bindingElements(bridge, run.first, hostKeyedOnly(add));
+      });
     }
     // The pieces of the identity ranges' container ports that the change cuts anew.
     for (const { network, wholeRanges } of ofFamily) {
