@@ -80,7 +80,11 @@ export class PortList implements Iterable<PortSpec> {
   push(port: PortSpec): void {
     const words = this.wordsOf(port, true)!;
     this.reserve();
-    this.words.set(words, this.count++ * WORDS);
+    // Stored word by word: a typed array's set() from a plain array takes its slow path, once per port validated.
+    const at = this.count++ * WORDS;
+    this.words[at] = words[0];
+    this.words[at + 1] = words[1];
+    this.words[at + 2] = words[2];
   }
 
   insert(index: number, port: PortSpec): void {
