@@ -193,3 +193,16 @@ test('unpublishing takes out exactly the mappings named, whatever shape either s
     for (const port of list) t.true(list.publishes(port));
   }
 });
+
+test('forEachPort gives each port\'s values in order, as get() makes them', (t) => {
+  const list = PortList.of(SHAPES);
+  const visited: PortSpec[] = [];
+  list.forEachPort((index, proto, hostIp, hostFirst, hostLast, containerFirst, containerLast) => {
+    t.is(index, visited.length);
+    visited.push({
+      proto, ...(hostIp === undefined ? {} : { hostIp }),
+      ...(hostFirst === undefined ? {} : { hostPort: { first: hostFirst, last: hostLast! } }), containerPort: { first: containerFirst, last: containerLast },
+    });
+  });
+  t.deepEqual(visited, list.toArray());
+});

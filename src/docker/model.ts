@@ -7,7 +7,8 @@
  */
 import { FAMILIES, type Family } from '../family.js';
 import { canonicalAddress, compareAddresses } from '../address.js';
-import type { NetworkView, PortsView, SpecView } from '../held/packed.js';
+import type { NetworkView, SpecView } from '../held/packed.js';
+import { PortList } from '../held/port-list.js';
 import type { IngressSpec, PortProtocol, PortSpec } from '../input/types.js';
 import { PROTOCOL_NUMBERS } from '../protocol.js';
 
@@ -158,8 +159,11 @@ export function holdsRangesWhole(spec: Pick<SpecView, 'backend'>): boolean {
 /** An identity range: more than one port, each published on the same port number. */
 export function isIdentityRange(port: PortSpec): boolean {
   const { hostPort, containerPort } = port;
-  return hostPort !== undefined && containerPort.last > containerPort.first &&
-    hostPort.first === containerPort.first && hostPort.last === containerPort.last;
+  return identityRange(hostPort?.first, hostPort?.last, containerPort.first, containerPort.last);
+}
+
+function identityRange(hostFirst: number | undefined, hostLast: number | undefined, containerFirst: number, containerLast: number): boolean {
+  return containerLast > containerFirst && hostFirst === containerFirst && hostLast === containerLast;
 }
 
 export function buildModel(spec: SpecView): FirewallModel {
@@ -222,8 +226,8 @@ function buildNetwork(spec: NetworkView, family: Family, hairpin: boolean, whole
   network.endpoints = spec.endpoints.flatMap((endpoint) => {
     const address = endpoint[family];
     if (address === undefined) return [];
-    // A copy (12 bytes a port when packed): the held spec's ports change in place, the model must not.
-    const ports = endpoint.ports.slice(0);
+    // A copy (12 bytes a port): the held spec's ports change in place, the model must not.
+    const ports = PortList.copyOf(endpoint.ports);
     return [new Endpoint(address, (visit) => forEachBindingRun(ports, address, network, hairpin, wholeRanges, visit))];
   });
   return network;
@@ -299,33 +303,39 @@ function withoutRepeats(sorted: readonly PortBindingModel[]): PortBindingModel[]
  * interpreted, where a generator's every step costs more than a port.
  */
 export function forEachBindingRun(
-  ports: PortsView, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
+  ports: PortList, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
   visit: (run: BindingRun) => void,
 ): void {
   // Internal networks have no way in, so Docker programs nothing for their ports.
   if (network.internal) return;
   let run: BindingRun | undefined;
-  let runPort: PortSpec | undefined;
-  ports.forEach((port) => {
-    const whole = wholeRanges && isIdentityRange(port);
-    if (run === undefined || whole || !alike(port, runPort!)) {
+  // What the run's ports share: their bindings are then alike but for their ports (in one family, their host addresses too).
+  let runProto: PortProtocol | undefined;
+  let runHostIp: string | undefined;
+  let runHasHostPort = false;
+  // A port is looked at as values, and made an object only where a run begins.
+  ports.forEachPort((index, proto, hostIp, hostFirst, hostLast, containerFirst, containerLast) => {
+    const hasHostPort = hostFirst !== undefined;
+    const whole = wholeRanges && identityRange(hostFirst, hostLast, containerFirst, containerLast);
+    if (run === undefined || whole || proto !== runProto || hostIp !== runHostIp || hasHostPort !== runHasHostPort) {
+      const port = ports.get(index);
       const hostAddress = hostAddressIn(port, network.family);
       // A port of the run is of the run's family: only another is looked at.
       if (hostAddress === null) return;
       if (run !== undefined) visit(run);
       // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
-      const loopback = port.hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined &&
-        canonicalAddress(hostAddress)?.loopback === true;
-      const lastPort = whole ? port.containerPort.last : undefined;
+      const loopback = hasHostPort && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true;
+      const lastPort = whole ? containerLast : undefined;
       run = { first: buildBinding(port, containerAddress, hostAddress, loopback, network, hairpin, lastPort), containerPorts: [] };
-      if (port.hostPort !== undefined) run.hostPorts = [];
-      runPort = port;
+      if (hasHostPort) run.hostPorts = [];
+      runProto = proto;
+      runHostIp = hostIp;
+      runHasHostPort = hasHostPort;
     }
-    const { containerPort, hostPort } = port;
-    const last = whole ? containerPort.first : containerPort.last;
-    for (let number = containerPort.first; number <= last; number++) run.containerPorts.push(number);
-    if (hostPort !== undefined) {
-      for (let number = hostPort.first; number <= hostPort.first + last - containerPort.first; number++) run.hostPorts!.push(number);
+    const last = whole ? containerFirst : containerLast;
+    for (let number = containerFirst; number <= last; number++) run.containerPorts.push(number);
+    if (hasHostPort) {
+      for (let number = hostFirst; number <= hostFirst + last - containerFirst; number++) run.hostPorts!.push(number);
     }
     if (whole) {
       visit(run);
@@ -333,11 +343,6 @@ export function forEachBindingRun(
     }
   });
   if (run !== undefined) visit(run);
-}
-
-/** Whether two ports' bindings are alike but for their ports (in one family their host addresses are then alike too). */
-function alike(a: PortSpec, b: PortSpec): boolean {
-  return a.proto === b.proto && a.hostIp === b.hostIp && (a.hostPort === undefined) === (b.hostPort === undefined);
 }
 
 /** Visits each binding of a run. */
@@ -349,10 +354,10 @@ export function eachOfRun(run: BindingRun, visit: (binding: PortBindingModel) =>
 
 /** The bindings of ports in one family as they come (see forEachBindingRun). */
 export function bindingsIn(
-  ports: PortsView, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
+  ports: Iterable<PortSpec>, containerAddress: string, network: NetworkModel, hairpin: boolean, wholeRanges: boolean,
 ): PortBindingModel[] {
   const bindings: PortBindingModel[] = [];
-  forEachBindingRun(ports, containerAddress, network, hairpin, wholeRanges, (run) => eachOfRun(run, (binding) => bindings.push(binding)));
+  forEachBindingRun(PortList.copyOf(ports), containerAddress, network, hairpin, wholeRanges, (run) => eachOfRun(run, (binding) => bindings.push(binding)));
   return bindings;
 }
 

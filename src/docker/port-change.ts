@@ -7,7 +7,8 @@
 import { FAMILIES } from '../family.js';
 import type { PortEdit } from '../held/held-spec.js';
 import { portCount } from '../held/ledger.js';
-import type { PackedSpec, PortsView } from '../held/packed.js';
+import type { PackedSpec } from '../held/packed.js';
+import { PortList } from '../held/port-list.js';
 import type { PortSpec } from '../input/types.js';
 import {
   bindingsIn, forEachBindingRun, holdsRangesWhole, isIdentityRange, networkModelOf, type BindingRun, type NetworkModel, type PortBindingModel,
@@ -84,12 +85,12 @@ function removal(
  * so it goes whole and what is left of it is published anew (its own
  * ranges, or single ports), instead of unpublishing the ports asked for.
  */
-function replacingWholeRanges(edit: PortEdit): { published: PortsView; unpublished: readonly PortSpec[] } {
+function replacingWholeRanges(edit: PortEdit): { published: PortList; unpublished: readonly PortSpec[] } {
   const replaced = edit.removed.map(({ port }) => port).filter(isIdentityRange);
   if (replaced.length === 0) return { published: edit.added, unpublished: edit.unpublished };
   const ofReplaced = (piece: PortSpec): boolean => replaced.some((whole) => within(piece, whole));
   return {
-    published: [...edit.left].filter(ofReplaced).concat([...edit.added]),
+    published: PortList.of([...edit.left].filter(ofReplaced).concat([...edit.added])),
     unpublished: [...edit.unpublished.filter((piece) => !ofReplaced(piece)), ...replaced],
   };
 }

@@ -19,16 +19,10 @@ export interface PackedSpec extends Omit<Spec, 'networks'> {
   networks: PackedNetwork[];
 }
 
-/** Ports as an array or a PortList holds them: visited in order by `forEach`, copied by `slice`. */
-export interface PortsView extends Iterable<PortSpec> {
-  forEach(visit: (port: PortSpec) => void): void;
-  slice(start: number): PortsView;
-}
-
 export interface EndpointView {
   ipv4?: string;
   ipv6?: string;
-  ports: PortsView;
+  ports: Iterable<PortSpec>;
 }
 
 export interface NetworkView extends Omit<NetworkSpec, 'endpoints'> {
