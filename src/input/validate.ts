@@ -292,10 +292,9 @@ function readPortObject(
       invalid(`${fieldAt(list, index)}.hostPort`, `a range of ${count} port(s), as many as containerPort`, object.hostPort);
     }
   }
-  const port: PortSpec = { proto, containerPort };
-  if (hostIp !== undefined) port.hostIp = hostIp;
-  if (hostPort !== undefined) port.hostPort = hostPort;
-  return port;
+  // Each shape made whole at once, not grown property by property: this runs once per published port.
+  if (hostPort === undefined) return hostIp === undefined ? { proto, containerPort } : { proto, hostIp, containerPort };
+  return hostIp === undefined ? { proto, hostPort, containerPort } : { proto, hostIp, hostPort, containerPort };
 }
 
 /** `list[index]`, or `list` itself when index is undefined. */
