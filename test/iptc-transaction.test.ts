@@ -6,7 +6,7 @@
 import { NetfilterError, ValidationError, type NetfilterErrorCode } from '../src/errors';
 import type { IptcOperation } from '../src/iptc/operation';
 import type { IptRule } from '../src/iptc/rule';
-import { IptcTable } from '../src/iptc/table';
+import { IptcTable, type IptcTableChange } from '../src/iptc/table';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns';
 import type { ExecutionContext } from 'ava';
 
@@ -291,6 +291,78 @@ kernelTest('a table the kernel refuses at commit puts back the tables committed 
   t.is(error.operation, 'iptc.commit');
   t.is(error.code, 'EINVAL');
   t.regex(error.message, /cannot commit ipv6 table nat/);
+  t.notRegex(error.message, /putting back/);
+  t.is(await save(), before);
+});
+
+/** Loads `rules` (iptables-save lines with counters) into IPv4 filter, for the put-back tests below. */
+async function restoreFilter(netns: TestNetns, rules: readonly string[]): Promise<() => Promise<string>> {
+  const script = ['*filter', ...rules, 'COMMIT', ''].join('\n');
+  await netns.run('sh', '-c', `printf '%s' '${script}' | iptables-legacy-restore -w -c`);
+  return async () => (await netns.run('iptables-legacy-save', '-c', '-t', 'filter')).replace(/^#.*\n/gm, '');
+}
+
+/** IPv6 nat made the largest change, so it commits last, and refused by the kernel (DNAT is not for POSTROUTING). */
+function refusedLast(): IptcTableChange {
+  const filler = Array.from({ length: 80 }, (_, i): IptcOperation => ({ op: 'append', chain: 'BIG', rule: accept(1000 + i) }));
+  return { family: 'ipv6', table: 'nat', operations: [{ op: 'newChain', chain: 'BIG' }, ...filler,
+    { op: 'append', chain: 'POSTROUTING', rule: { target: { name: 'DNAT', toAddress: '2001:db8::9' } } }] };
+}
+
+kernelTest('a refused commit undoes every kind of operation on the tables committed before it, jumps, policies and counters', async (t) => {
+  const { netns, table } = await openIn(t, 'undo');
+  const save = await restoreFilter(netns, [
+    ':INPUT ACCEPT [0:0]', ':FORWARD DROP [7:700]', ':OUTPUT ACCEPT [0:0]', ':KEEP - [0:0]', ':GONE - [0:0]', ':EMPTY - [0:0]',
+    '[5:300] -A INPUT -s 192.0.2.1/32 -j ACCEPT',
+    '[6:360] -A INPUT -s 192.0.2.2/32 -j KEEP',
+    '[8:480] -A INPUT -p tcp -m tcp --dport 22 -j DROP',
+    '[9:540] -A KEEP -s 192.0.2.3/32 -j RETURN',
+    '[10:600] -A KEEP -s 192.0.2.4/32 -g GONE',
+    '[11:660] -A GONE -j ACCEPT',
+    // Rules enough that the undo log stays cheaper than the table's image.
+    ...Array.from({ length: 30 }, (_, i) => `[${i}:${i * 60}] -A OUTPUT -d 198.51.100.${i + 1}/32 -j ACCEPT`),
+  ]);
+  await table.read('ipv6', 'nat');
+  const before = await save();
+  t.regex(before, /\[6:360\] -A INPUT -s 192\.0\.2\.2\/32 -j KEEP/);
+  const error = await t.throwsAsync(table.commit([
+    { family: 'ipv4', table: 'filter', operations: [
+      { op: 'newChain', chain: 'NEW' },
+      { op: 'append', chain: 'NEW', rule: accept(2000) },
+      { op: 'append', chain: 'INPUT', rule: { target: { name: 'jump', chain: 'NEW' } } },
+      { op: 'insert', chain: 'INPUT', index: 0, rule: accept(2001) },
+      { op: 'replace', chain: 'INPUT', index: 1, rule: accept(2002) },
+      { op: 'deleteAt', chain: 'INPUT', index: 2 },
+      { op: 'flushChain', chain: 'KEEP' },
+      { op: 'deleteRule', chain: 'GONE', rule: { target: { name: 'ACCEPT' } } },
+      { op: 'deleteChain', chain: 'GONE' },
+      { op: 'deleteChain', chain: 'EMPTY' },
+      { op: 'setPolicy', chain: 'FORWARD', policy: 'ACCEPT' },
+      { op: 'deleteAt', chain: 'OUTPUT', index: 3 },
+    ] },
+    refusedLast(),
+  ]), { instanceOf: NetfilterError });
+  t.is(error.operation, 'iptc.commit');
+  t.is(error.code, 'EINVAL');
+  t.regex(error.message, /cannot commit ipv6 table nat/);
+  t.notRegex(error.message, /putting back/);
+  t.is(await save(), before);
+});
+
+kernelTest('a refused commit puts back from the kernel\'s image a table whose undo would cost more than reading it', async (t) => {
+  const { netns, table } = await openIn(t, 'image');
+  const save = await restoreFilter(netns, [
+    ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+    ...Array.from({ length: 4 }, (_, i) => `[${i + 1}:${(i + 1) * 60}] -A INPUT -s 192.0.2.${i + 1}/32 -j ACCEPT`),
+  ]);
+  await table.read('ipv6', 'nat');
+  const before = await save();
+  // Each deletion walks its chain to the rule: 4 + 3 + 2 + 1 rules walked, more than the table's 4.
+  const error = await t.throwsAsync(table.commit([
+    { family: 'ipv4', table: 'filter', operations: [3, 2, 1, 0].map((index): IptcOperation => ({ op: 'deleteAt', chain: 'INPUT', index })) },
+    refusedLast(),
+  ]), { instanceOf: NetfilterError });
+  t.is(error.code, 'EINVAL');
   t.notRegex(error.message, /putting back/);
   t.is(await save(), before);
 });

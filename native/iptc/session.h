@@ -16,8 +16,9 @@ namespace bridgewall::iptc {
 // refuses with ERESTART when one no longer has its expected fingerprint,
 // applies every operation, and only then commits the tables one by one (the
 // largest last). libiptc commits one table at a time, so when a later commit
-// fails, the tables already committed are put back from their images read
-// under the same lock. A failing operation fails with its
+// fails, the tables already committed are put back under the same lock, by
+// undoing their operations (undo_log.h) or from their images read before
+// the first commit (table_image.h). A failing operation fails with its
 // index counted across all tables; nothing is committed then. Returns each
 // table's fingerprint as committed (what a read of it now gives).
 std::vector<std::string> RunTransaction(const Transaction& transaction, int netns_fd);
