@@ -366,3 +366,19 @@ kernelTest('a refused commit puts back from the kernel\'s image a table whose un
   t.notRegex(error.message, /putting back/);
   t.is(await save(), before);
 });
+
+kernelTest('of tables that fail at once, the first in the transaction names the failure, and nothing is committed', async (t) => {
+  const { netns, table } = await openIn(t, 'first');
+  const { fingerprint: stale } = await table.readWithFingerprint('ipv4', 'filter');
+  await table.read('ipv6', 'filter');
+  await netns.run('iptables-legacy', '-w', '-N', 'SOMEONE-ELSE');
+  const before = normaliseSave(await netns.run('sh', '-c', 'iptables-legacy-save; ip6tables-legacy-save'));
+  const staleFilter: IptcTableChange = { family: 'ipv4', table: 'filter', operations: [{ op: 'newChain', chain: 'OURS' }], fingerprint: stale };
+  const failing: IptcTableChange = { family: 'ipv6', table: 'filter', operations: [{ op: 'deleteAt', chain: 'INPUT', index: 0 }] };
+  const restart = await t.throwsAsync(table.commit([staleFilter, failing]), { instanceOf: NetfilterError });
+  t.is(restart.code, 'ERESTART');
+  const named = await t.throwsAsync(table.commit([failing, staleFilter]), { instanceOf: NetfilterError });
+  t.is(named.code, 'E2BIG');
+  t.is(named.index, 0);
+  t.is(normaliseSave(await netns.run('sh', '-c', 'iptables-legacy-save; ip6tables-legacy-save')), before);
+});

@@ -8,6 +8,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <algorithm>
+#include <exception>
+#include <system_error>
+#include <thread>
 
 #include "error.h"
 #include "iptc/entry.h"
@@ -25,10 +29,14 @@ namespace {
 
 // libiptc keeps the socket in its handle, but records the function last
 // called in a process-wide variable (iptc_fn) that iptc_strerror reads to word
-// its message; concurrent use would mix up the messages. The xtables lock
-// serialises transactions against other processes only (two flocks from one
-// process on separate descriptors also exclude each other, but by polling), so
-// this mutex serialises the threads of this process first.
+// its message; concurrent transactions would mix up the messages. The xtables
+// lock serialises transactions against other processes only (two flocks from
+// one process on separate descriptors also exclude each other, but by
+// polling), so this mutex serialises the threads of this process first.
+// Within one transaction the tables are read, changed and committed on threads
+// of their own at once (AtOnce): each handle is the thread's own, and the
+// functions whose failures a message words (a table's read, operations,
+// commit) are the same on every thread, so iptc_fn words them alike.
 std::mutex& LibiptcMutex() {
   static std::mutex mutex;
   return mutex;
@@ -361,6 +369,8 @@ class PreparedTable {
   // Makes sure RollBack() can put the table back once committed: unless the
   // undo log holds the way, reads the table's image from the kernel.
   virtual void KeepWayBack() = 0;
+  // Whether the undo log alone can put the table back.
+  virtual bool Undoable() const = 0;
   // 0 or the errno of the failed commit.
   virtual int Commit() = 0;
   // What a read of the table gives after Commit().
@@ -388,6 +398,7 @@ class PreparedTableOf : public PreparedTable {
   }
 
   size_t EntryBytes() const override { return entry_bytes_; }
+  bool Undoable() const override { return undo_.Affordable(); }
   void KeepWayBack() override {
     if (!undo_.Affordable()) original_.emplace(table_);
   }
@@ -459,13 +470,77 @@ std::vector<size_t> CommitOrder(const std::vector<std::unique_ptr<PreparedTable>
 
 const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
 
+// Runs work(i) for every i below `count` at once, each on a thread of its
+// own (the last on the calling thread, whose network namespace the others
+// start in); once all have ended, rethrows the failure of the first that failed.
+template <typename Work>
+void AtOnce(size_t count, const Work& work) {
+  std::vector<std::exception_ptr> failures(count);
+  const auto run = [&](size_t i) {
+    try {
+      work(i);
+    } catch (...) {
+      failures[i] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i + 1 < count; ++i) {
+    try {
+      threads.emplace_back(run, i);
+    } catch (const std::system_error&) {
+      run(i);  // no thread to spare: this one in turn
+    }
+  }
+  if (count > 0) run(count - 1);
+  for (auto& thread : threads) thread.join();
+  for (const auto& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+}
+
+std::string CommitFailure(const TableChange& change, const PreparedTable& prepared, int errnum) {
+  return "cannot commit " + std::string(FamilyName(change.ip_version)) + " table " + change.table + ": " +
+         prepared.StrError(errnum);
+}
+
+void AddRollBack(std::string& message, PreparedTable& prepared) {
+  if (int errnum = prepared.RollBack(); errnum != 0) {
+    message += "; putting back table " + prepared.table() + " also failed (" + std::strerror(errnum) +
+               "), so it keeps the new rules";
+  }
+}
+
 std::vector<std::string> Transact(const Transaction& transaction) {
-  std::vector<std::unique_ptr<PreparedTable>> prepared;
+  size_t count = transaction.tables.size();
+  std::vector<OperationCursor> cursors;
+  cursors.reserve(count);
   long first_index = 0;
-  for (size_t i = 0; i < transaction.tables.size(); ++i) {
-    OperationCursor operations(transaction.tables[i], i, first_index);
-    prepared.push_back(Prepare(transaction.tables[i], operations));
-    first_index = operations.end_index();
+  for (size_t i = 0; i < count; ++i) {
+    cursors.emplace_back(transaction.tables[i], i, first_index);
+    first_index = cursors.back().end_index();
+  }
+  std::vector<std::unique_ptr<PreparedTable>> prepared(count);
+  AtOnce(count, [&](size_t i) { prepared[i] = Prepare(transaction.tables[i], cursors[i]); });
+  std::vector<std::string> fingerprints(count);
+  // Where every table's undo log can put it back, the tables commit at once:
+  // the kernel checks each new table before it takes the table lock, so the
+  // checks overlap, and any table that committed is undone if another failed.
+  // Otherwise one at a time, the largest last, each kept before the next.
+  bool undoable = std::all_of(prepared.begin(), prepared.end(), [](const auto& table) { return table->Undoable(); });
+  if (undoable) {
+    std::vector<int> errnums(count);
+    AtOnce(count, [&](size_t i) {
+      errnums[i] = prepared[i]->Commit();
+      if (errnums[i] == 0) fingerprints[i] = prepared[i]->CommittedFingerprint();
+    });
+    auto failed = std::find_if(errnums.begin(), errnums.end(), [](int errnum) { return errnum != 0; });
+    if (failed == errnums.end()) return fingerprints;
+    size_t i = static_cast<size_t>(failed - errnums.begin());
+    std::string message = CommitFailure(transaction.tables[i], *prepared[i], *failed);
+    for (size_t j = 0; j < count; ++j) {
+      if (errnums[j] == 0) AddRollBack(message, *prepared[j]);
+    }
+    Fail(*failed, "iptc.commit", message);
   }
   std::vector<size_t> order = CommitOrder(prepared);
   for (size_t k = 0; k + 1 < order.size(); ++k) prepared[order[k]]->KeepWayBack();
@@ -473,19 +548,11 @@ std::vector<std::string> Transact(const Transaction& transaction) {
     size_t i = order[k];
     int errnum = prepared[i]->Commit();
     if (errnum == 0) continue;
-    const TableChange& change = transaction.tables[i];
-    std::string message = "cannot commit " + std::string(FamilyName(change.ip_version)) + " table " + change.table +
-                          ": " + prepared[i]->StrError(errnum);
-    for (size_t j = k; j-- > 0;) {
-      if (int rollback_errnum = prepared[order[j]]->RollBack(); rollback_errnum != 0) {
-        message += "; putting back table " + prepared[order[j]]->table() + " also failed (" +
-                   std::strerror(rollback_errnum) + "), so it keeps the new rules";
-      }
-    }
+    std::string message = CommitFailure(transaction.tables[i], *prepared[i], errnum);
+    for (size_t j = k; j-- > 0;) AddRollBack(message, *prepared[order[j]]);
     Fail(errnum, "iptc.commit", message);
   }
-  std::vector<std::string> fingerprints;
-  for (const auto& table : prepared) fingerprints.push_back(table->CommittedFingerprint());
+  for (size_t i = 0; i < count; ++i) fingerprints[i] = prepared[i]->CommittedFingerprint();
   return fingerprints;
 }
 }  // namespace
