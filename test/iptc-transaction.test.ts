@@ -354,11 +354,10 @@ kernelTest('a refused commit puts back from the kernel\'s image a table whose un
   ]);
   await table.read('ipv6', 'nat');
   const before = await save();
-  // Each deletion walks its chain to the rule: 4 + 3 + 2 + 1 rules walked, more than the table's 4.
-  await assertPutBack(t, table, [
-    { family: 'ipv4', table: 'filter', operations: [3, 2, 1, 0].map((index): IptcOperation => ({ op: 'deleteAt', chain: 'INPUT', index })) },
-    refusedLast(),
-  ], save, before);
+  // Each deletion walks its chain to the rule: 20 times 4 rules walked, more than 16 times the table's 4.
+  const churn = Array.from({ length: 20 }, (_, i): IptcOperation[] =>
+    [{ op: 'deleteAt', chain: 'INPUT', index: 3 }, { op: 'insert', chain: 'INPUT', index: 3, rule: accept(3000 + i) }]).flat();
+  await assertPutBack(t, table, [{ family: 'ipv4', table: 'filter', operations: churn }, refusedLast()], save, before);
 });
 
 kernelTest('of tables that fail at once, the first in the transaction names the failure, and nothing is committed', async (t) => {
