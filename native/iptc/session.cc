@@ -1,15 +1,15 @@
 #include "iptc/session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <algorithm>
-#include <exception>
 #include <system_error>
 #include <thread>
 
@@ -359,7 +359,7 @@ PackedDump Read(const std::string& table) {
 }
 
 // One table of a transaction: its snapshot with every operation applied, and
-// the way back to the table as read, should a later table's commit fail.
+// the way back to the table as read, should another table's commit fail.
 class PreparedTable {
  public:
   virtual ~PreparedTable() = default;
