@@ -33,10 +33,9 @@ namespace {
 // lock serialises transactions against other processes only (two flocks from
 // one process on separate descriptors also exclude each other, but by
 // polling), so this mutex serialises the threads of this process first.
-// Within one transaction the tables are read, changed and committed on threads
-// of their own at once (AtOnce): each handle is the thread's own, and the
-// functions whose failures a message words (a table's read, operations,
-// commit) are the same on every thread, so iptc_fn words them alike.
+// Within one transaction the tables may commit on threads of their own at
+// once (AtOnce): each handle is then the thread's own, and every thread calls
+// the same functions, so iptc_fn words a failed commit alike.
 std::mutex& LibiptcMutex() {
   static std::mutex mutex;
   return mutex;
@@ -512,15 +511,16 @@ void AddRollBack(std::string& message, PreparedTable& prepared) {
 
 std::vector<std::string> Transact(const Transaction& transaction) {
   size_t count = transaction.tables.size();
-  std::vector<OperationCursor> cursors;
-  cursors.reserve(count);
+  // One table after another: the kernel hands out a table's entries holding
+  // the lock of every table of its family, so reading them at once only
+  // makes one thread spin while the other reads.
+  std::vector<std::unique_ptr<PreparedTable>> prepared;
   long first_index = 0;
   for (size_t i = 0; i < count; ++i) {
-    cursors.emplace_back(transaction.tables[i], i, first_index);
-    first_index = cursors.back().end_index();
+    OperationCursor operations(transaction.tables[i], i, first_index);
+    prepared.push_back(Prepare(transaction.tables[i], operations));
+    first_index = operations.end_index();
   }
-  std::vector<std::unique_ptr<PreparedTable>> prepared(count);
-  AtOnce(count, [&](size_t i) { prepared[i] = Prepare(transaction.tables[i], cursors[i]); });
   std::vector<std::string> fingerprints(count);
   // Where every table's undo log can put it back, the tables commit at once:
   // the kernel checks each new table before it takes the table lock, so the

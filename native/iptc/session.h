@@ -14,8 +14,8 @@ namespace bridgewall::iptc {
 // anything else happens. Then, under the xtables lock, inside the namespace
 // `netns_fd` (-1 for the calling thread's): takes a snapshot of every table,
 // refuses with ERESTART when one no longer has its expected fingerprint,
-// applies every operation (each table on a thread of its own, at once), and
-// only then commits the tables: at once where each can be put back by
+// applies every operation, and only then commits the tables: at once (each
+// on a thread of its own) where each can be put back by
 // undoing its operations (undo_log.h), else one by one (the largest last),
 // each kept before the next (undo log or image, table_image.h). libiptc
 // commits one table at a time, so when a commit fails, the tables committed
