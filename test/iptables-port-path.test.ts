@@ -175,3 +175,26 @@ kernelTest('iptables: port calls next to foreign rules whose extensions keep ker
   t.is(readsIn(ns), before);
   await assertKernelIsCurrentSpec(t, ns, firewall, 'after the calls');
 });
+
+kernelTest('iptables: port calls one after another decide from what the calls before them committed, without reading back', async (t) => {
+  const ns = await createNetns(t, 'ppseq');
+  const firewall = await Firewall.open({ netns: ns.path });
+  t.teardown(() => firewall.close());
+  await firewall.apply(spec('iptables'));
+  const before = readsIn(ns);
+  // Two host ports to one container port, each published by a call of its own, then one removed: its forward
+  // accept and masquerade stay for the other.
+  await firewall.addPorts('br-pa', ENDPOINTS.a3, [port(90, 7300)]);
+  await firewall.addPorts('br-pa', ENDPOINTS.a3, [port(90, 7301)]);
+  await firewall.removePorts('br-pa', ENDPOINTS.a3, [port(90, 7300)]);
+  // The host port given up is free for another container: the DNAT rule the removal deleted holds it no more.
+  await firewall.addPorts('br-pa', ENDPOINTS.a2, [port(91, 7300)]);
+  t.is(readsIn(ns), before, 'no table was read back');
+  const saved = await savedTables(ns, 'ipv4', 'iptables');
+  t.regex(saved, /--dport 7300 -j DNAT --to-destination 198\.18\.1\.3:91\n/);
+  t.notRegex(saved, /--dport 7300 -j DNAT --to-destination 198\.18\.1\.4/);
+  t.regex(saved, /--dport 7301 -j DNAT --to-destination 198\.18\.1\.4:90\n/);
+  t.regex(saved, /-A DOCKER -d 198\.18\.1\.4\/32 ! -i br-pa -o br-pa -p tcp -m tcp --dport 90 -j ACCEPT\n/);
+  t.regex(saved, /-A POSTROUTING -s 198\.18\.1\.4\/32 -d 198\.18\.1\.4\/32 -p tcp -m tcp --dport 90 -j MASQUERADE\n/);
+  await assertKernelIsCurrentSpec(t, ns, firewall, 'at the end');
+});

@@ -6,7 +6,7 @@
 import { NetfilterError, ValidationError, type NetfilterErrorCode } from '../src/errors';
 import type { IptcOperation } from '../src/iptc/operation';
 import type { IptRule } from '../src/iptc/rule';
-import { IptcTable } from '../src/iptc/table';
+import { IptcTable, type IptcTableChange } from '../src/iptc/table';
 import { createNetns, kernelTest, normaliseSave, type TestNetns } from './helpers/netns';
 import type { ExecutionContext } from 'ava';
 
@@ -274,6 +274,23 @@ for (const { title, operations, field } of INVALID) {
   });
 }
 
+/** IPv6 nat made the largest change, refused by the kernel at commit (DNAT is not for POSTROUTING). */
+function refusedLast(): IptcTableChange {
+  const filler = Array.from({ length: 80 }, (_, i): IptcOperation => ({ op: 'append', chain: 'BIG', rule: accept(1000 + i) }));
+  return { family: 'ipv6', table: 'nat', operations: [{ op: 'newChain', chain: 'BIG' }, ...filler,
+    { op: 'append', chain: 'POSTROUTING', rule: { target: { name: 'DNAT', toAddress: '2001:db8::9' } } }] };
+}
+
+/** Commits `changes`, which refusedLast() fails, and checks that IPv4 filter reads as `before` again. */
+async function assertPutBack(t: ExecutionContext, table: IptcTable, changes: IptcTableChange[], save: () => Promise<string>, before: string): Promise<void> {
+  const error = await t.throwsAsync(table.commit(changes), { instanceOf: NetfilterError });
+  t.is(error.operation, 'iptc.commit');
+  t.is(error.code, 'EINVAL');
+  t.regex(error.message, /cannot commit ipv6 table nat/);
+  t.notRegex(error.message, /putting back/);
+  t.is(await save(), before);
+}
+
 kernelTest('a table the kernel refuses at commit puts back the tables committed before it, rules and counters', async (t) => {
   const { netns, table } = await openIn(t, 'putback');
   await netns.run('iptables-legacy', '-w', '-A', 'INPUT', '-c', '5', '300', '-s', '192.0.2.1/32', '-j', 'ACCEPT');
@@ -281,16 +298,80 @@ kernelTest('a table the kernel refuses at commit puts back the tables committed 
   const save = async () => (await netns.run('iptables-legacy-save', '-c', '-t', 'filter')).replace(/^#.*\n/gm, '');
   const before = await save();
   t.regex(before, /\[5:300\] -A INPUT -s 192\.0\.2\.1\/32 -j ACCEPT/);
-  // The IPv6 nat table changes most, so it commits last: the kernel refuses it (DNAT is not for POSTROUTING) after IPv4 filter is in.
-  const filler = Array.from({ length: 50 }, (_, i): IptcOperation => ({ op: 'append', chain: 'BIG', rule: accept(1000 + i) }));
-  const error = await t.throwsAsync(table.commit([
+  await assertPutBack(t, table, [
     { family: 'ipv4', table: 'filter', operations: [{ op: 'newChain', chain: 'NEW' }, { op: 'flushChain', chain: 'INPUT' }] },
-    { family: 'ipv6', table: 'nat', operations: [{ op: 'newChain', chain: 'BIG' }, ...filler,
-      { op: 'append', chain: 'POSTROUTING', rule: { target: { name: 'DNAT', toAddress: '2001:db8::9' } } }] },
-  ]), { instanceOf: NetfilterError });
-  t.is(error.operation, 'iptc.commit');
-  t.is(error.code, 'EINVAL');
-  t.regex(error.message, /cannot commit ipv6 table nat/);
-  t.notRegex(error.message, /putting back/);
-  t.is(await save(), before);
+    refusedLast(),
+  ], save, before);
+});
+
+/** Loads `rules` (iptables-save lines with counters) into IPv4 filter, for the put-back tests below. */
+async function restoreFilter(netns: TestNetns, rules: readonly string[]): Promise<() => Promise<string>> {
+  const script = ['*filter', ...rules, 'COMMIT', ''].join('\n');
+  await netns.run('sh', '-c', `printf '%s' '${script}' | iptables-legacy-restore -w -c`);
+  return async () => (await netns.run('iptables-legacy-save', '-c', '-t', 'filter')).replace(/^#.*\n/gm, '');
+}
+
+kernelTest('a refused commit undoes every kind of operation on the tables committed before it, jumps, policies and counters', async (t) => {
+  const { netns, table } = await openIn(t, 'undo');
+  const save = await restoreFilter(netns, [
+    ':INPUT ACCEPT [0:0]', ':FORWARD DROP [7:700]', ':OUTPUT ACCEPT [0:0]', ':KEEP - [0:0]', ':GONE - [0:0]', ':EMPTY - [0:0]',
+    '[5:300] -A INPUT -s 192.0.2.1/32 -j ACCEPT',
+    '[6:360] -A INPUT -s 192.0.2.2/32 -j KEEP',
+    '[8:480] -A INPUT -p tcp -m tcp --dport 22 -j DROP',
+    '[9:540] -A KEEP -s 192.0.2.3/32 -j RETURN',
+    '[10:600] -A KEEP -s 192.0.2.4/32 -g GONE',
+    '[11:660] -A GONE -j ACCEPT',
+    // Rules enough that the undo log stays cheaper than the table's image.
+    ...Array.from({ length: 30 }, (_, i) => `[${i}:${i * 60}] -A OUTPUT -d 198.51.100.${i + 1}/32 -j ACCEPT`),
+  ]);
+  await table.read('ipv6', 'nat');
+  const before = await save();
+  t.regex(before, /\[6:360\] -A INPUT -s 192\.0\.2\.2\/32 -j KEEP/);
+  await assertPutBack(t, table, [
+    { family: 'ipv4', table: 'filter', operations: [
+      { op: 'newChain', chain: 'NEW' },
+      { op: 'append', chain: 'NEW', rule: accept(2000) },
+      { op: 'append', chain: 'INPUT', rule: { target: { name: 'jump', chain: 'NEW' } } },
+      { op: 'insert', chain: 'INPUT', index: 0, rule: accept(2001) },
+      { op: 'replace', chain: 'INPUT', index: 1, rule: accept(2002) },
+      { op: 'deleteAt', chain: 'INPUT', index: 2 },
+      { op: 'flushChain', chain: 'KEEP' },
+      { op: 'deleteRule', chain: 'GONE', rule: { target: { name: 'ACCEPT' } } },
+      { op: 'deleteChain', chain: 'GONE' },
+      { op: 'deleteChain', chain: 'EMPTY' },
+      { op: 'setPolicy', chain: 'FORWARD', policy: 'ACCEPT' },
+      { op: 'deleteAt', chain: 'OUTPUT', index: 3 },
+    ] },
+    refusedLast(),
+  ], save, before);
+});
+
+kernelTest('a refused commit puts back from the kernel\'s image a table whose undo would cost more than reading it', async (t) => {
+  const { netns, table } = await openIn(t, 'image');
+  const save = await restoreFilter(netns, [
+    ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+    ...Array.from({ length: 4 }, (_, i) => `[${i + 1}:${(i + 1) * 60}] -A INPUT -s 192.0.2.${i + 1}/32 -j ACCEPT`),
+  ]);
+  await table.read('ipv6', 'nat');
+  const before = await save();
+  // Each deletion walks its chain to the rule: 20 times 4 rules walked, more than 16 times the table's 4.
+  const churn = Array.from({ length: 20 }, (_, i): IptcOperation[] =>
+    [{ op: 'deleteAt', chain: 'INPUT', index: 3 }, { op: 'insert', chain: 'INPUT', index: 3, rule: accept(3000 + i) }]).flat();
+  await assertPutBack(t, table, [{ family: 'ipv4', table: 'filter', operations: churn }, refusedLast()], save, before);
+});
+
+kernelTest('of tables that fail at once, the first in the transaction names the failure, and nothing is committed', async (t) => {
+  const { netns, table } = await openIn(t, 'first');
+  const { fingerprint: stale } = await table.readWithFingerprint('ipv4', 'filter');
+  await table.read('ipv6', 'filter');
+  await netns.run('iptables-legacy', '-w', '-N', 'SOMEONE-ELSE');
+  const before = normaliseSave(await netns.run('sh', '-c', 'iptables-legacy-save; ip6tables-legacy-save'));
+  const staleFilter: IptcTableChange = { family: 'ipv4', table: 'filter', operations: [{ op: 'newChain', chain: 'OURS' }], fingerprint: stale };
+  const failing: IptcTableChange = { family: 'ipv6', table: 'filter', operations: [{ op: 'deleteAt', chain: 'INPUT', index: 0 }] };
+  const restart = await t.throwsAsync(table.commit([staleFilter, failing]), { instanceOf: NetfilterError });
+  t.is(restart.code, 'ERESTART');
+  const named = await t.throwsAsync(table.commit([failing, staleFilter]), { instanceOf: NetfilterError });
+  t.is(named.code, 'E2BIG');
+  t.is(named.index, 0);
+  t.is(normaliseSave(await netns.run('sh', '-c', 'iptables-legacy-save; ip6tables-legacy-save')), before);
 });

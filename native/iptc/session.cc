@@ -1,13 +1,17 @@
 #include "iptc/session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 #include "error.h"
 #include "iptc/entry.h"
@@ -15,6 +19,7 @@
 #include "iptc/packed_dump.h"
 #include "iptc/packed_operations.h"
 #include "iptc/table_image.h"
+#include "iptc/undo_log.h"
 #include "iptc/xtables_lock.h"
 #include "netns.h"
 
@@ -24,10 +29,13 @@ namespace {
 
 // libiptc keeps the socket in its handle, but records the function last
 // called in a process-wide variable (iptc_fn) that iptc_strerror reads to word
-// its message; concurrent use would mix up the messages. The xtables lock
-// serialises transactions against other processes only (two flocks from one
-// process on separate descriptors also exclude each other, but by polling), so
-// this mutex serialises the threads of this process first.
+// its message; concurrent transactions would mix up the messages. The xtables
+// lock serialises transactions against other processes only (two flocks from
+// one process on separate descriptors also exclude each other, but by
+// polling), so this mutex serialises the threads of this process first.
+// Within one transaction the tables may commit on threads of their own at
+// once (AtOnce): each handle is then the thread's own, and every thread calls
+// the same functions, so iptc_fn words a failed commit alike.
 std::mutex& LibiptcMutex() {
   static std::mutex mutex;
   return mutex;
@@ -123,9 +131,15 @@ const typename Family::Entry* AsEntry(const std::vector<uint8_t>& bytes) {
 }
 
 // Applies one operation to the snapshot; returns 0 or the errno libiptc set.
+// Adds the bytes of the entry it adds, if any, to `added_bytes`.
 template <typename Family>
-int Apply(xtc_handle* handle, const Operation& op, long index) {
+int Apply(xtc_handle* handle, const Operation& op, long index, size_t& added_bytes) {
   const char* chain = op.chain.c_str();
+  const auto encoded = [&] {
+    std::vector<uint8_t> entry = EncodeRuleOf<Family>(handle, op, index);
+    added_bytes += entry.size();
+    return entry;
+  };
   switch (op.kind) {
     case Operation::Kind::kNewChain:
       return ErrnoUnless(Family::CreateChain(chain, handle));
@@ -146,13 +160,11 @@ int Apply(xtc_handle* handle, const Operation& op, long index) {
     case Operation::Kind::kDeleteAt:
       return ErrnoUnless(Family::DeleteNumEntry(chain, op.index, handle));
     case Operation::Kind::kAppend:
-      return ErrnoUnless(Family::AppendEntry(chain, AsEntry<Family>(EncodeRuleOf<Family>(handle, op, index)), handle));
+      return ErrnoUnless(Family::AppendEntry(chain, AsEntry<Family>(encoded()), handle));
     case Operation::Kind::kInsert:
-      return ErrnoUnless(
-          Family::InsertEntry(chain, AsEntry<Family>(EncodeRuleOf<Family>(handle, op, index)), op.index, handle));
+      return ErrnoUnless(Family::InsertEntry(chain, AsEntry<Family>(encoded()), op.index, handle));
     case Operation::Kind::kReplace:
-      return ErrnoUnless(
-          Family::ReplaceEntry(chain, AsEntry<Family>(EncodeRuleOf<Family>(handle, op, index)), op.index, handle));
+      return ErrnoUnless(Family::ReplaceEntry(chain, AsEntry<Family>(encoded()), op.index, handle));
     case Operation::Kind::kDeleteRule: {
       std::vector<uint8_t> bytes = EncodeRuleOf<Family>(handle, op, index);
       // Compare every byte: none of the modelled extensions keeps kernel-private state.
@@ -266,31 +278,6 @@ void Walk(xtc_handle* handle, Visitor& visitor) {
   }
 }
 
-template <typename Family>
-class FingerprintVisitor {
- public:
-  void Chain(const char* name, const char* policy, const xt_counters&) { fingerprint_.Chain(name, policy); }
-  void Rule(const typename Family::Entry& entry) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
-    raw_.assign(bytes, bytes + entry.next_offset);
-    ClearEntry<Family>(entry, raw_.data());
-    fingerprint_.Add(raw_.data(), raw_.size());
-  }
-  void EndChain() { fingerprint_.EndChain(); }
-  std::string Hex() const { return fingerprint_.Hex(); }
-
- private:
-  Fingerprint fingerprint_;
-  std::vector<uint8_t> raw_;  // reused from rule to rule
-};
-
-template <typename Family>
-std::string FingerprintOf(xtc_handle* handle) {
-  FingerprintVisitor<Family> visitor;
-  Walk<Family>(handle, visitor);
-  return visitor.Hex();
-}
-
 // Counts the rules of a table and the bytes of their entries.
 template <typename Family>
 struct SizeVisitor {
@@ -304,6 +291,35 @@ struct SizeVisitor {
   }
   void EndChain() {}
 };
+
+// Fingerprints the table, counting it on the way.
+template <typename Family>
+class FingerprintVisitor {
+ public:
+  void Chain(const char* name, const char* policy, const xt_counters&) { fingerprint_.Chain(name, policy); }
+  void Rule(const typename Family::Entry& entry) {
+    size.Rule(entry);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&entry);
+    raw_.assign(bytes, bytes + entry.next_offset);
+    ClearEntry<Family>(entry, raw_.data());
+    fingerprint_.Add(raw_.data(), raw_.size());
+  }
+  void EndChain() { fingerprint_.EndChain(); }
+  std::string Hex() const { return fingerprint_.Hex(); }
+
+  SizeVisitor<Family> size;
+
+ private:
+  Fingerprint fingerprint_;
+  std::vector<uint8_t> raw_;  // reused from rule to rule
+};
+
+template <typename Family>
+std::string FingerprintOf(xtc_handle* handle) {
+  FingerprintVisitor<Family> visitor;
+  Walk<Family>(handle, visitor);
+  return visitor.Hex();
+}
 
 // Packs the table as it walks it, taking its fingerprint on the way.
 template <typename Family>
@@ -342,19 +358,23 @@ PackedDump Read(const std::string& table) {
 }
 
 // One table of a transaction: its snapshot with every operation applied, and
-// (unless it commits last) the table as read, to put it back with.
+// the way back to the table as read, should another table's commit fail.
 class PreparedTable {
  public:
   virtual ~PreparedTable() = default;
-  // The size of the table's rules as changed.
-  virtual size_t EntryBytes() = 0;
-  // Reads the table as the kernel holds it, for RollBack().
-  virtual void KeepOriginal() = 0;
+  // The size of the table's rules as read, and of those the operations added:
+  // about the size as changed, counted without another walk.
+  virtual size_t EntryBytes() const = 0;
+  // Makes sure RollBack() can put the table back once committed: unless the
+  // undo log holds the way, reads the table's image from the kernel.
+  virtual void KeepWayBack() = 0;
+  // Whether the undo log alone can put the table back.
+  virtual bool Undoable() const = 0;
   // 0 or the errno of the failed commit.
   virtual int Commit() = 0;
   // What a read of the table gives after Commit().
   virtual std::string CommittedFingerprint() = 0;
-  // Puts back the table as KeepOriginal() read it; 0 or the errno.
+  // Puts back the table as read; 0 or the errno.
   virtual int RollBack() = 0;
   virtual std::string StrError(int errnum) const = 0;
   virtual const std::string& table() const = 0;
@@ -363,27 +383,24 @@ class PreparedTable {
 template <typename Family>
 class PreparedTableOf : public PreparedTable {
  public:
-  // `first_index`: the transaction-wide index of this table's first operation.
+  // Refuses with ERESTART a table that no longer has the expected
+  // fingerprint, then applies the operations, recording their undo.
   PreparedTableOf(const TableChange& change, OperationCursor& operations)
-      : table_(change.table), changed_(change.table) {
-    if (change.expected_fingerprint && FingerprintOf<Family>(changed_.get()) != *change.expected_fingerprint) {
-      Fail(ERESTART, "iptc.transaction",
-           "table " + change.table + " changed since it was read; read it again and recompute the changes");
-    }
+      : table_(change.table), changed_(change.table), undo_(CheckAndCount(change)) {
     Operation op;
     while (operations.Next(op)) {
-      if (int errnum = Apply<Family>(changed_.get(), op, operations.index()); errnum != 0) {
+      undo_.Record(changed_.get(), op);
+      if (int errnum = Apply<Family>(changed_.get(), op, operations.index(), entry_bytes_); errnum != 0) {
         FailLibiptc<Family>(errnum, OperationName(op.kind), "chain " + op.chain, operations.index());
       }
     }
   }
 
-  size_t EntryBytes() override {
-    SizeVisitor<Family> size;
-    Walk<Family>(changed_.get(), size);
-    return size.entry_bytes;
+  size_t EntryBytes() const override { return entry_bytes_; }
+  bool Undoable() const override { return undo_.Affordable(); }
+  void KeepWayBack() override {
+    if (!undo_.Affordable()) original_.emplace(table_);
   }
-  void KeepOriginal() override { original_.emplace(table_); }
   int Commit() override { return ErrnoUnless(Family::Commit(changed_.get())); }
   // After the commit libiptc's handle holds the entries as it compiled them,
   // jumps at their new offsets: what a read of the table now gives, but
@@ -394,15 +411,36 @@ class PreparedTableOf : public PreparedTable {
   // never wrong.)
   std::string CommittedFingerprint() override { return FingerprintOf<Family>(changed_.get()); }
 
-  int RollBack() override { return original_->PutBack(); }
+  int RollBack() override { return original_ ? original_->PutBack() : undo_.Undo(table_); }
 
   std::string StrError(int errnum) const override { return Family::StrError(errnum); }
   const std::string& table() const override { return table_; }
 
  private:
+  // Walks the snapshot as read once: its fingerprint checked, if expected,
+  // and its rules counted (the undo log's budget) and their bytes.
+  size_t CheckAndCount(const TableChange& change) {
+    SizeVisitor<Family> size;
+    if (change.expected_fingerprint) {
+      FingerprintVisitor<Family> visitor;
+      Walk<Family>(changed_.get(), visitor);
+      if (visitor.Hex() != *change.expected_fingerprint) {
+        Fail(ERESTART, "iptc.transaction",
+             "table " + change.table + " changed since it was read; read it again and recompute the changes");
+      }
+      size = visitor.size;
+    } else {
+      Walk<Family>(changed_.get(), size);
+    }
+    entry_bytes_ = size.entry_bytes;
+    return size.rules;
+  }
+
   std::string table_;
-  std::optional<TableImage<Family>> original_;
   Snapshot<Family> changed_;
+  size_t entry_bytes_ = 0;
+  UndoLog<Family> undo_;
+  std::optional<TableImage<Family>> original_;
 };
 
 std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCursor& operations) {
@@ -411,8 +449,9 @@ std::unique_ptr<PreparedTable> Prepare(const TableChange& change, OperationCurso
 }
 
 // The order to commit the tables in: as given, but the largest last, since
-// every table committed before another is read once more to be put back if a
-// later commit fails (at 10,000 mappings nat is twice the size of filter).
+// the way back to every table committed before another is kept (its undo
+// log, or where that would cost more, its image read from the kernel), and at
+// 10,000 mappings nat is twice the size of filter.
 std::vector<size_t> CommitOrder(const std::vector<std::unique_ptr<PreparedTable>>& prepared) {
   std::vector<size_t> order;
   size_t largest = 0;
@@ -430,33 +469,90 @@ std::vector<size_t> CommitOrder(const std::vector<std::unique_ptr<PreparedTable>
 
 const char* FamilyName(IpVersion ip_version) { return ip_version == IpVersion::kIpv4 ? "ipv4" : "ipv6"; }
 
+// Runs work(i) for every i below `count` at once, each on a thread of its
+// own (the last on the calling thread, whose network namespace the others
+// start in); once all have ended, rethrows the failure of the first that failed.
+template <typename Work>
+void AtOnce(size_t count, const Work& work) {
+  std::vector<std::exception_ptr> failures(count);
+  const auto run = [&](size_t i) {
+    try {
+      work(i);
+    } catch (...) {
+      failures[i] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i + 1 < count; ++i) {
+    try {
+      threads.emplace_back(run, i);
+    } catch (const std::system_error&) {
+      run(i);  // no thread to spare: this one in turn
+    }
+  }
+  if (count > 0) run(count - 1);
+  for (auto& thread : threads) thread.join();
+  for (const auto& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+}
+
+std::string CommitFailure(const TableChange& change, const PreparedTable& prepared, int errnum) {
+  return "cannot commit " + std::string(FamilyName(change.ip_version)) + " table " + change.table + ": " +
+         prepared.StrError(errnum);
+}
+
+void AddRollBack(std::string& message, PreparedTable& prepared) {
+  if (int errnum = prepared.RollBack(); errnum != 0) {
+    message += "; putting back table " + prepared.table() + " also failed (" + std::strerror(errnum) +
+               "), so it keeps the new rules";
+  }
+}
+
 std::vector<std::string> Transact(const Transaction& transaction) {
+  size_t count = transaction.tables.size();
+  // One table after another: the kernel hands out a table's entries holding
+  // the lock of every table of its family, so reading them at once only
+  // makes one thread spin while the other reads.
   std::vector<std::unique_ptr<PreparedTable>> prepared;
   long first_index = 0;
-  for (size_t i = 0; i < transaction.tables.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     OperationCursor operations(transaction.tables[i], i, first_index);
     prepared.push_back(Prepare(transaction.tables[i], operations));
     first_index = operations.end_index();
   }
+  std::vector<std::string> fingerprints(count);
+  // Where every table's undo log can put it back, the tables commit at once:
+  // the kernel checks each new table before it takes the table lock, so the
+  // checks overlap, and any table that committed is undone if another failed.
+  // Otherwise one at a time, the largest last, each kept before the next.
+  bool undoable = std::all_of(prepared.begin(), prepared.end(), [](const auto& table) { return table->Undoable(); });
+  if (undoable) {
+    std::vector<int> errnums(count);
+    AtOnce(count, [&](size_t i) {
+      errnums[i] = prepared[i]->Commit();
+      if (errnums[i] == 0) fingerprints[i] = prepared[i]->CommittedFingerprint();
+    });
+    auto failed = std::find_if(errnums.begin(), errnums.end(), [](int errnum) { return errnum != 0; });
+    if (failed == errnums.end()) return fingerprints;
+    size_t i = static_cast<size_t>(failed - errnums.begin());
+    std::string message = CommitFailure(transaction.tables[i], *prepared[i], *failed);
+    for (size_t j = 0; j < count; ++j) {
+      if (errnums[j] == 0) AddRollBack(message, *prepared[j]);
+    }
+    Fail(*failed, "iptc.commit", message);
+  }
   std::vector<size_t> order = CommitOrder(prepared);
-  for (size_t k = 0; k + 1 < order.size(); ++k) prepared[order[k]]->KeepOriginal();
+  for (size_t k = 0; k + 1 < order.size(); ++k) prepared[order[k]]->KeepWayBack();
   for (size_t k = 0; k < order.size(); ++k) {
     size_t i = order[k];
     int errnum = prepared[i]->Commit();
     if (errnum == 0) continue;
-    const TableChange& change = transaction.tables[i];
-    std::string message = "cannot commit " + std::string(FamilyName(change.ip_version)) + " table " + change.table +
-                          ": " + prepared[i]->StrError(errnum);
-    for (size_t j = k; j-- > 0;) {
-      if (int rollback_errnum = prepared[order[j]]->RollBack(); rollback_errnum != 0) {
-        message += "; putting back table " + prepared[order[j]]->table() + " also failed (" +
-                   std::strerror(rollback_errnum) + "), so it keeps the new rules";
-      }
-    }
+    std::string message = CommitFailure(transaction.tables[i], *prepared[i], errnum);
+    for (size_t j = k; j-- > 0;) AddRollBack(message, *prepared[order[j]]);
     Fail(errnum, "iptc.commit", message);
   }
-  std::vector<std::string> fingerprints;
-  for (const auto& table : prepared) fingerprints.push_back(table->CommittedFingerprint());
+  for (size_t i = 0; i < count; ++i) fingerprints[i] = prepared[i]->CommittedFingerprint();
   return fingerprints;
 }
 }  // namespace

@@ -14,12 +14,15 @@ namespace bridgewall::iptc {
 // anything else happens. Then, under the xtables lock, inside the namespace
 // `netns_fd` (-1 for the calling thread's): takes a snapshot of every table,
 // refuses with ERESTART when one no longer has its expected fingerprint,
-// applies every operation, and only then commits the tables one by one (the
-// largest last). libiptc commits one table at a time, so when a later commit
-// fails, the tables already committed are put back from their images read
-// under the same lock. A failing operation fails with its
-// index counted across all tables; nothing is committed then. Returns each
-// table's fingerprint as committed (what a read of it now gives).
+// applies every operation, and only then commits the tables: at once (each
+// on a thread of its own) where each can be put back by
+// undoing its operations (undo_log.h), else one by one (the largest last),
+// each kept before the next (undo log or image, table_image.h). libiptc
+// commits one table at a time, so when a commit fails, the tables committed
+// are put back under the same lock. Of several tables failing, the first in
+// `transaction` names the failure. A failing operation fails with its index
+// counted across all tables; nothing is committed then. Returns each table's
+// fingerprint as committed (what a read of it now gives).
 std::vector<std::string> RunTransaction(const Transaction& transaction, int netns_fd);
 
 // The tables that exist in the namespace (the kernel's ip_tables_names or

@@ -1,8 +1,9 @@
 // A table exactly as the kernel holds it, read with one getsockopt and put
-// back with one setsockopt: what a transaction keeps of each table it
-// commits before another, to put it back when a later commit fails. Cheaper
-// than a second libiptc snapshot, which parses every entry into its cache
-// (at 20,000 rules as long as the snapshot the transaction changes).
+// back with one setsockopt: what a transaction keeps of a table it commits
+// before another, to put it back when a later commit fails, where the undo
+// log of its operations (undo_log.h) would cost more. Cheaper than a second
+// libiptc snapshot, which parses every entry into its cache (at 20,000 rules
+// as long as the snapshot the transaction changes).
 #pragma once
 
 #include <sys/socket.h>

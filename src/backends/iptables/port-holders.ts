@@ -107,19 +107,55 @@ export function portHolders(family: Family, nat: readonly IptChain[], before: Ta
 }
 
 /**
- * The nat table as read with, in its DOCKER chain, only the DNAT rules that
- * can concern these bindings: on one of their host ports, or to one of their
- * container addresses. What portHolders tells of a change of just these
- * bindings is the same, and it reads a few rules instead of every mapping's.
+ * The DNAT rules of a nat table's DOCKER chain by host port and by target
+ * (container address and port), kept with the port chains' texts
+ * (port-path.ts) and changed with each commit of the port path: what a change
+ * of a few bindings asks of portHolders is told by the DNAT rules on one of
+ * their host ports or to one of their targets, looked up here instead of read
+ * from every mapping's rule.
  */
-export function dnatsConcerning(nat: readonly IptChain[], bindings: readonly PortBindingModel[]): IptChain[] {
-  const ports = new Set(bindings.map((binding) => binding.hostPort));
-  const addresses = new Set(bindings.map((binding) => binding.containerAddress));
-  return nat.map((chain) => (chain.name !== CHAIN.docker ? chain : {
-    ...chain,
-    rules: chain.rules.filter(({ rule }) => rule?.target.name === 'DNAT' &&
-      (ports.has(singlePort(rule)) || addresses.has(bare(rule.target.toAddress)))),
-  }));
+export class DnatRules {
+  private readonly byKey = new Map<string, IptRule[]>();
+
+  constructor(private readonly family: Family, docker: readonly IptRule[]) {
+    for (const rule of docker) this.add(rule);
+  }
+
+  add(rule: IptRule): void {
+    for (const key of keysOf(rule)) {
+      const rules = this.byKey.get(key);
+      if (rules) rules.push(rule);
+      else this.byKey.set(key, [rule]);
+    }
+  }
+
+  /** Takes out one rule of the same text as `rule`: the one a deletion by text takes. */
+  remove(rule: IptRule): void {
+    const text = ruleText(this.family, rule);
+    for (const key of keysOf(rule)) {
+      const rules = this.byKey.get(key) ?? [];
+      const index = rules.findIndex((candidate) => ruleText(this.family, candidate) === text);
+      if (index !== -1) rules.splice(index, 1);
+      if (rules.length === 0) this.byKey.delete(key);
+    }
+  }
+
+  /** A nat table as portHolders reads it for a change of `bindings`: DOCKER with only the DNAT rules that concern them. */
+  concerning(bindings: readonly PortBindingModel[]): IptChain[] {
+    const rules = new Set(bindings.flatMap((binding) => [
+      ...this.byKey.get(`port ${binding.hostPort}`) ?? [], ...this.byKey.get(`target ${binding.containerAddress}:${binding.containerPort}`) ?? [],
+    ]));
+    return [{ name: CHAIN.docker, builtin: false, packets: 0n, bytes: 0n, rules: [...rules].map((rule) => ({ rule, packets: 0n, bytes: 0n })) }];
+  }
+}
+
+/** A DNAT rule's keys in DnatRules: its host port and its target; none for any other rule. */
+function keysOf(rule: IptRule): string[] {
+  if (rule.target.name !== 'DNAT') return [];
+  const port = singlePort(rule);
+  const { containerAddress, containerPort } = splitTarget(rule);
+  const target = `target ${containerAddress}:${containerPort}`;
+  return port === undefined ? [target] : [`port ${port}`, target];
 }
 
 function dnatRules(nat: TablePlan): IptRule[] {

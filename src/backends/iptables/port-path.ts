@@ -25,7 +25,7 @@ import type { IptRule } from '../../iptc/rule.js';
 import { ruleText } from '../../iptc/rule-text.js';
 import type { IptTableRead, ReadRuleEntry } from '../../iptc/table.js';
 import { TableOwnership, type Claim } from './ownership.js';
-import { dnatsConcerning, portHolders } from './port-holders.js';
+import { DnatRules, portHolders } from './port-holders.js';
 
 /** Above this many bindings, a change takes the whole path: each rule placed costs a scan of its chain here. */
 export const MAX_PORT_PATH_BINDINGS = 64;
@@ -46,14 +46,16 @@ const PORT_CHAINS: readonly { table: PortTable; chain: string }[] = [
 
 /**
  * Which rule texts the port chains of one family's raw, nat and filter tables
- * hold, for the tables as known (`reads`); kept up to date by the port path's
- * own commits, built anew (in one pass) when the tables were read or changed
- * otherwise. Undefined for a chain that holds rules not ours, or is missing.
+ * hold, for the tables as known (`reads`), and nat DOCKER's DNAT rules by
+ * port and address (`dnats`); kept up to date by the port path's own commits,
+ * built anew (in one pass) when the tables were read or changed otherwise.
+ * Undefined for a chain that holds rules not ours, or is missing.
  */
 export class PortChainTexts {
   private constructor(
     readonly reads: Record<PortTable, IptTableRead>,
     private readonly texts: Map<string, Map<string, number> | undefined>,
+    readonly dnats: DnatRules,
   ) {}
 
   static build(family: Family, reads: Record<PortTable, IptTableRead>, claim: Claim): PortChainTexts {
@@ -74,7 +76,8 @@ export class PortChainTexts {
       }
       texts.set(`${table} ${name}`, ours ? counts : undefined);
     }
-    return new PortChainTexts(reads, texts);
+    const docker = reads.nat.chains.find((chain) => chain.name === CHAIN.docker)?.rules ?? [];
+    return new PortChainTexts(reads, texts, new DnatRules(family, docker.flatMap((entry) => (entry.rule ? [entry.rule] : []))));
   }
 
   chain(table: string, chain: string): Map<string, number> | undefined {
@@ -95,7 +98,9 @@ export class PortChainTexts {
       const counts = this.texts.get(key)!;
       for (const text of added) counts.set(text, (counts.get(text) ?? 0) + 1);
     }
-    return new PortChainTexts(reads, this.texts);
+    for (const rule of changes.dnats.removed) this.dnats.remove(rule);
+    for (const rule of changes.dnats.added) this.dnats.add(rule);
+    return new PortChainTexts(reads, this.texts, this.dnats);
   }
 }
 
@@ -104,6 +109,8 @@ export interface PortPathChanges {
   /** By `table chain`: the texts the operations delete and add, for PortChainTexts.after. */
   removedTexts: Map<string, string[]>;
   addedTexts: Map<string, string[]>;
+  /** The rules the operations delete from and add to nat DOCKER, for PortChainTexts.after. */
+  dnats: { removed: IptRule[]; added: IptRule[] };
 }
 
 /** Where the change's endpoint is in the family's model: its network's index and its own. */
@@ -141,7 +148,7 @@ export function portPathChanges(
   const addedByBinding = [...added].sort(compareBindings).map((binding) => ({ binding, rules: bindingRules(network, binding) }));
   const changeAdds = new Set(addedByBinding.flatMap(({ rules }) => rules.map((rule) => text(rule.rule))));
   const holders = portHolders(
-    family, dnatsConcerning(texts.reads.nat.chains, [...change.removed, ...added]),
+    family, texts.dnats.concerning([...change.removed, ...added]),
     dnatPlan(removedRules), dnatPlan(addedByBinding.flatMap(({ rules }) => rules)));
 
   const working = new Map<string, EditedChain>();
@@ -156,6 +163,8 @@ export function portPathChanges(
   };
   const removedTexts = new Map<string, string[]>();
   const addedTexts = new Map<string, string[]>();
+  const dnats: PortPathChanges['dnats'] = { removed: [], added: [] };
+  const inDocker = (rule: RuleChange) => rule.table === 'nat' && rule.chain === CHAIN.docker;
   const gone = (ruleKey: string, ruleText: string) => removedTexts.get(ruleKey)?.includes(ruleText) === true;
   const held = (rule: RuleChange) => {
     const ruleText = text(rule.rule);
@@ -168,6 +177,7 @@ export function portPathChanges(
     if (!held(rule)) return undefined;
     chainOf(rule.table as PortTable, rule.chain).delete(ruleText);
     removedTexts.set(key(rule), [...(removedTexts.get(key(rule)) ?? []), ruleText]);
+    if (inDocker(rule)) dnats.removed.push(rule.rule);
   }
 
   // Appended rules in the plan's order, inserted ones against it: each then lands after those placed before it.
@@ -204,10 +214,11 @@ export function portPathChanges(
     }
     chain.insert(index, rule.rule);
     addedTexts.set(key(rule), [...(addedTexts.get(key(rule)) ?? []), ruleText]);
+    if (inDocker(rule)) dnats.added.push(rule.rule);
   }
   const operations: Record<PortTable, IptcOperation[]> = { raw: [], nat: [], filter: [] };
   for (const [chainKey, chain] of working) operations[chainKey.split(' ')[0] as PortTable].push(...chain.operations);
-  return { operations, removedTexts, addedTexts };
+  return { operations, removedTexts, addedTexts, dnats };
 }
 
 /** The first rule change `walk` yields that `wanted` takes; undefined at its end; null when it goes on too long. */
