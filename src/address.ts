@@ -28,16 +28,22 @@ const MAX_CACHED_ADDRESSES = 16_384;
 
 class AddressCache<V> {
   private readonly entries = new Map<string, V>();
+  /** The text last asked for and its value: ports in a row name the same host address. */
+  private lastText: string | undefined;
+  private lastValue: V | undefined;
 
   constructor(private readonly parse: (text: string) => V) {}
 
   get(text: string): V {
+    if (text === this.lastText) return this.lastValue as V;
     let value = this.entries.get(text);
     if (value === undefined && !this.entries.has(text)) {
       if (this.entries.size >= MAX_CACHED_ADDRESSES) this.entries.clear();
       value = this.parse(text);
       this.entries.set(text, value);
     }
+    this.lastText = text;
+    this.lastValue = value;
     return value as V;
   }
 }
@@ -199,6 +205,9 @@ export interface ParsedSubnet {
   range: [IpAddress, number];
   /** The text had host bits set (`192.168.0.5/24`), which Docker refuses. */
   hostBitsSet: boolean;
+  /** The first address and, in IPv4, the last, as canonical text (reservedAddressRole asks of each endpoint). */
+  first: string;
+  broadcast?: string;
 }
 
 /**
@@ -210,8 +219,11 @@ export function canonicalAddress(text: string): ParsedAddress | undefined {
   return CACHED_CANONICAL.get(text);
 }
 
+/** Parsed once a text: an endpoint's address is read canonical, then checked against its subnet. */
+const CACHED_IP = new AddressCache((text) => parseIp(text) ?? null);
+
 const CACHED_CANONICAL = new AddressCache((text) => {
-  const address = parseIp(text);
+  const address = CACHED_IP.get(text);
   return !address || isMapped(address) ? undefined : Object.freeze(canonicalOf(address));
 });
 
@@ -220,12 +232,15 @@ export function parseSubnet(text: string): ParsedSubnet | undefined {
   if (!parsed || isMapped(parsed[0])) return undefined;
   const [, prefix] = parsed;
   const network = parsed[0].kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
-  return {
+  const subnet: ParsedSubnet = {
     family: familyOf(network),
     cidr: `${network.toString()}/${prefix}`,
     range: [network, prefix],
     hostBitsSet: network.toString() !== parsed[0].toString(),
+    first: network.toString(),
   };
+  if (network.kind() === 'ipv4') subnet.broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(subnet.cidr).toString();
+  return subnet;
 }
 
 /**
@@ -237,11 +252,10 @@ export function parseSubnet(text: string): ParsedSubnet | undefined {
  * address (RFC 4291 2.6.1).
  */
 export function reservedAddressRole(subnet: ParsedSubnet, address: string): string | undefined {
-  const [network, prefix] = subnet.range;
-  if (subnet.family === 'ipv6') return address === network.toString() ? 'subnet-router anycast' : undefined;
-  if (prefix > 30) return undefined;
-  if (address === network.toString()) return 'network';
-  return address === ipaddr.IPv4.broadcastAddressFromCIDR(subnet.cidr).toString() ? 'broadcast' : undefined;
+  if (subnet.family === 'ipv6') return address === subnet.first ? 'subnet-router anycast' : undefined;
+  if (subnet.range[1] > 30) return undefined;
+  if (address === subnet.first) return 'network';
+  return address === subnet.broadcast ? 'broadcast' : undefined;
 }
 
 /** IPv4-mapped IPv6 addresses have no meaning in a rule of either family. */
@@ -250,7 +264,7 @@ function isMapped(address: IpAddress): boolean {
 }
 
 export function subnetContains(subnet: ParsedSubnet, address: string): boolean {
-  const parsed = ipaddr.parse(address);
+  const parsed = CACHED_IP.get(address) ?? ipaddr.parse(address);
   return parsed.kind() === subnet.range[0].kind() && parsed.match(subnet.range);
 }
 
@@ -273,12 +287,13 @@ export function compareAddresses(a: string | undefined, b: string | undefined): 
 }
 
 function canonicalOf(address: IpAddress): ParsedAddress {
-  const range = address.range();
+  const text = address.toString();
   return {
     family: familyOf(address),
-    address: address.toString(),
+    address: text,
     // ipaddr.js calls all of 0.0.0.0/8 "unspecified"; only 0.0.0.0 and :: mean "any" to Docker.
-    unspecified: address.toString() === '0.0.0.0' || address.toString() === '::',
-    loopback: range === 'loopback',
+    unspecified: text === '0.0.0.0' || text === '::',
+    // ipaddr.js's "loopback" range (127.0.0.0/8, ::1/128), without matching every special range to find it.
+    loopback: address.kind() === 'ipv4' ? (address as ipaddr.IPv4).octets[0] === 127 : text === '::1',
   };
 }
