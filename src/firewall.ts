@@ -368,9 +368,9 @@ export class Firewall {
     // tables each time would double the kernel round-trips of every apply
     // (and of every watcher check).
     if (this.otherBackendsClearedFor !== spec.backend) {
-      for (const other of BACKEND_NAMES) {
-        if (other === spec.backend) continue;
-        const flushed = await (await this.backend(other)).flush();
+      // At once: each backend's tables are its own (legacy x_tables, nf_tables tables of its own).
+      const others = BACKEND_NAMES.filter((other) => other !== spec.backend);
+      for (const flushed of await Promise.all(others.map(async (other) => (await this.backend(other)).flush()))) {
         otherBackendChanges += flushed.changes;
         addCounts(otherBackendCounts, flushed.counts);
         otherBackendWarnings.push(...flushed.warnings ?? []);
