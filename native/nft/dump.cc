@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <unordered_set>
 
 #include "nft/owned.h"
 
@@ -291,6 +292,31 @@ uint32_t ReadGeneration(NetlinkSocket& socket) {
   return generation;
 }
 
+// Whether an element of the set came twice. The kernel walks a hash set's
+// elements again for each part of the dump, skipping as many as it gave
+// before; while the table is being resized (after a commit that added many,
+// its growth is deferred work) a walk can give an element twice, and the
+// generation does not change: a dump with a repeated key is read again, or
+// the repeat would be taken for an element of another to delete.
+bool RepeatsAnElement(const DumpedSet& set) {
+  if (set.count < 2) return false;
+  const size_t length = set.keys.size() / set.count;
+  if (!set.key_ends.empty()) {
+    // An interval is its key and closing key together.
+    std::unordered_set<std::string> seen;
+    for (size_t i = 0; i < set.count; ++i) {
+      if (!seen.insert(set.keys.substr(i * length, length) + set.key_ends.substr(i * length, length)).second) return true;
+    }
+    return false;
+  }
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(set.count);
+  for (size_t i = 0; i < set.count; ++i) {
+    if (!seen.insert(std::string_view(set.keys).substr(i * length, length)).second) return true;
+  }
+  return false;
+}
+
 TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& name,
                     const std::vector<uint64_t>& known) {
   TableDump dump;
@@ -306,6 +332,7 @@ TableDump ReadTable(NetlinkSocket& socket, uint32_t family, const std::string& n
   DumpRules(socket, family, name, known, dump);
   DumpSets(socket, family, name, dump);
   dump.consistent = ReadGeneration(socket) == dump.generation;
+  for (const DumpedSet& set : dump.sets) dump.consistent = dump.consistent && !RepeatsAnElement(set);
   return dump;
 }
 

@@ -56,7 +56,8 @@ struct DumpedSet : SetFields, PackedElements {
 struct TableDump {
   bool exists = false;
   uint32_t generation = 0;
-  // False when the ruleset changed while it was read: the caller reads again.
+  // False when the ruleset changed while it was read, or a set's walk gave an
+  // element twice (RepeatsAnElement): the caller reads again.
   bool consistent = true;
   DumpedTable table;
   std::vector<DumpedChain> chains;
