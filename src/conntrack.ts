@@ -175,7 +175,7 @@ function continues(a: ConntrackFilter, b: ConntrackFilter): boolean {
 
 function portChangeFilters(changes: readonly FamilyPortChange[]): ConntrackFilter[] {
   const filters: ConntrackFilter[] = [];
-  // A port change may list a binding twice (see forEachBinding).
+  // A port change may list a binding twice (see forEachBindingRun).
   const seen = new Set<string>();
   const once = (key: string): boolean => !seen.has(key) && seen.add(key) !== undefined;
   for (const { network, forEachAddedRun, removed, kept } of changes) {
