@@ -316,7 +316,7 @@ function portKey(port: PortSpec): string {
 
 /** The filter of a port (a range of bindings) published or unpublished on an endpoint, if it has bindings there. */
 function portFilter(family: Family, side: EndpointSide, port: PortSpec, isPublished: boolean, filters: ConntrackFilter[]): void {
-  // Internal networks have no bindings (see eachBinding); a port on another family's host address has none here.
+  // Internal networks have no bindings (see forEachBindingRun); a port on another family's host address has none here.
   if (!side.network || side.network.internal || side.address === undefined) return;
   const hostAddress = hostAddressIn(port, family);
   if (hostAddress === null) return;
