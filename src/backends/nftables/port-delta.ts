@@ -17,14 +17,13 @@ import { KeyPacker, type KeyPart } from '../../nft/keys.js';
 import { FAMILY_TABLES, setsOf, TABLE } from './layout.js';
 import { bindingElements, runElements, type ElementSink, type RunSink } from './plan.js';
 import { hostKeyedOnly, rangePieces } from './range-pieces.js';
+import { ElementsPacker } from './set-elements.js';
 
 interface SetDelta {
   deleted: KeyPacker;
-  added: KeyPacker;
-  values?: KeyPacker;
-  /** Interval sets: the closing keys of the deleted and added elements. */
+  /** Interval sets: the closing keys of the deleted elements. */
   deletedEnds?: KeyPacker;
-  addedEnds?: KeyPacker;
+  added: ElementsPacker;
 }
 
 export interface PortDeltaBatch {
@@ -46,13 +45,9 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     const deltaOf = (name: string): SetDelta => {
       let delta = sets.get(name);
       if (delta === undefined) {
-        const { key, data, interval } = declarations[name]!;
-        delta = { deleted: new KeyPacker(key), added: new KeyPacker(key, capacity) };
-        if (Array.isArray(data)) delta.values = new KeyPacker(data, capacity);
-        if (interval) {
-          delta.deletedEnds = new KeyPacker(key);
-          delta.addedEnds = new KeyPacker(key, capacity);
-        }
+        const declaration = declarations[name]!;
+        delta = { deleted: new KeyPacker(declaration.key), added: new ElementsPacker(declaration, capacity) };
+        if (declaration.interval) delta.deletedEnds = new KeyPacker(declaration.key);
         sets.set(name, delta);
       }
       return delta;
@@ -76,18 +71,8 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
       };
       for (const binding of change.removed) bindingElements(change.network.bridge, binding, wholeOrNot(binding, remove));
     }
-    const add: ElementSink = (set, key, value, keyEnd) => {
-      const delta = deltaOf(set);
-      delta.added.add(key);
-      delta.addedEnds?.add(keyEnd ?? key);
-      if (value) delta.values!.add(value);
-    };
-    const addRun: RunSink = (set, keyPrefix, ports, valuePrefix, valuePorts) => {
-      const delta = deltaOf(set);
-      delta.added.addPortRun(keyPrefix, ports);
-      delta.addedEnds?.addPortRun(keyPrefix, ports);
-      if (valuePrefix) delta.values!.addPortRun(valuePrefix, valuePorts!);
-    };
+    const add: ElementSink = (set, key, value, keyEnd) => deltaOf(set).added.add(key, keyEnd, value);
+    const addRun: RunSink = (set, ...run) => deltaOf(set).added.addPortRun(...run);
     for (const change of ofFamily) {
       const bridge = change.network.bridge;
       change.forEachAddedRun((run) => {
@@ -116,11 +101,8 @@ export function portDeltaBatch(changes: readonly FamilyPortChange[]): PortDeltaB
     }
     for (const [set, delta] of sets) {
       if (delta.added.count === 0) continue;
-      batch.addElements({
-        ...table, set, keyLen: delta.added.length, keys: delta.added.bytes(),
-        ...(delta.addedEnds ? { keyEnds: delta.addedEnds.bytes() } : {}),
-        ...(delta.values ? { dataLen: delta.values.length, data: delta.values.bytes() } : {}),
-      });
+      const { keyLen, keys, keyEnds, dataLen, data } = delta.added.asAdded();
+      batch.addElements({ ...table, set, keyLen, keys, ...(keyEnds ? { keyEnds } : {}), ...(data ? { dataLen, data } : {}) });
     }
     for (const delta of sets.values()) {
       elements.added += delta.added.count;

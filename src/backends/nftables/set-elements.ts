@@ -119,11 +119,16 @@ export class ElementsPacker {
   private readonly values: KeyPacker | undefined;
   private readonly verdicts: NativeVerdict[] | undefined;
 
-  constructor(private readonly layout: ElementsLayout) {
-    this.keys = new KeyPacker(layout.key);
-    this.ends = layout.interval ? new KeyPacker(layout.key) : undefined;
-    this.values = Array.isArray(layout.data) ? new KeyPacker(layout.data) : undefined;
+  /** `capacity`: the elements the buffers are sized for at first. */
+  constructor(private readonly layout: ElementsLayout, capacity?: number) {
+    this.keys = new KeyPacker(layout.key, capacity);
+    this.ends = layout.interval ? new KeyPacker(layout.key, capacity) : undefined;
+    this.values = Array.isArray(layout.data) ? new KeyPacker(layout.data, capacity) : undefined;
     this.verdicts = layout.data === 'verdict' ? [] : undefined;
+  }
+
+  get count(): number {
+    return this.keys.count;
   }
 
   /** `keyEnd`: a set of ranges' closing key (default: the key); `value`: a map's data; `verdict`: a verdict map's. */
@@ -144,11 +149,17 @@ export class ElementsPacker {
     if (this.values) this.values.addPortRun(valuePrefix!, valuePorts!);
   }
 
-  finish(): SetElements {
-    const planned = SetElements.packed(this.layout, {
+  /** The elements as added, an element added twice twice (views of the buffers, not copies). */
+  asAdded(): PackedElements {
+    return {
       count: this.keys.count, keyLen: this.keys.length, keys: this.keys.bytes(), keyEnds: this.ends?.bytes(),
       dataLen: this.values?.length, data: this.values?.bytes(), verdicts: this.verdicts,
-    });
+    };
+  }
+
+  /** The elements as planned: an element added again keeps its first place and takes its last value. */
+  finish(): SetElements {
+    const planned = SetElements.packed(this.layout, this.asAdded());
     // Matched with themselves, elements find the first of their key: planned again where that is another.
     const matches = planned.matchesIn(planned);
     if (matches === null) return planned;
