@@ -164,10 +164,8 @@ export class Firewall {
    * fails, in its turn.
    */
   private async readAhead(input: SpecInput, adopt: boolean): Promise<ReadAhead | undefined> {
-    const named = typeof input === 'object' && input !== null ? (input as { backend?: unknown }).backend ?? DEFAULT_BACKEND : undefined;
-    if (typeof named !== 'string' || !Object.hasOwn(BACKENDS, named)) return undefined;
-    const name = named as BackendName;
-    if (this.held?.spec.backend === name && !adopt) return undefined;
+    const name = typeof input === 'object' && input !== null ? (input as { backend?: unknown }).backend ?? DEFAULT_BACKEND : undefined;
+    if (!isBackendName(name) || (this.held?.spec.backend === name && !adopt)) return undefined;
     try {
       return (await this.backend(name)).readAhead();
     } catch {
@@ -637,8 +635,12 @@ function closedError(): ValidationError {
 }
 
 function readBackendName(name: unknown): BackendName {
-  if (typeof name !== 'string' || !Object.hasOwn(BACKENDS, name)) invalid('backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
-  return name as BackendName;
+  if (!isBackendName(name)) invalid('backend', `one of ${BACKEND_NAMES.join(', ')}`, name);
+  return name;
+}
+
+function isBackendName(name: unknown): name is BackendName {
+  return typeof name === 'string' && Object.hasOwn(BACKENDS, name);
 }
 
 /** The spec's `adopt`: a one-off instruction to the apply, not part of the spec held. */
