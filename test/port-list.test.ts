@@ -194,15 +194,38 @@ test('unpublishing takes out exactly the mappings named, whatever shape either s
   }
 });
 
-test('forEachPort gives each port\'s values in order, as get() makes them', (t) => {
-  const list = PortList.of(SHAPES);
-  const visited: PortSpec[] = [];
-  list.forEachPort((index, proto, hostIp, hostFirst, hostLast, containerFirst, containerLast) => {
-    t.is(index, visited.length);
-    visited.push({
-      proto, ...(hostIp === undefined ? {} : { hostIp }),
-      ...(hostFirst === undefined ? {} : { hostPort: { first: hostFirst, last: hostLast! } }), containerPort: { first: containerFirst, last: containerLast },
-    });
-  });
-  t.deepEqual(visited, list.toArray());
+test('runEnd ends a run where protocol, host address or having a host port changes, and around identity ranges held whole; appendPorts expands it', (t) => {
+  // Runs of alike ports between the shapes, and identity ranges among them.
+  const ports: PortSpec[] = [
+    ...SHAPES,
+    { proto: 'tcp', hostIp: '198.51.100.1', hostPort: { first: 8081, last: 8082 }, containerPort: { first: 81, last: 82 } },
+    { proto: 'tcp', hostIp: '198.51.100.1', hostPort: { first: 9000, last: 9001 }, containerPort: { first: 9000, last: 9001 } },
+    { proto: 'tcp', hostIp: '198.51.100.1', hostPort: { first: 9005, last: 9005 }, containerPort: { first: 9005, last: 9005 } },
+    { proto: 'tcp', containerPort: { first: 81, last: 82 } },
+    { proto: 'tcp', containerPort: { first: 90, last: 90 } },
+  ];
+  const list = PortList.of(ports);
+  const identity = (port: PortSpec) => port.containerPort.last > port.containerPort.first && port.hostPort?.first === port.containerPort.first &&
+    port.hostPort.last === port.containerPort.last;
+  const alike = (a: PortSpec, b: PortSpec) => a.proto === b.proto && a.hostIp === b.hostIp && (a.hostPort === undefined) === (b.hostPort === undefined);
+  const expand = (port: PortSpec, range: 'hostPort' | 'containerPort') =>
+    Array.from({ length: port.containerPort.last - port.containerPort.first + 1 }, (_, i) => port[range]!.first + i);
+  for (const wholeRanges of [false, true]) {
+    const runs: number[][] = [];
+    for (let start = 0, end; start < list.length; start = end) {
+      end = list.runEnd(start, wholeRanges);
+      let expected = start + 1;
+      if (!(wholeRanges && identity(ports[start]!))) {
+        while (expected < ports.length && alike(ports[start]!, ports[expected]!) && !(wholeRanges && identity(ports[expected]!))) expected++;
+      }
+      t.is(end, expected, `run from ${start}`);
+      runs.push([start, end]);
+      const hostPorts = ports[start]!.hostPort === undefined ? undefined : [] as number[];
+      const containerPorts: number[] = [];
+      list.appendPorts(start, end, containerPorts, hostPorts);
+      t.deepEqual(containerPorts, ports.slice(start, end).flatMap((port) => expand(port, 'containerPort')));
+      if (hostPorts) t.deepEqual(hostPorts, ports.slice(start, end).flatMap((port) => expand(port, 'hostPort')));
+    }
+    t.deepEqual(runs.slice(-4), wholeRanges ? [[5, 7], [7, 8], [8, 9], [9, 11]] : [[3, 4], [4, 5], [5, 9], [9, 11]]);
+  }
 });

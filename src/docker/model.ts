@@ -159,12 +159,9 @@ export function holdsRangesWhole(spec: Pick<SpecView, 'backend'>): boolean {
 /** An identity range: more than one port, each published on the same port number. */
 export function isIdentityRange(port: PortSpec): boolean {
   const { hostPort, containerPort } = port;
-  return identityRange(hostPort?.first, hostPort?.last, containerPort.first, containerPort.last);
+  return containerPort.last > containerPort.first && hostPort?.first === containerPort.first && hostPort.last === containerPort.last;
 }
 
-function identityRange(hostFirst: number | undefined, hostLast: number | undefined, containerFirst: number, containerLast: number): boolean {
-  return containerLast > containerFirst && hostFirst === containerFirst && hostLast === containerLast;
-}
 
 export function buildModel(spec: SpecView): FirewallModel {
   const families = FAMILIES
@@ -308,41 +305,29 @@ export function forEachBindingRun(
 ): void {
   // Internal networks have no way in, so Docker programs nothing for their ports.
   if (network.internal) return;
-  let run: BindingRun | undefined;
-  // What the run's ports share: their bindings are then alike but for their ports (in one family, their host addresses too).
-  let runProto: PortProtocol | undefined;
-  let runHostIp: string | undefined;
-  let runHasHostPort = false;
-  // A port is looked at as values, and made an object only where a run begins.
-  ports.forEachPort((index, proto, hostIp, hostFirst, hostLast, containerFirst, containerLast) => {
-    const hasHostPort = hostFirst !== undefined;
-    const whole = wholeRanges && identityRange(hostFirst, hostLast, containerFirst, containerLast);
-    if (run === undefined || whole || proto !== runProto || hostIp !== runHostIp || hasHostPort !== runHasHostPort) {
-      const port = ports.get(index);
-      const hostAddress = hostAddressIn(port, network.family);
-      // A port of the run is of the run's family: only another is looked at.
-      if (hostAddress === null) return;
-      if (run !== undefined) visit(run);
-      // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
-      const loopback = hasHostPort && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true;
-      const lastPort = whole ? containerLast : undefined;
-      run = { first: buildBinding(port, containerAddress, hostAddress, loopback, network, hairpin, lastPort), containerPorts: [] };
-      if (hasHostPort) run.hostPorts = [];
-      runProto = proto;
-      runHostIp = hostIp;
-      runHasHostPort = hasHostPort;
-    }
-    const last = whole ? containerFirst : containerLast;
-    for (let number = containerFirst; number <= last; number++) run.containerPorts.push(number);
-    if (hasHostPort) {
-      for (let number = hostFirst; number <= hostFirst + last - containerFirst; number++) run.hostPorts!.push(number);
-    }
+  for (let start = 0, end: number; start < ports.length; start = end) {
+    end = ports.runEnd(start, wholeRanges);
+    const port = ports.get(start);
+    const hostAddress = hostAddressIn(port, network.family);
+    // Every port of the run has the host address of its first: none of the run is published in this family.
+    if (hostAddress === null) continue;
+    // Only a port published on an IPv4 loopback address drops packets arriving from other interfaces.
+    const loopback = port.hostPort !== undefined && network.family === 'ipv4' && hostAddress !== undefined && canonicalAddress(hostAddress)?.loopback === true;
+    const whole = wholeRanges && isIdentityRange(port);
+    const run: BindingRun = {
+      first: buildBinding(port, containerAddress, hostAddress, loopback, network, hairpin, whole ? port.containerPort.last : undefined),
+      containerPorts: [],
+    };
+    if (port.hostPort !== undefined) run.hostPorts = [];
+    // An identity range held whole is one binding, of its first ports.
     if (whole) {
-      visit(run);
-      run = undefined;
+      run.containerPorts.push(port.containerPort.first);
+      run.hostPorts!.push(port.hostPort!.first);
+    } else {
+      ports.appendPorts(start, end, run.containerPorts, run.hostPorts);
     }
-  });
-  if (run !== undefined) visit(run);
+    visit(run);
+  }
 }
 
 /** Visits each binding of a run. */

@@ -5,7 +5,7 @@
  * outside the JS heap, where the garbage collector neither copies nor scans
  * it. Ports come out as fresh PortSpec objects and are compared by value.
  */
-import type { PortProtocol, PortRange, PortSpec } from '../input/types.js';
+import type { PortRange, PortSpec } from '../input/types.js';
 import { PORT_PROTOCOLS } from '../protocol.js';
 
 /** Three 32-bit words a port: protocol, host port flag and host address; host port range; container port range. */
@@ -39,12 +39,6 @@ function shifted(port: PortSpec, first: number, last: number): PortSpec {
   }
   return narrowed;
 }
-
-/** A port as its values (see PortList.forEachPort); `index`: its place in the list. */
-export type PortVisitor = (
-  index: number, proto: PortProtocol, hostIp: string | undefined, hostFirst: number | undefined, hostLast: number | undefined,
-  containerFirst: number, containerLast: number,
-) => void;
 
 export class PortList implements Iterable<PortSpec> {
   private words: Uint32Array;
@@ -259,21 +253,43 @@ export class PortList implements Iterable<PortSpec> {
   }
 
   /**
-   * Each port in order as its values, no object made (a host port's are
-   * undefined when it has none): how the model walks ports by the ten
-   * thousand (forEachBindingRun).
+   * Where the run of ports from `start` ends: before the first port after it
+   * with another protocol or host address, or that has a host port where
+   * the first has none or the other way round; with `wholeRanges`, before
+   * an identity range, and right after `start` if it is one (each is a run
+   * of its own). The ports of a run bind alike but for their ports
+   * (BindingRun). The model walks ports by the ten thousand this way: a
+   * loop over the words alone, with no object and no call a port, is all
+   * the JIT compiles.
    */
-  forEachPort(visit: PortVisitor): void {
-    for (let index = 0; index < this.count; index++) {
-      const at = index * WORDS;
-      const head = this.words[at]!;
-      const address = head >>> ADDRESS_SHIFT;
-      const hostIp = address === 0 ? undefined : this.addresses[address - 1]!;
-      const hostPort = (head & HAS_HOST_PORT) === 0 ? undefined : this.words[at + 1]!;
-      const containerPort = this.words[at + 2]!;
-      visit(index, PORT_PROTOCOLS[head & 3]!, hostIp, hostPort === undefined ? undefined : hostPort >>> 16, hostPort === undefined ? undefined : hostPort & 0xffff,
-        containerPort >>> 16, containerPort & 0xffff);
+  runEnd(start: number, wholeRanges: boolean): number {
+    const head = this.words[start * WORDS]!;
+    if (wholeRanges && this.identityRangeAt(start)) return start + 1;
+    let end = start + 1;
+    while (end < this.count && this.words[end * WORDS] === head && !(wholeRanges && this.identityRangeAt(end))) end++;
+    return end;
+  }
+
+  /**
+   * Appends the ports from `start` to `end`, ranges expanded: each
+   * container port to `containerPorts`, and each host port to `hostPorts`
+   * when given (the ports then have host ports).
+   */
+  appendPorts(start: number, end: number, containerPorts: number[], hostPorts: number[] | undefined): void {
+    for (let index = start; index < end; index++) {
+      const containerPort = this.words[index * WORDS + 2]!;
+      const [first, last] = [containerPort >>> 16, containerPort & 0xffff];
+      for (let number = first; number <= last; number++) containerPorts.push(number);
+      if (hostPorts === undefined) continue;
+      const hostFirst = this.words[index * WORDS + 1]! >>> 16;
+      for (let number = hostFirst; number <= hostFirst + last - first; number++) hostPorts.push(number);
     }
+  }
+
+  /** Whether the port at `index` is an identity range (isIdentityRange in the model). */
+  private identityRangeAt(index: number): boolean {
+    const at = index * WORDS;
+    return (this.words[at]! & HAS_HOST_PORT) !== 0 && this.words[at + 1] === this.words[at + 2] && (this.words[at + 2]! >>> 16) < (this.words[at + 2]! & 0xffff);
   }
 
   *[Symbol.iterator](): Generator<PortSpec> {
