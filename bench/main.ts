@@ -306,7 +306,8 @@ async function preparedCommit(ns: BenchNetns, spec: SpecInput): Promise<number> 
 
 /** An nftables path's apply of n ports as the first call of a fresh process (bench/cold.ts), in the namespace `ns` prepared for it. */
 function coldApply(ns: BenchNetns, n: number, path: NftablesPath): number {
-  return (JSON.parse(execFileSync(process.execPath, [`${__dirname}/cold.js`, ns.path, String(n), path], { encoding: 'utf8' })) as { ms: number }).ms;
+  const spec = JSON.stringify(benchSpec('nftables', n));
+  return (JSON.parse(execFileSync(process.execPath, [`${__dirname}/cold.js`, ns.path, path], { encoding: 'utf8', input: spec })) as { ms: number }).ms;
 }
 
 /**
