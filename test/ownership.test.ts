@@ -388,3 +388,43 @@ kernelTest('a record left by a process killed between its first update and its c
   assertForeignRulesKept(t, await saveOf(ns, 'legacy'), 'flush');
   t.false(existsSync(record));
 });
+
+kernelTest('a commit the kernel refuses leaves the owner record claiming what it claimed before (apply, and the port path)', async (t) => {
+  const ns = await createNetns(t, 'ownrefused');
+  const record = join(RECORD_DIR, `iptables-netns-cookie-${(await binding.netnsIdentity(ns.path)).cookie}.json`);
+  const two: SpecInput = OURS('iptables');
+  two.networks!.push({ bridge: 'br-two', ipv4: { subnet: '198.18.2.0/24' }, endpoints: [{ ipv4: '198.18.2.2', ports: [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 9191, containerPort: 91 }] }] });
+  // In a process whose kernel refuses legacy table replaces while BRIDGEWALL_REFUSE_REPLACE is set: each step's error code, and the record after it.
+  const script = `
+    const { readFileSync } = require('node:fs');
+    const { Firewall } = require(${JSON.stringify(join(__dirname, '..', 'src', 'firewall.js'))});
+    const recorded = () => JSON.parse(readFileSync(${JSON.stringify(record)}, 'utf8'));
+    const refused = async (call) => {
+      process.env.BRIDGEWALL_REFUSE_REPLACE = '1';
+      try { await call(); return 'none'; } catch (error) { return error.code; } finally { delete process.env.BRIDGEWALL_REFUSE_REPLACE; }
+    };
+    (async () => {
+      const firewall = await Firewall.open({ netns: ${JSON.stringify(ns.path)} });
+      await firewall.apply(${JSON.stringify(OURS('iptables'))});
+      const steps = { applied: recorded() };
+      const loopbackPort = { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 9092, containerPort: 92 };
+      steps.portsError = await refused(() => firewall.addPorts('br-own', { ipv4: '198.18.1.2' }, [loopbackPort]));
+      steps.afterPorts = recorded();
+      steps.applyError = await refused(() => firewall.apply(${JSON.stringify(two)}));
+      steps.afterApply = recorded();
+      await firewall.apply(${JSON.stringify(two)});
+      steps.settled = recorded();
+      await firewall.flush('iptables');
+      firewall.close();
+      process.stdout.write(JSON.stringify(steps));
+    })().catch((error) => { process.stdout.write(JSON.stringify({ error: String(error), code: error.code })); });`;
+  const { stdout } = await run(process.execPath, ['-e', script], { env: withPreload('refused-replace'), timeout: 60_000 });
+  const steps = JSON.parse(stdout) as Record<string, { ipv4: { networks: Record<string, string>; loopbackDrops: string[] } } | string>;
+  t.is(steps.portsError, 'ENOMEM', stdout);
+  t.is(steps.applyError, 'ENOMEM', stdout);
+  t.deepEqual(steps.afterPorts, steps.applied, 'the loopback drop the refused port call claimed is taken back');
+  t.deepEqual(steps.afterApply, steps.applied, 'the network and loopback drop the refused apply claimed are taken back');
+  const settled = steps.settled as { ipv4: { networks: Record<string, string>; loopbackDrops: string[] } };
+  t.deepEqual(settled.ipv4.networks, { 'br-own': '198.18.1.0/24', 'br-two': '198.18.2.0/24' });
+  t.is(settled.ipv4.loopbackDrops.length, 1);
+});

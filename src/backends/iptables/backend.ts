@@ -196,11 +196,12 @@ export class IptablesBackend implements Backend {
     const drops = (kind: 'addedTexts' | 'removedTexts') => new Map(planned.map(({ family, changes: made }) =>
       [family, made[kind].get('raw PREROUTING') ?? []]));
     const [claimed, released] = [drops('addedTexts'), drops('removedTexts')];
-    if ([...claimed.values()].some((texts) => texts.length > 0)) await this.record.update((owned) => withDrops(owned, claimed, true));
+    const added = [...claimed.values()].some((texts) => texts.length > 0) ? await this.record.update((owned) => withDrops(owned, claimed, true)) : nothingOwned();
     let commits: number;
     try {
       commits = await this.tables.commit(tableChanges);
     } catch (error) {
+      await this.record.takeBack(added);
       // Someone committed since: the whole path reads the tables back.
       if (error instanceof NetfilterError && error.code === 'ERESTART') return undefined;
       throw error;
@@ -416,6 +417,8 @@ export class IptablesBackend implements Backend {
     readBefore?: { record: Promise<OwnedState>; read: ReadonlyMap<Family, Promise<TablesRead>>; known: Promise<ReadonlyMap<Family, readonly IptTableName[]>> },
   ): Promise<ApplyOutcome> {
     let claims: Claims | undefined;
+    /** What the record claims for the commit that it did not before: taken back if no commit is made. */
+    let added = nothingOwned();
     const seen = new TablesSeen();
     let first = readBefore;
     const changes = await commitChanges(this.tables, async () => {
@@ -432,8 +435,11 @@ export class IptablesBackend implements Backend {
         changes = await planChanges(this.tables, plan, target, claims, { seen: seen.see, read: await withFreshReads(this.tables, before.read, unchecked!) });
       }
       amend?.(changes);
-      await this.record.update(owns(claims).during);
+      added = unionOwned(added, await this.record.update(owns(claims).during));
       return changes;
+    }).catch(async (error: unknown) => {
+      await this.record.takeBack(added);
+      throw error;
     });
     await this.record.update(owns(claims!).after);
     return outcome(changes, seen);

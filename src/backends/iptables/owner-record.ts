@@ -8,7 +8,8 @@
  * at boot, as are namespaces and their tables.
  *
  * Each commit updates the record twice: before, with what the commit is about
- * to program added, and after, with what it removed taken out. A process
+ * to program added, and after, with what it removed taken out. A commit
+ * that fails takes back what the first update added (takeBack); a process
  * killed in between leaves a record that claims too much of what was ours,
  * never anything of someone else's. Each update is made on the record as it
  * is then, under a lock file (an flock the kernel lets go of when its holder
@@ -19,7 +20,7 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callNative, NetfilterError, type NetfilterErrorCode } from '../../errors.js';
-import { nothingOwned, type OwnedFamily, type OwnedState } from './ownership.js';
+import { addedClaims, nothingOwned, withoutClaims, type OwnedFamily, type OwnedState } from './ownership.js';
 import { binding } from '../../native/binding.js';
 
 /** The iptables flavours, each with its own rules and record: legacy x_tables, and nf_tables as iptables-nft writes them. */
@@ -61,22 +62,37 @@ export class OwnerRecord {
    * the lock. A record the change leaves as it is is left without taking the
    * lock (a dozen file operations): a write replaces the file whole, so the
    * record read is one that held, and the update is made as of that read.
+   * Resolves to what the update added (addedClaims), for takeBack.
    */
-  async update(change: (current: OwnedState) => OwnedState): Promise<void> {
+  async update(change: (current: OwnedState) => OwnedState): Promise<OwnedState> {
     const lock = `${this.path}.lock`;
     try {
       const current = await this.read();
-      if (this.last !== undefined && JSON.stringify(change(current)) === this.last) return;
+      if (this.last !== undefined && JSON.stringify(change(current)) === this.last) return nothingOwned();
       await mkdir(RECORD_DIR, { recursive: true, mode: 0o700 });
       const held = await callNative(() => binding.lockFile(lock, LOCK_TIMEOUT_MS));
       try {
-        await this.write(change(await this.read()));
+        const before = await this.read();
+        const after = change(before);
+        await this.write(after);
+        return addedClaims(before, after);
       } finally {
         held.release();
       }
     } catch (error) {
       throw recordFailure(error);
     }
+  }
+
+  /**
+   * Takes back `claims`, what updates made before a commit added, when the
+   * commit failed: the kernel holds none of it, and a record that goes on
+   * claiming it would let a later apply take a rule someone else writes so
+   * for ours. Another process that claimed the same meanwhile loses that
+   * claim: its rule is then left alone as not ours, never deleted.
+   */
+  async takeBack(claims: OwnedState): Promise<void> {
+    if (!claimsNothing(claims)) await this.update((owned) => withoutClaims(owned, claims));
   }
 
   /** Replaces the record atomically; a record that claims nothing is removed. */

@@ -85,6 +85,35 @@ export function ownedByModel(model: FirewallModel, plan: IptablesPlan, base: Own
   return owned;
 }
 
+/** What `after` claims that `before` does not: what an update of the record added. */
+export function addedClaims(before: OwnedState, after: OwnedState): OwnedState {
+  const added = nothingOwned();
+  for (const family of FAMILIES) {
+    const [was, is] = [before[family], after[family]];
+    for (const [bridge, subnet] of Object.entries(is.networks)) if (was.networks[bridge] !== subnet) added[family].networks[bridge] = subnet;
+    added[family].daemon = is.daemon && !was.daemon;
+    if (is.ingress !== undefined && is.ingress !== was.ingress) added[family].ingress = is.ingress;
+    added[family].loopbackDrops = is.loopbackDrops.filter((text) => !was.loopbackDrops.includes(text));
+  }
+  return added;
+}
+
+/** `owned` without `claims` (addedClaims): what a record claimed for a commit that failed, taken back. */
+export function withoutClaims(owned: OwnedState, claims: OwnedState): OwnedState {
+  const left = nothingOwned();
+  for (const family of FAMILIES) {
+    const [has, taken] = [owned[family], claims[family]];
+    const networks = Object.entries(has.networks).filter(([bridge, subnet]) => taken.networks[bridge] !== subnet);
+    left[family] = {
+      networks: Object.fromEntries(networks),
+      daemon: has.daemon && !taken.daemon,
+      ...(has.ingress !== undefined && has.ingress !== taken.ingress ? { ingress: has.ingress } : {}),
+      loopbackDrops: has.loopbackDrops.filter((text) => !taken.loopbackDrops.includes(text)),
+    };
+  }
+  return left;
+}
+
 /** Both records' claims together: what is written before a commit, so that a crash leaves ours recognised. */
 export function unionOwned(a: OwnedState, b: OwnedState): OwnedState {
   const union = nothingOwned();
