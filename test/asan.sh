@@ -14,7 +14,7 @@ PATH="$PWD/node_modules/.bin:$PATH"
 FILES=(
   nft-batch nft-connection nft-fd-leak conntrack
   iptc-descriptors iptc-dump iptc-lifecycle iptc-lock iptc-rules iptc-transaction
-  iptnft-encoding native-fuzz ownership nftables-elements
+  iptnft-encoding native-fuzz ownership nftables-elements nftables-dump-repeat
 )
 
 # node-gyp builds into ./build next to binding.gyp, so the sanitizer build
