@@ -162,7 +162,6 @@ export function isIdentityRange(port: PortSpec): boolean {
   return containerPort.last > containerPort.first && hostPort?.first === containerPort.first && hostPort.last === containerPort.last;
 }
 
-
 export function buildModel(spec: SpecView): FirewallModel {
   const families = FAMILIES
     .filter((family) => spec[family])

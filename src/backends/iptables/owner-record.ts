@@ -89,10 +89,14 @@ export class OwnerRecord {
    * commit failed: the kernel holds none of it, and a record that goes on
    * claiming it would let a later apply take a rule someone else writes so
    * for ours. Another process that claimed the same meanwhile loses that
-   * claim: its rule is then left alone as not ours, never deleted.
+   * claim: its rule is then left alone as not ours, never deleted. Never
+   * fails: the caller reports the commit's failure, and a record that cannot
+   * be written now keeps the claims until an apply settles it, as a process
+   * killed before its commit leaves it.
    */
   async takeBack(claims: OwnedState): Promise<void> {
-    if (!claimsNothing(claims)) await this.update((owned) => withoutClaims(owned, claims));
+    if (claimsNothing(claims)) return;
+    await this.update((owned) => withoutClaims(owned, claims)).catch(() => undefined);
   }
 
   /** Replaces the record atomically; a record that claims nothing is removed. */
