@@ -3,6 +3,7 @@ import test from 'ava';
 import { ValidationError } from '../src/errors.js';
 import { PortList } from '../src/held/port-list.js';
 import { PortLedger } from '../src/held/ledger.js';
+import { isIdentityRange } from '../src/docker/model.js';
 import type { PortSpec } from '../src/input/types.js';
 
 const SHAPES: PortSpec[] = [
@@ -205,8 +206,6 @@ test('runEnd ends a run where protocol, host address or having a host port chang
     { proto: 'tcp', containerPort: { first: 90, last: 90 } },
   ];
   const list = PortList.of(ports);
-  const identity = (port: PortSpec) => port.containerPort.last > port.containerPort.first && port.hostPort?.first === port.containerPort.first &&
-    port.hostPort.last === port.containerPort.last;
   const alike = (a: PortSpec, b: PortSpec) => a.proto === b.proto && a.hostIp === b.hostIp && (a.hostPort === undefined) === (b.hostPort === undefined);
   const expand = (port: PortSpec, range: 'hostPort' | 'containerPort') =>
     Array.from({ length: port.containerPort.last - port.containerPort.first + 1 }, (_, i) => port[range]!.first + i);
@@ -215,8 +214,8 @@ test('runEnd ends a run where protocol, host address or having a host port chang
     for (let start = 0, end; start < list.length; start = end) {
       end = list.runEnd(start, wholeRanges);
       let expected = start + 1;
-      if (!(wholeRanges && identity(ports[start]!))) {
-        while (expected < ports.length && alike(ports[start]!, ports[expected]!) && !(wholeRanges && identity(ports[expected]!))) expected++;
+      if (!(wholeRanges && isIdentityRange(ports[start]!))) {
+        while (expected < ports.length && alike(ports[start]!, ports[expected]!) && !(wholeRanges && isIdentityRange(ports[expected]!))) expected++;
       }
       t.is(end, expected, `run from ${start}`);
       runs.push([start, end]);
