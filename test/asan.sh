@@ -25,7 +25,11 @@ ln -sfn ../../binding.gyp "$dir/binding.gyp"
 ln -sfn ../../native "$dir/native"
 (cd "$dir" && node-gyp configure --sanitize=address --loglevel=warn && node-gyp build -j 2 --loglevel=warn >/dev/null)
 addon="$PWD/$dir/build/Release/bridgewall.node"
-if ! ldd "$addon" | grep -q libasan; then
+# ldd's output is read whole before it is searched: `ldd | grep -q`, under
+# pipefail, fails at random when grep exits at the first match and the
+# loader's next line meets a closed pipe (SIGPIPE).
+linked=$(ldd "$addon")
+if [[ $linked != *libasan* ]]; then
   echo "error: $addon is not built with AddressSanitizer" >&2
   exit 1
 fi
