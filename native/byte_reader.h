@@ -46,6 +46,11 @@ class ByteReader {
 
   size_t remaining() const { return size_ - offset_; }
 
+  // Where the next read starts, and the bytes from such a place: what a
+  // reader has read since it took its offset is At(offset), offset() - offset long.
+  size_t offset() const { return offset_; }
+  const uint8_t* At(size_t offset) const { return data_ + offset; }
+
  private:
   const uint8_t* data_;
   size_t size_;

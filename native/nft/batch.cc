@@ -335,7 +335,7 @@ void EncodeRule(BatchWriter& w, const RuleMessage& m, long index, bool echo) {
   nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, m.chain.c_str());
   if (m.has_handle) nftnl_rule_set_u64(rule.get(), NFTNL_RULE_HANDLE, m.handle);
   if (m.has_position) nftnl_rule_set_u64(rule.get(), NFTNL_RULE_POSITION, m.position);
-  for (const auto& spec : m.exprs) nftnl_rule_add_expr(rule.get(), BuildExpr(spec));
+  if (!m.exprs.empty()) AddPackedExprs(rule.get(), m.exprs);
   if (m.has_compat) {
     nftnl_rule_set_u32(rule.get(), NFTNL_RULE_COMPAT_PROTO, m.compat_proto);
     nftnl_rule_set_u32(rule.get(), NFTNL_RULE_COMPAT_FLAGS, m.compat_flags);

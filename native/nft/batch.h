@@ -44,7 +44,7 @@ struct RuleMessage {
   uint64_t handle = 0;
   bool has_position = false;  // insert before / add after this rule handle
   uint64_t position = 0;
-  std::vector<ExprSpec> exprs;
+  std::string exprs;  // packed, as ReadPackedExprs checked them
   bool has_comment = false;
   std::string comment;
   // NFTA_RULE_COMPAT: the protocol nft_compat extensions of the rule are checked

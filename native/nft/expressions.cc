@@ -1,6 +1,7 @@
 #include "nft/expressions.h"
 
 #include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 #include <linux/netfilter/x_tables.h>
 
 #include <algorithm>
@@ -201,20 +202,32 @@ std::string ReadPackedName(ByteReader& in, const char* field, size_t max_bytes) 
   return name;
 }
 
-std::vector<ExprSpec> ReadPackedExprs(ByteReader& in) {
+namespace {
+
+// The one walk of a rule's packed expressions, checking each as it is read,
+// for ReadPackedExprs (which checks only) and AddPackedExprs (which builds).
+template <typename Each>
+void ForEachPackedExpr(ByteReader& in, Each each) {
   uint16_t count = in.U16("exprs count");
   if (count > kMaxExprs) throw MalformedBytes("exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
-  std::vector<ExprSpec> exprs;
-  exprs.reserve(count);
   for (uint16_t i = 0; i < count; i++) {
+    ExprSpec spec;
     try {
-      exprs.push_back(ReadPackedExpr(in));
+      spec = ReadPackedExpr(in);
     } catch (const MalformedBytes& error) {
       // Each failure starts with its field: "exprs[3].data must be at most 64 bytes".
       throw MalformedBytes("exprs[" + std::to_string(i) + "]." + error.what());
     }
+    each(spec);
   }
-  return exprs;
+}
+
+}  // namespace
+
+std::string ReadPackedExprs(ByteReader& in) {
+  size_t start = in.offset();
+  ForEachPackedExpr(in, [](const ExprSpec&) {});
+  return std::string(reinterpret_cast<const char*>(in.At(start)), in.offset() - start);
 }
 
 Napi::Object ExprLayoutToJs(Napi::Env env) {
@@ -249,8 +262,7 @@ void SetXtInfo(nftnl_expr* expr, const ExprAttr& attr) {
   nftnl_expr_set_data(expr, attr.id, info, attr.text.size());
 }
 
-}  // namespace
-
+// Builds the libnftnl expression on a worker thread; the caller owns it.
 nftnl_expr* BuildExpr(const ExprSpec& spec) {
   nftnl_expr* expr = nftnl_expr_alloc(spec.type.c_str());
   if (expr == nullptr) throw std::bad_alloc();
@@ -279,6 +291,13 @@ nftnl_expr* BuildExpr(const ExprSpec& spec) {
     }
   }
   return expr;
+}
+
+}  // namespace
+
+void AddPackedExprs(nftnl_rule* rule, const std::string& packed) {
+  ByteReader in(reinterpret_cast<const uint8_t*>(packed.data()), packed.size());
+  ForEachPackedExpr(in, [rule](const ExprSpec& spec) { nftnl_rule_add_expr(rule, BuildExpr(spec)); });
 }
 
 ExprSpec DecodeExpr(const nftnl_expr* expr) {

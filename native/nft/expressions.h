@@ -12,6 +12,7 @@
 #include "byte_reader.h"
 
 struct nftnl_expr;
+struct nftnl_rule;
 
 namespace bridgewall {
 
@@ -31,18 +32,22 @@ struct ExprSpec {
 
 // A rule's packed expressions (src/native/nft.ts lays them out): a count,
 // then each a type code and its attributes by code, codes being indexes into
-// the layout ExprLayoutToJs gives JavaScript. Unknown codes, attributes of
-// another type, values past their attribute's bounds (nft/limits.h), more
-// than kMaxExprs expressions and bytes cut short throw MalformedBytes naming them.
-std::vector<ExprSpec> ReadPackedExprs(ByteReader& in);
+// the layout ExprLayoutToJs gives JavaScript. ReadPackedExprs checks them on
+// the JavaScript thread and returns their bytes, count included: unknown
+// codes, attributes of another type, values past their attribute's bounds
+// (nft/limits.h), more than kMaxExprs expressions and bytes cut short throw
+// MalformedBytes naming them. AddPackedExprs builds those bytes into a rule
+// on a worker thread. The bytes are kept rather than the parsed expressions:
+// parsed, a bulk of 30,000 rules held some 60 MB that each commit faulted in
+// on the JavaScript thread and freed again.
+std::string ReadPackedExprs(ByteReader& in);
+void AddPackedExprs(nftnl_rule* rule, const std::string& packed);
 // A packed text (a u8 length and its bytes) of at most `max_bytes` bytes
 // without NUL, as the kernel keeps it NUL-terminated; a name is not empty too.
 std::string ReadPackedText(ByteReader& in, const char* field, size_t max_bytes);
 std::string ReadPackedName(ByteReader& in, const char* field, size_t max_bytes);
 // { types, attributes: [{ type, name, kind }] }: what the codes of the packed layout stand for.
 Napi::Object ExprLayoutToJs(Napi::Env env);
-// Builds the libnftnl expression on a worker thread; the caller owns it.
-nftnl_expr* BuildExpr(const ExprSpec& spec);
 // Decodes a kernel expression into plain data on a worker thread.
 ExprSpec DecodeExpr(const nftnl_expr* expr);
 Napi::Object ExprToJs(Napi::Env env, const ExprSpec& spec);
