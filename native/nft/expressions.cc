@@ -166,14 +166,15 @@ ExprAttr ReadPackedAttr(ByteReader& in, const AttrEntry& entry) {
   return attr;
 }
 
-ExprSpec ReadPackedExpr(ByteReader& in) {
+// Into `spec`, which a walk reuses for each expression: its attribute list
+// keeps its storage, so reading a rule allocates nearly nothing.
+void ReadPackedExpr(ByteReader& in, ExprSpec& spec) {
   const auto& types = ExprTypes();
   uint8_t type = in.U8("type");
   if (type >= types.size()) throw MalformedBytes("type: unknown expression code " + std::to_string(type));
-  ExprSpec spec;
   spec.type = types[type];
+  spec.attrs.clear();
   uint8_t count = in.U8("attribute count");
-  spec.attrs.reserve(count);
   for (uint8_t i = 0; i < count; i++) {
     uint8_t code = in.U8("attribute code");
     if (code >= std::size(kAttrs) || spec.type != kAttrs[code].type) {
@@ -181,7 +182,6 @@ ExprSpec ReadPackedExpr(ByteReader& in) {
     }
     spec.attrs.push_back(ReadPackedAttr(in, kAttrs[code]));
   }
-  return spec;
 }
 
 }  // namespace
@@ -210,10 +210,10 @@ template <typename Each>
 void ForEachPackedExpr(ByteReader& in, Each each) {
   uint16_t count = in.U16("exprs count");
   if (count > kMaxExprs) throw MalformedBytes("exprs must hold at most " + std::to_string(kMaxExprs) + " expressions");
+  ExprSpec spec;
   for (uint16_t i = 0; i < count; i++) {
-    ExprSpec spec;
     try {
-      spec = ReadPackedExpr(in);
+      ReadPackedExpr(in, spec);
     } catch (const MalformedBytes& error) {
       // Each failure starts with its field: "exprs[3].data must be at most 64 bytes".
       throw MalformedBytes("exprs[" + std::to_string(i) + "]." + error.what());
