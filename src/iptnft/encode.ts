@@ -120,7 +120,7 @@ class RuleEncoder {
 
   /** `extensions`: the rules' xt matches and targets, read rule by rule as the rules are written. */
   constructor(private readonly family: Family, rules: number, private readonly extensions: XtRecords) {
-    // Docker's rules take 206 (nat) to 214 (filter) bytes each, most of them xt infos: one buffer for a bulk, never grown.
+    // Docker's rules take 206 (nat) to 214 (filter) bytes each, most of them xt infos: a bulk of them fills one buffer without growing it.
     this.out = new PackedWriter(rules * 224);
   }
 
